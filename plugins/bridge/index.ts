@@ -1,0 +1,150 @@
+// The bridge plugin: a veth from the pod into a Linux bridge on the host, with optional gateway,
+// masquerade and IPAM, behaving like the reference bridge (SPEC-NOTES §3.1).
+import { definePlugin } from '../../src/skel/define-plugin.js';
+import { withRollback } from '../../src/skel/rollback.js';
+import type { PluginContext, Result } from '../../src/skel/types.js';
+import { CniError, ErrorCode, NativeError } from '../../src/spec/errors.js';
+import * as native from '../../src/native.js';
+import { ipamAdd, ipamCheck, ipamDel, ipamGc, ipamStatus } from '../../src/ipam/delegate.js';
+import { bridgeConfigSchema, containerMac, trunkVlans, type BridgeConfig } from './config.js';
+import { chooseDns, planL3 } from './plan.js';
+import { checkAttachment } from './check.js';
+
+function ipamType(conf: BridgeConfig): string | undefined {
+  return conf.ipam?.type || undefined;
+}
+
+function masqRequest(conf: BridgeConfig, ctx: PluginContext, addresses: string[]): native.MasqRequest {
+  return { hostNetns: ctx.hostNetns, network: conf.name, containerId: ctx.containerId, ifname: ctx.ifname, addresses };
+}
+
+async function add(conf: BridgeConfig, ctx: PluginContext): Promise<Result> {
+  const type = ipamType(conf);
+  return withRollback(async (rb) => {
+    let ipam: Result | undefined;
+    if (type) {
+      ipam = await ipamAdd(type, ctx);
+      rb.push(() => ipamDel(type, ctx));
+      if (!ipam.ips?.length) throw new CniError(ErrorCode.Internal, 'IPAM plugin returned missing IP config');
+    }
+    const plan = ipam ? planL3(conf, ipam) : undefined;
+    const trunk = trunkVlans(conf.vlanTrunk);
+    const links = await native.bridgeAdd({
+      hostNetns: ctx.hostNetns,
+      podNetns: ctx.netns,
+      bridge: conf.bridge,
+      mtu: conf.mtu || undefined,
+      promisc: conf.promiscMode,
+      vlanFiltering: conf.vlan !== 0 || conf.vlanTrunk !== undefined,
+      ifname: ctx.ifname,
+      mac: containerMac(conf, ctx.args),
+      hairpin: conf.hairpinMode,
+      portIsolation: conf.portIsolation,
+      vlan: conf.vlan || undefined,
+      vlanTrunk: trunk.length ? trunk : undefined,
+      preserveDefaultVlan: conf.preserveDefaultVlan,
+      addresses: plan?.ips.map((i) => i.address) ?? [],
+      routes: plan?.nativeRoutes ?? [],
+      bridgeAddresses: plan?.bridgeAddresses ?? [],
+      forceAddress: conf.forceAddress,
+      forwardV4: plan?.forwardV4 ?? false,
+      forwardV6: plan?.forwardV6 ?? false,
+      enableDad: conf.enabledad,
+      containerUp: !conf.disableContainerInterface,
+    });
+    rb.push(() => native.bridgeDel({ hostNetns: ctx.hostNetns, podNetns: ctx.netns, ifname: ctx.ifname }));
+    if (conf.ipMasq && plan) {
+      await native.masqAdd(masqRequest(conf, ctx, plan.ips.map((i) => i.address)));
+    }
+    const result: Result = {
+      interfaces: [
+        { name: links.bridge.name, mac: links.bridge.mac },
+        { name: links.hostVeth.name, mac: links.hostVeth.mac },
+        { name: links.container.name, mac: links.container.mac, sandbox: ctx.netns },
+      ],
+    };
+    if (plan) {
+      result.ips = plan.ips;
+      if (plan.routes.length) result.routes = plan.routes;
+    }
+    const dns = ipam ? chooseDns(conf, ipam) : chooseDns(conf, {});
+    if (dns) result.dns = dns;
+    return result;
+  }, ctx.log);
+}
+
+/** Addresses of the container interface recorded in prevResult, for cleanup when the link is gone. */
+function prevAddresses(ctx: PluginContext): string[] {
+  const prev = ctx.prevResult;
+  if (!prev?.ips) return [];
+  const idx = prev.interfaces?.findIndex((i) => i.name === ctx.ifname && i.sandbox);
+  return prev.ips.filter((i) => idx === undefined || idx < 0 || i.interface === undefined || i.interface === idx).map((i) => i.address);
+}
+
+async function del(conf: BridgeConfig, ctx: PluginContext): Promise<void> {
+  const type = ipamType(conf);
+  let addresses: string[] = [];
+  if (ctx.netns) {
+    try {
+      addresses = (await native.bridgeDel({ hostNetns: ctx.hostNetns, podNetns: ctx.netns, ifname: ctx.ifname })).addresses;
+    } catch (e) {
+      // A namespace that is already gone has nothing left to delete; the rest of DEL still runs.
+      if (!(e instanceof NativeError && (e.kind === 'netnsGone' || e.kind === 'notFound'))) throw e;
+    }
+  }
+  if (type) await ipamDel(type, ctx);
+  if (type && conf.ipMasq) {
+    // Unlike the reference, clean masquerade even when the link (or the netns) was already gone.
+    const known = addresses.length ? addresses : prevAddresses(ctx);
+    await native.masqDel(masqRequest(conf, ctx, known));
+  }
+}
+
+async function check(conf: BridgeConfig, ctx: PluginContext): Promise<void> {
+  const type = ipamType(conf);
+  if (type) await ipamCheck(type, ctx);
+  await checkAttachment(conf, ctx);
+}
+
+async function gc(conf: BridgeConfig, ctx: PluginContext): Promise<void> {
+  const errors: string[] = [];
+  const type = ipamType(conf);
+  if (type) {
+    try {
+      await ipamGc(type, ctx);
+    } catch (e) {
+      errors.push(e instanceof Error ? e.message : String(e));
+    }
+  }
+  if (conf.ipMasq) {
+    const valid = new Set((ctx.validAttachments ?? []).map((a) => `${a.containerID}/${a.ifname}`));
+    const entries = await native.masqList(ctx.hostNetns, conf.name);
+    for (const e of entries) {
+      if (valid.has(`${e.containerId}/${e.ifname}`)) continue;
+      try {
+        await native.masqDel({ hostNetns: ctx.hostNetns, network: conf.name, containerId: e.containerId, ifname: e.ifname, addresses: [e.address] });
+      } catch (err) {
+        errors.push(err instanceof Error ? err.message : String(err));
+      }
+    }
+  }
+  if (errors.length) throw new CniError(ErrorCode.Internal, `bridge GC: ${errors.join('; ')}`);
+}
+
+async function status(conf: BridgeConfig, ctx: PluginContext): Promise<void> {
+  const type = ipamType(conf);
+  if (type) await ipamStatus(type, ctx);
+}
+
+export const bridge = definePlugin({
+  name: 'bridge',
+  about: 'fastcni bridge plugin',
+  config: bridgeConfigSchema,
+  add,
+  del,
+  check,
+  gc,
+  status,
+});
+
+export default bridge;

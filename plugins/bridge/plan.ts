@@ -1,0 +1,93 @@
+// Turns the IPAM result and the bridge config into the result skeleton and the one native request of an ADD.
+import { Address4, Address6 } from 'ip-address';
+import type { NativeRoute } from '../../src/native.js';
+import type { Result } from '../../src/skel/types.js';
+import type { BridgeConfig } from './config.js';
+
+type Ip = NonNullable<Result['ips']>[number];
+type Route = NonNullable<Result['routes']>[number];
+
+/** Index of the container interface in the result's interfaces: [bridge, host veth, container]. */
+export const CONTAINER_IFACE_INDEX = 2;
+
+export interface L3Plan {
+  ips: Ip[];
+  routes: Route[];
+  /** routes as the kernel gets them in the container: gateway resolved per family */
+  nativeRoutes: NativeRoute[];
+  /** gateway CIDRs for the bridge (isGateway) */
+  bridgeAddresses: string[];
+  forwardV4: boolean;
+  forwardV6: boolean;
+}
+
+function isV6(addr: string): boolean {
+  return addr.includes(':');
+}
+
+/** network address + 1 of a CIDR, the reference's default gateway */
+function firstHost(cidr: string): string {
+  if (isV6(cidr)) {
+    const a = new Address6(cidr);
+    return Address6.fromBigInt(a.startAddress().bigInt() + 1n).correctForm();
+  }
+  const a = new Address4(cidr);
+  return Address4.fromBigInt(a.startAddress().bigInt() + 1n).correctForm();
+}
+
+function prefixOf(cidr: string): string {
+  return cidr.slice(cidr.indexOf('/') + 1);
+}
+
+function isDefaultDst(dst: string): boolean {
+  return dst === '0.0.0.0/0' || dst === '::/0';
+}
+
+/** Gateways, default routes and bridge addresses exactly as the reference's calcGateways decides them. */
+export function planL3(conf: BridgeConfig, ipam: Result): L3Plan {
+  const isGateway = conf.isGateway || conf.isDefaultGateway;
+  const routes: Route[] = [...(ipam.routes ?? [])];
+  const ips: Ip[] = [];
+  const bridgeAddresses: string[] = [];
+  const defaultFound = { v4: false, v6: false };
+  for (const r of routes) {
+    if (r.gw && isDefaultDst(r.dst)) defaultFound[isV6(r.dst) ? 'v6' : 'v4'] = true;
+  }
+  for (const original of ipam.ips ?? []) {
+    const ip: Ip = { ...original, interface: CONTAINER_IFACE_INDEX };
+    const family = isV6(ip.address) ? 'v6' : 'v4';
+    if (!ip.gateway && isGateway) ip.gateway = firstHost(ip.address);
+    if (conf.isDefaultGateway && !defaultFound[family]) {
+      const dst = family === 'v6' ? '::/0' : '0.0.0.0/0';
+      routes.push(ip.gateway ? { dst, gw: ip.gateway } : { dst });
+      defaultFound[family] = true;
+    }
+    if (isGateway && ip.gateway) bridgeAddresses.push(`${ip.gateway}/${prefixOf(ip.address)}`);
+    ips.push(ip);
+  }
+  const firstGw = (family: 'v4' | 'v6') => ips.find((i) => i.gateway && (isV6(i.address) ? 'v6' : 'v4') === family)?.gateway;
+  const nativeRoutes = routes.map((r): NativeRoute => {
+    const gw = r.gw ?? firstGw(isV6(r.dst) ? 'v6' : 'v4');
+    const out: NativeRoute = { dst: r.dst };
+    if (gw) out.gw = gw;
+    if (r.priority !== undefined) out.priority = r.priority;
+    if (r.table !== undefined) out.table = r.table;
+    if (r.scope !== undefined) out.scope = r.scope;
+    return out;
+  });
+  return {
+    ips,
+    routes,
+    nativeRoutes,
+    bridgeAddresses,
+    forwardV4: isGateway && bridgeAddresses.some((a) => !isV6(a)),
+    forwardV6: isGateway && bridgeAddresses.some((a) => isV6(a)),
+  };
+}
+
+/** The config's own DNS replaces IPAM's when any of its fields is set. */
+export function chooseDns(conf: BridgeConfig, ipam: Result): Result['dns'] {
+  const d = conf.dns;
+  if (d && (d.nameservers !== undefined || d.search !== undefined || d.options !== undefined || d.domain)) return d;
+  return ipam.dns;
+}

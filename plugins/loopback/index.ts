@@ -1,0 +1,53 @@
+// The loopback plugin: brings `lo` up in the pod (SPEC-NOTES §3.7). CNI_IFNAME and config fields are ignored.
+import { z } from 'zod';
+import { definePlugin } from '../../src/skel/define-plugin.js';
+import type { PluginContext, Result } from '../../src/skel/types.js';
+import { CniError, ErrorCode, NativeError } from '../../src/spec/errors.js';
+import { loopbackSet, podInspect } from '../../src/native.js';
+
+const loopbackConfig = z.object({}).loose();
+type LoopbackConfig = z.infer<typeof loopbackConfig>;
+
+function isLoopbackCidr(cidr: string): boolean {
+  return cidr.startsWith('127.') || cidr === '::1/128';
+}
+
+async function add(_conf: LoopbackConfig, ctx: PluginContext): Promise<Result> {
+  const lo = await loopbackSet(ctx.netns, true);
+  const stray = lo.addresses.filter((a) => !isLoopbackCidr(a));
+  if (stray.length) throw new CniError(ErrorCode.Internal, `loopback interface has non-loopback addresses: ${stray.join(', ')}`);
+  // Chained after another plugin: pass its result through unchanged.
+  if (ctx.prevResult) return ctx.prevResult;
+  const v4 = lo.addresses.find((a) => !a.includes(':'));
+  const v6 = lo.addresses.find((a) => a.includes(':'));
+  const ips = [v4, v6].filter((a): a is string => a !== undefined).map((address) => ({ address, interface: 0 }));
+  const result: Result = { interfaces: [{ name: 'lo', mac: '00:00:00:00:00:00', sandbox: ctx.netns }] };
+  if (ips.length) result.ips = ips;
+  return result;
+}
+
+async function del(_conf: LoopbackConfig, ctx: PluginContext): Promise<void> {
+  if (!ctx.netns) return;
+  try {
+    await loopbackSet(ctx.netns, false);
+  } catch (e) {
+    if (e instanceof NativeError && (e.kind === 'netnsGone' || e.kind === 'notFound')) return;
+    throw e;
+  }
+}
+
+async function check(_conf: LoopbackConfig, ctx: PluginContext): Promise<void> {
+  const state = await podInspect({ hostNetns: ctx.hostNetns, podNetns: ctx.netns, ifname: 'lo' });
+  if (!state.container?.up) throw new CniError(ErrorCode.Internal, 'loopback interface is down');
+}
+
+export const loopback = definePlugin({
+  name: 'loopback',
+  about: 'fastcni loopback plugin',
+  config: loopbackConfig,
+  add,
+  del,
+  check,
+});
+
+export default loopback;

@@ -1,0 +1,21 @@
+// fastcni's public library surface: the plugins, the skeleton to write more, the spec types and errors.
+export { bridge } from '../plugins/bridge/index.js';
+export { hostLocal } from '../plugins/host-local/index.js';
+export { loopback } from '../plugins/loopback/index.js';
+export { loadPlugin, pluginTypes } from './plugins.js';
+export { definePlugin, runAsProcess, withRollback } from './skel/index.js';
+export type { Result, Attachment, Invocation, InvocationOutput, PluginContext, PluginDefinition, Plugin, Rollback } from './skel/index.js';
+export { ErrorCode, CniError, NativeError, toCniError, type NativeFailure } from './spec/errors.js';
+export {
+  ALL_VERSIONS,
+  CURRENT_VERSION,
+  convertResult,
+  resultForVersion,
+  toCurrentResult,
+  formatResult,
+  netConfSchema,
+  confListSchema,
+  parseCniArgs,
+  type NetConf,
+  type ConfList,
+} from './spec/index.js';

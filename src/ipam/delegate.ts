@@ -1,0 +1,174 @@
+// IPAM delegation for an upper plugin: find the delegate in CNI_PATH exactly as libcni does, run it
+// in-process when the file found is one of ours, exec it otherwise; either way its output is read
+// as an exec'd plugin's would be, and results come back in the newest form.
+import { spawn } from 'node:child_process';
+import { open, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CniError, ErrorCode } from '../spec/errors.js';
+import { toCurrentResult } from '../spec/result-convert.js';
+import type { Invocation, InvocationOutput, PluginContext, Result } from '../skel/types.js';
+import { loadPlugin } from '../plugins.js';
+
+/** The verbs an upper plugin forwards to its IPAM plugin. */
+export type DelegateCommand = 'ADD' | 'DEL' | 'CHECK' | 'GC' | 'STATUS';
+
+/** What delegation needs from the caller's context (a PluginContext has all of it). */
+export type DelegateContext = Pick<PluginContext, 'env' | 'stdin' | 'hostNetns' | 'path' | 'cniVersion' | 'log'>;
+
+/** The string our plugin entries and launchers carry in their first 4 KiB. */
+export const PLUGIN_MARKER = 'fastcni-plugin';
+const MARKER_WINDOW = 4096;
+
+/**
+ * libcni's FindInPath: the first dir/type that exists and is a regular file (no exec-bit check).
+ * Errors are worded as libcni words them.
+ */
+export async function findInPath(type: string, paths: readonly string[]): Promise<string> {
+  if (type === '') throw new CniError(ErrorCode.Internal, 'no plugin name provided');
+  if (type.includes('/')) throw new CniError(ErrorCode.Internal, `invalid plugin name: ${type}`);
+  if (paths.length === 0) throw new CniError(ErrorCode.Internal, 'no paths provided');
+  for (const dir of paths) {
+    const full = join(dir, type);
+    try {
+      if ((await stat(full)).isFile()) return full;
+    } catch {
+      // not there: try the next directory
+    }
+  }
+  throw new CniError(ErrorCode.Internal, `failed to find plugin ${JSON.stringify(type)} in path [${paths.join(' ')}]`);
+}
+
+const markerCache = new Map<string, { key: string; ours: boolean }>();
+
+/** Whether the file is one of our plugin entries (marker in its first 4 KiB); cached by path, inode and mtime. */
+export async function isOurPlugin(path: string): Promise<boolean> {
+  const fh = await open(path, 'r');
+  try {
+    const st = await fh.stat({ bigint: true });
+    const key = `${st.dev}:${st.ino}:${st.mtimeNs}:${st.size}`;
+    const hit = markerCache.get(path);
+    if (hit && hit.key === key) return hit.ours;
+    const buf = Buffer.alloc(MARKER_WINDOW);
+    const { bytesRead } = await fh.read(buf, 0, MARKER_WINDOW, 0);
+    const ours = buf.subarray(0, bytesRead).includes(PLUGIN_MARKER);
+    markerCache.set(path, { key, ours });
+    return ours;
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Exec a plugin binary: env and stdin as given, stdout captured, stderr to the log; retries "text file busy" like libcni. */
+async function execPlugin(path: string, inv: Invocation, log: (line: string) => void): Promise<InvocationOutput> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await execOnce(path, inv, log);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ETXTBSY' && attempt < 5) {
+        await sleep(1000);
+        continue;
+      }
+      throw new CniError(ErrorCode.Internal, `failed to run plugin ${path}: ${(e as Error).message}`, undefined, { cause: e });
+    }
+  }
+}
+
+function execOnce(path: string, inv: Invocation, log: (line: string) => void): Promise<InvocationOutput> {
+  return new Promise((resolve, reject) => {
+    const env: Record<string, string> = {};
+    for (const [k, v] of Object.entries(inv.env)) if (v !== undefined) env[k] = v;
+    const child = spawn(path, [], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (d: Buffer) => out.push(d));
+    child.stderr.on('data', (d: Buffer) => err.push(d));
+    child.on('error', reject);
+    child.stdin.on('error', () => undefined); // a plugin that exits without reading stdin
+    child.on('close', (code, signal) => {
+      const stderr = Buffer.concat(err).toString('utf8');
+      for (const line of stderr.split('\n')) if (line !== '') log(line);
+      resolve({ exitCode: code ?? (signal ? 128 : 1), stdout: Buffer.concat(out).toString('utf8'), stderr });
+    });
+    child.stdin.end(typeof inv.stdin === 'string' ? inv.stdin : Buffer.from(inv.stdin));
+  });
+}
+
+/** Turn a failed delegate's output into a CniError as libcni does, naming the plugin when the output is unusable. */
+function delegateError(type: string, out: InvocationOutput): CniError {
+  const stdout = out.stdout.trim();
+  if (stdout === '') {
+    const stderr = out.stderr.trim();
+    return new CniError(
+      ErrorCode.Internal,
+      stderr ? `plugin ${JSON.stringify(type)} failed: ${JSON.stringify(stderr)}` : `plugin ${JSON.stringify(type)} failed with no error message (exit status ${out.exitCode})`,
+    );
+  }
+  try {
+    const e = JSON.parse(stdout) as { code?: unknown; msg?: unknown; details?: unknown };
+    if (typeof e === 'object' && e !== null && typeof e.code === 'number') {
+      return new CniError(e.code, typeof e.msg === 'string' ? e.msg : '', typeof e.details === 'string' && e.details !== '' ? e.details : undefined);
+    }
+  } catch {
+    // fall through
+  }
+  return new CniError(ErrorCode.Internal, `plugin ${JSON.stringify(type)} failed but error parsing its diagnostic message ${JSON.stringify(stdout)}`);
+}
+
+/** Run the delegate for one verb; returns its raw output after a zero exit, throws its error otherwise. */
+async function runDelegate(type: string, cmd: DelegateCommand, ctx: DelegateContext): Promise<InvocationOutput> {
+  const path = await findInPath(type, ctx.path);
+  const inv: Invocation = {
+    env: { ...ctx.env, CNI_COMMAND: cmd },
+    stdin: ctx.stdin,
+    ...(ctx.hostNetns !== undefined ? { hostNetns: ctx.hostNetns } : {}),
+  };
+  // The marker check comes first: a file that is not ours is exec'd even when its type is one we implement.
+  const ours = (await isOurPlugin(path)) ? await loadPlugin(type) : undefined;
+  let out: InvocationOutput;
+  if (ours) {
+    out = await ours.invoke(inv);
+    for (const line of out.stderr.split('\n')) if (line !== '') ctx.log(line);
+  } else {
+    out = await execPlugin(path, inv, ctx.log);
+  }
+  if (out.exitCode !== 0) throw delegateError(type, out);
+  return out;
+}
+
+/** ADD on the IPAM plugin; its result in the newest form. */
+export async function ipamAdd(type: string, ctx: DelegateContext): Promise<Result> {
+  const out = await runDelegate(type, 'ADD', ctx);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(out.stdout);
+  } catch (e) {
+    const what = out.stdout.trim() === '' ? 'no result' : `a result that is not JSON: ${JSON.stringify(out.stdout.slice(0, 200))}`;
+    throw new CniError(ErrorCode.DecodingFailure, `IPAM plugin ${JSON.stringify(type)} returned ${what}`, undefined, { cause: e });
+  }
+  if (raw === null) return {};
+  if (typeof raw !== 'object' || Array.isArray(raw)) throw new CniError(ErrorCode.DecodingFailure, `IPAM plugin ${JSON.stringify(type)} returned a result that is not an object`);
+  // libcni: a result without cniVersion is read in the config's version.
+  const version = typeof (raw as { cniVersion?: unknown }).cniVersion === 'string' && (raw as { cniVersion: string }).cniVersion !== '' ? (raw as { cniVersion: string }).cniVersion : ctx.cniVersion;
+  return toCurrentResult({ ...(raw as object), cniVersion: version }, version, `IPAM plugin ${type} result`);
+}
+
+/** DEL on the IPAM plugin. */
+export async function ipamDel(type: string, ctx: DelegateContext): Promise<void> {
+  await runDelegate(type, 'DEL', ctx);
+}
+
+/** CHECK on the IPAM plugin. */
+export async function ipamCheck(type: string, ctx: DelegateContext): Promise<void> {
+  await runDelegate(type, 'CHECK', ctx);
+}
+
+/** GC on the IPAM plugin (the request carries cni.dev/valid-attachments). */
+export async function ipamGc(type: string, ctx: DelegateContext): Promise<void> {
+  await runDelegate(type, 'GC', ctx);
+}
+
+/** STATUS on the IPAM plugin. */
+export async function ipamStatus(type: string, ctx: DelegateContext): Promise<void> {
+  await runDelegate(type, 'STATUS', ctx);
+}

@@ -1,0 +1,187 @@
+// host-local's on-disk store, byte-compatible with the reference: <dataDir>/<network>/ holds one
+// file per reserved address ("<id>\r\n<ifname>", mode 0600), last_reserved_ip.<rangeset>, and the
+// `lock` file whose flock guards every change. Lookups go through the directory index.
+import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeFileSync, writeSync, constants } from 'node:fs';
+import { join } from 'node:path';
+import { DirIndex, type IndexSource } from './dir-index.js';
+import { withLock } from './lock.js';
+import { formatIp, parseIp, type Ip } from './ip.js';
+
+const LINE_BREAK = '\r\n';
+const LAST_IP_PREFIX = 'last_reserved_ip.';
+
+/** An attachment identity (GC's valid list uses the same shape). */
+export interface Owner {
+  containerID: string;
+  ifname: string;
+}
+
+function ownerKey(id: string, ifname: string): string {
+  return id.trim() + LINE_BREAK + ifname;
+}
+
+/** The state directory of one network. */
+export class DiskStore {
+  /** the network directory: dataDir/network */
+  readonly dir: string;
+  /** the flock file shared with the reference */
+  readonly lockPath: string;
+  /** how the index was obtained inside the last transaction (diagnostics, tests) */
+  lastIndexSource: IndexSource | undefined;
+
+  constructor(dataDir: string, network: string) {
+    this.dir = join(dataDir, network);
+    this.lockPath = join(this.dir, 'lock');
+    mkdirSync(this.dir, { recursive: true, mode: 0o755 });
+  }
+
+  /**
+   * Run fn under the directory's flock with a loaded index; changes fn makes through the
+   * transaction are written to the index before the lock is released.
+   */
+  async transaction<T>(fn: (tx: StoreTransaction) => T, opts: { rebuildIndex?: boolean } = {}): Promise<T> {
+    return withLock(this.lockPath, async () => {
+      const index = new DirIndex(this.dir);
+      index.load(opts.rebuildIndex ?? false);
+      this.lastIndexSource = index.source;
+      try {
+        return fn(new StoreTransaction(this.dir, index));
+      } finally {
+        index.commit();
+      }
+    });
+  }
+}
+
+/** Operations on the store while its flock is held. */
+export class StoreTransaction {
+  constructor(
+    readonly dir: string,
+    private readonly index: DirIndex,
+  ) {}
+
+  /** Whether the index knows a reservation of this address. */
+  isReserved(ip: Ip): boolean {
+    return this.index.entries.has(formatIp(ip));
+  }
+
+  /**
+   * Reserve an address for (id, ifname) with an exclusive create, as the reference does; on success
+   * also overwrite last_reserved_ip.<rangeId>. Returns false when the file already exists.
+   */
+  reserve(id: string, ifname: string, ip: Ip, rangeId: string): boolean {
+    const name = formatIp(ip);
+    const path = join(this.dir, name);
+    let fd: number;
+    try {
+      fd = openSync(path, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL, 0o600);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') {
+        // The index missed it (a racy foreign change): learn the owner and go on.
+        this.index.set(name, readOwner(path) ?? '');
+        return false;
+      }
+      throw e;
+    }
+    const content = ownerKey(id, ifname);
+    try {
+      writeSync(fd, content);
+    } catch (e) {
+      closeSync(fd);
+      unlinkSync(path);
+      throw e;
+    }
+    closeSync(fd);
+    this.index.set(name, content);
+    writeFileSync(join(this.dir, LAST_IP_PREFIX + rangeId), name, { mode: 0o600 });
+    return true;
+  }
+
+  /** The address last reserved in a range set, if the file exists and parses. */
+  lastReservedIp(rangeId: string): Ip | undefined {
+    try {
+      return parseIp(readFileSync(join(this.dir, LAST_IP_PREFIX + rangeId), 'utf8'));
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Addresses held by (id, ifname), legacy id-only files included (reference GetByID). */
+  getByOwner(id: string, ifname: string): Ip[] {
+    const match = ownerKey(id, ifname);
+    const legacy = id.trim();
+    const out: Ip[] = [];
+    for (const [name, owner] of this.index.entries) {
+      if (owner !== match && owner !== legacy) continue;
+      const ip = parseIp(name);
+      if (ip) out.push(ip);
+    }
+    return out;
+  }
+
+  /** Whether (id, ifname) — or failing that, a legacy file of id — holds any reservation (reference FindByID). */
+  hasOwner(id: string, ifname: string): boolean {
+    const match = ownerKey(id, ifname);
+    const legacy = id.trim();
+    const owners = [...this.index.entries.values()];
+    return owners.includes(match) || owners.includes(legacy);
+  }
+
+  /**
+   * Release every reservation of (id, ifname); when there is none, those of a legacy file holding
+   * just id (reference ReleaseByID). Missing files are success. Returns the released file names.
+   */
+  releaseByOwner(id: string, ifname: string): string[] {
+    const released = this.releaseMatching((owner) => owner === ownerKey(id, ifname));
+    if (released.length > 0) return released;
+    return this.releaseMatching((owner) => owner === id.trim());
+  }
+
+  /**
+   * GC: release every reservation whose owner is not a valid attachment. A legacy id-only file is
+   * kept when any valid attachment has that container ID. Only files named by an address are
+   * considered. Returns the released file names.
+   */
+  releaseAllExcept(valid: Owner[]): string[] {
+    const keep = new Set(valid.map((a) => ownerKey(a.containerID, a.ifname)));
+    const keepIds = new Set(valid.map((a) => a.containerID.trim()));
+    return this.releaseMatching((owner, name) => {
+      if (!parseIp(name)) return false;
+      return owner.includes(LINE_BREAK) ? !keep.has(owner) : !keepIds.has(owner);
+    });
+  }
+
+  private releaseMatching(pred: (owner: string, name: string) => boolean): string[] {
+    const released: string[] = [];
+    for (const [name, owner] of [...this.index.entries]) {
+      if (!pred(owner, name)) continue;
+      const path = join(this.dir, name);
+      // The disk is the truth: never remove a file whose current owner is not the one indexed.
+      const current = readOwner(path);
+      if (current === undefined) {
+        this.index.delete(name);
+        continue;
+      }
+      if (current !== owner) {
+        this.index.set(name, current);
+        if (!pred(current, name)) continue;
+      }
+      try {
+        unlinkSync(path);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') continue;
+      }
+      this.index.delete(name);
+      released.push(name);
+    }
+    return released;
+  }
+}
+
+function readOwner(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,216 @@
+// The only importer of the native addon: loads the .node file and gives every export a precise type.
+// Native calls never reject for kernel failures; they resolve to { error } data, which this file
+// turns into a thrown NativeError (see src/spec/errors.ts for the mapping to CNI codes).
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { NativeError, type NativeFailure } from './spec/errors.js';
+
+/** A network namespace: a path such as /var/run/netns/x or /proc/PID/ns/net; undefined = the caller's own. */
+export type NetnsPath = string | undefined;
+
+/** A route as the native side applies or reports it; gw absent means on-link. */
+export interface NativeRoute {
+  dst: string;
+  gw?: string;
+  priority?: number;
+  table?: number;
+  scope?: number;
+}
+
+export interface LinkInfo {
+  name: string;
+  index: number;
+  mac: string;
+  /** rtnetlink kind ("bridge", "veth", …); "" when the link has no kind (lo, physical). */
+  kind: string;
+  mtu: number;
+  up: boolean;
+  promisc: boolean;
+  /** name of the master (bridge) this link is enslaved to, if any */
+  master?: string;
+  /** for a veth: ifindex of its peer (in whatever namespace the peer lives) */
+  peerIndex?: number;
+  hairpin?: boolean;
+}
+
+export interface BridgeAddRequest {
+  /** namespace that plays the host; undefined = caller's own */
+  hostNetns?: string;
+  podNetns: string;
+  bridge: string;
+  /** MTU for a newly created bridge and both veth ends; undefined = kernel default */
+  mtu?: number;
+  promisc: boolean;
+  vlanFiltering: boolean;
+  /** container-side interface name (CNI_IFNAME) */
+  ifname: string;
+  /** container-side MAC; undefined = kernel-chosen */
+  mac?: string;
+  hairpin: boolean;
+  portIsolation: boolean;
+  /** host port VLAN set-up (only when vlanFiltering) */
+  vlan?: number;
+  vlanTrunk?: number[];
+  preserveDefaultVlan: boolean;
+  /** CIDRs to put on the container interface, e.g. "10.1.0.5/24" */
+  addresses: string[];
+  /** routes to add in the container, gateways already resolved by the caller */
+  routes: NativeRoute[];
+  /** CIDRs to put on the bridge (gateway address with the pod prefix) */
+  bridgeAddresses: string[];
+  /** replace other addresses on the bridge instead of failing */
+  forceAddress: boolean;
+  forwardV4: boolean;
+  forwardV6: boolean;
+  /** keep IPv6 DAD on the container side (enhanced_dad) instead of disabling it */
+  enableDad: boolean;
+  /** false for disableContainerInterface: leave the container link down */
+  containerUp: boolean;
+}
+
+export interface BridgeAddResult {
+  bridge: LinkInfo;
+  hostVeth: LinkInfo;
+  container: LinkInfo;
+}
+
+export interface BridgeDelRequest {
+  hostNetns?: string;
+  /** absent or non-existent: nothing to delete in the pod */
+  podNetns?: string;
+  ifname: string;
+}
+
+export interface BridgeDelResult {
+  /** false when podNetns was absent or no longer exists */
+  netnsFound: boolean;
+  /** global unicast CIDRs the container link had before deletion */
+  addresses: string[];
+}
+
+export interface PodInspectRequest {
+  hostNetns?: string;
+  podNetns: string;
+  ifname: string;
+  /** bridge to describe as well (CHECK of the bridge plugin) */
+  bridge?: string;
+}
+
+export interface PodInspectResult {
+  container?: LinkInfo;
+  /** the host end of the container's veth, found by peer index in hostNetns */
+  hostPeer?: LinkInfo;
+  bridge?: LinkInfo;
+  /** CIDRs on the container link (all scopes but host) */
+  addresses: string[];
+  /** routes in the container's main table that use the container link */
+  routes: NativeRoute[];
+}
+
+export interface LoopbackResult {
+  /** lo as it is after the call */
+  link: LinkInfo;
+  /** CIDRs on lo */
+  addresses: string[];
+}
+
+export interface MasqRequest {
+  hostNetns?: string;
+  network: string;
+  containerId: string;
+  ifname: string;
+  /** pod CIDRs (address/prefix); on DEL may be empty: then the attachment's elements are found by their comment */
+  addresses: string[];
+}
+
+export interface MasqEntry {
+  network: string;
+  containerId: string;
+  ifname: string;
+  address: string;
+}
+
+/** The raw addon as built by napi-rs: every async call resolves to { error?, value? }. */
+interface Outcome<T> {
+  error?: NativeFailure;
+  value?: T;
+}
+interface RawAddon {
+  nativeVersion(): string;
+  bridgeAdd(req: BridgeAddRequest): Promise<Outcome<BridgeAddResult>>;
+  bridgeDel(req: BridgeDelRequest): Promise<Outcome<BridgeDelResult>>;
+  podInspect(req: PodInspectRequest): Promise<Outcome<PodInspectResult>>;
+  loopbackSet(netns: string, up: boolean): Promise<Outcome<LoopbackResult>>;
+  masqAdd(req: MasqRequest): Promise<Outcome<boolean>>;
+  masqDel(req: MasqRequest): Promise<Outcome<boolean>>;
+  masqList(hostNetns: string | undefined | null, network: string | undefined | null): Promise<Outcome<MasqEntry[]>>;
+  lockAcquire(path: string): Promise<Outcome<number>>;
+  lockRelease(handle: number): Outcome<boolean>;
+}
+
+function addonPath(): string {
+  if (process.env.FASTCNI_ADDON) return process.env.FASTCNI_ADDON;
+  // Works both from src/ (vitest) and dist/src/ (built): walk up to the package root.
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 4; i++) {
+    const candidate = join(dir, 'native', 'addon', 'index.node');
+    if (existsSync(candidate)) return candidate;
+    dir = dirname(dir);
+  }
+  throw new Error('fastcni native addon not found: run `make build` (native/addon/index.node)');
+}
+
+let loaded: RawAddon | undefined;
+function addon(): RawAddon {
+  loaded ??= createRequire(import.meta.url)(addonPath()) as RawAddon;
+  return loaded;
+}
+
+function unwrap<T>(op: string, o: Outcome<T>): T {
+  if (o.error) throw new NativeError(o.error);
+  if (o.value === undefined) throw new NativeError({ kind: 'internal', op, errno: 0, message: 'native call returned no value' });
+  return o.value;
+}
+
+/** Ensure the bridge, create the veth pair straight into the pod, configure addresses, routes, sysctls; rolls back on failure. */
+export async function bridgeAdd(req: BridgeAddRequest): Promise<BridgeAddResult> {
+  return unwrap('bridgeAdd', await addon().bridgeAdd(req));
+}
+/** Delete the container link (idempotent), reporting the addresses it had. */
+export async function bridgeDel(req: BridgeDelRequest): Promise<BridgeDelResult> {
+  return unwrap('bridgeDel', await addon().bridgeDel(req));
+}
+/** Describe a pod's interface, its host peer and optionally the bridge, for CHECK. */
+export async function podInspect(req: PodInspectRequest): Promise<PodInspectResult> {
+  return unwrap('podInspect', await addon().podInspect(req));
+}
+/** Set lo up or down inside a namespace. */
+export async function loopbackSet(netns: string, up: boolean): Promise<LoopbackResult> {
+  return unwrap('loopbackSet', await addon().loopbackSet(netns, up));
+}
+/** Add the pod's addresses to our nf_tables masquerade sets (one batch). */
+export async function masqAdd(req: MasqRequest): Promise<void> {
+  unwrap('masqAdd', await addon().masqAdd(req));
+}
+/** Remove the pod's addresses from our masquerade sets; idempotent. */
+export async function masqDel(req: MasqRequest): Promise<void> {
+  unwrap('masqDel', await addon().masqDel(req));
+}
+/** List masquerade elements (all networks, or one). */
+export async function masqList(hostNetns?: string, network?: string): Promise<MasqEntry[]> {
+  return unwrap('masqList', await addon().masqList(hostNetns ?? null, network ?? null));
+}
+/** Take an exclusive flock on a file (created if missing); resolves once held. */
+export async function lockAcquire(path: string): Promise<number> {
+  return unwrap('lockAcquire', await addon().lockAcquire(path));
+}
+/** Release a lock taken with lockAcquire. */
+export function lockRelease(handle: number): void {
+  unwrap('lockRelease', addon().lockRelease(handle));
+}
+/** Version string of the loaded addon. */
+export function nativeVersion(): string {
+  return addon().nativeVersion();
+}

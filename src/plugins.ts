@@ -1,0 +1,17 @@
+// The registry of plugin types fastcni implements, loaded lazily so a process pays only for the one it runs.
+import type { Plugin } from './skel/types.js';
+
+const loaders: Record<string, () => Promise<{ default: Plugin<unknown> }>> = {
+  bridge: () => import('../plugins/bridge/index.js'),
+  'host-local': () => import('../plugins/host-local/index.js'),
+  loopback: () => import('../plugins/loopback/index.js'),
+};
+
+/** Names of the plugin types we provide. */
+export const pluginTypes: readonly string[] = Object.keys(loaders);
+
+/** Load one of our plugins by type, or undefined when the type is not ours. */
+export async function loadPlugin(type: string): Promise<Plugin<unknown> | undefined> {
+  const load = Object.hasOwn(loaders, type) ? loaders[type] : undefined;
+  return load ? (await load()).default : undefined;
+}

@@ -1,0 +1,124 @@
+// The plugin skeleton: CNI_* env and stdin in, validation and dispatch, the result or error out (reference pkg/skel).
+import { CniError, ErrorCode } from '../spec/errors.js';
+import { netConfSchema } from '../spec/net-conf.js';
+import { parseWithSchema } from '../spec/zod-errors.js';
+import { canonicalizeKeys } from '../spec/case-keys.js';
+import { resultForVersion } from '../spec/result-convert.js';
+import { formatResult } from '../spec/result-print.js';
+import { splitCniArgs } from '../spec/cni-args.js';
+import { ALL_VERSIONS } from '../spec/versions.js';
+import { checkEnv, type Command } from './env-rules.js';
+import { checkVersion } from './version-rules.js';
+import { checkNotHostNetns, netnsCheckDisabled } from './netns-check.js';
+import { aboutOutput, errorOutput, versionOutput } from './output.js';
+import { decodeConfigVersion, readRequestConfig } from './read-config.js';
+import { readPrevResult } from './prev-result.js';
+import type { Invocation, InvocationOutput, Plugin, PluginContext, PluginDefinition } from './types.js';
+
+const COMMANDS: readonly string[] = ['ADD', 'DEL', 'CHECK', 'GC', 'STATUS'];
+/** Commands after which the reference checks CNI_NETNS against its own namespace (we check before). */
+const NETNS_CHECKED: readonly Command[] = ['ADD', 'DEL'];
+
+function toBytes(stdin: Uint8Array | string): Uint8Array {
+  return typeof stdin === 'string' ? Buffer.from(stdin, 'utf8') : stdin;
+}
+
+/** No CNI_COMMAND and no attachment variables: someone ran the plugin by hand. */
+function isBareInvocation(env: Record<string, string | undefined>): boolean {
+  return !env.CNI_COMMAND && !env.CNI_CONTAINERID && !env.CNI_NETNS && !env.CNI_IFNAME;
+}
+
+/** Define a plugin: hand over its name, config schema and handlers; get something to invoke. */
+export function definePlugin<C>(def: PluginDefinition<C>): Plugin<C> {
+  const supported = def.supportedVersions ?? ALL_VERSIONS;
+  const about = def.about || `CNI plugin ${def.name}`;
+  return {
+    name: def.name,
+    definition: def,
+    async invoke(inv: Invocation): Promise<InvocationOutput> {
+      const logs: string[] = [];
+      try {
+        const out = await run(def, supported, about, inv, (line) => void logs.push(`${line}\n`));
+        return { ...out, stderr: logs.join('') + out.stderr };
+      } catch (e) {
+        return errorOutput(e, logs.join(''));
+      }
+    },
+  };
+}
+
+async function run<C>(
+  def: PluginDefinition<C>,
+  supported: readonly string[],
+  about: string,
+  inv: Invocation,
+  log: (line: string) => void,
+): Promise<InvocationOutput> {
+  const env = inv.env;
+  let cmd: string;
+  try {
+    cmd = checkEnv(env);
+  } catch (e) {
+    // A person running the binary by hand gets the about text, like the reference; a caller that set
+    // up an attachment but forgot CNI_COMMAND gets code 4, which is what it needs to see.
+    if (isBareInvocation(env) && e instanceof CniError && e.code === ErrorCode.InvalidEnvironment) {
+      return { exitCode: 0, stdout: '', stderr: aboutOutput(about, supported) };
+    }
+    throw e;
+  }
+  if (cmd === 'VERSION') return { exitCode: 0, stdout: versionOutput(supported), stderr: '' };
+
+  const stdin = toBytes(inv.stdin);
+  const { raw, canonical } = readRequestConfig(stdin);
+  if (!COMMANDS.includes(cmd)) throw new CniError(ErrorCode.InvalidEnvironment, `unknown CNI_COMMAND: ${cmd}`);
+  const command = cmd as Command;
+  const version = decodeConfigVersion(canonical);
+  checkVersion(command, version, supported);
+
+  const common = parseWithSchema(netConfSchema, canonical);
+  const config = parseWithSchema(def.config, canonicalizeKeys(canonical, def.config));
+  const prevResult = readPrevResult(common.prevResult, version);
+  const attachments = common['cni.dev/valid-attachments'] ?? common['cni.dev/attachments'];
+
+  const netns = env.CNI_NETNS ?? '';
+  if (NETNS_CHECKED.includes(command) && !netnsCheckDisabled(env.CNI_NETNS_OVERRIDE)) {
+    await checkNotHostNetns(netns, inv.hostNetns);
+  }
+
+  const ctx: PluginContext = {
+    command,
+    containerId: env.CNI_CONTAINERID ?? '',
+    netns,
+    ifname: env.CNI_IFNAME ?? '',
+    args: splitCniArgs(env.CNI_ARGS),
+    path: (env.CNI_PATH ?? '').split(':').filter((p) => p !== ''),
+    hostNetns: inv.hostNetns,
+    env,
+    rawConfig: raw,
+    stdin,
+    cniVersion: version,
+    prevResult,
+    validAttachments: command === 'GC' ? attachments?.map((a) => ({ containerID: a.containerID, ifname: a.ifname })) : undefined,
+    log,
+  };
+
+  switch (command) {
+    case 'ADD': {
+      const result = await def.add(config, ctx);
+      return { exitCode: 0, stdout: formatResult(resultForVersion(result, version), version), stderr: '' };
+    }
+    case 'DEL':
+      await def.del(config, ctx);
+      break;
+    case 'CHECK':
+      await def.check?.(config, ctx);
+      break;
+    case 'GC':
+      await def.gc?.(config, ctx);
+      break;
+    case 'STATUS':
+      await def.status?.(config, ctx);
+      break;
+  }
+  return { exitCode: 0, stdout: '', stderr: '' };
+}

@@ -1,0 +1,7 @@
+// Public surface of src/skel: define a plugin, run it as a process, roll back on failure.
+export { definePlugin } from './define-plugin.js';
+export { runAsProcess, type ProcessIo } from './run-as-process.js';
+export { withRollback, type Rollback } from './rollback.js';
+export { ENV_RULES, checkEnv, type Command } from './env-rules.js';
+export { MIN_VERSION, checkVersion } from './version-rules.js';
+export type { Result, Attachment, Invocation, InvocationOutput, PluginContext, PluginDefinition, Plugin } from './types.js';

@@ -1,0 +1,86 @@
+// The contract between the skeleton and a plugin: what a plugin hands over, what its handlers receive.
+import type { z } from 'zod';
+
+/** A CNI result in its newest form (1.1.0); the skeleton converts it to the request's cniVersion. */
+export interface Result {
+  cniVersion?: string;
+  interfaces?: Array<{ name: string; mac?: string; mtu?: number; sandbox?: string; socketPath?: string; pciID?: string }>;
+  ips?: Array<{ address: string; gateway?: string; interface?: number }>;
+  routes?: Array<{ dst: string; gw?: string; mtu?: number; advmss?: number; priority?: number; table?: number; scope?: number }>;
+  dns?: { nameservers?: string[]; domain?: string; search?: string[]; options?: string[] };
+}
+
+/** An attachment named in GC's cni.dev/valid-attachments. */
+export interface Attachment {
+  containerID: string;
+  ifname: string;
+}
+
+/** Streams and environment of one invocation; injected so the skeleton runs without a process. */
+export interface Invocation {
+  env: Record<string, string | undefined>;
+  stdin: Uint8Array | string;
+  /**
+   * Namespace that plays the host for this request; undefined = the caller's own. The agent sets it
+   * to the launcher's namespace; library users pass it explicitly.
+   */
+  hostNetns?: string;
+}
+
+export interface InvocationOutput {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** What every handler gets besides its validated config. */
+export interface PluginContext {
+  command: 'ADD' | 'DEL' | 'CHECK' | 'GC' | 'STATUS';
+  containerId: string;
+  /** CNI_NETNS ("" when not given, e.g. DEL after the runtime removed it) */
+  netns: string;
+  ifname: string;
+  /** CNI_ARGS parsed into key/value pairs, in order */
+  args: Array<[string, string]>;
+  /** CNI_PATH split on ':' */
+  path: string[];
+  hostNetns?: string;
+  /** the whole environment of the request (delegates get it unchanged but CNI_COMMAND) */
+  env: Record<string, string | undefined>;
+  /** the request config exactly as received (parsed JSON), for delegation */
+  rawConfig: Record<string, unknown>;
+  /** the request bytes as received */
+  stdin: Uint8Array;
+  /** the request's cniVersion (after defaulting) */
+  cniVersion: string;
+  /** prevResult converted to the newest form, when present */
+  prevResult?: Result;
+  /** GC only: attachments to keep */
+  validAttachments?: Attachment[];
+  /** diagnostics the runtime passes through (plugin stderr) */
+  log(line: string): void;
+}
+
+/** A plugin as handed to definePlugin: its name, its config schema and its handlers. */
+export interface PluginDefinition<C> {
+  name: string;
+  /** printed on stderr when CNI_COMMAND is unset, like the reference's "about" */
+  about?: string;
+  /** versions this plugin accepts; default all of 0.1.0 … 1.1.0 */
+  supportedVersions?: readonly string[];
+  /** validates the network config after the common fields (cniVersion, name, type…) are checked */
+  config: z.ZodType<C>;
+  add(config: C, ctx: PluginContext): Promise<Result>;
+  del(config: C, ctx: PluginContext): Promise<void>;
+  check?(config: C, ctx: PluginContext): Promise<void>;
+  gc?(config: C, ctx: PluginContext): Promise<void>;
+  status?(config: C, ctx: PluginContext): Promise<void>;
+}
+
+/** A defined plugin: run it with injected streams, or call it as a process entry point. */
+export interface Plugin<C = unknown> {
+  readonly name: string;
+  readonly definition: PluginDefinition<C>;
+  /** Run one invocation; never throws: errors come back as the spec's JSON and a non-zero exit code. */
+  invoke(inv: Invocation): Promise<InvocationOutput>;
+}

@@ -1,0 +1,25 @@
+// Reusable zod field types for configs and results: Go-style booleans, IPs and CIDRs with CNI messages.
+import { z } from 'zod';
+import { parseCidr, parseIp } from './ip.js';
+
+/** A boolean that also accepts "true"/"false" in any case, as libcni does for disableCheck/disableGC. */
+export const looseBool = z.unknown().transform((v, ctx): boolean => {
+  if (typeof v === 'boolean') return v;
+  if (typeof v === 'string') {
+    const l = v.toLowerCase();
+    if (l === 'true') return true;
+    if (l === 'false') return false;
+  }
+  const message = typeof v === 'string' ? `invalid boolean value ${JSON.stringify(v)}` : `invalid type ${v === null ? 'null' : typeof v}, expected boolean`;
+  ctx.issues.push({ code: 'custom', message, input: v });
+  return z.NEVER;
+});
+
+/** An IP address (IPv4 or IPv6) as Go's net.ParseIP accepts it; message `invalid IP "x"`. */
+export const ipString = z.string().refine((s) => parseIp(s) !== undefined, { error: (iss) => `invalid IP ${JSON.stringify(iss.input)}` });
+
+/** A CIDR with host bits allowed, as types.ParseCIDR accepts it; message `invalid CIDR "x"`. */
+export const cidrString = z.string().refine((s) => parseCidr(s) !== undefined, { error: (iss) => `invalid CIDR ${JSON.stringify(iss.input)}` });
+
+/** An integer (Go int fields reject fractions). */
+export const goInt = z.number().int();

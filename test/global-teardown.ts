@@ -1,0 +1,40 @@
+// Fails the run when a test left anything behind: fcni-t-* namespaces, links or nftables tables in the
+// machine's own namespace (shared/TESTING.md).
+import { execFileSync } from 'node:child_process';
+
+function snapshot(): { links: string[]; tables: string[] } {
+  const links = (JSON.parse(execFileSync('ip', ['-j', 'link', 'show'], { encoding: 'utf8' })) as Array<{ ifname: string }>).map((l) => l.ifname);
+  let tables: string[] = [];
+  try {
+    tables = execFileSync('nft', ['list', 'tables'], { encoding: 'utf8' }).split('\n').filter(Boolean);
+  } catch {
+    tables = [];
+  }
+  return { links, tables };
+}
+
+let before: { links: string[]; tables: string[] };
+
+export function setup(): void {
+  before = snapshot();
+}
+
+export function teardown(): void {
+  const problems: string[] = [];
+  const ns = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })
+    .split('\n')
+    .map((l) => l.split(' ')[0] ?? '')
+    .filter((n) => n.startsWith('fcni-t-'));
+  for (const n of ns) {
+    problems.push(`namespace left behind: ${n}`);
+    try {
+      execFileSync('ip', ['netns', 'del', n]);
+    } catch {
+      /* report anyway */
+    }
+  }
+  const after = snapshot();
+  for (const l of after.links) if (!before.links.includes(l)) problems.push(`link left in the machine's namespace: ${l}`);
+  for (const t of after.tables) if (!before.tables.includes(t)) problems.push(`nftables table left in the machine's namespace: ${t}`);
+  if (problems.length) throw new Error(`tests left state behind:\n${problems.join('\n')}`);
+}

@@ -1,0 +1,120 @@
+// IPAM delegation: libcni's lookup in CNI_PATH, in-process runs of our own plugin files, exec of
+// anything else, and how delegate output becomes a result or a CniError.
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it, vi } from 'vitest';
+import { tempDir } from '../helpers/fixtures.js';
+import { hlConf } from '../helpers/host-local.js';
+import { findInPath, ipamAdd, ipamCheck, ipamDel, isOurPlugin, PLUGIN_MARKER, type DelegateContext } from '../../src/ipam/delegate.js';
+import { CniError } from '../../src/spec/errors.js';
+
+vi.mock('../../src/native.js', async (importOriginal) => {
+  const { lockShim } = await import('../helpers/ipam-lock-shim.js');
+  return { ...(await importOriginal<object>()), ...lockShim() };
+});
+
+function ctxFor(path: string[], conf: unknown, env: Record<string, string> = {}): DelegateContext & { logs: string[] } {
+  const logs: string[] = [];
+  return {
+    env: { CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'c1', CNI_IFNAME: 'eth0', CNI_NETNS: '/run/netns/fcni-t-absent', CNI_PATH: path.join(':'), PATH: process.env.PATH, ...env },
+    stdin: new TextEncoder().encode(JSON.stringify(conf)),
+    path,
+    cniVersion: (conf as { cniVersion: string }).cniVersion,
+    log: (l) => logs.push(l),
+    logs,
+  };
+}
+
+function script(dir: string, name: string, body: string): string {
+  const p = join(dir, name);
+  writeFileSync(p, `#!/bin/sh\n${body}\n`);
+  chmodSync(p, 0o755);
+  return p;
+}
+
+async function rejection(p: Promise<unknown>): Promise<CniError> {
+  try {
+    await p;
+  } catch (e) {
+    if (e instanceof CniError) return e;
+    throw e;
+  }
+  throw new Error('did not fail');
+}
+
+describe('findInPath', () => {
+  it('takes the first regular file, skipping directories and missing entries', async () => {
+    const a = tempDir('dlg');
+    const b = tempDir('dlg');
+    mkdirSync(join(a, 'ipam-x'));
+    writeFileSync(join(b, 'ipam-x'), '');
+    expect(await findInPath('ipam-x', ['/nonexistent', a, b])).toBe(join(b, 'ipam-x'));
+  });
+
+  it('words its errors as libcni', async () => {
+    expect((await rejection(findInPath('nope', ['/a', '/b']))).message).toBe('failed to find plugin "nope" in path [/a /b]');
+    expect((await rejection(findInPath('nope', []))).message).toBe('no paths provided');
+    expect((await rejection(findInPath('a/b', ['/a']))).message).toBe('invalid plugin name: a/b');
+  });
+});
+
+describe('exec delegation', () => {
+  it('passes env and stdin, converts an old-version result to the newest form, forwards stderr', async () => {
+    const dir = tempDir('dlg');
+    script(
+      dir,
+      'fake',
+      `cat > "$0.stdin"; echo "cmd=$CNI_COMMAND id=$CNI_CONTAINERID" >&2
+echo '{"cniVersion":"0.4.0","ips":[{"version":"4","address":"10.5.0.9/24","gateway":"10.5.0.1"}],"dns":{}}'`,
+    );
+    const ctx = ctxFor([dir], { cniVersion: '0.4.0', name: 'n', type: 'bridge', ipam: { type: 'fake' } }, { CNI_COMMAND: 'DEL' });
+    const r = await ipamAdd('fake', ctx);
+    expect(r.ips).toEqual([{ address: '10.5.0.9/24', gateway: '10.5.0.1' }]);
+    expect(ctx.logs).toEqual(['cmd=ADD id=c1']);
+  });
+
+  it('turns the delegate error JSON into a CniError with its code, msg and details', async () => {
+    const dir = tempDir('dlg');
+    script(dir, 'fake', `echo '{"code": 11, "msg": "busy", "details": "try later"}'; exit 1`);
+    const e = await rejection(ipamDel('fake', ctxFor([dir], { cniVersion: '1.0.0', name: 'n' })));
+    expect([e.code, e.message, e.details]).toEqual([11, 'busy', 'try later']);
+  });
+
+  it('names the plugin when its output is not JSON or empty', async () => {
+    const dir = tempDir('dlg');
+    script(dir, 'garbled', `echo 'panic: oops'; exit 2`);
+    script(dir, 'silent', `echo 'went wrong' >&2; exit 1`);
+    script(dir, 'nothing', `exit 0`);
+    const conf = { cniVersion: '1.0.0', name: 'n' };
+    expect((await rejection(ipamCheck('garbled', ctxFor([dir], conf)))).message).toBe('plugin "garbled" failed but error parsing its diagnostic message "panic: oops"');
+    expect((await rejection(ipamCheck('silent', ctxFor([dir], conf)))).message).toBe('plugin "silent" failed: "went wrong"');
+    expect((await rejection(ipamAdd('nothing', ctxFor([dir], conf)))).message).toBe('IPAM plugin "nothing" returned no result');
+  });
+
+  it('execs the reference host-local found in CNI_PATH', async () => {
+    const dataDir = tempDir('dlg');
+    const conf = hlConf({ dataDir, cniVersion: '0.3.1', ranges: [[{ subnet: '10.6.0.0/24' }]] });
+    const r = await ipamAdd('host-local', ctxFor(['/usr/lib/cni'], conf));
+    expect(r.ips).toEqual([{ address: '10.6.0.2/24', gateway: '10.6.0.1' }]);
+    await ipamDel('host-local', ctxFor(['/usr/lib/cni'], conf));
+  });
+});
+
+describe('in-process delegation', () => {
+  it('runs our host-local in-process when the file found carries the marker', async () => {
+    const bin = tempDir('dlg');
+    // Not executable and not a program: exec would fail, so success proves the in-process path.
+    writeFileSync(join(bin, 'host-local'), `launcher ${PLUGIN_MARKER} host-local\n`);
+    expect(await isOurPlugin(join(bin, 'host-local'))).toBe(true);
+    expect(await isOurPlugin('/usr/lib/cni/host-local')).toBe(false);
+    const dataDir = tempDir('dlg');
+    const conf = hlConf({ dataDir, cniVersion: '1.0.0', ranges: [[{ subnet: '10.7.0.0/24' }]] });
+    const r = await ipamAdd('host-local', ctxFor([bin, '/usr/lib/cni'], conf));
+    expect(r.ips).toEqual([{ address: '10.7.0.2/24', gateway: '10.7.0.1' }]);
+    const dup = await rejection(ipamAdd('host-local', ctxFor([bin], conf)));
+    expect([dup.code, dup.message]).toEqual([999, 'failed to allocate for range 0: 10.7.0.2 has been allocated to c1, duplicate allocation is not allowed']);
+    await ipamCheck('host-local', ctxFor([bin], conf));
+    await ipamDel('host-local', ctxFor([bin], conf));
+    expect((await rejection(ipamCheck('host-local', ctxFor([bin], conf)))).message).toBe('host-local: Failed to find address added by container c1');
+  });
+});

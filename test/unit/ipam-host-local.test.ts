@@ -1,0 +1,155 @@
+// host-local in-process against temp directories: allocation order, files, errors, release, CHECK.
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it, vi } from 'vitest';
+import { tempDir } from '../helpers/fixtures.js';
+import { hlConf, ours } from '../helpers/host-local.js';
+
+vi.mock('../../src/native.js', async (importOriginal) => {
+  const { lockShim } = await import('../helpers/ipam-lock-shim.js');
+  return { ...(await importOriginal<object>()), ...lockShim() };
+});
+
+const reservations = (dir: string) =>
+  readdirSync(dir)
+    .filter((n) => /^[0-9a-f.:]+$/.test(n) && n.includes(n.includes(':') ? ':' : '.'))
+    .sort();
+
+describe('host-local ADD', () => {
+  it('allocates .2 first (gateway .1 skipped), writes the reference files and result', async () => {
+    const dataDir = tempDir('hl');
+    const conf = hlConf({ dataDir, ranges: [[{ subnet: '10.9.0.0/24' }]], ipam: { routes: [{ dst: '0.0.0.0/0' }] } });
+    const r = await ours('ADD', 'c1', conf);
+    expect(r.code).toBe(0);
+    expect(r.json).toMatchObject({ cniVersion: '1.0.0', ips: [{ address: '10.9.0.2/24', gateway: '10.9.0.1' }], routes: [{ dst: '0.0.0.0/0' }] });
+    const dir = join(dataDir, 'net1');
+    expect(readFileSync(join(dir, '10.9.0.2'), 'latin1')).toBe('c1\r\neth0');
+    expect(statSync(join(dir, '10.9.0.2')).mode & 0o777).toBe(0o600);
+    expect(readFileSync(join(dir, 'last_reserved_ip.0'), 'latin1')).toBe('10.9.0.2');
+    expect(statSync(join(dir, 'last_reserved_ip.0')).mode & 0o777).toBe(0o600);
+    expect(statSync(join(dir, 'lock')).isFile()).toBe(true);
+  });
+
+  it('continues after last_reserved_ip, wraps round and reuses released addresses last', async () => {
+    const dataDir = tempDir('hl');
+    const conf = hlConf({ dataDir, ranges: [[{ subnet: '10.9.0.0/29' }]] }); // .1 gateway, .2-.6 usable
+    const got: string[] = [];
+    for (const id of ['a', 'b', 'c']) got.push((await ours('ADD', id, conf)).json.ips[0].address);
+    expect(got).toEqual(['10.9.0.2/29', '10.9.0.3/29', '10.9.0.4/29']);
+    expect((await ours('DEL', 'a', conf)).code).toBe(0);
+    // next after .4 is .5, .6, then wrap to the start, skipping the gateway: .2
+    for (const id of ['d', 'e', 'f']) got.push((await ours('ADD', id, conf)).json.ips[0].address);
+    expect(got.slice(3)).toEqual(['10.9.0.5/29', '10.9.0.6/29', '10.9.0.2/29']);
+    const full = await ours('ADD', 'g', conf);
+    expect(full.code).toBe(1);
+    expect(full.json).toEqual({ code: 999, msg: 'failed to allocate for range 0: no IP addresses available in range set: 10.9.0.1-10.9.0.6' });
+  });
+
+  it('skips a gateway in the middle of the range', async () => {
+    const dataDir = tempDir('hl');
+    const conf = hlConf({ dataDir, ranges: [[{ subnet: '10.9.0.0/24', rangeStart: '10.9.0.10', rangeEnd: '10.9.0.12', gateway: '10.9.0.11' }]] });
+    const a = await ours('ADD', 'a', conf);
+    const b = await ours('ADD', 'b', conf);
+    expect([a.json.ips[0], b.json.ips[0]]).toEqual([
+      { address: '10.9.0.10/24', gateway: '10.9.0.11' },
+      { address: '10.9.0.12/24', gateway: '10.9.0.11' },
+    ]);
+    expect((await ours('ADD', 'c', conf)).json.msg).toBe('failed to allocate for range 0: no IP addresses available in range set: 10.9.0.10-10.9.0.12');
+  });
+
+  it('walks several ranges of one set in order', async () => {
+    const dataDir = tempDir('hl');
+    const conf = hlConf({ dataDir, ranges: [[{ subnet: '10.9.0.0/30' }, { subnet: '10.9.1.0/30' }]] });
+    const a = await ours('ADD', 'a', conf);
+    const b = await ours('ADD', 'b', conf);
+    expect([a.json.ips[0], b.json.ips[0]]).toEqual([
+      { address: '10.9.0.2/30', gateway: '10.9.0.1' },
+      { address: '10.9.1.2/30', gateway: '10.9.1.1' },
+    ]);
+    const c = await ours('ADD', 'c', conf);
+    expect(c.json.msg).toBe('failed to allocate for range 0: no IP addresses available in range set: 10.9.0.1-10.9.0.2,10.9.1.1-10.9.1.2');
+  });
+
+  it('dual-stack and multiple range sets give one address per set', async () => {
+    const dataDir = tempDir('hl');
+    const conf = hlConf({ dataDir, ranges: [[{ subnet: '10.9.0.0/24' }], [{ subnet: 'fd00:9::/64' }], [{ subnet: '10.10.0.0/24' }]] });
+    const r = await ours('ADD', 'a', conf);
+    expect(r.json.ips).toEqual([
+      { address: '10.9.0.2/24', gateway: '10.9.0.1' },
+      { address: 'fd00:9::2/64', gateway: 'fd00:9::1' },
+      { address: '10.10.0.2/24', gateway: '10.10.0.1' },
+    ]);
+    const dir = join(dataDir, 'net1');
+    expect(readdirSync(dir).filter((n) => n.startsWith('last_reserved_ip.')).sort()).toEqual(['last_reserved_ip.0', 'last_reserved_ip.1', 'last_reserved_ip.2']);
+    expect(readFileSync(join(dir, 'last_reserved_ip.1'), 'latin1')).toBe('fd00:9::2');
+    expect((await ours('DEL', 'a', conf)).code).toBe(0);
+    expect(reservations(dir)).toEqual([]);
+  });
+
+  it('refuses a second allocation for the same attachment', async () => {
+    const dataDir = tempDir('hl');
+    const conf = hlConf({ dataDir, ranges: [[{ subnet: '10.9.0.0/24' }]] });
+    await ours('ADD', 'a', conf);
+    const again = await ours('ADD', 'a', conf);
+    expect(again.json).toEqual({ code: 999, msg: 'failed to allocate for range 0: 10.9.0.2 has been allocated to a, duplicate allocation is not allowed' });
+    expect((await ours('ADD', 'a', conf, { ifname: 'eth1' })).json.ips[0].address).toBe('10.9.0.3/24');
+  });
+
+  it('honours requested IPs from CNI_ARGS, args.cni.ips and runtimeConfig.ips with the reference errors', async () => {
+    const dataDir = tempDir('hl');
+    const ranges = [[{ subnet: '10.9.0.0/24' }], [{ subnet: 'fd00:9::/64' }]];
+    const conf = hlConf({ dataDir, ranges });
+    expect((await ours('ADD', 'a', conf, { env: { CNI_ARGS: 'IgnoreUnknown=1;K8S_POD_NAME=x;IP=10.9.0.50' } })).json.ips[0].address).toBe('10.9.0.50/24');
+    const viaArgs = hlConf({ dataDir, ranges, extra: { args: { cni: { ips: ['fd00:9::77'] } }, runtimeConfig: { ips: ['10.9.0.60/24'] } } });
+    expect((await ours('ADD', 'b', viaArgs)).json.ips.map((i: { address: string }) => i.address)).toEqual(['10.9.0.60/24', 'fd00:9::77/64']);
+    expect((await ours('ADD', 'c', conf, { env: { CNI_ARGS: 'IP=10.9.0.1' } })).json.msg).toBe("failed to allocate for range 0: requested ip 10.9.0.1 is subnet's gateway");
+    expect((await ours('ADD', 'c', conf, { env: { CNI_ARGS: 'IP=10.9.0.50' } })).json.msg).toBe(
+      'failed to allocate for range 0: requested IP address 10.9.0.50 is not available in range set 10.9.0.1-10.9.0.254',
+    );
+    const outside = await ours('ADD', 'c', conf, { env: { CNI_ARGS: 'IP=10.77.0.5' } });
+    expect(outside.json.msg).toBe('failed to allocate all requested IPs: 10.77.0.5');
+    expect(existsIn(join(dataDir, 'net1'), 'c')).toBe(false); // what it got in both sets was released
+    expect((await ours('ADD', 'c', conf, { env: { CNI_ARGS: 'FOO=1' } })).json).toMatchObject({ msg: 'ARGS: unknown args ["FOO=1"]' });
+  });
+
+  it('reports dns from resolvConf', async () => {
+    const dataDir = tempDir('hl');
+    const resolv = join(dataDir, 'resolv.conf');
+    writeFileSync(resolv, '# c\n; c\nnameserver 10.0.0.53\nnameserver 10.0.0.54\ndomain example.com\nsearch a.example b.example\noptions ndots:2 edns0\n');
+    const r = await ours('ADD', 'a', hlConf({ dataDir, ranges: [[{ subnet: '10.9.0.0/24' }]], ipam: { resolvConf: resolv } }));
+    expect(r.json.dns).toEqual({ nameservers: ['10.0.0.53', '10.0.0.54'], domain: 'example.com', search: ['a.example', 'b.example'], options: ['ndots:2', 'edns0'] });
+  });
+});
+
+function existsIn(dir: string, id: string): boolean {
+  return readdirSync(dir).some((n) => !n.startsWith('.') && n !== 'lock' && !n.startsWith('last_') && readFileSync(join(dir, n), 'latin1').startsWith(`${id}\r\n`));
+}
+
+describe('host-local DEL and CHECK', () => {
+  it('releases by (id, ifname), leaves other interfaces, is idempotent', async () => {
+    const dataDir = tempDir('hl');
+    const conf = hlConf({ dataDir, ranges: [[{ subnet: '10.9.0.0/24' }]] });
+    await ours('ADD', 'a', conf);
+    await ours('ADD', 'a', conf, { ifname: 'eth1' });
+    expect((await ours('DEL', 'a', conf)).code).toBe(0);
+    const dir = join(dataDir, 'net1');
+    expect(reservations(dir)).toEqual(['10.9.0.3']);
+    expect((await ours('DEL', 'a', conf)).code).toBe(0);
+    expect(reservations(dir)).toEqual(['10.9.0.3']);
+    expect((await ours('CHECK', 'a', conf, { ifname: 'eth1' })).code).toBe(0);
+  });
+
+  it('releases and finds legacy files holding only the container ID', async () => {
+    const dataDir = tempDir('hl');
+    const conf = hlConf({ dataDir, ranges: [[{ subnet: '10.9.0.0/24' }]] });
+    await ours('ADD', 'other', conf);
+    const dir = join(dataDir, 'net1');
+    writeFileSync(join(dir, '10.9.0.40'), 'old\n'); // as an old host-local wrote it
+    expect((await ours('CHECK', 'old', conf)).code).toBe(0);
+    expect((await ours('ADD', 'old', conf)).json.msg).toBe('failed to allocate for range 0: 10.9.0.40 has been allocated to old, duplicate allocation is not allowed');
+    expect((await ours('DEL', 'old', conf)).code).toBe(0);
+    expect(reservations(dir)).toEqual(['10.9.0.2']);
+    const missing = await ours('CHECK', 'old', conf);
+    expect(missing.json).toEqual({ code: 999, msg: 'host-local: Failed to find address added by container old' });
+  });
+});
