@@ -72,9 +72,9 @@ ip netns exec "${PODS[0]}" ping -c 2 -W 2 "$ip2"
 say "pod1 -> gateway 10.244.7.1"
 ip netns exec "${PODS[0]}" ping -c 1 -W 2 10.244.7.1
 say "pod2 -> outside 192.0.2.2 over masquerade: the outside sees the node's address"
-ip netns exec "$OUT" timeout 5 nc -l -v -p 8080 >/dev/null 2>"$STATE/nc.log" &
+ip netns exec "$OUT" timeout 5 nc -l -n -v -p 8080 >/dev/null 2>"$STATE/nc.log" &
 sleep 0.3
-echo hello | ip netns exec "${PODS[1]}" nc -w 2 -N 192.0.2.2 8080 || true
+echo hello | ip netns exec "${PODS[1]}" nc -n -w 2 -N 192.0.2.2 8080 || true
 wait || true
 grep -o 'Connection received on [0-9.]*' "$STATE/nc.log" || cat "$STATE/nc.log"
 

@@ -148,6 +148,12 @@ interface RawAddon {
   masqList(hostNetns: string | undefined | null, network: string | undefined | null): Promise<Outcome<MasqEntry[]>>;
   lockAcquire(path: string): Promise<Outcome<number>>;
   lockRelease(handle: number): Outcome<boolean>;
+  linkList(netns: string | null): Promise<Outcome<LinkInfo[]>>;
+  linkDel(netns: string | null, name: string): Promise<Outcome<boolean>>;
+  addrList(netns: string | null, name: string | null): Promise<Outcome<string[]>>;
+  routeList(netns: string | null, name: string | null): Promise<Outcome<NativeRoute[]>>;
+  sysctlGet(netns: string | null, key: string): Promise<Outcome<string>>;
+  sysctlSet(netns: string | null, key: string, value: string): Promise<Outcome<boolean>>;
 }
 
 function addonPath(): string {
@@ -209,6 +215,30 @@ export async function lockAcquire(path: string): Promise<number> {
 /** Release a lock taken with lockAcquire. */
 export function lockRelease(handle: number): void {
   unwrap('lockRelease', addon().lockRelease(handle));
+}
+/** Every link of a namespace, with master names resolved. */
+export async function linkList(netns?: NetnsPath): Promise<LinkInfo[]> {
+  return unwrap('linkList', await addon().linkList(netns ?? null));
+}
+/** Delete a link by name; false when it was already gone. */
+export async function linkDel(netns: NetnsPath, name: string): Promise<boolean> {
+  return unwrap('linkDel', await addon().linkDel(netns ?? null, name));
+}
+/** CIDRs on one link (by name), or on every link of the namespace when name is omitted. */
+export async function addrList(netns?: NetnsPath, name?: string): Promise<string[]> {
+  return unwrap('addrList', await addon().addrList(netns ?? null, name ?? null));
+}
+/** Unicast routes of the main table, optionally only those through one link (by name). */
+export async function routeList(netns?: NetnsPath, name?: string): Promise<NativeRoute[]> {
+  return unwrap('routeList', await addon().routeList(netns ?? null, name ?? null));
+}
+/** Read a net.* sysctl inside a namespace ("net.ipv4.ip_forward" or "net/ipv4/ip_forward"). */
+export async function sysctlGet(netns: NetnsPath, key: string): Promise<string> {
+  return unwrap('sysctlGet', await addon().sysctlGet(netns ?? null, key));
+}
+/** Write a net.* sysctl inside a namespace (only net.* keys are accepted). */
+export async function sysctlSet(netns: NetnsPath, key: string, value: string): Promise<void> {
+  unwrap('sysctlSet', await addon().sysctlSet(netns ?? null, key, value));
 }
 /** Version string of the loaded addon. */
 export function nativeVersion(): string {

@@ -1,6 +1,7 @@
 // Fails the run when a test left anything behind: fcni-t-* namespaces, links or nftables tables in the
 // machine's own namespace (shared/TESTING.md).
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 
 function snapshot(): { links: string[]; tables: string[] } {
   const links = (JSON.parse(execFileSync('ip', ['-j', 'link', 'show'], { encoding: 'utf8' })) as Array<{ ifname: string }>).map((l) => l.ifname);
@@ -16,6 +17,8 @@ function snapshot(): { links: string[]; tables: string[] } {
 let before: { links: string[]; tables: string[] };
 
 export function setup(): void {
+  // Workers inherit this; every namespace of this run is named fcni-t-<run>-… (test/helpers/netns.ts).
+  process.env.FCNI_TEST_RUN ??= randomBytes(2).toString('hex');
   before = snapshot();
 }
 
@@ -24,7 +27,7 @@ export function teardown(): void {
   const ns = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })
     .split('\n')
     .map((l) => l.split(' ')[0] ?? '')
-    .filter((n) => n.startsWith('fcni-t-'));
+    .filter((n) => n.startsWith(`fcni-t-${process.env.FCNI_TEST_RUN}-`));
   for (const n of ns) {
     problems.push(`namespace left behind: ${n}`);
     try {

@@ -35,7 +35,7 @@ export interface Outcome {
 
 /** Run our host-local in-process. */
 export async function ours(cmd: string, id: string, conf: unknown, opts: { ifname?: string; env?: Record<string, string> } = {}): Promise<Outcome> {
-  const { plugin } = await import('../../plugins/host-local/index.js');
+  const { hostLocal: plugin } = await import('../../plugins/host-local/index.js');
   const out = await plugin.invoke({ env: hlEnv(cmd, id, opts.ifname, opts.env), stdin: JSON.stringify(conf) });
   return { code: out.exitCode, stdout: out.stdout, stderr: out.stderr, json: out.stdout.trim() ? JSON.parse(out.stdout) : undefined };
 }

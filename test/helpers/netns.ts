@@ -4,6 +4,8 @@ import { randomBytes } from 'node:crypto';
 import { onTestFinished } from 'vitest';
 
 export const NS_PREFIX = 'fcni-t-';
+/** This run's own prefix (set by the global setup), so concurrent runs never judge each other's namespaces. */
+export const RUN_PREFIX = `${NS_PREFIX}${process.env.FCNI_TEST_RUN ?? 'x'}-`;
 
 /** Run `ip` (a tool that is not ours) and return stdout. */
 export function ip(...args: string[]): string {
@@ -28,7 +30,7 @@ export interface Netns {
 
 /** Create a namespace with lo up; removed when the current test finishes (or by the returned remove()). */
 export function makeNetns(label: string): Netns {
-  const name = `${NS_PREFIX}${label}-${randomBytes(3).toString('hex')}`;
+  const name = `${RUN_PREFIX}${label}-${randomBytes(3).toString('hex')}`;
   ip('netns', 'add', name);
   ip('-n', name, 'link', 'set', 'lo', 'up');
   onTestFinished(() => removeNetns(name));
@@ -38,7 +40,7 @@ export function makeNetns(label: string): Netns {
 /** Delete a namespace if it still exists (idempotent). */
 export function removeNetns(name: string): void {
   try {
-    ip('netns', 'del', name);
+    execFileSync('ip', ['netns', 'del', name], { stdio: 'ignore' });
   } catch {
     /* already gone */
   }
@@ -49,5 +51,5 @@ export function leftoverNamespaces(): string[] {
   return ip('netns', 'list')
     .split('\n')
     .map((l) => l.split(' ')[0] ?? '')
-    .filter((n) => n.startsWith(NS_PREFIX));
+    .filter((n) => n.startsWith(RUN_PREFIX));
 }

@@ -91,7 +91,7 @@ describe('bridge CHECK notices drift', () => {
 });
 
 function tcpPeerSeen(server: string, client: string, addr: string): Promise<string> {
-  const serverJs = `const s=require('net').createServer(c=>{console.log(c.remoteAddress);c.end();s.close();}).listen(8080,'${addr}',()=>console.log('ready'));setTimeout(()=>process.exit(2),8000)`;
+  const serverJs = `const s=require('net').createServer(c=>{console.log(c.remoteAddress);c.end(()=>process.exit(0));}).listen(8080,'${addr}',()=>console.log('ready'));setTimeout(()=>process.exit(2),8000)`;
   return new Promise((resolve, reject) => {
     const srv = spawn('ip', ['netns', 'exec', server, process.execPath, '-e', serverJs]);
     let out = '';

@@ -3,15 +3,11 @@
 // the other's reservations. host-local touches no network, so no namespaces are needed.
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/fixtures.js';
 import { hlConf, ours, theirs, type Outcome } from '../helpers/host-local.js';
 import { withLock } from '../../src/ipam/lock.js';
 
-vi.mock('../../src/native.js', async (importOriginal) => {
-  const { lockShim } = await import('../helpers/ipam-lock-shim.js');
-  return { ...(await importOriginal<object>()), ...lockShim() };
-});
 
 const haveReference = existsSync('/usr/lib/cni/host-local');
 

@@ -2,16 +2,12 @@
 // anything else, and how delegate output becomes a result or a CniError.
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/fixtures.js';
 import { hlConf } from '../helpers/host-local.js';
 import { findInPath, ipamAdd, ipamCheck, ipamDel, isOurPlugin, PLUGIN_MARKER, type DelegateContext } from '../../src/ipam/delegate.js';
 import { CniError } from '../../src/spec/errors.js';
 
-vi.mock('../../src/native.js', async (importOriginal) => {
-  const { lockShim } = await import('../helpers/ipam-lock-shim.js');
-  return { ...(await importOriginal<object>()), ...lockShim() };
-});
 
 function ctxFor(path: string[], conf: unknown, env: Record<string, string> = {}): DelegateContext & { logs: string[] } {
   const logs: string[] = [];

@@ -1,14 +1,10 @@
 // host-local in-process against temp directories: allocation order, files, errors, release, CHECK.
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/fixtures.js';
 import { hlConf, ours } from '../helpers/host-local.js';
 
-vi.mock('../../src/native.js', async (importOriginal) => {
-  const { lockShim } = await import('../helpers/ipam-lock-shim.js');
-  return { ...(await importOriginal<object>()), ...lockShim() };
-});
 
 const reservations = (dir: string) =>
   readdirSync(dir)

@@ -11,10 +11,6 @@ import { withLock } from '../../src/ipam/lock.js';
 import { definePlugin } from '../../src/skel/define-plugin.js';
 import { hostLocalDefinition } from '../../plugins/host-local/host-local.js';
 
-vi.mock('../../src/native.js', async (importOriginal) => {
-  const { lockShim } = await import('../helpers/ipam-lock-shim.js');
-  return { ...(await importOriginal<object>()), ...lockShim() };
-});
 
 const subnet = [[{ subnet: '10.9.0.0/24' }]];
 

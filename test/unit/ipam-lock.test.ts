@@ -2,14 +2,10 @@
 // not break the queue.
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/fixtures.js';
 import { withLock } from '../../src/ipam/lock.js';
 
-vi.mock('../../src/native.js', async (importOriginal) => {
-  const { lockShim } = await import('../helpers/ipam-lock-shim.js');
-  return { ...(await importOriginal<object>()), ...lockShim() };
-});
 
 describe('withLock', () => {
   it('serialises holders of one path and survives a throwing holder', async () => {

@@ -1,0 +1,11 @@
+//! Thin napi-rs exports over fastcni-core.
+mod net;
+mod nft;
+
+use napi_derive::napi;
+
+/// Version of the native addon.
+#[napi]
+pub fn native_version() -> String {
+    env!("CARGO_PKG_VERSION").to_string()
+}

@@ -1,0 +1,391 @@
+//! napi exports for rtnetlink work (fastcni_core): pod wiring, inspection, loopback, locks, and
+//! fine-grained link/address/route/sysctl calls. Every async export resolves to { error?, value? }
+//! and never rejects for a kernel failure; namespace work runs on a fresh thread inside the task.
+
+use fastcni_core as fc;
+use napi::{bindgen_prelude::AsyncTask, Env, Result, Task};
+use napi_derive::napi;
+
+use crate::nft::NativeFailure;
+
+impl From<fc::Failure> for NativeFailure {
+    fn from(f: fc::Failure) -> Self {
+        NativeFailure { kind: f.kind.as_str().to_string(), op: f.op, errno: f.errno, message: f.message }
+    }
+}
+
+/// A link as reported by the native side.
+#[napi(object)]
+pub struct LinkInfo {
+    pub name: String,
+    pub index: u32,
+    pub mac: String,
+    /// rtnetlink kind ("bridge", "veth", …); "" when the link has no kind (lo, physical)
+    pub kind: String,
+    pub mtu: u32,
+    pub up: bool,
+    pub promisc: bool,
+    /// name of the master (bridge) this link is enslaved to, if any
+    pub master: Option<String>,
+    /// for a veth: ifindex of its peer (in whatever namespace the peer lives)
+    pub peer_index: Option<u32>,
+    pub hairpin: Option<bool>,
+}
+
+impl From<fc::LinkInfo> for LinkInfo {
+    fn from(l: fc::LinkInfo) -> Self {
+        LinkInfo {
+            name: l.name,
+            index: l.index,
+            mac: l.mac,
+            kind: l.kind,
+            mtu: l.mtu,
+            up: l.up,
+            promisc: l.promisc,
+            master: l.master,
+            peer_index: l.peer_index,
+            hairpin: l.hairpin,
+        }
+    }
+}
+
+/// A route as the native side applies or reports it; gw absent means on-link.
+#[napi(object)]
+pub struct NativeRoute {
+    pub dst: String,
+    pub gw: Option<String>,
+    pub priority: Option<u32>,
+    pub table: Option<u32>,
+    pub scope: Option<u32>,
+}
+
+impl From<fc::Route> for NativeRoute {
+    fn from(r: fc::Route) -> Self {
+        NativeRoute { dst: r.dst, gw: r.gw, priority: r.priority, table: r.table, scope: r.scope.map(u32::from) }
+    }
+}
+
+impl From<NativeRoute> for fc::Route {
+    fn from(r: NativeRoute) -> Self {
+        fc::Route { dst: r.dst, gw: r.gw, priority: r.priority, table: r.table, scope: r.scope.map(|s| s.min(255) as u8) }
+    }
+}
+
+/// Wire one pod into a bridge.
+#[napi(object)]
+pub struct BridgeAddRequest {
+    /// namespace that plays the host; undefined = caller's own
+    pub host_netns: Option<String>,
+    pub pod_netns: String,
+    pub bridge: String,
+    /// MTU for a newly created bridge and both veth ends; undefined = kernel default
+    pub mtu: Option<u32>,
+    pub promisc: bool,
+    pub vlan_filtering: bool,
+    /// container-side interface name (CNI_IFNAME)
+    pub ifname: String,
+    /// container-side MAC; undefined = kernel-chosen
+    pub mac: Option<String>,
+    pub hairpin: bool,
+    pub port_isolation: bool,
+    /// host port VLAN set-up (only when vlanFiltering)
+    pub vlan: Option<u32>,
+    pub vlan_trunk: Option<Vec<u32>>,
+    pub preserve_default_vlan: bool,
+    /// CIDRs to put on the container interface, e.g. "10.1.0.5/24"
+    pub addresses: Vec<String>,
+    /// routes to add in the container, gateways already resolved by the caller
+    pub routes: Vec<NativeRoute>,
+    /// CIDRs to put on the bridge (gateway address with the pod prefix)
+    pub bridge_addresses: Vec<String>,
+    /// replace other addresses on the bridge instead of failing
+    pub force_address: bool,
+    pub forward_v4: bool,
+    pub forward_v6: bool,
+    /// keep IPv6 DAD on the container side (enhanced_dad) instead of disabling it
+    pub enable_dad: bool,
+    /// false for disableContainerInterface: leave the container link down
+    pub container_up: bool,
+}
+
+fn vid(v: u32) -> u16 {
+    v.min(u16::MAX as u32) as u16
+}
+
+impl From<BridgeAddRequest> for fc::BridgeAddRequest {
+    fn from(r: BridgeAddRequest) -> Self {
+        fc::BridgeAddRequest {
+            host_netns: r.host_netns,
+            pod_netns: r.pod_netns,
+            bridge: r.bridge,
+            mtu: r.mtu,
+            promisc: r.promisc,
+            vlan_filtering: r.vlan_filtering,
+            ifname: r.ifname,
+            mac: r.mac,
+            hairpin: r.hairpin,
+            port_isolation: r.port_isolation,
+            vlan: r.vlan.map(vid),
+            vlan_trunk: r.vlan_trunk.unwrap_or_default().into_iter().map(vid).collect(),
+            preserve_default_vlan: r.preserve_default_vlan,
+            addresses: r.addresses,
+            routes: r.routes.into_iter().map(Into::into).collect(),
+            bridge_addresses: r.bridge_addresses,
+            force_address: r.force_address,
+            forward_v4: r.forward_v4,
+            forward_v6: r.forward_v6,
+            enable_dad: r.enable_dad,
+            container_up: r.container_up,
+        }
+    }
+}
+
+/// The three links of a wired pod.
+#[napi(object)]
+pub struct BridgeAddResult {
+    pub bridge: LinkInfo,
+    pub host_veth: LinkInfo,
+    pub container: LinkInfo,
+}
+
+/// Unwire a pod.
+#[napi(object)]
+pub struct BridgeDelRequest {
+    pub host_netns: Option<String>,
+    /// absent or non-existent: nothing to delete in the pod
+    pub pod_netns: Option<String>,
+    pub ifname: String,
+}
+
+/// What unwiring found.
+#[napi(object)]
+pub struct BridgeDelResult {
+    /// false when podNetns was absent or no longer exists
+    pub netns_found: bool,
+    /// global unicast CIDRs the container link had before deletion
+    pub addresses: Vec<String>,
+}
+
+/// What to describe for CHECK.
+#[napi(object)]
+pub struct PodInspectRequest {
+    pub host_netns: Option<String>,
+    pub pod_netns: String,
+    pub ifname: String,
+    /// bridge to describe as well (CHECK of the bridge plugin)
+    pub bridge: Option<String>,
+}
+
+/// A pod's interface as the kernel has it.
+#[napi(object)]
+pub struct PodInspectResult {
+    pub container: Option<LinkInfo>,
+    /// the host end of the container's veth, found by peer index in hostNetns
+    pub host_peer: Option<LinkInfo>,
+    pub bridge: Option<LinkInfo>,
+    /// CIDRs on the container link (all scopes but host)
+    pub addresses: Vec<String>,
+    /// routes in the container's main table that use the container link
+    pub routes: Vec<NativeRoute>,
+}
+
+/// lo after loopbackSet.
+#[napi(object)]
+pub struct LoopbackResult {
+    /// lo as it is after the call
+    pub link: LinkInfo,
+    /// CIDRs on lo
+    pub addresses: Vec<String>,
+}
+
+macro_rules! outcome {
+    ($doc:literal, $name:ident, $value:ty) => {
+        #[doc = $doc]
+        #[napi(object)]
+        pub struct $name {
+            pub error: Option<NativeFailure>,
+            pub value: Option<$value>,
+        }
+        impl $name {
+            fn from_result<T>(r: fc::Result<T>, conv: impl FnOnce(T) -> $value) -> Self {
+                match r {
+                    Ok(v) => $name { error: None, value: Some(conv(v)) },
+                    Err(e) => $name { error: Some(e.into()), value: None },
+                }
+            }
+        }
+    };
+}
+
+outcome!("Outcome of bridgeAdd.", BridgeAddOutcome, BridgeAddResult);
+outcome!("Outcome of bridgeDel.", BridgeDelOutcome, BridgeDelResult);
+outcome!("Outcome of podInspect.", PodInspectOutcome, PodInspectResult);
+outcome!("Outcome of loopbackSet.", LoopbackOutcome, LoopbackResult);
+outcome!("Outcome of lockAcquire: the lock handle.", LockOutcome, i32);
+outcome!("Outcome of a call whose value is a flag (lockRelease, linkDel, sysctlSet).", BoolOutcome, bool);
+outcome!("Outcome of linkList.", LinksOutcome, Vec<LinkInfo>);
+outcome!("Outcome of addrList.", StringsOutcome, Vec<String>);
+outcome!("Outcome of routeList.", RoutesOutcome, Vec<NativeRoute>);
+outcome!("Outcome of sysctlGet.", StringOutcome, String);
+
+/// Defines an AsyncTask whose compute runs a core call (which spawns its own namespace thread)
+/// and whose result is the matching outcome object.
+macro_rules! task {
+    ($name:ident, $outcome:ident) => {
+        pub struct $name(Option<Box<dyn FnOnce() -> $outcome + Send>>);
+        /// Runs the boxed core call on a libuv worker; the call itself uses a fresh thread for namespaces.
+        #[napi]
+        impl Task for $name {
+            type Output = $outcome;
+            type JsValue = $outcome;
+            fn compute(&mut self) -> Result<$outcome> {
+                let f = self.0.take().expect("task computed twice");
+                Ok(f())
+            }
+            fn resolve(&mut self, _env: Env, out: $outcome) -> Result<$outcome> {
+                Ok(out)
+            }
+        }
+    };
+}
+
+task!(BridgeAddTask, BridgeAddOutcome);
+task!(BridgeDelTask, BridgeDelOutcome);
+task!(PodInspectTask, PodInspectOutcome);
+task!(LoopbackTask, LoopbackOutcome);
+task!(LockTask, LockOutcome);
+task!(BoolTask, BoolOutcome);
+task!(LinksTask, LinksOutcome);
+task!(StringsTask, StringsOutcome);
+task!(RoutesTask, RoutesOutcome);
+task!(StringTask, StringOutcome);
+
+/// Ensure the bridge, create the veth pair straight into the pod, configure addresses, routes and
+/// sysctls; on any failure the veth is deleted again. Resolves to `{ value }` or `{ error }`.
+#[napi]
+pub fn bridge_add(req: BridgeAddRequest) -> AsyncTask<BridgeAddTask> {
+    let req: fc::BridgeAddRequest = req.into();
+    AsyncTask::new(BridgeAddTask(Some(Box::new(move || {
+        BridgeAddOutcome::from_result(fc::bridge_add(&req), |r| BridgeAddResult {
+            bridge: r.bridge.into(),
+            host_veth: r.host_veth.into(),
+            container: r.container.into(),
+        })
+    }))))
+}
+
+/// Delete the container link (idempotent), reporting the global unicast addresses it had.
+#[napi]
+pub fn bridge_del(req: BridgeDelRequest) -> AsyncTask<BridgeDelTask> {
+    let req = fc::BridgeDelRequest { host_netns: req.host_netns, pod_netns: req.pod_netns, ifname: req.ifname };
+    AsyncTask::new(BridgeDelTask(Some(Box::new(move || {
+        BridgeDelOutcome::from_result(fc::bridge_del(&req), |r| BridgeDelResult {
+            netns_found: r.netns_found,
+            addresses: r.addresses,
+        })
+    }))))
+}
+
+/// Describe a pod's interface, its host peer and optionally the bridge, for CHECK.
+#[napi]
+pub fn pod_inspect(req: PodInspectRequest) -> AsyncTask<PodInspectTask> {
+    let req = fc::PodInspectRequest {
+        host_netns: req.host_netns,
+        pod_netns: req.pod_netns,
+        ifname: req.ifname,
+        bridge: req.bridge,
+    };
+    AsyncTask::new(PodInspectTask(Some(Box::new(move || {
+        PodInspectOutcome::from_result(fc::pod_inspect(&req), |r| PodInspectResult {
+            container: r.container.map(Into::into),
+            host_peer: r.host_peer.map(Into::into),
+            bridge: r.bridge.map(Into::into),
+            addresses: r.addresses,
+            routes: r.routes.into_iter().map(Into::into).collect(),
+        })
+    }))))
+}
+
+/// Set lo up or down inside a namespace; reports lo and its addresses afterwards.
+#[napi]
+pub fn loopback_set(netns: String, up: bool) -> AsyncTask<LoopbackTask> {
+    AsyncTask::new(LoopbackTask(Some(Box::new(move || {
+        LoopbackOutcome::from_result(fc::loopback_set(&netns, up), |r| LoopbackResult {
+            link: r.link.into(),
+            addresses: r.addresses,
+        })
+    }))))
+}
+
+/// Take an exclusive flock on a file (created with mode 0600 if missing); resolves once held, with
+/// a handle for lockRelease. The wait runs on a dedicated thread, not the libuv pool, so waiters
+/// cannot starve the pool that the lock holder needs.
+#[napi(ts_return_type = "Promise<LockOutcome>")]
+pub fn lock_acquire(env: &Env, path: String) -> Result<napi::bindgen_prelude::Object<'_>> {
+    let (deferred, promise) = env.create_deferred::<LockOutcome, _>()?;
+    std::thread::Builder::new()
+        .name("fastcni-lock".into())
+        .stack_size(64 * 1024)
+        .spawn(move || {
+            let out = LockOutcome::from_result(fc::lock::acquire(&path), |fd| fd);
+            deferred.resolve(move |_env| Ok(out));
+        })
+        .map_err(|e| napi::Error::from_reason(format!("cannot start lock thread: {e}")))?;
+    Ok(promise)
+}
+
+/// Release a lock taken with lockAcquire (closes its handle).
+#[napi]
+pub fn lock_release(handle: i32) -> BoolOutcome {
+    BoolOutcome::from_result(fc::lock::release(handle), |()| true)
+}
+
+/// Every link of a namespace (null/undefined = the caller's own).
+#[napi]
+pub fn link_list(netns: Option<String>) -> AsyncTask<LinksTask> {
+    AsyncTask::new(LinksTask(Some(Box::new(move || {
+        LinksOutcome::from_result(fc::link_list(netns.as_deref()), |v| v.into_iter().map(Into::into).collect())
+    }))))
+}
+
+/// Delete a link by name; value false when it was already gone.
+#[napi]
+pub fn link_del(netns: Option<String>, name: String) -> AsyncTask<BoolTask> {
+    AsyncTask::new(BoolTask(Some(Box::new(move || {
+        BoolOutcome::from_result(fc::link_del(netns.as_deref(), &name), |b| b)
+    }))))
+}
+
+/// CIDRs on one link (by name) or on every link of the namespace.
+#[napi]
+pub fn addr_list(netns: Option<String>, name: Option<String>) -> AsyncTask<StringsTask> {
+    AsyncTask::new(StringsTask(Some(Box::new(move || {
+        StringsOutcome::from_result(fc::addr_list(netns.as_deref(), name.as_deref()), |v| v)
+    }))))
+}
+
+/// Unicast routes of the main table, optionally only those through one link (by name).
+#[napi]
+pub fn route_list(netns: Option<String>, name: Option<String>) -> AsyncTask<RoutesTask> {
+    AsyncTask::new(RoutesTask(Some(Box::new(move || {
+        RoutesOutcome::from_result(fc::route_list(netns.as_deref(), name.as_deref()), |v| {
+            v.into_iter().map(Into::into).collect()
+        })
+    }))))
+}
+
+/// Read a net.* sysctl inside a namespace ("net.ipv4.ip_forward" or "net/ipv4/ip_forward").
+#[napi]
+pub fn sysctl_get(netns: Option<String>, key: String) -> AsyncTask<StringTask> {
+    AsyncTask::new(StringTask(Some(Box::new(move || {
+        StringOutcome::from_result(fc::sysctl_get(netns.as_deref(), &key), |v| v)
+    }))))
+}
+
+/// Write a net.* sysctl inside a namespace.
+#[napi]
+pub fn sysctl_set(netns: Option<String>, key: String, value: String) -> AsyncTask<BoolTask> {
+    AsyncTask::new(BoolTask(Some(Box::new(move || {
+        BoolOutcome::from_result(fc::sysctl_set(netns.as_deref(), &key, &value), |()| true)
+    }))))
+}

@@ -1,0 +1,19 @@
+//! Kernel-facing core of fastcni: rtnetlink, nf_tables, namespaces, sysctls. Knows nothing of napi.
+pub mod nft;
+
+pub mod addr;
+pub mod bridge;
+pub mod error;
+pub mod inspect;
+pub mod link;
+pub mod lock;
+pub mod netns;
+pub mod route;
+pub mod rtnl;
+pub mod sysctl;
+pub mod types;
+
+pub use bridge::{bridge_add, bridge_del};
+pub use error::{Failure, Kind, Result};
+pub use inspect::{addr_list, link_del, link_get, link_list, loopback_set, pod_inspect, route_list, sysctl_get, sysctl_set};
+pub use types::*;

@@ -1,0 +1,467 @@
+//! Links over rtnetlink: targeted get, list, create (bridge, veth into another netns), set, delete.
+
+use std::os::fd::RawFd;
+
+use netlink_packet_core::{NLM_F_CREATE, NLM_F_EXCL};
+use netlink_packet_route::link::{
+    InfoBridge, InfoBridgePort, InfoData, InfoKind, InfoPortData, InfoPortKind, InfoVeth, LinkAttribute,
+    LinkExtentMask, LinkFlags, LinkInfo as NlLinkInfo, LinkMessage, State,
+};
+use netlink_packet_route::RouteNetlinkMessage;
+
+use crate::error::{Failure, Kind, Result};
+use crate::rtnl::Rtnl;
+use crate::types::LinkInfo;
+
+/// A parsed link with the extra facts the core needs beyond [`LinkInfo`].
+#[derive(Debug, Clone, Default)]
+pub struct Link {
+    pub info: LinkInfo,
+    pub master_index: Option<u32>,
+    pub oper: String,
+    pub oper_up: bool,
+    pub mac_bytes: Vec<u8>,
+    pub vlan_default_pvid: Option<u16>,
+}
+
+pub fn format_mac(b: &[u8]) -> String {
+    let mut s = String::with_capacity(b.len() * 3);
+    for (i, x) in b.iter().enumerate() {
+        if i > 0 {
+            s.push(':');
+        }
+        s.push_str(&format!("{x:02x}"));
+    }
+    s
+}
+
+pub fn parse_mac(s: &str) -> Result<Vec<u8>> {
+    let parts: Vec<&str> = s.split([':', '-']).collect();
+    if parts.len() != 6 {
+        return Err(Failure::invalid("mac", format!("invalid MAC address {s:?}")));
+    }
+    parts
+        .iter()
+        .map(|p| {
+            if p.len() == 2 {
+                u8::from_str_radix(p, 16).map_err(|_| ())
+            } else {
+                Err(())
+            }
+        })
+        .collect::<std::result::Result<Vec<u8>, ()>>()
+        .map_err(|_| Failure::invalid("mac", format!("invalid MAC address {s:?}")))
+}
+
+/// "veth" + 8 hex chars from 4 random bytes, as the reference names host ends.
+pub fn random_veth_name() -> String {
+    veth_name(random_u32())
+}
+
+pub fn veth_name(r: u32) -> String {
+    format!("veth{r:08x}")
+}
+
+fn random_u32() -> u32 {
+    let mut b = [0u8; 4];
+    // SAFETY: writes at most 4 bytes into b.
+    let n = unsafe { libc::getrandom(b.as_mut_ptr().cast(), 4, 0) };
+    if n != 4 {
+        // fall back to time-derived bits; uniqueness is still checked by the kernel (EEXIST)
+        let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        return t.subsec_nanos() ^ (std::process::id() << 16);
+    }
+    u32::from_ne_bytes(b)
+}
+
+fn kind_name(k: &InfoKind) -> String {
+    match k {
+        InfoKind::Other(s) => s.clone(),
+        k => k.to_string(),
+    }
+}
+
+pub fn parse(m: &LinkMessage) -> Link {
+    let mut l = Link::default();
+    l.info.index = m.header.index;
+    l.info.up = m.header.flags.contains(LinkFlags::Up);
+    l.info.promisc = m.header.flags.contains(LinkFlags::Promisc);
+    let mut is_veth = false;
+    let mut link_attr = None;
+    for a in &m.attributes {
+        match a {
+            LinkAttribute::IfName(n) => l.info.name = n.clone(),
+            LinkAttribute::Address(b) => {
+                l.info.mac = format_mac(b);
+                l.mac_bytes = b.clone();
+            }
+            LinkAttribute::Mtu(v) => l.info.mtu = *v,
+            LinkAttribute::Controller(v) => l.master_index = Some(*v),
+            LinkAttribute::Link(v) => link_attr = Some(*v),
+            LinkAttribute::OperState(s) => {
+                l.oper_up = *s == State::Up;
+                l.oper = format!("{s:?}").to_lowercase();
+            }
+            LinkAttribute::LinkInfo(infos) => {
+                for i in infos {
+                    match i {
+                        NlLinkInfo::Kind(k) => {
+                            is_veth = *k == InfoKind::Veth;
+                            l.info.kind = kind_name(k);
+                        }
+                        NlLinkInfo::Data(InfoData::Bridge(attrs)) => {
+                            for b in attrs {
+                                if let InfoBridge::VlanDefaultPvid(p) = b {
+                                    l.vlan_default_pvid = Some(*p);
+                                }
+                            }
+                        }
+                        NlLinkInfo::PortData(InfoPortData::BridgePort(attrs)) => {
+                            for p in attrs {
+                                if let InfoBridgePort::HairpinMode(h) = p {
+                                    l.info.hairpin = Some(*h);
+                                }
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    if is_veth {
+        l.info.peer_index = link_attr;
+    }
+    l
+}
+
+fn get_msg(index: u32, name: Option<&str>) -> RouteNetlinkMessage {
+    let mut m = LinkMessage::default();
+    m.header.index = index;
+    if let Some(n) = name {
+        m.attributes.push(LinkAttribute::IfName(n.to_string()));
+    }
+    m.attributes.push(LinkAttribute::ExtMask(vec![LinkExtentMask::SkipStats]));
+    RouteNetlinkMessage::GetLink(m)
+}
+
+fn get(nl: &mut Rtnl, msg: RouteNetlinkMessage, what: &str) -> Result<Option<Link>> {
+    match nl.get(&format!("link get {what}"), msg) {
+        Ok(RouteNetlinkMessage::NewLink(m)) => Ok(Some(parse(&m))),
+        Ok(_) => Err(Failure::internal("link get", "unexpected reply to RTM_GETLINK")),
+        Err(e) if e.kind == Kind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Find a link by name; None when it does not exist.
+pub fn by_name(nl: &mut Rtnl, name: &str) -> Result<Option<Link>> {
+    get(nl, get_msg(0, Some(name)), name)
+}
+
+/// Find a link by index; None when it does not exist.
+pub fn by_index(nl: &mut Rtnl, index: u32) -> Result<Option<Link>> {
+    get(nl, get_msg(index, None), &format!("#{index}"))
+}
+
+/// Every link of the namespace.
+pub fn list(nl: &mut Rtnl) -> Result<Vec<Link>> {
+    let mut m = LinkMessage::default();
+    m.attributes.push(LinkAttribute::ExtMask(vec![LinkExtentMask::SkipStats]));
+    let msgs = nl.dump("link list", RouteNetlinkMessage::GetLink(m))?;
+    Ok(msgs
+        .iter()
+        .filter_map(|m| match m {
+            RouteNetlinkMessage::NewLink(l) => Some(parse(l)),
+            _ => None,
+        })
+        .collect())
+}
+
+/// Fill `info.master` with the master's name (one more lookup when it has a master).
+pub fn with_master_name(nl: &mut Rtnl, l: &Link, known: Option<&Link>) -> Result<LinkInfo> {
+    let mut info = l.info.clone();
+    if let Some(mi) = l.master_index {
+        info.master = match known {
+            Some(k) if k.info.index == mi => Some(k.info.name.clone()),
+            _ => by_index(nl, mi)?.map(|m| m.info.name),
+        };
+    }
+    Ok(info)
+}
+
+/// Set flags (up, promisc) on a link: `set` are turned on, `clear` off.
+pub fn set_flags_msg(index: u32, set: LinkFlags, clear: LinkFlags) -> RouteNetlinkMessage {
+    let mut m = LinkMessage::default();
+    m.header.index = index;
+    m.header.flags = set;
+    m.header.change_mask = set | clear;
+    RouteNetlinkMessage::NewLink(m)
+}
+
+pub fn set_up(nl: &mut Rtnl, index: u32, up: bool) -> Result<()> {
+    let msg = if up {
+        set_flags_msg(index, LinkFlags::Up, LinkFlags::empty())
+    } else {
+        set_flags_msg(index, LinkFlags::empty(), LinkFlags::Up)
+    };
+    nl.ack(if up { "link up" } else { "link down" }, msg, 0)
+}
+
+pub fn set_mac_msg(index: u32, mac: &[u8]) -> RouteNetlinkMessage {
+    let mut m = LinkMessage::default();
+    m.header.index = index;
+    m.attributes.push(LinkAttribute::Address(mac.to_vec()));
+    RouteNetlinkMessage::NewLink(m)
+}
+
+pub fn del_msg(index: u32, name: Option<&str>) -> RouteNetlinkMessage {
+    let mut m = LinkMessage::default();
+    m.header.index = index;
+    if let Some(n) = name {
+        m.attributes.push(LinkAttribute::IfName(n.to_string()));
+    }
+    RouteNetlinkMessage::DelLink(m)
+}
+
+/// Delete a link by name; Ok(false) when it was already gone.
+pub fn delete_by_name(nl: &mut Rtnl, name: &str) -> Result<bool> {
+    match nl.ack(&format!("link delete {name}"), del_msg(0, Some(name)), 0) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind == Kind::NotFound => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+pub struct BridgeSpec<'a> {
+    pub name: &'a str,
+    pub mtu: Option<u32>,
+    pub promisc: bool,
+    pub vlan_filtering: bool,
+}
+
+pub fn bridge_create_msg(s: &BridgeSpec) -> RouteNetlinkMessage {
+    let mut m = LinkMessage::default();
+    let mut flags = LinkFlags::Up;
+    if s.promisc {
+        flags |= LinkFlags::Promisc;
+    }
+    m.header.flags = flags;
+    m.header.change_mask = flags;
+    m.attributes.push(LinkAttribute::IfName(s.name.to_string()));
+    if let Some(mtu) = s.mtu {
+        m.attributes.push(LinkAttribute::Mtu(mtu));
+    }
+    let mut info = vec![NlLinkInfo::Kind(InfoKind::Bridge)];
+    if s.vlan_filtering {
+        info.push(NlLinkInfo::Data(InfoData::Bridge(vec![InfoBridge::VlanFiltering(true)])));
+    }
+    m.attributes.push(LinkAttribute::LinkInfo(info));
+    RouteNetlinkMessage::NewLink(m)
+}
+
+/// Create the bridge if missing (EEXIST from a concurrent creator is fine), check it is a bridge,
+/// make sure it is up (and promiscuous if asked). Returns the link and whether we created it.
+pub fn ensure_bridge(nl: &mut Rtnl, s: &BridgeSpec) -> Result<(Link, bool)> {
+    let mut created = false;
+    let link = match by_name(nl, s.name)? {
+        Some(l) => l,
+        None => {
+            match nl.ack(&format!("bridge create {}", s.name), bridge_create_msg(s), NLM_F_CREATE | NLM_F_EXCL) {
+                Ok(()) => created = true,
+                Err(e) if e.kind == Kind::Exists => {}
+                Err(e) => return Err(e),
+            }
+            by_name(nl, s.name)?.ok_or_else(|| {
+                Failure::new(Kind::NotFound, "bridge create", format!("bridge {:?} vanished after creation", s.name))
+            })?
+        }
+    };
+    if link.info.kind != "bridge" {
+        return Err(Failure::new(
+            Kind::NotBridge,
+            "bridge ensure",
+            format!("{:?} already exists but is not a bridge", s.name),
+        ));
+    }
+    let mut set = LinkFlags::empty();
+    if !link.info.up {
+        set |= LinkFlags::Up;
+    }
+    if s.promisc && !link.info.promisc {
+        set |= LinkFlags::Promisc;
+    }
+    if !set.is_empty() {
+        nl.ack(&format!("bridge set {}", s.name), set_flags_msg(link.info.index, set, LinkFlags::empty()), 0)?;
+    }
+    let mut link = link;
+    link.info.up = true;
+    link.info.promisc |= s.promisc;
+    Ok((link, created))
+}
+
+pub struct VethSpec<'a> {
+    pub host_name: &'a str,
+    pub peer_name: &'a str,
+    pub peer_netns_fd: RawFd,
+    pub mtu: Option<u32>,
+    pub peer_mac: Option<&'a [u8]>,
+    /// enslave the host end at creation
+    pub master: Option<u32>,
+    /// bring the host end up at creation
+    pub host_up: bool,
+}
+
+/// One RTM_NEWLINK creating both ends: the peer straight into its namespace (IFLA_NET_NS_FD).
+pub fn veth_create_msg(s: &VethSpec) -> RouteNetlinkMessage {
+    let mut peer = LinkMessage::default();
+    peer.attributes.push(LinkAttribute::IfName(s.peer_name.to_string()));
+    peer.attributes.push(LinkAttribute::NetNsFd(s.peer_netns_fd));
+    if let Some(mtu) = s.mtu {
+        peer.attributes.push(LinkAttribute::Mtu(mtu));
+    }
+    if let Some(mac) = s.peer_mac {
+        peer.attributes.push(LinkAttribute::Address(mac.to_vec()));
+    }
+    let mut m = LinkMessage::default();
+    if s.host_up {
+        m.header.flags = LinkFlags::Up;
+        m.header.change_mask = LinkFlags::Up;
+    }
+    m.attributes.push(LinkAttribute::IfName(s.host_name.to_string()));
+    if let Some(mtu) = s.mtu {
+        m.attributes.push(LinkAttribute::Mtu(mtu));
+    }
+    if let Some(master) = s.master {
+        m.attributes.push(LinkAttribute::Controller(master));
+    }
+    m.attributes.push(LinkAttribute::LinkInfo(vec![
+        NlLinkInfo::Kind(InfoKind::Veth),
+        NlLinkInfo::Data(InfoData::Veth(InfoVeth::Peer(peer))),
+    ]));
+    RouteNetlinkMessage::NewLink(m)
+}
+
+/// Bridge-port flags on an enslaved link (IFLA_INFO_SLAVE_DATA, as `ip link set … type bridge_slave`).
+pub fn bridge_port_msg(index: u32, hairpin: Option<bool>, isolated: Option<bool>) -> RouteNetlinkMessage {
+    let mut attrs = Vec::new();
+    if let Some(h) = hairpin {
+        attrs.push(InfoBridgePort::HairpinMode(h));
+    }
+    if let Some(i) = isolated {
+        attrs.push(InfoBridgePort::Isolated(i));
+    }
+    let mut m = LinkMessage::default();
+    m.header.index = index;
+    m.attributes.push(LinkAttribute::LinkInfo(vec![
+        NlLinkInfo::PortKind(InfoPortKind::Bridge),
+        NlLinkInfo::PortData(InfoPortData::BridgePort(attrs)),
+    ]));
+    RouteNetlinkMessage::NewLink(m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use netlink_packet_core::{NetlinkMessage, NetlinkPayload};
+
+    #[test]
+    fn veth_names() {
+        assert_eq!(veth_name(0xdeadbeef), "vethdeadbeef");
+        assert_eq!(veth_name(1), "veth00000001");
+        let n = random_veth_name();
+        assert_eq!(n.len(), 12);
+        assert!(n.starts_with("veth") && n[4..].chars().all(|c| c.is_ascii_hexdigit()));
+        assert_ne!(random_veth_name(), random_veth_name());
+    }
+
+    #[test]
+    fn macs() {
+        assert_eq!(format_mac(&[0x02, 0, 0xab, 1, 2, 0xff]), "02:00:ab:01:02:ff");
+        assert_eq!(parse_mac("02:00:AB:01:02:ff").unwrap(), vec![2, 0, 0xab, 1, 2, 0xff]);
+        assert_eq!(parse_mac("02-00-ab-01-02-ff").unwrap(), vec![2, 0, 0xab, 1, 2, 0xff]);
+        assert!(parse_mac("02:00:ab:01:02").is_err());
+        assert!(parse_mac("02:00:ab:01:02:fff").is_err());
+        assert!(parse_mac("zz:00:ab:01:02:ff").is_err());
+    }
+
+    fn roundtrip(msg: RouteNetlinkMessage) -> LinkMessage {
+        let mut nm = NetlinkMessage::from(msg);
+        nm.finalize();
+        let mut buf = vec![0u8; nm.buffer_len()];
+        nm.serialize(&mut buf);
+        match NetlinkMessage::<RouteNetlinkMessage>::deserialize(&buf).unwrap().payload {
+            NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewLink(m)) => m,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn veth_message_carries_peer_namespace_and_master() {
+        let mac = [2u8, 0, 0, 0, 0, 1];
+        let m = roundtrip(veth_create_msg(&VethSpec {
+            host_name: "veth01020304",
+            peer_name: "eth0",
+            peer_netns_fd: 7,
+            mtu: Some(1400),
+            peer_mac: Some(&mac),
+            master: Some(3),
+            host_up: true,
+        }));
+        assert!(m.header.flags.contains(LinkFlags::Up));
+        assert!(m.attributes.contains(&LinkAttribute::IfName("veth01020304".into())));
+        assert!(m.attributes.contains(&LinkAttribute::Controller(3)));
+        assert!(m.attributes.contains(&LinkAttribute::Mtu(1400)));
+        let peer = m
+            .attributes
+            .iter()
+            .find_map(|a| match a {
+                LinkAttribute::LinkInfo(i) => i.iter().find_map(|x| match x {
+                    NlLinkInfo::Data(InfoData::Veth(InfoVeth::Peer(p))) => Some(p.clone()),
+                    _ => None,
+                }),
+                _ => None,
+            })
+            .expect("peer info");
+        assert!(peer.attributes.contains(&LinkAttribute::IfName("eth0".into())));
+        assert!(peer.attributes.contains(&LinkAttribute::NetNsFd(7)));
+        assert!(peer.attributes.contains(&LinkAttribute::Address(mac.to_vec())));
+    }
+
+    #[test]
+    fn parse_reports_bridge_port_facts() {
+        let mut m = LinkMessage::default();
+        m.header.index = 9;
+        m.header.flags = LinkFlags::Up;
+        m.attributes = vec![
+            LinkAttribute::IfName("veth0".into()),
+            LinkAttribute::Address(vec![2, 0, 0, 0, 0, 9]),
+            LinkAttribute::Mtu(1500),
+            LinkAttribute::Controller(4),
+            LinkAttribute::Link(2),
+            LinkAttribute::OperState(State::Up),
+            LinkAttribute::LinkInfo(vec![
+                NlLinkInfo::Kind(InfoKind::Veth),
+                NlLinkInfo::PortKind(InfoPortKind::Bridge),
+                NlLinkInfo::PortData(InfoPortData::BridgePort(vec![InfoBridgePort::HairpinMode(true)])),
+            ]),
+        ];
+        let l = parse(&roundtrip(RouteNetlinkMessage::NewLink(m)));
+        assert_eq!(l.info.name, "veth0");
+        assert_eq!(l.info.kind, "veth");
+        assert_eq!(l.info.mac, "02:00:00:00:00:09");
+        assert_eq!(l.info.peer_index, Some(2));
+        assert_eq!(l.info.hairpin, Some(true));
+        assert_eq!(l.master_index, Some(4));
+        assert!(l.info.up && l.oper_up && !l.info.promisc);
+    }
+
+    #[test]
+    fn bridge_port_message() {
+        let m = roundtrip(bridge_port_msg(5, Some(true), Some(true)));
+        assert_eq!(m.header.index, 5);
+        let s = format!("{:?}", m.attributes);
+        assert!(s.contains("HairpinMode(true)") && s.contains("Isolated(true)"), "{s}");
+    }
+}

@@ -1,0 +1,467 @@
+//! Pod masquerading with nf_tables sets: table `inet fastcni`, base chain `postrouting`, one set
+//! of pod addresses per (network, subnet) plus one rule using it. Adding a pod adds an element.
+
+use std::net::IpAddr;
+
+use sha2::{Digest, Sha256};
+
+use super::error::{nl_errno, Failure, Kind};
+use super::objects::{self, Elem, Ip};
+use super::pool;
+use super::socket::{MsgError, NftSocket};
+use super::wire::{Msg, NFPROTO_INET, NLM_F_APPEND, NLM_F_CREATE, NLM_F_EXCL};
+
+pub const TABLE: &str = "fastcni";
+pub const CHAIN: &str = "postrouting";
+pub const SET_PREFIX: &str = "masq-";
+/// NF_IP_PRI_NAT_SRC ("srcnat").
+const SRCNAT_PRIORITY: i32 = 100;
+/// libnftnl/kernel limit for userdata (NFT_USERDATA_MAXLEN) minus our TLV overhead.
+const MAX_COMMENT: usize = 240;
+
+/// One attachment's masquerade request (mirrors MasqRequest in src/native.ts).
+#[derive(Clone, Debug, Default)]
+pub struct MasqRequest {
+    pub host_netns: Option<String>,
+    pub network: String,
+    pub container_id: String,
+    pub ifname: String,
+    /// pod CIDRs (address/prefix)
+    pub addresses: Vec<String>,
+}
+
+/// One element of our sets (mirrors MasqEntry in src/native.ts). `address` is address/prefix,
+/// the prefix being the set's subnet, so it can be handed back to masq_del as is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MasqEntry {
+    pub network: String,
+    pub container_id: String,
+    pub ifname: String,
+    pub address: String,
+}
+
+/// A pod address with the prefix of its subnet.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PodCidr {
+    pub ip: Ip,
+    pub addr: Vec<u8>,
+    pub prefix: u8,
+}
+
+impl PodCidr {
+    pub fn parse(s: &str) -> Result<Self, Failure> {
+        let bad = || {
+            Failure::new(
+                Kind::Invalid,
+                "masq",
+                format!("invalid pod CIDR {s:?} (want address/prefix)"),
+            )
+        };
+        let (a, p) = s.split_once('/').ok_or_else(bad)?;
+        let addr: IpAddr = a.parse().map_err(|_| bad())?;
+        let prefix: u8 = p.parse().map_err(|_| bad())?;
+        let (ip, bytes) = match addr {
+            IpAddr::V4(v) => (Ip::V4, v.octets().to_vec()),
+            IpAddr::V6(v) => (Ip::V6, v.octets().to_vec()),
+        };
+        if prefix == 0 || prefix as usize > 8 * bytes.len() {
+            // /0 would mean "never masquerade" (every destination is on-subnet): refuse it explicitly.
+            return Err(bad());
+        }
+        Ok(PodCidr {
+            ip,
+            addr: bytes,
+            prefix,
+        })
+    }
+
+    /// The subnet's network address bytes.
+    pub fn net(&self) -> Vec<u8> {
+        self.addr
+            .iter()
+            .enumerate()
+            .map(|(i, b)| {
+                let bits = (self.prefix as i32 - 8 * i as i32).clamp(0, 8);
+                if bits == 0 {
+                    0
+                } else {
+                    b & (0xffu8 << (8 - bits))
+                }
+            })
+            .collect()
+    }
+
+    pub fn subnet_string(&self) -> String {
+        format!("{}/{}", fmt_addr(&self.net()), self.prefix)
+    }
+}
+
+fn fmt_addr(b: &[u8]) -> String {
+    match b.len() {
+        4 => std::net::Ipv4Addr::from(<[u8; 4]>::try_from(b).unwrap()).to_string(),
+        16 => std::net::Ipv6Addr::from(<[u8; 16]>::try_from(b).unwrap()).to_string(),
+        _ => format!("{b:02x?}"),
+    }
+}
+
+/// Set name for a (network, subnet): `masq-` + 16 hex of sha256("<network>\n<subnet>").
+pub fn set_name(network: &str, subnet: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(network.as_bytes());
+    h.update(b"\n");
+    h.update(subnet.as_bytes());
+    let d = h.finalize();
+    let hex: String = d.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    format!("{SET_PREFIX}{hex}")
+}
+
+/// Set comment: "<network> <subnet>" (CNI network names contain no spaces; parsed from the right).
+pub fn set_comment(network: &str, subnet: &str) -> String {
+    format!("{network} {subnet}")
+}
+
+fn parse_set_comment(c: &str) -> Option<(String, PodCidr)> {
+    let (net, subnet) = c.rsplit_once(' ')?;
+    Some((net.to_string(), PodCidr::parse(subnet).ok()?))
+}
+
+/// Element comment: "<containerId>/<ifname>" (interface names cannot contain '/').
+pub fn elem_comment(container_id: &str, ifname: &str) -> String {
+    format!("{container_id}/{ifname}")
+}
+
+/// The messages that make up the masquerade objects for one pod CIDR.
+pub struct Plan {
+    pub set: String,
+    pub cidr: PodCidr,
+    pub set_comment: String,
+    pub elem: Elem,
+}
+
+impl Plan {
+    pub fn new(
+        network: &str,
+        container_id: &str,
+        ifname: &str,
+        cidr: PodCidr,
+    ) -> Result<Self, Failure> {
+        let subnet = cidr.subnet_string();
+        let set_comment = set_comment(network, &subnet);
+        let comment = elem_comment(container_id, ifname);
+        if set_comment.len() > MAX_COMMENT || comment.len() > MAX_COMMENT {
+            return Err(Failure::new(
+                Kind::Invalid,
+                "masq",
+                "network name, container id or ifname too long for an nf_tables comment",
+            ));
+        }
+        Ok(Plan {
+            set: set_name(network, &subnet),
+            elem: Elem {
+                key: cidr.addr.clone(),
+                comment: Some(comment),
+            },
+            cidr,
+            set_comment,
+        })
+    }
+
+    /// Table and base chain (EXCL: whoever creates the chain also adds the multicast returns).
+    pub fn chain_msgs(&self) -> Vec<Msg> {
+        vec![
+            objects::new_table(NFPROTO_INET, TABLE, NLM_F_CREATE),
+            objects::new_nat_postrouting_chain(
+                NFPROTO_INET,
+                TABLE,
+                CHAIN,
+                SRCNAT_PRIORITY,
+                NLM_F_CREATE | NLM_F_EXCL,
+            ),
+            objects::new_rule(
+                NFPROTO_INET,
+                TABLE,
+                CHAIN,
+                &objects::multicast_return(Ip::V4),
+                NLM_F_CREATE | NLM_F_APPEND,
+            ),
+            objects::new_rule(
+                NFPROTO_INET,
+                TABLE,
+                CHAIN,
+                &objects::multicast_return(Ip::V6),
+                NLM_F_CREATE | NLM_F_APPEND,
+            ),
+        ]
+    }
+
+    /// The set (EXCL: whoever creates it also appends its rule) and its masquerade rule.
+    pub fn set_msgs(&self) -> Vec<Msg> {
+        let rule = objects::masq_rule(
+            self.cidr.ip,
+            &self.set,
+            Some(1),
+            &self.cidr.net(),
+            self.cidr.prefix,
+        );
+        vec![
+            objects::new_addr_set(
+                NFPROTO_INET,
+                TABLE,
+                &self.set,
+                self.cidr.ip,
+                1,
+                &self.set_comment,
+                NLM_F_CREATE | NLM_F_EXCL,
+            ),
+            objects::new_rule(
+                NFPROTO_INET,
+                TABLE,
+                CHAIN,
+                &rule,
+                NLM_F_CREATE | NLM_F_APPEND,
+            ),
+        ]
+    }
+
+    pub fn add_elem_msg(&self, set_id: Option<u32>) -> Msg {
+        objects::new_set_elems(
+            NFPROTO_INET,
+            TABLE,
+            &self.set,
+            set_id,
+            std::slice::from_ref(&self.elem),
+            NLM_F_CREATE | NLM_F_EXCL,
+        )
+    }
+
+    pub fn del_elem_msg(&self) -> Msg {
+        objects::del_set_elems(
+            NFPROTO_INET,
+            TABLE,
+            &self.set,
+            std::slice::from_ref(&self.elem),
+        )
+    }
+}
+
+fn fail(op: &str, errs: &[MsgError]) -> Failure {
+    nl_errno(op, errs[0].errno)
+}
+
+/// Add one pod CIDR. Common path: one batch (the element). First use of a network: a batch that
+/// also creates table/chain/set/rule; EXCL on chain and set makes concurrent first uses race-free.
+fn add_one(sock: &mut NftSocket, plan: &Plan) -> Result<(), Failure> {
+    const OP: &str = "masq add";
+    let (mut need_chain, mut need_set) = (false, false);
+    let mut last: Option<MsgError> = None;
+    for _ in 0..6 {
+        let mut msgs = Vec::new();
+        let chain_at = msgs.len();
+        if need_chain {
+            msgs.extend(plan.chain_msgs());
+        }
+        let set_at = msgs.len();
+        if need_set {
+            msgs.extend(plan.set_msgs());
+        }
+        msgs.push(plan.add_elem_msg(need_set.then_some(1)));
+        let errs = match sock.transact(OP, &msgs)? {
+            Ok(()) => return Ok(()),
+            Err(errs) => errs,
+        };
+        let elem_at = msgs.len() - 1;
+        let exists = |i: usize| errs.iter().any(|e| e.index == i && e.errno == libc::EEXIST);
+        if !need_set {
+            match errs.iter().find(|e| e.index == elem_at).map(|e| e.errno) {
+                // Set or table missing: first use of this network on this node.
+                Some(libc::ENOENT) => (need_chain, need_set) = (true, true),
+                // A stale element (address reused after a missed DEL): replace it; the newest ADD owns the address.
+                Some(libc::EEXIST) => {
+                    return match sock
+                        .transact(OP, &[plan.del_elem_msg(), plan.add_elem_msg(None)])?
+                    {
+                        Ok(()) => Ok(()),
+                        Err(e) if e.iter().all(|e| e.errno == libc::ENOENT) => continue, // deleted meanwhile; retry
+                        Err(e) => Err(fail(OP, &e)),
+                    };
+                }
+                _ => return Err(fail(OP, &errs)),
+            }
+            continue;
+        }
+        // Setup batch failed: EEXIST on chain or set means another process set it up first;
+        // other errors in that aborted batch may be consequences, so retry with less.
+        let chain_exists = need_chain && exists(chain_at + 1);
+        let set_exists = exists(set_at);
+        if !chain_exists && !set_exists {
+            return Err(fail(OP, &errs));
+        }
+        last = Some(errs[0]);
+        if chain_exists {
+            need_chain = false;
+        }
+        if set_exists {
+            (need_chain, need_set) = (false, false);
+        }
+    }
+    if let Some(e) = last {
+        return Err(nl_errno(OP, e.errno));
+    }
+    Err(Failure::new(
+        Kind::Busy,
+        OP,
+        "masquerade set-up kept racing with concurrent changes",
+    ))
+}
+
+/// Add every pod CIDR of the attachment (one batch each on the common path). No rollback of
+/// CIDRs already added when a later one fails: the caller's undo runs masq_del.
+pub fn masq_add(req: &MasqRequest) -> Result<(), Failure> {
+    let plans = plans(req)?;
+    if plans.is_empty() {
+        return Ok(());
+    }
+    let mut sock = pool::lease(req.host_netns.as_deref())?;
+    for p in &plans {
+        add_one(&mut sock, p)?;
+    }
+    Ok(())
+}
+
+fn plans(req: &MasqRequest) -> Result<Vec<Plan>, Failure> {
+    req.addresses
+        .iter()
+        .map(|a| {
+            Plan::new(
+                &req.network,
+                &req.container_id,
+                &req.ifname,
+                PodCidr::parse(a)?,
+            )
+        })
+        .collect()
+}
+
+/// Delete one element; missing element, set or table is success.
+fn del_elem(sock: &mut NftSocket, msg: Msg) -> Result<(), Failure> {
+    match sock.transact("masq del", &[msg])? {
+        Ok(()) => Ok(()),
+        Err(e) if e.iter().all(|e| e.errno == libc::ENOENT) => Ok(()),
+        Err(e) => Err(fail("masq del", &e)),
+    }
+}
+
+/// Remove the attachment's elements. With addresses, each element is deleted only if its comment
+/// names this attachment (or it has none), so a DEL that runs after the address was reused by
+/// another pod leaves the new owner alone. Without addresses, elements are found by comment.
+pub fn masq_del(req: &MasqRequest) -> Result<(), Failure> {
+    let plans = plans(req)?;
+    let mut sock = pool::lease(req.host_netns.as_deref())?;
+    let mine = elem_comment(&req.container_id, &req.ifname);
+    if !plans.is_empty() {
+        for p in &plans {
+            let msg = objects::get_set_elem(NFPROTO_INET, TABLE, &p.set, &p.elem.key);
+            let current = match sock.request("masq del lookup", &msg) {
+                Ok(replies) => replies
+                    .iter()
+                    .flat_map(|r| objects::parse_set_elems(r))
+                    .find(|e| e.key == p.elem.key),
+                Err(e) if e.errno == libc::ENOENT => continue,
+                Err(e) => return Err(e),
+            };
+            match current {
+                None => continue,
+                Some(e) if e.comment.as_deref().is_some_and(|c| c != mine) => continue,
+                Some(_) => del_elem(&mut sock, p.del_elem_msg())?,
+            }
+        }
+        return Ok(());
+    }
+    for l in list_elems(&mut sock, Some(&req.network))? {
+        if l.elem.comment.as_deref() == Some(mine.as_str()) {
+            let msg =
+                objects::del_set_elems(NFPROTO_INET, TABLE, &l.set, std::slice::from_ref(&l.elem));
+            del_elem(&mut sock, msg)?;
+        }
+    }
+    Ok(())
+}
+
+/// An element of one of our sets, with what its set says about it.
+struct Listed {
+    set: String,
+    network: String,
+    subnet: PodCidr,
+    elem: Elem,
+}
+
+/// Every element of our sets, optionally one network's.
+fn list_elems(sock: &mut NftSocket, network: Option<&str>) -> Result<Vec<Listed>, Failure> {
+    let sets = match sock.dump("masq list sets", &objects::dump_sets(NFPROTO_INET, TABLE)) {
+        Ok(s) => s,
+        Err(e) if e.errno == libc::ENOENT => return Ok(vec![]),
+        Err(e) => return Err(e),
+    };
+    let mut out = Vec::new();
+    for s in sets.iter().filter_map(|p| objects::parse_set(p)) {
+        if !s.name.starts_with(SET_PREFIX) {
+            continue;
+        }
+        let Some((net, subnet)) = s.comment.as_deref().and_then(parse_set_comment) else {
+            continue;
+        };
+        if network.is_some_and(|n| n != net) {
+            continue;
+        }
+        let elems = match sock.dump(
+            "masq list elements",
+            &objects::dump_set_elems(NFPROTO_INET, TABLE, &s.name),
+        ) {
+            Ok(e) => e,
+            Err(e) if e.errno == libc::ENOENT => continue, // set removed meanwhile
+            Err(e) => return Err(e),
+        };
+        for el in elems.iter().flat_map(|p| objects::parse_set_elems(p)) {
+            out.push(Listed {
+                set: s.name.clone(),
+                network: net.clone(),
+                subnet: subnet.clone(),
+                elem: el,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Every element of our sets (optionally one network's) as entries; elements without a parsable
+/// comment are reported with empty containerId and ifname.
+pub fn masq_list(
+    host_netns: Option<&str>,
+    network: Option<&str>,
+) -> Result<Vec<MasqEntry>, Failure> {
+    let mut sock = pool::lease(host_netns)?;
+    Ok(list_elems(&mut sock, network)?
+        .into_iter()
+        .map(
+            |Listed {
+                 network,
+                 subnet,
+                 elem,
+                 ..
+             }| {
+                let (cid, ifname) = elem
+                    .comment
+                    .as_deref()
+                    .and_then(|c| c.rsplit_once('/'))
+                    .map(|(a, b)| (a.to_string(), b.to_string()))
+                    .unwrap_or_default();
+                MasqEntry {
+                    network,
+                    container_id: cid,
+                    ifname,
+                    address: format!("{}/{}", fmt_addr(&elem.key), subnet.prefix),
+                }
+            },
+        )
+        .collect())
+}

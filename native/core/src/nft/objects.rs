@@ -1,0 +1,459 @@
+//! Typed nf_tables objects (table, chain, set, rule expressions, set elements) encoded to messages.
+//! Attribute order follows nft 1.0.x / libnftnl so the bytes can be compared with captures.
+
+use super::wire::{Attrs, Msg, MsgType};
+
+// NFTA_TABLE_*, NFTA_CHAIN_*, NFTA_HOOK_*, NFTA_SET_*, NFTA_SET_ELEM_*, NFTA_RULE_*, NFTA_EXPR_*
+const NFTA_TABLE_NAME: u16 = 1;
+const NFTA_TABLE_FLAGS: u16 = 2;
+const NFTA_CHAIN_TABLE: u16 = 1;
+const NFTA_CHAIN_NAME: u16 = 3;
+const NFTA_CHAIN_HOOK: u16 = 4;
+const NFTA_CHAIN_POLICY: u16 = 5;
+const NFTA_CHAIN_TYPE: u16 = 7;
+const NFTA_HOOK_HOOKNUM: u16 = 1;
+const NFTA_HOOK_PRIORITY: u16 = 2;
+pub const NFTA_SET_TABLE: u16 = 1;
+pub const NFTA_SET_NAME: u16 = 2;
+const NFTA_SET_FLAGS: u16 = 3;
+const NFTA_SET_KEY_TYPE: u16 = 4;
+const NFTA_SET_KEY_LEN: u16 = 5;
+const NFTA_SET_ID: u16 = 10;
+pub const NFTA_SET_USERDATA: u16 = 13;
+pub const NFTA_SET_ELEM_LIST_TABLE: u16 = 1;
+pub const NFTA_SET_ELEM_LIST_SET: u16 = 2;
+pub const NFTA_SET_ELEM_LIST_ELEMENTS: u16 = 3;
+const NFTA_SET_ELEM_LIST_SET_ID: u16 = 4;
+pub const NFTA_LIST_ELEM: u16 = 1;
+pub const NFTA_SET_ELEM_KEY: u16 = 1;
+pub const NFTA_SET_ELEM_USERDATA: u16 = 6;
+pub const NFTA_DATA_VALUE: u16 = 1;
+const NFTA_DATA_VERDICT: u16 = 2;
+const NFTA_VERDICT_CODE: u16 = 1;
+const NFTA_RULE_TABLE: u16 = 1;
+const NFTA_RULE_CHAIN: u16 = 2;
+const NFTA_RULE_EXPRESSIONS: u16 = 4;
+const NFTA_EXPR_NAME: u16 = 1;
+const NFTA_EXPR_DATA: u16 = 2;
+
+/// udata TLV types (libnftnl NFTNL_UDATA_SET_*, NFTNL_UDATA_SET_ELEM_*).
+pub const UDATA_SET_KEYBYTEORDER: u8 = 0;
+pub const UDATA_SET_COMMENT: u8 = 7;
+pub const UDATA_SET_ELEM_COMMENT: u8 = 0;
+const BYTEORDER_BIG_ENDIAN: u32 = 2;
+
+const NF_INET_POST_ROUTING: u32 = 4;
+const NF_ACCEPT: u32 = 1;
+const NFT_RETURN: i32 = -5;
+/// Legacy 16-byte data register 1, as nft allocates it for these rules.
+const NFT_REG_1: u32 = 1;
+const NFT_REG_VERDICT: u32 = 0;
+const NFT_PAYLOAD_NETWORK_HEADER: u32 = 1;
+const NFT_META_NFPROTO: u32 = 15;
+
+/// nft data type ids (TYPE_IPADDR, TYPE_IP6ADDR) stored in NFTA_SET_KEY_TYPE.
+const TYPE_IPADDR: u32 = 7;
+const TYPE_IP6ADDR: u32 = 8;
+
+/// The address family of a set, a rule match or an element.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ip {
+    V4,
+    V6,
+}
+
+impl Ip {
+    pub fn addr_len(self) -> usize {
+        match self {
+            Ip::V4 => 4,
+            Ip::V6 => 16,
+        }
+    }
+    fn nfproto(self) -> u8 {
+        match self {
+            Ip::V4 => super::wire::NFPROTO_IPV4,
+            Ip::V6 => super::wire::NFPROTO_IPV6,
+        }
+    }
+    fn saddr_offset(self) -> u32 {
+        match self {
+            Ip::V4 => 12,
+            Ip::V6 => 8,
+        }
+    }
+    fn daddr_offset(self) -> u32 {
+        match self {
+            Ip::V4 => 16,
+            Ip::V6 => 24,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CmpOp {
+    Eq = 0,
+    Neq = 1,
+}
+
+/// The expressions we build rules from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Expr {
+    /// meta load nfproto => reg 1
+    MetaNfproto,
+    /// payload load `len` bytes at network header + `offset` => reg 1
+    Payload {
+        offset: u32,
+        len: u32,
+    },
+    /// bitwise reg 1 = (reg 1 & mask) ^ 0
+    Bitwise {
+        mask: Vec<u8>,
+    },
+    /// cmp `op` reg 1 `data`
+    Cmp {
+        op: CmpOp,
+        data: Vec<u8>,
+    },
+    /// lookup reg 1 in the named set (set_id when the set is created in the same batch)
+    Lookup {
+        set: String,
+        set_id: Option<u32>,
+    },
+    /// immediate reg 0 return
+    Return,
+    Masquerade,
+}
+
+impl Expr {
+    fn encode(&self, a: &mut Attrs) {
+        a.nest(NFTA_LIST_ELEM, |e| match self {
+            Expr::MetaNfproto => {
+                e.str(NFTA_EXPR_NAME, "meta").nest(NFTA_EXPR_DATA, |d| {
+                    d.u32be(2, NFT_META_NFPROTO).u32be(1, NFT_REG_1); // KEY, DREG
+                });
+            }
+            Expr::Payload { offset, len } => {
+                e.str(NFTA_EXPR_NAME, "payload").nest(NFTA_EXPR_DATA, |d| {
+                    d.u32be(1, NFT_REG_1)
+                        .u32be(2, NFT_PAYLOAD_NETWORK_HEADER)
+                        .u32be(3, *offset)
+                        .u32be(4, *len);
+                });
+            }
+            Expr::Bitwise { mask } => {
+                e.str(NFTA_EXPR_NAME, "bitwise").nest(NFTA_EXPR_DATA, |d| {
+                    d.u32be(1, NFT_REG_1)
+                        .u32be(2, NFT_REG_1)
+                        .u32be(3, mask.len() as u32);
+                    d.nest(4, |m| {
+                        m.put(NFTA_DATA_VALUE, mask);
+                    });
+                    d.nest(5, |x| {
+                        x.put(NFTA_DATA_VALUE, &vec![0; mask.len()]);
+                    });
+                });
+            }
+            Expr::Cmp { op, data } => {
+                e.str(NFTA_EXPR_NAME, "cmp").nest(NFTA_EXPR_DATA, |d| {
+                    d.u32be(1, NFT_REG_1).u32be(2, *op as u32).nest(3, |v| {
+                        v.put(NFTA_DATA_VALUE, data);
+                    });
+                });
+            }
+            Expr::Lookup { set, set_id } => {
+                e.str(NFTA_EXPR_NAME, "lookup").nest(NFTA_EXPR_DATA, |d| {
+                    d.u32be(2, NFT_REG_1).str(1, set); // SREG, SET
+                    if let Some(id) = set_id {
+                        d.u32be(4, *id); // SET_ID
+                    }
+                });
+            }
+            Expr::Return => {
+                e.str(NFTA_EXPR_NAME, "immediate")
+                    .nest(NFTA_EXPR_DATA, |d| {
+                        d.u32be(1, NFT_REG_VERDICT).nest(2, |data| {
+                            data.nest(NFTA_DATA_VERDICT, |v| {
+                                v.u32be(NFTA_VERDICT_CODE, NFT_RETURN as u32);
+                            });
+                        });
+                    });
+            }
+            Expr::Masquerade => {
+                e.str(NFTA_EXPR_NAME, "masq").nest(NFTA_EXPR_DATA, |_| {});
+            }
+        });
+    }
+}
+
+/// A prefix match on the destination address, as nft encodes it: byte-aligned prefixes load
+/// only the prefix bytes; others load the whole address and mask it.
+pub fn daddr_prefix(ip: Ip, net: &[u8], prefix: u8, op: CmpOp) -> Vec<Expr> {
+    let full = ip.addr_len();
+    let offset = ip.daddr_offset();
+    if prefix.is_multiple_of(8) {
+        let n = prefix as usize / 8;
+        vec![
+            Expr::Payload {
+                offset,
+                len: n as u32,
+            },
+            Expr::Cmp {
+                op,
+                data: net[..n].to_vec(),
+            },
+        ]
+    } else {
+        let mut mask = vec![0u8; full];
+        for (i, m) in mask.iter_mut().enumerate() {
+            let bits = (prefix as i32 - 8 * i as i32).clamp(0, 8);
+            *m = if bits == 0 { 0 } else { 0xffu8 << (8 - bits) };
+        }
+        let data = net.iter().zip(&mask).map(|(a, m)| a & m).collect();
+        vec![
+            Expr::Payload {
+                offset,
+                len: full as u32,
+            },
+            Expr::Bitwise { mask },
+            Expr::Cmp { op, data },
+        ]
+    }
+}
+
+/// `meta nfproto <ip>`: the implicit family guard nft puts before ip/ip6 matches in an inet table.
+fn nfproto_is(ip: Ip) -> [Expr; 2] {
+    [
+        Expr::MetaNfproto,
+        Expr::Cmp {
+            op: CmpOp::Eq,
+            data: vec![ip.nfproto()],
+        },
+    ]
+}
+
+/// `ip daddr 224.0.0.0/4 return` / `ip6 daddr ff00::/8 return`.
+pub fn multicast_return(ip: Ip) -> Vec<Expr> {
+    let mut v = nfproto_is(ip).to_vec();
+    match ip {
+        Ip::V4 => v.extend(daddr_prefix(ip, &[224, 0, 0, 0], 4, CmpOp::Eq)),
+        Ip::V6 => v.extend(daddr_prefix(ip, &[0xff; 16], 8, CmpOp::Eq)),
+    }
+    v.push(Expr::Return);
+    v
+}
+
+/// `ip saddr @set ip daddr != <subnet> masquerade` (ip6 likewise).
+pub fn masq_rule(ip: Ip, set: &str, set_id: Option<u32>, net: &[u8], prefix: u8) -> Vec<Expr> {
+    let mut v = nfproto_is(ip).to_vec();
+    v.push(Expr::Payload {
+        offset: ip.saddr_offset(),
+        len: ip.addr_len() as u32,
+    });
+    v.push(Expr::Lookup {
+        set: set.to_string(),
+        set_id,
+    });
+    v.extend(daddr_prefix(ip, net, prefix, CmpOp::Neq));
+    v.push(Expr::Masquerade);
+    v
+}
+
+pub fn new_table(family: u8, name: &str, flags: u16) -> Msg {
+    let mut a = Attrs::new();
+    a.str(NFTA_TABLE_NAME, name).u32be(NFTA_TABLE_FLAGS, 0);
+    Msg::new(MsgType::NewTable, family, flags, a)
+}
+
+/// A nat base chain on postrouting with policy accept.
+pub fn new_nat_postrouting_chain(
+    family: u8,
+    table: &str,
+    name: &str,
+    priority: i32,
+    flags: u16,
+) -> Msg {
+    let mut a = Attrs::new();
+    a.str(NFTA_CHAIN_TABLE, table)
+        .str(NFTA_CHAIN_NAME, name)
+        .str(NFTA_CHAIN_TYPE, "nat");
+    a.u32be(NFTA_CHAIN_POLICY, NF_ACCEPT);
+    a.nest(NFTA_CHAIN_HOOK, |h| {
+        h.u32be(NFTA_HOOK_HOOKNUM, NF_INET_POST_ROUTING)
+            .u32be(NFTA_HOOK_PRIORITY, priority as u32);
+    });
+    Msg::new(MsgType::NewChain, family, flags, a)
+}
+
+/// A plain set of addresses (no flags) carrying a comment in its userdata.
+pub fn new_addr_set(
+    family: u8,
+    table: &str,
+    name: &str,
+    ip: Ip,
+    id: u32,
+    comment: &str,
+    flags: u16,
+) -> Msg {
+    let mut ud = Vec::new();
+    super::wire::udata_put(
+        &mut ud,
+        UDATA_SET_KEYBYTEORDER,
+        &BYTEORDER_BIG_ENDIAN.to_le_bytes(),
+    );
+    super::wire::udata_put(&mut ud, UDATA_SET_COMMENT, &nul_terminated(comment));
+    let key_type = match ip {
+        Ip::V4 => TYPE_IPADDR,
+        Ip::V6 => TYPE_IP6ADDR,
+    };
+    let mut a = Attrs::new();
+    a.str(NFTA_SET_TABLE, table)
+        .str(NFTA_SET_NAME, name)
+        .u32be(NFTA_SET_FLAGS, 0);
+    a.u32be(NFTA_SET_KEY_TYPE, key_type)
+        .u32be(NFTA_SET_KEY_LEN, ip.addr_len() as u32);
+    a.u32be(NFTA_SET_ID, id).put(NFTA_SET_USERDATA, &ud);
+    Msg::new(MsgType::NewSet, family, flags, a)
+}
+
+pub fn new_rule(family: u8, table: &str, chain: &str, exprs: &[Expr], flags: u16) -> Msg {
+    let mut a = Attrs::new();
+    a.str(NFTA_RULE_TABLE, table).str(NFTA_RULE_CHAIN, chain);
+    a.nest(NFTA_RULE_EXPRESSIONS, |l| {
+        for e in exprs {
+            e.encode(l);
+        }
+    });
+    Msg::new(MsgType::NewRule, family, flags, a)
+}
+
+/// One element: its key and an optional comment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Elem {
+    pub key: Vec<u8>,
+    pub comment: Option<String>,
+}
+
+fn elem_list(a: &mut Attrs, elems: &[Elem]) {
+    a.nest(NFTA_SET_ELEM_LIST_ELEMENTS, |l| {
+        for el in elems {
+            l.nest(NFTA_LIST_ELEM, |e| {
+                e.nest(NFTA_SET_ELEM_KEY, |k| {
+                    k.put(NFTA_DATA_VALUE, &el.key);
+                });
+                if let Some(c) = &el.comment {
+                    let mut ud = Vec::new();
+                    super::wire::udata_put(&mut ud, UDATA_SET_ELEM_COMMENT, &nul_terminated(c));
+                    e.put(NFTA_SET_ELEM_USERDATA, &ud);
+                }
+            });
+        }
+    });
+}
+
+/// NEWSETELEM; `set_id` names a set created earlier in the same batch (nft always sends one).
+pub fn new_set_elems(
+    family: u8,
+    table: &str,
+    set: &str,
+    set_id: Option<u32>,
+    elems: &[Elem],
+    flags: u16,
+) -> Msg {
+    let mut a = Attrs::new();
+    a.str(NFTA_SET_ELEM_LIST_TABLE, table)
+        .str(NFTA_SET_ELEM_LIST_SET, set);
+    if let Some(id) = set_id {
+        a.u32be(NFTA_SET_ELEM_LIST_SET_ID, id);
+    }
+    elem_list(&mut a, elems);
+    Msg::new(MsgType::NewSetElem, family, flags, a)
+}
+
+pub fn del_set_elems(family: u8, table: &str, set: &str, elems: &[Elem]) -> Msg {
+    let mut a = Attrs::new();
+    a.str(NFTA_SET_ELEM_LIST_TABLE, table)
+        .str(NFTA_SET_ELEM_LIST_SET, set);
+    let keys: Vec<Elem> = elems
+        .iter()
+        .map(|e| Elem {
+            key: e.key.clone(),
+            comment: None,
+        })
+        .collect();
+    elem_list(&mut a, &keys);
+    Msg::new(MsgType::DelSetElem, family, 0, a)
+}
+
+/// GETSET dump of one table's sets.
+pub fn dump_sets(family: u8, table: &str) -> Msg {
+    let mut a = Attrs::new();
+    a.str(NFTA_SET_TABLE, table);
+    Msg::new(MsgType::GetSet, family, super::wire::NLM_F_DUMP, a)
+}
+
+/// GETSETELEM dump of one set (attribute order as nft sends it).
+pub fn dump_set_elems(family: u8, table: &str, set: &str) -> Msg {
+    let mut a = Attrs::new();
+    a.str(NFTA_SET_ELEM_LIST_SET, set)
+        .str(NFTA_SET_ELEM_LIST_TABLE, table);
+    Msg::new(MsgType::GetSetElem, family, super::wire::NLM_F_DUMP, a)
+}
+
+/// GETSETELEM of one element by key (not a dump).
+pub fn get_set_elem(family: u8, table: &str, set: &str, key: &[u8]) -> Msg {
+    let mut a = Attrs::new();
+    a.str(NFTA_SET_ELEM_LIST_TABLE, table)
+        .str(NFTA_SET_ELEM_LIST_SET, set);
+    elem_list(
+        &mut a,
+        &[Elem {
+            key: key.to_vec(),
+            comment: None,
+        }],
+    );
+    Msg::new(MsgType::GetSetElem, family, 0, a)
+}
+
+fn nul_terminated(s: &str) -> Vec<u8> {
+    let mut v = s.as_bytes().to_vec();
+    v.push(0);
+    v
+}
+
+/// A set as read back from the kernel.
+#[derive(Debug, Clone)]
+pub struct SetInfo {
+    pub name: String,
+    pub comment: Option<String>,
+}
+
+/// Parse a NEWSET message payload (after nlmsghdr).
+pub fn parse_set(payload: &[u8]) -> Option<SetInfo> {
+    let attrs = payload.get(super::wire::NFGENMSG_LEN..)?;
+    let name = super::wire::attr_str(super::wire::find_attr(attrs, NFTA_SET_NAME)?);
+    let comment = super::wire::find_attr(attrs, NFTA_SET_USERDATA)
+        .and_then(|ud| super::wire::udata_find(ud, UDATA_SET_COMMENT))
+        .map(super::wire::attr_str);
+    Some(SetInfo { name, comment })
+}
+
+/// Parse the elements of a NEWSETELEM message payload.
+pub fn parse_set_elems(payload: &[u8]) -> Vec<Elem> {
+    use super::wire::{attr_str, find_attr, parse_attrs, udata_find};
+    let Some(attrs) = payload.get(super::wire::NFGENMSG_LEN..) else {
+        return vec![];
+    };
+    let Some(list) = find_attr(attrs, NFTA_SET_ELEM_LIST_ELEMENTS) else {
+        return vec![];
+    };
+    parse_attrs(list)
+        .filter(|(t, _)| *t == NFTA_LIST_ELEM)
+        .filter_map(|(_, el)| {
+            let key = find_attr(find_attr(el, NFTA_SET_ELEM_KEY)?, NFTA_DATA_VALUE)?.to_vec();
+            let comment = find_attr(el, NFTA_SET_ELEM_USERDATA)
+                .and_then(|ud| udata_find(ud, UDATA_SET_ELEM_COMMENT))
+                .map(attr_str);
+            Some(Elem { key, comment })
+        })
+        .collect()
+}

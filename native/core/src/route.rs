@@ -1,0 +1,174 @@
+//! Routes over rtnetlink: add (ECMP-append like the reference) and list per link.
+
+use std::net::IpAddr;
+
+use netlink_packet_core::{NLM_F_APPEND, NLM_F_CREATE};
+use netlink_packet_route::route::{
+    RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteProtocol, RouteScope, RouteType,
+};
+use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
+
+use crate::addr::Cidr;
+use crate::error::{Failure, Result};
+use crate::rtnl::{Req, Rtnl};
+use crate::types::Route;
+
+const RT_TABLE_MAIN: u32 = 254;
+
+fn route_addr(ip: IpAddr) -> RouteAddress {
+    match ip {
+        IpAddr::V4(v) => RouteAddress::Inet(v),
+        IpAddr::V6(v) => RouteAddress::Inet6(v),
+    }
+}
+
+/// Mask the host bits away: routes are keyed by network.
+pub fn network(c: &Cidr) -> Cidr {
+    let ip = match c.ip {
+        IpAddr::V4(v) => {
+            let m = if c.prefix == 0 { 0 } else { u32::MAX << (32 - c.prefix) };
+            IpAddr::V4((u32::from(v) & m).into())
+        }
+        IpAddr::V6(v) => {
+            let m = if c.prefix == 0 { 0 } else { u128::MAX << (128 - c.prefix) };
+            IpAddr::V6((u128::from(v) & m).into())
+        }
+    };
+    Cidr { ip, prefix: c.prefix }
+}
+
+pub fn msg(index: u32, r: &Route) -> Result<RouteMessage> {
+    let dst = network(&Cidr::parse(&r.dst)?);
+    let gw: Option<IpAddr> = match &r.gw {
+        Some(g) => Some(g.parse().map_err(|_| Failure::invalid("route", format!("invalid gateway {g:?}")))?),
+        None => None,
+    };
+    if gw.is_some_and(|g| g.is_ipv4() != dst.ip.is_ipv4()) {
+        return Err(Failure::invalid("route", format!("gateway {} is not of the family of {}", r.gw.as_deref().unwrap_or(""), r.dst)));
+    }
+    let mut m = RouteMessage::default();
+    m.header.address_family = if dst.is_v6() { AddressFamily::Inet6 } else { AddressFamily::Inet };
+    m.header.destination_prefix_length = dst.prefix;
+    m.header.protocol = RouteProtocol::Boot;
+    m.header.kind = RouteType::Unicast;
+    m.header.scope = match r.scope {
+        Some(s) => RouteScope::from(s),
+        None if gw.is_none() => RouteScope::Link,
+        None => RouteScope::Universe,
+    };
+    let table = r.table.unwrap_or(RT_TABLE_MAIN);
+    m.header.table = if table < 256 { table as u8 } else { RouteHeader::RT_TABLE_UNSPEC };
+    if dst.prefix > 0 {
+        m.attributes.push(RouteAttribute::Destination(route_addr(dst.ip)));
+    }
+    if let Some(g) = gw {
+        m.attributes.push(RouteAttribute::Gateway(route_addr(g)));
+    }
+    m.attributes.push(RouteAttribute::Oif(index));
+    if let Some(p) = r.priority {
+        m.attributes.push(RouteAttribute::Priority(p));
+    }
+    if table >= 256 {
+        m.attributes.push(RouteAttribute::Table(table));
+    }
+    Ok(m)
+}
+
+pub fn add_req(index: u32, r: &Route) -> Result<Req> {
+    let via = r.gw.as_deref().map(|g| format!(" via {g}")).unwrap_or_default();
+    Ok(Req::new(format!("route add {}{via}", r.dst), RouteNetlinkMessage::NewRoute(msg(index, r)?), NLM_F_CREATE | NLM_F_APPEND))
+}
+
+fn ip_of(a: &RouteAddress) -> Option<IpAddr> {
+    match a {
+        RouteAddress::Inet(v) => Some(IpAddr::V4(*v)),
+        RouteAddress::Inet6(v) => Some(IpAddr::V6(*v)),
+        _ => None,
+    }
+}
+
+/// A route as reported, with the link it uses.
+pub fn parse(m: &RouteMessage) -> Option<(Route, Option<u32>)> {
+    if m.header.kind != RouteType::Unicast {
+        return None;
+    }
+    let v6 = match m.header.address_family {
+        AddressFamily::Inet => false,
+        AddressFamily::Inet6 => true,
+        _ => return None,
+    };
+    let mut dst = None;
+    let mut r = Route::default();
+    let mut oif = None;
+    let mut table = m.header.table as u32;
+    for a in &m.attributes {
+        match a {
+            RouteAttribute::Destination(d) => dst = ip_of(d),
+            RouteAttribute::Gateway(g) => r.gw = ip_of(g).map(|i| i.to_string()),
+            RouteAttribute::Oif(i) => oif = Some(*i),
+            RouteAttribute::Priority(p) => r.priority = Some(*p),
+            RouteAttribute::Table(t) => table = *t,
+            _ => {}
+        }
+    }
+    let ip = dst.unwrap_or(if v6 { IpAddr::V6(0u128.into()) } else { IpAddr::V4(0u32.into()) });
+    r.dst = Cidr { ip, prefix: m.header.destination_prefix_length }.to_string();
+    r.table = Some(table);
+    r.scope = Some(u8::from(m.header.scope));
+    Some((r, oif))
+}
+
+/// Unicast routes of the main table (optionally only those through link `oif`), both families.
+pub fn list(nl: &mut Rtnl, oif: Option<u32>) -> Result<Vec<Route>> {
+    let mut out = Vec::new();
+    for family in [AddressFamily::Inet, AddressFamily::Inet6] {
+        let mut m = RouteMessage::default();
+        m.header.address_family = family;
+        m.header.table = RT_TABLE_MAIN as u8;
+        if let Some(i) = oif {
+            m.attributes.push(RouteAttribute::Oif(i));
+        }
+        for reply in nl.dump("route list", RouteNetlinkMessage::GetRoute(m))? {
+            if let RouteNetlinkMessage::NewRoute(rm) = reply {
+                if let Some((r, o)) = parse(&rm) {
+                    if r.table == Some(RT_TABLE_MAIN) && oif.is_none_or(|i| o == Some(i)) {
+                        out.push(r);
+                    }
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn networks() {
+        assert_eq!(network(&Cidr::parse("10.1.2.3/24").unwrap()).to_string(), "10.1.2.0/24");
+        assert_eq!(network(&Cidr::parse("0.0.0.0/0").unwrap()).to_string(), "0.0.0.0/0");
+        assert_eq!(network(&Cidr::parse("fd00::1:2/112").unwrap()).to_string(), "fd00::1:0/112");
+    }
+
+    #[test]
+    fn route_message_roundtrip() {
+        let r = Route { dst: "0.0.0.0/0".into(), gw: Some("10.1.0.1".into()), priority: Some(100), table: None, scope: None };
+        let m = msg(3, &r).unwrap();
+        assert_eq!(m.header.scope, RouteScope::Universe);
+        assert_eq!(m.header.table, 254);
+        let (back, oif) = parse(&m).unwrap();
+        assert_eq!(oif, Some(3));
+        assert_eq!(back.dst, "0.0.0.0/0");
+        assert_eq!(back.gw.as_deref(), Some("10.1.0.1"));
+        assert_eq!(back.priority, Some(100));
+        assert_eq!(back.table, Some(254));
+
+        let onlink = msg(3, &Route { dst: "fd00:9::/64".into(), table: Some(1000), ..Default::default() }).unwrap();
+        assert_eq!(onlink.header.scope, RouteScope::Link);
+        assert_eq!(onlink.header.table, 0);
+        assert!(onlink.attributes.contains(&RouteAttribute::Table(1000)));
+        assert!(msg(3, &Route { dst: "10.0.0.0/8".into(), gw: Some("fd00::1".into()), ..Default::default() }).is_err());
+    }
+}

@@ -1,0 +1,288 @@
+//! A synchronous NETLINK_ROUTE socket: one request, a batch of acked requests in a single send, or
+//! a dump (retried when the kernel marks it interrupted). The socket keeps the netns it was opened in.
+
+use netlink_packet_core::{
+    NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST,
+};
+use netlink_packet_route::RouteNetlinkMessage;
+use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
+
+use crate::error::{Failure, Result};
+
+const RECV_BUF: usize = 64 * 1024;
+const NLM_F_CAPPED: u16 = 0x100;
+const NLM_F_ACK_TLVS: u16 = 0x200;
+const NLMSGERR_ATTR_MSG: u16 = 1;
+const DUMP_RETRIES: usize = 5;
+
+/// One acked request of a batch.
+pub struct Req {
+    pub op: String,
+    pub msg: RouteNetlinkMessage,
+    /// extra NLM_F_* flags (CREATE, EXCL, REPLACE, APPEND); REQUEST and ACK are added
+    pub flags: u16,
+}
+
+impl Req {
+    pub fn new(op: impl Into<String>, msg: RouteNetlinkMessage, flags: u16) -> Req {
+        Req { op: op.into(), msg, flags }
+    }
+}
+
+/// A received message: header, payload, and for errors the raw payload (for extended acks).
+type Received = (NetlinkHeader, NetlinkPayload<RouteNetlinkMessage>, Vec<u8>);
+
+pub struct Rtnl {
+    sock: Socket,
+    seq: u32,
+    rbuf: Vec<u8>,
+    sbuf: Vec<u8>,
+}
+
+impl Rtnl {
+    /// Open a socket in the calling thread's current network namespace.
+    pub fn open() -> Result<Rtnl> {
+        let sock = Socket::new(NETLINK_ROUTE).map_err(|e| Failure::io("netlink socket", &e))?;
+        // Best effort: kernel error strings, short acks, kernel-side filtering of dumps.
+        let _ = sock.set_ext_ack(true);
+        let _ = sock.set_cap_ack(true);
+        let _ = sock.set_netlink_get_strict_chk(true);
+        Ok(Rtnl { sock, seq: 0, rbuf: Vec::with_capacity(RECV_BUF), sbuf: Vec::with_capacity(4096) })
+    }
+
+    fn push(&mut self, msg: RouteNetlinkMessage, flags: u16) -> u32 {
+        self.seq = self.seq.wrapping_add(1);
+        let mut header = NetlinkHeader::default();
+        header.flags = flags;
+        header.sequence_number = self.seq;
+        let mut m = NetlinkMessage::new(header, NetlinkPayload::InnerMessage(msg));
+        m.finalize();
+        let start = self.sbuf.len();
+        self.sbuf.resize(start + m.buffer_len(), 0);
+        m.serialize(&mut self.sbuf[start..]);
+        self.seq
+    }
+
+    fn flush(&mut self, op: &str) -> Result<()> {
+        let kernel = SocketAddr::new(0, 0);
+        let r = loop {
+            match self.sock.send_to(&self.sbuf, &kernel, 0) {
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                r => break r,
+            }
+        };
+        self.sbuf.clear();
+        r.map(|_| ()).map_err(|e| Failure::io(op, &e))
+    }
+
+    /// Receive one datagram and return the messages in it.
+    fn recv(&mut self, op: &str) -> Result<Vec<Received>> {
+        self.rbuf.clear();
+        loop {
+            match self.sock.recv(&mut self.rbuf, 0) {
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(Failure::io(op, &e)),
+                Ok(_) => break,
+            }
+        }
+        let mut out = Vec::new();
+        let mut off = 0;
+        let buf = &self.rbuf;
+        while off + 16 <= buf.len() {
+            let len = u32::from_ne_bytes(buf[off..off + 4].try_into().unwrap()) as usize;
+            if len < 16 || off + len > buf.len() {
+                return Err(Failure::internal(op, "malformed netlink message from the kernel"));
+            }
+            let raw = &buf[off..off + len];
+            let msg = NetlinkMessage::<RouteNetlinkMessage>::deserialize(raw)
+                .map_err(|e| Failure::internal(op, format!("cannot parse netlink reply: {e}")))?;
+            let (h, p) = msg.into_parts();
+            // keep the error payload bytes for extended-ack parsing
+            let extra = if matches!(p, NetlinkPayload::Error(_)) { raw[16..].to_vec() } else { Vec::new() };
+            out.push((h, p, extra));
+            off += (len + 3) & !3;
+        }
+        Ok(out)
+    }
+
+    /// Send every request in one datagram, each acked; one result per request, in order.
+    /// The kernel handles them in order and keeps going after a failure.
+    pub fn batch(&mut self, reqs: Vec<Req>) -> Vec<Result<()>> {
+        if reqs.is_empty() {
+            return Vec::new();
+        }
+        let mut ops = Vec::with_capacity(reqs.len());
+        let first = self.seq.wrapping_add(1);
+        for r in reqs {
+            self.push(r.msg, NLM_F_REQUEST | NLM_F_ACK | r.flags);
+            ops.push(r.op);
+        }
+        let n = ops.len();
+        let mut results: Vec<Option<Result<()>>> = (0..n).map(|_| None).collect();
+        if let Err(e) = self.flush(&ops[0]) {
+            return (0..n).map(|_| Err(e.clone())).collect();
+        }
+        let mut pending = n;
+        while pending > 0 {
+            let msgs = match self.recv(&ops[0]) {
+                Ok(m) => m,
+                Err(e) => {
+                    return results.into_iter().map(|r| r.unwrap_or_else(|| Err(e.clone()))).collect();
+                }
+            };
+            for (h, p, extra) in msgs {
+                let i = h.sequence_number.wrapping_sub(first) as usize;
+                if i >= n || results[i].is_some() {
+                    continue;
+                }
+                if let NetlinkPayload::Error(e) = p {
+                    results[i] = Some(match e.code {
+                        None => Ok(()),
+                        Some(c) => Err(Failure::errno(&ops[i], -c.get(), extack_message(&extra, h.flags).as_deref())),
+                    });
+                    pending -= 1;
+                }
+            }
+        }
+        results.into_iter().map(|r| r.unwrap()).collect()
+    }
+
+    /// One acked request.
+    pub fn ack(&mut self, op: &str, msg: RouteNetlinkMessage, flags: u16) -> Result<()> {
+        self.batch(vec![Req::new(op, msg, flags)]).pop().unwrap()
+    }
+
+    /// A request answered by exactly one message (RTM_GETLINK by name or index).
+    pub fn get(&mut self, op: &str, msg: RouteNetlinkMessage) -> Result<RouteNetlinkMessage> {
+        let seq = self.push(msg, NLM_F_REQUEST);
+        self.flush(op)?;
+        loop {
+            for (h, p, extra) in self.recv(op)? {
+                if h.sequence_number != seq {
+                    continue;
+                }
+                match p {
+                    NetlinkPayload::InnerMessage(m) => return Ok(m),
+                    NetlinkPayload::Error(e) => {
+                        let errno = e.code.map(|c| -c.get()).unwrap_or(libc::ENODATA);
+                        return Err(Failure::errno(op, errno, extack_message(&extra, h.flags).as_deref()));
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    /// A dump; retried when the kernel reports it was interrupted by a concurrent change.
+    pub fn dump(&mut self, op: &str, msg: RouteNetlinkMessage) -> Result<Vec<RouteNetlinkMessage>> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let (items, interrupted) = self.dump_once(op, msg.clone())?;
+            if !interrupted || attempt >= DUMP_RETRIES {
+                return Ok(items);
+            }
+        }
+    }
+
+    fn dump_once(&mut self, op: &str, msg: RouteNetlinkMessage) -> Result<(Vec<RouteNetlinkMessage>, bool)> {
+        let seq = self.push(msg, NLM_F_REQUEST | NLM_F_DUMP);
+        self.flush(op)?;
+        let mut items = Vec::new();
+        let mut interrupted = false;
+        loop {
+            for (h, p, extra) in self.recv(op)? {
+                if h.sequence_number != seq {
+                    continue;
+                }
+                if h.flags & NLM_F_DUMP_INTR != 0 {
+                    interrupted = true;
+                }
+                match p {
+                    NetlinkPayload::InnerMessage(m) => items.push(m),
+                    NetlinkPayload::Done(_) => return Ok((items, interrupted)),
+                    NetlinkPayload::Error(e) => match e.code {
+                        None => return Ok((items, interrupted)),
+                        Some(c) => {
+                            return Err(Failure::errno(op, -c.get(), extack_message(&extra, h.flags).as_deref()))
+                        }
+                    },
+                    _ => {}
+                }
+            }
+        }
+    }
+}
+
+/// The kernel's extended-ack text (NLMSGERR_ATTR_MSG) from the payload of an NLMSG_ERROR message:
+/// i32 error, the request's header (whole request unless capped), then attributes.
+pub fn extack_message(payload: &[u8], flags: u16) -> Option<String> {
+    if flags & NLM_F_ACK_TLVS == 0 || payload.len() < 4 + 16 {
+        return None;
+    }
+    let orig = &payload[4..];
+    let orig_len = if flags & NLM_F_CAPPED != 0 {
+        16
+    } else {
+        u32::from_ne_bytes(orig[0..4].try_into().ok()?) as usize
+    };
+    let mut off = 4 + ((orig_len + 3) & !3);
+    while off + 4 <= payload.len() {
+        let len = u16::from_ne_bytes(payload[off..off + 2].try_into().ok()?) as usize;
+        let kind = u16::from_ne_bytes(payload[off + 2..off + 4].try_into().ok()?) & 0x3fff;
+        if len < 4 || off + len > payload.len() {
+            return None;
+        }
+        if kind == NLMSGERR_ATTR_MSG {
+            let v = &payload[off + 4..off + len];
+            let end = v.iter().position(|&b| b == 0).unwrap_or(v.len());
+            return Some(String::from_utf8_lossy(&v[..end]).into_owned());
+        }
+        off += (len + 3) & !3;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nlattr(kind: u16, value: &[u8]) -> Vec<u8> {
+        let mut v = Vec::new();
+        v.extend_from_slice(&((4 + value.len()) as u16).to_ne_bytes());
+        v.extend_from_slice(&kind.to_ne_bytes());
+        v.extend_from_slice(value);
+        while v.len() % 4 != 0 {
+            v.push(0);
+        }
+        v
+    }
+
+    #[test]
+    fn extack_capped() {
+        let mut p = (-17i32).to_ne_bytes().to_vec();
+        let mut hdr = vec![0u8; 16];
+        hdr[0..4].copy_from_slice(&40u32.to_ne_bytes());
+        p.extend_from_slice(&hdr);
+        p.extend(nlattr(2, &8u32.to_ne_bytes())); // NLMSGERR_ATTR_OFFS, skipped
+        p.extend(nlattr(1, b"Invalid MTU\0"));
+        assert_eq!(extack_message(&p, NLM_F_CAPPED | NLM_F_ACK_TLVS).as_deref(), Some("Invalid MTU"));
+        assert_eq!(extack_message(&p, NLM_F_CAPPED), None);
+    }
+
+    #[test]
+    fn extack_uncapped_skips_whole_request() {
+        let mut p = (-22i32).to_ne_bytes().to_vec();
+        let mut req = vec![0u8; 22];
+        req[0..4].copy_from_slice(&22u32.to_ne_bytes());
+        p.extend_from_slice(&req);
+        p.extend_from_slice(&[0, 0]); // padding to 4
+        p.extend(nlattr(1, b"bad\0"));
+        assert_eq!(extack_message(&p, NLM_F_ACK_TLVS).as_deref(), Some("bad"));
+    }
+
+    #[test]
+    fn extack_truncated_is_none() {
+        assert_eq!(extack_message(&[0u8; 8], NLM_F_ACK_TLVS), None);
+    }
+}

@@ -1,0 +1,95 @@
+//! Plain data crossing the core's public API; mirrors the TypeScript contract in src/native.ts.
+
+/// A link as reported to callers.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LinkInfo {
+    pub name: String,
+    pub index: u32,
+    pub mac: String,
+    /// rtnetlink kind ("bridge", "veth", …); "" when the link has none
+    pub kind: String,
+    pub mtu: u32,
+    pub up: bool,
+    pub promisc: bool,
+    pub master: Option<String>,
+    pub peer_index: Option<u32>,
+    pub hairpin: Option<bool>,
+}
+
+/// A route to add or one found; `gw` None = on-link.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Route {
+    pub dst: String,
+    pub gw: Option<String>,
+    pub priority: Option<u32>,
+    pub table: Option<u32>,
+    pub scope: Option<u8>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct BridgeAddRequest {
+    pub host_netns: Option<String>,
+    pub pod_netns: String,
+    pub bridge: String,
+    pub mtu: Option<u32>,
+    pub promisc: bool,
+    pub vlan_filtering: bool,
+    pub ifname: String,
+    pub mac: Option<String>,
+    pub hairpin: bool,
+    pub port_isolation: bool,
+    pub vlan: Option<u16>,
+    pub vlan_trunk: Vec<u16>,
+    pub preserve_default_vlan: bool,
+    pub addresses: Vec<String>,
+    pub routes: Vec<Route>,
+    pub bridge_addresses: Vec<String>,
+    pub force_address: bool,
+    pub forward_v4: bool,
+    pub forward_v6: bool,
+    pub enable_dad: bool,
+    pub container_up: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct BridgeAddResult {
+    pub bridge: LinkInfo,
+    pub host_veth: LinkInfo,
+    pub container: LinkInfo,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct BridgeDelRequest {
+    pub host_netns: Option<String>,
+    pub pod_netns: Option<String>,
+    pub ifname: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct BridgeDelResult {
+    pub netns_found: bool,
+    pub addresses: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct PodInspectRequest {
+    pub host_netns: Option<String>,
+    pub pod_netns: String,
+    pub ifname: String,
+    pub bridge: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct PodInspectResult {
+    pub container: Option<LinkInfo>,
+    pub host_peer: Option<LinkInfo>,
+    pub bridge: Option<LinkInfo>,
+    pub addresses: Vec<String>,
+    pub routes: Vec<Route>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct LoopbackResult {
+    pub link: LinkInfo,
+    pub addresses: Vec<String>,
+}
