@@ -28,11 +28,11 @@ export interface Netns {
   path: string;
 }
 
-/** Create a namespace with lo up; removed when the current test finishes (or by the returned remove()). */
-export function makeNetns(label: string): Netns {
+/** Create a namespace (lo up unless asked otherwise); removed when the current test finishes. */
+export function makeNetns(label: string, opts: { loUp?: boolean } = {}): Netns {
   const name = `${RUN_PREFIX}${label}-${randomBytes(3).toString('hex')}`;
   ip('netns', 'add', name);
-  ip('-n', name, 'link', 'set', 'lo', 'up');
+  if (opts.loUp ?? true) ip('-n', name, 'link', 'set', 'lo', 'up');
   onTestFinished(() => removeNetns(name));
   return { name, path: `/var/run/netns/${name}` };
 }
