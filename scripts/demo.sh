@@ -1,58 +1,68 @@
 #!/usr/bin/env bash
-# The demo: a sandbox "node" namespace with two pods wired by our bridge + host-local + loopback binaries,
-# exec'd exactly as a container runtime execs them. Nothing touches the machine's own network.
+# The demo: a sandbox "node" namespace with two pods attached by the fastcni CLI (cnitool's verbs and
+# environment) to two networks — loopback, and bridge + host-local with masquerade — from a conf dir
+# of its own. Nothing touches the machine's own network, /etc/cni or /var/lib/cni.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BIN="$PWD/dist/cni"
+FASTCNI=(node "$PWD/dist/src/cli/fastcni.js")
 TAG=$$
 NODE="fcni-demo-node-$TAG"; OUT="fcni-demo-out-$TAG"; PODS=("fcni-demo-pod1-$TAG" "fcni-demo-pod2-$TAG")
 STATE=$(mktemp -d /tmp/fcni-demo.XXXXXX)
 
+# cnitool's environment, pointed into the sandbox; FASTCNI_CACHE_DIR keeps the result cache there too.
+export NETCONFPATH="$STATE/conf" CNI_PATH="$PWD/dist/cni" FASTCNI_CACHE_DIR="$STATE/cache"
+
 cleanup() {
-  for ns in "${PODS[@]}" "$OUT" "$NODE"; do ip netns del "$ns" 2>/dev/null || true; done
+  for ns in "${PODS[@]}" "$OUT" "$NODE"; do "${FASTCNI[@]}" netns del "$ns" >/dev/null 2>&1 || true; done
   rm -rf "$STATE"
 }
 trap cleanup EXIT
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+# fastcni ARGS…: the CLI run inside the node namespace, which plays the host for the plugins.
+fastcni() { ip netns exec "$NODE" "${FASTCNI[@]}" "$@"; }
 
-CONF=$(cat <<JSON
+mkdir -p "$NETCONFPATH"
+cat >"$NETCONFPATH/10-demo.conflist" <<JSON
 {
   "cniVersion": "1.0.0",
   "name": "demo",
-  "type": "bridge",
-  "bridge": "fcni0",
-  "isDefaultGateway": true,
-  "ipMasq": true,
-  "ipam": {
-    "type": "host-local",
-    "ranges": [[{ "subnet": "10.244.7.0/24" }]],
-    "dataDir": "$STATE/ipam"
-  }
+  "plugins": [
+    {
+      "type": "bridge",
+      "bridge": "fcni0",
+      "isDefaultGateway": true,
+      "ipMasq": true,
+      "ipam": {
+        "type": "host-local",
+        "ranges": [[{ "subnet": "10.244.7.0/24" }]],
+        "dataDir": "$STATE/ipam"
+      }
+    }
+  ]
 }
 JSON
-)
-LO_CONF='{"cniVersion": "1.0.0", "name": "lo", "type": "loopback"}'
+cat >"$NETCONFPATH/99-lo.conflist" <<JSON
+{ "cniVersion": "1.0.0", "name": "lo", "plugins": [{ "type": "loopback" }] }
+JSON
 
-# cni COMMAND PLUGIN CONFIG NETNS ID: run a plugin binary inside the node namespace, like a runtime.
-cni() {
-  ip netns exec "$NODE" env -i PATH="$PATH" CNI_COMMAND="$1" CNI_CONTAINERID="$5" CNI_NETNS="/var/run/netns/$4" \
-    CNI_IFNAME=eth0 CNI_PATH="$BIN" "$BIN/$2" <<<"$3"
-}
-
-say "sandbox: node namespace $NODE, an 'outside' namespace $OUT behind it"
-ip netns add "$NODE"; ip netns add "$OUT"
+say "sandbox: fastcni netns add — node namespace $NODE, an 'outside' namespace $OUT behind it"
+"${FASTCNI[@]}" netns add "$NODE"; "${FASTCNI[@]}" netns add "$OUT"
 ip -n "$NODE" link set lo up; ip -n "$OUT" link set lo up
 ip -n "$NODE" link add uplink type veth peer name wan netns "$OUT"
 ip -n "$NODE" addr add 192.0.2.1/24 dev uplink; ip -n "$NODE" link set uplink up
 ip -n "$OUT" addr add 192.0.2.2/24 dev wan; ip -n "$OUT" link set wan up
 
+say "fastcni list: the networks in $NETCONFPATH"
+fastcni list
+
 for i in 0 1; do
   pod=${PODS[$i]}
-  ip netns add "$pod"
-  say "ADD pod$((i + 1)) ($pod): loopback, then bridge + host-local"
-  cni ADD loopback "$LO_CONF" "$pod" "demo-$i" >/dev/null
-  cni ADD bridge "$CONF" "$pod" "demo-$i" | tee "$STATE/result-$i.json"
+  "${FASTCNI[@]}" netns add "$pod" >/dev/null
+  say "fastcni add pod$((i + 1)) ($pod): network lo, then network demo (bridge + host-local)"
+  fastcni add lo "$pod" >/dev/null
+  # pod1's result as cnitool prints it (--json), pod2's as the default table
+  if [ "$i" = 0 ]; then fastcni add demo "$pod" --json; echo; else fastcni add demo "$pod"; fi
 done
 
 for i in 0 1; do
@@ -64,6 +74,10 @@ say "node: bridge, ports and masquerade table"
 ip -n "$NODE" -br link show master fcni0
 ip -n "$NODE" -br addr show fcni0
 ip netns exec "$NODE" nft list table inet fastcni
+
+say "fastcni check and the cached attachments (cnitool's container IDs)"
+for pod in "${PODS[@]}"; do fastcni check demo "$pod"; done
+fastcni list
 
 ip1=$(ip -n "${PODS[0]}" -j addr show eth0 | python3 -c 'import json,sys; print([a["local"] for a in json.load(sys.stdin)[0]["addr_info"] if a["family"]=="inet"][0])')
 ip2=$(ip -n "${PODS[1]}" -j addr show eth0 | python3 -c 'import json,sys; print([a["local"] for a in json.load(sys.stdin)[0]["addr_info"] if a["family"]=="inet"][0])')
@@ -79,12 +93,15 @@ wait || true
 grep -o 'Connection received on [0-9.]*' "$STATE/nc.log" || cat "$STATE/nc.log"
 
 for i in 0 1; do
-  say "DEL pod$((i + 1))"
-  cni DEL bridge "$CONF" "${PODS[$i]}" "demo-$i"
-  cni DEL loopback "$LO_CONF" "${PODS[$i]}" "demo-$i"
+  say "fastcni del pod$((i + 1))"
+  fastcni del demo "${PODS[$i]}"
+  fastcni del lo "${PODS[$i]}"
 done
-say "after DEL: ports on the bridge, reservations, masquerade elements"
+say "after DEL: ports on the bridge, reservations, masquerade elements, cached attachments"
 echo "ports: $(ip -n "$NODE" -br link show master fcni0 | wc -l)"
 echo "reservations: $(find "$STATE/ipam/demo" -type f -name '10.*' | wc -l)"
 ip netns exec "$NODE" nft list table inet fastcni
-say "done: everything ran inside namespaces that are now removed"
+fastcni list
+say "fastcni netns del: everything ran inside namespaces that are now removed"
+for ns in "${PODS[@]}" "$OUT" "$NODE"; do "${FASTCNI[@]}" netns del "$ns"; done
+echo "demo namespaces left: $("${FASTCNI[@]}" netns list | grep -c -- "-$TAG\$" || true)"

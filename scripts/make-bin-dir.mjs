@@ -1,7 +1,7 @@
 // Writes dist/cni/: one executable per plugin we provide, usable as a CNI_PATH entry.
-// For now each is a small shell script that starts Node on the plugin entry; the native
-// launcher replaces them later. The marker line lets delegation recognise our own plugins.
-import { mkdirSync, writeFileSync, readdirSync, existsSync } from 'node:fs';
+// Each is a copy of the native launcher (agent if one answers, else Node on the plugin entry);
+// its marker lets delegation recognise our own plugins.
+import { mkdirSync, readdirSync, existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -12,8 +12,7 @@ mkdirSync(out, { recursive: true });
 const plugins = readdirSync(join(root, 'plugins'), { withFileTypes: true })
   .filter((d) => d.isDirectory() && existsSync(join(root, 'plugins', d.name, 'index.ts')))
   .map((d) => d.name);
-for (const name of plugins) {
-  const script = `#!/bin/sh\n# fastcni-plugin: ${name}\nexec node ${JSON.stringify(entry)} ${name}\n`;
-  writeFileSync(join(out, name), script, { mode: 0o755 });
-}
+// The native launcher under each plugin name, plus the .fastcni.json it falls back with (src/agent/install.ts).
+const { install } = await import(join(root, 'dist', 'src', 'agent', 'install.js'));
+await install({ binDir: out, entry, plugins, force: true });
 console.log(`dist/cni: ${plugins.join(' ')}`);

@@ -58,7 +58,11 @@ export interface BridgeAddRequest {
   addresses: string[];
   /** routes to add in the container, gateways already resolved by the caller */
   routes: NativeRoute[];
-  /** CIDRs to put on the bridge (gateway address with the pod prefix) */
+  /**
+   * CIDRs to put on the bridge (gateway address with the pod prefix). With vlan ≠ 0 they go on
+   * the VLAN gateway veth `<bridge>.<vlan>` instead (created on first use, an untagged member of
+   * that VLAN), as the reference does for isGateway with a vlan.
+   */
   bridgeAddresses: string[];
   /** replace other addresses on the bridge instead of failing */
   forceAddress: boolean;
@@ -74,6 +78,8 @@ export interface BridgeAddResult {
   bridge: LinkInfo;
   hostVeth: LinkInfo;
   container: LinkInfo;
+  /** the VLAN gateway `<bridge>.<vlan>` holding the bridgeAddresses, when vlan ≠ 0 and there were any */
+  vlanGateway?: LinkInfo;
 }
 
 export interface BridgeDelRequest {
@@ -132,6 +138,36 @@ export interface MasqEntry {
   address: string;
 }
 
+export interface SpoofCheckAddRequest {
+  hostNetns?: string;
+  /** CNI network name; each network has its own pair of sets in table `bridge fastcni` */
+  network: string;
+  /** the pod's host-side veth (the bridge port) */
+  hostIfname: string;
+  /** the container interface's MAC: the only source MAC allowed from hostIfname */
+  mac: string;
+  containerId: string;
+  ifname: string;
+}
+
+export interface SpoofCheckDelRequest {
+  hostNetns?: string;
+  network: string;
+  containerId: string;
+  ifname: string;
+  /** when given, only elements of this port are removed; elements are always matched by comment `<containerId>/<ifname>` */
+  hostIfname?: string;
+}
+
+export interface SpoofCheckEntry {
+  network: string;
+  containerId: string;
+  ifname: string;
+  hostIfname: string;
+  /** "" when only the port element exists */
+  mac: string;
+}
+
 /** The raw addon as built by napi-rs: every async call resolves to { error?, value? }. */
 interface Outcome<T> {
   error?: NativeFailure;
@@ -146,6 +182,9 @@ interface RawAddon {
   masqAdd(req: MasqRequest): Promise<Outcome<boolean>>;
   masqDel(req: MasqRequest): Promise<Outcome<boolean>>;
   masqList(hostNetns: string | undefined | null, network: string | undefined | null): Promise<Outcome<MasqEntry[]>>;
+  spoofCheckAdd(req: SpoofCheckAddRequest): Promise<Outcome<boolean>>;
+  spoofCheckDel(req: SpoofCheckDelRequest): Promise<Outcome<boolean>>;
+  spoofCheckList(hostNetns: string | undefined | null, network: string | undefined | null): Promise<Outcome<SpoofCheckEntry[]>>;
   lockAcquire(path: string): Promise<Outcome<number>>;
   lockRelease(handle: number): Outcome<boolean>;
   linkList(netns: string | null): Promise<Outcome<LinkInfo[]>>;
@@ -154,6 +193,9 @@ interface RawAddon {
   routeList(netns: string | null, name: string | null): Promise<Outcome<NativeRoute[]>>;
   sysctlGet(netns: string | null, key: string): Promise<Outcome<string>>;
   sysctlSet(netns: string | null, key: string, value: string): Promise<Outcome<boolean>>;
+  netnsCreate(name: string): Promise<Outcome<string>>;
+  netnsDelete(name: string): Promise<Outcome<boolean>>;
+  peerCred(fd: number): Outcome<PeerCred>;
 }
 
 function addonPath(): string {
@@ -208,6 +250,18 @@ export async function masqDel(req: MasqRequest): Promise<void> {
 export async function masqList(hostNetns?: string, network?: string): Promise<MasqEntry[]> {
   return unwrap('masqList', await addon().masqList(hostNetns ?? null, network ?? null));
 }
+/** Allow only `mac` as source MAC from the pod's host port (bridge macspoofchk; one batch of two set elements). */
+export async function spoofCheckAdd(req: SpoofCheckAddRequest): Promise<void> {
+  unwrap('spoofCheckAdd', await addon().spoofCheckAdd(req));
+}
+/** Remove the attachment's spoof-check elements (found by comment); idempotent, needs only the host namespace. */
+export async function spoofCheckDel(req: SpoofCheckDelRequest): Promise<void> {
+  unwrap('spoofCheckDel', await addon().spoofCheckDel(req));
+}
+/** List guarded ports (all networks, or one). */
+export async function spoofCheckList(hostNetns?: string, network?: string): Promise<SpoofCheckEntry[]> {
+  return unwrap('spoofCheckList', await addon().spoofCheckList(hostNetns ?? null, network ?? null));
+}
 /** Take an exclusive flock on a file (created if missing); resolves once held. */
 export async function lockAcquire(path: string): Promise<number> {
   return unwrap('lockAcquire', await addon().lockAcquire(path));
@@ -239,6 +293,31 @@ export async function sysctlGet(netns: NetnsPath, key: string): Promise<string> 
 /** Write a net.* sysctl inside a namespace (only net.* keys are accepted). */
 export async function sysctlSet(netns: NetnsPath, key: string, value: string): Promise<void> {
   unwrap('sysctlSet', await addon().sysctlSet(netns ?? null, key, value));
+}
+/**
+ * Create a named network namespace exactly as `ip netns add NAME` does; resolves to its path,
+ * /var/run/netns/NAME. Throws NativeError kind "exists" when the name is taken, "invalid" when it
+ * is not one file name (empty, ".", "..", containing "/").
+ */
+export async function netnsCreate(name: string): Promise<string> {
+  return unwrap('netnsCreate', await addon().netnsCreate(name));
+}
+/**
+ * Delete a named network namespace as `ip netns del NAME` does (lazy unmount, then unlink).
+ * Throws NativeError kind "notFound" when there is no such name; callers that want idempotence catch it.
+ */
+export async function netnsDelete(name: string): Promise<void> {
+  unwrap('netnsDelete', await addon().netnsDelete(name));
+}
+/** Credentials of a connected unix socket's peer, as the kernel recorded them at connect time. */
+export interface PeerCred {
+  pid: number;
+  uid: number;
+  gid: number;
+}
+/** SO_PEERCRED of a connected unix socket, by file descriptor (Node has no API for it); synchronous. */
+export function peerCred(fd: number): PeerCred {
+  return unwrap('peerCred', addon().peerCred(fd));
 }
 /** Version string of the loaded addon. */
 export function nativeVersion(): string {

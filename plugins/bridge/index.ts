@@ -18,6 +18,10 @@ function masqRequest(conf: BridgeConfig, ctx: PluginContext, addresses: string[]
   return { hostNetns: ctx.hostNetns, network: conf.name, containerId: ctx.containerId, ifname: ctx.ifname, addresses };
 }
 
+function spoofKey(conf: BridgeConfig, ctx: PluginContext) {
+  return { hostNetns: ctx.hostNetns, network: conf.name, containerId: ctx.containerId, ifname: ctx.ifname };
+}
+
 async function add(conf: BridgeConfig, ctx: PluginContext): Promise<Result> {
   const type = ipamType(conf);
   return withRollback(async (rb) => {
@@ -53,6 +57,11 @@ async function add(conf: BridgeConfig, ctx: PluginContext): Promise<Result> {
       containerUp: !conf.disableContainerInterface,
     });
     rb.push(() => native.bridgeDel({ hostNetns: ctx.hostNetns, podNetns: ctx.netns, ifname: ctx.ifname }));
+    if (conf.macspoofchk) {
+      // Frames from the pod's port must carry the container's MAC (set-based: two elements).
+      await native.spoofCheckAdd({ ...spoofKey(conf, ctx), hostIfname: links.hostVeth.name, mac: links.container.mac });
+      rb.push(() => native.spoofCheckDel(spoofKey(conf, ctx)));
+    }
     if (conf.ipMasq && plan) {
       await native.masqAdd(masqRequest(conf, ctx, plan.ips.map((i) => i.address)));
     }
@@ -61,6 +70,8 @@ async function add(conf: BridgeConfig, ctx: PluginContext): Promise<Result> {
         { name: links.bridge.name, mac: links.bridge.mac },
         { name: links.hostVeth.name, mac: links.hostVeth.mac },
         { name: links.container.name, mac: links.container.mac, sandbox: ctx.netns },
+        // the reference appends its `<bridge>.<vlan>` gateway interface (isGateway with vlan)
+        ...(links.vlanGateway ? [{ name: links.vlanGateway.name, mac: links.vlanGateway.mac }] : []),
       ],
     };
     if (plan) {
@@ -93,6 +104,8 @@ async function del(conf: BridgeConfig, ctx: PluginContext): Promise<void> {
     }
   }
   if (type) await ipamDel(type, ctx);
+  // Unlike the reference, also when the netns is gone: the elements live in the host namespace.
+  if (conf.macspoofchk) await native.spoofCheckDel(spoofKey(conf, ctx));
   if (type && conf.ipMasq) {
     // Unlike the reference, clean masquerade even when the link (or the netns) was already gone.
     const known = addresses.length ? addresses : prevAddresses(ctx);
@@ -123,6 +136,17 @@ async function gc(conf: BridgeConfig, ctx: PluginContext): Promise<void> {
       if (valid.has(`${e.containerId}/${e.ifname}`)) continue;
       try {
         await native.masqDel({ hostNetns: ctx.hostNetns, network: conf.name, containerId: e.containerId, ifname: e.ifname, addresses: [e.address] });
+      } catch (err) {
+        errors.push(err instanceof Error ? err.message : String(err));
+      }
+    }
+  }
+  if (conf.macspoofchk) {
+    const valid = new Set((ctx.validAttachments ?? []).map((a) => `${a.containerID}/${a.ifname}`));
+    for (const e of await native.spoofCheckList(ctx.hostNetns, conf.name)) {
+      if (valid.has(`${e.containerId}/${e.ifname}`)) continue;
+      try {
+        await native.spoofCheckDel({ ...spoofKey(conf, ctx), containerId: e.containerId, ifname: e.ifname, hostIfname: e.hostIfname });
       } catch (err) {
         errors.push(err instanceof Error ? err.message : String(err));
       }

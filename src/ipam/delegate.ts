@@ -1,14 +1,13 @@
 // IPAM delegation for an upper plugin: find the delegate in CNI_PATH exactly as libcni does, run it
 // in-process when the file found is one of ours, exec it otherwise; either way its output is read
 // as an exec'd plugin's would be, and results come back in the newest form.
-import { spawn } from 'node:child_process';
 import { open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { CniError, ErrorCode } from '../spec/errors.js';
 import { toCurrentResult } from '../spec/result-convert.js';
 import type { Invocation, InvocationOutput, PluginContext, Result } from '../skel/types.js';
 import { loadPlugin } from '../plugins.js';
+import { execPlugin } from '../runtime/exec-plugin.js';
 
 /** The verbs an upper plugin forwards to its IPAM plugin. */
 export type DelegateCommand = 'ADD' | 'DEL' | 'CHECK' | 'GC' | 'STATUS';
@@ -59,38 +58,15 @@ export async function isOurPlugin(path: string): Promise<boolean> {
   }
 }
 
-/** Exec a plugin binary: env and stdin as given, stdout captured, stderr to the log; retries "text file busy" like libcni. */
-async function execPlugin(path: string, inv: Invocation, log: (line: string) => void): Promise<InvocationOutput> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await execOnce(path, inv, log);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ETXTBSY' && attempt < 5) {
-        await sleep(1000);
-        continue;
-      }
-      throw new CniError(ErrorCode.Internal, `failed to run plugin ${path}: ${(e as Error).message}`, undefined, { cause: e });
-    }
-  }
-}
-
-function execOnce(path: string, inv: Invocation, log: (line: string) => void): Promise<InvocationOutput> {
-  return new Promise((resolve, reject) => {
-    const env: Record<string, string> = {};
-    for (const [k, v] of Object.entries(inv.env)) if (v !== undefined) env[k] = v;
-    const child = spawn(path, [], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (d: Buffer) => out.push(d));
-    child.stderr.on('data', (d: Buffer) => err.push(d));
-    child.on('error', reject);
-    child.stdin.on('error', () => undefined); // a plugin that exits without reading stdin
-    child.on('close', (code, signal) => {
-      const stderr = Buffer.concat(err).toString('utf8');
-      for (const line of stderr.split('\n')) if (line !== '') log(line);
-      resolve({ exitCode: code ?? (signal ? 128 : 1), stdout: Buffer.concat(out).toString('utf8'), stderr });
-    });
-    child.stdin.end(typeof inv.stdin === 'string' ? inv.stdin : Buffer.from(inv.stdin));
+/** Exec a plugin binary (the runtime's exec: "text file busy" retried like libcni); stderr lines to the log. */
+function execDelegate(path: string, inv: Invocation, log: (line: string) => void): Promise<InvocationOutput> {
+  return execPlugin({
+    path,
+    env: inv.env,
+    stdin: inv.stdin,
+    onStderr: (text) => {
+      for (const line of text.split('\n')) if (line !== '') log(line);
+    },
   });
 }
 
@@ -130,7 +106,7 @@ async function runDelegate(type: string, cmd: DelegateCommand, ctx: DelegateCont
     out = await ours.invoke(inv);
     for (const line of out.stderr.split('\n')) if (line !== '') ctx.log(line);
   } else {
-    out = await execPlugin(path, inv, ctx.log);
+    out = await execDelegate(path, inv, ctx.log);
   }
   if (out.exitCode !== 0) throw delegateError(type, out);
   return out;

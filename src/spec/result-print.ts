@@ -1,5 +1,5 @@
 // Print results byte-for-byte as the reference does: json.MarshalIndent with 4 spaces, omitempty,
-// 0.1/0.2 in struct order with `dns` always present, 0.3+ through a map (keys sorted, empty dns dropped).
+// 0.1–0.4 in struct order with `dns` always present, 1.x through a map (keys sorted, empty dns dropped).
 import { goStringify, sortKeysDeep } from './go-json.js';
 import { canonicalCidr, canonicalIp } from './ip.js';
 import { resultFamily } from './versions.js';
@@ -51,9 +51,11 @@ function go040or100(r: Result040 | Result100, fam: '040' | '100'): Obj {
     return fam === '040' ? { version: version ?? '', ...o } : o;
   });
   const dns = goDns(r.dns);
-  return sortKeysDeep(
-    compact({ cniVersion: r.cniVersion, interfaces, ips, routes: r.routes?.map(goRoute), dns: Object.keys(dns).length ? dns : undefined }),
-  ) as Obj;
+  const body = compact({ cniVersion: r.cniVersion, interfaces, ips, routes: r.routes?.map(goRoute) });
+  // types040.Result is marshalled as a struct: field order, and `dns` (a struct) is never omitted.
+  if (fam === '040') return { ...body, dns };
+  // types100.Result round-trips through a map: keys sorted at every level, empty dns dropped.
+  return sortKeysDeep(Object.keys(dns).length ? { ...body, dns } : body) as Obj;
 }
 
 /** The JSON object the reference would marshal for a result of `version`. */

@@ -12,12 +12,12 @@ export function ruleset(ns: Netns): NftJson['nftables'] {
   return (JSON.parse(out) as NftJson).nftables;
 }
 
-/** Every element of every set in our table, as plain strings. */
+/** Every element of every set in our masquerade table (inet fastcni), as plain strings. */
 export function masqElements(ns: Netns): string[] {
   const out: string[] = [];
   for (const item of ruleset(ns)) {
-    const set = item.set as { table?: string; elem?: unknown[] } | undefined;
-    if (!set || set.table !== 'fastcni') continue;
+    const set = item.set as { family?: string; table?: string; elem?: unknown[] } | undefined;
+    if (!set || set.family !== 'inet' || set.table !== 'fastcni') continue;
     for (const e of set.elem ?? []) out.push(typeof e === 'string' ? e : JSON.stringify(e));
   }
   return out;

@@ -154,9 +154,10 @@ describe('ADD output', () => {
       v,
       {
         cniVersion: v,
-        interfaces: [{ mac: '0a:00:00:00:00:01', name: 'eth0', sandbox: podNs }],
-        ips: [{ address: '10.0.0.2/24', gateway: '10.0.0.1', interface: 0, version: '4' }],
+        interfaces: [{ name: 'eth0', mac: '0a:00:00:00:00:01', sandbox: podNs }],
+        ips: [{ version: '4', interface: 0, address: '10.0.0.2/24', gateway: '10.0.0.1' }],
         routes: [{ dst: '0.0.0.0/0' }],
+        dns: {},
       },
     ]),
     [

@@ -42,25 +42,25 @@ describe('1.1.0 down', () => {
     expect(out.cniVersion).toBe('0.1.0');
     expect(out.ip4.ip).toBe('10.1.0.5/24');
   });
-  test.each(['0.3.0', '0.3.1', '0.4.0'])('to %s: version recomputed, interface extras dropped, route extras kept, keys sorted', (v) => {
+  test.each(['0.3.0', '0.3.1', '0.4.0'])('to %s: version recomputed, interface extras dropped, route extras kept, struct order', (v) => {
     expect(formatResult(resultForVersion(dual, v), v)).toBe(
       golden({
         cniVersion: v,
-        dns: { nameservers: ['10.1.0.1'], search: ['example.com'] },
         interfaces: [
-          { mac: '00:11:22:33:44:55', name: 'cni0' },
-          { mac: '00:11:22:33:44:66', name: 'eth0', sandbox: '/var/run/netns/x' },
+          { name: 'cni0', mac: '00:11:22:33:44:55' },
+          { name: 'eth0', mac: '00:11:22:33:44:66', sandbox: '/var/run/netns/x' },
         ],
         ips: [
-          { address: '10.1.0.5/24', gateway: '10.1.0.1', interface: 1, version: '4' },
-          { address: '10.1.0.6/24', interface: 1, version: '4' },
-          { address: '2001:db8::5/64', gateway: '2001:db8::1', interface: 1, version: '6' },
+          { version: '4', interface: 1, address: '10.1.0.5/24', gateway: '10.1.0.1' },
+          { version: '4', interface: 1, address: '10.1.0.6/24' },
+          { version: '6', interface: 1, address: '2001:db8::5/64', gateway: '2001:db8::1' },
         ],
         routes: [
           { dst: '0.0.0.0/0' },
-          { dst: '10.2.0.0/16', gw: '10.1.0.254', mtu: 1400, scope: 0, table: 0 },
+          { dst: '10.2.0.0/16', gw: '10.1.0.254', mtu: 1400, table: 0, scope: 0 },
           { dst: '::/0', gw: '2001:db8::1', priority: 5 },
         ],
+        dns: { nameservers: ['10.1.0.1'], search: ['example.com'] },
       }),
     );
   });
@@ -95,11 +95,11 @@ describe('1.1.0 down', () => {
     const r = resultForVersion({ ips: [{ address: '10.0.0.2/24' }], routes: [{ dst: '::/0' }, { dst: '1.0.0.0/8' }] }, '0.2.0');
     expect(JSON.parse(formatResult(r, '0.2.0'))).toEqual({ cniVersion: '0.2.0', ip4: { ip: '10.0.0.2/24', routes: [{ dst: '1.0.0.0/8' }] }, dns: {} });
   });
-  test('empty dns is dropped for 1.x and 0.4.0, kept as {} for 0.2.0; missing cniVersion means 1.1.0', () => {
+  test('empty dns is dropped for 1.x, kept as {} for 0.4.0 and 0.2.0; missing cniVersion means 1.1.0', () => {
     const r: Result = { ips: [{ address: '10.0.0.2/24' }] };
     expect(formatResult(resultForVersion(r, '1.1.0'), '1.1.0')).toBe(golden({ cniVersion: '1.1.0', ips: [{ address: '10.0.0.2/24' }] }));
     expect(formatResult(resultForVersion(r, '0.4.0'), '0.4.0')).toBe(
-      golden({ cniVersion: '0.4.0', ips: [{ address: '10.0.0.2/24', version: '4' }] }),
+      golden({ cniVersion: '0.4.0', ips: [{ version: '4', address: '10.0.0.2/24' }], dns: {} }),
     );
     expect(formatResult(resultForVersion(r, '0.2.0'), '0.2.0')).toBe(golden({ cniVersion: '0.2.0', ip4: { ip: '10.0.0.2/24' }, dns: {} }));
   });

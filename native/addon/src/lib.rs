@@ -1,6 +1,7 @@
 //! Thin napi-rs exports over fastcni-core.
 mod net;
 mod nft;
+mod peer;
 
 use napi_derive::napi;
 

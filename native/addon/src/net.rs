@@ -1,9 +1,13 @@
 //! napi exports for rtnetlink work (fastcni_core): pod wiring, inspection, loopback, locks, and
 //! fine-grained link/address/route/sysctl calls. Every async export resolves to { error?, value? }
-//! and never rejects for a kernel failure; namespace work runs on a fresh thread inside the task.
+//! and never rejects for a kernel failure. The pod-wiring calls and namespace creation run on a
+//! short-lived thread of their own (they must setns anyway), so a kernel wait (veth deletion is
+//! ~20 ms of RCU) holds no libuv pool thread and concurrent calls overlap; the small calls are
+//! AsyncTasks whose core function spawns its namespace thread.
 
 use fastcni_core as fc;
-use napi::{bindgen_prelude::AsyncTask, Env, Result, Task};
+use napi::bindgen_prelude::{AsyncTask, Object, ToNapiValue};
+use napi::{Env, JsDeferred, Result, Task};
 use napi_derive::napi;
 
 use crate::nft::NativeFailure;
@@ -96,7 +100,8 @@ pub struct BridgeAddRequest {
     pub addresses: Vec<String>,
     /// routes to add in the container, gateways already resolved by the caller
     pub routes: Vec<NativeRoute>,
-    /// CIDRs to put on the bridge (gateway address with the pod prefix)
+    /// CIDRs to put on the bridge (gateway address with the pod prefix); with vlan ≠ 0 they go on
+    /// the VLAN gateway veth `<bridge>.<vlan>` instead, created on first use (isGateway + vlan)
     pub bridge_addresses: Vec<String>,
     /// replace other addresses on the bridge instead of failing
     pub force_address: bool,
@@ -140,12 +145,15 @@ impl From<BridgeAddRequest> for fc::BridgeAddRequest {
     }
 }
 
-/// The three links of a wired pod.
+/// The links of a wired pod.
 #[napi(object)]
 pub struct BridgeAddResult {
     pub bridge: LinkInfo,
     pub host_veth: LinkInfo,
     pub container: LinkInfo,
+    /// the VLAN gateway `<bridge>.<vlan>` carrying the gateway addresses, when vlan ≠ 0 and
+    /// bridgeAddresses were given (the reference adds it to the result's interfaces)
+    pub vlan_gateway: Option<LinkInfo>,
 }
 
 /// Unwire a pod.
@@ -222,11 +230,52 @@ outcome!("Outcome of bridgeDel.", BridgeDelOutcome, BridgeDelResult);
 outcome!("Outcome of podInspect.", PodInspectOutcome, PodInspectResult);
 outcome!("Outcome of loopbackSet.", LoopbackOutcome, LoopbackResult);
 outcome!("Outcome of lockAcquire: the lock handle.", LockOutcome, i32);
-outcome!("Outcome of a call whose value is a flag (lockRelease, linkDel, sysctlSet).", BoolOutcome, bool);
+outcome!("Outcome of a call whose value is a flag (lockRelease, linkDel, sysctlSet, netnsDelete).", BoolOutcome, bool);
 outcome!("Outcome of linkList.", LinksOutcome, Vec<LinkInfo>);
 outcome!("Outcome of addrList.", StringsOutcome, Vec<String>);
 outcome!("Outcome of routeList.", RoutesOutcome, Vec<NativeRoute>);
-outcome!("Outcome of sysctlGet.", StringOutcome, String);
+outcome!("Outcome of sysctlGet and netnsCreate.", StringOutcome, String);
+
+type Resolver<O> = Box<dyn FnOnce(Env) -> Result<O> + Send>;
+
+/// Settles a promise exactly once: with the outcome, or — if it is dropped unsettled because the
+/// worker thread could not start — with a rejection, so the promise never hangs.
+struct Settle<O: ToNapiValue + 'static>(Option<JsDeferred<O, Resolver<O>>>);
+
+impl<O: ToNapiValue + Send + 'static> Settle<O> {
+    fn resolve(mut self, out: O) {
+        if let Some(d) = self.0.take() {
+            d.resolve(Box::new(move |_env| Ok(out)));
+        }
+    }
+}
+
+impl<O: ToNapiValue + 'static> Drop for Settle<O> {
+    fn drop(&mut self) {
+        if let Some(d) = self.0.take() {
+            d.reject(napi::Error::from_reason("fastcni: native worker thread could not be started"));
+        }
+    }
+}
+
+/// Run `work` on a fresh thread of ours (see fc::netns::detached) and resolve the returned promise
+/// with `outcome(result)` from that thread; the JS thread and the libuv pool only wait on the promise.
+fn on_own_thread<'e, T, O>(
+    env: &'e Env,
+    name: &str,
+    work: impl FnOnce() -> fc::Result<T> + Send + 'static,
+    outcome: impl FnOnce(fc::Result<T>) -> O + Send + 'static,
+) -> Result<Object<'e>>
+where
+    T: 'static,
+    O: ToNapiValue + Send + 'static,
+{
+    let (deferred, promise) = env.create_deferred::<O, Resolver<O>>()?;
+    let settle = Settle(Some(deferred));
+    // On a spawn failure the closure (and `settle`) is dropped, which rejects the promise.
+    let _ = fc::netns::detached(name, work, move |r| settle.resolve(outcome(r)));
+    Ok(promise)
+}
 
 /// Defines an AsyncTask whose compute runs a core call (which spawns its own namespace thread)
 /// and whose result is the matching outcome object.
@@ -249,89 +298,92 @@ macro_rules! task {
     };
 }
 
-task!(BridgeAddTask, BridgeAddOutcome);
-task!(BridgeDelTask, BridgeDelOutcome);
-task!(PodInspectTask, PodInspectOutcome);
-task!(LoopbackTask, LoopbackOutcome);
-task!(LockTask, LockOutcome);
 task!(BoolTask, BoolOutcome);
 task!(LinksTask, LinksOutcome);
 task!(StringsTask, StringsOutcome);
 task!(RoutesTask, RoutesOutcome);
 task!(StringTask, StringOutcome);
 
-/// Ensure the bridge, create the veth pair straight into the pod, configure addresses, routes and
-/// sysctls; on any failure the veth is deleted again. Resolves to `{ value }` or `{ error }`.
-#[napi]
-pub fn bridge_add(req: BridgeAddRequest) -> AsyncTask<BridgeAddTask> {
-    let req: fc::BridgeAddRequest = req.into();
-    AsyncTask::new(BridgeAddTask(Some(Box::new(move || {
-        BridgeAddOutcome::from_result(fc::bridge_add(&req), |r| BridgeAddResult {
-            bridge: r.bridge.into(),
-            host_veth: r.host_veth.into(),
-            container: r.container.into(),
-        })
-    }))))
+fn bridge_add_result(r: fc::BridgeAddResult) -> BridgeAddResult {
+    BridgeAddResult {
+        bridge: r.bridge.into(),
+        host_veth: r.host_veth.into(),
+        container: r.container.into(),
+        vlan_gateway: r.vlan_gateway.map(Into::into),
+    }
 }
 
-/// Delete the container link (idempotent), reporting the global unicast addresses it had.
-#[napi]
-pub fn bridge_del(req: BridgeDelRequest) -> AsyncTask<BridgeDelTask> {
+/// Ensure the bridge, create the veth pair straight into the pod, configure addresses, routes and
+/// sysctls; on any failure the veth is deleted again. Resolves to `{ value }` or `{ error }`.
+#[napi(ts_return_type = "Promise<BridgeAddOutcome>")]
+pub fn bridge_add(env: &Env, req: BridgeAddRequest) -> Result<Object<'_>> {
+    let req: fc::BridgeAddRequest = req.into();
+    on_own_thread(env, "fastcni-bradd", move || fc::bridge_add_here(&req), |r| {
+        BridgeAddOutcome::from_result(r, bridge_add_result)
+    })
+}
+
+/// Delete the container link (idempotent), reporting the global unicast addresses it had. Runs on
+/// its own thread: the kernel's ~20 ms veth teardown overlaps across concurrent calls.
+#[napi(ts_return_type = "Promise<BridgeDelOutcome>")]
+pub fn bridge_del(env: &Env, req: BridgeDelRequest) -> Result<Object<'_>> {
     let req = fc::BridgeDelRequest { host_netns: req.host_netns, pod_netns: req.pod_netns, ifname: req.ifname };
-    AsyncTask::new(BridgeDelTask(Some(Box::new(move || {
-        BridgeDelOutcome::from_result(fc::bridge_del(&req), |r| BridgeDelResult {
-            netns_found: r.netns_found,
-            addresses: r.addresses,
-        })
-    }))))
+    on_own_thread(env, "fastcni-brdel", move || fc::bridge_del_here(&req), |r| {
+        BridgeDelOutcome::from_result(r, |r| BridgeDelResult { netns_found: r.netns_found, addresses: r.addresses })
+    })
 }
 
 /// Describe a pod's interface, its host peer and optionally the bridge, for CHECK.
-#[napi]
-pub fn pod_inspect(req: PodInspectRequest) -> AsyncTask<PodInspectTask> {
+#[napi(ts_return_type = "Promise<PodInspectOutcome>")]
+pub fn pod_inspect(env: &Env, req: PodInspectRequest) -> Result<Object<'_>> {
     let req = fc::PodInspectRequest {
         host_netns: req.host_netns,
         pod_netns: req.pod_netns,
         ifname: req.ifname,
         bridge: req.bridge,
     };
-    AsyncTask::new(PodInspectTask(Some(Box::new(move || {
-        PodInspectOutcome::from_result(fc::pod_inspect(&req), |r| PodInspectResult {
+    on_own_thread(env, "fastcni-inspect", move || fc::pod_inspect_here(&req), |r| {
+        PodInspectOutcome::from_result(r, |r| PodInspectResult {
             container: r.container.map(Into::into),
             host_peer: r.host_peer.map(Into::into),
             bridge: r.bridge.map(Into::into),
             addresses: r.addresses,
             routes: r.routes.into_iter().map(Into::into).collect(),
         })
-    }))))
+    })
 }
 
 /// Set lo up or down inside a namespace; reports lo and its addresses afterwards.
-#[napi]
-pub fn loopback_set(netns: String, up: bool) -> AsyncTask<LoopbackTask> {
-    AsyncTask::new(LoopbackTask(Some(Box::new(move || {
-        LoopbackOutcome::from_result(fc::loopback_set(&netns, up), |r| LoopbackResult {
-            link: r.link.into(),
-            addresses: r.addresses,
-        })
-    }))))
+#[napi(ts_return_type = "Promise<LoopbackOutcome>")]
+pub fn loopback_set(env: &Env, netns: String, up: bool) -> Result<Object<'_>> {
+    on_own_thread(env, "fastcni-lo", move || fc::loopback_set_here(&netns, up), |r| {
+        LoopbackOutcome::from_result(r, |r| LoopbackResult { link: r.link.into(), addresses: r.addresses })
+    })
 }
 
 /// Take an exclusive flock on a file (created with mode 0600 if missing); resolves once held, with
 /// a handle for lockRelease. The wait runs on a dedicated thread, not the libuv pool, so waiters
 /// cannot starve the pool that the lock holder needs.
 #[napi(ts_return_type = "Promise<LockOutcome>")]
-pub fn lock_acquire(env: &Env, path: String) -> Result<napi::bindgen_prelude::Object<'_>> {
-    let (deferred, promise) = env.create_deferred::<LockOutcome, _>()?;
-    std::thread::Builder::new()
-        .name("fastcni-lock".into())
-        .stack_size(64 * 1024)
-        .spawn(move || {
-            let out = LockOutcome::from_result(fc::lock::acquire(&path), |fd| fd);
-            deferred.resolve(move |_env| Ok(out));
-        })
-        .map_err(|e| napi::Error::from_reason(format!("cannot start lock thread: {e}")))?;
-    Ok(promise)
+pub fn lock_acquire(env: &Env, path: String) -> Result<Object<'_>> {
+    on_own_thread(env, "fastcni-lock", move || fc::lock::acquire(&path), |r| LockOutcome::from_result(r, |fd| fd))
+}
+
+/// Create a named network namespace exactly as `ip netns add NAME` does (shared /var/run/netns,
+/// an empty file, a fresh namespace bind-mounted onto it); resolves to its path
+/// /var/run/netns/NAME. Kinds: exists (name taken), invalid (not one file name).
+#[napi(ts_return_type = "Promise<StringOutcome>")]
+pub fn netns_create(env: &Env, name: String) -> Result<Object<'_>> {
+    on_own_thread(env, "fastcni-netns", move || fc::netns::create_named_here(&name), |r| {
+        StringOutcome::from_result(r, |p| p)
+    })
+}
+
+/// Delete a named network namespace as `ip netns del NAME` does (lazy unmount, unlink).
+/// Kinds: notFound (no such name), invalid.
+#[napi(ts_return_type = "Promise<BoolOutcome>")]
+pub fn netns_delete(env: &Env, name: String) -> Result<Object<'_>> {
+    on_own_thread(env, "fastcni-netns", move || fc::netns::delete_named(&name), |r| BoolOutcome::from_result(r, |()| true))
 }
 
 /// Release a lock taken with lockAcquire (closes its handle).

@@ -1,11 +1,16 @@
 //! The bridge plugin's kernel work as two coarse calls: wire a pod into a bridge (rolled back on
 //! any failure) and unwire it (idempotent).
+//!
+//! Cost of an ADD, steady state (bridge and gateway address present): one thread, two sockets,
+//! five round trips — bridge get, bridge address dump, veth create (the new link is echoed back),
+//! the pod's whole configuration plus a read-back in one batch, and bridge + host end in one
+//! read — and a few /proc sysctl writes (~3 µs each).
 
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
-use netlink_packet_core::NLM_F_EXCL;
 use netlink_packet_core::NLM_F_CREATE;
+use netlink_packet_core::NLM_F_EXCL;
 use netlink_packet_route::link::{AfSpecBridge, BridgeVlanInfo, BridgeVlanInfoFlags, LinkAttribute, LinkFlags, LinkMessage};
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 
@@ -14,43 +19,50 @@ use crate::error::{Failure, Kind, Result};
 use crate::link::{self, BridgeSpec, Link, VethSpec};
 use crate::netns;
 use crate::route;
-use crate::rtnl::{Req, Rtnl};
+use crate::rtnl::{Raw, Req, Rtnl, NLM_F_ECHO};
 use crate::sysctl;
 use crate::types::{BridgeAddRequest, BridgeAddResult, BridgeDelRequest, BridgeDelResult};
 
 const VETH_NAME_TRIES: usize = 10;
 const OPER_UP_TIMEOUT: Duration = Duration::from_secs(2);
+const IFNAMSIZ: usize = 16;
 
 /// Ensure the bridge, create the veth pair straight into the pod, configure both sides.
 /// Anything created for this pod is deleted again when a later step fails.
 pub fn bridge_add(req: &BridgeAddRequest) -> Result<BridgeAddResult> {
     validate(req)?;
-    netns::on_thread(|| {
-        if let Some(h) = req.host_netns.as_deref() {
-            netns::enter(&netns::open(h)?, h)?;
-        }
-        let host_ns = netns::open("/proc/thread-self/ns/net")?;
-        let mut host = Rtnl::open()?;
-        let pod_ns = netns::open(&req.pod_netns)?;
-        netns::enter(&pod_ns, &req.pod_netns)?;
-        let mut pod = Rtnl::open()?;
-        netns::enter(&host_ns, "host")?;
+    netns::on_thread(|| bridge_add_here(req))
+}
 
-        let bridge = setup_bridge(&mut host, req)?;
-        let (host_name, host_link) = create_veth(&mut host, &mut pod, req, &bridge, pod_ns.as_raw_fd())?;
-        match configure(&mut host, &mut pod, req, &bridge, &host_name, &host_link, &pod_ns) {
-            Ok(r) => Ok(r),
-            Err(e) => {
-                // undo: deleting one end of a veth deletes both
-                let _ = host.ack("veth delete (rollback)", link::del_msg(host_link.info.index, None), 0);
-                Err(e)
-            }
+/// [`bridge_add`] on the calling thread, which must be a throwaway one ([`netns::on_thread`],
+/// [`netns::detached`]): it switches namespaces and does not switch back.
+pub fn bridge_add_here(req: &BridgeAddRequest) -> Result<BridgeAddResult> {
+    validate(req)?;
+    if let Some(h) = req.host_netns.as_deref() {
+        netns::enter(&netns::open(h)?, h)?;
+    }
+    let host_ns = netns::open("/proc/thread-self/ns/net")?;
+    let mut host = Rtnl::open()?;
+    let pod_ns = netns::open(&req.pod_netns)?;
+    netns::enter(&pod_ns, &req.pod_netns)?;
+    let mut pod = Rtnl::open()?;
+    netns::enter(&host_ns, "host")?;
+
+    let (bridge, gateway) = setup_bridge(&mut host, req)?;
+    let host_end = create_veth(&mut host, &mut pod, req, &bridge, pod_ns.as_raw_fd())?;
+    let mut ctx = Sides { host: &mut host, pod: &mut pod, pod_ns: &pod_ns };
+    match configure(&mut ctx, req, &bridge, gateway.as_ref(), &host_end) {
+        Ok(r) => Ok(r),
+        Err(e) => {
+            // undo: deleting one end of a veth deletes both (the socket stays in the host netns)
+            let _ = host.ack("veth delete (rollback)", link::del_msg(host_end.info.index, None), 0);
+            Err(e)
         }
-    })
+    }
 }
 
 fn validate(req: &BridgeAddRequest) -> Result<()> {
-    let name_ok = |n: &str| !n.is_empty() && n.len() < 16 && !n.contains(['/', ' ', '\0']) && n != "." && n != "..";
+    let name_ok = |n: &str| !n.is_empty() && n.len() < IFNAMSIZ && !n.contains(['/', ' ', '\0']) && n != "." && n != "..";
     if !name_ok(&req.bridge) {
         return Err(Failure::invalid("bridgeAdd", format!("invalid bridge name {:?}", req.bridge)));
     }
@@ -65,32 +77,60 @@ fn validate(req: &BridgeAddRequest) -> Result<()> {
             return Err(Failure::invalid("bridgeAdd", format!("invalid VLAN id {v}")));
         }
     }
+    if let Some(gw) = vlan_gateway_name(req) {
+        if gw.len() >= IFNAMSIZ {
+            return Err(Failure::invalid(
+                "bridgeAdd",
+                format!("VLAN gateway interface name {gw:?} is longer than 15 bytes: use a shorter bridge name"),
+            ));
+        }
+    }
     Ok(())
 }
 
-/// Ensure the bridge, its sysctls and gateway addresses, forwarding; before any veth exists, so a
-/// conflict fails without anything to undo.
-fn setup_bridge(host: &mut Rtnl, req: &BridgeAddRequest) -> Result<Link> {
+/// The reference puts the gateway addresses on a veth `<bridge>.<vlan>` plugged into the bridge
+/// as an untagged member of that VLAN, instead of on the bridge, when `vlan` ≠ 0 and isGateway
+/// (here: bridge addresses were asked for). None = addresses go on the bridge itself.
+pub fn vlan_gateway_name(req: &BridgeAddRequest) -> Option<String> {
+    match req.vlan {
+        Some(v) if v != 0 && !req.bridge_addresses.is_empty() => Some(format!("{}.{v}", req.bridge)),
+        _ => None,
+    }
+}
+
+/// Ensure the bridge, its sysctls and gateway addresses (on the bridge or its VLAN gateway),
+/// forwarding; before any pod veth exists, so a conflict fails without anything to undo.
+fn setup_bridge(host: &mut Rtnl, req: &BridgeAddRequest) -> Result<(Link, Option<Link>)> {
     let spec = BridgeSpec { name: &req.bridge, mtu: req.mtu, promisc: req.promisc, vlan_filtering: req.vlan_filtering };
     let (br, created) = link::ensure_bridge(host, &spec)?;
     sysctl::write_if_present(&format!("net/ipv6/conf/{}/accept_ra", req.bridge), "0")?;
+    let gateway = match vlan_gateway_name(req) {
+        Some(name) => Some(ensure_vlan_gateway(host, req, &br, &name)?),
+        None => None,
+    };
 
     if !req.bridge_addresses.is_empty() {
-        let have: Vec<Cidr> = addr::list(host, Some(br.info.index))?.into_iter().map(|a| a.cidr).collect();
+        // the link that carries the gateway addresses, and its name for messages
+        let (target, target_name, target_new) = match &gateway {
+            Some((gw, gw_created)) => (gw, gw.info.name.as_str(), *gw_created),
+            None => (&br, req.bridge.as_str(), created),
+        };
+        let idx = target.info.index;
+        let have: Vec<Cidr> = addr::list(host, Some(idx))?.into_iter().map(|a| a.cidr).collect();
         let mut batch = Vec::new();
         for a in &req.bridge_addresses {
             let want = Cidr::parse(a)?;
-            if let Some(remove) = addr::plan_bridge_addr(&req.bridge, &have, &want, req.force_address)? {
+            if let Some(remove) = addr::plan_bridge_addr(target_name, &have, &want, req.force_address)? {
                 for r in remove {
-                    batch.push(addr::del_req(br.info.index, &r, &req.bridge));
+                    batch.push(addr::del_req(idx, &r, target_name));
                 }
-                batch.push(addr::add_req(br.info.index, &want, &req.bridge));
+                batch.push(addr::add_req(idx, &want, target_name));
             }
         }
-        // Pin the bridge MAC so it no longer follows its ports; only when something changed (the
+        // Pin the MAC so it no longer follows the bridge's ports; only when something changed (the
         // first pod of a network), so the steady state costs no extra message.
-        if created || !batch.is_empty() {
-            batch.push(Req::new("bridge MAC pin", link::set_mac_msg(br.info.index, &br.mac_bytes), 0));
+        if target_new || !batch.is_empty() {
+            batch.push(Req::new(format!("MAC pin {target_name}"), link::set_mac_msg(idx, &target.mac_bytes), 0));
         }
         for r in host.batch(batch) {
             match r {
@@ -106,12 +146,98 @@ fn setup_bridge(host: &mut Rtnl, req: &BridgeAddRequest) -> Result<Link> {
     if req.forward_v6 {
         sysctl::ensure("net/ipv6/conf/all/forwarding", "1")?;
     }
-    Ok(br)
+    Ok((br, gateway.map(|(g, _)| g)))
+}
+
+/// The VLAN gateway's veth pair: a fresh host end (random name) enslaved to the bridge, the
+/// gateway end `name` in the same namespace. Not rolled back by a later pod failure: like the
+/// bridge, it is shared by every pod of the network.
+fn vlan_gateway_create_msg(req: &BridgeAddRequest, br: &Link, host_name: &str, name: &str) -> RouteNetlinkMessage {
+    link::veth_create_msg(&VethSpec {
+        host_name,
+        peer_name: name,
+        peer_netns_fd: None,
+        mtu: Some(br.info.mtu).filter(|m| *m != 0).or(req.mtu),
+        peer_mac: None,
+        master: Some(br.info.index),
+        host_up: true,
+    })
+}
+
+/// After creating the gateway pair: its bridge port becomes an untagged member (PVID) of the
+/// VLAN, the gateway end goes up, and is read back.
+fn vlan_gateway_setup_reqs(req: &BridgeAddRequest, br: &Link, host_idx: u32, name: &str) -> Vec<Req> {
+    let mut reqs = port_vlan_reqs(host_idx, req.vlan, &[], req.preserve_default_vlan, br.vlan_default_pvid);
+    let mut up = LinkMessage::default();
+    up.header.flags = LinkFlags::Up;
+    up.header.change_mask = LinkFlags::Up;
+    up.attributes.push(LinkAttribute::IfName(name.to_string()));
+    reqs.push(Req::new(format!("link up {name}"), RouteNetlinkMessage::NewLink(up), 0));
+    reqs.push(Req::new(format!("link get {name}"), link::get_msg(0, Some(name)), 0));
+    reqs
+}
+
+/// Find or create the VLAN gateway interface; returns it and whether it was created now.
+fn ensure_vlan_gateway(host: &mut Rtnl, req: &BridgeAddRequest, br: &Link, name: &str) -> Result<(Link, bool)> {
+    if let Some(l) = link::by_name(host, name)? {
+        return Ok((l, false));
+    }
+    let mut last = None;
+    for _ in 0..VETH_NAME_TRIES {
+        let host_name = link::random_veth_name();
+        let msg = vlan_gateway_create_msg(req, br, &host_name, name);
+        let echoed = match host.exchange(vec![Req::new(format!("vlan gateway create {name}"), msg, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ECHO)]).pop().unwrap() {
+            Ok(m) => m,
+            Err(e) if e.kind == Kind::Exists => {
+                // a concurrent ADD made it first, or our random host end name was taken
+                if let Some(l) = link::by_name(host, name)? {
+                    return Ok((l, false));
+                }
+                last = Some(e);
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        let host_end = match echoed_link(&echoed, &host_name)? {
+            Some(l) => l,
+            None => link::by_name(host, &host_name)?
+                .ok_or_else(|| Failure::new(Kind::NotFound, "vlan gateway create", format!("{host_name} vanished after creation")))?,
+        };
+        let _ = sysctl::write_if_present(&format!("net/ipv6/conf/{host_name}/accept_ra"), "0");
+        let mut results = host.exchange(vlan_gateway_setup_reqs(req, br, host_end.info.index, name));
+        let got = results.pop().unwrap();
+        let done = first_err(results.into_iter().map(|r| r.map(|_| ())).collect(), |e| {
+            e.op == "bridge vlan delete default" && e.kind == Kind::NotFound
+        })
+        .and_then(|()| got)
+        .and_then(|m| m.first().map(|r| link::parse_raw(&r.buf)).unwrap_or_else(|| Err(Failure::internal("link get", "no reply"))));
+        return match done {
+            Ok(l) => Ok((l, true)),
+            Err(e) => {
+                let _ = host.ack("vlan gateway delete (rollback)", link::del_msg(host_end.info.index, None), 0);
+                Err(e)
+            }
+        };
+    }
+    Err(last.unwrap_or_else(|| Failure::internal("vlan gateway create", "no attempt made")))
+}
+
+/// The link the kernel echoed back for a create with NLM_F_ECHO (kernels ≥ 6.3), if any.
+fn echoed_link(msgs: &[Raw], name: &str) -> Result<Option<Link>> {
+    for m in msgs {
+        if let Ok(l) = link::parse_raw(&m.buf) {
+            if l.info.name == name {
+                return Ok(Some(l));
+            }
+        }
+    }
+    Ok(None)
 }
 
 /// Create the pair; the host end gets a fresh random name (retried on a clash), the pod end is
-/// named ifname directly in the pod. Returns the host end's name and link.
-fn create_veth(host: &mut Rtnl, pod: &mut Rtnl, req: &BridgeAddRequest, br: &Link, pod_fd: i32) -> Result<(String, Link)> {
+/// named ifname directly in the pod. Returns the host end as the kernel echoed it (its peer
+/// index is the pod end's index in the pod).
+fn create_veth(host: &mut Rtnl, pod: &mut Rtnl, req: &BridgeAddRequest, br: &Link, pod_fd: i32) -> Result<Link> {
     let mac = req.mac.as_deref().map(link::parse_mac).transpose()?;
     let mut last = None;
     for _ in 0..VETH_NAME_TRIES {
@@ -119,18 +245,20 @@ fn create_veth(host: &mut Rtnl, pod: &mut Rtnl, req: &BridgeAddRequest, br: &Lin
         let msg = link::veth_create_msg(&VethSpec {
             host_name: &name,
             peer_name: &req.ifname,
-            peer_netns_fd: pod_fd,
+            peer_netns_fd: Some(pod_fd),
             mtu: req.mtu,
             peer_mac: mac.as_deref(),
             master: Some(br.info.index),
             host_up: true,
         });
-        match host.ack("veth create", msg, NLM_F_CREATE | NLM_F_EXCL) {
-            Ok(()) => {
-                let l = link::by_name(host, &name)?.ok_or_else(|| {
+        match host.exchange(vec![Req::new("veth create", msg, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ECHO)]).pop().unwrap() {
+            Ok(echoed) => {
+                if let Some(l) = echoed_link(&echoed, &name)?.filter(|l| l.info.peer_index.is_some()) {
+                    return Ok(l);
+                }
+                return link::by_name(host, &name)?.ok_or_else(|| {
                     Failure::new(Kind::NotFound, "veth create", format!("host end {name} vanished after creation"))
-                })?;
-                return Ok((name, l));
+                });
             }
             Err(e) if e.kind == Kind::Exists => {
                 if link::by_name(pod, &req.ifname)?.is_some() {
@@ -155,7 +283,32 @@ fn vlan_msg(index: u32, vid: u16, flags: BridgeVlanInfoFlags, del: bool) -> Rout
     if del { RouteNetlinkMessage::DelLink(m) } else { RouteNetlinkMessage::SetLink(m) }
 }
 
-/// Host-port settings after creation: bridge-port flags, VLANs, accept_ra.
+/// VLAN membership of a bridge port (the reference's setupVeth): unless preserving the default
+/// VLAN, drop it; `vlan` (or 1 for a trunk without one) as PVID + untagged; trunk ids tagged.
+fn port_vlan_reqs(idx: u32, vlan: Option<u16>, trunk: &[u16], preserve_default: bool, default_pvid: Option<u16>) -> Vec<Req> {
+    let vlan = vlan.filter(|v| *v != 0);
+    let mut reqs = Vec::new();
+    if vlan.is_none() && trunk.is_empty() {
+        return reqs;
+    }
+    if !preserve_default {
+        let pvid = default_pvid.unwrap_or(1);
+        if pvid != 0 {
+            reqs.push(Req::new("bridge vlan delete default", vlan_msg(idx, pvid, BridgeVlanInfoFlags::empty(), true), 0));
+        }
+    }
+    let pvid_untagged = BridgeVlanInfoFlags::Pvid | BridgeVlanInfoFlags::Untagged;
+    let v = vlan.unwrap_or(1);
+    reqs.push(Req::new(format!("bridge vlan add {v}"), vlan_msg(idx, v, pvid_untagged, false), 0));
+    for t in trunk {
+        if Some(*t) != vlan {
+            reqs.push(Req::new(format!("bridge vlan add {t}"), vlan_msg(idx, *t, BridgeVlanInfoFlags::empty(), false), 0));
+        }
+    }
+    reqs
+}
+
+/// Host-port settings after creation: bridge-port flags, VLANs.
 fn host_port_reqs(req: &BridgeAddRequest, br: &Link, host_idx: u32) -> Vec<Req> {
     let mut reqs = Vec::new();
     if req.hairpin || req.port_isolation {
@@ -165,24 +318,8 @@ fn host_port_reqs(req: &BridgeAddRequest, br: &Link, host_idx: u32) -> Vec<Req> 
             0,
         ));
     }
-    let vlan = req.vlan.filter(|v| *v != 0);
-    if req.vlan_filtering && (vlan.is_some() || !req.vlan_trunk.is_empty()) {
-        if !req.preserve_default_vlan {
-            let pvid = br.vlan_default_pvid.unwrap_or(1);
-            if pvid != 0 {
-                reqs.push(Req::new("bridge vlan delete default", vlan_msg(host_idx, pvid, BridgeVlanInfoFlags::empty(), true), 0));
-            }
-        }
-        let pvid_untagged = BridgeVlanInfoFlags::Pvid | BridgeVlanInfoFlags::Untagged;
-        match vlan {
-            Some(v) => reqs.push(Req::new(format!("bridge vlan add {v}"), vlan_msg(host_idx, v, pvid_untagged, false), 0)),
-            None => reqs.push(Req::new("bridge vlan add 1", vlan_msg(host_idx, 1, pvid_untagged, false), 0)),
-        }
-        for t in &req.vlan_trunk {
-            if Some(*t) != vlan {
-                reqs.push(Req::new(format!("bridge vlan add {t}"), vlan_msg(host_idx, *t, BridgeVlanInfoFlags::empty(), false), 0));
-            }
-        }
+    if req.vlan_filtering {
+        reqs.extend(port_vlan_reqs(host_idx, req.vlan, &req.vlan_trunk, req.preserve_default_vlan, br.vlan_default_pvid));
     }
     reqs
 }
@@ -198,26 +335,60 @@ fn first_err(results: Vec<Result<()>>, ignore: impl Fn(&Failure) -> bool) -> Res
     Ok(())
 }
 
-fn configure(
-    host: &mut Rtnl,
-    pod: &mut Rtnl,
-    req: &BridgeAddRequest,
-    br: &Link,
-    host_name: &str,
-    host_link: &Link,
-    pod_ns: &std::os::fd::OwnedFd,
-) -> Result<BridgeAddResult> {
-    let host_idx = host_link.info.index;
-    first_err(host.batch(host_port_reqs(req, br, host_idx)), |e| {
+/// The two sockets of an ADD, and the pod namespace the thread enters for the pod's sysctls.
+struct Sides<'a> {
+    host: &'a mut Rtnl,
+    pod: &'a mut Rtnl,
+    pod_ns: &'a OwnedFd,
+}
+
+/// The pod side in one batch: arp_notify, addresses, link up, routes, then the link read back.
+fn pod_reqs(req: &BridgeAddRequest, index: u32, cidrs: &[Cidr]) -> Result<Vec<Req>> {
+    let ifn = &req.ifname;
+    let mut batch = vec![Req::new(
+        format!("sysctl net.ipv4.conf.{ifn}.arp_notify"),
+        link::inet_devconf_msg(index, &[(link::IPV4_DEVCONF_ARP_NOTIFY, 1)]),
+        0,
+    )];
+    batch.extend(cidrs.iter().map(|a| addr::add_req(index, a, ifn)));
+    if req.container_up {
+        batch.push(Req::new(format!("link up {ifn}"), link::set_flags_msg(index, LinkFlags::Up, LinkFlags::empty()), 0));
+    }
+    for r in &req.routes {
+        batch.push(route::add_req(index, r)?);
+    }
+    batch.push(link::get_req(index));
+    Ok(batch)
+}
+
+/// Results of a batch whose last request is a GETLINK: the first failure, else the link.
+fn acked_then_link(mut results: Vec<Result<Vec<Raw>>>, ignore: impl Fn(&Failure) -> bool) -> Result<Link> {
+    let got = results.pop().ok_or_else(|| Failure::internal("netlink", "empty batch"))?;
+    first_err(results.into_iter().map(|r| r.map(|_| ())).collect(), ignore)?;
+    let m = got?;
+    let raw = m.first().ok_or_else(|| Failure::internal("link get", "the kernel acked without a reply"))?;
+    link::parse_raw(&raw.buf)
+}
+
+fn configure(s: &mut Sides, req: &BridgeAddRequest, br: &Link, gateway: Option<&Link>, host_end: &Link) -> Result<BridgeAddResult> {
+    let host_idx = host_end.info.index;
+    let host_name = &host_end.info.name;
+    first_err(s.host.batch(host_port_reqs(req, br, host_idx)), |e| {
         e.op == "bridge vlan delete default" && e.kind == Kind::NotFound
     })?;
     sysctl::write_if_present(&format!("net/ipv6/conf/{host_name}/accept_ra"), "0")?;
 
     // Pod side: sysctls from inside the pod namespace, netlink as one batch.
-    netns::enter(pod_ns, &req.pod_netns)?;
-    let c = link::by_name(pod, &req.ifname)?.ok_or_else(|| {
-        Failure::new(Kind::NotFound, "veth create", format!("{:?} missing in the pod after creation", req.ifname))
-    })?;
+    netns::enter(s.pod_ns, &req.pod_netns)?;
+    let pod_idx = match host_end.info.peer_index {
+        Some(i) => i,
+        None => {
+            link::by_name(s.pod, &req.ifname)?
+                .ok_or_else(|| Failure::new(Kind::NotFound, "veth create", format!("{:?} missing in the pod after creation", req.ifname)))?
+                .info
+                .index
+        }
+    };
     let ifn = &req.ifname;
     if req.enable_dad {
         sysctl::write_if_present(&format!("net/ipv6/conf/{ifn}/enhanced_dad"), "1")?;
@@ -225,47 +396,56 @@ fn configure(
     } else {
         sysctl::write_if_present(&format!("net/ipv6/conf/{ifn}/accept_dad"), "0")?;
     }
-    sysctl::write_if_present(&format!("net/ipv4/conf/{ifn}/arp_notify"), "1")?;
+    // arp_notify=1 travels in the pod batch (link::inet_devconf_msg)
     let cidrs: Vec<Cidr> = req.addresses.iter().map(|a| Cidr::parse(a)).collect::<Result<_>>()?;
     if cidrs.iter().any(|c| c.is_v6()) {
         for dev in ["lo", ifn.as_str()] {
-            sysctl::write(&format!("net/ipv6/conf/{dev}/disable_ipv6"), "0")
-                .map_err(|e| {
-                    let m = format!("failed to enable IPv6 for interface {dev:?}: {}", e.message);
-                    e.with_message(m)
-                })?;
+            sysctl::write(&format!("net/ipv6/conf/{dev}/disable_ipv6"), "0").map_err(|e| {
+                let m = format!("failed to enable IPv6 for interface {dev:?}: {}", e.message);
+                e.with_message(m)
+            })?;
         }
         let _ = sysctl::write_if_present(&format!("net/ipv6/conf/{ifn}/keep_addr_on_down"), "1");
     }
-    let mut batch: Vec<Req> = cidrs.iter().map(|a| addr::add_req(c.info.index, a, ifn)).collect();
-    if req.container_up {
-        batch.push(Req::new(format!("link up {ifn}"), link::set_flags_msg(c.info.index, LinkFlags::Up, LinkFlags::empty()), 0));
+    let container = acked_then_link(s.pod.exchange(pod_reqs(req, pod_idx, &cidrs)?), |_| false)?;
+    if container.info.name != *ifn {
+        // the peer index pointed elsewhere: never configure a link we did not create
+        return Err(Failure::internal("veth create", format!("pod end of {host_name} is {:?}, not {ifn:?}", container.info.name)));
     }
-    for r in &req.routes {
-        batch.push(route::add_req(c.info.index, r)?);
-    }
-    first_err(pod.batch(batch), |_| false)?;
     if req.enable_dad && cidrs.iter().any(|c| c.is_v6()) && req.routes.iter().any(|r| r.gw.as_deref().is_some_and(|g| g.contains(':'))) {
-        wait_dad(pod, c.info.index)?;
+        wait_dad(s.pod, pod_idx)?;
     }
-    let container = link::by_name(pod, ifn)?
-        .ok_or_else(|| Failure::new(Kind::NotFound, "pod link", format!("{ifn:?} vanished from the pod")))?;
 
-    // read the bridge first: it gives the kernel's link watcher time to mark the port up
-    let bridge_now = link::by_index(host, br.info.index)?
-        .ok_or_else(|| Failure::new(Kind::NotFound, "bridge", format!("bridge {:?} vanished", req.bridge)))?;
-    let host_now = if req.container_up {
-        wait_oper_up(host, host_idx, host_name)?
-    } else {
-        link::by_index(host, host_idx)?
-            .ok_or_else(|| Failure::new(Kind::NotFound, "veth", format!("{host_name} vanished")))?
-    };
-    let mut host_info = host_now.info.clone();
+    // Host side read-back in one round trip: bridge, host end, VLAN gateway.
+    let mut gets = vec![link::get_req(br.info.index), link::get_req(host_idx)];
+    if let Some(g) = gateway {
+        gets.push(link::get_req(g.info.index));
+    }
+    let mut links = Vec::with_capacity(gets.len());
+    for r in s.host.exchange(gets) {
+        let m = r?;
+        let raw = m.first().ok_or_else(|| Failure::internal("link get", "the kernel acked without a reply"))?;
+        links.push(link::parse_raw(&raw.buf)?);
+    }
+    let mut links = links.into_iter();
+    let bridge_now = links.next().unwrap();
+    let mut host_now = links.next().unwrap();
+    let gateway_now = links.next();
+    if req.container_up && !host_now.oper_up {
+        host_now = wait_oper_up(s.host, host_idx, host_name)?;
+    }
+    let mut host_info = host_now.info;
     host_info.master = Some(bridge_now.info.name.clone());
-    Ok(BridgeAddResult { bridge: bridge_now.info, host_veth: host_info, container: container.info })
+    Ok(BridgeAddResult {
+        bridge: bridge_now.info,
+        host_veth: host_info,
+        container: container.info,
+        vlan_gateway: gateway_now.map(|g| g.info),
+    })
 }
 
-/// Poll the host end's operational state: immediately, then in growing steps of at most 10 ms.
+/// Poll the host end's operational state in growing steps of at most 10 ms (the first read was
+/// done by the caller).
 fn wait_oper_up(host: &mut Rtnl, index: u32, name: &str) -> Result<Link> {
     let start = Instant::now();
     let mut step = Duration::from_micros(50);
@@ -273,6 +453,8 @@ fn wait_oper_up(host: &mut Rtnl, index: u32, name: &str) -> Result<Link> {
     // SAFETY: prctl on the calling thread only.
     unsafe { libc::prctl(libc::PR_SET_TIMERSLACK, 1 as libc::c_ulong) };
     loop {
+        std::thread::sleep(step);
+        step = (step * 2).min(Duration::from_millis(10));
         let l = link::by_index(host, index)?
             .ok_or_else(|| Failure::new(Kind::NotFound, "veth oper state", format!("{name} vanished")))?;
         if l.oper_up {
@@ -281,8 +463,6 @@ fn wait_oper_up(host: &mut Rtnl, index: u32, name: &str) -> Result<Link> {
         if start.elapsed() >= OPER_UP_TIMEOUT {
             return Err(Failure::new(Kind::Timeout, "veth oper state", format!("bridge port in error state: {}", l.oper)));
         }
-        std::thread::sleep(step);
-        step = (step * 2).min(Duration::from_millis(10));
     }
 }
 
@@ -306,37 +486,41 @@ fn wait_dad(pod: &mut Rtnl, index: u32) -> Result<()> {
 
 /// Delete the pod's interface (which deletes its host end), reporting its global unicast addresses.
 pub fn bridge_del(req: &BridgeDelRequest) -> Result<BridgeDelResult> {
+    netns::on_thread(|| bridge_del_here(req))
+}
+
+/// [`bridge_del`] on the calling thread, which must be a throwaway one (it enters the pod netns).
+pub fn bridge_del_here(req: &BridgeDelRequest) -> Result<BridgeDelResult> {
     let Some(pod_path) = req.pod_netns.as_deref().filter(|p| !p.is_empty()) else {
         return Ok(BridgeDelResult { netns_found: false, addresses: vec![] });
     };
-    netns::on_thread(|| {
-        let fd = match netns::open(pod_path) {
-            Ok(fd) => fd,
-            Err(e) if e.kind == Kind::NetnsGone => return Ok(BridgeDelResult { netns_found: false, addresses: vec![] }),
-            Err(e) => return Err(e),
-        };
-        netns::enter(&fd, pod_path)?;
-        let mut pod = Rtnl::open()?;
-        let Some(l) = link::by_name(&mut pod, &req.ifname)? else {
-            return Ok(BridgeDelResult { netns_found: true, addresses: vec![] });
-        };
-        let addresses = addr::list(&mut pod, Some(l.info.index))?
-            .into_iter()
-            .filter(|a| addr::is_global_unicast(a.cidr.ip))
-            .map(|a| a.cidr.to_string())
-            .collect();
-        match pod.ack(&format!("link delete {}", req.ifname), link::del_msg(l.info.index, None), 0) {
-            Ok(()) => {}
-            Err(e) if e.kind == Kind::NotFound => {}
-            Err(e) => return Err(e),
-        }
-        Ok(BridgeDelResult { netns_found: true, addresses })
-    })
+    let fd = match netns::open(pod_path) {
+        Ok(fd) => fd,
+        Err(e) if e.kind == Kind::NetnsGone => return Ok(BridgeDelResult { netns_found: false, addresses: vec![] }),
+        Err(e) => return Err(e),
+    };
+    netns::enter(&fd, pod_path)?;
+    let mut pod = Rtnl::open()?;
+    let Some(l) = link::by_name(&mut pod, &req.ifname)? else {
+        return Ok(BridgeDelResult { netns_found: true, addresses: vec![] });
+    };
+    let addresses = addr::list(&mut pod, Some(l.info.index))?
+        .into_iter()
+        .filter(|a| addr::is_global_unicast(a.cidr.ip))
+        .map(|a| a.cidr.to_string())
+        .collect();
+    match pod.ack(&format!("link delete {}", req.ifname), link::del_msg(l.info.index, None), 0) {
+        Ok(()) => {}
+        Err(e) if e.kind == Kind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    Ok(BridgeDelResult { netns_found: true, addresses })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::types::LinkInfo;
 
     fn req() -> BridgeAddRequest {
         BridgeAddRequest { bridge: "cni0".into(), ifname: "eth0".into(), pod_netns: "/x".into(), ..Default::default() }
@@ -373,6 +557,84 @@ mod tests {
         .map(|r| r.op)
         .collect();
         assert_eq!(kept, ["bridge vlan add 1", "bridge vlan add 5"]);
+    }
+
+    fn link_msg(r: &Req) -> &LinkMessage {
+        match &r.msg {
+            RouteNetlinkMessage::NewLink(m) | RouteNetlinkMessage::SetLink(m) | RouteNetlinkMessage::DelLink(m) | RouteNetlinkMessage::GetLink(m) => m,
+            other => panic!("not a link message: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn vlan_gateway_only_with_vlan_and_gateway_addresses() {
+        let gw = BridgeAddRequest { vlan: Some(10), vlan_filtering: true, bridge_addresses: vec!["10.1.0.1/24".into()], ..req() };
+        assert_eq!(vlan_gateway_name(&gw).as_deref(), Some("cni0.10"));
+        assert_eq!(vlan_gateway_name(&BridgeAddRequest { vlan: Some(0), ..gw.clone() }), None);
+        assert_eq!(vlan_gateway_name(&BridgeAddRequest { vlan: None, ..gw.clone() }), None);
+        assert_eq!(vlan_gateway_name(&BridgeAddRequest { bridge_addresses: vec![], ..gw.clone() }), None);
+        // "<bridge>.<vlan>" must still be an interface name
+        let long = BridgeAddRequest { bridge: "bridge-0123456".into(), vlan: Some(4094), ..gw.clone() };
+        let e = validate(&long).unwrap_err();
+        assert_eq!(e.kind, Kind::Invalid);
+        assert!(e.message.contains("\"bridge-0123456.4094\""), "{}", e.message);
+        assert!(validate(&BridgeAddRequest { bridge: "bridge-0123".into(), ..gw }).is_ok());
+    }
+
+    #[test]
+    fn vlan_gateway_messages() {
+        let gw = BridgeAddRequest { vlan: Some(10), vlan_filtering: true, bridge_addresses: vec!["10.1.0.1/24".into()], ..req() };
+        let br = Link { info: LinkInfo { index: 4, mtu: 1450, ..Default::default() }, vlan_default_pvid: Some(1), ..Default::default() };
+        let m = match vlan_gateway_create_msg(&gw, &br, "vethaabbccdd", "cni0.10") {
+            RouteNetlinkMessage::NewLink(m) => m,
+            other => panic!("{other:?}"),
+        };
+        assert!(m.header.flags.contains(LinkFlags::Up));
+        assert!(m.attributes.contains(&LinkAttribute::IfName("vethaabbccdd".into())));
+        assert!(m.attributes.contains(&LinkAttribute::Controller(4)));
+        assert!(m.attributes.contains(&LinkAttribute::Mtu(1450)));
+        let dbg = format!("{:?}", m.attributes);
+        assert!(dbg.contains("IfName(\"cni0.10\")"), "{dbg}");
+        assert!(!dbg.contains("NetNsFd"), "the gateway end stays in the host namespace: {dbg}");
+
+        let reqs = vlan_gateway_setup_reqs(&gw, &br, 21, "cni0.10");
+        let ops: Vec<&str> = reqs.iter().map(|r| r.op.as_str()).collect();
+        assert_eq!(ops, ["bridge vlan delete default", "bridge vlan add 10", "link up cni0.10", "link get cni0.10"]);
+        let add = link_msg(&reqs[1]);
+        assert_eq!((add.header.index, add.header.interface_family), (21, AddressFamily::Bridge));
+        assert_eq!(
+            add.attributes,
+            [LinkAttribute::AfSpecBridge(vec![AfSpecBridge::VlanInfo(BridgeVlanInfo {
+                flags: BridgeVlanInfoFlags::Pvid | BridgeVlanInfoFlags::Untagged,
+                vid: 10
+            })])]
+        );
+        assert!(matches!(reqs[0].msg, RouteNetlinkMessage::DelLink(_)));
+        let up = link_msg(&reqs[2]);
+        assert_eq!((up.header.index, up.header.flags, up.header.change_mask), (0, LinkFlags::Up, LinkFlags::Up));
+        assert!(matches!(reqs[3].msg, RouteNetlinkMessage::GetLink(_)));
+        // preserveDefaultVlan keeps VLAN 1 on the gateway port
+        let kept = vlan_gateway_setup_reqs(&BridgeAddRequest { preserve_default_vlan: true, ..gw }, &br, 21, "cni0.10");
+        assert_eq!(kept[0].op, "bridge vlan add 10");
+    }
+
+    #[test]
+    fn pod_batch_reads_the_link_back_last() {
+        let r = BridgeAddRequest {
+            addresses: vec!["10.1.0.5/24".into()],
+            routes: vec![crate::types::Route { dst: "0.0.0.0/0".into(), gw: Some("10.1.0.1".into()), ..Default::default() }],
+            container_up: true,
+            ..req()
+        };
+        let cidrs = [Cidr::parse("10.1.0.5/24").unwrap()];
+        let ops: Vec<String> = pod_reqs(&r, 3, &cidrs).unwrap().into_iter().map(|q| q.op).collect();
+        assert_eq!(
+            ops,
+            ["sysctl net.ipv4.conf.eth0.arp_notify", "address add 10.1.0.5/24 on eth0", "link up eth0", "route add 0.0.0.0/0 via 10.1.0.1", "link get #3"]
+        );
+        let down: Vec<String> = pod_reqs(&BridgeAddRequest { container_up: false, ..r }, 3, &cidrs).unwrap().into_iter().map(|q| q.op).collect();
+        assert_eq!(down.last().map(String::as_str), Some("link get #3"));
+        assert!(!down.iter().any(|o| o.starts_with("link up")));
     }
 
     #[test]

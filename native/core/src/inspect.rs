@@ -12,56 +12,63 @@ use crate::types::{LinkInfo, LoopbackResult, PodInspectRequest, PodInspectResult
 
 /// The pod's interface, its host peer (by peer index in hostNetns) and optionally the bridge.
 pub fn pod_inspect(req: &PodInspectRequest) -> Result<PodInspectResult> {
-    netns::on_thread(|| {
-        if let Some(h) = req.host_netns.as_deref() {
-            netns::enter(&netns::open(h)?, h)?;
-        }
-        let mut host = Rtnl::open()?;
-        let pod_ns = netns::open(&req.pod_netns)?;
-        netns::enter(&pod_ns, &req.pod_netns)?;
-        let mut pod = Rtnl::open()?;
+    netns::on_thread(|| pod_inspect_here(req))
+}
 
-        let mut out = PodInspectResult::default();
-        let bridge = match req.bridge.as_deref() {
-            Some(b) => link::by_name(&mut host, b)?,
-            None => None,
-        };
-        if let Some(c) = link::by_name(&mut pod, &req.ifname)? {
-            out.addresses = addr::list(&mut pod, Some(c.info.index))?
-                .into_iter()
-                .filter(|a| a.scope != netlink_packet_route::address::AddressScope::Host)
-                .map(|a| a.cidr.to_string())
-                .collect();
-            out.routes = route::list(&mut pod, Some(c.info.index))?;
-            if let Some(pi) = c.info.peer_index {
-                if let Some(p) = link::by_index(&mut host, pi)? {
-                    // an index is only meaningful in one namespace: accept it only if it points back
-                    if p.info.kind == "veth" && p.info.peer_index == Some(c.info.index) {
-                        out.host_peer = Some(link::with_master_name(&mut host, &p, bridge.as_ref())?);
-                    }
+/// [`pod_inspect`] on the calling thread, which must be a throwaway one (it switches namespaces).
+pub fn pod_inspect_here(req: &PodInspectRequest) -> Result<PodInspectResult> {
+    if let Some(h) = req.host_netns.as_deref() {
+        netns::enter(&netns::open(h)?, h)?;
+    }
+    let mut host = Rtnl::open()?;
+    let pod_ns = netns::open(&req.pod_netns)?;
+    netns::enter(&pod_ns, &req.pod_netns)?;
+    let mut pod = Rtnl::open()?;
+
+    let mut out = PodInspectResult::default();
+    let bridge = match req.bridge.as_deref() {
+        Some(b) => link::by_name(&mut host, b)?,
+        None => None,
+    };
+    if let Some(c) = link::by_name(&mut pod, &req.ifname)? {
+        out.addresses = addr::list(&mut pod, Some(c.info.index))?
+            .into_iter()
+            .filter(|a| a.scope != netlink_packet_route::address::AddressScope::Host)
+            .map(|a| a.cidr.to_string())
+            .collect();
+        out.routes = route::list(&mut pod, Some(c.info.index))?;
+        if let Some(pi) = c.info.peer_index {
+            if let Some(p) = link::by_index(&mut host, pi)? {
+                // an index is only meaningful in one namespace: accept it only if it points back
+                if p.info.kind == "veth" && p.info.peer_index == Some(c.info.index) {
+                    out.host_peer = Some(link::with_master_name(&mut host, &p, bridge.as_ref())?);
                 }
             }
-            out.container = Some(link::with_master_name(&mut pod, &c, None)?);
         }
-        out.bridge = bridge.map(|b| b.info);
-        Ok(out)
-    })
+        out.container = Some(link::with_master_name(&mut pod, &c, None)?);
+    }
+    out.bridge = bridge.map(|b| b.info);
+    Ok(out)
 }
 
 /// Set lo up or down in a namespace; report it and its addresses afterwards.
 pub fn loopback_set(netns_path: &str, up: bool) -> Result<LoopbackResult> {
-    netns::run_in(Some(netns_path), || {
-        let mut nl = Rtnl::open()?;
-        let lo = link::by_name(&mut nl, "lo")?
-            .ok_or_else(|| Failure::new(Kind::NotFound, "loopback", "no lo in the namespace"))?;
-        if lo.info.up != up {
-            link::set_up(&mut nl, lo.info.index, up)?;
-        }
-        let lo = link::by_index(&mut nl, lo.info.index)?
-            .ok_or_else(|| Failure::new(Kind::NotFound, "loopback", "lo vanished"))?;
-        let addresses = addr::list(&mut nl, Some(lo.info.index))?.into_iter().map(|a| a.cidr.to_string()).collect();
-        Ok(LoopbackResult { link: lo.info, addresses })
-    })
+    netns::on_thread(|| loopback_set_here(netns_path, up))
+}
+
+/// [`loopback_set`] on the calling thread, which must be a throwaway one (it enters the netns).
+pub fn loopback_set_here(netns_path: &str, up: bool) -> Result<LoopbackResult> {
+    netns::enter(&netns::open(netns_path)?, netns_path)?;
+    let mut nl = Rtnl::open()?;
+    let lo = link::by_name(&mut nl, "lo")?
+        .ok_or_else(|| Failure::new(Kind::NotFound, "loopback", "no lo in the namespace"))?;
+    if lo.info.up != up {
+        link::set_up(&mut nl, lo.info.index, up)?;
+    }
+    let lo = link::by_index(&mut nl, lo.info.index)?
+        .ok_or_else(|| Failure::new(Kind::NotFound, "loopback", "lo vanished"))?;
+    let addresses = addr::list(&mut nl, Some(lo.info.index))?.into_iter().map(|a| a.cidr.to_string()).collect();
+    Ok(LoopbackResult { link: lo.info, addresses })
 }
 
 /// Every link of a namespace.

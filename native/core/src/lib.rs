@@ -8,12 +8,16 @@ pub mod inspect;
 pub mod link;
 pub mod lock;
 pub mod netns;
+pub mod peer;
 pub mod route;
 pub mod rtnl;
 pub mod sysctl;
 pub mod types;
 
-pub use bridge::{bridge_add, bridge_del};
+pub use bridge::{bridge_add, bridge_add_here, bridge_del, bridge_del_here};
 pub use error::{Failure, Kind, Result};
-pub use inspect::{addr_list, link_del, link_get, link_list, loopback_set, pod_inspect, route_list, sysctl_get, sysctl_set};
+pub use inspect::{
+    addr_list, link_del, link_get, link_list, loopback_set, loopback_set_here, pod_inspect, pod_inspect_here, route_list, sysctl_get,
+    sysctl_set,
+};
 pub use types::*;

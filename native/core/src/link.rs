@@ -2,7 +2,7 @@
 
 use std::os::fd::RawFd;
 
-use netlink_packet_core::{NLM_F_CREATE, NLM_F_EXCL};
+use netlink_packet_core::{DefaultNla, NLM_F_CREATE, NLM_F_EXCL};
 use netlink_packet_route::link::{
     InfoBridge, InfoBridgePort, InfoData, InfoKind, InfoPortData, InfoPortKind, InfoVeth, LinkAttribute,
     LinkExtentMask, LinkFlags, LinkInfo as NlLinkInfo, LinkMessage, State,
@@ -10,7 +10,7 @@ use netlink_packet_route::link::{
 use netlink_packet_route::RouteNetlinkMessage;
 
 use crate::error::{Failure, Kind, Result};
-use crate::rtnl::Rtnl;
+use crate::rtnl::{Req, Rtnl};
 use crate::types::LinkInfo;
 
 /// A parsed link with the extra facts the core needs beyond [`LinkInfo`].
@@ -136,7 +136,128 @@ pub fn parse(m: &LinkMessage) -> Link {
     l
 }
 
-fn get_msg(index: u32, name: Option<&str>) -> RouteNetlinkMessage {
+/// Attribute numbers of linux/if_link.h that [`parse_raw`] reads.
+mod ifla {
+    pub const ADDRESS: u16 = 1;
+    pub const IFNAME: u16 = 3;
+    pub const MTU: u16 = 4;
+    pub const LINK: u16 = 5;
+    pub const MASTER: u16 = 10;
+    pub const OPERSTATE: u16 = 16;
+    pub const LINKINFO: u16 = 18;
+    pub const INFO_KIND: u16 = 1;
+    pub const INFO_DATA: u16 = 2;
+    pub const INFO_SLAVE_DATA: u16 = 5;
+    pub const BR_VLAN_DEFAULT_PVID: u16 = 39;
+    pub const BRPORT_MODE: u16 = 4;
+}
+const RTM_NEWLINK: u16 = 16;
+const IFF_UP: u32 = 0x1;
+const IFF_PROMISC: u32 = 0x100;
+
+/// (type without the NESTED/BYTEORDER bits, value) of each attribute in `buf`.
+fn attrs(mut buf: &[u8]) -> impl Iterator<Item = (u16, &[u8])> {
+    std::iter::from_fn(move || {
+        if buf.len() < 4 {
+            return None;
+        }
+        let len = u16::from_ne_bytes([buf[0], buf[1]]) as usize;
+        let kind = u16::from_ne_bytes([buf[2], buf[3]]) & 0x3fff;
+        if len < 4 || len > buf.len() {
+            return None;
+        }
+        let value = &buf[4..len];
+        buf = &buf[((len + 3) & !3).min(buf.len())..];
+        Some((kind, value))
+    })
+}
+
+fn u32_of(v: &[u8]) -> Option<u32> {
+    v.get(0..4).map(|b| u32::from_ne_bytes(b.try_into().unwrap()))
+}
+
+fn cstr_of(v: &[u8]) -> String {
+    let end = v.iter().position(|&b| b == 0).unwrap_or(v.len());
+    String::from_utf8_lossy(&v[..end]).into_owned()
+}
+
+fn oper_name(s: u8) -> &'static str {
+    match s {
+        1 => "notpresent",
+        2 => "down",
+        3 => "lowerlayerdown",
+        4 => "testing",
+        5 => "dormant",
+        6 => "up",
+        _ => "unknown",
+    }
+}
+
+/// Parse an RTM_NEWLINK message (netlink header included) into a [`Link`], reading only the
+/// attributes the core uses; same result as [`parse`], without netlink-packet-route's cost.
+pub fn parse_raw(buf: &[u8]) -> Result<Link> {
+    let bad = || Failure::internal("link parse", "malformed RTM_NEWLINK message");
+    if buf.len() < 32 || u16::from_ne_bytes([buf[4], buf[5]]) != RTM_NEWLINK {
+        return Err(bad());
+    }
+    let h = &buf[16..32];
+    let mut l = Link::default();
+    l.info.index = u32::from_ne_bytes(h[4..8].try_into().unwrap());
+    let flags = u32::from_ne_bytes(h[8..12].try_into().unwrap());
+    l.info.up = flags & IFF_UP != 0;
+    l.info.promisc = flags & IFF_PROMISC != 0;
+    let mut is_veth = false;
+    let mut link_attr = None;
+    for (kind, v) in attrs(&buf[32..]) {
+        match kind {
+            ifla::IFNAME => l.info.name = cstr_of(v),
+            ifla::ADDRESS => {
+                l.info.mac = format_mac(v);
+                l.mac_bytes = v.to_vec();
+            }
+            ifla::MTU => l.info.mtu = u32_of(v).ok_or_else(bad)?,
+            ifla::MASTER => l.master_index = u32_of(v),
+            ifla::LINK => link_attr = u32_of(v),
+            ifla::OPERSTATE => {
+                let s = *v.first().ok_or_else(bad)?;
+                l.oper_up = s == 6;
+                l.oper = oper_name(s).to_string();
+            }
+            ifla::LINKINFO => {
+                for (ik, iv) in attrs(v) {
+                    match ik {
+                        ifla::INFO_KIND => {
+                            l.info.kind = cstr_of(iv);
+                            is_veth = l.info.kind == "veth";
+                        }
+                        ifla::INFO_DATA if l.info.kind == "bridge" => {
+                            for (bk, bv) in attrs(iv) {
+                                if bk == ifla::BR_VLAN_DEFAULT_PVID && bv.len() >= 2 {
+                                    l.vlan_default_pvid = Some(u16::from_ne_bytes([bv[0], bv[1]]));
+                                }
+                            }
+                        }
+                        ifla::INFO_SLAVE_DATA => {
+                            for (pk, pv) in attrs(iv) {
+                                if pk == ifla::BRPORT_MODE && !pv.is_empty() {
+                                    l.info.hairpin = Some(pv[0] != 0);
+                                }
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    if is_veth {
+        l.info.peer_index = link_attr;
+    }
+    Ok(l)
+}
+
+pub fn get_msg(index: u32, name: Option<&str>) -> RouteNetlinkMessage {
     let mut m = LinkMessage::default();
     m.header.index = index;
     if let Some(n) = name {
@@ -147,12 +268,16 @@ fn get_msg(index: u32, name: Option<&str>) -> RouteNetlinkMessage {
 }
 
 fn get(nl: &mut Rtnl, msg: RouteNetlinkMessage, what: &str) -> Result<Option<Link>> {
-    match nl.get(&format!("link get {what}"), msg) {
-        Ok(RouteNetlinkMessage::NewLink(m)) => Ok(Some(parse(&m))),
-        Ok(_) => Err(Failure::internal("link get", "unexpected reply to RTM_GETLINK")),
+    match nl.get_raw(&format!("link get {what}"), msg) {
+        Ok(m) => parse_raw(&m.buf).map(Some),
         Err(e) if e.kind == Kind::NotFound => Ok(None),
         Err(e) => Err(e),
     }
+}
+
+/// A GETLINK request by index for a batch ([`Rtnl::exchange`]); parse its reply with [`parse_raw`].
+pub fn get_req(index: u32) -> Req {
+    Req::new(format!("link get #{index}"), get_msg(index, None), 0)
 }
 
 /// Find a link by name; None when it does not exist.
@@ -169,14 +294,8 @@ pub fn by_index(nl: &mut Rtnl, index: u32) -> Result<Option<Link>> {
 pub fn list(nl: &mut Rtnl) -> Result<Vec<Link>> {
     let mut m = LinkMessage::default();
     m.attributes.push(LinkAttribute::ExtMask(vec![LinkExtentMask::SkipStats]));
-    let msgs = nl.dump("link list", RouteNetlinkMessage::GetLink(m))?;
-    Ok(msgs
-        .iter()
-        .filter_map(|m| match m {
-            RouteNetlinkMessage::NewLink(l) => Some(parse(l)),
-            _ => None,
-        })
-        .collect())
+    let msgs = nl.dump_raw("link list", RouteNetlinkMessage::GetLink(m))?;
+    msgs.iter().filter(|m| m.ty == RTM_NEWLINK).map(|m| parse_raw(&m.buf)).collect()
 }
 
 /// Fill `info.master` with the master's name (one more lookup when it has a master).
@@ -207,6 +326,34 @@ pub fn set_up(nl: &mut Rtnl, index: u32, up: bool) -> Result<()> {
         set_flags_msg(index, LinkFlags::empty(), LinkFlags::Up)
     };
     nl.ack(if up { "link up" } else { "link down" }, msg, 0)
+}
+
+/// IPV4_DEVCONF_ARP_NOTIFY (linux/ip.h), 1-based like every IPV4_DEVCONF_* index.
+pub const IPV4_DEVCONF_ARP_NOTIFY: u16 = 22;
+
+fn nla(kind: u16, value: &[u8]) -> Vec<u8> {
+    let mut v = Vec::with_capacity(4 + value.len() + 3);
+    v.extend_from_slice(&((4 + value.len()) as u16).to_ne_bytes());
+    v.extend_from_slice(&kind.to_ne_bytes());
+    v.extend_from_slice(value);
+    v.resize((v.len() + 3) & !3, 0);
+    v
+}
+
+/// Set IPv4 per-interface sysctls (net.ipv4.conf.<if>.*) over rtnetlink: IFLA_AF_SPEC → AF_INET →
+/// IFLA_INET_CONF with only the given entries, exactly what a write under /proc/sys does, without
+/// the path walk (which is slow in a fresh namespace and grows with the number of namespaces).
+/// netlink-packet-route's typed InetDevConf would write every entry, so the bytes are built here.
+pub fn inet_devconf_msg(index: u32, conf: &[(u16, u32)]) -> RouteNetlinkMessage {
+    const IFLA_AF_SPEC: u16 = 26;
+    const AF_INET: u16 = 2;
+    const IFLA_INET_CONF: u16 = 1;
+    let entries: Vec<u8> = conf.iter().flat_map(|(k, v)| nla(*k, &v.to_ne_bytes())).collect();
+    let inet = nla(IFLA_INET_CONF, &entries);
+    let mut m = LinkMessage::default();
+    m.header.index = index;
+    m.attributes.push(LinkAttribute::Other(DefaultNla::new(IFLA_AF_SPEC, nla(AF_INET, &inet))));
+    RouteNetlinkMessage::NewLink(m)
 }
 
 pub fn set_mac_msg(index: u32, mac: &[u8]) -> RouteNetlinkMessage {
@@ -304,7 +451,8 @@ pub fn ensure_bridge(nl: &mut Rtnl, s: &BridgeSpec) -> Result<(Link, bool)> {
 pub struct VethSpec<'a> {
     pub host_name: &'a str,
     pub peer_name: &'a str,
-    pub peer_netns_fd: RawFd,
+    /// namespace of the peer; None = the namespace of the request's socket
+    pub peer_netns_fd: Option<RawFd>,
     pub mtu: Option<u32>,
     pub peer_mac: Option<&'a [u8]>,
     /// enslave the host end at creation
@@ -317,7 +465,9 @@ pub struct VethSpec<'a> {
 pub fn veth_create_msg(s: &VethSpec) -> RouteNetlinkMessage {
     let mut peer = LinkMessage::default();
     peer.attributes.push(LinkAttribute::IfName(s.peer_name.to_string()));
-    peer.attributes.push(LinkAttribute::NetNsFd(s.peer_netns_fd));
+    if let Some(fd) = s.peer_netns_fd {
+        peer.attributes.push(LinkAttribute::NetNsFd(fd));
+    }
     if let Some(mtu) = s.mtu {
         peer.attributes.push(LinkAttribute::Mtu(mtu));
     }
@@ -403,7 +553,7 @@ mod tests {
         let m = roundtrip(veth_create_msg(&VethSpec {
             host_name: "veth01020304",
             peer_name: "eth0",
-            peer_netns_fd: 7,
+            peer_netns_fd: Some(7),
             mtu: Some(1400),
             peer_mac: Some(&mac),
             master: Some(3),
@@ -455,6 +605,122 @@ mod tests {
         assert_eq!(l.info.hairpin, Some(true));
         assert_eq!(l.master_index, Some(4));
         assert!(l.info.up && l.oper_up && !l.info.promisc);
+    }
+
+    fn bytes(msg: RouteNetlinkMessage) -> Vec<u8> {
+        let mut nm = NetlinkMessage::from(msg);
+        nm.finalize();
+        let mut buf = vec![0u8; nm.buffer_len()];
+        nm.serialize(&mut buf);
+        buf
+    }
+
+    fn same(a: &Link, b: &Link) {
+        assert_eq!(a.info, b.info);
+        assert_eq!((a.master_index, &a.oper, a.oper_up, &a.mac_bytes, a.vlan_default_pvid), (b.master_index, &b.oper, b.oper_up, &b.mac_bytes, b.vlan_default_pvid));
+    }
+
+    #[test]
+    fn raw_parser_agrees_with_netlink_packet_route() {
+        let mut port = LinkMessage::default();
+        port.header.index = 9;
+        port.header.flags = LinkFlags::Up | LinkFlags::Promisc;
+        port.attributes = vec![
+            LinkAttribute::IfName("veth0".into()),
+            LinkAttribute::Address(vec![2, 0, 0, 0, 0, 9]),
+            LinkAttribute::Mtu(1500),
+            LinkAttribute::Controller(4),
+            LinkAttribute::Link(2),
+            LinkAttribute::OperState(State::LowerLayerDown),
+            LinkAttribute::LinkInfo(vec![
+                NlLinkInfo::Kind(InfoKind::Veth),
+                NlLinkInfo::PortKind(InfoPortKind::Bridge),
+                NlLinkInfo::PortData(InfoPortData::BridgePort(vec![InfoBridgePort::Cost(3), InfoBridgePort::HairpinMode(true)])),
+            ]),
+        ];
+        let mut br = LinkMessage::default();
+        br.header.index = 4;
+        br.attributes = vec![
+            LinkAttribute::IfName("cni0".into()),
+            LinkAttribute::Mtu(9000),
+            LinkAttribute::OperState(State::Up),
+            LinkAttribute::LinkInfo(vec![
+                NlLinkInfo::Kind(InfoKind::Bridge),
+                NlLinkInfo::Data(InfoData::Bridge(vec![InfoBridge::VlanFiltering(true), InfoBridge::VlanDefaultPvid(7)])),
+            ]),
+        ];
+        let mut lo = LinkMessage::default();
+        lo.header.index = 1;
+        lo.attributes = vec![LinkAttribute::IfName("lo".into()), LinkAttribute::Link(1)];
+        for m in [port, br, lo] {
+            let b = bytes(RouteNetlinkMessage::NewLink(m));
+            let (fast, slow) = (parse_raw(&b).unwrap(), parse(&roundtrip_bytes(&b)));
+            same(&fast, &slow);
+        }
+        let l = parse_raw(&bytes(RouteNetlinkMessage::NewLink(LinkMessage::default()))).unwrap();
+        assert_eq!(l.info.name, "");
+        assert!(parse_raw(&[0u8; 20]).is_err());
+        // a GETLINK is not a link
+        assert!(parse_raw(&bytes(get_msg(1, None))).is_err());
+    }
+
+    /// Root only: real kernel replies (bridge, its veth port, lo) in a private throwaway namespace.
+    #[test]
+    fn raw_parser_agrees_on_kernel_replies() {
+        if unsafe { libc::geteuid() } != 0 {
+            return;
+        }
+        crate::netns::on_thread(|| {
+            assert_eq!(unsafe { libc::unshare(libc::CLONE_NEWNET) }, 0);
+            let mut nl = Rtnl::open()?;
+            let spec = BridgeSpec { name: "br-t", mtu: None, promisc: false, vlan_filtering: false };
+            let (br, created) = ensure_bridge(&mut nl, &spec)?;
+            assert!(created && br.info.kind == "bridge");
+            let self_fd = crate::netns::open("/proc/thread-self/ns/net")?;
+            let veth = VethSpec {
+                host_name: "vt0",
+                peer_name: "vt1",
+                peer_netns_fd: Some(std::os::fd::AsRawFd::as_raw_fd(&self_fd)),
+                mtu: Some(1400),
+                peer_mac: None,
+                master: Some(br.info.index),
+                host_up: true,
+            };
+            nl.ack("veth create", veth_create_msg(&veth), NLM_F_CREATE | NLM_F_EXCL)?;
+            let raw = nl.dump_raw("link list", RouteNetlinkMessage::GetLink(LinkMessage::default()))?;
+            assert_eq!(raw.len(), 4);
+            for m in &raw {
+                same(&parse_raw(&m.buf)?, &parse(&roundtrip_bytes(&m.buf)));
+            }
+            let port = by_name(&mut nl, "vt0")?.unwrap();
+            assert_eq!((port.master_index, port.info.hairpin, port.info.mtu), (Some(br.info.index), Some(false), 1400));
+            Ok(())
+        })
+        .unwrap();
+    }
+
+    fn roundtrip_bytes(b: &[u8]) -> LinkMessage {
+        match NetlinkMessage::<RouteNetlinkMessage>::deserialize(b).unwrap().payload {
+            NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewLink(m)) => m,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn inet_devconf_bytes() {
+        let b = bytes(inet_devconf_msg(7, &[(IPV4_DEVCONF_ARP_NOTIFY, 1)]));
+        // nlmsghdr 16 + ifinfomsg 16, then AF_SPEC(26){ AF_INET(2){ INET_CONF(1){ 22: u32 1 } } }
+        let attrs = &b[32..];
+        let want: Vec<u8> = [
+            &[20u8, 0, 26, 0][..],
+            &[16, 0, 2, 0],
+            &[12, 0, 1, 0],
+            &[8, 0, 22, 0],
+            &1u32.to_ne_bytes(),
+        ]
+        .concat();
+        assert_eq!(attrs, &want[..]);
+        assert_eq!(u32::from_ne_bytes(b[20..24].try_into().unwrap()), 7);
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! Network namespaces, only ever entered from short-lived threads we spawn ourselves, so no thread
 //! that Node or libuv owns is left in a foreign namespace. Sockets opened there keep that netns.
+//! Also named namespaces as `ip netns add|del` keeps them: a bind mount per name under /var/run/netns.
 
+use std::ffi::CString;
 use std::fs::File;
 use std::os::fd::{AsRawFd, OwnedFd};
 
@@ -62,6 +64,147 @@ where
     })
 }
 
+/// Run `f` on a fresh detached thread, then `done` with its result on that same thread, which then
+/// exits: the caller does not wait, so a slow kernel call holds no thread of the caller's pool.
+/// A panic in `f` becomes an internal failure. Err only when the thread cannot be started (then
+/// neither closure runs; both are dropped).
+pub fn detached<T, F, D>(name: &str, f: F, done: D) -> std::io::Result<()>
+where
+    T: 'static,
+    F: FnOnce() -> Result<T> + Send + 'static,
+    D: FnOnce(Result<T>) + Send + 'static,
+{
+    std::thread::Builder::new().name(name.into()).stack_size(256 * 1024).spawn(move || {
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+            .unwrap_or_else(|_| Err(Failure::internal("thread", "namespace worker panicked")));
+        done(r)
+    })?;
+    Ok(())
+}
+
+/// Where `ip netns` keeps named namespaces (iproute2's NETNS_RUN_DIR).
+pub const NETNS_RUN_DIR: &str = "/var/run/netns";
+
+/// A namespace name is one file name: not empty, no '/', not "." or "..", no NUL, ≤ NAME_MAX.
+pub fn named_path(name: &str) -> Result<String> {
+    if name.is_empty() || name == "." || name == ".." || name.contains(['/', '\0']) || name.len() > 255 {
+        return Err(Failure::invalid("netns name", format!("invalid network namespace name {name:?}: it must be one file name (no \"/\", not \".\" or \"..\")")));
+    }
+    Ok(format!("{NETNS_RUN_DIR}/{name}"))
+}
+
+fn cstr(path: &str) -> Result<CString> {
+    CString::new(path).map_err(|_| Failure::invalid("netns", "path contains a NUL byte"))
+}
+
+fn sys(op: &str, path: &str, rc: libc::c_int) -> Result<()> {
+    if rc == 0 {
+        return Ok(());
+    }
+    let f = Failure::last_os(op);
+    let m = format!("{}: {path}", f.message);
+    Err(f.with_message(m))
+}
+
+/// Make NETNS_RUN_DIR exist and be a shared mount point, as iproute2 does, so that unmounting a
+/// namespace file in one mount namespace unmounts it in all and the namespace is freed sooner.
+fn ensure_run_dir() -> Result<()> {
+    match std::fs::create_dir_all(NETNS_RUN_DIR) {
+        Ok(()) => {}
+        Err(e) => return Err(Failure::io("netns dir", &e).with_prefix(NETNS_RUN_DIR)),
+    }
+    let dir = cstr(NETNS_RUN_DIR)?;
+    let none = cstr("none")?;
+    let empty = cstr("")?;
+    let mut made_mount = false;
+    loop {
+        // SAFETY: valid C strings; a propagation change on an existing mount point.
+        let rc = unsafe { libc::mount(empty.as_ptr(), dir.as_ptr(), none.as_ptr(), libc::MS_SHARED | libc::MS_REC, std::ptr::null()) };
+        if rc == 0 {
+            return Ok(());
+        }
+        let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
+        if errno != libc::EINVAL || made_mount {
+            return Err(Failure::errno("netns dir make-shared", errno, None).with_prefix(NETNS_RUN_DIR));
+        }
+        // not a mount point yet: bind it onto itself, then retry making it shared
+        // SAFETY: as above.
+        let rc = unsafe { libc::mount(dir.as_ptr(), dir.as_ptr(), none.as_ptr(), libc::MS_BIND | libc::MS_REC, std::ptr::null()) };
+        sys("netns dir bind", NETNS_RUN_DIR, rc)?;
+        made_mount = true;
+    }
+}
+
+/// `ip netns add NAME` on the calling thread, which must be a throwaway one ([`on_thread`],
+/// [`detached`]): it is left inside the new namespace. Returns /var/run/netns/NAME.
+/// An existing name fails with kind exists; on any later failure the file is removed again.
+pub fn create_named_here(name: &str) -> Result<String> {
+    let path = named_path(name)?;
+    ensure_run_dir()?;
+    let cpath = cstr(&path)?;
+    // SAFETY: valid C string; the fd is closed right away.
+    let fd = unsafe { libc::open(cpath.as_ptr(), libc::O_RDONLY | libc::O_CREAT | libc::O_EXCL | libc::O_CLOEXEC, 0) };
+    if fd < 0 {
+        let f = Failure::last_os("netns create");
+        return Err(if f.kind == Kind::Exists {
+            let m = format!("network namespace {name:?} already exists ({path})");
+            f.with_message(m)
+        } else {
+            let m = format!("cannot create namespace file {path}: {}", f.message);
+            f.with_message(m)
+        });
+    }
+    // SAFETY: fd is ours.
+    unsafe { libc::close(fd) };
+    let bind = || -> Result<()> {
+        // SAFETY: affects the calling (throwaway) thread only.
+        if unsafe { libc::unshare(libc::CLONE_NEWNET) } != 0 {
+            let f = Failure::last_os("netns create");
+            let m = format!("cannot create a new network namespace {name:?}: {}", f.message);
+            return Err(f.with_message(m));
+        }
+        // SAFETY: gettid has no preconditions.
+        let tid = unsafe { libc::gettid() };
+        let src = format!("/proc/self/task/{tid}/ns/net");
+        let csrc = cstr(&src)?;
+        let none = cstr("none")?;
+        // SAFETY: valid C strings; bind-mounts this thread's namespace onto the empty file.
+        let rc = unsafe { libc::mount(csrc.as_ptr(), cpath.as_ptr(), none.as_ptr(), libc::MS_BIND, std::ptr::null()) };
+        sys("netns bind", &path, rc)
+    };
+    if let Err(e) = bind() {
+        // SAFETY: valid C string.
+        unsafe { libc::unlink(cpath.as_ptr()) };
+        return Err(e);
+    }
+    Ok(path)
+}
+
+/// `ip netns add NAME` from a fresh thread of its own; see [`create_named_here`].
+pub fn create_named(name: &str) -> Result<String> {
+    on_thread(|| create_named_here(name))
+}
+
+/// `ip netns del NAME`: lazy unmount (MNT_DETACH), then unlink. A missing name → kind notFound.
+pub fn delete_named(name: &str) -> Result<()> {
+    let path = named_path(name)?;
+    let cpath = cstr(&path)?;
+    // Not mounted (EINVAL) or missing (ENOENT) is fine here; unlink decides.
+    // SAFETY: valid C string.
+    unsafe { libc::umount2(cpath.as_ptr(), libc::MNT_DETACH) };
+    // SAFETY: valid C string.
+    if unsafe { libc::unlink(cpath.as_ptr()) } != 0 {
+        let f = Failure::last_os("netns delete");
+        let m = if f.kind == Kind::NotFound {
+            format!("network namespace {name:?} does not exist ({path})")
+        } else {
+            format!("cannot remove namespace file {path}: {}", f.message)
+        };
+        return Err(f.with_message(m));
+    }
+    Ok(())
+}
+
 trait WithPrefix {
     fn with_prefix(self, what: &str) -> Self;
 }
@@ -88,6 +231,46 @@ mod tests {
         let me = std::thread::current().id();
         let other = run_in(None, || Ok(std::thread::current().id())).unwrap();
         assert_ne!(me, other);
+    }
+
+    #[test]
+    fn named_paths() {
+        assert_eq!(named_path("a").unwrap(), "/var/run/netns/a");
+        for bad in ["", ".", "..", "a/b", "/a", "a\0b", &"x".repeat(256)] {
+            assert_eq!(named_path(bad).unwrap_err().kind, Kind::Invalid, "{bad:?}");
+        }
+        assert_eq!(delete_named("..").unwrap_err().kind, Kind::Invalid);
+        assert_eq!(create_named("a/b").unwrap_err().kind, Kind::Invalid);
+    }
+
+    #[test]
+    fn detached_hands_result_to_done() {
+        let (tx, rx) = std::sync::mpsc::channel();
+        detached("t", || Ok(7), move |r| tx.send(r).unwrap()).unwrap();
+        assert_eq!(rx.recv().unwrap().unwrap(), 7);
+        let (tx, rx) = std::sync::mpsc::channel();
+        detached::<(), _, _>("t", || panic!("boom"), move |r| tx.send(r).unwrap()).unwrap();
+        assert_eq!(rx.recv().unwrap().unwrap_err().kind, Kind::Internal);
+    }
+
+    /// Root only: a real named namespace, checked with iproute2, then deleted.
+    #[test]
+    fn named_create_and_delete() {
+        if unsafe { libc::geteuid() } != 0 {
+            return;
+        }
+        let name = format!("fcni-t-core-{}", std::process::id());
+        let path = create_named(&name).unwrap();
+        assert_eq!(path, format!("/var/run/netns/{name}"));
+        assert_eq!(create_named(&name).unwrap_err().kind, Kind::Exists);
+        let out = std::process::Command::new("ip").args(["netns", "exec", &name, "ip", "-o", "link"]).output().unwrap();
+        assert!(out.status.success());
+        let links = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(links.lines().count(), 1, "{links}"); // only lo: a fresh namespace
+        run_in(Some(&path), || Ok(())).unwrap();
+        delete_named(&name).unwrap();
+        assert!(!std::path::Path::new(&path).exists());
+        assert_eq!(delete_named(&name).unwrap_err().kind, Kind::NotFound);
     }
 
     #[test]

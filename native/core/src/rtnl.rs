@@ -1,9 +1,11 @@
-//! A synchronous NETLINK_ROUTE socket: one request, a batch of acked requests in a single send, or
-//! a dump (retried when the kernel marks it interrupted). The socket keeps the netns it was opened in.
+//! A synchronous NETLINK_ROUTE socket: several requests in one send, each acked, with the replies
+//! of GETs collected (one round trip for a whole step), or a dump (retried when the kernel marks it
+//! interrupted). Replies stay raw bytes until a caller parses them: netlink-packet-route builds its
+//! error-context strings even on success (rust-netlink/netlink-packet-route#297), which made one
+//! bridge RTM_GETLINK cost ~1 ms, so hot paths use the small parsers in link.rs instead.
+//! The socket keeps the netns it was opened in.
 
-use netlink_packet_core::{
-    NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST,
-};
+use netlink_packet_core::{NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST};
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
 
@@ -12,14 +14,18 @@ use crate::error::{Failure, Result};
 const RECV_BUF: usize = 64 * 1024;
 const NLM_F_CAPPED: u16 = 0x100;
 const NLM_F_ACK_TLVS: u16 = 0x200;
+/// Ask the kernel to send the resulting object back (RTM_NEWLINK echoes a new link since 6.3).
+pub use netlink_packet_core::NLM_F_ECHO;
 const NLMSGERR_ATTR_MSG: u16 = 1;
+const NLMSG_ERROR: u16 = 2;
+const NLMSG_DONE: u16 = 3;
 const DUMP_RETRIES: usize = 5;
 
-/// One acked request of a batch.
+/// One request of a batch; acked, and any reply messages (GET, ECHO) are collected.
 pub struct Req {
     pub op: String,
     pub msg: RouteNetlinkMessage,
-    /// extra NLM_F_* flags (CREATE, EXCL, REPLACE, APPEND); REQUEST and ACK are added
+    /// extra NLM_F_* flags (CREATE, EXCL, REPLACE, APPEND, ECHO); REQUEST and ACK are added
     pub flags: u16,
 }
 
@@ -29,8 +35,62 @@ impl Req {
     }
 }
 
-/// A received message: header, payload, and for errors the raw payload (for extended acks).
-type Received = (NetlinkHeader, NetlinkPayload<RouteNetlinkMessage>, Vec<u8>);
+/// One received message, unparsed: header fields and the whole message (header included).
+#[derive(Debug, Clone)]
+pub struct Raw {
+    pub ty: u16,
+    pub flags: u16,
+    pub seq: u32,
+    pub buf: Vec<u8>,
+}
+
+impl Raw {
+    /// The bytes after the 16-byte netlink header.
+    pub fn payload(&self) -> &[u8] {
+        &self.buf[16..]
+    }
+
+    /// The i32 at the start of an NLMSG_ERROR / NLMSG_DONE payload (0 = ack / no error).
+    fn code(&self) -> i32 {
+        self.payload().get(0..4).map(|b| i32::from_ne_bytes(b.try_into().unwrap())).unwrap_or(0)
+    }
+
+    fn failure(&self, op: &str) -> Failure {
+        Failure::errno(op, -self.code(), extack_message(self.payload(), self.flags).as_deref())
+    }
+
+    /// Parse with netlink-packet-route (slow for links; fine for addresses and routes).
+    pub fn parse(&self, op: &str) -> Result<RouteNetlinkMessage> {
+        match NetlinkMessage::<RouteNetlinkMessage>::deserialize(&self.buf) {
+            Ok(m) => match m.payload {
+                NetlinkPayload::InnerMessage(m) => Ok(m),
+                _ => Err(Failure::internal(op, "unexpected netlink control message")),
+            },
+            Err(e) => Err(Failure::internal(op, format!("cannot parse netlink reply: {e}"))),
+        }
+    }
+}
+
+/// Split one datagram into messages.
+pub fn split(buf: &[u8], op: &str) -> Result<Vec<Raw>> {
+    let mut out = Vec::new();
+    let mut off = 0;
+    while off + 16 <= buf.len() {
+        let len = u32::from_ne_bytes(buf[off..off + 4].try_into().unwrap()) as usize;
+        if len < 16 || off + len > buf.len() {
+            return Err(Failure::internal(op, "malformed netlink message from the kernel"));
+        }
+        let h = &buf[off..off + 16];
+        out.push(Raw {
+            ty: u16::from_ne_bytes([h[4], h[5]]),
+            flags: u16::from_ne_bytes([h[6], h[7]]),
+            seq: u32::from_ne_bytes(h[8..12].try_into().unwrap()),
+            buf: buf[off..off + len].to_vec(),
+        });
+        off += (len + 3) & !3;
+    }
+    Ok(out)
+}
 
 pub struct Rtnl {
     sock: Socket,
@@ -76,7 +136,7 @@ impl Rtnl {
     }
 
     /// Receive one datagram and return the messages in it.
-    fn recv(&mut self, op: &str) -> Result<Vec<Received>> {
+    fn recv(&mut self, op: &str) -> Result<Vec<Raw>> {
         self.rbuf.clear();
         loop {
             match self.sock.recv(&mut self.rbuf, 0) {
@@ -85,29 +145,13 @@ impl Rtnl {
                 Ok(_) => break,
             }
         }
-        let mut out = Vec::new();
-        let mut off = 0;
-        let buf = &self.rbuf;
-        while off + 16 <= buf.len() {
-            let len = u32::from_ne_bytes(buf[off..off + 4].try_into().unwrap()) as usize;
-            if len < 16 || off + len > buf.len() {
-                return Err(Failure::internal(op, "malformed netlink message from the kernel"));
-            }
-            let raw = &buf[off..off + len];
-            let msg = NetlinkMessage::<RouteNetlinkMessage>::deserialize(raw)
-                .map_err(|e| Failure::internal(op, format!("cannot parse netlink reply: {e}")))?;
-            let (h, p) = msg.into_parts();
-            // keep the error payload bytes for extended-ack parsing
-            let extra = if matches!(p, NetlinkPayload::Error(_)) { raw[16..].to_vec() } else { Vec::new() };
-            out.push((h, p, extra));
-            off += (len + 3) & !3;
-        }
-        Ok(out)
+        split(&self.rbuf, op)
     }
 
-    /// Send every request in one datagram, each acked; one result per request, in order.
+    /// Send every request in one datagram, each acked; per request, in order, the messages the
+    /// kernel sent back for it before its ack (a GET's reply, an ECHO) or its failure.
     /// The kernel handles them in order and keeps going after a failure.
-    pub fn batch(&mut self, reqs: Vec<Req>) -> Vec<Result<()>> {
+    pub fn exchange(&mut self, reqs: Vec<Req>) -> Vec<Result<Vec<Raw>>> {
         if reqs.is_empty() {
             return Vec::new();
         }
@@ -118,33 +162,47 @@ impl Rtnl {
             ops.push(r.op);
         }
         let n = ops.len();
+        let mut replies: Vec<Vec<Raw>> = (0..n).map(|_| Vec::new()).collect();
         let mut results: Vec<Option<Result<()>>> = (0..n).map(|_| None).collect();
+        let finish = |results: Vec<Option<Result<()>>>, replies: Vec<Vec<Raw>>, e: Option<Failure>| {
+            results
+                .into_iter()
+                .zip(replies)
+                .map(|(r, m)| match r {
+                    Some(Ok(())) => Ok(m),
+                    Some(Err(f)) => Err(f),
+                    None => Err(e.clone().unwrap_or_else(|| Failure::internal("netlink", "no reply"))),
+                })
+                .collect()
+        };
         if let Err(e) = self.flush(&ops[0]) {
-            return (0..n).map(|_| Err(e.clone())).collect();
+            return finish(results, replies, Some(e));
         }
         let mut pending = n;
         while pending > 0 {
             let msgs = match self.recv(&ops[0]) {
                 Ok(m) => m,
-                Err(e) => {
-                    return results.into_iter().map(|r| r.unwrap_or_else(|| Err(e.clone()))).collect();
-                }
+                Err(e) => return finish(results, replies, Some(e)),
             };
-            for (h, p, extra) in msgs {
-                let i = h.sequence_number.wrapping_sub(first) as usize;
+            for m in msgs {
+                let i = m.seq.wrapping_sub(first) as usize;
                 if i >= n || results[i].is_some() {
                     continue;
                 }
-                if let NetlinkPayload::Error(e) = p {
-                    results[i] = Some(match e.code {
-                        None => Ok(()),
-                        Some(c) => Err(Failure::errno(&ops[i], -c.get(), extack_message(&extra, h.flags).as_deref())),
-                    });
+                if m.ty == NLMSG_ERROR {
+                    results[i] = Some(if m.code() == 0 { Ok(()) } else { Err(m.failure(&ops[i])) });
                     pending -= 1;
+                } else {
+                    replies[i].push(m);
                 }
             }
         }
-        results.into_iter().map(|r| r.unwrap()).collect()
+        finish(results, replies, None)
+    }
+
+    /// Send every request in one datagram, each acked; one result per request, in order.
+    pub fn batch(&mut self, reqs: Vec<Req>) -> Vec<Result<()>> {
+        self.exchange(reqs).into_iter().map(|r| r.map(|_| ())).collect()
     }
 
     /// One acked request.
@@ -152,29 +210,19 @@ impl Rtnl {
         self.batch(vec![Req::new(op, msg, flags)]).pop().unwrap()
     }
 
-    /// A request answered by exactly one message (RTM_GETLINK by name or index).
-    pub fn get(&mut self, op: &str, msg: RouteNetlinkMessage) -> Result<RouteNetlinkMessage> {
-        let seq = self.push(msg, NLM_F_REQUEST);
-        self.flush(op)?;
-        loop {
-            for (h, p, extra) in self.recv(op)? {
-                if h.sequence_number != seq {
-                    continue;
-                }
-                match p {
-                    NetlinkPayload::InnerMessage(m) => return Ok(m),
-                    NetlinkPayload::Error(e) => {
-                        let errno = e.code.map(|c| -c.get()).unwrap_or(libc::ENODATA);
-                        return Err(Failure::errno(op, errno, extack_message(&extra, h.flags).as_deref()));
-                    }
-                    _ => {}
-                }
-            }
-        }
+    /// A request answered by exactly one message (RTM_GETLINK by name or index), unparsed.
+    pub fn get_raw(&mut self, op: &str, msg: RouteNetlinkMessage) -> Result<Raw> {
+        let mut r = self.exchange(vec![Req::new(op, msg, 0)]).pop().unwrap()?;
+        r.pop().ok_or_else(|| Failure::internal(op, "the kernel acked without a reply"))
     }
 
     /// A dump; retried when the kernel reports it was interrupted by a concurrent change.
     pub fn dump(&mut self, op: &str, msg: RouteNetlinkMessage) -> Result<Vec<RouteNetlinkMessage>> {
+        self.dump_raw(op, msg)?.iter().map(|m| m.parse(op)).collect()
+    }
+
+    /// [`Rtnl::dump`], unparsed.
+    pub fn dump_raw(&mut self, op: &str, msg: RouteNetlinkMessage) -> Result<Vec<Raw>> {
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -185,29 +233,24 @@ impl Rtnl {
         }
     }
 
-    fn dump_once(&mut self, op: &str, msg: RouteNetlinkMessage) -> Result<(Vec<RouteNetlinkMessage>, bool)> {
+    fn dump_once(&mut self, op: &str, msg: RouteNetlinkMessage) -> Result<(Vec<Raw>, bool)> {
         let seq = self.push(msg, NLM_F_REQUEST | NLM_F_DUMP);
         self.flush(op)?;
         let mut items = Vec::new();
         let mut interrupted = false;
         loop {
-            for (h, p, extra) in self.recv(op)? {
-                if h.sequence_number != seq {
+            for m in self.recv(op)? {
+                if m.seq != seq {
                     continue;
                 }
-                if h.flags & NLM_F_DUMP_INTR != 0 {
+                if m.flags & NLM_F_DUMP_INTR != 0 {
                     interrupted = true;
                 }
-                match p {
-                    NetlinkPayload::InnerMessage(m) => items.push(m),
-                    NetlinkPayload::Done(_) => return Ok((items, interrupted)),
-                    NetlinkPayload::Error(e) => match e.code {
-                        None => return Ok((items, interrupted)),
-                        Some(c) => {
-                            return Err(Failure::errno(op, -c.get(), extack_message(&extra, h.flags).as_deref()))
-                        }
-                    },
-                    _ => {}
+                match m.ty {
+                    NLMSG_DONE | NLMSG_ERROR if m.code() < 0 => return Err(m.failure(op)),
+                    NLMSG_DONE | NLMSG_ERROR => return Ok((items, interrupted)),
+                    t if t < 16 => {} // NOOP, OVERRUN
+                    _ => items.push(m),
                 }
             }
         }

@@ -56,6 +56,8 @@ pub struct BridgeAddResult {
     pub bridge: LinkInfo,
     pub host_veth: LinkInfo,
     pub container: LinkInfo,
+    /// the `<bridge>.<vlan>` interface carrying the gateway addresses (vlan ≠ 0 with addresses)
+    pub vlan_gateway: Option<LinkInfo>,
 }
 
 #[derive(Debug, Clone, Default)]

@@ -42,14 +42,27 @@ pub const UDATA_SET_COMMENT: u8 = 7;
 pub const UDATA_SET_ELEM_COMMENT: u8 = 0;
 const BYTEORDER_BIG_ENDIAN: u32 = 2;
 
+const NF_INET_PRE_ROUTING: u32 = 0;
 const NF_INET_POST_ROUTING: u32 = 4;
+const NF_DROP: u32 = 0;
 const NF_ACCEPT: u32 = 1;
 const NFT_RETURN: i32 = -5;
 /// Legacy 16-byte data register 1, as nft allocates it for these rules.
 const NFT_REG_1: u32 = 1;
 const NFT_REG_VERDICT: u32 = 0;
+const NFT_PAYLOAD_LL_HEADER: u32 = 0;
 const NFT_PAYLOAD_NETWORK_HEADER: u32 = 1;
+const NFT_META_IIFNAME: u32 = 6;
 const NFT_META_NFPROTO: u32 = 15;
+const NFT_LOOKUP_F_INV: u32 = 1;
+
+/// nft data type ids of the spoof-check sets: TYPE_IFNAME, and the concatenation
+/// `ifname . ether_addr` ((TYPE_IFNAME << 6) | TYPE_ETHERADDR).
+pub const TYPE_IFNAME: u32 = 41;
+pub const TYPE_IFNAME_ETHER: u32 = (41 << 6) | 9;
+/// Width of an interface name in a key (IFNAMSIZ) and of a MAC inside a concatenation (padded to 4).
+pub const IFNAME_LEN: usize = 16;
+pub const ETHER_KEY_LEN: usize = 8;
 
 /// nft data type ids (TYPE_IPADDR, TYPE_IP6ADDR) stored in NFTA_SET_KEY_TYPE.
 const TYPE_IPADDR: u32 = 7;
@@ -114,13 +127,27 @@ pub enum Expr {
         op: CmpOp,
         data: Vec<u8>,
     },
-    /// lookup reg 1 in the named set (set_id when the set is created in the same batch)
+    /// lookup reg 1 in the named set (set_id when the set is created in the same batch);
+    /// `inv` matches when the key is absent
     Lookup {
         set: String,
         set_id: Option<u32>,
+        inv: bool,
+    },
+    /// meta load iifname => `dreg` (legacy 16-byte register number)
+    MetaIifname {
+        dreg: u32,
+    },
+    /// payload load `len` bytes at link-layer header + `offset` => `dreg`
+    LinkPayload {
+        offset: u32,
+        len: u32,
+        dreg: u32,
     },
     /// immediate reg 0 return
     Return,
+    /// immediate reg 0 drop
+    Drop,
     Masquerade,
 }
 
@@ -160,12 +187,28 @@ impl Expr {
                     });
                 });
             }
-            Expr::Lookup { set, set_id } => {
+            Expr::Lookup { set, set_id, inv } => {
                 e.str(NFTA_EXPR_NAME, "lookup").nest(NFTA_EXPR_DATA, |d| {
                     d.u32be(2, NFT_REG_1).str(1, set); // SREG, SET
                     if let Some(id) = set_id {
                         d.u32be(4, *id); // SET_ID
                     }
+                    if *inv {
+                        d.u32be(5, NFT_LOOKUP_F_INV); // FLAGS
+                    }
+                });
+            }
+            Expr::MetaIifname { dreg } => {
+                e.str(NFTA_EXPR_NAME, "meta").nest(NFTA_EXPR_DATA, |d| {
+                    d.u32be(2, NFT_META_IIFNAME).u32be(1, *dreg); // KEY, DREG
+                });
+            }
+            Expr::LinkPayload { offset, len, dreg } => {
+                e.str(NFTA_EXPR_NAME, "payload").nest(NFTA_EXPR_DATA, |d| {
+                    d.u32be(1, *dreg)
+                        .u32be(2, NFT_PAYLOAD_LL_HEADER)
+                        .u32be(3, *offset)
+                        .u32be(4, *len);
                 });
             }
             Expr::Return => {
@@ -174,6 +217,16 @@ impl Expr {
                         d.u32be(1, NFT_REG_VERDICT).nest(2, |data| {
                             data.nest(NFTA_DATA_VERDICT, |v| {
                                 v.u32be(NFTA_VERDICT_CODE, NFT_RETURN as u32);
+                            });
+                        });
+                    });
+            }
+            Expr::Drop => {
+                e.str(NFTA_EXPR_NAME, "immediate")
+                    .nest(NFTA_EXPR_DATA, |d| {
+                        d.u32be(1, NFT_REG_VERDICT).nest(2, |data| {
+                            data.nest(NFTA_DATA_VERDICT, |v| {
+                                v.u32be(NFTA_VERDICT_CODE, NF_DROP);
                             });
                         });
                     });
@@ -252,6 +305,7 @@ pub fn masq_rule(ip: Ip, set: &str, set_id: Option<u32>, net: &[u8], prefix: u8)
     v.push(Expr::Lookup {
         set: set.to_string(),
         set_id,
+        inv: false,
     });
     v.extend(daddr_prefix(ip, net, prefix, CmpOp::Neq));
     v.push(Expr::Masquerade);
@@ -282,6 +336,102 @@ pub fn new_nat_postrouting_chain(
             .u32be(NFTA_HOOK_PRIORITY, priority as u32);
     });
     Msg::new(MsgType::NewChain, family, flags, a)
+}
+
+/// `iifname @<ifset> iifname . ether saddr != @<macset> drop`: frames from a guarded port whose
+/// (port, source MAC) pair is not allowed are dropped. Registers as nft allocates them: the 16-byte
+/// ifname in reg 1, the MAC right after it in reg 2, looked up together from reg 1.
+pub fn spoof_rule(
+    ifset: &str,
+    ifset_id: Option<u32>,
+    macset: &str,
+    macset_id: Option<u32>,
+) -> Vec<Expr> {
+    vec![
+        Expr::MetaIifname { dreg: NFT_REG_1 },
+        Expr::Lookup {
+            set: ifset.to_string(),
+            set_id: ifset_id,
+            inv: false,
+        },
+        Expr::MetaIifname { dreg: NFT_REG_1 },
+        Expr::LinkPayload {
+            offset: 6,
+            len: 6,
+            dreg: NFT_REG_1 + 1,
+        },
+        Expr::Lookup {
+            set: macset.to_string(),
+            set_id: macset_id,
+            inv: true,
+        },
+        Expr::Drop,
+    ]
+}
+
+/// A filter base chain on prerouting with policy accept (bridge family: the bridge's own hook).
+pub fn new_filter_prerouting_chain(
+    family: u8,
+    table: &str,
+    name: &str,
+    priority: i32,
+    flags: u16,
+) -> Msg {
+    let mut a = Attrs::new();
+    a.str(NFTA_CHAIN_TABLE, table)
+        .str(NFTA_CHAIN_NAME, name)
+        .str(NFTA_CHAIN_TYPE, "filter");
+    a.u32be(NFTA_CHAIN_POLICY, NF_ACCEPT);
+    a.nest(NFTA_CHAIN_HOOK, |h| {
+        h.u32be(NFTA_HOOK_HOOKNUM, NF_INET_PRE_ROUTING)
+            .u32be(NFTA_HOOK_PRIORITY, priority as u32);
+    });
+    Msg::new(MsgType::NewChain, family, flags, a)
+}
+
+/// A set (no flags) with a raw key type and length and libnftnl userdata as nft writes it.
+#[allow(clippy::too_many_arguments)]
+pub fn new_set(
+    family: u8,
+    table: &str,
+    name: &str,
+    key_type: u32,
+    key_len: u32,
+    id: u32,
+    udata: &[u8],
+    flags: u16,
+) -> Msg {
+    let mut a = Attrs::new();
+    a.str(NFTA_SET_TABLE, table)
+        .str(NFTA_SET_NAME, name)
+        .u32be(NFTA_SET_FLAGS, 0);
+    a.u32be(NFTA_SET_KEY_TYPE, key_type)
+        .u32be(NFTA_SET_KEY_LEN, key_len);
+    a.u32be(NFTA_SET_ID, id).put(NFTA_SET_USERDATA, udata);
+    Msg::new(MsgType::NewSet, family, flags, a)
+}
+
+/// Userdata of a set `type ifname` with a comment, as nft 1.0.6 writes it (key byte order host).
+pub fn ifname_set_udata(comment: &str) -> Vec<u8> {
+    let mut ud = Vec::new();
+    super::wire::udata_put(&mut ud, UDATA_SET_KEYBYTEORDER, &1u32.to_le_bytes());
+    super::wire::udata_put(&mut ud, UDATA_SET_COMMENT, &nul_terminated(comment));
+    ud
+}
+
+/// Userdata of a set `type ifname . ether_addr` with a comment, as nft 1.0.6 writes it: key byte
+/// order "invalid" (a concatenation) and the concatenation's description (TLV 3), copied verbatim
+/// from nft's output so that nft lists the set with its declared type.
+pub fn ifname_ether_set_udata(comment: &str) -> Vec<u8> {
+    let mut ud = Vec::new();
+    super::wire::udata_put(&mut ud, UDATA_SET_KEYBYTEORDER, &0u32.to_le_bytes());
+    super::wire::udata_put(
+        &mut ud,
+        3,
+        &[0x00, 0x04, 0x0d, 0x00, 0x00, 0x00, 0x01, 0x00],
+    );
+    super::wire::udata_put(&mut ud, UDATA_SET_COMMENT, &nul_terminated(comment));
+    ud
 }
 
 /// A plain set of addresses (no flags) carrying a comment in its userdata.
@@ -418,6 +568,21 @@ fn nul_terminated(s: &str) -> Vec<u8> {
     let mut v = s.as_bytes().to_vec();
     v.push(0);
     v
+}
+
+/// An interface name as a set key: NUL-padded to IFNAMSIZ.
+pub fn ifname_key(name: &str) -> Vec<u8> {
+    let mut k = name.as_bytes().to_vec();
+    k.resize(IFNAME_LEN, 0);
+    k
+}
+
+/// The key `ifname . ether_addr`: the padded name, then the MAC padded to 8 bytes.
+pub fn ifname_ether_key(name: &str, mac: &[u8; 6]) -> Vec<u8> {
+    let mut k = ifname_key(name);
+    k.extend_from_slice(mac);
+    k.resize(IFNAME_LEN + ETHER_KEY_LEN, 0);
+    k
 }
 
 /// A set as read back from the kernel.

@@ -10,7 +10,7 @@ const V4: &str = "masq-0123456789abcdef";
 const V6: &str = "masq-fedcba9876543210";
 const T: &str = "fastcni";
 
-fn fixture(text: &str) -> Vec<Vec<u8>> {
+pub(super) fn fixture(text: &str) -> Vec<Vec<u8>> {
     text.lines()
         .filter(|l| !l.trim().is_empty())
         .map(|l| hex(l.trim()))
@@ -24,7 +24,7 @@ fn hex(s: &str) -> Vec<u8> {
         .collect()
 }
 
-fn batch_messages(msgs: &[Msg]) -> Vec<Vec<u8>> {
+pub(super) fn batch_messages(msgs: &[Msg]) -> Vec<Vec<u8>> {
     let (bytes, _) = wire::encode_batch(msgs, 0, false);
     wire::split_messages(&bytes)
         .iter()
@@ -36,14 +36,14 @@ fn batch_messages(msgs: &[Msg]) -> Vec<Vec<u8>> {
         .collect()
 }
 
-fn assert_msgs_eq(ours: &[Vec<u8>], nft: &[Vec<u8>]) {
+pub(super) fn assert_msgs_eq(ours: &[Vec<u8>], nft: &[Vec<u8>]) {
     assert_eq!(ours.len(), nft.len(), "message count");
     for (i, (a, b)) in ours.iter().zip(nft).enumerate() {
         assert_eq!(to_hex(a), to_hex(b), "message {i} differs");
     }
 }
 
-fn to_hex(b: &[u8]) -> String {
+pub(super) fn to_hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
@@ -231,7 +231,7 @@ fn unaligned_prefix_rules_match_nft() {
 
 /// Clear the flags we deliberately set differently from nft (EXCL for race-free creation,
 /// ACK to read every message's verdict) and substitute a set name of the same length.
-fn normalise(mut m: Vec<u8>, from: &str, to: &str) -> Vec<u8> {
+pub(super) fn normalise(mut m: Vec<u8>, from: &str, to: &str) -> Vec<u8> {
     let flags = u16::from_le_bytes([m[6], m[7]]) & !(NLM_F_EXCL | NLM_F_ACK);
     m[6..8].copy_from_slice(&flags.to_le_bytes());
     assert_eq!(from.len(), to.len());
@@ -281,7 +281,7 @@ fn production_plan_matches_nft_objects() {
     assert_eq!(plan.set, set_name("net1", "10.1.0.0/24"));
 }
 
-fn split_owned(bytes: &[u8]) -> Vec<Vec<u8>> {
+pub(super) fn split_owned(bytes: &[u8]) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
     let mut off = 0;
     while off < bytes.len() {

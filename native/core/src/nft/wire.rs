@@ -37,6 +37,7 @@ pub enum MsgType {
 
 /// Protocol families (NFPROTO_*).
 pub const NFPROTO_INET: u8 = 1;
+pub const NFPROTO_BRIDGE: u8 = 7;
 pub const NFPROTO_IPV4: u8 = 2;
 pub const NFPROTO_IPV6: u8 = 10;
 

@@ -1,0 +1,35 @@
+// Command line of the benchmark: node dist/benchmarks/cli.js [--sizes 100,300] [--workers 4] [--modes a,b]
+import { Command } from 'commander';
+import { MODE_IDS, runBenchmark, type ModeId } from './index.js';
+
+const list = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean);
+const program = new Command('fastcni-bench')
+  .description('pods per second: reference plugins, fastcni (agent, no agent, in-process) and the kernel floor')
+  .option('--sizes <list>', 'pod counts, comma-separated (e.g. 10,100,300,1000)', '10,100')
+  .option('--workers <n>', 'parallel workers', '4')
+  .option('--modes <list>', `modes to run (${MODE_IDS.join(', ')})`)
+  .option('--fallback-cap <n>', 'pods per size for the no-agent mode, which starts Node per call (0 = all)', '100')
+  .option('--results <dir>', 'directory for JSON and SVG results')
+  .option('--no-progress', 'no progress bar');
+program.parse();
+const o = program.opts<{ fallbackCap: string; sizes: string; workers: string; modes?: string; results?: string; progress: boolean }>();
+const modes = o.modes ? (list(o.modes) as ModeId[]) : undefined;
+const bad = modes?.filter((m) => !MODE_IDS.includes(m));
+if (bad?.length) {
+  console.error(`unknown mode(s): ${bad.join(', ')}`);
+  process.exit(2);
+}
+runBenchmark({
+  sizes: list(o.sizes).map(Number),
+  workers: Number(o.workers),
+  noAgentCap: Number(o.fallbackCap),
+  ...(modes ? { modes } : {}),
+  ...(o.results ? { resultsDir: o.results } : {}),
+  ...(o.progress ? {} : { progress: false }),
+}).then(
+  (r) => process.exit(r.runs.some((x) => x.leaks.seq.length || x.leaks.par.length) ? 1 : 0),
+  (e: unknown) => {
+    console.error(`bench: ${e instanceof Error ? e.message : String(e)}`);
+    process.exit(1);
+  },
+);

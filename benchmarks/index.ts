@@ -1,0 +1,182 @@
+// Pods-per-second benchmark: in a sandbox node namespace, ADD then DEL N pods with each mode,
+// sequentially and with P workers, and compare with the reference plugins and the kernel floor.
+// `runBenchmark` is the library entry (`fastcni bench`); cli.ts is the command line.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import cliProgress from 'cli-progress';
+import { leaks, MODE_IDS, MODE_LABELS, prepare, ROOT, unavailable, type ModeId, type Pod } from './modes.js';
+import { Sandbox } from './sandbox.js';
+import { round, summarize, type PhaseStats } from './stats.js';
+import { chartSvg, evaluateTargets, formatTable, type Target } from './report.js';
+
+export { MODE_IDS, type ModeId } from './modes.js';
+export type { PhaseStats } from './stats.js';
+export type { Target } from './report.js';
+
+export interface BenchmarkOptions {
+  /** pod counts, each a separate run (default 10, 100) */
+  sizes?: number[];
+  /** parallel workers for the concurrent phases (default 4) */
+  workers?: number;
+  /** modes to run (default: all that are available here) */
+  modes?: ModeId[];
+  /** directory for the JSON and SVG results (default benchmarks/results) */
+  resultsDir?: string;
+  /**
+   * the no-agent mode starts Node for every call; it runs at most this many pods per size (default
+   * 100) so a run stays short — its per-pod figures do not depend on N (0 = no cap)
+   */
+  noAgentCap?: number;
+  /** show a progress bar on stderr (default: when stderr is a terminal) */
+  progress?: boolean;
+  /** where the table and notes go (default: stdout) */
+  print?: (text: string) => void;
+}
+
+export interface RunResult {
+  mode: ModeId;
+  label: string;
+  pods: number;
+  seq: { add: PhaseStats; del: PhaseStats };
+  par: { add: PhaseStats; del: PhaseStats };
+  /** what was left after each DEL phase (empty = nothing leaked) */
+  leaks: { seq: string[]; par: string[] };
+  agentRssMb?: number;
+}
+
+export interface BenchmarkReport {
+  startedAt: string;
+  /** loadavg before and after: other work on the machine skews every figure */
+  machine: { cpus: number; kernel: string; node: string; loadBefore: number[]; loadAfter: number[] };
+  workers: number;
+  sizes: number[];
+  skipped: Array<{ mode: ModeId; reason: string }>;
+  runs: RunResult[];
+  targets: Target[];
+  files: { json: string; svg: string };
+}
+
+async function phase(
+  runner: Awaited<ReturnType<typeof prepare>>,
+  pods: Pod[],
+  cmd: 'ADD' | 'DEL',
+  workers: number,
+  tick: () => void,
+): Promise<PhaseStats> {
+  const lat: number[] = [];
+  const errors: string[] = [];
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: workers }, async (_, w) => {
+      while (next < pods.length) {
+        const pod = pods[next++]!;
+        const r = await runner.op(pod, cmd, w);
+        lat.push(r.ms);
+        if (r.error) errors.push(`${cmd} ${pod.id}: ${r.error}`);
+        tick();
+      }
+    }),
+  );
+  return summarize(lat, performance.now() - t0, workers, errors);
+}
+
+/** Run the benchmark; prints a table, writes JSON and SVG, returns the report. */
+export async function runBenchmark(options: BenchmarkOptions = {}): Promise<BenchmarkReport> {
+  if (process.getuid?.() !== 0) throw new Error('the benchmark creates network namespaces: run it as root');
+  const sizes = [...(options.sizes ?? [10, 100])].sort((a, b) => a - b);
+  const workers = options.workers ?? 4;
+  const print = options.print ?? ((s: string) => process.stdout.write(s + '\n'));
+  const wanted = options.modes ?? [...MODE_IDS];
+  const skipped: BenchmarkReport['skipped'] = [];
+  const modes = wanted.filter((m) => {
+    const why = unavailable(m);
+    if (why) skipped.push({ mode: m, reason: why });
+    return !why;
+  });
+  for (const s of skipped) print(`bench: skipping ${s.mode}: ${s.reason}`);
+  if (sizes.some((n) => n < 1 || n > 60000)) throw new Error('sizes must be between 1 and 60000 (a /16)');
+
+  const { cpus, release, loadavg } = await import('node:os');
+  const loadBefore = loadavg().map((x) => round(x, 2));
+  const sandbox = new Sandbox();
+  const runs: RunResult[] = [];
+  const bar = new cliProgress.SingleBar(
+    { format: ' {bar} {percentage}% | {value}/{total} ops | {mode} N={n} {phase} | {duration_formatted}', stream: process.stderr, hideCursor: true },
+    cliProgress.Presets.shades_classic,
+  );
+  const showBar = options.progress ?? Boolean(process.stderr.isTTY);
+  try {
+    const maxN = sizes[sizes.length - 1]!;
+    const podNs = sandbox.makeNetns(Array.from({ length: maxN }, (_, i) => `p${i}`));
+    const allPods: Pod[] = podNs.map((ns, i) => ({
+      index: i,
+      ns,
+      path: `/var/run/netns/${ns}`,
+      id: `fcnibench${sandbox.prefix.slice(11, 17)}${i.toString(16).padStart(6, '0')}`.padEnd(64, '0'),
+    }));
+    const cap = options.noAgentCap ?? 100;
+    const podsFor = (mode: ModeId, n: number) => (mode === 'noagent' && cap > 0 ? Math.min(n, cap) : n);
+    if (showBar) bar.start(modes.reduce((t, m) => t + sizes.reduce((a, n) => a + 4 * podsFor(m, n), 0), 0), 0, { mode: '', n: 0, phase: '' });
+    for (const n of sizes) {
+      for (const mode of modes) {
+        const pods = allPods.slice(0, podsFor(mode, n));
+        const [node] = sandbox.makeNetns([`node-${mode}-${n}`]);
+        const ctx = { sandbox, node: node!, network: `fcni-bench-${mode}`, dataDir: join(sandbox.dir, `ipam-${mode}-${n}`), workers };
+        const runner = await prepare(mode, ctx);
+        const tick = () => showBar && bar.increment();
+        const at = (p: string) => showBar && bar.update({ mode, n, phase: p });
+        try {
+          at('ADD seq');
+          const seqAdd = await phase(runner, pods, 'ADD', 1, tick);
+          at('DEL seq');
+          const seqDel = await phase(runner, pods, 'DEL', 1, tick);
+          const seqLeaks = leaks(ctx);
+          at(`ADD x${workers}`);
+          const parAdd = await phase(runner, pods, 'ADD', workers, tick);
+          at(`DEL x${workers}`);
+          const parDel = await phase(runner, pods, 'DEL', workers, tick);
+          const parLeaks = leaks(ctx);
+          const rss = runner.rssMb?.();
+          runs.push({
+            mode,
+            label: MODE_LABELS[mode],
+            pods: n,
+            seq: { add: seqAdd, del: seqDel },
+            par: { add: parAdd, del: parDel },
+            leaks: { seq: seqLeaks, par: parLeaks },
+            ...(rss !== undefined ? { agentRssMb: round(rss, 1) } : {}),
+          });
+        } finally {
+          await runner.close();
+          sandbox.removeNetns([node!]);
+        }
+      }
+    }
+  } finally {
+    if (showBar) bar.stop();
+    sandbox.close();
+  }
+
+  const targets = evaluateTargets(runs, workers);
+  const resultsDir = options.resultsDir ?? join(ROOT, 'benchmarks', 'results');
+  mkdirSync(resultsDir, { recursive: true });
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const files = { json: join(resultsDir, `bench-${stamp}.json`), svg: join(resultsDir, `bench-${stamp}.svg`) };
+  const report: BenchmarkReport = {
+    startedAt: new Date().toISOString(),
+    machine: { cpus: cpus().length, kernel: release(), node: process.version, loadBefore, loadAfter: loadavg().map((x) => round(x, 2)) },
+    workers,
+    sizes,
+    skipped,
+    runs,
+    targets,
+    files,
+  };
+  writeFileSync(files.json, JSON.stringify(report, null, 2) + '\n');
+  writeFileSync(files.svg, chartSvg(runs, sizes, workers));
+  print(formatTable(runs, targets, workers));
+  print(`load average before/after: ${report.machine.loadBefore.join(' ')} / ${report.machine.loadAfter.join(' ')} on ${report.machine.cpus} CPUs`);
+  print(`results: ${files.json}\n         ${files.svg}`);
+  return report;
+}

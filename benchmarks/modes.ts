@@ -1,0 +1,251 @@
+// The modes compared in one run: the reference plugins, our three paths, and the kernel floor.
+// Each prepares itself in a fresh node namespace and then performs one ADD or DEL per call.
+import { existsSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
+import { Helper } from './helper.js';
+import { inNs, ip, type Sandbox } from './sandbox.js';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const DEBIAN_BIN = '/usr/lib/cni';
+export const REF_BIN = join(ROOT, '.cache', 'bin', 'ref');
+export const OUR_BIN = join(ROOT, 'dist', 'cni');
+export const HELPER_BIN = join(ROOT, '.cache', 'floor-target', 'release', 'fcni-bench-floor');
+export const AGENT_MAIN = join(ROOT, 'dist', 'src', 'agent', 'main.js');
+export const LIBRARY = join(ROOT, 'dist', 'src', 'index.js');
+
+export const MODE_IDS = ['debian', 'ref-nft', 'agent', 'noagent', 'inproc', 'floor'] as const;
+export type ModeId = (typeof MODE_IDS)[number];
+
+export const MODE_LABELS: Record<ModeId, string> = {
+  debian: 'Debian reference v1.1.1 (iptables masq)',
+  'ref-nft': 'newest reference (nftables masq)',
+  agent: 'fastcni launcher + agent',
+  noagent: 'fastcni launcher, no agent',
+  inproc: 'fastcni in-process',
+  floor: 'kernel floor',
+};
+
+export const SUBNET = '10.88.0.0/16';
+export const GATEWAY = '10.88.0.1';
+export const BRIDGE = 'fcnib0';
+
+export interface Pod {
+  index: number;
+  ns: string;
+  path: string;
+  id: string;
+}
+
+export interface OpOutcome {
+  ms: number;
+  error?: string;
+}
+
+export interface Runner {
+  op(pod: Pod, cmd: 'ADD' | 'DEL', worker: number): Promise<OpOutcome>;
+  /** resident set of the long-lived process of this mode (the agent), MB */
+  rssMb?(): number | undefined;
+  close(): Promise<void>;
+}
+
+export interface ModeContext {
+  sandbox: Sandbox;
+  node: string;
+  network: string;
+  dataDir: string;
+  workers: number;
+}
+
+const isElf = (p: string) => existsSync(p) && readFileSync(p).subarray(0, 4).equals(Buffer.from([0x7f, 0x45, 0x4c, 0x46]));
+
+/** Why a mode cannot run here, or undefined when it can. */
+export function unavailable(mode: ModeId): string | undefined {
+  const need = (p: string, how: string) => (existsSync(p) ? undefined : `${p} missing (${how})`);
+  switch (mode) {
+    case 'debian':
+      return need(join(DEBIAN_BIN, 'bridge'), 'apt-get install containernetworking-plugins') ?? need('/usr/sbin/iptables', 'apt-get install iptables');
+    case 'ref-nft':
+      return need(join(REF_BIN, 'bridge'), 'make bench builds it');
+    case 'agent':
+      if (!existsSync(AGENT_MAIN)) return `${AGENT_MAIN} missing (the agent has not landed yet)`;
+      return isElf(join(OUR_BIN, 'bridge')) ? undefined : 'dist/cni/bridge is not the native launcher yet';
+    case 'noagent':
+      return need(join(OUR_BIN, 'bridge'), 'npm run build && node scripts/make-bin-dir.mjs');
+    case 'inproc':
+      return need(LIBRARY, 'npm run build');
+    case 'floor':
+      return need(HELPER_BIN, 'make bench builds it');
+  }
+}
+
+/** bridge + host-local with masquerade, a /16 so 1000 pods fit. */
+export function networkConfig(mode: ModeId, network: string, dataDir: string): string {
+  return JSON.stringify({
+    cniVersion: '1.0.0',
+    name: network,
+    type: 'bridge',
+    bridge: BRIDGE,
+    isGateway: true,
+    ipMasq: true,
+    ...(mode === 'ref-nft' ? { ipMasqBackend: 'nftables' } : {}),
+    ipam: { type: 'host-local', ranges: [[{ subnet: SUBNET, gateway: GATEWAY }]], routes: [{ dst: '0.0.0.0/0' }], dataDir },
+  });
+}
+
+function cniEnv(cmd: string, pod: Pod, cniPath: string, extra: Record<string, string> = {}): Record<string, string> {
+  // A clean environment, as a runtime gives it (no NODE_OPTIONS, no NODE_EXTRA_CA_CERTS).
+  return {
+    PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+    CNI_COMMAND: cmd,
+    CNI_CONTAINERID: pod.id,
+    CNI_NETNS: pod.path,
+    CNI_IFNAME: 'eth0',
+    CNI_PATH: cniPath,
+    ...extra,
+  };
+}
+
+function outcome(code: number, us: number, stdout = '', stderr = ''): OpOutcome {
+  return { ms: us / 1000, ...(code !== 0 ? { error: `exit ${code}: ${(stdout + stderr).trim().slice(0, 400)}` } : {}) };
+}
+
+/** Exec modes: one resident helper per worker inside the node namespace spawns the binary. */
+function execRunner(ctx: ModeContext, mode: ModeId, binDir: string, extraEnv: Record<string, string> = {}, onClose?: () => Promise<void>): Runner {
+  const helpers = Array.from({ length: ctx.workers }, () => Helper.start(ctx.sandbox, HELPER_BIN, ctx.node));
+  const conf = networkConfig(mode, ctx.network, ctx.dataDir);
+  return {
+    async op(pod, cmd, worker) {
+      const r = await helpers[worker]!.exec(join(binDir, 'bridge'), cniEnv(cmd, pod, binDir, extraEnv), conf);
+      return outcome(r.code, r.us, r.stdout, r.stderr);
+    },
+    async close() {
+      await Promise.all(helpers.map((h) => ctx.sandbox.kill(h.child)));
+      await onClose?.();
+    },
+  };
+}
+
+function vmRssMb(pid: number | undefined): number | undefined {
+  if (!pid) return undefined;
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function startAgent(ctx: ModeContext): Promise<{ socket: string; pid: number | undefined; stop: () => Promise<void> }> {
+  const socket = join(ctx.sandbox.dir, `agent-${ctx.network}`, 'agent.sock');
+  const log = openSync(join(ctx.sandbox.dir, `agent-${ctx.network}.log`), 'a');
+  // The agent runs in the machine's namespace; it takes each request's host side from the peer.
+  const child = ctx.sandbox.spawn(process.execPath, [AGENT_MAIN, '--socket', socket], {
+    stdio: ['ignore', log, log],
+    env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' },
+  });
+  const deadline = Date.now() + 15000;
+  while (!existsSync(socket)) {
+    if (child.exitCode !== null) throw new Error(`agent exited with ${child.exitCode}; log in ${ctx.sandbox.dir}`);
+    if (Date.now() > deadline) throw new Error('agent socket did not appear within 15 s');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return { socket, pid: child.pid, stop: () => ctx.sandbox.kill(child) };
+}
+
+/** The kernel floor: the resident helper does the per-pod kernel work itself. */
+function floorRunner(ctx: ModeContext): Runner {
+  ip('-n', ctx.node, 'link', 'add', BRIDGE, 'type', 'bridge');
+  ip('-n', ctx.node, 'addr', 'add', `${GATEWAY}/16`, 'dev', BRIDGE);
+  ip('-n', ctx.node, 'link', 'set', BRIDGE, 'up');
+  const rules = join(ctx.sandbox.dir, `floor-${ctx.network}.nft`);
+  writeFileSync(
+    rules,
+    `table inet fcni_floor {\n set masq { type ipv4_addr; }\n chain postrouting { type nat hook postrouting priority 100; ip saddr @masq ip daddr != ${SUBNET} masquerade; }\n}\n`,
+  );
+  inNs(ctx.node, 'nft', '-f', rules);
+  const helpers = Array.from({ length: ctx.workers }, () => Helper.start(ctx.sandbox, HELPER_BIN, ctx.node));
+  return {
+    async op(pod, cmd, worker) {
+      const n = pod.index + 2;
+      const r = await helpers[worker]!.request({
+        op: cmd === 'ADD' ? 'add' : 'del',
+        netns: pod.path,
+        ifname: 'eth0',
+        host: `vb${pod.index.toString(16)}`,
+        addr: `10.88.${n >> 8}.${n & 255}/16`,
+        gw: GATEWAY,
+        bridge: BRIDGE,
+        table: 'fcni_floor',
+        set: 'masq',
+        comment: `${pod.id}/eth0`,
+      });
+      return outcome(r.code, r.us, '', r.stderr);
+    },
+    async close() {
+      await Promise.all(helpers.map((h) => ctx.sandbox.kill(h.child)));
+    },
+  };
+}
+
+interface Library {
+  bridge: { invoke(inv: { env: Record<string, string>; stdin: string; hostNetns?: string }): Promise<{ exitCode: number; stdout: string; stderr: string }> };
+}
+
+async function inprocRunner(ctx: ModeContext): Promise<Runner> {
+  const lib = (await import(LIBRARY)) as Library;
+  const conf = networkConfig('inproc', ctx.network, ctx.dataDir);
+  const hostNetns = `/var/run/netns/${ctx.node}`;
+  return {
+    async op(pod, cmd) {
+      const t = performance.now();
+      const r = await lib.bridge.invoke({ env: cniEnv(cmd, pod, OUR_BIN), stdin: conf, hostNetns });
+      return outcome(r.exitCode, (performance.now() - t) * 1000, r.stdout, r.stderr);
+    },
+    async close() {},
+  };
+}
+
+export async function prepare(mode: ModeId, ctx: ModeContext): Promise<Runner> {
+  switch (mode) {
+    case 'debian':
+      return execRunner(ctx, mode, DEBIAN_BIN);
+    case 'ref-nft':
+      return execRunner(ctx, mode, REF_BIN);
+    case 'noagent':
+      // A socket path that does not exist: the launcher must fall back to Node.
+      return execRunner(ctx, mode, OUR_BIN, { FASTCNI_SOCKET: join(ctx.sandbox.dir, 'no-agent', 'agent.sock') });
+    case 'agent': {
+      const agent = await startAgent(ctx);
+      const runner = execRunner(ctx, mode, OUR_BIN, { FASTCNI_SOCKET: agent.socket }, agent.stop);
+      return { ...runner, rssMb: () => vmRssMb(agent.pid) };
+    }
+    case 'inproc':
+      return inprocRunner(ctx);
+    case 'floor':
+      return floorRunner(ctx);
+  }
+}
+
+/** What is left after DEL of every pod: links, IPAM reservations, nftables elements, iptables chains. */
+export function leaks(ctx: ModeContext): string[] {
+  const found: string[] = [];
+  const veths = JSON.parse(ip('-j', '-n', ctx.node, 'link', 'show', 'type', 'veth') || '[]') as Array<{ ifname: string }>;
+  if (veths.length) found.push(`${veths.length} veth(s) in the node namespace (${veths.slice(0, 3).map((l) => l.ifname).join(', ')})`);
+  const netDir = join(ctx.dataDir, ctx.network);
+  if (existsSync(netDir)) {
+    // lock, last_reserved_ip.* and dot-files (our store's index) are not reservations
+    const files = readdirSync(netDir).filter((f) => f !== 'lock' && !f.startsWith('last_reserved_ip') && !f.startsWith('.'));
+    if (files.length) found.push(`${files.length} IPAM reservation(s) (${files.slice(0, 3).join(', ')})`);
+  }
+  const ruleset = JSON.parse(inNs(ctx.node, 'nft', '-j', 'list', 'ruleset') || '{"nftables":[]}') as { nftables: Array<{ set?: { name: string; elem?: unknown[] } }> };
+  const elems = ruleset.nftables.reduce((n, o) => n + (o.set?.elem?.length ?? 0), 0);
+  if (elems) found.push(`${elems} nftables set element(s)`);
+  if (existsSync('/usr/sbin/iptables-save')) {
+    const nat = inNs(ctx.node, 'iptables-save', '-t', 'nat');
+    const chains = nat.split('\n').filter((l) => /^:CNI-/.test(l) || /^-A POSTROUTING .*CNI-/.test(l));
+    if (chains.length) found.push(`${chains.length} iptables CNI chain(s)/rule(s)`);
+  }
+  return found;
+}

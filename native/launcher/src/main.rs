@@ -1,0 +1,165 @@
+//! fastcni launcher: the file a container runtime execs under a plugin's name (argv[0]). It forwards
+//! the invocation — name, CNI_* variables (and PATH), stdin — to the agent over its unix socket and
+//! relays stdout, stderr and the exit code; with no agent it execs Node on the plugin entry instead.
+//! std + libc only, so it starts in well under a millisecond.
+mod config;
+mod frame;
+
+use std::ffi::{OsStr, OsString};
+use std::io::{self, Read, Write};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::net::UnixStream;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{exit, Command};
+
+use config::Config;
+use frame::Response;
+
+/// Delegation (src/ipam/delegate.ts) recognises our plugins by this string in a file's first 4 KiB.
+/// GNU ld places `.note.*` sections right after the program headers, so it lands near the start.
+#[used]
+#[link_section = ".note.fastcni"]
+static MARKER: [u8; 16] = *b"fastcni-plugin\0\0";
+
+const DEFAULT_SOCKET: &str = "/run/fastcni/agent.sock";
+/// CNI's "try again later".
+const CODE_TRY_AGAIN: u32 = 11;
+const CODE_IO: u32 = 5;
+const CODE_INTERNAL: u32 = 999;
+
+fn main() {
+    // Keep the marker alive through LTO even if #[used] were ignored.
+    // SAFETY: reading a static byte through a volatile pointer.
+    let _ = unsafe { std::ptr::read_volatile(&MARKER[0]) };
+    let argv0 = std::env::args_os().next().unwrap_or_default();
+    let name = Path::new(&argv0).file_name().unwrap_or(OsStr::new("")).to_os_string();
+    let exe_dir = std::fs::read_link("/proc/self/exe").ok().and_then(|p| p.parent().map(PathBuf::from));
+    let cfg = exe_dir
+        .as_ref()
+        .and_then(|d| std::fs::read(d.join(".fastcni.json")).ok())
+        .and_then(|t| config::parse(&t))
+        .unwrap_or_default();
+    let socket: OsString = std::env::var_os("FASTCNI_SOCKET")
+        .filter(|s| !s.is_empty())
+        .or_else(|| cfg.socket.clone().map(OsString::from))
+        .unwrap_or_else(|| DEFAULT_SOCKET.into());
+
+    // Connect before touching stdin: when no agent answers, Node gets stdin untouched.
+    match UnixStream::connect(&socket) {
+        Ok(stream) => forward(stream, &cfg, &name),
+        Err(e) => fallback(&cfg, &name, None, &format!("agent at {} unreachable: {e}", socket.to_string_lossy())),
+    }
+}
+
+/// Send the invocation to the agent and relay its answer; never returns.
+fn forward(mut stream: UnixStream, cfg: &Config, name: &OsStr) -> ! {
+    // Like the reference skel: no stdin is read for VERSION or a bare invocation.
+    let cmd = std::env::var_os("CNI_COMMAND").unwrap_or_default();
+    let mut stdin = Vec::new();
+    if !cmd.is_empty() && cmd != "VERSION" {
+        if let Err(e) = io::stdin().lock().read_to_end(&mut stdin) {
+            cni_error(CODE_IO, &format!("error reading from stdin: {e}"), "");
+        }
+    }
+    let env: Vec<Vec<u8>> = std::env::vars_os()
+        .filter(|(k, _)| k.as_bytes().starts_with(b"CNI_") || k == "PATH")
+        .map(|(k, v)| [k.as_bytes(), b"=", v.as_bytes()].concat())
+        .collect();
+    let request = frame::invoke_frame(name.as_bytes(), &env, &stdin);
+    if let Err(e) = stream.write_all(&request) {
+        // The agent closed before taking the whole request, so it did nothing with it. It may
+        // have said why (a refusal); otherwise run the plugin ourselves.
+        if let Ok(Response::Refused(reason)) = frame::read_response(&mut stream) {
+            refused(&reason);
+        }
+        fallback(cfg, name, Some(stdin), &format!("agent dropped the request while it was sent: {e}"));
+    }
+    match frame::read_response(&mut stream) {
+        Ok(Response::Result { exit_code, stdout, stderr }) => {
+            let _ = io::stderr().write_all(&stderr);
+            let mut out = io::stdout().lock();
+            let _ = out.write_all(&stdout).and_then(|_| out.flush());
+            exit(exit_code)
+        }
+        Ok(Response::Refused(reason)) => refused(&reason),
+        // The request reached the agent and may have been acted on: never guess, never run it twice.
+        Err(e) => cni_error(
+            CODE_TRY_AGAIN,
+            "fastcni agent connection lost before it answered; try again later",
+            &format!("{}: {e}", name.to_string_lossy()),
+        ),
+    }
+}
+
+fn refused(reason: &str) -> ! {
+    cni_error(CODE_INTERNAL, "fastcni agent refused the request", reason)
+}
+
+/// Exec Node on the plugin entry with the same environment; `stdin` when it was already read.
+fn fallback(cfg: &Config, name: &OsStr, stdin: Option<Vec<u8>>, why: &str) -> ! {
+    let Some(entry) = cfg.entry.as_deref() else {
+        cni_error(CODE_INTERNAL, "fastcni launcher: no agent and no .fastcni.json beside the launcher to run Node", why);
+    };
+    if let Some(bytes) = stdin {
+        if let Err(e) = stdin_from_memory(&bytes) {
+            cni_error(CODE_IO, &format!("fastcni launcher: cannot replay stdin: {e}"), why);
+        }
+    }
+    let node = cfg.node.as_deref().unwrap_or("node");
+    let err = Command::new(node).arg(entry).arg(name).exec();
+    cni_error(CODE_INTERNAL, &format!("fastcni launcher: cannot exec {node}: {err}"), why)
+}
+
+/// Make fd 0 a memfd holding `bytes`, positioned at the start.
+fn stdin_from_memory(bytes: &[u8]) -> io::Result<()> {
+    // SAFETY: plain syscalls on a name literal and descriptors we own.
+    unsafe {
+        let fd = libc::memfd_create(c"fastcni-stdin".as_ptr(), libc::MFD_CLOEXEC);
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let mut off = 0;
+        while off < bytes.len() {
+            let n = libc::write(fd, bytes[off..].as_ptr().cast(), bytes.len() - off);
+            if n < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            off += n as usize;
+        }
+        if libc::lseek(fd, 0, libc::SEEK_SET) < 0 || libc::dup2(fd, 0) < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        libc::close(fd);
+    }
+    Ok(())
+}
+
+fn json_str(s: &str) -> String {
+    let mut o = String::with_capacity(s.len() + 2);
+    o.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => o.push_str("\\\""),
+            '\\' => o.push_str("\\\\"),
+            '<' | '>' | '&' => o.push_str(&format!("\\u{:04x}", c as u32)),
+            c if (c as u32) < 0x20 => o.push_str(&format!("\\u{:04x}", c as u32)),
+            c => o.push(c),
+        }
+    }
+    o.push('"');
+    o
+}
+
+/// The CNI error object exactly as the skeleton prints it (4-space indent, no newline); exit 1.
+fn cni_error(code: u32, msg: &str, details: &str) -> ! {
+    let mut s = format!("{{\n    \"code\": {code},\n    \"msg\": {}", json_str(msg));
+    if !details.is_empty() {
+        s.push_str(",\n    \"details\": ");
+        s.push_str(&json_str(details));
+    }
+    s.push_str("\n}");
+    let mut out = io::stdout().lock();
+    let _ = out.write_all(s.as_bytes()).and_then(|_| out.flush());
+    exit(1)
+}

@@ -1,0 +1,129 @@
+// Counters and latency percentiles of the agent, per plugin and command, plus the Prometheus text form.
+
+/** Latency of one plugin/command pair. */
+export interface LatencyStats {
+  count: number;
+  errors: number;
+  p50Ms: number;
+  p95Ms: number;
+  p99Ms: number;
+}
+
+/** What `fastcni agent status` shows. */
+export interface AgentStatus {
+  pid: number;
+  uptimeSeconds: number;
+  /** requests answered with a plugin result */
+  requests: number;
+  /** results with a non-zero exit code */
+  errors: number;
+  /** connections refused: non-root peer, oversized or malformed frame, shutting down */
+  refused: number;
+  inFlight: number;
+  rssBytes: number;
+  /** keyed "plugin COMMAND", e.g. "bridge ADD"; percentiles over the last SAMPLE_WINDOW requests */
+  latency: Record<string, LatencyStats>;
+}
+
+/** Percentiles come from this many most recent samples per key. */
+export const SAMPLE_WINDOW = 2048;
+
+class Series {
+  samples = new Float64Array(SAMPLE_WINDOW);
+  next = 0;
+  count = 0;
+  errors = 0;
+
+  add(ms: number, failed: boolean): void {
+    this.samples[this.next] = ms;
+    this.next = (this.next + 1) % SAMPLE_WINDOW;
+    this.count++;
+    if (failed) this.errors++;
+  }
+
+  stats(): LatencyStats {
+    const n = Math.min(this.count, SAMPLE_WINDOW);
+    const sorted = Array.from(this.samples.subarray(0, n)).sort((a, b) => a - b);
+    const q = (p: number): number => (n === 0 ? 0 : round(sorted[Math.min(n - 1, Math.ceil(p * n) - 1)]!));
+    return { count: this.count, errors: this.errors, p50Ms: q(0.5), p95Ms: q(0.95), p99Ms: q(0.99) };
+  }
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
+}
+
+/** Mutable metrics of one agent. */
+export class Metrics {
+  readonly started = Date.now();
+  requests = 0;
+  errors = 0;
+  refused = 0;
+  inFlight = 0;
+  private readonly series = new Map<string, Series>();
+
+  /** Record one answered request. */
+  record(plugin: string, command: string, ms: number, exitCode: number): void {
+    this.requests++;
+    if (exitCode !== 0) this.errors++;
+    const key = `${plugin} ${command || '-'}`;
+    let s = this.series.get(key);
+    if (!s) this.series.set(key, (s = new Series()));
+    s.add(ms, exitCode !== 0);
+  }
+
+  snapshot(): AgentStatus {
+    const latency: Record<string, LatencyStats> = {};
+    for (const [k, s] of [...this.series].sort(([a], [b]) => a.localeCompare(b))) latency[k] = s.stats();
+    return {
+      pid: process.pid,
+      uptimeSeconds: Math.round((Date.now() - this.started) / 100) / 10,
+      requests: this.requests,
+      errors: this.errors,
+      refused: this.refused,
+      inFlight: this.inFlight,
+      rssBytes: process.memoryUsage.rss(),
+      latency,
+    };
+  }
+}
+
+function label(v: string): string {
+  return v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+}
+
+/** The status in Prometheus text exposition format. */
+export function prometheusText(s: AgentStatus): string {
+  const lines = [
+    '# HELP fastcni_agent_uptime_seconds Seconds since the agent started.',
+    '# TYPE fastcni_agent_uptime_seconds gauge',
+    `fastcni_agent_uptime_seconds ${s.uptimeSeconds}`,
+    '# HELP fastcni_agent_requests_total Requests answered with a plugin result.',
+    '# TYPE fastcni_agent_requests_total counter',
+    `fastcni_agent_requests_total ${s.requests}`,
+    '# HELP fastcni_agent_errors_total Plugin results with a non-zero exit code.',
+    '# TYPE fastcni_agent_errors_total counter',
+    `fastcni_agent_errors_total ${s.errors}`,
+    '# HELP fastcni_agent_refused_total Connections refused (peer, size, malformed, shutdown).',
+    '# TYPE fastcni_agent_refused_total counter',
+    `fastcni_agent_refused_total ${s.refused}`,
+    '# HELP fastcni_agent_in_flight Requests being served now.',
+    '# TYPE fastcni_agent_in_flight gauge',
+    `fastcni_agent_in_flight ${s.inFlight}`,
+    '# HELP fastcni_agent_rss_bytes Resident set size.',
+    '# TYPE fastcni_agent_rss_bytes gauge',
+    `fastcni_agent_rss_bytes ${s.rssBytes}`,
+    '# HELP fastcni_agent_request_seconds Request latency quantiles over recent requests.',
+    '# TYPE fastcni_agent_request_seconds summary',
+  ];
+  for (const [key, l] of Object.entries(s.latency)) {
+    const [plugin = '', command = ''] = key.split(' ');
+    const base = `plugin="${label(plugin)}",command="${label(command)}"`;
+    for (const [q, v] of [['0.5', l.p50Ms], ['0.95', l.p95Ms], ['0.99', l.p99Ms]] as const) {
+      lines.push(`fastcni_agent_request_seconds{${base},quantile="${q}"} ${v / 1000}`);
+    }
+    lines.push(`fastcni_agent_request_seconds_count{${base}} ${l.count}`);
+    lines.push(`fastcni_agent_request_errors_total{${base}} ${l.errors}`);
+  }
+  return `${lines.join('\n')}\n`;
+}

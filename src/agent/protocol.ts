@@ -1,0 +1,176 @@
+// The agent protocol, agent side: one request frame per connection, one response frame back.
+// The launcher's side is native/launcher/src/frame.rs; change both together.
+//
+// Frame   = "fcni" | u8 version (1) | u8 kind | u32 BE payload length | payload   (10-byte header)
+// Request kinds:
+//   0x01 invoke  payload: u16 BE name length, plugin name (UTF-8)
+//                         u32 BE variable count, then per variable u32 BE length + "KEY=VALUE" bytes
+//                         u32 BE stdin length, stdin bytes
+//   0x02 status  payload: empty
+// Response kinds:
+//   0x81 result  payload: i32 BE exit code | u32 BE length + stdout | u32 BE length + stderr
+//   0x82 status  payload: AgentStatus as UTF-8 JSON
+//   0x83 refused payload: UTF-8 reason (peer not root, frame too large, malformed, shutting down)
+// The launcher sends the CNI_* variables and PATH (so a foreign delegate is exec'd as in the
+// fallback). A binary layout: no escaping, no base64, and the launcher needs no JSON library.
+
+export const MAGIC = Buffer.from('fcni', 'latin1');
+export const PROTOCOL_VERSION = 1;
+export const HEADER_SIZE = 10;
+/** Default request size limit (payload bytes). */
+export const DEFAULT_MAX_FRAME = 1 << 20;
+
+export const Kind = {
+  Invoke: 0x01,
+  Status: 0x02,
+  Result: 0x81,
+  StatusReply: 0x82,
+  Refused: 0x83,
+} as const;
+
+/** One plugin invocation as the launcher forwards it. */
+export interface InvokeRequest {
+  plugin: string;
+  env: Record<string, string>;
+  stdin: Buffer;
+}
+
+export type Request = { kind: 'invoke'; invoke: InvokeRequest } | { kind: 'status' };
+
+/** A frame that is not ours or breaks the layout; the message is the logged reason. */
+export class FrameError extends Error {
+  override name = 'FrameError';
+}
+
+function header(kind: number, payloadLength: number): Buffer {
+  const h = Buffer.alloc(HEADER_SIZE);
+  MAGIC.copy(h, 0);
+  h[4] = PROTOCOL_VERSION;
+  h[5] = kind;
+  h.writeUInt32BE(payloadLength, 6);
+  return h;
+}
+
+function lengthPrefixed(b: Buffer): Buffer[] {
+  const n = Buffer.alloc(4);
+  n.writeUInt32BE(b.length);
+  return [n, b];
+}
+
+/** Encode an invoke request (the launcher's job; here for tests and other clients). */
+export function encodeInvoke(req: InvokeRequest): Buffer {
+  const name = Buffer.from(req.plugin, 'utf8');
+  const nameLen = Buffer.alloc(2);
+  nameLen.writeUInt16BE(name.length);
+  const vars = Object.entries(req.env).map(([k, v]) => Buffer.from(`${k}=${v}`, 'utf8'));
+  const count = Buffer.alloc(4);
+  count.writeUInt32BE(vars.length);
+  const payload = Buffer.concat([nameLen, name, count, ...vars.flatMap(lengthPrefixed), ...lengthPrefixed(req.stdin)]);
+  return Buffer.concat([header(Kind.Invoke, payload.length), payload]);
+}
+
+/** Encode a status request. */
+export function encodeStatusRequest(): Buffer {
+  return header(Kind.Status, 0);
+}
+
+/** Encode the plugin's output. */
+export function encodeResult(out: { exitCode: number; stdout: string; stderr: string }): Buffer {
+  const code = Buffer.alloc(4);
+  code.writeInt32BE(out.exitCode);
+  const payload = Buffer.concat([code, ...lengthPrefixed(Buffer.from(out.stdout, 'utf8')), ...lengthPrefixed(Buffer.from(out.stderr, 'utf8'))]);
+  return Buffer.concat([header(Kind.Result, payload.length), payload]);
+}
+
+/** Encode a status reply. */
+export function encodeStatusReply(status: unknown): Buffer {
+  const payload = Buffer.from(JSON.stringify(status), 'utf8');
+  return Buffer.concat([header(Kind.StatusReply, payload.length), payload]);
+}
+
+/** Encode a refusal. */
+export function encodeRefused(reason: string): Buffer {
+  const payload = Buffer.from(reason, 'utf8');
+  return Buffer.concat([header(Kind.Refused, payload.length), payload]);
+}
+
+/** Check a header; returns kind and payload length or throws FrameError. */
+export function parseHeader(h: Buffer, maxPayload: number): { kind: number; length: number } {
+  if (!h.subarray(0, 4).equals(MAGIC)) throw new FrameError('bad magic: not a fastcni frame');
+  if (h[4] !== PROTOCOL_VERSION) throw new FrameError(`unsupported protocol version ${h[4]}`);
+  const length = h.readUInt32BE(6);
+  if (length > maxPayload) throw new FrameError(`frame of ${length} bytes exceeds the limit of ${maxPayload}`);
+  return { kind: h[5]!, length };
+}
+
+/** Decode a request payload of the given kind. */
+export function decodeRequest(kind: number, p: Buffer): Request {
+  if (kind === Kind.Status) {
+    if (p.length !== 0) throw new FrameError('status request with a payload');
+    return { kind: 'status' };
+  }
+  if (kind !== Kind.Invoke) throw new FrameError(`unknown request kind 0x${kind.toString(16)}`);
+  let at = 0;
+  const need = (n: number): void => {
+    if (at + n > p.length) throw new FrameError('truncated invoke payload');
+  };
+  need(2);
+  const nameLen = p.readUInt16BE(at);
+  at += 2;
+  need(nameLen);
+  const plugin = p.toString('utf8', at, at + nameLen);
+  at += nameLen;
+  need(4);
+  const count = p.readUInt32BE(at);
+  at += 4;
+  const env: Record<string, string> = {};
+  for (let i = 0; i < count; i++) {
+    need(4);
+    const len = p.readUInt32BE(at);
+    at += 4;
+    need(len);
+    const kv = p.toString('utf8', at, at + len);
+    at += len;
+    const eq = kv.indexOf('=');
+    if (eq <= 0) throw new FrameError('environment entry without a name');
+    env[kv.slice(0, eq)] = kv.slice(eq + 1);
+  }
+  need(4);
+  const stdinLen = p.readUInt32BE(at);
+  at += 4;
+  need(stdinLen);
+  const stdin = Buffer.from(p.subarray(at, at + stdinLen));
+  at += stdinLen;
+  if (at !== p.length) throw new FrameError('trailing bytes after the invoke payload');
+  if (plugin === '' || plugin.includes('/')) throw new FrameError(`invalid plugin name ${JSON.stringify(plugin)}`);
+  return { kind: 'invoke', invoke: { plugin, env, stdin } };
+}
+
+/** A response as a client reads it. */
+export type Response =
+  | { kind: 'result'; exitCode: number; stdout: Buffer; stderr: Buffer }
+  | { kind: 'status'; status: unknown }
+  | { kind: 'refused'; reason: string };
+
+/** Decode a whole response frame (header included). */
+export function decodeResponse(frame: Buffer): Response {
+  const { kind, length } = parseHeader(frame, 0xffffffff);
+  const p = frame.subarray(HEADER_SIZE, HEADER_SIZE + length);
+  if (p.length !== length) throw new FrameError('truncated response');
+  switch (kind) {
+    case Kind.Result: {
+      const exitCode = p.readInt32BE(0);
+      const outLen = p.readUInt32BE(4);
+      const stdout = p.subarray(8, 8 + outLen);
+      const errLen = p.readUInt32BE(8 + outLen);
+      const stderr = p.subarray(12 + outLen, 12 + outLen + errLen);
+      return { kind: 'result', exitCode, stdout, stderr };
+    }
+    case Kind.StatusReply:
+      return { kind: 'status', status: JSON.parse(p.toString('utf8')) };
+    case Kind.Refused:
+      return { kind: 'refused', reason: p.toString('utf8') };
+    default:
+      throw new FrameError(`unknown response kind 0x${kind.toString(16)}`);
+  }
+}

@@ -1,0 +1,231 @@
+#!/usr/bin/env node
+// The `fastcni` command: cnitool's verbs and environment plus `netns`, `list` and `version`.
+// Only parsing and printing live here; every command is an exported function in commands.ts.
+import { Command, Option } from 'commander';
+import {
+  addCommand,
+  checkCommand,
+  delCommand,
+  gcCommand,
+  listCommand,
+  netnsAddCommand,
+  netnsDelCommand,
+  netnsListCommand,
+  statusCommand,
+  versionCommand,
+} from './commands.js';
+import { addJson, addText, errorLine, listText } from './format.js';
+import { versionAtLeast } from '../spec/versions.js';
+import { agentStatus, DEFAULT_SOCKET, install, runAgent, type LogLevel } from '../agent/index.js';
+import type { AttachmentOptions, GlobalOptions } from './invocation.js';
+
+type Opts = GlobalOptions & AttachmentOptions & { json?: boolean; valid?: string[] };
+
+function print(text: string, newline = true): void {
+  process.stdout.write(newline ? `${text}\n` : text);
+}
+
+/** STATUS exists from 1.1.0; the runtime treats an unparsable version as older. */
+function hasStatus(version: string): boolean {
+  try {
+    return versionAtLeast(version, '1.1.0');
+  } catch {
+    return false;
+  }
+}
+
+function json(value: unknown): void {
+  print(JSON.stringify(value, null, 4));
+}
+
+/** Run an action; a failure becomes one `error: … (CNI code N)` line on stderr and exit status 1. */
+function action<A extends unknown[]>(fn: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    try {
+      await fn(...args);
+    } catch (e) {
+      process.stderr.write(`${errorLine(e)}\n`);
+      if (process.env.FASTCNI_DEBUG && e instanceof Error) process.stderr.write(`${e.stack}\n`);
+      process.exitCode = 1;
+    }
+  };
+}
+
+function attachmentOptions(cmd: Command): Command {
+  return cmd
+    .option('--id <id>', 'container ID (default: cnitool\'s, derived from the netns path)')
+    .option('-i, --ifname <name>', 'interface name in the container (default: $CNI_IFNAME or eth0)')
+    .option('--cap <json>', 'capability args as a JSON object (default: $CAP_ARGS)')
+    .option('--args <K=V;...>', 'CNI_ARGS pairs (default: $CNI_ARGS)');
+}
+
+const program = new Command('fastcni')
+  .description('Attach containers to CNI networks (cnitool-compatible) and manage network namespaces.')
+  .option('--conf-dir <dir>', 'network config directory (default: $NETCONFPATH or /etc/cni/net.d)')
+  .option('--cache-dir <dir>', 'result cache directory (default: $FASTCNI_CACHE_DIR or /var/lib/cni)')
+  .addOption(new Option('--timeout <seconds>', 'kill a plugin that runs longer than this (default: 120)'))
+  .option('--json', 'print JSON instead of text')
+  .showHelpAfterError('(run fastcni --help for usage)')
+  .addHelpText(
+    'after',
+    '\nEnvironment (as cnitool): NETCONFPATH, CNI_PATH, CNI_ARGS, CAP_ARGS, CNI_IFNAME; flags win.\n' +
+      'NETNS is a name under /var/run/netns or a path such as /proc/PID/ns/net.',
+  );
+
+for (const verb of ['add', 'check', 'del'] as const) {
+  const descriptions = {
+    add: 'add a network to a namespace and print the result',
+    check: 'check an attachment against its cached result',
+    del: 'delete a network from a namespace (idempotent)',
+  };
+  attachmentOptions(program.command(`${verb} <network> <netns>`).description(descriptions[verb])).action(
+    action(async (network: string, netns: string, _o: Opts, cmd: Command) => {
+      const o = cmd.optsWithGlobals<Opts>();
+      if (verb === 'add') {
+        const out = await addCommand(network, netns, o);
+        if (o.json) print(addJson(out), false);
+        else print(addText(out));
+        return;
+      }
+      const out = verb === 'check' ? await checkCommand(network, netns, o) : await delCommand(network, netns, o);
+      const what = `${out.network} ${out.conf.containerId}/${out.conf.ifname} (${out.conf.netns})`;
+      if (o.json) json({ command: verb, network: out.network, containerId: out.conf.containerId, ifname: out.conf.ifname, netns: out.conf.netns, ok: true });
+      else print(verb === 'check' ? `check ${what}: ok` : `deleted ${what}`);
+    }),
+  );
+}
+
+program
+  .command('gc [network...]')
+  .description('garbage-collect networks (all when none is named): delete cached attachments not listed with --valid')
+  .option('--valid <id/ifname...>', 'attachments to keep (CONTAINERID/IFNAME); without it every cached attachment is deleted, as cnitool gc does')
+  .action(
+    action(async (networks: string[], _o: Opts, cmd: Command) => {
+      const o = cmd.optsWithGlobals<Opts>();
+      const out = await gcCommand(networks, o);
+      if (o.json) json(out.map((r) => ({ network: r.network, ok: !r.error, ...(r.error ? { error: r.error.toJSON() } : {}) })));
+      else if (out.length === 0) print('gc: no networks');
+      for (const r of out) {
+        if (r.error) process.stderr.write(`${errorLine(r.error).replace(/^error: /, `error: gc ${r.network}: `)}\n`);
+        else if (!o.json) print(`gc ${r.network}: ok`);
+      }
+      if (out.some((r) => r.error)) process.exitCode = 1;
+    }),
+  );
+
+program
+  .command('status <network>')
+  .description("ask every plugin of a network whether it is ready (CNI STATUS)")
+  .action(
+    action(async (network: string, _o: Opts, cmd: Command) => {
+      const o = cmd.optsWithGlobals<Opts>();
+      const out = await statusCommand(network, o);
+      if (o.json) json({ network: out.network, cniVersion: out.cniVersion, ok: true });
+      else if (hasStatus(out.cniVersion)) print(`status ${out.network}: ready`);
+      else print(`status ${out.network}: ready (cniVersion ${out.cniVersion} has no STATUS, so no plugin was asked)`);
+    }),
+  );
+
+program
+  .command('list')
+  .description('networks in the config directory (malformed files reported) and cached attachments')
+  .action(
+    action(async (_o: Opts, cmd: Command) => {
+      const o = cmd.optsWithGlobals<Opts>();
+      const out = await listCommand(o);
+      if (o.json) json(out);
+      else print(listText(out));
+    }),
+  );
+
+program
+  .command('version')
+  .description('fastcni, native addon and supported CNI spec versions')
+  .action(
+    action(async (_o: Opts, cmd: Command) => {
+      const o = cmd.optsWithGlobals<Opts>();
+      const out = await versionCommand();
+      if (o.json) json(out);
+      else print(`fastcni ${out.version}\nnative addon: ${out.native ?? 'not loaded'}\nCNI spec versions: ${out.cniVersions.join(', ')}`);
+    }),
+  );
+
+const netns = program.command('netns').description('named network namespaces under /var/run/netns (like ip netns)');
+netns
+  .command('add <name>')
+  .description('create a named namespace')
+  .action(
+    action(async (name: string, _o: Opts, cmd: Command) => {
+      const out = await netnsAddCommand(name);
+      if (cmd.optsWithGlobals<Opts>().json) json(out);
+      else print(out.path);
+    }),
+  );
+netns
+  .command('del <name>')
+  .alias('delete')
+  .description('delete a named namespace (succeeds when it does not exist)')
+  .action(
+    action(async (name: string, _o: Opts, cmd: Command) => {
+      const out = await netnsDelCommand(name);
+      if (cmd.optsWithGlobals<Opts>().json) json(out);
+      else print(out.deleted ? `deleted namespace ${name}` : `namespace ${name} does not exist: nothing to delete`);
+    }),
+  );
+netns
+  .command('list')
+  .description('names of the namespaces under /var/run/netns')
+  .action(
+    action(async (_o: Opts, cmd: Command) => {
+      const names = await netnsListCommand();
+      if (cmd.optsWithGlobals<Opts>().json) json(names);
+      else if (names.length > 0) print(names.join('\n'));
+    }),
+  );
+
+const agentSocket = () => process.env.FASTCNI_SOCKET || DEFAULT_SOCKET;
+const agent = program
+  .command('agent')
+  .description('run the resident agent that serves plugin invocations handed over by the launcher (until SIGTERM)')
+  .option('--socket <path>', 'unix socket to listen on (default: $FASTCNI_SOCKET or /run/fastcni/agent.sock)')
+  .option('--metrics-port <port>', 'serve Prometheus text metrics on 127.0.0.1:PORT')
+  .option('--log-level <level>', 'debug, info, warn or error (default: info)')
+  .action(
+    action(async (o: { socket?: string; metricsPort?: string; logLevel?: string }) => {
+      const port = o.metricsPort === undefined ? undefined : Number(o.metricsPort);
+      if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536)) throw new Error(`--metrics-port: not a port number: ${o.metricsPort}`);
+      await runAgent({ socketPath: o.socket ?? agentSocket(), metricsPort: port, logLevel: o.logLevel as LogLevel | undefined });
+    }),
+  );
+agent
+  .command('status')
+  .description("the running agent's uptime, requests, errors and latency percentiles")
+  .option('--socket <path>', 'the agent socket (default: $FASTCNI_SOCKET or /run/fastcni/agent.sock)')
+  .action(
+    action(async (_o: { socket?: string }, cmd: Command) => {
+      // `--socket` after `status` may be taken by the parent `agent` command: read both.
+      const s = await agentStatus(cmd.optsWithGlobals<{ socket?: string }>().socket ?? agentSocket());
+      if (cmd.optsWithGlobals<Opts>().json) return json(s);
+      print(`agent pid ${s.pid}, up ${s.uptimeSeconds.toFixed(0)} s, ${s.requests} requests, ${s.errors} errors, ${s.refused} refused, ${s.inFlight} in flight, RSS ${(s.rssBytes / 2 ** 20).toFixed(1)} MiB`);
+      for (const [key, l] of Object.entries(s.latency)) print(`  ${key}: ${JSON.stringify(l)}`);
+    }),
+  );
+
+program
+  .command('install')
+  .description('install the launcher under each plugin name in a CNI bin dir and print a systemd unit for the agent')
+  .requiredOption('--bin-dir <dir>', 'CNI plugin directory, e.g. /opt/cni/bin')
+  .option('--force', 'replace plugin binaries that are not ours')
+  .option('--socket <path>', 'agent socket the launchers use (default: /run/fastcni/agent.sock)')
+  .action(
+    action(async (o: { binDir: string; force?: boolean; socket?: string }, cmd: Command) => {
+      const g = cmd.optsWithGlobals<Opts>();
+      const out = await install({ binDir: o.binDir, confDir: g.confDir, force: o.force, socketPath: o.socket });
+      if (g.json) return json(out);
+      print(`installed: ${out.installed.join(' ')}`);
+      if (out.conflist) print(`example network: ${out.conflist}`);
+      print(`\n# save as /etc/systemd/system/fastcni-agent.service, then: systemctl enable --now fastcni-agent\n${out.unit}`);
+    }),
+  );
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,89 @@
+// The agent in-process with a stand-in plugin: concurrency, SIGTERM-style close with requests in
+// flight, the status request and the Prometheus endpoint. No namespaces are touched.
+import { existsSync } from 'node:fs';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, expect, it } from 'vitest';
+import { startAgent } from '../../src/agent/server.js';
+import { agentStatus } from '../../src/agent/status.js';
+import { decodeResponse, encodeInvoke, type Response } from '../../src/agent/protocol.js';
+import type { Plugin } from '../../src/skel/types.js';
+import { tempDir } from '../helpers/fixtures.js';
+
+/** A plugin that echoes its env after a delay, and records the hostNetns it was given. */
+function slowPlugin(delayMs: number, seen: Array<string | undefined>): Plugin<unknown> {
+  return {
+    name: 'slow',
+    definition: {} as Plugin<unknown>['definition'],
+    async invoke(inv) {
+      seen.push(inv.hostNetns);
+      await sleep(delayMs);
+      return { exitCode: inv.env.CNI_COMMAND === 'ADD' ? 0 : 3, stdout: `${inv.env.CNI_CONTAINERID}:${Buffer.from(inv.stdin).toString()}`, stderr: 'log\n' };
+    },
+  };
+}
+
+function ask(socketPath: string, id: string, command = 'ADD'): Promise<Response> {
+  return new Promise((resolve, reject) => {
+    const sock = connect(socketPath);
+    const chunks: Buffer[] = [];
+    sock.on('connect', () => sock.end(encodeInvoke({ plugin: 'slow', env: { CNI_COMMAND: command, CNI_CONTAINERID: id }, stdin: Buffer.from('in') })));
+    sock.on('data', (c: Buffer) => chunks.push(c));
+    sock.on('error', reject);
+    sock.on('close', () => resolve(decodeResponse(Buffer.concat(chunks))));
+  });
+}
+
+describe('agent server', () => {
+  it('serves concurrently, finishes in-flight requests on close, then refuses new ones', async () => {
+    const seen: Array<string | undefined> = [];
+    const lines: string[] = [];
+    const socketPath = join(tempDir('agent'), 'a', 'agent.sock');
+    const agent = await startAgent({
+      socketPath,
+      loadPlugin: async (t) => (t === 'slow' ? slowPlugin(1000, seen) : undefined),
+      logger: { debug: () => {}, info: (m) => void lines.push(m), warn: (m) => void lines.push(m), error: (m) => void lines.push(m) },
+      metricsPort: 0,
+    });
+    const started = Date.now();
+    const answers = Promise.all(Array.from({ length: 8 }, (_, i) => ask(socketPath, `c${i}`)));
+    for (let i = 0; i < 100 && agent.status().inFlight < 8; i++) await sleep(10);
+    expect(agent.status().inFlight).toBe(8);
+    const res = await fetch(`http://127.0.0.1:${agent.metricsPort}/metrics`);
+    expect(await res.text()).toContain('fastcni_agent_in_flight 8');
+    const closing = agent.close();
+    // new callers find no socket (the launcher then falls back to Node)
+    expect(existsSync(socketPath)).toBe(false);
+    const all = await answers;
+    await closing;
+    expect(Date.now() - started).toBeLessThan(4000); // concurrent, not 8 × 1000 ms
+    expect(all.map((a) => (a.kind === 'result' ? a.stdout.toString() : a.kind))).toEqual(Array.from({ length: 8 }, (_, i) => `c${i}:in`));
+    expect(all[0]).toMatchObject({ kind: 'result', exitCode: 0, stderr: Buffer.from('log\n') });
+    // the caller (this process) shares the agent's namespace: no host namespace path is passed
+    expect(seen.every((h) => h === undefined)).toBe(true);
+    expect(lines).toContain('agent stopped');
+  });
+
+  it('answers status and unknown plugin types like the plugin entry does', async () => {
+    const socketPath = join(tempDir('agent'), 'agent.sock');
+    const agent = await startAgent({ socketPath, loadPlugin: async (t) => (t === 'slow' ? slowPlugin(1, []) : undefined), logger: { debug() {}, info() {}, warn() {}, error() {} } });
+    try {
+      expect(await ask(socketPath, 'x', 'DEL')).toMatchObject({ kind: 'result', exitCode: 3 });
+      const unknown = await new Promise<Response>((resolve) => {
+        const sock = connect(socketPath);
+        const chunks: Buffer[] = [];
+        sock.on('connect', () => sock.end(encodeInvoke({ plugin: 'nope', env: {}, stdin: Buffer.alloc(0) })));
+        sock.on('data', (c: Buffer) => chunks.push(c));
+        sock.on('close', () => resolve(decodeResponse(Buffer.concat(chunks))));
+      });
+      expect(unknown).toEqual({ kind: 'result', exitCode: 1, stdout: Buffer.alloc(0), stderr: Buffer.from('fastcni: unknown plugin type "nope"\n') });
+      const s = await agentStatus(socketPath);
+      expect(s).toMatchObject({ requests: 2, errors: 2, inFlight: 0, pid: process.pid });
+      expect(s.rssBytes).toBeGreaterThan(0);
+      expect(s.latency['slow DEL']?.count).toBe(1);
+    } finally {
+      await agent.close();
+    }
+  });
+});
