@@ -108,7 +108,7 @@ function cniEnv(cmd: string, pod: Pod, cniPath: string, extra: Record<string, st
 }
 
 function outcome(code: number, us: number, stdout = '', stderr = ''): OpOutcome {
-  return { ms: us / 1000, ...(code !== 0 ? { error: `exit ${code}: ${(stdout + stderr).trim().slice(0, 400)}` } : {}) };
+  return { ms: us / 1000, ...(code !== 0 ? { error: `exit ${code}: ${(stdout + stderr).replace(/\s+/g, ' ').trim().slice(0, 400)}` } : {}) };
 }
 
 /** Exec modes: one resident helper per worker inside the node namespace spawns the binary. */

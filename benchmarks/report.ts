@@ -40,7 +40,7 @@ export function formatTable(runs: RunResult[], targets: Target[], workers: numbe
         `${fmt(s.del.p50)}/${fmt(s.del.p95)}/${fmt(s.del.p99)}`,
         ref ? `${(s.add.podsPerSec / ref).toFixed(2)}×` : '-',
         fmt(s.add.perPodMs),
-        (r.leaks[kind].length ? `LEAK: ${r.leaks[kind].join('; ')}` : 'none') + (err ? ` (${err} errors: ${s.add.firstError ?? s.del.firstError})` : ''),
+        (r.leaks[kind].length ? `LEAK: ${r.leaks[kind].join('; ')}` : 'none') + (err ? ` (${err} errors, first: ${(s.add.firstError ?? s.del.firstError ?? '').slice(0, 120)})` : ''),
       ]);
     }
   }
