@@ -2,6 +2,8 @@
 // The `fastcni` command: cnitool's verbs and environment plus `netns`, `list` and `version`.
 // Only parsing and printing live here; every command is an exported function in commands.ts.
 import { Command, Option } from 'commander';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import {
   addCommand,
   checkCommand,
@@ -225,6 +227,29 @@ program
       print(`installed: ${out.installed.join(' ')}`);
       if (out.conflist) print(`example network: ${out.conflist}`);
       print(`\n# save as /etc/systemd/system/fastcni-agent.service, then: systemctl enable --now fastcni-agent\n${out.unit}`);
+    }),
+  );
+
+program
+  .command('bench')
+  .description('pods per second against the reference plugins and the kernel floor (build it first with `make bench`)')
+  .option('--sizes <list>', 'pod counts, comma-separated', '10,100')
+  .option('--workers <n>', 'parallel workers', '4')
+  .option('--modes <list>', 'modes: debian, ref-nft, agent, noagent, inproc, floor (default: all available)')
+  .action(
+    action(async (o: { sizes: string; workers: string; modes?: string }) => {
+      // The harness is built beside dist/src by `make bench` (benchmarks/tsconfig.json); it is not
+      // part of the library, so it is loaded only here, by path.
+      const harness = new URL('../../benchmarks/index.js', import.meta.url);
+      if (!existsSync(fileURLToPath(harness))) throw new Error('the benchmark is not built: run `make bench` once');
+      const { runBenchmark } = (await import(harness.href)) as { runBenchmark: (o: Record<string, unknown>) => Promise<{ runs: Array<{ leaks: { seq: string[]; par: string[] } }> }> };
+      const list = (v: string) => v.split(',').map((x) => x.trim()).filter(Boolean);
+      const report = await runBenchmark({
+        sizes: list(o.sizes).map(Number),
+        workers: Number(o.workers),
+        ...(o.modes ? { modes: list(o.modes) } : {}),
+      });
+      if (report.runs.some((r) => r.leaks.seq.length || r.leaks.par.length)) process.exitCode = 1;
     }),
   );
 
