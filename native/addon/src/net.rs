@@ -277,6 +277,29 @@ where
     Ok(promise)
 }
 
+/// Like [`on_own_thread`], on a resident worker of ours parked in `host_netns` (fc::resident):
+/// sequential calls reuse its thread, socket and caches; concurrent ones get a worker each.
+fn on_resident<'e, T, O>(
+    env: &'e Env,
+    host_netns: Option<String>,
+    work: impl FnOnce(fc::Result<&mut fc::resident::Resident>) -> fc::Result<T> + Send + 'static,
+    outcome: impl FnOnce(fc::Result<T>) -> O + Send + 'static,
+) -> Result<Object<'e>>
+where
+    T: 'static,
+    O: ToNapiValue + Send + 'static,
+{
+    let (deferred, promise) = env.create_deferred::<O, Resolver<O>>()?;
+    let settle = Settle(Some(deferred));
+    // On a spawn failure the closure (and `settle`) is dropped, which rejects the promise.
+    let _ = fc::resident::run(host_netns.as_deref(), move |res| {
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(res)))
+            .unwrap_or_else(|_| Err(fc::Failure::internal("thread", "namespace worker panicked")));
+        settle.resolve(outcome(r))
+    });
+    Ok(promise)
+}
+
 /// Defines an AsyncTask whose compute runs a core call (which spawns its own namespace thread)
 /// and whose result is the matching outcome object.
 macro_rules! task {
@@ -318,7 +341,8 @@ fn bridge_add_result(r: fc::BridgeAddResult) -> BridgeAddResult {
 #[napi(ts_return_type = "Promise<BridgeAddOutcome>")]
 pub fn bridge_add(env: &Env, req: BridgeAddRequest) -> Result<Object<'_>> {
     let req: fc::BridgeAddRequest = req.into();
-    on_own_thread(env, "fastcni-bradd", move || fc::bridge_add_here(&req), |r| {
+    let host = req.host_netns.clone();
+    on_resident(env, host, move |res| res.and_then(|res| fc::bridge_add_resident(res, &req)), |r| {
         BridgeAddOutcome::from_result(r, bridge_add_result)
     })
 }
@@ -328,9 +352,18 @@ pub fn bridge_add(env: &Env, req: BridgeAddRequest) -> Result<Object<'_>> {
 #[napi(ts_return_type = "Promise<BridgeDelOutcome>")]
 pub fn bridge_del(env: &Env, req: BridgeDelRequest) -> Result<Object<'_>> {
     let req = fc::BridgeDelRequest { host_netns: req.host_netns, pod_netns: req.pod_netns, ifname: req.ifname };
-    on_own_thread(env, "fastcni-brdel", move || fc::bridge_del_here(&req), |r| {
-        BridgeDelOutcome::from_result(r, |r| BridgeDelResult { netns_found: r.netns_found, addresses: r.addresses })
-    })
+    let host = req.host_netns.clone();
+    on_resident(
+        env,
+        host,
+        move |res| match res {
+            Ok(res) => fc::bridge_del_resident(res, &req),
+            // no worker in the host namespace (gone, say): DEL never needed it; this thread is ours
+            // and throwaway
+            Err(_) => fc::bridge_del_here(&req),
+        },
+        |r| BridgeDelOutcome::from_result(r, |r| BridgeDelResult { netns_found: r.netns_found, addresses: r.addresses }),
+    )
 }
 
 /// Describe a pod's interface, its host peer and optionally the bridge, for CHECK.

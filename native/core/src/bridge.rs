@@ -1,10 +1,12 @@
 //! The bridge plugin's kernel work as two coarse calls: wire a pod into a bridge (rolled back on
 //! any failure) and unwire it (idempotent).
 //!
-//! Cost of an ADD, steady state (bridge and gateway address present): one thread, two sockets,
-//! five round trips — bridge get, bridge address dump, veth create (the new link is echoed back),
-//! the pod's whole configuration plus a read-back in one batch, and bridge + host end in one
-//! read — and a few /proc sysctl writes (~3 µs each).
+//! Cost of an ADD, steady state on a resident worker (`bridge_add_resident`: thread, host socket
+//! and bridge already there): one pod socket, four round trips — bridge address dump, veth create
+//! (the new link is echoed back), the pod's whole configuration plus a read-back in one batch, and
+//! bridge + host end in one read (which also revalidates the cached bridge) — and a few /proc
+//! sysctl writes (~3 µs each). `bridge_add_here` (a throwaway thread) adds a bridge GET, the
+//! host socket and the thread.
 
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::{Duration, Instant};
@@ -18,6 +20,7 @@ use crate::addr::{self, Cidr};
 use crate::error::{Failure, Kind, Result};
 use crate::link::{self, BridgeSpec, Link, VethSpec};
 use crate::netns;
+use crate::resident::Resident;
 use crate::route;
 use crate::rtnl::{Raw, Req, Rtnl, NLM_F_ECHO};
 use crate::sysctl;
@@ -48,14 +51,59 @@ pub fn bridge_add_here(req: &BridgeAddRequest) -> Result<BridgeAddResult> {
     let mut pod = Rtnl::open()?;
     netns::enter(&host_ns, "host")?;
 
-    let (bridge, gateway) = setup_bridge(&mut host, req)?;
-    let host_end = create_veth(&mut host, &mut pod, req, &bridge, pod_ns.as_raw_fd())?;
-    let mut ctx = Sides { host: &mut host, pod: &mut pod, pod_ns: &pod_ns };
-    match configure(&mut ctx, req, &bridge, gateway.as_ref(), &host_end) {
+    add_with(&mut host, &mut pod, &pod_ns, req, None).map(|(r, _)| r)
+}
+
+/// [`bridge_add`] on a resident worker ([`resident::run`]): its host socket, its cached bridge
+/// (validated by the kernel: a stale one fails a step or reads back as something else, and the
+/// call is redone once without the cache), a short setns into the pod to open the pod's socket.
+pub fn bridge_add_resident(res: &mut Resident, req: &BridgeAddRequest) -> Result<BridgeAddResult> {
+    validate(req)?;
+    let pod_ns = netns::open(&req.pod_netns)?;
+    res.enter(&pod_ns, &req.pod_netns)?;
+    let pod = Rtnl::open();
+    res.back()?;
+    let mut pod = pod?;
+    let mut host = res.take_host()?;
+    let cached = res.bridges.remove(&req.bridge).filter(|b| b.info.up && (!req.promisc || b.info.promisc));
+    let used_cache = cached.is_some();
+    res.mark_moved(); // configure() enters the pod namespace
+    let mut r = add_with(&mut host, &mut pod, &pod_ns, req, cached);
+    if used_cache && r.is_err() {
+        res.back()?;
+        res.mark_moved();
+        r = add_with(&mut host, &mut pod, &pod_ns, req, None);
+    }
+    match r {
+        Ok((out, bridge)) => {
+            res.put_host(host);
+            if bridge.info.up && bridge.info.kind == "bridge" && bridge.info.name == req.bridge {
+                res.bridges.insert(req.bridge.clone(), bridge);
+            }
+            Ok(out)
+        }
+        Err(e) => Err(e), // the host socket is dropped: the next call opens a fresh one
+    }
+}
+
+/// [`bridge_del`] on a resident worker; the thread returns to the host namespace afterwards.
+pub fn bridge_del_resident(res: &mut Resident, req: &BridgeDelRequest) -> Result<BridgeDelResult> {
+    res.mark_moved();
+    bridge_del_here(req)
+}
+
+/// The ADD itself, from the host namespace; `cached` = the bridge as last read back (skips its GET).
+/// Returns the result and the bridge as read back at the end.
+fn add_with(host: &mut Rtnl, pod: &mut Rtnl, pod_ns: &OwnedFd, req: &BridgeAddRequest, cached: Option<Link>) -> Result<(BridgeAddResult, Link)> {
+    let check_bridge = cached.is_some();
+    let (bridge, gateway) = setup_bridge(host, req, cached)?;
+    let host_end = create_veth(host, pod, req, &bridge, pod_ns.as_raw_fd())?;
+    let mut ctx = Sides { host, pod, pod_ns };
+    match configure(&mut ctx, req, &bridge, gateway.as_ref(), &host_end, check_bridge) {
         Ok(r) => Ok(r),
         Err(e) => {
             // undo: deleting one end of a veth deletes both (the socket stays in the host netns)
-            let _ = host.ack("veth delete (rollback)", link::del_msg(host_end.info.index, None), 0);
+            let _ = ctx.host.ack("veth delete (rollback)", link::del_msg(host_end.info.index, None), 0);
             Err(e)
         }
     }
@@ -100,9 +148,12 @@ pub fn vlan_gateway_name(req: &BridgeAddRequest) -> Option<String> {
 
 /// Ensure the bridge, its sysctls and gateway addresses (on the bridge or its VLAN gateway),
 /// forwarding; before any pod veth exists, so a conflict fails without anything to undo.
-fn setup_bridge(host: &mut Rtnl, req: &BridgeAddRequest) -> Result<(Link, Option<Link>)> {
+fn setup_bridge(host: &mut Rtnl, req: &BridgeAddRequest, cached: Option<Link>) -> Result<(Link, Option<Link>)> {
     let spec = BridgeSpec { name: &req.bridge, mtu: req.mtu, promisc: req.promisc, vlan_filtering: req.vlan_filtering };
-    let (br, created) = link::ensure_bridge(host, &spec)?;
+    let (br, created) = match cached {
+        Some(b) => (b, false),
+        None => link::ensure_bridge(host, &spec)?,
+    };
     sysctl::write_if_present(&format!("net/ipv6/conf/{}/accept_ra", req.bridge), "0")?;
     let gateway = match vlan_gateway_name(req) {
         Some(name) => Some(ensure_vlan_gateway(host, req, &br, &name)?),
@@ -370,7 +421,7 @@ fn acked_then_link(mut results: Vec<Result<Vec<Raw>>>, ignore: impl Fn(&Failure)
     link::parse_raw(&raw.buf)
 }
 
-fn configure(s: &mut Sides, req: &BridgeAddRequest, br: &Link, gateway: Option<&Link>, host_end: &Link) -> Result<BridgeAddResult> {
+fn configure(s: &mut Sides, req: &BridgeAddRequest, br: &Link, gateway: Option<&Link>, host_end: &Link, check_bridge: bool) -> Result<(BridgeAddResult, Link)> {
     let host_idx = host_end.info.index;
     let host_name = &host_end.info.name;
     first_err(s.host.batch(host_port_reqs(req, br, host_idx)), |e| {
@@ -434,14 +485,18 @@ fn configure(s: &mut Sides, req: &BridgeAddRequest, br: &Link, gateway: Option<&
     if req.container_up && !host_now.oper_up {
         host_now = wait_oper_up(s.host, host_idx, host_name)?;
     }
+    if check_bridge && (bridge_now.info.name != req.bridge || bridge_now.info.kind != "bridge" || host_now.master_index != Some(br.info.index)) {
+        return Err(Failure::internal("bridge ensure", format!("bridge {:?} changed under a cached index", req.bridge)));
+    }
     let mut host_info = host_now.info;
     host_info.master = Some(bridge_now.info.name.clone());
-    Ok(BridgeAddResult {
-        bridge: bridge_now.info,
+    let out = BridgeAddResult {
+        bridge: bridge_now.info.clone(),
         host_veth: host_info,
         container: container.info,
         vlan_gateway: gateway_now.map(|g| g.info),
-    })
+    };
+    Ok((out, bridge_now))
 }
 
 /// Poll the host end's operational state in growing steps of at most 10 ms (the first read was

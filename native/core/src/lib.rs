@@ -10,11 +10,12 @@ pub mod lock;
 pub mod netns;
 pub mod peer;
 pub mod route;
+pub mod resident;
 pub mod rtnl;
 pub mod sysctl;
 pub mod types;
 
-pub use bridge::{bridge_add, bridge_add_here, bridge_del, bridge_del_here};
+pub use bridge::{bridge_add, bridge_add_here, bridge_add_resident, bridge_del, bridge_del_here, bridge_del_resident};
 pub use error::{Failure, Kind, Result};
 pub use inspect::{
     addr_list, link_del, link_get, link_list, loopback_set, loopback_set_here, pod_inspect, pod_inspect_here, route_list, sysctl_get,
