@@ -1,9 +1,9 @@
 // IPAM delegation for an upper plugin: find the delegate in CNI_PATH exactly as libcni does, run it
 // in-process when the file found is one of ours, exec it otherwise; either way its output is read
 // as an exec'd plugin's would be, and results come back in the newest form.
-import { open, stat } from 'node:fs/promises';
+import { closeSync, openSync, fstatSync, readSync, statSync, type BigIntStats } from 'node:fs';
 import { join } from 'node:path';
-import { CniError, ErrorCode } from '../spec/errors.js';
+import { CniError, ErrorCode, toCniError } from '../spec/errors.js';
 import { toCurrentResult } from '../spec/result-convert.js';
 import type { Invocation, InvocationOutput, PluginContext, Result } from '../skel/types.js';
 import { loadPlugin } from '../plugins.js';
@@ -19,9 +19,14 @@ export type DelegateContext = Pick<PluginContext, 'env' | 'stdin' | 'hostNetns' 
 export const PLUGIN_MARKER = 'fastcni-plugin';
 const MARKER_WINDOW = 4096;
 
+// The lookups below use synchronous stat/open/read: a few cached-inode syscalls on a local
+// directory cost microseconds, less than one round trip through libuv's thread pool, and they sit
+// on every delegated call.
+
 /**
  * libcni's FindInPath: the first dir/type that exists and is a regular file (no exec-bit check).
- * Errors are worded as libcni words them.
+ * Errors are worded as libcni words them. Not cached: a stat per directory is what libcni does and
+ * costs microseconds.
  */
 export async function findInPath(type: string, paths: readonly string[]): Promise<string> {
   if (type === '') throw new CniError(ErrorCode.Internal, 'no plugin name provided');
@@ -30,9 +35,9 @@ export async function findInPath(type: string, paths: readonly string[]): Promis
   for (const dir of paths) {
     const full = join(dir, type);
     try {
-      if ((await stat(full)).isFile()) return full;
+      if (statSync(full, { throwIfNoEntry: false })?.isFile()) return full;
     } catch {
-      // not there: try the next directory
+      // not there (or not a directory, or not searchable): try the next directory
     }
   }
   throw new CniError(ErrorCode.Internal, `failed to find plugin ${JSON.stringify(type)} in path [${paths.join(' ')}]`);
@@ -40,21 +45,36 @@ export async function findInPath(type: string, paths: readonly string[]): Promis
 
 const markerCache = new Map<string, { key: string; ours: boolean }>();
 
-/** Whether the file is one of our plugin entries (marker in its first 4 KiB); cached by path, inode and mtime. */
+function fileKey(st: BigIntStats): string {
+  return `${st.dev}:${st.ino}:${st.mtimeNs}:${st.ctimeNs}:${st.size}`;
+}
+
+/**
+ * Whether the file is one of our plugin entries (marker in its first 4 KiB). The answer is cached
+ * by path and the file's identity (device, inode, mtime, ctime, size): replacing, rewriting or
+ * chmod-ing the file changes the key, and the file is then opened and read again.
+ */
 export async function isOurPlugin(path: string): Promise<boolean> {
-  const fh = await open(path, 'r');
+  const hit = markerCache.get(path);
+  if (hit) {
+    const st = statSync(path, { bigint: true, throwIfNoEntry: false });
+    if (st && hit.key === fileKey(st)) return hit.ours;
+  }
+  const fd = openSync(path, 'r');
   try {
-    const st = await fh.stat({ bigint: true });
-    const key = `${st.dev}:${st.ino}:${st.mtimeNs}:${st.size}`;
-    const hit = markerCache.get(path);
-    if (hit && hit.key === key) return hit.ours;
+    const st = fstatSync(fd, { bigint: true });
     const buf = Buffer.alloc(MARKER_WINDOW);
-    const { bytesRead } = await fh.read(buf, 0, MARKER_WINDOW, 0);
+    let bytesRead = 0;
+    while (bytesRead < MARKER_WINDOW) {
+      const n = readSync(fd, buf, bytesRead, MARKER_WINDOW - bytesRead, bytesRead);
+      if (n === 0) break;
+      bytesRead += n;
+    }
     const ours = buf.subarray(0, bytesRead).includes(PLUGIN_MARKER);
-    markerCache.set(path, { key, ours });
+    markerCache.set(path, { key: fileKey(st), ours });
     return ours;
   } finally {
-    await fh.close();
+    closeSync(fd);
   }
 }
 
@@ -91,8 +111,20 @@ function delegateError(type: string, out: InvocationOutput): CniError {
   return new CniError(ErrorCode.Internal, `plugin ${JSON.stringify(type)} failed but error parsing its diagnostic message ${JSON.stringify(stdout)}`);
 }
 
-/** Run the delegate for one verb; returns its raw output after a zero exit, throws its error otherwise. */
-async function runDelegate(type: string, cmd: DelegateCommand, ctx: DelegateContext): Promise<InvocationOutput> {
+/**
+ * The error an exec'd delegate's output would have given, for an error thrown in-process: what
+ * errorOutput prints and delegateError reads back — code, msg, details when non-empty.
+ */
+function directError(e: unknown): CniError {
+  const j = toCniError(e).toJSON();
+  return new CniError(j.code, j.msg, j.details !== undefined && j.details !== '' ? j.details : undefined);
+}
+
+/**
+ * Run the delegate for one verb: after a zero exit, its output — printed text, or for our own
+ * plugins run in-process the result as a JSON object (no print and re-parse) — else its error.
+ */
+async function runDelegate(type: string, cmd: DelegateCommand, ctx: DelegateContext): Promise<{ stdout: string; json?: Record<string, unknown> }> {
   const path = await findInPath(type, ctx.path);
   const inv: Invocation = {
     env: { ...ctx.env, CNI_COMMAND: cmd },
@@ -101,6 +133,17 @@ async function runDelegate(type: string, cmd: DelegateCommand, ctx: DelegateCont
   };
   // The marker check comes first: a file that is not ours is exec'd even when its type is one we implement.
   const ours = (await isOurPlugin(path)) ? await loadPlugin(type) : undefined;
+  if (ours?.invokeDirect) {
+    // Same skeleton checks and handler as invoke; log lines as an exec'd plugin's stderr lines.
+    const log = (line: string): void => {
+      for (const part of `${line}\n`.split('\n')) if (part !== '') ctx.log(part);
+    };
+    try {
+      return await ours.invokeDirect(inv, log);
+    } catch (e) {
+      throw directError(e);
+    }
+  }
   let out: InvocationOutput;
   if (ours) {
     out = await ours.invoke(inv);
@@ -115,12 +158,14 @@ async function runDelegate(type: string, cmd: DelegateCommand, ctx: DelegateCont
 /** ADD on the IPAM plugin; its result in the newest form. */
 export async function ipamAdd(type: string, ctx: DelegateContext): Promise<Result> {
   const out = await runDelegate(type, 'ADD', ctx);
-  let raw: unknown;
-  try {
-    raw = JSON.parse(out.stdout);
-  } catch (e) {
-    const what = out.stdout.trim() === '' ? 'no result' : `a result that is not JSON: ${JSON.stringify(out.stdout.slice(0, 200))}`;
-    throw new CniError(ErrorCode.DecodingFailure, `IPAM plugin ${JSON.stringify(type)} returned ${what}`, undefined, { cause: e });
+  let raw: unknown = out.json;
+  if (raw === undefined) {
+    try {
+      raw = JSON.parse(out.stdout);
+    } catch (e) {
+      const what = out.stdout.trim() === '' ? 'no result' : `a result that is not JSON: ${JSON.stringify(out.stdout.slice(0, 200))}`;
+      throw new CniError(ErrorCode.DecodingFailure, `IPAM plugin ${JSON.stringify(type)} returned ${what}`, undefined, { cause: e });
+    }
   }
   if (raw === null) return {};
   if (typeof raw !== 'object' || Array.isArray(raw)) throw new CniError(ErrorCode.DecodingFailure, `IPAM plugin ${JSON.stringify(type)} returned a result that is not an object`);

@@ -4,16 +4,17 @@ import { netConfSchema } from '../spec/net-conf.js';
 import { parseWithSchema } from '../spec/zod-errors.js';
 import { canonicalizeKeys } from '../spec/case-keys.js';
 import { resultForVersion } from '../spec/result-convert.js';
-import { formatResult } from '../spec/result-print.js';
+import { formatResult, resultToGoJson } from '../spec/result-print.js';
 import { splitCniArgs } from '../spec/cni-args.js';
 import { ALL_VERSIONS } from '../spec/versions.js';
 import { checkEnv, type Command } from './env-rules.js';
 import { checkVersion } from './version-rules.js';
 import { checkNotHostNetns, netnsCheckDisabled } from './netns-check.js';
 import { aboutOutput, errorOutput, versionOutput } from './output.js';
-import { decodeConfigVersion, readRequestConfig } from './read-config.js';
+import { decodeConfigVersion, readRequestConfig, type RequestConfig } from './read-config.js';
+import { ConfigMemo } from './config-memo.js';
 import { readPrevResult } from './prev-result.js';
-import type { Invocation, InvocationOutput, Plugin, PluginContext, PluginDefinition } from './types.js';
+import type { DirectOutput, Invocation, InvocationOutput, Plugin, PluginContext, PluginDefinition } from './types.js';
 
 const COMMANDS: readonly string[] = ['ADD', 'DEL', 'CHECK', 'GC', 'STATUS'];
 /** Commands after which the reference checks CNI_NETNS against its own namespace (we check before). */
@@ -32,17 +33,21 @@ function isBareInvocation(env: Record<string, string | undefined>): boolean {
 export function definePlugin<C>(def: PluginDefinition<C>): Plugin<C> {
   const supported = def.supportedVersions ?? ALL_VERSIONS;
   const about = def.about || `CNI plugin ${def.name}`;
+  const memo = new ConfigMemo<C>();
   return {
     name: def.name,
     definition: def,
     async invoke(inv: Invocation): Promise<InvocationOutput> {
       const logs: string[] = [];
       try {
-        const out = await run(def, supported, about, inv, (line) => void logs.push(`${line}\n`));
+        const out = await run(def, supported, about, memo, inv, (line) => void logs.push(`${line}\n`), 'text');
         return { ...out, stderr: logs.join('') + out.stderr };
       } catch (e) {
         return errorOutput(e, logs.join(''));
       }
+    },
+    async invokeDirect(inv: Invocation, log: (line: string) => void): Promise<DirectOutput> {
+      return run(def, supported, about, memo, inv, log, 'json');
     },
   };
 }
@@ -51,9 +56,11 @@ async function run<C>(
   def: PluginDefinition<C>,
   supported: readonly string[],
   about: string,
+  memo: ConfigMemo<C>,
   inv: Invocation,
   log: (line: string) => void,
-): Promise<InvocationOutput> {
+  form: 'text' | 'json',
+): Promise<InvocationOutput & DirectOutput> {
   const env = inv.env;
   let cmd: string;
   try {
@@ -69,14 +76,19 @@ async function run<C>(
   if (cmd === 'VERSION') return { exitCode: 0, stdout: versionOutput(supported), stderr: '' };
 
   const stdin = toBytes(inv.stdin);
-  const { raw, canonical } = readRequestConfig(stdin);
+  // Long-lived processes see the same config bytes again and again: reuse what was decoded and
+  // validated from them (only successful validations are kept, and every check that depends on
+  // the command or the environment still runs below, in the same order).
+  const hit = memo.get(stdin);
+  const { raw, canonical }: RequestConfig = hit ?? readRequestConfig(stdin);
   if (!COMMANDS.includes(cmd)) throw new CniError(ErrorCode.InvalidEnvironment, `unknown CNI_COMMAND: ${cmd}`);
   const command = cmd as Command;
   const version = decodeConfigVersion(canonical);
   checkVersion(command, version, supported);
 
-  const common = parseWithSchema(netConfSchema, canonical);
-  const config = parseWithSchema(def.config, canonicalizeKeys(canonical, def.config));
+  const common = hit ? hit.common : parseWithSchema(netConfSchema, canonical);
+  const config = hit ? hit.config : parseWithSchema(def.config, canonicalizeKeys(canonical, def.config));
+  if (!hit) memo.set(stdin, { raw, canonical, common, config });
   const prevResult = readPrevResult(common.prevResult, version);
   const attachments = common['cni.dev/valid-attachments'] ?? common['cni.dev/attachments'];
 
@@ -105,7 +117,10 @@ async function run<C>(
   switch (command) {
     case 'ADD': {
       const result = await def.add(config, ctx);
-      return { exitCode: 0, stdout: formatResult(resultForVersion(result, version), version), stderr: '' };
+      const versioned = resultForVersion(result, version);
+      // 'json': the object the text would parse back to, for an in-process delegating caller.
+      if (form === 'json') return { exitCode: 0, stdout: '', stderr: '', json: resultToGoJson(versioned, version) };
+      return { exitCode: 0, stdout: formatResult(versioned, version), stderr: '' };
     }
     case 'DEL':
       await def.del(config, ctx);

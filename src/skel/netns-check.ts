@@ -1,27 +1,39 @@
 // The skel's guard that CNI_NETNS is not the namespace the plugin itself (or its host) runs in.
-import { stat } from 'node:fs/promises';
+import { statSync, type BigIntStats } from 'node:fs';
 import { CniError, ErrorCode } from '../spec/errors.js';
+
+const SELF_NETNS = '/proc/self/ns/net';
 
 /** CNI_NETNS_OVERRIDE=1/true (any case) turns the check off. */
 export function netnsCheckDisabled(override: string | undefined): boolean {
   return override === '1' || (override ?? '').toUpperCase() === 'TRUE';
 }
 
+// Our own namespace never changes (no thread Node owns ever switches namespace), so its identity
+// is stat()ed once. Any other host path (the agent's /proc/<launcher pid>/ns/net) is stat()ed per call.
+let selfNetns: BigIntStats | undefined;
+
+function hostStat(hostNetns: string): BigIntStats {
+  if (hostNetns !== SELF_NETNS) return statSync(hostNetns, { bigint: true });
+  return (selfNetns ??= statSync(hostNetns, { bigint: true }));
+}
+
 /**
  * Throw code 8 when `netns` is the same namespace as `hostNetns` (default: /proc/self/ns/net),
  * compared by device and inode. A netns path that cannot be opened passes, as in the reference.
+ * Synchronous stat calls: two nsfs/procfs lookups cost less than two thread-pool round trips.
  */
-export async function checkNotHostNetns(netns: string, hostNetns = '/proc/self/ns/net'): Promise<void> {
+export async function checkNotHostNetns(netns: string, hostNetns = SELF_NETNS): Promise<void> {
   let own;
   try {
-    own = await stat(hostNetns, { bigint: true });
+    own = hostStat(hostNetns);
   } catch (e) {
     throw new CniError(ErrorCode.InvalidNetns, "get plugin's netns failed", undefined, { cause: e });
   }
   if (netns === '') return;
   let target;
   try {
-    target = await stat(netns, { bigint: true });
+    target = statSync(netns, { bigint: true });
   } catch {
     return;
   }

@@ -77,10 +77,25 @@ export interface PluginDefinition<C> {
   status?(config: C, ctx: PluginContext): Promise<void>;
 }
 
+/** An in-process invocation's outcome for a delegating caller (errors are thrown instead). */
+export interface DirectOutput {
+  /** ADD: the result as the JSON object its printed text would parse back to */
+  json?: Record<string, unknown>;
+  /** text printed instead of a result (VERSION, or no CNI_COMMAND) */
+  stdout: string;
+}
+
 /** A defined plugin: run it with injected streams, or call it as a process entry point. */
 export interface Plugin<C = unknown> {
   readonly name: string;
   readonly definition: PluginDefinition<C>;
   /** Run one invocation; never throws: errors come back as the spec's JSON and a non-zero exit code. */
   invoke(inv: Invocation): Promise<InvocationOutput>;
+  /**
+   * The same checks and handler as invoke, for a plugin delegating to this one in-process: log
+   * lines go to `log` as they come, the ADD result comes back as a JSON object instead of text,
+   * and failures are thrown (turn them into the spec's error with toCniError). Optional: a plugin
+   * object made by hand may lack it, and is then invoked.
+   */
+  invokeDirect?(inv: Invocation, log: (line: string) => void): Promise<DirectOutput>;
 }

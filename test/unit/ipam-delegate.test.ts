@@ -7,6 +7,7 @@ import { tempDir } from '../helpers/fixtures.js';
 import { hlConf } from '../helpers/host-local.js';
 import { findInPath, ipamAdd, ipamCheck, ipamDel, isOurPlugin, PLUGIN_MARKER, type DelegateContext } from '../../src/ipam/delegate.js';
 import { CniError } from '../../src/spec/errors.js';
+import { toCurrentResult } from '../../src/spec/result-convert.js';
 
 
 function ctxFor(path: string[], conf: unknown, env: Record<string, string> = {}): DelegateContext & { logs: string[] } {
@@ -112,5 +113,52 @@ describe('in-process delegation', () => {
     await ipamCheck('host-local', ctxFor([bin], conf));
     await ipamDel('host-local', ctxFor([bin], conf));
     expect((await rejection(ipamCheck('host-local', ctxFor([bin], conf)))).message).toBe('host-local: Failed to find address added by container c1');
+  });
+
+  it.each(['0.1.0', '0.2.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'])(
+    'gives at %s the result and errors that printing and re-reading our output would give',
+    async (cniVersion) => {
+      const bin = tempDir('dlg');
+      writeFileSync(join(bin, 'host-local'), `launcher ${PLUGIN_MARKER} host-local\n`);
+      const dataDir = tempDir('dlg');
+      const resolv = join(dataDir, 'resolv.conf');
+      writeFileSync(resolv, 'nameserver 10.0.0.53\nsearch a.example b.example\noptions ndots:2\n');
+      const ranges = [[{ subnet: '10.8.0.0/24', gateway: '10.8.0.254' }]];
+      const conf = hlConf({ dataDir, cniVersion, ranges, ipam: { routes: [{ dst: '0.0.0.0/0' }, { dst: '10.1.0.0/16', gw: '10.8.0.9' }], resolvConf: resolv } });
+      const { hostLocal } = await import('../../plugins/host-local/index.js');
+      const printed = await hostLocal.invoke({ env: { ...ctxFor([bin], conf).env, CNI_CONTAINERID: 'printed' }, stdin: JSON.stringify(conf) });
+      expect(printed.exitCode).toBe(0);
+      const fromText = toCurrentResult(JSON.parse(printed.stdout), JSON.parse(printed.stdout).cniVersion || cniVersion);
+      const direct = await ipamAdd('host-local', ctxFor([bin], conf));
+      expect(direct).toEqual({ ...fromText, ips: direct.ips });
+      expect(direct.ips?.map((i) => i.gateway)).toEqual(fromText.ips?.map((i) => i.gateway));
+      // An error: the same code, message and details as the printed error.
+      const bad = { ...conf, ipam: { ...(conf.ipam as object), ranges: [[{ subnet: '10.8.0.0/33' }]] } };
+      const printedErr = JSON.parse((await hostLocal.invoke({ env: ctxFor([bin], bad).env, stdin: JSON.stringify(bad) })).stdout);
+      const directErr = await rejection(ipamAdd('host-local', ctxFor([bin], bad)));
+      expect({ code: directErr.code, msg: directErr.message, ...(directErr.details ? { details: directErr.details } : {}) }).toEqual(printedErr);
+    },
+  );
+
+  it('notices a plugin file rewritten in place (the marker answer is not stale)', async () => {
+    const bin = tempDir('dlg');
+    const p = join(bin, 'host-local');
+    writeFileSync(p, `launcher ${PLUGIN_MARKER} host-local\n`);
+    expect(await isOurPlugin(p)).toBe(true);
+    expect(await findInPath('host-local', [bin])).toBe(p);
+    writeFileSync(p, `launcher ${'x'.repeat(PLUGIN_MARKER.length)} host-local\n`);
+    expect(await findInPath('host-local', [bin])).toBe(p);
+    expect(await isOurPlugin(p)).toBe(false);
+  });
+});
+
+describe('findInPath with odd entries', () => {
+  it('skips a CNI_PATH entry that is a file, as libcni does', async () => {
+    const a = tempDir('dlg');
+    const notDir = join(a, 'plain-file');
+    writeFileSync(notDir, 'x');
+    const b = tempDir('dlg');
+    writeFileSync(join(b, 'ipam-y'), 'y');
+    expect(await findInPath('ipam-y', [notDir, b])).toBe(join(b, 'ipam-y'));
   });
 });

@@ -1,6 +1,6 @@
 // The directory index: trusted while the directory is unchanged, rebuilt after a foreign change or
 // when corrupt; and GC of reservations whose attachment is gone.
-import { readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { tempDir } from '../helpers/fixtures.js';
@@ -37,9 +37,89 @@ describe('directory index', () => {
     }
     dropIndexCache();
     expect(await sourceOf(store)).toBe('file');
-    const idx = readFileSync(join(store.dir, INDEX_FILE), 'utf8');
-    expect(idx.split('\n')[0]).toMatch(/^fastcni-index 1 [0-9a-f]{64}$/);
-    expect(JSON.parse(idx.split('\n')[1]!).entries).toMatchObject({ '10.9.0.2': 'a\r\neth0', '10.9.0.7': 'more4\r\neth0' });
+    const lines = readFileSync(join(store.dir, INDEX_FILE), 'utf8').split('\n');
+    expect(lines[0]).toBe('fastcni-index 2');
+    for (const line of lines.slice(1, -1)) expect(line).toMatch(/^[0-9a-f]{64} \{/);
+    expect(JSON.parse(lines[1]!.slice(65)).entries).toMatchObject({ '10.9.0.2': 'a\r\neth0' });
+    expect(JSON.parse(lines.at(-2)!.slice(65))).toMatchObject({ set: { '10.9.0.7': 'more4\r\neth0' }, del: [] });
+  });
+
+  it('appends one short record per change instead of rewriting the index', async () => {
+    const dataDir = tempDir('idx');
+    const conf = hlConf({ dataDir, ranges: [[{ subnet: '10.9.0.0/22' }]] });
+    await ours('ADD', 'a', conf);
+    const path = join(dataDir, 'net1', INDEX_FILE);
+    const sizes: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      await ours('ADD', `p${i}`, conf);
+      sizes.push(statSync(path).size);
+    }
+    const steps = sizes.slice(1).map((s, i) => s - sizes[i]!);
+    // every step is one delta record of about the same size, whatever the number of entries
+    expect(Math.max(...steps)).toBeLessThan(Math.min(...steps) + 8);
+    expect(readFileSync(path, 'utf8').split('\n').length).toBe(2 + 21);
+    await ours('DEL', 'p3', conf);
+    dropIndexCache();
+    const store = new DiskStore(dataDir, 'net1');
+    expect(await sourceOf(store)).toBe('file');
+    expect((await ours('CHECK', 'p3', conf)).code).toBe(1);
+    expect((await ours('CHECK', 'p19', conf)).code).toBe(0);
+  });
+
+  it('is compacted into one snapshot once the journal outgrows the entries', async () => {
+    const dataDir = tempDir('idx');
+    const conf = hlConf({ dataDir, ranges: subnet });
+    const path = join(dataDir, 'net1', INDEX_FILE);
+    let most = 0;
+    for (let i = 0; i < 60; i++) {
+      await ours('ADD', 'x', conf);
+      await ours('DEL', 'x', conf);
+      most = Math.max(most, readFileSync(path, 'utf8').split('\n').length);
+    }
+    expect(most).toBeLessThanOrEqual(2 + 64 + 2);
+    dropIndexCache();
+    expect(await sourceOf(new DiskStore(dataDir, 'net1'))).toBe('file');
+    expect((await ours('ADD', 'y', conf)).json.ips[0].address).toMatch(/^10\.9\.0\.\d+\/24$/);
+  });
+
+  it.each([
+    ['a torn last record', (t: string) => t.slice(0, -10)],
+    ['a last record without its newline', (t: string) => t.slice(0, -1)],
+    ['a delta with a bad checksum', (t: string) => t.replace(/\n([0-9a-f])([0-9a-f]{63} \{"stamp"[^\n]*"set")/, (_m, c: string, rest: string) => `\n${c === '0' ? '1' : '0'}${rest}`)],
+    ['a delta before any snapshot', (t: string) => t.split('\n').filter((_l, i) => i !== 1).join('\n')],
+  ])('%s is detected and the index rebuilt', async (_label, mangle) => {
+    const dataDir = tempDir('idx');
+    const conf = hlConf({ dataDir, ranges: subnet });
+    await ours('ADD', 'a', conf);
+    await ours('ADD', 'b', conf);
+    const path = join(dataDir, 'net1', INDEX_FILE);
+    const text = readFileSync(path, 'utf8');
+    const mangled = mangle(text);
+    expect(mangled).not.toBe(text);
+    writeFileSync(path, mangled, { flag: 'r+' });
+    truncateSync(path, Buffer.byteLength(mangled));
+    const store = new DiskStore(dataDir, 'net1');
+    expect(await sourceOf(store)).toBe('rebuilt');
+    expect((await ours('CHECK', 'b', conf)).code).toBe(0);
+    expect((await ours('ADD', 'c', conf)).json.ips[0].address).toBe('10.9.0.4/24');
+  });
+
+  it('is rewritten whole, not appended to, when another process changed it since we read it', async () => {
+    const dataDir = tempDir('idx');
+    const conf = hlConf({ dataDir, ranges: subnet });
+    await ours('ADD', 'a', conf);
+    const store = new DiskStore(dataDir, 'net1');
+    expect(await sourceOf(store)).toBe('memory');
+    // another fastcni process (fallback path) appends its own record under the flock
+    dropIndexCache();
+    await ours('ADD', 'b', conf);
+    // this process's memory copy is gone; a foreign change on top: rebuilt, then snapshot
+    const dir = store.dir;
+    await foreign(dir, () => writeFileSync(join(dir, '10.9.0.50'), 'f\r\neth0'));
+    expect(await sourceOf(store)).toBe('rebuilt');
+    const lines = readFileSync(join(dir, INDEX_FILE), 'utf8').split('\n');
+    expect(lines.length).toBe(3);
+    expect(Object.keys(JSON.parse(lines[1]!.slice(65)).entries).sort()).toEqual(['10.9.0.2', '10.9.0.3', '10.9.0.50']);
   });
 
   it('is rebuilt when a foreign file appears, and the new owner is then known', async () => {
