@@ -187,6 +187,7 @@ interface RawAddon {
   spoofCheckList(hostNetns: string | undefined | null, network: string | undefined | null): Promise<Outcome<SpoofCheckEntry[]>>;
   lockAcquire(path: string): Promise<Outcome<number>>;
   lockRelease(handle: number): Outcome<boolean>;
+  lockTry(path: string): Outcome<number>;
   linkList(netns: string | null): Promise<Outcome<LinkInfo[]>>;
   linkDel(netns: string | null, name: string): Promise<Outcome<boolean>>;
   addrList(netns: string | null, name: string | null): Promise<Outcome<string[]>>;
@@ -266,7 +267,12 @@ export async function spoofCheckList(hostNetns?: string, network?: string): Prom
 export async function lockAcquire(path: string): Promise<number> {
   return unwrap('lockAcquire', await addon().lockAcquire(path));
 }
-/** Release a lock taken with lockAcquire. */
+/** Take the flock only if it is free right now: the handle, or undefined when someone holds it. */
+export function lockTry(path: string): number | undefined {
+  const handle = unwrap('lockTry', addon().lockTry(path));
+  return handle < 0 ? undefined : handle;
+}
+/** Release a lock taken with lockAcquire or lockTry. */
 export function lockRelease(handle: number): void {
   unwrap('lockRelease', addon().lockRelease(handle));
 }

@@ -1,6 +1,6 @@
 // Exclusive flock(2) on a lock file (the one host-local uses), serialised in-process per path so
 // that concurrent requests in one process queue on a promise instead of each parking a libuv thread.
-import { lockAcquire, lockRelease } from '../native.js';
+import { lockAcquire, lockRelease, lockTry } from '../native.js';
 
 const chains = new Map<string, Promise<unknown>>();
 
@@ -25,7 +25,8 @@ export async function withLock<T>(path: string, fn: () => Promise<T>): Promise<T
 }
 
 async function locked<T>(path: string, fn: () => Promise<T>): Promise<T> {
-  const handle = await lockAcquire(path);
+  // Uncontended (the usual case) costs one syscall pair here; only a held lock waits off-thread.
+  const handle = lockTry(path) ?? (await lockAcquire(path));
   try {
     return await fn();
   } finally {

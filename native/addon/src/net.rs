@@ -419,6 +419,13 @@ pub fn netns_delete(env: &Env, name: String) -> Result<Object<'_>> {
     on_own_thread(env, "fastcni-netns", move || fc::netns::delete_named(&name), |r| BoolOutcome::from_result(r, |()| true))
 }
 
+/// Try to take an exclusive flock without waiting: the handle when taken, -1 when another holder
+/// has it (then use lockAcquire). Synchronous: the uncontended case needs no thread hop.
+#[napi]
+pub fn lock_try(path: String) -> LockOutcome {
+    LockOutcome::from_result(fc::lock::try_acquire(&path), |h| h.unwrap_or(-1))
+}
+
 /// Release a lock taken with lockAcquire (closes its handle).
 #[napi]
 pub fn lock_release(handle: i32) -> BoolOutcome {

@@ -4,8 +4,8 @@ use std::ffi::CString;
 
 use crate::error::{Failure, Result};
 
-/// Open (creating if needed, mode 0600) and flock(LOCK_EX), blocking. Returns the fd as handle.
-pub fn acquire(path: &str) -> Result<i32> {
+/// Open the lock file (creating it if needed, mode 0600).
+fn open_lock(path: &str) -> Result<i32> {
     let c = CString::new(path).map_err(|_| Failure::invalid("lock", "path contains a NUL byte"))?;
     // SAFETY: valid C string; the fd is owned by the caller until release().
     let fd = unsafe { libc::open(c.as_ptr(), libc::O_RDONLY | libc::O_CREAT | libc::O_CLOEXEC, 0o600) };
@@ -14,6 +14,12 @@ pub fn acquire(path: &str) -> Result<i32> {
         let m = format!("{}: {path}", e.message);
         return Err(e.with_message(m));
     }
+    Ok(fd)
+}
+
+/// Open (creating if needed, mode 0600) and flock(LOCK_EX), blocking. Returns the fd as handle.
+pub fn acquire(path: &str) -> Result<i32> {
+    let fd = open_lock(path)?;
     loop {
         // SAFETY: fd is open.
         if unsafe { libc::flock(fd, libc::LOCK_EX) } == 0 {
@@ -24,6 +30,27 @@ pub fn acquire(path: &str) -> Result<i32> {
             continue;
         }
         unsafe { libc::close(fd) };
+        return Err(Failure::io("lock", &err));
+    }
+}
+
+/// Try to take the lock without waiting: Some(handle) when held, None when another holder has it.
+/// Lets callers skip a thread hop in the common uncontended case.
+pub fn try_acquire(path: &str) -> Result<Option<i32>> {
+    let fd = open_lock(path)?;
+    loop {
+        // SAFETY: fd is open.
+        if unsafe { libc::flock(fd, libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+            return Ok(Some(fd));
+        }
+        let err = std::io::Error::last_os_error();
+        if err.raw_os_error() == Some(libc::EINTR) {
+            continue;
+        }
+        unsafe { libc::close(fd) };
+        if err.raw_os_error() == Some(libc::EWOULDBLOCK) {
+            return Ok(None);
+        }
         return Err(Failure::io("lock", &err));
     }
 }
@@ -58,6 +85,20 @@ mod tests {
         release(h).unwrap();
         let r = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
         assert_eq!(r, 0);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn try_acquire_reports_a_held_lock_without_waiting() {
+        let dir = std::env::temp_dir().join(format!("fcni-trylock-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("lock");
+        let path = p.to_str().unwrap();
+        let h = try_acquire(path).unwrap().expect("free lock is taken");
+        assert_eq!(try_acquire(path).unwrap(), None);
+        release(h).unwrap();
+        let h2 = try_acquire(path).unwrap().expect("released lock is taken again");
+        release(h2).unwrap();
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
