@@ -7,7 +7,10 @@ import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const out = join(root, 'dist', 'cni');
-const entry = join(root, 'dist', 'src', 'cli', 'plugin-entry.js');
+// The bundled entry (scripts/build-entry.mjs, part of `npm run build`); `node dist/src/cli/plugin-entry.js
+// <type>` works too, only slower to start.
+const entry = join(root, 'dist', 'entry', 'plugin-entry.cjs');
+if (!existsSync(entry)) throw new Error(`${entry} missing: run npm run build`);
 mkdirSync(out, { recursive: true });
 const plugins = readdirSync(join(root, 'plugins'), { withFileTypes: true })
   .filter((d) => d.isDirectory() && existsSync(join(root, 'plugins', d.name, 'index.ts')))

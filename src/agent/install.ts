@@ -1,7 +1,7 @@
 // `fastcni install`: put the launcher in a CNI bin dir under each plugin name, with the .fastcni.json it
 // reads to fall back to Node; optionally an example conflist; and the systemd unit text for the agent.
 import { chmodSync, copyFileSync, existsSync, mkdirSync, openSync, readSync, closeSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PLUGIN_MARKER } from '../ipam/delegate.js';
 import { pluginTypes } from '../plugins.js';
@@ -22,7 +22,10 @@ export interface InstallOptions {
   launcher?: string;
   /** Node for the fallback (default: this process's) */
   node?: string;
-  /** plugin entry for the fallback (default: dist/src/cli/plugin-entry.js of this package) */
+  /**
+   * plugin entry for the fallback (default: this package's dist/entry/plugin-entry.cjs, the bundled
+   * entry scripts/build-entry.mjs writes, else dist/src/cli/plugin-entry.js)
+   */
   entry?: string;
   /** agent socket the launchers use (default /run/fastcni/agent.sock) */
   socketPath?: string;
@@ -49,6 +52,12 @@ function packageRoot(): string {
     dir = dirname(dir);
   }
   throw new Error('fastcni package root not found');
+}
+
+/** The fallback entry: the bundle (one file, V8 code cache: starts far faster) when built, else tsc's output. */
+function defaultEntry(root: string): string {
+  const bundled = join(root, 'dist', 'entry', 'plugin-entry.cjs');
+  return existsSync(bundled) ? bundled : join(root, 'dist', 'src', 'cli', 'plugin-entry.js');
 }
 
 /** Whether the file at path carries our marker in its first 4 KiB; undefined when there is no file. */
@@ -122,7 +131,7 @@ export async function install(options: InstallOptions): Promise<InstallResult> {
   const binDir = resolve(options.binDir);
   const launcher = options.launcher ?? process.env.FASTCNI_LAUNCHER ?? join(root, 'target', 'release', 'fastcni-launcher');
   const node = options.node ?? process.execPath;
-  const entry = options.entry ?? join(root, 'dist', 'src', 'cli', 'plugin-entry.js');
+  const entry = options.entry ?? defaultEntry(root);
   const socketPath = options.socketPath ?? DEFAULT_SOCKET;
   const plugins = options.plugins ?? pluginTypes;
   if (carriesMarker(launcher) !== true) throw new Error(`launcher ${launcher} missing or not a fastcni launcher: build it with cargo build --release -p fastcni-launcher`);
@@ -150,6 +159,7 @@ export async function install(options: InstallOptions): Promise<InstallResult> {
       conflist = path;
     }
   }
-  const cli = join(dirname(entry), 'fastcni.js');
+  // The CLI sits beside the unbundled entry (dist/src/cli/); the bundle is in dist/entry/.
+  const cli = basename(dirname(entry)) === 'entry' ? join(dirname(dirname(entry)), 'src', 'cli', 'fastcni.js') : join(dirname(entry), 'fastcni.js');
   return { installed, configFile, conflist, unit: agentUnit({ node, cli: resolve(cli), socketPath }) };
 }
