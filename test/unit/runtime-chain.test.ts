@@ -2,33 +2,17 @@
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CniRuntime } from '../../src/runtime/cni-runtime.js';
 import { parseNetworkList } from '../../src/runtime/conf-parse.js';
 import type { NetworkList } from '../../src/runtime/types.js';
-import { CniError } from '../../src/spec/errors.js';
-import { tempDir } from '../helpers/fixtures.js';
-import { calls, fakePlugin, onAdd, result100 } from '../helpers/runtime-fakes.js';
+import { calls, fakePlugin, fakeRuntime, onAdd, rejection, result100 } from '../helpers/runtime-fakes.js';
 
 const netList = (plugins: unknown[], extra: Record<string, unknown> = {}): NetworkList =>
   parseNetworkList(Buffer.from(JSON.stringify({ cniVersion: '1.0.0', name: 'chain', plugins, ...extra })));
 const rt = { containerId: 'c1', netns: '/var/run/netns/fake', ifname: 'eth0' };
-async function rejection(p: Promise<unknown>): Promise<CniError> {
-  try {
-    await p;
-  } catch (e) {
-    return e as CniError;
-  }
-  throw new Error('expected a rejection');
-}
-function setup() {
-  const bin = tempDir('bin');
-  const cache = tempDir('cache');
-  return { bin, cache, runtime: new CniRuntime({ pluginPath: [bin], cacheDir: cache, stderr: () => undefined }) };
-}
 
 describe('ADD chain', () => {
   it('threads each result as the next prevResult, in the version the plugin returned, as libcni marshals it', async () => {
-    const { bin, runtime } = setup();
+    const { bin, runtime } = fakeRuntime();
     fakePlugin(bin, 'first', onAdd({ cniVersion: '0.4.0', ips: [{ version: '4', address: '10.0.0.2/24' }], unknownKey: 1 }));
     fakePlugin(bin, 'second', onAdd(result100('10.0.0.3/24')));
     fakePlugin(bin, 'third', onAdd({ cniVersion: '1.0.0', ips: [{ address: '10.0.0.4/24' }] }));
@@ -42,7 +26,7 @@ describe('ADD chain', () => {
   });
 
   it('injects capability args only for capabilities a plugin declares true, overwriting runtimeConfig', async () => {
-    const { bin, runtime } = setup();
+    const { bin, runtime } = fakeRuntime();
     for (const n of ['pm', 'none', 'off']) fakePlugin(bin, n, onAdd(result100('10.0.0.2/24')));
     const list = netList([
       { type: 'pm', capabilities: { portMappings: true, mac: true }, runtimeConfig: { stale: 1 } },
@@ -59,7 +43,7 @@ describe('ADD chain', () => {
   });
 
   it('a failure aborts the chain with the plugin named, and writes no cache', async () => {
-    const { bin, cache, runtime } = setup();
+    const { bin, cache, runtime } = fakeRuntime();
     fakePlugin(bin, 'ok', onAdd(result100('10.0.0.2/24')));
     fakePlugin(bin, 'bad', `echo '{"code":7,"msg":"bad config"}'; exit 1`);
     fakePlugin(bin, 'never', onAdd(result100('10.0.0.2/24')));
@@ -72,7 +56,7 @@ describe('ADD chain', () => {
 
 describe('cache, CHECK and DEL', () => {
   it('writes the cache 0600 in a 0700 dir, atomically; CHECK in order and DEL in reverse with the cached result', async () => {
-    const { bin, cache, runtime } = setup();
+    const { bin, cache, runtime } = fakeRuntime();
     fakePlugin(bin, 'a', onAdd(result100('10.0.0.2/24')));
     fakePlugin(bin, 'b', onAdd({ cniVersion: '0.4.0', ips: [{ version: '4', address: '10.0.0.5/24' }] }));
     const list = netList([{ type: 'a' }, { type: 'b' }]);
@@ -94,7 +78,7 @@ describe('cache, CHECK and DEL', () => {
   });
 
   it('CHECK: refused below 0.4.0, skipped with disableCheck', async () => {
-    const { bin, runtime } = setup();
+    const { bin, runtime } = fakeRuntime();
     fakePlugin(bin, 'a', onAdd(result100('10.0.0.2/24')));
     const old = parseNetworkList(Buffer.from(JSON.stringify({ cniVersion: '0.3.1', name: 'old', plugins: [{ type: 'a' }] })));
     expect((await rejection(runtime.checkNetworkList(old, rt))).message).toBe('configuration version "0.3.1" does not support the CHECK command');
@@ -103,7 +87,7 @@ describe('cache, CHECK and DEL', () => {
   });
 
   it('DEL with a corrupt cache deletes it and goes on without prevResult; a failed DEL keeps a good cache', async () => {
-    const { bin, cache, runtime } = setup();
+    const { bin, cache, runtime } = fakeRuntime();
     fakePlugin(bin, 'a', onAdd(result100('10.0.0.2/24')));
     const list = netList([{ type: 'a' }]);
     await runtime.addNetworkList(list, rt);
@@ -121,7 +105,7 @@ describe('cache, CHECK and DEL', () => {
   });
 
   it('reads a legacy cache (raw result) for DEL; lists only cniCacheV1 attachments', async () => {
-    const { bin, cache, runtime } = setup();
+    const { bin, cache, runtime } = fakeRuntime();
     fakePlugin(bin, 'a', 'exit 0');
     const list = netList([{ type: 'a' }]);
     const { mkdirSync } = await import('node:fs');

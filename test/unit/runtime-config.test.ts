@@ -4,19 +4,11 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { listNetworks, loadNetworkList } from '../../src/runtime/conf-load.js';
 import { parseNetworkList } from '../../src/runtime/conf-parse.js';
-import { CniError } from '../../src/spec/errors.js';
 import { tempDir } from '../helpers/fixtures.js';
+import { rejection } from '../helpers/runtime-fakes.js';
 
 function put(dir: string, name: string, content: unknown): void {
   writeFileSync(join(dir, name), typeof content === 'string' ? content : JSON.stringify(content));
-}
-async function rejection(p: Promise<unknown>): Promise<CniError> {
-  try {
-    await p;
-  } catch (e) {
-    return e as CniError;
-  }
-  throw new Error('expected a rejection');
 }
 const list = (name: string, type = 'bridge', extra: Record<string, unknown> = {}) => ({ cniVersion: '1.0.0', name, plugins: [{ type }], ...extra });
 

@@ -3,36 +3,17 @@
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CniRuntime } from '../../src/runtime/cni-runtime.js';
 import { parseNetworkList } from '../../src/runtime/conf-parse.js';
-import type { NetworkList, RuntimeOptions } from '../../src/runtime/types.js';
-import { CniError } from '../../src/spec/errors.js';
-import { tempDir } from '../helpers/fixtures.js';
-import { calls, fakePlugin, onAdd, result100 } from '../helpers/runtime-fakes.js';
+import type { NetworkList } from '../../src/runtime/types.js';
+import { calls, fakePlugin, fakeRuntime, onAdd, rejection, result100 } from '../helpers/runtime-fakes.js';
 
-async function rejection(p: Promise<unknown>): Promise<CniError> {
-  try {
-    await p;
-  } catch (e) {
-    return e as CniError;
-  }
-  throw new Error('expected a rejection');
-}
 const netList = (plugins: unknown[], cniVersion = '1.0.0', name = 'fakenet'): NetworkList =>
   parseNetworkList(Buffer.from(JSON.stringify({ cniVersion, name, plugins })));
 const rt = { containerId: 'c1', netns: '/var/run/netns/fake', ifname: 'eth0' };
 
-function setup(extra: Partial<RuntimeOptions> = {}) {
-  const bin = tempDir('bin');
-  const cache = tempDir('cache');
-  const stderr: string[] = [];
-  const runtime = new CniRuntime({ pluginPath: [bin], cacheDir: cache, stderr: (s) => stderr.push(s), ...extra });
-  return { bin, cache, stderr, runtime };
-}
-
 describe('exec path', () => {
   it('sets all six CNI_* after the base env, ours winning; stderr goes to options.stderr', async () => {
-    const { bin, runtime, stderr } = setup({ env: { PATH: process.env.PATH, FOO: 'kept', CNI_COMMAND: 'bogus', CNI_IFNAME: 'bogus' } });
+    const { bin, runtime, stderr } = fakeRuntime({ env: { PATH: process.env.PATH, FOO: 'kept', CNI_COMMAND: 'bogus', CNI_IFNAME: 'bogus' } });
     fakePlugin(bin, 'p', `echo note >&2\n${onAdd(result100('10.0.0.2/24'))}`);
     const res = await runtime.addNetworkList(netList([{ type: 'p' }]), { ...rt, args: [['IgnoreUnknown', '1'], ['K', 'V']] });
     expect(res.ips).toEqual([{ address: '10.0.0.2/24', gateway: '10.0.0.1', interface: 0 }]);
@@ -42,7 +23,7 @@ describe('exec path', () => {
   });
 
   it('kills a hung plugin at the timeout with an error naming it', async () => {
-    const { bin, runtime } = setup({ timeoutMs: 400 });
+    const { bin, runtime } = fakeRuntime({ timeoutMs: 400 });
     fakePlugin(bin, 'hang', `echo $$ > ${bin}/pid\nexec sleep 30`);
     const t0 = Date.now();
     const err = await rejection(runtime.addNetworkList(netList([{ type: 'hang' }]), rt));
@@ -54,7 +35,7 @@ describe('exec path', () => {
   });
 
   it('non-zero exit: the plugin\'s error JSON keeps its code; garbage and silence are described', async () => {
-    const { bin, runtime } = setup();
+    const { bin, runtime } = fakeRuntime();
     fakePlugin(bin, 'busy', `echo '{"cniVersion":"1.0.0","code":11,"msg":"busy","details":"try later"}'; exit 1`);
     fakePlugin(bin, 'garbage', 'echo panic: oops; exit 2');
     fakePlugin(bin, 'quiet', 'echo went wrong >&2; exit 3');
@@ -73,7 +54,7 @@ describe('exec path', () => {
   });
 
   it('ADD that prints nothing, or garbage, with exit 0 is an error naming the plugin', async () => {
-    const { bin, runtime, cache } = setup();
+    const { bin, runtime, cache } = fakeRuntime();
     fakePlugin(bin, 'silent', 'exit 0');
     fakePlugin(bin, 'junk', 'echo "not json"');
     const silent = await rejection(runtime.addNetworkList(netList([{ type: 'silent', name: 'mine' }]), rt));
@@ -84,20 +65,20 @@ describe('exec path', () => {
   });
 
   it('a missing plugin is libcni\'s "failed to find plugin"', async () => {
-    const { bin, runtime } = setup();
+    const { bin, runtime } = fakeRuntime();
     const err = await rejection(runtime.addNetworkList(netList([{ type: 'nope' }]), rt));
     expect(err.message).toBe(`plugin type="nope" failed (add): failed to find plugin "nope" in path [${bin}]`);
   });
 
   it('a result without cniVersion is read in the config version (fixupResultVersion)', async () => {
-    const { bin, runtime } = setup();
+    const { bin, runtime } = fakeRuntime();
     fakePlugin(bin, 'nover', onAdd({ ips: [{ version: '4', address: '10.0.0.9/24' }] }));
     const res = await runtime.addNetworkList(netList([{ type: 'nover' }], '0.4.0'), rt);
     expect(res).toEqual({ cniVersion: '0.4.0', ips: [{ version: '4', address: '10.0.0.9/24' }], dns: {} });
   });
 
   it('retries "text file busy" until the binary is closed', async () => {
-    const { bin, runtime } = setup();
+    const { bin, runtime } = fakeRuntime();
     const file = fakePlugin(bin, 'busyfile', onAdd(result100('10.0.0.3/24')));
     const fd = openSync(file, 'r+');
     setTimeout(() => closeSync(fd), 1500);
@@ -108,7 +89,7 @@ describe('exec path', () => {
   });
 
   it('validates container ID, network name and ifname before running anything', async () => {
-    const { bin, runtime } = setup();
+    const { bin, runtime } = fakeRuntime();
     fakePlugin(bin, 'p', onAdd(result100('10.0.0.2/24')));
     const l = netList([{ type: 'p' }]);
     const codes = async (p: Promise<unknown>) => {

@@ -5,30 +5,15 @@ import { describe, expect, it } from 'vitest';
 import { CniRuntime } from '../../src/runtime/cni-runtime.js';
 import { parseNetworkList } from '../../src/runtime/conf-parse.js';
 import type { NetworkList } from '../../src/runtime/types.js';
-import { CniError } from '../../src/spec/errors.js';
-import { tempDir } from '../helpers/fixtures.js';
-import { calls, fakePlugin, onAdd, result100 } from '../helpers/runtime-fakes.js';
+import { calls, fakePlugin, fakeRuntime, onAdd, rejection, result100 } from '../helpers/runtime-fakes.js';
 
 const netList = (plugins: unknown[], cniVersion = '1.1.0', extra: Record<string, unknown> = {}, name = 'gcnet'): NetworkList =>
   parseNetworkList(Buffer.from(JSON.stringify({ cniVersion, name, plugins, ...extra })));
-async function rejection(p: Promise<unknown>): Promise<CniError> {
-  try {
-    await p;
-  } catch (e) {
-    return e as CniError;
-  }
-  throw new Error('expected a rejection');
-}
-function setup() {
-  const bin = tempDir('bin');
-  const cache = tempDir('cache');
-  return { bin, cache, runtime: new CniRuntime({ pluginPath: [bin], cacheDir: cache, stderr: () => undefined }) };
-}
 const att = (id: string) => ({ containerId: id, netns: `/var/run/netns/${id}`, ifname: 'eth0' });
 
 describe('GC', () => {
   it('DELs stale cached attachments of this network with their cached args, then GC to every plugin with both keys', async () => {
-    const { bin, cache, runtime } = setup();
+    const { bin, cache, runtime } = fakeRuntime();
     fakePlugin(bin, 'a', onAdd(result100('10.0.0.2/24')));
     fakePlugin(bin, 'b', onAdd(result100('10.0.0.2/24')));
     const list = netList([{ type: 'a', capabilities: { mac: true } }, { type: 'b' }]);
@@ -55,7 +40,7 @@ describe('GC', () => {
   });
 
   it('no valid list: every cached attachment of the network is DELed and GC has no attachments key', async () => {
-    const { bin, cache, runtime } = setup();
+    const { bin, cache, runtime } = fakeRuntime();
     fakePlugin(bin, 'a', onAdd(result100('10.0.0.2/24')));
     const list = netList([{ type: 'a' }]);
     await runtime.addNetworkList(list, att('x1'));
@@ -68,7 +53,7 @@ describe('GC', () => {
   });
 
   it('collects every error without stopping; below 1.1.0 only DELs; disableGC does nothing', async () => {
-    const { bin, runtime } = setup();
+    const { bin, runtime } = fakeRuntime();
     fakePlugin(bin, 'failgc', `[ "$CNI_COMMAND" = GC ] && { echo '{"code":5,"msg":"io"}'; exit 1; }\n${onAdd(result100('10.0.0.2/24'))}`);
     fakePlugin(bin, 'faildel', `[ "$CNI_COMMAND" = DEL ] && { echo '{"code":11,"msg":"later"}'; exit 1; }\n${onAdd(result100('10.0.0.2/24'))}`);
     fakePlugin(bin, 'ok', onAdd(result100('10.0.0.2/24')));
@@ -92,7 +77,7 @@ describe('GC', () => {
   });
 
   it('waits for ADDs in flight and holds new ones back — in this instance and in another sharing the cache dir', async () => {
-    const { bin, cache, runtime } = setup();
+    const { bin, cache, runtime } = fakeRuntime();
     fakePlugin(bin, 'slow', `echo "start $CNI_COMMAND $CNI_CONTAINERID" >> ${bin}/order\nsleep 0.5\necho "end $CNI_COMMAND $CNI_CONTAINERID" >> ${bin}/order\n${onAdd(result100('10.0.0.2/24'))}`);
     const list = netList([{ type: 'slow' }]);
     const other = new CniRuntime({ pluginPath: [bin], cacheDir: cache, stderr: () => undefined });
@@ -118,7 +103,7 @@ describe('GC', () => {
 
 describe('STATUS', () => {
   it('returns the first error unchanged (code 50), runs nothing below 1.1.0', async () => {
-    const { bin, runtime } = setup();
+    const { bin, runtime } = fakeRuntime();
     fakePlugin(bin, 'ok', 'exit 0');
     fakePlugin(bin, 'down', `echo '{"cniVersion":"1.1.0","code":50,"msg":"plugin not available","details":"daemon down"}'; exit 1`);
     fakePlugin(bin, 'never', 'exit 0');

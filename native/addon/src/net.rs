@@ -258,6 +258,17 @@ impl<O: ToNapiValue + 'static> Drop for Settle<O> {
     }
 }
 
+/// A promise settled through the [`Settle`] that `start` hands to a thread it spawns. On a spawn
+/// failure the closure holding `settle` is dropped, which rejects the promise.
+fn settled_by<'e, O>(env: &'e Env, start: impl FnOnce(Settle<O>)) -> Result<Object<'e>>
+where
+    O: ToNapiValue + Send + 'static,
+{
+    let (deferred, promise) = env.create_deferred::<O, Resolver<O>>()?;
+    start(Settle(Some(deferred)));
+    Ok(promise)
+}
+
 /// Run `work` on a fresh thread of ours (see fc::netns::detached) and resolve the returned promise
 /// with `outcome(result)` from that thread; the JS thread and the libuv pool only wait on the promise.
 fn on_own_thread<'e, T, O>(
@@ -270,11 +281,9 @@ where
     T: 'static,
     O: ToNapiValue + Send + 'static,
 {
-    let (deferred, promise) = env.create_deferred::<O, Resolver<O>>()?;
-    let settle = Settle(Some(deferred));
-    // On a spawn failure the closure (and `settle`) is dropped, which rejects the promise.
-    let _ = fc::netns::detached(name, work, move |r| settle.resolve(outcome(r)));
-    Ok(promise)
+    settled_by(env, move |settle| {
+        let _ = fc::netns::detached(name, work, move |r| settle.resolve(outcome(r)));
+    })
 }
 
 /// Like [`on_own_thread`], on a resident worker of ours parked in `host_netns` (fc::resident):
@@ -289,15 +298,13 @@ where
     T: 'static,
     O: ToNapiValue + Send + 'static,
 {
-    let (deferred, promise) = env.create_deferred::<O, Resolver<O>>()?;
-    let settle = Settle(Some(deferred));
-    // On a spawn failure the closure (and `settle`) is dropped, which rejects the promise.
-    let _ = fc::resident::run(host_netns.as_deref(), move |res| {
-        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(res)))
-            .unwrap_or_else(|_| Err(fc::Failure::internal("thread", "namespace worker panicked")));
-        settle.resolve(outcome(r))
-    });
-    Ok(promise)
+    settled_by(env, move |settle| {
+        let _ = fc::resident::run(host_netns.as_deref(), move |res| {
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(res)))
+                .unwrap_or_else(|_| Err(fc::Failure::internal("thread", "namespace worker panicked")));
+            settle.resolve(outcome(r))
+        });
+    })
 }
 
 /// Defines an AsyncTask whose compute runs a core call (which spawns its own namespace thread)

@@ -326,13 +326,26 @@ pub fn new_nat_postrouting_chain(
     priority: i32,
     flags: u16,
 ) -> Msg {
+    base_chain(family, table, name, "nat", NF_INET_POST_ROUTING, priority, flags)
+}
+
+/// A base chain of type `kind` on hook `hooknum` with policy accept (attribute order as nft sends it).
+fn base_chain(
+    family: u8,
+    table: &str,
+    name: &str,
+    kind: &str,
+    hooknum: u32,
+    priority: i32,
+    flags: u16,
+) -> Msg {
     let mut a = Attrs::new();
     a.str(NFTA_CHAIN_TABLE, table)
         .str(NFTA_CHAIN_NAME, name)
-        .str(NFTA_CHAIN_TYPE, "nat");
+        .str(NFTA_CHAIN_TYPE, kind);
     a.u32be(NFTA_CHAIN_POLICY, NF_ACCEPT);
     a.nest(NFTA_CHAIN_HOOK, |h| {
-        h.u32be(NFTA_HOOK_HOOKNUM, NF_INET_POST_ROUTING)
+        h.u32be(NFTA_HOOK_HOOKNUM, hooknum)
             .u32be(NFTA_HOOK_PRIORITY, priority as u32);
     });
     Msg::new(MsgType::NewChain, family, flags, a)
@@ -377,16 +390,7 @@ pub fn new_filter_prerouting_chain(
     priority: i32,
     flags: u16,
 ) -> Msg {
-    let mut a = Attrs::new();
-    a.str(NFTA_CHAIN_TABLE, table)
-        .str(NFTA_CHAIN_NAME, name)
-        .str(NFTA_CHAIN_TYPE, "filter");
-    a.u32be(NFTA_CHAIN_POLICY, NF_ACCEPT);
-    a.nest(NFTA_CHAIN_HOOK, |h| {
-        h.u32be(NFTA_HOOK_HOOKNUM, NF_INET_PRE_ROUTING)
-            .u32be(NFTA_HOOK_PRIORITY, priority as u32);
-    });
-    Msg::new(MsgType::NewChain, family, flags, a)
+    base_chain(family, table, name, "filter", NF_INET_PRE_ROUTING, priority, flags)
 }
 
 /// A set (no flags) with a raw key type and length and libnftnl userdata as nft writes it.
@@ -455,14 +459,7 @@ pub fn new_addr_set(
         Ip::V4 => TYPE_IPADDR,
         Ip::V6 => TYPE_IP6ADDR,
     };
-    let mut a = Attrs::new();
-    a.str(NFTA_SET_TABLE, table)
-        .str(NFTA_SET_NAME, name)
-        .u32be(NFTA_SET_FLAGS, 0);
-    a.u32be(NFTA_SET_KEY_TYPE, key_type)
-        .u32be(NFTA_SET_KEY_LEN, ip.addr_len() as u32);
-    a.u32be(NFTA_SET_ID, id).put(NFTA_SET_USERDATA, &ud);
-    Msg::new(MsgType::NewSet, family, flags, a)
+    new_set(family, table, name, key_type, ip.addr_len() as u32, id, &ud, flags)
 }
 
 pub fn new_rule(family: u8, table: &str, chain: &str, exprs: &[Expr], flags: u16) -> Msg {
@@ -481,6 +478,15 @@ pub fn new_rule(family: u8, table: &str, chain: &str, exprs: &[Expr], flags: u16
 pub struct Elem {
     pub key: Vec<u8>,
     pub comment: Option<String>,
+}
+
+/// The table and set attributes that open a set-element message (except a dump's, which nft sends
+/// set first).
+fn elem_list_head(table: &str, set: &str) -> Attrs {
+    let mut a = Attrs::new();
+    a.str(NFTA_SET_ELEM_LIST_TABLE, table)
+        .str(NFTA_SET_ELEM_LIST_SET, set);
+    a
 }
 
 fn elem_list(a: &mut Attrs, elems: &[Elem]) {
@@ -509,9 +515,7 @@ pub fn new_set_elems(
     elems: &[Elem],
     flags: u16,
 ) -> Msg {
-    let mut a = Attrs::new();
-    a.str(NFTA_SET_ELEM_LIST_TABLE, table)
-        .str(NFTA_SET_ELEM_LIST_SET, set);
+    let mut a = elem_list_head(table, set);
     if let Some(id) = set_id {
         a.u32be(NFTA_SET_ELEM_LIST_SET_ID, id);
     }
@@ -520,9 +524,7 @@ pub fn new_set_elems(
 }
 
 pub fn del_set_elems(family: u8, table: &str, set: &str, elems: &[Elem]) -> Msg {
-    let mut a = Attrs::new();
-    a.str(NFTA_SET_ELEM_LIST_TABLE, table)
-        .str(NFTA_SET_ELEM_LIST_SET, set);
+    let mut a = elem_list_head(table, set);
     let keys: Vec<Elem> = elems
         .iter()
         .map(|e| Elem {
@@ -551,9 +553,7 @@ pub fn dump_set_elems(family: u8, table: &str, set: &str) -> Msg {
 
 /// GETSETELEM of one element by key (not a dump).
 pub fn get_set_elem(family: u8, table: &str, set: &str, key: &[u8]) -> Msg {
-    let mut a = Attrs::new();
-    a.str(NFTA_SET_ELEM_LIST_TABLE, table)
-        .str(NFTA_SET_ELEM_LIST_SET, set);
+    let mut a = elem_list_head(table, set);
     elem_list(
         &mut a,
         &[Elem {
