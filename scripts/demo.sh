@@ -79,8 +79,8 @@ say "fastcni check and the cached attachments (cnitool's container IDs)"
 for pod in "${PODS[@]}"; do fastcni check demo "$pod"; done
 fastcni list
 
-ip1=$(ip -n "${PODS[0]}" -j addr show eth0 | python3 -c 'import json,sys; print([a["local"] for a in json.load(sys.stdin)[0]["addr_info"] if a["family"]=="inet"][0])')
-ip2=$(ip -n "${PODS[1]}" -j addr show eth0 | python3 -c 'import json,sys; print([a["local"] for a in json.load(sys.stdin)[0]["addr_info"] if a["family"]=="inet"][0])')
+ip1=$(ip -n "${PODS[0]}" -j addr show eth0 | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s)[0].addr_info.find(a=>a.family==="inet").local))')
+ip2=$(ip -n "${PODS[1]}" -j addr show eth0 | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s)[0].addr_info.find(a=>a.family==="inet").local))')
 say "pod1 ($ip1) -> pod2 ($ip2)"
 ip netns exec "${PODS[0]}" ping -c 2 -W 2 "$ip2"
 say "pod1 -> gateway 10.244.7.1"
