@@ -51,7 +51,7 @@ pub fn bridge_add_here(req: &BridgeAddRequest) -> Result<BridgeAddResult> {
     let mut pod = Rtnl::open()?;
     netns::enter(&host_ns, "host")?;
 
-    add_with(&mut host, &mut pod, &pod_ns, req, None).map(|(r, _)| r)
+    add_with(&mut host, &mut pod, &pod_ns, &mut sysctl::Dirs::default(), req, None).map(|(r, _)| r)
 }
 
 /// [`bridge_add`] on a resident worker ([`resident::run`]): its host socket, its cached bridge
@@ -68,11 +68,11 @@ pub fn bridge_add_resident(res: &mut Resident, req: &BridgeAddRequest) -> Result
     let cached = res.bridges.remove(&req.bridge).filter(|b| b.info.up && (!req.promisc || b.info.promisc));
     let used_cache = cached.is_some();
     res.mark_moved(); // configure() enters the pod namespace
-    let mut r = add_with(&mut host, &mut pod, &pod_ns, req, cached);
+    let mut r = add_with(&mut host, &mut pod, &pod_ns, &mut res.sysctl, req, cached);
     if used_cache && r.is_err() {
         res.back()?;
         res.mark_moved();
-        r = add_with(&mut host, &mut pod, &pod_ns, req, None);
+        r = add_with(&mut host, &mut pod, &pod_ns, &mut res.sysctl, req, None);
     }
     match r {
         Ok((out, bridge)) => {
@@ -94,12 +94,13 @@ pub fn bridge_del_resident(res: &mut Resident, req: &BridgeDelRequest) -> Result
 
 /// The ADD itself, from the host namespace; `cached` = the bridge as last read back (skips its GET).
 /// Returns the result and the bridge as read back at the end.
-fn add_with(host: &mut Rtnl, pod: &mut Rtnl, pod_ns: &OwnedFd, req: &BridgeAddRequest, cached: Option<Link>) -> Result<(BridgeAddResult, Link)> {
+/// `dirs`: /proc/sys/net directories of the host namespace (sysctls of the host side go through them).
+fn add_with(host: &mut Rtnl, pod: &mut Rtnl, pod_ns: &OwnedFd, dirs: &mut sysctl::Dirs, req: &BridgeAddRequest, cached: Option<Link>) -> Result<(BridgeAddResult, Link)> {
     let check_bridge = cached.is_some();
-    let (bridge, gateway) = setup_bridge(host, req, cached)?;
+    let (bridge, gateway) = setup_bridge(host, dirs, req, cached)?;
     let host_end = create_veth(host, pod, req, &bridge, pod_ns.as_raw_fd())?;
     let mut ctx = Sides { host, pod, pod_ns };
-    match configure(&mut ctx, req, &bridge, gateway.as_ref(), &host_end, check_bridge) {
+    match configure(&mut ctx, dirs, req, &bridge, gateway.as_ref(), &host_end, check_bridge) {
         Ok(r) => Ok(r),
         Err(e) => {
             // undo: deleting one end of a veth deletes both (the socket stays in the host netns)
@@ -148,15 +149,15 @@ pub fn vlan_gateway_name(req: &BridgeAddRequest) -> Option<String> {
 
 /// Ensure the bridge, its sysctls and gateway addresses (on the bridge or its VLAN gateway),
 /// forwarding; before any pod veth exists, so a conflict fails without anything to undo.
-fn setup_bridge(host: &mut Rtnl, req: &BridgeAddRequest, cached: Option<Link>) -> Result<(Link, Option<Link>)> {
+fn setup_bridge(host: &mut Rtnl, dirs: &mut sysctl::Dirs, req: &BridgeAddRequest, cached: Option<Link>) -> Result<(Link, Option<Link>)> {
     let spec = BridgeSpec { name: &req.bridge, mtu: req.mtu, promisc: req.promisc, vlan_filtering: req.vlan_filtering };
     let (br, created) = match cached {
         Some(b) => (b, false),
         None => link::ensure_bridge(host, &spec)?,
     };
-    sysctl::write_if_present(&format!("net/ipv6/conf/{}/accept_ra", req.bridge), "0")?;
+    dirs.write_if_present(&format!("net/ipv6/conf/{}/accept_ra", req.bridge), "0")?;
     let gateway = match vlan_gateway_name(req) {
-        Some(name) => Some(ensure_vlan_gateway(host, req, &br, &name)?),
+        Some(name) => Some(ensure_vlan_gateway(host, dirs, req, &br, &name)?),
         None => None,
     };
 
@@ -192,10 +193,10 @@ fn setup_bridge(host: &mut Rtnl, req: &BridgeAddRequest, cached: Option<Link>) -
         }
     }
     if req.forward_v4 {
-        sysctl::ensure("net/ipv4/ip_forward", "1")?;
+        dirs.ensure("net/ipv4/ip_forward", "1")?;
     }
     if req.forward_v6 {
-        sysctl::ensure("net/ipv6/conf/all/forwarding", "1")?;
+        dirs.ensure("net/ipv6/conf/all/forwarding", "1")?;
     }
     Ok((br, gateway.map(|(g, _)| g)))
 }
@@ -229,7 +230,7 @@ fn vlan_gateway_setup_reqs(req: &BridgeAddRequest, br: &Link, host_idx: u32, nam
 }
 
 /// Find or create the VLAN gateway interface; returns it and whether it was created now.
-fn ensure_vlan_gateway(host: &mut Rtnl, req: &BridgeAddRequest, br: &Link, name: &str) -> Result<(Link, bool)> {
+fn ensure_vlan_gateway(host: &mut Rtnl, dirs: &mut sysctl::Dirs, req: &BridgeAddRequest, br: &Link, name: &str) -> Result<(Link, bool)> {
     if let Some(l) = link::by_name(host, name)? {
         return Ok((l, false));
     }
@@ -254,7 +255,7 @@ fn ensure_vlan_gateway(host: &mut Rtnl, req: &BridgeAddRequest, br: &Link, name:
             None => link::by_name(host, &host_name)?
                 .ok_or_else(|| Failure::new(Kind::NotFound, "vlan gateway create", format!("{host_name} vanished after creation")))?,
         };
-        let _ = sysctl::write_if_present(&format!("net/ipv6/conf/{host_name}/accept_ra"), "0");
+        let _ = dirs.write_if_present(&format!("net/ipv6/conf/{host_name}/accept_ra"), "0");
         let mut results = host.exchange(vlan_gateway_setup_reqs(req, br, host_end.info.index, name));
         let got = results.pop().unwrap();
         let done = first_err(results.into_iter().map(|r| r.map(|_| ())).collect(), |e| {
@@ -421,13 +422,13 @@ fn acked_then_link(mut results: Vec<Result<Vec<Raw>>>, ignore: impl Fn(&Failure)
     link::parse_raw(&raw.buf)
 }
 
-fn configure(s: &mut Sides, req: &BridgeAddRequest, br: &Link, gateway: Option<&Link>, host_end: &Link, check_bridge: bool) -> Result<(BridgeAddResult, Link)> {
+fn configure(s: &mut Sides, dirs: &mut sysctl::Dirs, req: &BridgeAddRequest, br: &Link, gateway: Option<&Link>, host_end: &Link, check_bridge: bool) -> Result<(BridgeAddResult, Link)> {
     let host_idx = host_end.info.index;
     let host_name = &host_end.info.name;
     first_err(s.host.batch(host_port_reqs(req, br, host_idx)), |e| {
         e.op == "bridge vlan delete default" && e.kind == Kind::NotFound
     })?;
-    sysctl::write_if_present(&format!("net/ipv6/conf/{host_name}/accept_ra"), "0")?;
+    dirs.write_if_present(&format!("net/ipv6/conf/{host_name}/accept_ra"), "0")?;
 
     // Pod side: sysctls from inside the pod namespace, netlink as one batch.
     netns::enter(s.pod_ns, &req.pod_netns)?;

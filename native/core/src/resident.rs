@@ -36,6 +36,8 @@ pub struct Resident {
     host: Option<Rtnl>,
     /// bridges by name as last seen (index, MAC, flags); validated by the calls that use them
     pub bridges: HashMap<String, Link>,
+    /// /proc/sys/net directories of the host namespace (open and use only while in it)
+    pub sysctl: crate::sysctl::Dirs,
     /// the thread left the host namespace during the current job
     moved: bool,
 }
@@ -177,7 +179,7 @@ fn spawn(key: NsKey, path: Option<String>, fd: OwnedFd, first: Job) -> std::io::
         // Short sleeps (oper-state polling) should be short on this thread.
         // SAFETY: prctl on the calling thread only.
         unsafe { libc::prctl(libc::PR_SET_TIMERSLACK, 1 as libc::c_ulong) };
-        let mut res = Resident { host_ns: fd, host: None, bridges: HashMap::new(), moved: false };
+        let mut res = Resident { host_ns: fd, host: None, bridges: HashMap::new(), sysctl: Default::default(), moved: false };
         let (tx, rx) = channel::<Msg>();
         let mut job = first;
         loop {
