@@ -12,6 +12,8 @@ export interface Logger {
   info(msg: string, fields?: Record<string, unknown>): void;
   warn(msg: string, fields?: Record<string, unknown>): void;
   error(msg: string, fields?: Record<string, unknown>): void;
+  /** Whether records at `level` are written; lets callers skip building fields (absent = yes). */
+  enabled?(level: LogLevel): boolean;
 }
 
 /** Make a logger that drops records below `level` and writes the rest to `sink` (default stderr). */
@@ -20,5 +22,5 @@ export function jsonLogger(level: LogLevel = 'info', sink: LogSink = (l) => void
     if (RANK[lvl] < RANK[level]) return;
     sink(`${JSON.stringify({ time: new Date().toISOString(), level: lvl, msg, ...fields })}\n`);
   };
-  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), enabled: (lvl) => RANK[lvl] >= RANK[level] };
 }

@@ -74,12 +74,22 @@ export function encodeStatusRequest(): Buffer {
   return header(Kind.Status, 0);
 }
 
-/** Encode the plugin's output. */
+/** Encode the plugin's output: one allocation, the strings written in place. */
 export function encodeResult(out: { exitCode: number; stdout: string; stderr: string }): Buffer {
-  const code = Buffer.alloc(4);
-  code.writeInt32BE(out.exitCode);
-  const payload = Buffer.concat([code, ...lengthPrefixed(Buffer.from(out.stdout, 'utf8')), ...lengthPrefixed(Buffer.from(out.stderr, 'utf8'))]);
-  return Buffer.concat([header(Kind.Result, payload.length), payload]);
+  const outLen = Buffer.byteLength(out.stdout, 'utf8');
+  const errLen = Buffer.byteLength(out.stderr, 'utf8');
+  const payloadLength = 12 + outLen + errLen;
+  const f = Buffer.allocUnsafe(HEADER_SIZE + payloadLength);
+  MAGIC.copy(f, 0);
+  f[4] = PROTOCOL_VERSION;
+  f[5] = Kind.Result;
+  f.writeUInt32BE(payloadLength, 6);
+  f.writeInt32BE(out.exitCode, HEADER_SIZE);
+  f.writeUInt32BE(outLen, HEADER_SIZE + 4);
+  f.write(out.stdout, HEADER_SIZE + 8, outLen, 'utf8');
+  f.writeUInt32BE(errLen, HEADER_SIZE + 8 + outLen);
+  f.write(out.stderr, HEADER_SIZE + 12 + outLen, errLen, 'utf8');
+  return f;
 }
 
 /** Encode a status reply. */

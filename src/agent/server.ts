@@ -14,6 +14,7 @@ import {
   DEFAULT_MAX_FRAME,
   FrameError,
   HEADER_SIZE,
+  MAGIC,
   decodeRequest,
   encodeRefused,
   encodeResult,
@@ -117,7 +118,7 @@ function readFrame(sock: Socket, maxPayload: number, timeoutMs: number): Promise
       try {
         const all = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
         if (chunks.length > 1) chunks.splice(0, chunks.length, all);
-        if (want < 0 && have >= 4 && !all.subarray(0, 4).equals(Buffer.from('fcni'))) throw new FrameError('bad magic: not a fastcni frame');
+        if (want < 0 && have >= 4 && all.compare(MAGIC, 0, 4, 0, 4) !== 0) throw new FrameError('bad magic: not a fastcni frame');
         if (want < 0 && have >= HEADER_SIZE) {
           const h = parseHeader(all.subarray(0, HEADER_SIZE), maxPayload);
           kind = h.kind;
@@ -187,7 +188,9 @@ export async function startAgent(options: AgentOptions = {}): Promise<Agent> {
   };
 
   const serve = async (sock: Socket): Promise<void> => {
-    sock.on('error', (e) => log.debug('connection error', { error: e.message }));
+    sock.on('error', (e) => {
+      if (log.enabled?.('debug') !== false) log.debug('connection error', { error: e.message });
+    });
     // _handle.fd: Node exposes no SO_PEERCRED; the fd of an accepted unix socket is there.
     const fd = (sock as unknown as { _handle?: { fd?: number } })._handle?.fd ?? -1;
     let cred;
@@ -228,7 +231,7 @@ export async function startAgent(options: AgentOptions = {}): Promise<Agent> {
     }
     const ms = performance.now() - started;
     metrics.record(req.invoke.plugin, command, ms, out.exitCode);
-    log.debug('request', {
+    if (log.enabled?.('debug') !== false) log.debug('request', {
       plugin: req.invoke.plugin,
       command,
       containerId: req.invoke.env.CNI_CONTAINERID,

@@ -69,8 +69,11 @@ export function dropIndexCache(): void {
 
 /** Files of the directory that are not reservations. */
 export function isStateFile(name: string): boolean {
-  return name === 'lock' || name.startsWith('last_reserved_ip.') || name.startsWith(INDEX_FILE);
+  return name === 'lock' || name.startsWith('last_reserved_ip.') || name.startsWith(INDEX_FILE) || name === RESERVING_FILE;
 }
+
+/** Where a reservation is written before it is linked into place under its address's name. */
+export const RESERVING_FILE = '.fastcni-reserving';
 
 function stampOf(dir: string): DirStamp {
   const s = statSync(dir, { bigint: true });

@@ -1,9 +1,9 @@
 // host-local's on-disk store, byte-compatible with the reference: <dataDir>/<network>/ holds one
 // file per reserved address ("<id>\r\n<ifname>", mode 0600), last_reserved_ip.<rangeset>, and the
 // `lock` file whose flock guards every change. Lookups go through the directory index.
-import { closeSync, ftruncateSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync, constants } from 'node:fs';
+import { closeSync, ftruncateSync, linkSync, mkdirSync, openSync, readFileSync, unlinkSync, writeFileSync, writeSync, constants } from 'node:fs';
 import { join } from 'node:path';
-import { DirIndex, type IndexSource } from './dir-index.js';
+import { DirIndex, RESERVING_FILE, type IndexSource } from './dir-index.js';
 import { withLock } from './lock.js';
 import { formatIp, parseIp, type Ip } from './ip.js';
 
@@ -72,9 +72,14 @@ export class StoreTransaction {
   reserve(id: string, ifname: string, ip: Ip, rangeId: string): boolean {
     const name = formatIp(ip);
     const path = join(this.dir, name);
-    let fd: number;
+    const content = ownerKey(id, ifname);
+    // The reference creates the file and then writes it, so a crash in between leaves an empty
+    // reservation nobody owns. We write the content first and link it into place: link(2) fails
+    // with EEXIST like O_EXCL does, and the address file never exists without its owner.
+    const staging = join(this.dir, RESERVING_FILE);
+    writeFileSync(staging, content, { mode: 0o600 });
     try {
-      fd = openSync(path, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL, 0o600);
+      linkSync(staging, path);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'EEXIST') {
         // The index missed it (a racy foreign change): learn the owner and go on.
@@ -82,16 +87,9 @@ export class StoreTransaction {
         return false;
       }
       throw e;
+    } finally {
+      unlinkSync(staging);
     }
-    const content = ownerKey(id, ifname);
-    try {
-      writeSync(fd, content);
-    } catch (e) {
-      closeSync(fd);
-      unlinkSync(path);
-      throw e;
-    }
-    closeSync(fd);
     this.index.set(name, content);
     writeLastReserved(join(this.dir, LAST_IP_PREFIX + rangeId), name);
     return true;

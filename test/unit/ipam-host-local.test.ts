@@ -26,6 +26,20 @@ describe('host-local ADD', () => {
     expect(statSync(join(dir, 'lock')).isFile()).toBe(true);
   });
 
+  it('never leaves an address file without its owner: a stale staging file from a crash is harmless', async () => {
+    const dataDir = tempDir('hl');
+    const conf = hlConf({ dataDir, ranges: [[{ subnet: '10.9.0.0/24' }]] });
+    expect((await ours('ADD', 'c0', conf)).code).toBe(0);
+    const dir = join(dataDir, 'net1');
+    // what a SIGKILL between writing and linking would leave behind
+    writeFileSync(join(dir, '.fastcni-reserving'), 'crashed\r\neth0');
+    const r = await ours('ADD', 'c1', conf);
+    expect(r.json.ips[0].address).toBe('10.9.0.3/24');
+    expect(readFileSync(join(dir, '10.9.0.3'), 'latin1')).toBe('c1\r\neth0');
+    expect(reservations(dir)).toEqual(['10.9.0.2', '10.9.0.3']);
+    expect(readdirSync(dir)).not.toContain('.fastcni-reserving');
+  });
+
   it('continues after last_reserved_ip, wraps round and reuses released addresses last', async () => {
     const dataDir = tempDir('hl');
     const conf = hlConf({ dataDir, ranges: [[{ subnet: '10.9.0.0/29' }]] }); // .1 gateway, .2-.6 usable

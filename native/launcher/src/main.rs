@@ -2,6 +2,7 @@
 //! the invocation — name, CNI_* variables (and PATH), stdin — to the agent over its unix socket and
 //! relays stdout, stderr and the exit code; with no agent it execs Node on the plugin entry instead.
 //! std + libc only, so it starts in well under a millisecond.
+#![cfg_attr(not(test), no_main)]
 mod config;
 mod frame;
 
@@ -28,32 +29,52 @@ const CODE_TRY_AGAIN: u32 = 11;
 const CODE_IO: u32 = 5;
 const CODE_INTERNAL: u32 = 999;
 
-fn main() {
+/// `no_main`: skip std's runtime setup (stack-guard probe reading /proc/self/maps, sigaltstack
+/// handlers) — this process lives for a millisecond. std still gets argv and the environment from libc.
+#[cfg(not(test))]
+#[no_mangle]
+pub extern "C" fn main(_argc: libc::c_int, _argv: *const *const libc::c_char) -> libc::c_int {
+    // As std's runtime would: a closed stdout is an error to report, not a signal. (Command::exec
+    // restores the default disposition for Node.)
+    // SAFETY: setting a signal disposition before any other thread exists.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+    run()
+}
+
+#[cfg_attr(test, allow(dead_code))]
+fn run() -> ! {
     // Keep the marker alive through LTO even if #[used] were ignored.
     // SAFETY: reading a static byte through a volatile pointer.
     let _ = unsafe { std::ptr::read_volatile(&MARKER[0]) };
     let argv0 = std::env::args_os().next().unwrap_or_default();
     let name = Path::new(&argv0).file_name().unwrap_or(OsStr::new("")).to_os_string();
-    let exe_dir = std::fs::read_link("/proc/self/exe").ok().and_then(|p| p.parent().map(PathBuf::from));
-    let cfg = exe_dir
-        .as_ref()
-        .and_then(|d| std::fs::read(d.join(".fastcni.json")).ok())
-        .and_then(|t| config::parse(&t))
-        .unwrap_or_default();
-    let socket: OsString = std::env::var_os("FASTCNI_SOCKET")
-        .filter(|s| !s.is_empty())
-        .or_else(|| cfg.socket.clone().map(OsString::from))
+    // .fastcni.json is read only when it is needed: for the socket when FASTCNI_SOCKET is unset, and
+    // for Node's whereabouts when falling back.
+    let env_socket = std::env::var_os("FASTCNI_SOCKET").filter(|s| !s.is_empty());
+    let mut cfg = if env_socket.is_some() { None } else { Some(load_config()) };
+    let socket: OsString = env_socket
+        .or_else(|| cfg.as_ref().and_then(|c| c.socket.clone()).map(OsString::from))
         .unwrap_or_else(|| DEFAULT_SOCKET.into());
 
     // Connect before touching stdin: when no agent answers, Node gets stdin untouched.
     match UnixStream::connect(&socket) {
-        Ok(stream) => forward(stream, &cfg, &name),
-        Err(e) => fallback(&cfg, &name, None, &format!("agent at {} unreachable: {e}", socket.to_string_lossy())),
+        Ok(stream) => forward(stream, cfg, &name),
+        Err(e) => fallback(cfg.take(), &name, None, &format!("agent at {} unreachable: {e}", socket.to_string_lossy())),
     }
 }
 
+/// `.fastcni.json` beside the launcher (the directory of /proc/self/exe); empty when absent or invalid.
+fn load_config() -> Config {
+    std::fs::read_link("/proc/self/exe")
+        .ok()
+        .and_then(|p| p.parent().map(PathBuf::from))
+        .and_then(|d| std::fs::read(d.join(".fastcni.json")).ok())
+        .and_then(|t| config::parse(&t))
+        .unwrap_or_default()
+}
+
 /// Send the invocation to the agent and relay its answer; never returns.
-fn forward(mut stream: UnixStream, cfg: &Config, name: &OsStr) -> ! {
+fn forward(mut stream: UnixStream, cfg: Option<Config>, name: &OsStr) -> ! {
     // Like the reference skel: no stdin is read for VERSION or a bare invocation.
     let cmd = std::env::var_os("CNI_COMMAND").unwrap_or_default();
     let mut stdin = Vec::new();
@@ -97,7 +118,8 @@ fn refused(reason: &str) -> ! {
 }
 
 /// Exec Node on the plugin entry with the same environment; `stdin` when it was already read.
-fn fallback(cfg: &Config, name: &OsStr, stdin: Option<Vec<u8>>, why: &str) -> ! {
+fn fallback(cfg: Option<Config>, name: &OsStr, stdin: Option<Vec<u8>>, why: &str) -> ! {
+    let cfg = cfg.unwrap_or_else(load_config);
     let Some(entry) = cfg.entry.as_deref() else {
         cni_error(CODE_INTERNAL, "fastcni launcher: no agent and no .fastcni.json beside the launcher to run Node", why);
     };
