@@ -1,4 +1,6 @@
 //! Thin napi-rs exports over fastcni-core.
+#[macro_use]
+mod outcome;
 mod net;
 mod nft;
 mod peer;

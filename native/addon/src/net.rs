@@ -10,13 +10,7 @@ use napi::bindgen_prelude::{AsyncTask, Object, ToNapiValue};
 use napi::{Env, JsDeferred, Result, Task};
 use napi_derive::napi;
 
-use crate::nft::NativeFailure;
-
-impl From<fc::Failure> for NativeFailure {
-    fn from(f: fc::Failure) -> Self {
-        NativeFailure { kind: f.kind.as_str().to_string(), op: f.op, errno: f.errno, message: f.message }
-    }
-}
+use crate::outcome::BoolOutcome;
 
 /// A link as reported by the native side.
 #[napi(object)]
@@ -206,31 +200,11 @@ pub struct LoopbackResult {
     pub addresses: Vec<String>,
 }
 
-macro_rules! outcome {
-    ($doc:literal, $name:ident, $value:ty) => {
-        #[doc = $doc]
-        #[napi(object)]
-        pub struct $name {
-            pub error: Option<NativeFailure>,
-            pub value: Option<$value>,
-        }
-        impl $name {
-            fn from_result<T>(r: fc::Result<T>, conv: impl FnOnce(T) -> $value) -> Self {
-                match r {
-                    Ok(v) => $name { error: None, value: Some(conv(v)) },
-                    Err(e) => $name { error: Some(e.into()), value: None },
-                }
-            }
-        }
-    };
-}
-
 outcome!("Outcome of bridgeAdd.", BridgeAddOutcome, BridgeAddResult);
 outcome!("Outcome of bridgeDel.", BridgeDelOutcome, BridgeDelResult);
 outcome!("Outcome of podInspect.", PodInspectOutcome, PodInspectResult);
 outcome!("Outcome of loopbackSet.", LoopbackOutcome, LoopbackResult);
 outcome!("Outcome of lockAcquire: the lock handle.", LockOutcome, i32);
-outcome!("Outcome of a call whose value is a flag (lockRelease, linkDel, sysctlSet, netnsDelete).", BoolOutcome, bool);
 outcome!("Outcome of linkList.", LinksOutcome, Vec<LinkInfo>);
 outcome!("Outcome of addrList.", StringsOutcome, Vec<String>);
 outcome!("Outcome of routeList.", RoutesOutcome, Vec<NativeRoute>);

@@ -2,22 +2,11 @@
 //! (fastcni_core::nft).
 //! Failures travel as data ({ error }) because async tasks cannot carry a typed error.
 
-use fastcni_core::error::Failure;
 use fastcni_core::nft;
-use napi::{bindgen_prelude::AsyncTask, Env, Result, Task};
+use napi::bindgen_prelude::AsyncTask;
 use napi_derive::napi;
 
-/// A failure reported by the native addon, as data.
-#[napi(object)]
-#[derive(Clone)]
-pub struct NativeFailure {
-    /// stable class: notFound, exists, netnsGone, invalid, busy, permission, timeout, kernel, internal
-    pub kind: String,
-    /// the native operation that failed, e.g. "masq add"
-    pub op: String,
-    pub errno: i32,
-    pub message: String,
-}
+use crate::outcome::BoolOutcome;
 
 /// One attachment's masquerade request.
 #[napi(object)]
@@ -40,19 +29,7 @@ pub struct MasqEntry {
     pub address: String,
 }
 
-/// Outcome of masqAdd / masqDel: `value` is true on success, `error` set on failure.
-#[napi(object)]
-pub struct MasqOutcome {
-    pub error: Option<NativeFailure>,
-    pub value: Option<bool>,
-}
-
-/// Outcome of masqList.
-#[napi(object)]
-pub struct MasqListOutcome {
-    pub error: Option<NativeFailure>,
-    pub value: Option<Vec<MasqEntry>>,
-}
+outcome!("Outcome of masqList.", MasqListOutcome, Vec<MasqEntry>);
 
 fn core_req(r: &MasqRequest) -> nft::MasqRequest {
     nft::MasqRequest {
@@ -64,83 +41,19 @@ fn core_req(r: &MasqRequest) -> nft::MasqRequest {
     }
 }
 
-fn bool_outcome(r: std::result::Result<(), Failure>) -> MasqOutcome {
-    match r {
-        Ok(()) => MasqOutcome {
-            error: None,
-            value: Some(true),
-        },
-        Err(e) => MasqOutcome {
-            error: Some(e.into()),
-            value: None,
-        },
-    }
+fn masq_entry(e: nft::MasqEntry) -> MasqEntry {
+    MasqEntry { network: e.network, container_id: e.container_id, ifname: e.ifname, address: e.address }
 }
 
-pub struct MasqAddTask(nft::MasqRequest);
+/// (hostNetns, network) of a list call.
+type ListScope = (Option<String>, Option<String>);
 
-#[napi]
-impl Task for MasqAddTask {
-    type Output = MasqOutcome;
-    type JsValue = MasqOutcome;
-    fn compute(&mut self) -> Result<MasqOutcome> {
-        Ok(bool_outcome(nft::masq_add(&self.0)))
-    }
-    fn resolve(&mut self, _env: Env, out: MasqOutcome) -> Result<MasqOutcome> {
-        Ok(out)
-    }
-}
-
-pub struct MasqDelTask(nft::MasqRequest);
-
-#[napi]
-impl Task for MasqDelTask {
-    type Output = MasqOutcome;
-    type JsValue = MasqOutcome;
-    fn compute(&mut self) -> Result<MasqOutcome> {
-        Ok(bool_outcome(nft::masq_del(&self.0)))
-    }
-    fn resolve(&mut self, _env: Env, out: MasqOutcome) -> Result<MasqOutcome> {
-        Ok(out)
-    }
-}
-
-pub struct MasqListTask {
-    host_netns: Option<String>,
-    network: Option<String>,
-}
-
-#[napi]
-impl Task for MasqListTask {
-    type Output = MasqListOutcome;
-    type JsValue = MasqListOutcome;
-    fn compute(&mut self) -> Result<MasqListOutcome> {
-        Ok(
-            match nft::masq_list(self.host_netns.as_deref(), self.network.as_deref()) {
-                Ok(v) => MasqListOutcome {
-                    error: None,
-                    value: Some(
-                        v.into_iter()
-                            .map(|e| MasqEntry {
-                                network: e.network,
-                                container_id: e.container_id,
-                                ifname: e.ifname,
-                                address: e.address,
-                            })
-                            .collect(),
-                    ),
-                },
-                Err(e) => MasqListOutcome {
-                    error: Some(e.into()),
-                    value: None,
-                },
-            },
-        )
-    }
-    fn resolve(&mut self, _env: Env, out: MasqListOutcome) -> Result<MasqListOutcome> {
-        Ok(out)
-    }
-}
+pool_task!(MasqAddTask, nft::MasqRequest, BoolOutcome, |r| BoolOutcome::from_result(nft::masq_add(r), |()| true));
+pool_task!(MasqDelTask, nft::MasqRequest, BoolOutcome, |r| BoolOutcome::from_result(nft::masq_del(r), |()| true));
+pool_task!(MasqListTask, ListScope, MasqListOutcome, |s| MasqListOutcome::from_result(
+    nft::masq_list(s.0.as_deref(), s.1.as_deref()),
+    |v| v.into_iter().map(masq_entry).collect()
+));
 
 /// Add the pod's addresses to our nf_tables masquerade sets (table `inet fastcni`), creating the
 /// table, chain, per-network set and rule on first use. One netlink batch per address when the
@@ -160,10 +73,7 @@ pub fn masq_del(req: MasqRequest) -> AsyncTask<MasqDelTask> {
 /// List the elements of our masquerade sets (all networks, or one) in `hostNetns`.
 #[napi]
 pub fn masq_list(host_netns: Option<String>, network: Option<String>) -> AsyncTask<MasqListTask> {
-    AsyncTask::new(MasqListTask {
-        host_netns,
-        network,
-    })
+    AsyncTask::new(MasqListTask((host_netns, network)))
 }
 
 /// Guard a pod's host port against MAC spoofing (bridge `macspoofchk`).
@@ -203,98 +113,18 @@ pub struct SpoofCheckEntry {
     pub mac: String,
 }
 
-/// Outcome of spoofCheckAdd / spoofCheckDel: `value` is true on success, `error` set on failure.
-#[napi(object)]
-pub struct SpoofCheckOutcome {
-    pub error: Option<NativeFailure>,
-    pub value: Option<bool>,
+outcome!("Outcome of spoofCheckList.", SpoofCheckListOutcome, Vec<SpoofCheckEntry>);
+
+fn spoof_entry(e: nft::SpoofEntry) -> SpoofCheckEntry {
+    SpoofCheckEntry { network: e.network, container_id: e.container_id, ifname: e.ifname, host_ifname: e.host_ifname, mac: e.mac }
 }
 
-/// Outcome of spoofCheckList.
-#[napi(object)]
-pub struct SpoofCheckListOutcome {
-    pub error: Option<NativeFailure>,
-    pub value: Option<Vec<SpoofCheckEntry>>,
-}
-
-fn spoof_outcome(r: std::result::Result<(), Failure>) -> SpoofCheckOutcome {
-    match r {
-        Ok(()) => SpoofCheckOutcome {
-            error: None,
-            value: Some(true),
-        },
-        Err(e) => SpoofCheckOutcome {
-            error: Some(e.into()),
-            value: None,
-        },
-    }
-}
-
-pub struct SpoofAddTask(nft::SpoofAddRequest);
-
-#[napi]
-impl Task for SpoofAddTask {
-    type Output = SpoofCheckOutcome;
-    type JsValue = SpoofCheckOutcome;
-    fn compute(&mut self) -> Result<SpoofCheckOutcome> {
-        Ok(spoof_outcome(nft::spoof_add(&self.0)))
-    }
-    fn resolve(&mut self, _env: Env, out: SpoofCheckOutcome) -> Result<SpoofCheckOutcome> {
-        Ok(out)
-    }
-}
-
-pub struct SpoofDelTask(nft::SpoofDelRequest);
-
-#[napi]
-impl Task for SpoofDelTask {
-    type Output = SpoofCheckOutcome;
-    type JsValue = SpoofCheckOutcome;
-    fn compute(&mut self) -> Result<SpoofCheckOutcome> {
-        Ok(spoof_outcome(nft::spoof_del(&self.0)))
-    }
-    fn resolve(&mut self, _env: Env, out: SpoofCheckOutcome) -> Result<SpoofCheckOutcome> {
-        Ok(out)
-    }
-}
-
-pub struct SpoofListTask {
-    host_netns: Option<String>,
-    network: Option<String>,
-}
-
-#[napi]
-impl Task for SpoofListTask {
-    type Output = SpoofCheckListOutcome;
-    type JsValue = SpoofCheckListOutcome;
-    fn compute(&mut self) -> Result<SpoofCheckListOutcome> {
-        Ok(
-            match nft::spoof_list(self.host_netns.as_deref(), self.network.as_deref()) {
-                Ok(v) => SpoofCheckListOutcome {
-                    error: None,
-                    value: Some(
-                        v.into_iter()
-                            .map(|e| SpoofCheckEntry {
-                                network: e.network,
-                                container_id: e.container_id,
-                                ifname: e.ifname,
-                                host_ifname: e.host_ifname,
-                                mac: e.mac,
-                            })
-                            .collect(),
-                    ),
-                },
-                Err(e) => SpoofCheckListOutcome {
-                    error: Some(e.into()),
-                    value: None,
-                },
-            },
-        )
-    }
-    fn resolve(&mut self, _env: Env, out: SpoofCheckListOutcome) -> Result<SpoofCheckListOutcome> {
-        Ok(out)
-    }
-}
+pool_task!(SpoofAddTask, nft::SpoofAddRequest, BoolOutcome, |r| BoolOutcome::from_result(nft::spoof_add(r), |()| true));
+pool_task!(SpoofDelTask, nft::SpoofDelRequest, BoolOutcome, |r| BoolOutcome::from_result(nft::spoof_del(r), |()| true));
+pool_task!(SpoofListTask, ListScope, SpoofCheckListOutcome, |s| SpoofCheckListOutcome::from_result(
+    nft::spoof_list(s.0.as_deref(), s.1.as_deref()),
+    |v| v.into_iter().map(spoof_entry).collect()
+));
 
 /// Allow only `mac` as source MAC of frames entering the bridge from `hostIfname` (table
 /// `bridge fastcni`, chain `prerouting`, the network's sets `spoof-if-*` / `spoof-mac-*`), creating
@@ -331,8 +161,5 @@ pub fn spoof_check_list(
     host_netns: Option<String>,
     network: Option<String>,
 ) -> AsyncTask<SpoofListTask> {
-    AsyncTask::new(SpoofListTask {
-        host_netns,
-        network,
-    })
+    AsyncTask::new(SpoofListTask((host_netns, network)))
 }

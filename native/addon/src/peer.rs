@@ -3,7 +3,7 @@
 use fastcni_core::peer;
 use napi_derive::napi;
 
-use crate::nft::NativeFailure;
+use crate::outcome::NativeFailure;
 
 /// pid, uid and gid of the process at the other end of a unix socket.
 #[napi(object)]
