@@ -1,5 +1,5 @@
-// Command line of the benchmark: node dist/benchmarks/cli.js [--sizes 100,300] [--workers 4] [--modes a,b]
-import { Command } from 'commander';
+// Command line of the benchmark: node dist/benchmarks/cli.js [--sizes 100,300] [--workers 4] [--modes a,b] [--pod-ipv6 off]
+import { Command, Option } from 'commander';
 import { MODE_IDS, runBenchmark, type ModeId } from './index.js';
 
 const list = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean);
@@ -10,9 +10,14 @@ const program = new Command('fastcni-bench')
   .option('--modes <list>', `modes to run (${MODE_IDS.join(', ')})`)
   .option('--fallback-cap <n>', 'pods per size for the no-agent mode, which starts Node per call (0 = all)', '100')
   .option('--results <dir>', 'directory for JSON and SVG results')
+  .addOption(
+    new Option('--pod-ipv6 <on|off>', 'off: disable IPv6 in the pod namespaces — a diagnostic run, not a measurement of the targets')
+      .choices(['on', 'off'])
+      .default('on'),
+  )
   .option('--no-progress', 'no progress bar');
 program.parse();
-const o = program.opts<{ fallbackCap: string; sizes: string; workers: string; modes?: string; results?: string; progress: boolean }>();
+const o = program.opts<{ fallbackCap: string; sizes: string; workers: string; modes?: string; results?: string; podIpv6: 'on' | 'off'; progress: boolean }>();
 const modes = o.modes ? (list(o.modes) as ModeId[]) : undefined;
 const bad = modes?.filter((m) => !MODE_IDS.includes(m));
 if (bad?.length) {
@@ -25,6 +30,7 @@ runBenchmark({
   noAgentCap: Number(o.fallbackCap),
   ...(modes ? { modes } : {}),
   ...(o.results ? { resultsDir: o.results } : {}),
+  podIpv6: o.podIpv6 === 'on',
   ...(o.progress ? {} : { progress: false }),
 }).then(
   (r) => process.exit(r.runs.some((x) => x.leaks.seq.length || x.leaks.par.length) ? 1 : 0),

@@ -72,6 +72,11 @@ export interface BridgeAddRequest {
   enableDad: boolean;
   /** false for disableContainerInterface: leave the container link down */
   containerUp: boolean;
+  /**
+   * ipMasq: add `addresses` to the network's masquerade set as the call's last step (undone with
+   * the veth if it fails); removed again by masqDel
+   */
+  masquerade?: { network: string; containerId: string };
 }
 
 export interface BridgeAddResult {

@@ -33,6 +33,8 @@ async function add(conf: BridgeConfig, ctx: PluginContext): Promise<Result> {
     }
     const plan = ipam ? planL3(conf, ipam) : undefined;
     const trunk = trunkVlans(conf.vlanTrunk);
+    const addresses = plan?.ips.map((i) => i.address) ?? [];
+    const masquerade = conf.ipMasq && plan ? { network: conf.name, containerId: ctx.containerId } : undefined;
     const links = await native.bridgeAdd({
       hostNetns: ctx.hostNetns,
       podNetns: ctx.netns,
@@ -47,7 +49,7 @@ async function add(conf: BridgeConfig, ctx: PluginContext): Promise<Result> {
       vlan: conf.vlan || undefined,
       vlanTrunk: trunk.length ? trunk : undefined,
       preserveDefaultVlan: conf.preserveDefaultVlan,
-      addresses: plan?.ips.map((i) => i.address) ?? [],
+      addresses,
       routes: plan?.nativeRoutes ?? [],
       bridgeAddresses: plan?.bridgeAddresses ?? [],
       forceAddress: conf.forceAddress,
@@ -55,15 +57,15 @@ async function add(conf: BridgeConfig, ctx: PluginContext): Promise<Result> {
       forwardV6: plan?.forwardV6 ?? false,
       enableDad: conf.enabledad,
       containerUp: !conf.disableContainerInterface,
+      masquerade,
     });
     rb.push(() => native.bridgeDel({ hostNetns: ctx.hostNetns, podNetns: ctx.netns, ifname: ctx.ifname }));
+    // bridgeAdd masqueraded the addresses as its last step
+    if (masquerade) rb.push(() => native.masqDel(masqRequest(conf, ctx, addresses)));
     if (conf.macspoofchk) {
       // Frames from the pod's port must carry the container's MAC (set-based: two elements).
       await native.spoofCheckAdd({ ...spoofKey(conf, ctx), hostIfname: links.hostVeth.name, mac: links.container.mac });
       rb.push(() => native.spoofCheckDel(spoofKey(conf, ctx)));
-    }
-    if (conf.ipMasq && plan) {
-      await native.masqAdd(masqRequest(conf, ctx, plan.ips.map((i) => i.address)));
     }
     const result: Result = {
       interfaces: [

@@ -236,8 +236,13 @@ program
   .option('--sizes <list>', 'pod counts, comma-separated', '10,100')
   .option('--workers <n>', 'parallel workers', '4')
   .option('--modes <list>', 'modes: debian, ref-nft, agent, noagent, inproc, floor (default: all available)')
+  .addOption(
+    new Option('--pod-ipv6 <on|off>', 'off: disable IPv6 in the pod namespaces — a diagnostic run, not a measurement of the targets')
+      .choices(['on', 'off'])
+      .default('on'),
+  )
   .action(
-    action(async (o: { sizes: string; workers: string; modes?: string }) => {
+    action(async (o: { sizes: string; workers: string; modes?: string; podIpv6: 'on' | 'off' }) => {
       // The harness is built beside dist/src by `make bench` (benchmarks/tsconfig.json); it is not
       // part of the library, so it is loaded only here, by path.
       const harness = new URL('../../benchmarks/index.js', import.meta.url);
@@ -248,6 +253,7 @@ program
         sizes: list(o.sizes).map(Number),
         workers: Number(o.workers),
         ...(o.modes ? { modes: list(o.modes) } : {}),
+        podIpv6: o.podIpv6 === 'on',
       });
       if (report.runs.some((r) => r.leaks.seq.length || r.leaks.par.length)) process.exitCode = 1;
     }),

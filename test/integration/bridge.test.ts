@@ -1,5 +1,6 @@
 // bridge + host-local + loopback through the built binaries, exec'd in a node namespace like a runtime does.
 import { execFileSync, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -236,6 +237,22 @@ describe('bridge ADD that fails part-way leaves nothing behind', () => {
     expect(reservations(dataDir)).toEqual(before);
     expect((await cni('DEL', { node, pod: first, id: 'only', conf })).code).toBe(0);
     await expectClean(node, pod, dataDir, []);
+  });
+
+  it('when masquerade cannot be set up (the last step of the native ADD)', async () => {
+    const { node, pod } = nodeAndPod();
+    const dataDir = tempDir('ipam');
+    // A set of ours for this (network, subnet) whose type cannot hold the pod's IPv4 address.
+    const set = 'masq-' + createHash('sha256').update('testnet\n10.99.0.0/24').digest('hex').slice(0, 16);
+    inNs(node.name, 'nft', 'add table inet fastcni');
+    inNs(node.name, 'nft', `add set inet fastcni ${set} { type ipv6_addr; }`);
+    const res = await cni('ADD', { node, pod, id: 'ctr-masq', conf: bridgeConf({ dataDir }) });
+    expect(res.code).not.toBe(0);
+    expect((res.json as { msg: string }).msg).toMatch(/masq/);
+    expect(addrs(pod).find((l) => l.ifname === 'eth0')).toBeUndefined();
+    expect(bridgePorts(node, 'fcnibr0')).toEqual([]);
+    expect(reservations(dataDir)).toEqual([]);
+    expect(masqElements(node)).toEqual([]);
   });
 });
 

@@ -105,6 +105,17 @@ pub struct BridgeAddRequest {
     pub enable_dad: bool,
     /// false for disableContainerInterface: leave the container link down
     pub container_up: bool,
+    /// ipMasq: add the pod's addresses to the network's masquerade set in the same call
+    pub masquerade: Option<MasqOwner>,
+}
+
+/// Owner of the masquerade elements an ADD creates.
+#[napi(object)]
+pub struct MasqOwner {
+    /// network name (selects the nf_tables set)
+    pub network: String,
+    /// container ID (with the ifname, the elements' comment)
+    pub container_id: String,
 }
 
 fn vid(v: u32) -> u16 {
@@ -135,6 +146,7 @@ impl From<BridgeAddRequest> for fc::BridgeAddRequest {
             forward_v6: r.forward_v6,
             enable_dad: r.enable_dad,
             container_up: r.container_up,
+            masquerade: r.masquerade.map(|m| fc::MasqOwner { network: m.network, container_id: m.container_id }),
         }
     }
 }

@@ -51,7 +51,10 @@ pub fn bridge_add_here(req: &BridgeAddRequest) -> Result<BridgeAddResult> {
     let mut pod = Rtnl::open()?;
     netns::enter(&host_ns, "host")?;
 
-    add_with(&mut host, &mut pod, &pod_ns, &mut sysctl::Dirs::default(), req, None).map(|(r, _)| r)
+    let (out, _) = add_with(&mut host, &mut pod, &pod_ns, &mut sysctl::Dirs::default(), req, None)?;
+    netns::enter(&host_ns, "host")?;
+    masquerade(&mut host, req, &out)?;
+    Ok(out)
 }
 
 /// [`bridge_add`] on a resident worker ([`resident::run`]): its host socket, its cached bridge
@@ -76,6 +79,9 @@ pub fn bridge_add_resident(res: &mut Resident, req: &BridgeAddRequest) -> Result
     }
     match r {
         Ok((out, bridge)) => {
+            // nf_tables sockets for "the caller's own namespace" open in this thread's current one
+            res.back()?;
+            masquerade(&mut host, req, &out)?;
             res.put_host(host);
             if bridge.info.up && bridge.info.kind == "bridge" && bridge.info.name == req.bridge {
                 res.bridges.insert(req.bridge.clone(), bridge);
@@ -84,6 +90,24 @@ pub fn bridge_add_resident(res: &mut Resident, req: &BridgeAddRequest) -> Result
         }
         Err(e) => Err(e), // the host socket is dropped: the next call opens a fresh one
     }
+}
+
+/// The pod's masquerade elements, from the host namespace, in the same call as the wiring (one
+/// hop between Node and a native thread per ADD instead of two). On failure the veth goes again,
+/// so the call still leaves nothing behind; the host socket is dropped with the error.
+/// The calling thread must be in the host namespace.
+fn masquerade(host: &mut Rtnl, req: &BridgeAddRequest, out: &BridgeAddResult) -> Result<()> {
+    let Some(owner) = &req.masquerade else { return Ok(()) };
+    let masq = crate::nft::MasqRequest {
+        host_netns: req.host_netns.clone(),
+        network: owner.network.clone(),
+        container_id: owner.container_id.clone(),
+        ifname: req.ifname.clone(),
+        addresses: req.addresses.clone(),
+    };
+    crate::nft::masq_add(&masq).inspect_err(|_| {
+        let _ = host.ack("veth delete (rollback)", link::del_msg(out.host_veth.index, None), 0);
+    })
 }
 
 /// [`bridge_del`] on a resident worker; the thread returns to the host namespace afterwards.

@@ -49,6 +49,15 @@ pub struct BridgeAddRequest {
     pub forward_v6: bool,
     pub enable_dad: bool,
     pub container_up: bool,
+    /// masquerade the pod's addresses (ipMasq) as the last step of the same call
+    pub masquerade: Option<MasqOwner>,
+}
+
+/// Whose masquerade elements an ADD creates: the network's sets, the attachment's comment.
+#[derive(Debug, Clone, Default)]
+pub struct MasqOwner {
+    pub network: String,
+    pub container_id: String,
 }
 
 #[derive(Debug, Clone)]
