@@ -4,7 +4,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import cliProgress from 'cli-progress';
-import { leaks, MODE_IDS, MODE_LABELS, prepare, ROOT, unavailable, type ModeId, type Pod } from './modes.js';
+import { leaks, MODE_IDS, MODE_LABELS, prepare, ROOT, unavailable, type ModeId, type PhaseTotal, type Pod } from './modes.js';
 import { inNs, ipBatch, Sandbox } from './sandbox.js';
 import { round, summarize, type PhaseStats } from './stats.js';
 import { chartSvg, evaluateTargets, formatTable, type Target } from './report.js';
@@ -48,6 +48,8 @@ export interface RunResult {
   /** what was left after each DEL phase (empty = nothing leaked) */
   leaks: { seq: string[]; par: string[] };
   agentRssMb?: number;
+  /** where the sequential ADD time went, summed over the N pods (modes that can tell: inproc, agent) */
+  addPhases?: PhaseTotal[];
 }
 
 export interface BenchmarkReport {
@@ -154,7 +156,9 @@ export async function runBenchmark(options: BenchmarkOptions = {}): Promise<Benc
         const at = (p: string) => showBar && bar.update({ mode, n, phase: p });
         try {
           at('ADD seq');
+          await runner.phases?.();
           const seqAdd = await phase(runner, pods, 'ADD', 1, tick);
+          const addPhases = await runner.phases?.();
           at('DEL seq');
           const seqDel = await phase(runner, pods, 'DEL', 1, tick);
           const seqLeaks = leaks(ctx);
@@ -172,6 +176,7 @@ export async function runBenchmark(options: BenchmarkOptions = {}): Promise<Benc
             par: { add: parAdd, del: parDel },
             leaks: { seq: seqLeaks, par: parLeaks },
             ...(rss !== undefined ? { agentRssMb: round(rss, 1) } : {}),
+            ...(addPhases?.length ? { addPhases } : {}),
           });
         } finally {
           await runner.close();

@@ -14,6 +14,7 @@ export const OUR_BIN = join(ROOT, 'dist', 'cni');
 export const HELPER_BIN = join(ROOT, '.cache', 'floor-target', 'release', 'fcni-bench-floor');
 export const AGENT_MAIN = join(ROOT, 'dist', 'src', 'agent', 'main.js');
 export const LIBRARY = join(ROOT, 'dist', 'src', 'index.js');
+const AGENT_STATUS = join(ROOT, 'dist', 'src', 'agent', 'status.js');
 
 export const MODE_IDS = ['debian', 'ref-nft', 'agent', 'noagent', 'inproc', 'floor'] as const;
 export type ModeId = (typeof MODE_IDS)[number];
@@ -47,7 +48,16 @@ export interface Runner {
   op(pod: Pod, cmd: 'ADD' | 'DEL', worker: number): Promise<OpOutcome>;
   /** resident set of the long-lived process of this mode (the agent), MB */
   rssMb?(): number | undefined;
+  /** fastcni's per-phase time (src/phases.ts) since the previous call, for the modes that can read it */
+  phases?(): Promise<PhaseTotal[]>;
   close(): Promise<void>;
+}
+
+/** A phase's summed time, as the library and the agent's status report it. */
+export interface PhaseTotal {
+  name: string;
+  totalMs: number;
+  count: number;
 }
 
 export interface ModeContext {
@@ -190,6 +200,8 @@ function floorRunner(ctx: ModeContext): Runner {
 }
 
 interface Library {
+  phaseTotals(reset?: boolean): PhaseTotal[];
+  nativePhases(reset?: boolean): PhaseTotal[];
   bridge: { invoke(inv: { env: Record<string, string>; stdin: string; hostNetns?: string }): Promise<{ exitCode: number; stdout: string; stderr: string }> };
 }
 
@@ -197,7 +209,10 @@ async function inprocRunner(ctx: ModeContext): Promise<Runner> {
   const lib = (await import(LIBRARY)) as Library;
   const conf = networkConfig('inproc', ctx.network, ctx.dataDir);
   const hostNetns = `/var/run/netns/${ctx.node}`;
+  const phases = async () => [...lib.phaseTotals(true), ...lib.nativePhases(true)].filter((p) => p.count > 0);
+  await phases(); // what earlier runs in this process left
   return {
+    phases,
     async op(pod, cmd) {
       const t = performance.now();
       const r = await lib.bridge.invoke({ env: cniEnv(cmd, pod, OUR_BIN), stdin: conf, hostNetns });
@@ -219,7 +234,18 @@ export async function prepare(mode: ModeId, ctx: ModeContext): Promise<Runner> {
     case 'agent': {
       const agent = await startAgent(ctx);
       const runner = execRunner(ctx, mode, OUR_BIN, { FASTCNI_SOCKET: agent.socket }, agent.stop);
-      return { ...runner, rssMb: () => vmRssMb(agent.pid) };
+      const { agentStatus } = (await import(AGENT_STATUS)) as { agentStatus(socket: string): Promise<{ phases?: PhaseTotal[] }> };
+      // The agent's totals only grow: a call reports the difference from the previous one.
+      let last = new Map<string, PhaseTotal>();
+      const phases = async () => {
+        const now = (await agentStatus(agent.socket)).phases ?? [];
+        const delta = now
+          .map((p) => ({ name: p.name, totalMs: p.totalMs - (last.get(p.name)?.totalMs ?? 0), count: p.count - (last.get(p.name)?.count ?? 0) }))
+          .filter((p) => p.count > 0);
+        last = new Map(now.map((p) => [p.name, p]));
+        return delta;
+      };
+      return { ...runner, rssMb: () => vmRssMb(agent.pid), phases };
     }
     case 'inproc':
       return inprocRunner(ctx);

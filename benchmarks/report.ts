@@ -54,12 +54,41 @@ export function formatTable(runs: RunResult[], targets: Target[], workers: numbe
   if (!podIpv6) out.unshift(diagnostic, '');
   const rss = runs.filter((r) => r.agentRssMb !== undefined).map((r) => `N=${r.pods}: ${r.agentRssMb} MB`);
   if (rss.length) out.push('', `agent RSS after the run: ${rss.join(', ')}`);
+  out.push(...phaseLines(runs));
   const leaky = runs.filter((r) => r.leaks.seq.length || r.leaks.par.length);
   out.push('', leaky.length ? `LEAKS after DEL in: ${leaky.map((r) => `${r.mode}/N=${r.pods}`).join(', ')}` : 'leak check after every DEL phase: nothing left (links, IPAM files, nftables elements, iptables chains)');
   out.push('', 'targets (issue 4):');
   if (!podIpv6) out.push(`  ${diagnostic}`);
   for (const t of targets) out.push(`  [${t.status.toUpperCase().padEnd(4)}] ${t.name}: ${t.measured !== undefined ? round(t.measured, 2) : '-'} (limit ${t.limit})${t.note ? ` — ${t.note}` : ''}`);
   return out.join('\n');
+}
+
+/**
+ * Order and depth of a phase in the breakdown: the plugin command, the IPAM delegation with the IPAM
+ * plugin's own command inside it, then native calls as JavaScript sees them with the native steps
+ * inside bridgeAdd.
+ */
+function phasePlace(name: string): [order: number, depth: number] {
+  if (name.startsWith('ipam.')) return [1, 1];
+  if (/^[a-z-]+\.(ADD|DEL|CHECK|GC|STATUS)$/.test(name)) return name.startsWith('bridge.') ? [0, 0] : [2, 2];
+  if (name === 'native.bridgeAdd') return [3, 1];
+  if (name.startsWith('bridgeAdd.')) return [4, 2];
+  return [5, 1];
+}
+
+/** Where the sequential ADD time went: mean ms per pod for each phase. */
+function phaseLines(runs: RunResult[]): string[] {
+  const withPhases = runs.filter((r) => r.addPhases?.length);
+  if (!withPhases.length) return [];
+  const out = ['', 'where sequential ADD time goes (mean ms per pod; an indented phase is part of the one above it):'];
+  for (const r of withPhases) {
+    const pods = r.seq.add.pods;
+    out.push(`  ${r.mode} N=${r.pods} (the harness measured ${fmt(r.seq.add.perPodMs)} ms per pod)`);
+    // stable sort: the native steps keep the order of an ADD
+    const sorted = [...r.addPhases!].sort((a, b) => phasePlace(a.name)[0] - phasePlace(b.name)[0]);
+    for (const p of sorted) out.push(`    ${'  '.repeat(phasePlace(p.name)[1])}${p.name.padEnd(24)} ${(p.totalMs / pods).toFixed(3)}`);
+  }
+  return out;
 }
 
 /** The targets of issue 4, at N = 300 when it was run (else the largest N). */

@@ -3,6 +3,8 @@ export { bridge } from '../plugins/bridge/index.js';
 export { hostLocal } from '../plugins/host-local/index.js';
 export { loopback } from '../plugins/loopback/index.js';
 export { loadPlugin, pluginTypes } from './plugins.js';
+export { phaseTotals, type PhaseTotal } from './phases.js';
+export { nativePhases } from './native.js';
 export { definePlugin, runAsProcess, withRollback } from './skel/index.js';
 export type { Result, Attachment, Invocation, InvocationOutput, PluginContext, PluginDefinition, Plugin, Rollback } from './skel/index.js';
 export { ErrorCode, CniError, NativeError, toCniError, type NativeFailure } from './spec/errors.js';

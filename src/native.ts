@@ -5,7 +5,9 @@ import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
 import { NativeError, type NativeFailure } from './spec/errors.js';
+import { recordPhase, type PhaseTotal } from './phases.js';
 
 /** A network namespace: a path such as /var/run/netns/x or /proc/PID/ns/net; undefined = the caller's own. */
 export type NetnsPath = string | undefined;
@@ -202,6 +204,7 @@ interface RawAddon {
   netnsCreate(name: string): Promise<Outcome<string>>;
   netnsDelete(name: string): Promise<Outcome<boolean>>;
   peerCred(fd: number): Outcome<PeerCred>;
+  nativePhases(reset: boolean): Array<{ name: string; totalUs: number; count: number }>;
 }
 
 function addonPath(): string {
@@ -222,6 +225,16 @@ function addon(): RawAddon {
   return loaded;
 }
 
+/** An async native call, timed as phase "native.<op>" (src/phases.ts) and unwrapped. */
+async function call<T>(op: string, start: () => Promise<Outcome<T>>): Promise<T> {
+  const t = performance.now();
+  try {
+    return unwrap(op, await start());
+  } finally {
+    recordPhase(`native.${op}`, performance.now() - t);
+  }
+}
+
 function unwrap<T>(op: string, o: Outcome<T>): T {
   if (o.error) throw new NativeError(o.error);
   if (o.value === undefined) throw new NativeError({ kind: 'internal', op, errno: 0, message: 'native call returned no value' });
@@ -230,47 +243,47 @@ function unwrap<T>(op: string, o: Outcome<T>): T {
 
 /** Ensure the bridge, create the veth pair straight into the pod, configure addresses, routes, sysctls; rolls back on failure. */
 export async function bridgeAdd(req: BridgeAddRequest): Promise<BridgeAddResult> {
-  return unwrap('bridgeAdd', await addon().bridgeAdd(req));
+  return call('bridgeAdd', () => addon().bridgeAdd(req));
 }
 /** Delete the container link (idempotent), reporting the addresses it had. */
 export async function bridgeDel(req: BridgeDelRequest): Promise<BridgeDelResult> {
-  return unwrap('bridgeDel', await addon().bridgeDel(req));
+  return call('bridgeDel', () => addon().bridgeDel(req));
 }
 /** Describe a pod's interface, its host peer and optionally the bridge, for CHECK. */
 export async function podInspect(req: PodInspectRequest): Promise<PodInspectResult> {
-  return unwrap('podInspect', await addon().podInspect(req));
+  return call('podInspect', () => addon().podInspect(req));
 }
 /** Set lo up or down inside a namespace. */
 export async function loopbackSet(netns: string, up: boolean): Promise<LoopbackResult> {
-  return unwrap('loopbackSet', await addon().loopbackSet(netns, up));
+  return call('loopbackSet', () => addon().loopbackSet(netns, up));
 }
 /** Add the pod's addresses to our nf_tables masquerade sets (one batch). */
 export async function masqAdd(req: MasqRequest): Promise<void> {
-  unwrap('masqAdd', await addon().masqAdd(req));
+  await call('masqAdd', () => addon().masqAdd(req));
 }
 /** Remove the pod's addresses from our masquerade sets; idempotent. */
 export async function masqDel(req: MasqRequest): Promise<void> {
-  unwrap('masqDel', await addon().masqDel(req));
+  await call('masqDel', () => addon().masqDel(req));
 }
 /** List masquerade elements (all networks, or one). */
 export async function masqList(hostNetns?: string, network?: string): Promise<MasqEntry[]> {
-  return unwrap('masqList', await addon().masqList(hostNetns ?? null, network ?? null));
+  return call('masqList', () => addon().masqList(hostNetns ?? null, network ?? null));
 }
 /** Allow only `mac` as source MAC from the pod's host port (bridge macspoofchk; one batch of two set elements). */
 export async function spoofCheckAdd(req: SpoofCheckAddRequest): Promise<void> {
-  unwrap('spoofCheckAdd', await addon().spoofCheckAdd(req));
+  await call('spoofCheckAdd', () => addon().spoofCheckAdd(req));
 }
 /** Remove the attachment's spoof-check elements (found by comment); idempotent, needs only the host namespace. */
 export async function spoofCheckDel(req: SpoofCheckDelRequest): Promise<void> {
-  unwrap('spoofCheckDel', await addon().spoofCheckDel(req));
+  await call('spoofCheckDel', () => addon().spoofCheckDel(req));
 }
 /** List guarded ports (all networks, or one). */
 export async function spoofCheckList(hostNetns?: string, network?: string): Promise<SpoofCheckEntry[]> {
-  return unwrap('spoofCheckList', await addon().spoofCheckList(hostNetns ?? null, network ?? null));
+  return call('spoofCheckList', () => addon().spoofCheckList(hostNetns ?? null, network ?? null));
 }
 /** Take an exclusive flock on a file (created if missing); resolves once held. */
 export async function lockAcquire(path: string): Promise<number> {
-  return unwrap('lockAcquire', await addon().lockAcquire(path));
+  return call('lockAcquire', () => addon().lockAcquire(path));
 }
 /** Take the flock only if it is free right now: the handle, or undefined when someone holds it. */
 export function lockTry(path: string): number | undefined {
@@ -283,27 +296,27 @@ export function lockRelease(handle: number): void {
 }
 /** Every link of a namespace, with master names resolved. */
 export async function linkList(netns?: NetnsPath): Promise<LinkInfo[]> {
-  return unwrap('linkList', await addon().linkList(netns ?? null));
+  return call('linkList', () => addon().linkList(netns ?? null));
 }
 /** Delete a link by name; false when it was already gone. */
 export async function linkDel(netns: NetnsPath, name: string): Promise<boolean> {
-  return unwrap('linkDel', await addon().linkDel(netns ?? null, name));
+  return call('linkDel', () => addon().linkDel(netns ?? null, name));
 }
 /** CIDRs on one link (by name), or on every link of the namespace when name is omitted. */
 export async function addrList(netns?: NetnsPath, name?: string): Promise<string[]> {
-  return unwrap('addrList', await addon().addrList(netns ?? null, name ?? null));
+  return call('addrList', () => addon().addrList(netns ?? null, name ?? null));
 }
 /** Unicast routes of the main table, optionally only those through one link (by name). */
 export async function routeList(netns?: NetnsPath, name?: string): Promise<NativeRoute[]> {
-  return unwrap('routeList', await addon().routeList(netns ?? null, name ?? null));
+  return call('routeList', () => addon().routeList(netns ?? null, name ?? null));
 }
 /** Read a net.* sysctl inside a namespace ("net.ipv4.ip_forward" or "net/ipv4/ip_forward"). */
 export async function sysctlGet(netns: NetnsPath, key: string): Promise<string> {
-  return unwrap('sysctlGet', await addon().sysctlGet(netns ?? null, key));
+  return call('sysctlGet', () => addon().sysctlGet(netns ?? null, key));
 }
 /** Write a net.* sysctl inside a namespace (only net.* keys are accepted). */
 export async function sysctlSet(netns: NetnsPath, key: string, value: string): Promise<void> {
-  unwrap('sysctlSet', await addon().sysctlSet(netns ?? null, key, value));
+  await call('sysctlSet', () => addon().sysctlSet(netns ?? null, key, value));
 }
 /**
  * Create a named network namespace exactly as `ip netns add NAME` does; resolves to its path,
@@ -311,14 +324,14 @@ export async function sysctlSet(netns: NetnsPath, key: string, value: string): P
  * is not one file name (empty, ".", "..", containing "/").
  */
 export async function netnsCreate(name: string): Promise<string> {
-  return unwrap('netnsCreate', await addon().netnsCreate(name));
+  return call('netnsCreate', () => addon().netnsCreate(name));
 }
 /**
  * Delete a named network namespace as `ip netns del NAME` does (lazy unmount, then unlink).
  * Throws NativeError kind "notFound" when there is no such name; callers that want idempotence catch it.
  */
 export async function netnsDelete(name: string): Promise<void> {
-  unwrap('netnsDelete', await addon().netnsDelete(name));
+  await call('netnsDelete', () => addon().netnsDelete(name));
 }
 /** Credentials of a connected unix socket's peer, as the kernel recorded them at connect time. */
 export interface PeerCred {
@@ -330,6 +343,13 @@ export interface PeerCred {
 export function peerCred(fd: number): PeerCred {
   return unwrap('peerCred', addon().peerCred(fd));
 }
+/** Per-phase time of the native ADD path (native/core/src/phase.rs); `reset` restarts the counters. */
+export function nativePhases(reset = false): PhaseTotal[] {
+  return addon()
+    .nativePhases(reset)
+    .map((p) => ({ name: p.name, totalMs: p.totalUs / 1000, count: p.count }));
+}
+
 /** Version string of the loaded addon. */
 export function nativeVersion(): string {
   return addon().nativeVersion();

@@ -1,4 +1,7 @@
-// Counters and latency percentiles of the agent, per plugin and command, plus the Prometheus text form.
+// Counters and latency percentiles of the agent, per plugin and command, the per-phase time of the
+// plugin calls it served (src/phases.ts), plus the Prometheus text form.
+import { phaseTotals, type PhaseTotal } from '../phases.js';
+import { nativePhases } from '../native.js';
 
 /** Latency of one plugin/command pair. */
 export interface LatencyStats {
@@ -23,6 +26,8 @@ export interface AgentStatus {
   rssBytes: number;
   /** keyed "plugin COMMAND", e.g. "bridge ADD"; percentiles over the last SAMPLE_WINDOW requests */
   latency: Record<string, LatencyStats>;
+  /** summed time per phase since the agent started: plugin commands, IPAM, native calls and their phases */
+  phases: PhaseTotal[];
 }
 
 /** Percentiles come from this many most recent samples per key. */
@@ -84,6 +89,7 @@ export class Metrics {
       inFlight: this.inFlight,
       rssBytes: process.memoryUsage.rss(),
       latency,
+      phases: [...phaseTotals(), ...nativePhases()].filter((p) => p.count > 0),
     };
   }
 }
@@ -125,5 +131,12 @@ export function prometheusText(s: AgentStatus): string {
     lines.push(`fastcni_agent_request_seconds_count{${base}} ${l.count}`);
     lines.push(`fastcni_agent_request_errors_total{${base}} ${l.errors}`);
   }
+  lines.push(
+    '# HELP fastcni_agent_phase_seconds_total Time spent per phase of the plugin calls served (plugin command, IPAM, native call, native step).',
+    '# TYPE fastcni_agent_phase_seconds_total counter',
+  );
+  for (const p of s.phases) lines.push(`fastcni_agent_phase_seconds_total{phase="${label(p.name)}"} ${p.totalMs / 1000}`);
+  lines.push('# HELP fastcni_agent_phase_calls_total Occurrences per phase.', '# TYPE fastcni_agent_phase_calls_total counter');
+  for (const p of s.phases) lines.push(`fastcni_agent_phase_calls_total{phase="${label(p.name)}"} ${p.count}`);
   return `${lines.join('\n')}\n`;
 }

@@ -210,6 +210,8 @@ agent
       if (cmd.optsWithGlobals<Opts>().json) return json(s);
       print(`agent pid ${s.pid}, up ${s.uptimeSeconds.toFixed(0)} s, ${s.requests} requests, ${s.errors} errors, ${s.refused} refused, ${s.inFlight} in flight, RSS ${(s.rssBytes / 2 ** 20).toFixed(1)} MiB`);
       for (const [key, l] of Object.entries(s.latency)) print(`  ${key}: ${JSON.stringify(l)}`);
+      if (s.phases.length) print('  mean time per phase (ms):');
+      for (const p of s.phases) print(`    ${p.name}: ${(p.totalMs / p.count).toFixed(3)} × ${p.count}`);
     }),
   );
 

@@ -8,6 +8,7 @@ import { toCurrentResult } from '../spec/result-convert.js';
 import type { Invocation, InvocationOutput, PluginContext, Result } from '../skel/types.js';
 import { loadPlugin } from '../plugins.js';
 import { execPlugin } from '../runtime/exec-plugin.js';
+import { timePhase } from '../phases.js';
 
 /** The verbs an upper plugin forwards to its IPAM plugin. */
 export type DelegateCommand = 'ADD' | 'DEL' | 'CHECK' | 'GC' | 'STATUS';
@@ -157,7 +158,7 @@ async function runDelegate(type: string, cmd: DelegateCommand, ctx: DelegateCont
 
 /** ADD on the IPAM plugin; its result in the newest form. */
 export async function ipamAdd(type: string, ctx: DelegateContext): Promise<Result> {
-  const out = await runDelegate(type, 'ADD', ctx);
+  const out = await timePhase('ipam.ADD', () => runDelegate(type, 'ADD', ctx));
   let raw: unknown = out.json;
   if (raw === undefined) {
     try {
@@ -176,7 +177,7 @@ export async function ipamAdd(type: string, ctx: DelegateContext): Promise<Resul
 
 /** DEL on the IPAM plugin. */
 export async function ipamDel(type: string, ctx: DelegateContext): Promise<void> {
-  await runDelegate(type, 'DEL', ctx);
+  await timePhase('ipam.DEL', () => runDelegate(type, 'DEL', ctx));
 }
 
 /** CHECK on the IPAM plugin. */

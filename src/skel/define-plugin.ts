@@ -15,6 +15,7 @@ import { decodeConfigVersion, readRequestConfig, type RequestConfig } from './re
 import { ConfigMemo } from './config-memo.js';
 import { readPrevResult } from './prev-result.js';
 import type { DirectOutput, Invocation, InvocationOutput, Plugin, PluginContext, PluginDefinition } from './types.js';
+import { timePhase } from '../phases.js';
 
 const COMMANDS: readonly string[] = ['ADD', 'DEL', 'CHECK', 'GC', 'STATUS'];
 /** Commands after which the reference checks CNI_NETNS against its own namespace (we check before). */
@@ -29,6 +30,12 @@ function isBareInvocation(env: Record<string, string | undefined>): boolean {
   return !env.CNI_COMMAND && !env.CNI_CONTAINERID && !env.CNI_NETNS && !env.CNI_IFNAME;
 }
 
+/** The phase a call is timed as ("bridge.ADD"): the plugin commands only, not VERSION or typos. */
+function phaseOf(plugin: string, env: Record<string, string | undefined>): string | undefined {
+  const cmd = env.CNI_COMMAND ?? '';
+  return COMMANDS.includes(cmd) ? `${plugin}.${cmd}` : undefined;
+}
+
 /** Define a plugin: hand over its name, config schema and handlers; get something to invoke. */
 export function definePlugin<C>(def: PluginDefinition<C>): Plugin<C> {
   const supported = def.supportedVersions ?? ALL_VERSIONS;
@@ -40,14 +47,18 @@ export function definePlugin<C>(def: PluginDefinition<C>): Plugin<C> {
     async invoke(inv: Invocation): Promise<InvocationOutput> {
       const logs: string[] = [];
       try {
-        const out = await run(def, supported, about, memo, inv, (line) => void logs.push(`${line}\n`), 'text');
+        const go = () => run(def, supported, about, memo, inv, (line) => void logs.push(`${line}\n`), 'text');
+        const phase = phaseOf(def.name, inv.env);
+        const out = await (phase ? timePhase(phase, go) : go());
         return { ...out, stderr: logs.join('') + out.stderr };
       } catch (e) {
         return errorOutput(e, logs.join(''));
       }
     },
     async invokeDirect(inv: Invocation, log: (line: string) => void): Promise<DirectOutput> {
-      return run(def, supported, about, memo, inv, log, 'json');
+      const go = () => run(def, supported, about, memo, inv, log, 'json');
+      const phase = phaseOf(def.name, inv.env);
+      return phase ? timePhase(phase, go) : go();
     },
   };
 }

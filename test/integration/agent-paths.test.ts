@@ -99,7 +99,15 @@ describe('three paths, same bytes', () => {
     }
     expect(normal.fallback).toBe(normal.agent);
     expect(normal['in-process']).toBe(normal.agent);
-    expect((await agentStatus(agent.socketPath)).latency).toMatchObject({ 'bridge ADD': { count: 1, errors: 0 }, 'bridge DEL': { count: 1 } });
+    const status = await agentStatus(agent.socketPath);
+    expect(status.latency).toMatchObject({ 'bridge ADD': { count: 1, errors: 0 }, 'bridge DEL': { count: 1 } });
+    // where the ADD's time went: the plugin command, its IPAM, the native call and its kernel steps
+    const phase = (name: string) => status.phases.find((p) => p.name === name);
+    for (const name of ['bridge.ADD', 'ipam.ADD', 'native.bridgeAdd', 'bridgeAdd.vethCreate', 'bridgeAdd.podBatch', 'bridgeAdd.masquerade']) {
+      expect(phase(name)?.count, name).toBeGreaterThanOrEqual(1);
+      expect(phase(name)?.totalMs, name).toBeGreaterThan(0);
+    }
+    expect(phase('native.bridgeAdd')!.totalMs).toBeLessThan(phase('bridge.ADD')!.totalMs);
   });
 });
 

@@ -73,5 +73,8 @@ describe('agent metrics', () => {
     const text = prometheusText(s);
     expect(text).toContain('fastcni_agent_requests_total 101');
     expect(text).toContain('fastcni_agent_request_seconds{plugin="bridge",command="ADD",quantile="0.95"} 0.095');
+    const withPhases = prometheusText({ ...s, phases: [{ name: 'bridgeAdd.vethCreate', totalMs: 250, count: 100 }] });
+    expect(withPhases).toContain('fastcni_agent_phase_seconds_total{phase="bridgeAdd.vethCreate"} 0.25');
+    expect(withPhases).toContain('fastcni_agent_phase_calls_total{phase="bridgeAdd.vethCreate"} 100');
   });
 });

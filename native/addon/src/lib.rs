@@ -12,3 +12,22 @@ use napi_derive::napi;
 pub fn native_version() -> String {
     env!("CARGO_PKG_VERSION").to_string()
 }
+
+/// One native phase's totals since the addon loaded (or the last reset).
+#[napi(object)]
+pub struct NativePhase {
+    /// e.g. "bridgeAdd.vethCreate"
+    pub name: String,
+    /// summed wall time, microseconds
+    pub total_us: f64,
+    pub count: f64,
+}
+
+/// Per-phase time of the native ADD path (fastcni_core::phase); `reset` restarts the counters.
+#[napi]
+pub fn native_phases(reset: bool) -> Vec<NativePhase> {
+    fastcni_core::phase::totals(reset)
+        .into_iter()
+        .map(|t| NativePhase { name: t.name.to_string(), total_us: t.total_ns as f64 / 1000.0, count: t.count as f64 })
+        .collect()
+}

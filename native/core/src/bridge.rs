@@ -20,6 +20,7 @@ use crate::addr::{self, Cidr};
 use crate::error::{Failure, Kind, Result};
 use crate::link::{self, BridgeSpec, Link, VethSpec};
 use crate::netns;
+use crate::phase::{self, Phase};
 use crate::resident::Resident;
 use crate::route;
 use crate::rtnl::{Raw, Req, Rtnl, NLM_F_ECHO};
@@ -62,11 +63,13 @@ pub fn bridge_add_here(req: &BridgeAddRequest) -> Result<BridgeAddResult> {
 /// call is redone once without the cache), a short setns into the pod to open the pod's socket.
 pub fn bridge_add_resident(res: &mut Resident, req: &BridgeAddRequest) -> Result<BridgeAddResult> {
     validate(req)?;
+    phase::begin();
     let pod_ns = netns::open(&req.pod_netns)?;
     res.enter(&pod_ns, &req.pod_netns)?;
     let pod = Rtnl::open();
     res.back()?;
     let mut pod = pod?;
+    phase::lap(Phase::PodSocket);
     let mut host = res.take_host()?;
     let cached = res.bridges.remove(&req.bridge).filter(|b| b.info.up && (!req.promisc || b.info.promisc));
     let used_cache = cached.is_some();
@@ -82,6 +85,7 @@ pub fn bridge_add_resident(res: &mut Resident, req: &BridgeAddRequest) -> Result
             // nf_tables sockets for "the caller's own namespace" open in this thread's current one
             res.back()?;
             masquerade(&mut host, req, &out)?;
+            phase::lap(Phase::Masquerade);
             res.put_host(host);
             if bridge.info.up && bridge.info.kind == "bridge" && bridge.info.name == req.bridge {
                 res.bridges.insert(req.bridge.clone(), bridge);
@@ -122,7 +126,9 @@ pub fn bridge_del_resident(res: &mut Resident, req: &BridgeDelRequest) -> Result
 fn add_with(host: &mut Rtnl, pod: &mut Rtnl, pod_ns: &OwnedFd, dirs: &mut sysctl::Dirs, req: &BridgeAddRequest, cached: Option<Link>) -> Result<(BridgeAddResult, Link)> {
     let check_bridge = cached.is_some();
     let (bridge, gateway) = setup_bridge(host, dirs, req, cached)?;
+    phase::lap(Phase::BridgeEnsure);
     let host_end = create_veth(host, pod, req, &bridge, pod_ns.as_raw_fd())?;
+    phase::lap(Phase::VethCreate);
     let mut ctx = Sides { host, pod, pod_ns };
     match configure(&mut ctx, dirs, req, &bridge, gateway.as_ref(), &host_end, check_bridge) {
         Ok(r) => Ok(r),
@@ -285,7 +291,7 @@ fn ensure_vlan_gateway(host: &mut Rtnl, dirs: &mut sysctl::Dirs, req: &BridgeAdd
         let done = first_err(results.into_iter().map(|r| r.map(|_| ())).collect(), |e| {
             e.op == "bridge vlan delete default" && e.kind == Kind::NotFound
         })
-        .and_then(|()| got)
+        .and(got)
         .and_then(|m| m.first().map(|r| link::parse_raw(&r.buf)).unwrap_or_else(|| Err(Failure::internal("link get", "no reply"))));
         return match done {
             Ok(l) => Ok((l, true)),
@@ -453,6 +459,7 @@ fn configure(s: &mut Sides, dirs: &mut sysctl::Dirs, req: &BridgeAddRequest, br:
         e.op == "bridge vlan delete default" && e.kind == Kind::NotFound
     })?;
     dirs.write_if_present(&format!("net/ipv6/conf/{host_name}/accept_ra"), "0")?;
+    phase::lap(Phase::HostPort);
 
     // Pod side: sysctls from inside the pod namespace, netlink as one batch.
     netns::enter(s.pod_ns, &req.pod_netns)?;
@@ -483,7 +490,9 @@ fn configure(s: &mut Sides, dirs: &mut sysctl::Dirs, req: &BridgeAddRequest, br:
         }
         let _ = sysctl::write_if_present(&format!("net/ipv6/conf/{ifn}/keep_addr_on_down"), "1");
     }
+    phase::lap(Phase::PodSysctl);
     let container = acked_then_link(s.pod.exchange(pod_reqs(req, pod_idx, &cidrs)?), |_| false)?;
+    phase::lap(Phase::PodBatch);
     if container.info.name != *ifn {
         // the peer index pointed elsewhere: never configure a link we did not create
         return Err(Failure::internal("veth create", format!("pod end of {host_name} is {:?}, not {ifn:?}", container.info.name)));
@@ -513,6 +522,7 @@ fn configure(s: &mut Sides, dirs: &mut sysctl::Dirs, req: &BridgeAddRequest, br:
     if check_bridge && (bridge_now.info.name != req.bridge || bridge_now.info.kind != "bridge" || host_now.master_index != Some(br.info.index)) {
         return Err(Failure::internal("bridge ensure", format!("bridge {:?} changed under a cached index", req.bridge)));
     }
+    phase::lap(Phase::ReadBack);
     let mut host_info = host_now.info;
     host_info.master = Some(bridge_now.info.name.clone());
     let out = BridgeAddResult {

@@ -9,6 +9,7 @@ pub mod link;
 pub mod lock;
 pub mod netns;
 pub mod peer;
+pub mod phase;
 pub mod route;
 pub mod resident;
 pub mod rtnl;
