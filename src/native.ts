@@ -101,6 +101,10 @@ export interface BridgeDelResult {
   netnsFound: boolean;
   /** global unicast CIDRs the container link had before deletion */
   addresses: string[];
+  /** the host end of the deleted veth, when it could be named before the deletion */
+  hostIfname?: string;
+  /** the deleted container link's MAC */
+  mac?: string;
 }
 
 export interface PodInspectRequest {
@@ -164,6 +168,11 @@ export interface SpoofCheckDelRequest {
   ifname: string;
   /** when given, only elements of this port are removed; elements are always matched by comment `<containerId>/<ifname>` */
   hostIfname?: string;
+  /**
+   * the container MAC: with hostIfname, both elements are looked up by key (no listing of the
+   * network's sets), and hostIfname stops being a filter when they are not found there
+   */
+  mac?: string;
 }
 
 export interface SpoofCheckEntry {

@@ -97,9 +97,12 @@ function prevAddresses(ctx: PluginContext): string[] {
 async function del(conf: BridgeConfig, ctx: PluginContext): Promise<void> {
   const type = ipamType(conf);
   let addresses: string[] = [];
+  let port: { hostIfname?: string; mac?: string } = {};
   if (ctx.netns) {
     try {
-      addresses = (await native.bridgeDel({ hostNetns: ctx.hostNetns, podNetns: ctx.netns, ifname: ctx.ifname })).addresses;
+      const gone = await native.bridgeDel({ hostNetns: ctx.hostNetns, podNetns: ctx.netns, ifname: ctx.ifname });
+      addresses = gone.addresses;
+      if (gone.hostIfname && gone.mac) port = { hostIfname: gone.hostIfname, mac: gone.mac };
     } catch (e) {
       // A namespace that is already gone has nothing left to delete; the rest of DEL still runs.
       if (!(e instanceof NativeError && (e.kind === 'netnsGone' || e.kind === 'notFound'))) throw e;
@@ -107,7 +110,8 @@ async function del(conf: BridgeConfig, ctx: PluginContext): Promise<void> {
   }
   if (type) await ipamDel(type, ctx);
   // Unlike the reference, also when the netns is gone: the elements live in the host namespace.
-  if (conf.macspoofchk) await native.spoofCheckDel(spoofKey(conf, ctx));
+  // The deleted link's port and MAC let the elements be deleted by key (no listing of the network's sets).
+  if (conf.macspoofchk) await native.spoofCheckDel({ ...spoofKey(conf, ctx), ...port });
   if (type && conf.ipMasq) {
     // Unlike the reference, clean masquerade even when the link (or the netns) was already gone.
     const known = addresses.length ? addresses : prevAddresses(ctx);

@@ -120,6 +120,26 @@ describe('bridge macspoofchk', () => {
     expect(spoofElements(node)).toEqual([]);
   });
 
+  it('DEL leaves elements on its port that another attachment owns now', async () => {
+    const node = makeNetns('node');
+    const conf = bridgeConf({ dataDir: tempDir('ipam'), extra: { macspoofchk: true } });
+    const a = await addPod(node, conf, 'ctr-old');
+    // The same keys (port, port . MAC) recorded for another attachment, as after a missed DEL and
+    // a reused veth name: the DEL of ctr-old looks there first and must not take them.
+    const sets = (ruleset(node).map((i) => i.set as Json | undefined).filter((x) => x?.family === 'bridge') as Json[]).map((x) => x.name as string);
+    const ifSet = sets.find((n) => n.startsWith('spoof-if-'))!;
+    const macSet = sets.find((n) => n.startsWith('spoof-mac-'))!;
+    const mine = `{ "${a.hostVeth}" comment "ctr-old/eth0" }`;
+    const theirs = (key: string) => `{ ${key} comment "ctr-new/eth0" }`;
+    inNs(node.name, 'nft', `delete element bridge fastcni ${ifSet} ${mine}`);
+    inNs(node.name, 'nft', `delete element bridge fastcni ${macSet} { "${a.hostVeth}" . ${a.mac} }`);
+    inNs(node.name, 'nft', `add element bridge fastcni ${ifSet} ${theirs(`"${a.hostVeth}"`)}`);
+    inNs(node.name, 'nft', `add element bridge fastcni ${macSet} ${theirs(`"${a.hostVeth}" . ${a.mac}`)}`);
+    const del = await cni('DEL', { node, pod: a.ns, id: a.id, conf });
+    expect(del.code, del.stdout + del.stderr).toBe(0);
+    expect(spoofElements(node)).toEqual([`ctr-new/eth0 ${a.hostVeth}`, `ctr-new/eth0 ${a.hostVeth} ${a.mac}`].sort());
+  });
+
   it('concurrent first ADDs on a fresh node create the chain, sets and rule once', async () => {
     const node = makeNetns('node');
     const conf = bridgeConf({ dataDir: tempDir('ipam'), extra: { macspoofchk: true } });

@@ -178,6 +178,10 @@ pub struct BridgeDelResult {
     pub netns_found: bool,
     /// global unicast CIDRs the container link had before deletion
     pub addresses: Vec<String>,
+    /// the host end of the deleted veth, when it could be named before the deletion
+    pub host_ifname: Option<String>,
+    /// the deleted container link's MAC
+    pub mac: Option<String>,
 }
 
 /// What to describe for CHECK.
@@ -355,7 +359,14 @@ pub fn bridge_del(env: &Env, req: BridgeDelRequest) -> Result<Object<'_>> {
             // and throwaway
             Err(_) => fc::bridge_del_here(&req),
         },
-        |r| BridgeDelOutcome::from_result(r, |r| BridgeDelResult { netns_found: r.netns_found, addresses: r.addresses }),
+        |r| {
+            BridgeDelOutcome::from_result(r, |r| BridgeDelResult {
+                netns_found: r.netns_found,
+                addresses: r.addresses,
+                host_ifname: r.host_ifname,
+                mac: r.mac,
+            })
+        },
     )
 }
 

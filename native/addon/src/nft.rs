@@ -101,6 +101,8 @@ pub struct SpoofCheckDelRequest {
     /// when given, only elements of this host port are removed; elements are always matched by
     /// their comment `<containerId>/<ifname>`
     pub host_ifname: Option<String>,
+    /// the container MAC; with hostIfname the elements are looked up by key (no listing)
+    pub mac: Option<String>,
 }
 
 /// One guarded port; `mac` is "" when only the port element exists.
@@ -152,6 +154,7 @@ pub fn spoof_check_del(req: SpoofCheckDelRequest) -> AsyncTask<SpoofDelTask> {
         container_id: req.container_id,
         ifname: req.ifname,
         host_ifname: req.host_ifname,
+        mac: req.mac,
     }))
 }
 

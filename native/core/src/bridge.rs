@@ -115,9 +115,15 @@ fn masquerade(host: &mut Rtnl, req: &BridgeAddRequest, out: &BridgeAddResult) ->
 }
 
 /// [`bridge_del`] on a resident worker; the thread returns to the host namespace afterwards.
+/// It also names the host end (read before the deletion takes it away) for the spoof-check DEL.
 pub fn bridge_del_resident(res: &mut Resident, req: &BridgeDelRequest) -> Result<BridgeDelResult> {
+    let mut host = res.take_host().ok();
     res.mark_moved();
-    bridge_del_here(req)
+    let r = del_with(req, host.as_mut());
+    if let (Some(h), true) = (host, r.is_ok()) {
+        res.put_host(h);
+    }
+    r
 }
 
 /// The ADD itself, from the host namespace; `cached` = the bridge as last read back (skips its GET).
@@ -581,19 +587,31 @@ pub fn bridge_del(req: &BridgeDelRequest) -> Result<BridgeDelResult> {
 
 /// [`bridge_del`] on the calling thread, which must be a throwaway one (it enters the pod netns).
 pub fn bridge_del_here(req: &BridgeDelRequest) -> Result<BridgeDelResult> {
+    del_with(req, None)
+}
+
+/// `host`: a socket in the host namespace, to name the host end; without it the result has none.
+fn del_with(req: &BridgeDelRequest, host: Option<&mut Rtnl>) -> Result<BridgeDelResult> {
+    let gone = |netns_found| BridgeDelResult { netns_found, ..Default::default() };
     let Some(pod_path) = req.pod_netns.as_deref().filter(|p| !p.is_empty()) else {
-        return Ok(BridgeDelResult { netns_found: false, addresses: vec![] });
+        return Ok(gone(false));
     };
     let fd = match netns::open(pod_path) {
         Ok(fd) => fd,
-        Err(e) if e.kind == Kind::NetnsGone => return Ok(BridgeDelResult { netns_found: false, addresses: vec![] }),
+        Err(e) if e.kind == Kind::NetnsGone => return Ok(gone(false)),
         Err(e) => return Err(e),
     };
     netns::enter(&fd, pod_path)?;
     let mut pod = Rtnl::open()?;
     let Some(l) = link::by_name(&mut pod, &req.ifname)? else {
-        return Ok(BridgeDelResult { netns_found: true, addresses: vec![] });
+        return Ok(gone(true));
     };
+    // Best effort: the name only spares the spoof-check DEL a listing of the network's sets.
+    let host_ifname = match (host, l.info.peer_index) {
+        (Some(h), Some(i)) => link::by_index(h, i).ok().flatten().map(|p| p.info.name),
+        _ => None,
+    };
+    let mac = Some(l.info.mac.clone()).filter(|m| !m.is_empty());
     let addresses = addr::list(&mut pod, Some(l.info.index))?
         .into_iter()
         .filter(|a| addr::is_global_unicast(a.cidr.ip))
@@ -604,7 +622,7 @@ pub fn bridge_del_here(req: &BridgeDelRequest) -> Result<BridgeDelResult> {
         Err(e) if e.kind == Kind::NotFound => {}
         Err(e) => return Err(e),
     }
-    Ok(BridgeDelResult { netns_found: true, addresses })
+    Ok(BridgeDelResult { netns_found: true, addresses, host_ifname, mac })
 }
 
 #[cfg(test)]

@@ -78,6 +78,10 @@ pub struct BridgeDelRequest {
 
 #[derive(Debug, Clone, Default)]
 pub struct BridgeDelResult {
+    /// the host end of the deleted veth and the container MAC, when the host namespace could be
+    /// asked before the deletion (keys of the spoof-check elements)
+    pub host_ifname: Option<String>,
+    pub mac: Option<String>,
     pub netns_found: bool,
     pub addresses: Vec<String>,
 }

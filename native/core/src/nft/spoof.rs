@@ -48,6 +48,10 @@ pub struct SpoofDelRequest {
     /// when given, only elements of this host port are removed (still only if their comment
     /// names this attachment)
     pub host_ifname: Option<String>,
+    /// the container MAC: with host_ifname, the two elements are looked up by key instead of
+    /// listing the network's sets (O(1) per DEL instead of O(pods of the network)), and
+    /// host_ifname is no longer a filter when they are not found there
+    pub mac: Option<String>,
 }
 
 /// One guarded port as listed from the sets; `mac` is empty when only the port element exists.
@@ -351,14 +355,19 @@ pub fn spoof_del(req: &SpoofDelRequest) -> Result<(), Failure> {
     let mut sock = pool::lease(req.host_netns.as_deref())?;
     let (if_set, mac_set) = set_names(&req.network);
     let mine = elem_comment(&req.container_id, &req.ifname);
+    // With the MAC, the port is where to look first, not a filter: the listing that follows a miss
+    // removes the attachment's elements on any port.
+    let mut only_port = req.host_ifname.as_deref();
+    if let (Some(host), Some(mac)) = (req.host_ifname.as_deref(), req.mac.as_deref()) {
+        if del_by_key(&mut sock, &if_set, &mac_set, host, mac, &mine)? {
+            return Ok(());
+        }
+        only_port = None;
+    }
     for _ in 0..3 {
         let listed = list_network(&mut sock, &if_set, &mac_set)?;
         let msgs = del_msgs(&if_set, &mac_set, &listed, |l| {
-            l.elem.comment.as_deref() == Some(mine.as_str())
-                && req
-                    .host_ifname
-                    .as_deref()
-                    .is_none_or(|h| h == l.host_ifname)
+            l.elem.comment.as_deref() == Some(mine.as_str()) && only_port.is_none_or(|h| h == l.host_ifname)
         });
         if msgs.is_empty() {
             return Ok(());
@@ -375,6 +384,36 @@ pub fn spoof_del(req: &SpoofDelRequest) -> Result<(), Failure> {
         OP,
         "spoof-check elements kept changing during DEL",
     ))
+}
+
+/// The attachment's two elements looked up by key and deleted when their comment names it.
+/// False when the port element is not there as expected (never added, already deleted, or owned
+/// by another attachment): the caller then falls back to listing, which also finds strays.
+fn del_by_key(sock: &mut NftSocket, if_set: &str, mac_set: &str, host: &str, mac: &str, mine: &str) -> Result<bool, Failure> {
+    const OP: &str = "spoof check del";
+    if check_ifname(host).is_err() {
+        return Ok(false);
+    }
+    let Ok(mac) = parse_mac(mac) else { return Ok(false) };
+    let mut found = Vec::new();
+    for (set, key) in [(if_set, objects::ifname_key(host)), (mac_set, objects::ifname_ether_key(host, &mac))] {
+        let msg = objects::get_set_elem(NFPROTO_BRIDGE, TABLE, set, &key);
+        let current = match sock.request("spoof check del lookup", &msg) {
+            Ok(replies) => replies.iter().flat_map(|r| objects::parse_set_elems(r)).find(|e| e.key == key),
+            Err(e) if e.errno == libc::ENOENT => None,
+            Err(e) => return Err(e),
+        };
+        match current {
+            Some(e) if e.comment.as_deref() == Some(mine) => found.push(objects::del_set_elems(NFPROTO_BRIDGE, TABLE, set, &[e])),
+            _ if set == if_set => return Ok(false),
+            _ => {}
+        }
+    }
+    match sock.transact(OP, &found)? {
+        Ok(()) => Ok(true),
+        Err(e) if e.iter().all(|e| e.errno == libc::ENOENT) => Ok(false), // changed meanwhile: list
+        Err(e) => Err(fail(OP, &e)),
+    }
 }
 
 /// The guarded ports of one network (or of all networks) in `host_netns`. Elements without a

@@ -226,12 +226,13 @@ fn live_spoof_in_private_netns() {
             container_id: cid.into(),
             ifname: "eth0".into(),
         };
-        let del = |net: &str, cid: &str, host: Option<&str>| SpoofDelRequest {
+        let del = |net: &str, cid: &str, host: Option<&str>, mac: Option<&str>| SpoofDelRequest {
             host_netns: Some(ns.clone()),
             network: net.into(),
             container_id: cid.into(),
             ifname: "eth0".into(),
             host_ifname: host.map(str::to_string),
+            mac: mac.map(str::to_string),
         };
         if let Err(e) = spoof_add(&add("n1", "c1", "vethaaaa", "0a:00:00:00:00:01")) {
             if e.kind == crate::error::Kind::Permission || e.errno == libc::EPROTONOSUPPORT {
@@ -267,13 +268,16 @@ fn live_spoof_in_private_netns() {
                 "n2 c9/eth0 vethcccc 0a:00:00:00:00:09"
             ]
         );
-        spoof_del(&del("n1", "c2", None)).unwrap(); // stale DEL: c3 owns the port now
-        spoof_del(&del("n1", "c1", Some("vethzzzz"))).unwrap(); // other port: nothing removed
+        spoof_del(&del("n1", "c2", None, None)).unwrap(); // stale DEL: c3 owns the port now
+        spoof_del(&del("n1", "c2", Some("vethbbbb"), Some("0a:00:00:00:00:03"))).unwrap(); // by key: still c3's
+        spoof_del(&del("n1", "c1", Some("vethzzzz"), None)).unwrap(); // other port: nothing removed
         assert_eq!(list(Some("n1")).len(), 2);
-        spoof_del(&del("n1", "c1", None)).unwrap(); // found by comment
-        spoof_del(&del("n1", "c3", Some("vethbbbb"))).unwrap();
-        spoof_del(&del("n1", "c3", Some("vethbbbb"))).unwrap(); // idempotent
-        spoof_del(&del("n3", "c3", None)).unwrap(); // network never set up
+        spoof_del(&del("n1", "c3", Some("vethbbbb"), Some("0a:00:00:00:00:03"))).unwrap(); // by key
+        assert_eq!(list(Some("n1")), ["n1 c1/eth0 vethaaaa 0a:00:00:00:00:01"]);
+        // keys that miss: listed and found by comment on whatever port
+        spoof_del(&del("n1", "c1", Some("vethzzzz"), Some("0a:00:00:00:00:01"))).unwrap();
+        spoof_del(&del("n1", "c3", Some("vethbbbb"), Some("0a:00:00:00:00:03"))).unwrap(); // idempotent
+        spoof_del(&del("n3", "c3", None, None)).unwrap(); // network never set up
         assert_eq!(list(None), ["n2 c9/eth0 vethcccc 0a:00:00:00:00:09"]);
         Some(())
     })
