@@ -214,6 +214,24 @@ interface RawAddon {
   netnsDelete(name: string): Promise<Outcome<boolean>>;
   peerCred(fd: number): Outcome<PeerCred>;
   nativePhases(reset: boolean): Array<{ name: string; totalUs: number; count: number }>;
+  execIn(req: { netns?: string; path: string; env: string[][]; stdin: Buffer }): Promise<Outcome<ExecInResult>>;
+}
+
+/** What an exec'd child did: exit code (128 + signal when killed) and its output as UTF-8. */
+export interface ExecInResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** One exec inside a network namespace. */
+export interface ExecInRequest {
+  /** namespace path the child starts in (forked from a thread of ours that entered it); undefined = ours */
+  netns?: string;
+  path: string;
+  /** the child's whole environment */
+  env: Record<string, string>;
+  stdin: Uint8Array | string;
 }
 
 function addonPath(): string {
@@ -352,6 +370,15 @@ export interface PeerCred {
 export function peerCred(fd: number): PeerCred {
   return unwrap('peerCred', addon().peerCred(fd));
 }
+/**
+ * Run a binary to completion inside `req.netns`; rejects with a NativeError carrying the errno when
+ * it cannot be started. For the agent's exec'd delegates, which must run where the launcher ran.
+ */
+export async function execIn(req: ExecInRequest): Promise<ExecInResult> {
+  const stdin = typeof req.stdin === 'string' ? Buffer.from(req.stdin, 'utf8') : Buffer.from(req.stdin.buffer, req.stdin.byteOffset, req.stdin.byteLength);
+  return call('execIn', () => addon().execIn({ netns: req.netns, path: req.path, env: Object.entries(req.env), stdin }));
+}
+
 /** Per-phase time of the native ADD path (native/core/src/phase.rs); `reset` restarts the counters. */
 export function nativePhases(reset = false): PhaseTotal[] {
   return addon()

@@ -85,6 +85,9 @@ function execDelegate(path: string, inv: Invocation, log: (line: string) => void
     path,
     env: inv.env,
     stdin: inv.stdin,
+    // In the agent, the caller's namespace when it is not the agent's: the delegate runs where a
+    // runtime would have run it.
+    ...(inv.hostNetns !== undefined ? { netns: inv.hostNetns } : {}),
     onStderr: (text) => {
       for (const line of text.split('\n')) if (line !== '') log(line);
     },

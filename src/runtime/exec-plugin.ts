@@ -3,7 +3,8 @@
 import { spawn } from 'node:child_process';
 import { constants as osConstants } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CniError, ErrorCode } from '../spec/errors.js';
+import { CniError, ErrorCode, NativeError } from '../spec/errors.js';
+import { execIn } from '../native.js';
 import type { InvocationOutput } from '../skel/types.js';
 
 /** One exec of a plugin binary. */
@@ -19,6 +20,11 @@ export interface ExecRequest {
   onStderr?(text: string): void;
   /** how errors name the plugin (default: the path) */
   label?: string;
+  /**
+   * network namespace (path) the child runs in, when it is not ours: the agent's delegates run
+   * where the launcher ran. Such an exec has no deadline (timeoutMs is for the runtime's own execs).
+   */
+  netns?: string;
 }
 
 /** libcni retries a start that fails with ETXTBSY this many times in all. */
@@ -45,7 +51,25 @@ export async function execPlugin(req: ExecRequest): Promise<InvocationOutput> {
   }
 }
 
+/** The child forked from a native thread inside req.netns; start failures look like spawn's. */
+async function execInNetns(req: ExecRequest & { netns: string }): Promise<InvocationOutput> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(req.env)) if (v !== undefined) env[k] = v;
+  try {
+    return await execIn({ netns: req.netns, path: req.path, env, stdin: req.stdin });
+  } catch (e) {
+    if (!(e instanceof NativeError) || e.errno === 0) throw e;
+    const code = errnoName(e.errno);
+    throw Object.assign(new Error(`spawn ${req.path} ${code}`), { code, errno: -e.errno, cause: e });
+  }
+}
+
+function errnoName(errno: number): string {
+  return Object.entries(osConstants.errno).find(([, n]) => n === errno)?.[0] ?? `errno ${errno}`;
+}
+
 function execOnce(req: ExecRequest): Promise<InvocationOutput> {
+  if (req.netns !== undefined) return execInNetns({ ...req, netns: req.netns });
   return new Promise((resolve, reject) => {
     const env: Record<string, string> = {};
     for (const [k, v] of Object.entries(req.env)) if (v !== undefined) env[k] = v;

@@ -2,7 +2,7 @@
 // must print the same bytes for the same request. Also: the fallback when there is no agent or only
 // a stale socket file, and the agent replacing a stale socket but never a live one.
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadPlugin } from '../../src/plugins.js';
@@ -112,6 +112,31 @@ describe('three paths, same bytes', () => {
 });
 
 describe('fallback', () => {
+  it('a delegate that is not ours runs in the launcher\'s namespace, not the agent\'s', async () => {
+    const agent = await startAgentProcess();
+    const { node, pod } = nodeAndPod();
+    const dir = tempDir('foreign');
+    const seen = join(dir, 'seen');
+    // An IPAM plugin of someone else's (no marker, so exec'd), recording where it ran.
+    writeFileSync(
+      join(dir, 'ns-ipam'),
+      `#!/bin/sh\ncat >/dev/null\nreadlink /proc/self/ns/net >> ${seen}\n` +
+        `[ "$CNI_COMMAND" = ADD ] && echo '{"cniVersion":"1.0.0","ips":[{"address":"10.98.0.5/24","gateway":"10.98.0.1"}]}'\nexit 0\n`,
+      { mode: 0o755 },
+    );
+    const conf = bridgeConf({ dataDir: dir, ipamType: 'ns-ipam', subnet: '10.98.0.0/24' });
+    const env = (cmd: string) => ({ ...cniEnv(cmd, 'ctr-ns', pod.path), CNI_PATH: `${OUR_BIN}:${dir}` });
+    const add = await viaPath('agent', { plugin: 'bridge', node, socketPath: agent.socketPath, conf, env: env('ADD') });
+    expect(add.code, add.stdout + add.stderr).toBe(0);
+    expect(cidrsOf(pod, 'eth0')).toEqual(['10.98.0.5/24']);
+    const del = await viaPath('agent', { plugin: 'bridge', node, socketPath: agent.socketPath, conf, env: env('DEL') });
+    expect(del.code, del.stdout + del.stderr).toBe(0);
+    const nodeNs = execFileSync('ip', ['netns', 'exec', node.name, 'readlink', '/proc/self/ns/net'], { encoding: 'utf8' }).trim();
+    expect(nodeNs).not.toBe(readlinkSync('/proc/self/ns/net')); // the agent runs in the machine's namespace
+    expect(readFileSync(seen, 'utf8').trim().split('\n')).toEqual([nodeNs, nodeNs]);
+    expect((await agentStatus(agent.socketPath)).latency['bridge ADD']).toMatchObject({ count: 1, errors: 0 });
+  });
+
   it('runs Node when the socket file is stale (agent killed), and a new agent replaces the stale file', async () => {
     const agent = await startAgentProcess();
     agent.proc.kill('SIGKILL');

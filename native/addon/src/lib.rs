@@ -1,6 +1,7 @@
 //! Thin napi-rs exports over fastcni-core.
 #[macro_use]
 mod outcome;
+mod exec;
 mod net;
 mod nft;
 mod peer;

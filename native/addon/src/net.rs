@@ -261,7 +261,7 @@ where
 
 /// Run `work` on a fresh thread of ours (see fc::netns::detached) and resolve the returned promise
 /// with `outcome(result)` from that thread; the JS thread and the libuv pool only wait on the promise.
-fn on_own_thread<'e, T, O>(
+pub(crate) fn on_own_thread<'e, T, O>(
     env: &'e Env,
     name: &str,
     work: impl FnOnce() -> fc::Result<T> + Send + 'static,

@@ -4,6 +4,7 @@ pub mod nft;
 pub mod addr;
 pub mod bridge;
 pub mod error;
+pub mod exec;
 pub mod inspect;
 pub mod link;
 pub mod lock;
