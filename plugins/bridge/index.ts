@@ -94,21 +94,27 @@ function prevAddresses(ctx: PluginContext): string[] {
   return prev.ips.filter((i) => idx === undefined || idx < 0 || i.interface === undefined || i.interface === idx).map((i) => i.address);
 }
 
+/** The pod's link deleted: its addresses, and its port and MAC when they could be read first. */
+async function unwire(ctx: PluginContext): Promise<{ addresses: string[]; port: { hostIfname?: string; mac?: string } }> {
+  if (!ctx.netns) return { addresses: [], port: {} };
+  try {
+    const gone = await native.bridgeDel({ hostNetns: ctx.hostNetns, podNetns: ctx.netns, ifname: ctx.ifname });
+    return { addresses: gone.addresses, port: gone.hostIfname && gone.mac ? { hostIfname: gone.hostIfname, mac: gone.mac } : {} };
+  } catch (e) {
+    // A namespace that is already gone has nothing left to delete; the rest of DEL still runs.
+    if (e instanceof NativeError && (e.kind === 'netnsGone' || e.kind === 'notFound')) return { addresses: [], port: {} };
+    throw e;
+  }
+}
+
 async function del(conf: BridgeConfig, ctx: PluginContext): Promise<void> {
   const type = ipamType(conf);
-  let addresses: string[] = [];
-  let port: { hostIfname?: string; mac?: string } = {};
-  if (ctx.netns) {
-    try {
-      const gone = await native.bridgeDel({ hostNetns: ctx.hostNetns, podNetns: ctx.netns, ifname: ctx.ifname });
-      addresses = gone.addresses;
-      if (gone.hostIfname && gone.mac) port = { hostIfname: gone.hostIfname, mac: gone.mac };
-    } catch (e) {
-      // A namespace that is already gone has nothing left to delete; the rest of DEL still runs.
-      if (!(e instanceof NativeError && (e.kind === 'netnsGone' || e.kind === 'notFound'))) throw e;
-    }
-  }
-  if (type) await ipamDel(type, ctx);
+  // IPAM is released while the kernel tears the veth down (it waits ~20 ms for RCU), and whether or
+  // not that succeeds — the reference releases it first; its error, if any, is the one reported.
+  const [link, released] = await Promise.allSettled([unwire(ctx), type ? ipamDel(type, ctx) : undefined]);
+  if (released.status === 'rejected') throw released.reason;
+  if (link.status === 'rejected') throw link.reason;
+  const { addresses, port } = link.value;
   // Unlike the reference, also when the netns is gone: the elements live in the host namespace.
   // The deleted link's port and MAC let the elements be deleted by key (no listing of the network's sets).
   if (conf.macspoofchk) await native.spoofCheckDel({ ...spoofKey(conf, ctx), ...port });

@@ -1,7 +1,7 @@
 // bridge + host-local + loopback through the built binaries, exec'd in a node namespace like a runtime does.
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { inNs, ip, ipJson, makeNetns, removeNetns } from '../helpers/netns.js';
@@ -182,6 +182,23 @@ describe('bridge DEL', () => {
     expect(del.code, del.stdout).toBe(0);
     expect(hasMasqElement(node, addr)).toBe(false);
     expect(reservations(dataDir)).toEqual([]);
+    expect(bridgePorts(node, 'fcnibr0')).toEqual([]);
+  });
+
+  it('releases the address even when the link cannot be deleted, as the reference does', async () => {
+    const { node, pod } = nodeAndPod();
+    const dataDir = tempDir('ipam');
+    const conf = bridgeConf({ dataDir });
+    expect((await cni('ADD', { node, pod, id: 'ctr-odd', conf })).code).toBe(0);
+    expect(reservations(dataDir)).toHaveLength(1);
+    // CNI_NETNS names a file that is not a namespace: entering it fails
+    const notNs = join(tempDir('notns'), 'netns');
+    writeFileSync(notNs, '');
+    const del = await cni('DEL', { node, netnsPath: notNs, id: 'ctr-odd', conf });
+    expect(del.code).not.toBe(0);
+    expect(reservations(dataDir)).toEqual([]);
+    expect(bridgePorts(node, 'fcnibr0')).toHaveLength(1); // the pod's link is still there
+    expect((await cni('DEL', { node, pod, id: 'ctr-odd', conf })).code).toBe(0);
     expect(bridgePorts(node, 'fcnibr0')).toEqual([]);
   });
 });
