@@ -5,7 +5,6 @@ import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { performance } from 'node:perf_hooks';
 import { NativeError, type NativeFailure } from './spec/errors.js';
 import { recordPhase, type PhaseTotal } from './phases.js';
 

@@ -2,8 +2,8 @@
 // as a whole, the IPAM delegation, and every native call as JavaScript sees it (the hop to a
 // native thread and back included). The native side's own phases come from nativePhases() in
 // src/native.ts. The benchmark and the agent's status read both, so a slow ADD can be explained
-// without a profiler; recording costs two clock reads and a map update.
-import { performance } from 'node:perf_hooks';
+// without a profiler; recording costs two clock reads and a map update. (`performance` is the global
+// one: importing node:perf_hooks costs a plugin process start-up time.)
 
 /** One phase's totals since start (or the last reset). */
 export interface PhaseTotal {

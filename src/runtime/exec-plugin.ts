@@ -1,10 +1,12 @@
 // Exec one plugin binary as libcni's RawExec does: env and stdin given, stdout and stderr captured,
 // "text file busy" retried (1 s, up to 6 attempts), and a deadline that SIGKILLs a hung plugin.
-import { spawn } from 'node:child_process';
 import { constants as osConstants } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CniError, ErrorCode, NativeError } from '../spec/errors.js';
 import { execIn } from '../native.js';
+import { createRequire } from 'node:module';
+
+const requireBuiltin = createRequire(import.meta.url);
 import type { InvocationOutput } from '../skel/types.js';
 
 /** One exec of a plugin binary. */
@@ -68,8 +70,11 @@ function errnoName(errno: number): string {
   return Object.entries(osConstants.errno).find(([, n]) => n === errno)?.[0] ?? `errno ${errno}`;
 }
 
-function execOnce(req: ExecRequest): Promise<InvocationOutput> {
+async function execOnce(req: ExecRequest): Promise<InvocationOutput> {
   if (req.netns !== undefined) return execInNetns({ ...req, netns: req.netns });
+  // Loaded on first use: a plugin process that never execs another spares its start-up the module.
+  // (require, not import(): the bundled plugin entry runs as a vm.Script, which has no dynamic import.)
+  const { spawn } = requireBuiltin('node:child_process') as typeof import('node:child_process');
   return new Promise((resolve, reject) => {
     const env: Record<string, string> = {};
     for (const [k, v] of Object.entries(req.env)) if (v !== undefined) env[k] = v;
