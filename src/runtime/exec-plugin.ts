@@ -6,7 +6,7 @@ import { CniError, ErrorCode, NativeError } from '../spec/errors.js';
 import { execIn } from '../native.js';
 import { createRequire } from 'node:module';
 
-const requireBuiltin = createRequire(import.meta.url);
+let requireBuiltin: NodeJS.Require | undefined;
 import type { InvocationOutput } from '../skel/types.js';
 
 /** One exec of a plugin binary. */
@@ -74,6 +74,7 @@ async function execOnce(req: ExecRequest): Promise<InvocationOutput> {
   if (req.netns !== undefined) return execInNetns({ ...req, netns: req.netns });
   // Loaded on first use: a plugin process that never execs another spares its start-up the module.
   // (require, not import(): the bundled plugin entry runs as a vm.Script, which has no dynamic import.)
+  requireBuiltin ??= createRequire(import.meta.url);
   const { spawn } = requireBuiltin('node:child_process') as typeof import('node:child_process');
   return new Promise((resolve, reject) => {
     const env: Record<string, string> = {};
