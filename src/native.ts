@@ -93,6 +93,8 @@ export interface BridgeDelRequest {
   /** absent or non-existent: nothing to delete in the pod */
   podNetns?: string;
   ifname: string;
+  /** also report hostIfname and mac, read before the deletion (one more lookup in hostNetns) */
+  namePort?: boolean;
 }
 
 export interface BridgeDelResult {
@@ -100,9 +102,9 @@ export interface BridgeDelResult {
   netnsFound: boolean;
   /** global unicast CIDRs the container link had before deletion */
   addresses: string[];
-  /** the host end of the deleted veth, when it could be named before the deletion */
+  /** with namePort: the host end of the deleted veth, when it could be named before the deletion */
   hostIfname?: string;
-  /** the deleted container link's MAC */
+  /** with namePort: the deleted container link's MAC (when hostIfname is there) */
   mac?: string;
 }
 

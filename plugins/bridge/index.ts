@@ -65,7 +65,7 @@ async function add(conf: BridgeConfig, ctx: PluginContext): Promise<Result> {
     if (conf.macspoofchk) {
       // Frames from the pod's port must carry the container's MAC (set-based: two elements).
       await native.spoofCheckAdd({ ...spoofKey(conf, ctx), hostIfname: links.hostVeth.name, mac: links.container.mac });
-      rb.push(() => native.spoofCheckDel(spoofKey(conf, ctx)));
+      rb.push(() => native.spoofCheckDel({ ...spoofKey(conf, ctx), hostIfname: links.hostVeth.name, mac: links.container.mac }));
     }
     const result: Result = {
       interfaces: [
@@ -94,11 +94,11 @@ function prevAddresses(ctx: PluginContext): string[] {
   return prev.ips.filter((i) => idx === undefined || idx < 0 || i.interface === undefined || i.interface === idx).map((i) => i.address);
 }
 
-/** The pod's link deleted: its addresses, and its port and MAC when they could be read first. */
-async function unwire(ctx: PluginContext): Promise<{ addresses: string[]; port: { hostIfname?: string; mac?: string } }> {
+/** The pod's link deleted: its addresses, and (namePort) its port and MAC when they could be read first. */
+async function unwire(ctx: PluginContext, namePort: boolean): Promise<{ addresses: string[]; port: { hostIfname?: string; mac?: string } }> {
   if (!ctx.netns) return { addresses: [], port: {} };
   try {
-    const gone = await native.bridgeDel({ hostNetns: ctx.hostNetns, podNetns: ctx.netns, ifname: ctx.ifname });
+    const gone = await native.bridgeDel({ hostNetns: ctx.hostNetns, podNetns: ctx.netns, ifname: ctx.ifname, namePort });
     return { addresses: gone.addresses, port: gone.hostIfname && gone.mac ? { hostIfname: gone.hostIfname, mac: gone.mac } : {} };
   } catch (e) {
     // A namespace that is already gone has nothing left to delete; the rest of DEL still runs.
@@ -111,7 +111,7 @@ async function del(conf: BridgeConfig, ctx: PluginContext): Promise<void> {
   const type = ipamType(conf);
   // IPAM is released while the kernel tears the veth down (it waits ~20 ms for RCU), and whether or
   // not that succeeds — the reference releases it first; its error, if any, is the one reported.
-  const [link, released] = await Promise.allSettled([unwire(ctx), type ? ipamDel(type, ctx) : undefined]);
+  const [link, released] = await Promise.allSettled([unwire(ctx, conf.macspoofchk), type ? ipamDel(type, ctx) : undefined]);
   if (released.status === 'rejected') throw released.reason;
   if (link.status === 'rejected') throw link.reason;
   const { addresses, port } = link.value;

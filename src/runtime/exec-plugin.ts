@@ -1,13 +1,14 @@
 // Exec one plugin binary as libcni's RawExec does: env and stdin given, stdout and stderr captured,
 // "text file busy" retried (1 s, up to 6 attempts), and a deadline that SIGKILLs a hung plugin.
+import { createRequire } from 'node:module';
 import { constants as osConstants } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CniError, ErrorCode, NativeError } from '../spec/errors.js';
 import { execIn } from '../native.js';
-import { createRequire } from 'node:module';
-
-let requireBuiltin: NodeJS.Require | undefined;
 import type { InvocationOutput } from '../skel/types.js';
+
+/** node:child_process, through a require made on first use (see execOnce) */
+let requireBuiltin: NodeJS.Require | undefined;
 
 /** One exec of a plugin binary. */
 export interface ExecRequest {

@@ -169,6 +169,8 @@ pub struct BridgeDelRequest {
     /// absent or non-existent: nothing to delete in the pod
     pub pod_netns: Option<String>,
     pub ifname: String,
+    /// also report the host end's name and the container MAC (keys of the spoof-check elements)
+    pub name_port: Option<bool>,
 }
 
 /// What unwiring found.
@@ -348,7 +350,12 @@ pub fn bridge_add(env: &Env, req: BridgeAddRequest) -> Result<Object<'_>> {
 /// its own thread: the kernel's ~20 ms veth teardown overlaps across concurrent calls.
 #[napi(ts_return_type = "Promise<BridgeDelOutcome>")]
 pub fn bridge_del(env: &Env, req: BridgeDelRequest) -> Result<Object<'_>> {
-    let req = fc::BridgeDelRequest { host_netns: req.host_netns, pod_netns: req.pod_netns, ifname: req.ifname };
+    let req = fc::BridgeDelRequest {
+        host_netns: req.host_netns,
+        pod_netns: req.pod_netns,
+        ifname: req.ifname,
+        name_port: req.name_port.unwrap_or(false),
+    };
     let host = req.host_netns.clone();
     on_resident(
         env,

@@ -117,7 +117,7 @@ fn masquerade(host: &mut Rtnl, req: &BridgeAddRequest, out: &BridgeAddResult) ->
 /// [`bridge_del`] on a resident worker; the thread returns to the host namespace afterwards.
 /// It also names the host end (read before the deletion takes it away) for the spoof-check DEL.
 pub fn bridge_del_resident(res: &mut Resident, req: &BridgeDelRequest) -> Result<BridgeDelResult> {
-    let mut host = res.take_host().ok();
+    let mut host = if req.name_port { res.take_host().ok() } else { None };
     res.mark_moved();
     let r = del_with(req, host.as_mut());
     if let (Some(h), true) = (host, r.is_ok()) {
@@ -611,7 +611,7 @@ fn del_with(req: &BridgeDelRequest, host: Option<&mut Rtnl>) -> Result<BridgeDel
         (Some(h), Some(i)) => link::by_index(h, i).ok().flatten().map(|p| p.info.name),
         _ => None,
     };
-    let mac = Some(l.info.mac.clone()).filter(|m| !m.is_empty());
+    let mac = Some(l.info.mac.clone()).filter(|m| !m.is_empty() && host_ifname.is_some());
     let addresses = addr::list(&mut pod, Some(l.info.index))?
         .into_iter()
         .filter(|a| addr::is_global_unicast(a.cidr.ip))

@@ -74,6 +74,9 @@ pub struct BridgeDelRequest {
     pub host_netns: Option<String>,
     pub pod_netns: Option<String>,
     pub ifname: String,
+    /// also name the host end and the container MAC before deleting (one more host lookup), for
+    /// callers that delete spoof-check elements by key
+    pub name_port: bool,
 }
 
 #[derive(Debug, Clone, Default)]
