@@ -95,6 +95,11 @@ export interface BridgeDelRequest {
   ifname: string;
   /** also report hostIfname and mac, read before the deletion (one more lookup in hostNetns) */
   namePort?: boolean;
+  /**
+   * ipMasq: remove the masquerade elements of the link's addresses while the kernel tears the veth
+   * down (`masqueraded` in the result says whether it happened; not when the link was gone)
+   */
+  masquerade?: { network: string; containerId: string };
 }
 
 export interface BridgeDelResult {
@@ -106,6 +111,8 @@ export interface BridgeDelResult {
   hostIfname?: string;
   /** with namePort: the deleted container link's MAC (when hostIfname is there) */
   mac?: string;
+  /** with masquerade: the elements of `addresses` were removed */
+  masqueraded: boolean;
 }
 
 export interface PodInspectRequest {

@@ -94,31 +94,42 @@ function prevAddresses(ctx: PluginContext): string[] {
   return prev.ips.filter((i) => idx === undefined || idx < 0 || i.interface === undefined || i.interface === idx).map((i) => i.address);
 }
 
-/** The pod's link deleted: its addresses, and (namePort) its port and MAC when they could be read first. */
-async function unwire(ctx: PluginContext, namePort: boolean): Promise<{ addresses: string[]; port: { hostIfname?: string; mac?: string } }> {
-  if (!ctx.netns) return { addresses: [], port: {} };
+interface Unwired {
+  addresses: string[];
+  port: { hostIfname?: string; mac?: string };
+  /** the masquerade elements of `addresses` went with the link */
+  masqueraded: boolean;
+}
+
+/** The pod's link deleted: its addresses, and as asked its port and MAC, read first, and its masquerade elements. */
+async function unwire(ctx: PluginContext, o: { namePort: boolean; masquerade?: native.BridgeDelRequest['masquerade'] }): Promise<Unwired> {
+  const none: Unwired = { addresses: [], port: {}, masqueraded: false };
+  if (!ctx.netns) return none;
   try {
-    const gone = await native.bridgeDel({ hostNetns: ctx.hostNetns, podNetns: ctx.netns, ifname: ctx.ifname, namePort });
-    return { addresses: gone.addresses, port: gone.hostIfname && gone.mac ? { hostIfname: gone.hostIfname, mac: gone.mac } : {} };
+    const gone = await native.bridgeDel({ hostNetns: ctx.hostNetns, podNetns: ctx.netns, ifname: ctx.ifname, ...o });
+    const port = gone.hostIfname && gone.mac ? { hostIfname: gone.hostIfname, mac: gone.mac } : {};
+    return { addresses: gone.addresses, port, masqueraded: gone.masqueraded };
   } catch (e) {
     // A namespace that is already gone has nothing left to delete; the rest of DEL still runs.
-    if (e instanceof NativeError && (e.kind === 'netnsGone' || e.kind === 'notFound')) return { addresses: [], port: {} };
+    if (e instanceof NativeError && (e.kind === 'netnsGone' || e.kind === 'notFound')) return none;
     throw e;
   }
 }
 
 async function del(conf: BridgeConfig, ctx: PluginContext): Promise<void> {
   const type = ipamType(conf);
+  const masquerade = type && conf.ipMasq ? { network: conf.name, containerId: ctx.containerId } : undefined;
   // IPAM is released while the kernel tears the veth down (it waits ~20 ms for RCU), and whether or
   // not that succeeds — the reference releases it first; its error, if any, is the one reported.
-  const [link, released] = await Promise.allSettled([unwire(ctx, conf.macspoofchk), type ? ipamDel(type, ctx) : undefined]);
+  // bridgeDel removes the masquerade elements during that wait too, when the link had addresses.
+  const [link, released] = await Promise.allSettled([unwire(ctx, { namePort: conf.macspoofchk, masquerade }), type ? ipamDel(type, ctx) : undefined]);
   if (released.status === 'rejected') throw released.reason;
   if (link.status === 'rejected') throw link.reason;
-  const { addresses, port } = link.value;
+  const { addresses, port, masqueraded } = link.value;
   // Unlike the reference, also when the netns is gone: the elements live in the host namespace.
   // The deleted link's port and MAC let the elements be deleted by key (no listing of the network's sets).
   if (conf.macspoofchk) await native.spoofCheckDel({ ...spoofKey(conf, ctx), ...port });
-  if (type && conf.ipMasq) {
+  if (masquerade && !masqueraded) {
     // Unlike the reference, clean masquerade even when the link (or the netns) was already gone.
     const known = addresses.length ? addresses : prevAddresses(ctx);
     await native.masqDel(masqRequest(conf, ctx, known));

@@ -171,6 +171,8 @@ pub struct BridgeDelRequest {
     pub ifname: String,
     /// also report the host end's name and the container MAC (keys of the spoof-check elements)
     pub name_port: Option<bool>,
+    /// ipMasq: remove the masquerade elements of the link's addresses during the veth teardown
+    pub masquerade: Option<MasqOwner>,
 }
 
 /// What unwiring found.
@@ -184,6 +186,8 @@ pub struct BridgeDelResult {
     pub host_ifname: Option<String>,
     /// the deleted container link's MAC
     pub mac: Option<String>,
+    /// the masquerade elements of `addresses` were removed by this call
+    pub masqueraded: bool,
 }
 
 /// What to describe for CHECK.
@@ -355,6 +359,7 @@ pub fn bridge_del(env: &Env, req: BridgeDelRequest) -> Result<Object<'_>> {
         pod_netns: req.pod_netns,
         ifname: req.ifname,
         name_port: req.name_port.unwrap_or(false),
+        masquerade: req.masquerade.map(|m| fc::MasqOwner { network: m.network, container_id: m.container_id }),
     };
     let host = req.host_netns.clone();
     on_resident(
@@ -372,6 +377,7 @@ pub fn bridge_del(env: &Env, req: BridgeDelRequest) -> Result<Object<'_>> {
                 addresses: r.addresses,
                 host_ifname: r.host_ifname,
                 mac: r.mac,
+                masqueraded: r.masqueraded,
             })
         },
     )

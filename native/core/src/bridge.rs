@@ -25,7 +25,7 @@ use crate::resident::Resident;
 use crate::route;
 use crate::rtnl::{Raw, Req, Rtnl, NLM_F_ECHO};
 use crate::sysctl;
-use crate::types::{BridgeAddRequest, BridgeAddResult, BridgeDelRequest, BridgeDelResult};
+use crate::types::{BridgeAddRequest, BridgeAddResult, BridgeDelRequest, BridgeDelResult, MasqOwner};
 
 const VETH_NAME_TRIES: usize = 10;
 const OPER_UP_TIMEOUT: Duration = Duration::from_secs(2);
@@ -116,14 +116,58 @@ fn masquerade(host: &mut Rtnl, req: &BridgeAddRequest, out: &BridgeAddResult) ->
 
 /// [`bridge_del`] on a resident worker; the thread returns to the host namespace afterwards.
 /// It also names the host end (read before the deletion takes it away) for the spoof-check DEL.
+/// With masquerade, the elements go on a thread started here in the host namespace, overlapping
+/// the kernel's ~20 ms veth teardown; it waits for the addresses the link had.
 pub fn bridge_del_resident(res: &mut Resident, req: &BridgeDelRequest) -> Result<BridgeDelResult> {
     let mut host = if req.name_port { res.take_host().ok() } else { None };
+    let masq = match &req.masquerade {
+        Some(owner) => Some(masq_del_later(req, owner)?),
+        None => None,
+    };
     res.mark_moved();
-    let r = del_with(req, host.as_mut());
+    let r = del_with(req, host.as_mut(), masq.as_ref().map(|m| &m.addresses));
     if let (Some(h), true) = (host, r.is_ok()) {
         res.put_host(h);
     }
-    r
+    let masqueraded = match masq {
+        Some(MasqDelLater { addresses, done }) => {
+            drop(addresses); // none sent: the thread ends without doing anything
+            done.join().unwrap_or_else(|_| Err(Failure::internal("masq del", "thread panicked")))
+        }
+        None => Ok(false),
+    };
+    let out = r?; // the link's failure first
+    Ok(BridgeDelResult { masqueraded: masqueraded?, ..out })
+}
+
+/// A thread (in the caller's namespace, the host one) that removes the masquerade elements of the
+/// addresses it is sent; Ok(false) when it is sent none.
+struct MasqDelLater {
+    addresses: std::sync::mpsc::Sender<Vec<String>>,
+    done: std::thread::JoinHandle<Result<bool>>,
+}
+
+fn masq_del_later(req: &BridgeDelRequest, owner: &MasqOwner) -> Result<MasqDelLater> {
+    let (tx, rx) = std::sync::mpsc::channel::<Vec<String>>();
+    let mut masq = crate::nft::MasqRequest {
+        host_netns: req.host_netns.clone(),
+        network: owner.network.clone(),
+        container_id: owner.container_id.clone(),
+        ifname: req.ifname.clone(),
+        addresses: vec![],
+    };
+    let done = std::thread::Builder::new()
+        .name("fastcni-masq-del".into())
+        .stack_size(128 * 1024)
+        .spawn(move || match rx.recv() {
+            Ok(addresses) => {
+                masq.addresses = addresses;
+                crate::nft::masq_del(&masq).map(|()| true)
+            }
+            Err(_) => Ok(false),
+        })
+        .map_err(|e| Failure::io("thread spawn", &e))?;
+    Ok(MasqDelLater { addresses: tx, done })
 }
 
 /// The ADD itself, from the host namespace; `cached` = the bridge as last read back (skips its GET).
@@ -587,11 +631,12 @@ pub fn bridge_del(req: &BridgeDelRequest) -> Result<BridgeDelResult> {
 
 /// [`bridge_del`] on the calling thread, which must be a throwaway one (it enters the pod netns).
 pub fn bridge_del_here(req: &BridgeDelRequest) -> Result<BridgeDelResult> {
-    del_with(req, None)
+    del_with(req, None, None)
 }
 
 /// `host`: a socket in the host namespace, to name the host end; without it the result has none.
-fn del_with(req: &BridgeDelRequest, host: Option<&mut Rtnl>) -> Result<BridgeDelResult> {
+/// `masq`: where to send the link's addresses (when it has any) before deleting it.
+fn del_with(req: &BridgeDelRequest, host: Option<&mut Rtnl>, masq: Option<&std::sync::mpsc::Sender<Vec<String>>>) -> Result<BridgeDelResult> {
     let gone = |netns_found| BridgeDelResult { netns_found, ..Default::default() };
     let Some(pod_path) = req.pod_netns.as_deref().filter(|p| !p.is_empty()) else {
         return Ok(gone(false));
@@ -612,17 +657,20 @@ fn del_with(req: &BridgeDelRequest, host: Option<&mut Rtnl>) -> Result<BridgeDel
         _ => None,
     };
     let mac = Some(l.info.mac.clone()).filter(|m| !m.is_empty() && host_ifname.is_some());
-    let addresses = addr::list(&mut pod, Some(l.info.index))?
+    let addresses: Vec<String> = addr::list(&mut pod, Some(l.info.index))?
         .into_iter()
         .filter(|a| addr::is_global_unicast(a.cidr.ip))
         .map(|a| a.cidr.to_string())
         .collect();
+    if let (Some(tx), false) = (masq, addresses.is_empty()) {
+        let _ = tx.send(addresses.clone());
+    }
     match pod.ack(&format!("link delete {}", req.ifname), link::del_msg(l.info.index, None), 0) {
         Ok(()) => {}
         Err(e) if e.kind == Kind::NotFound => {}
         Err(e) => return Err(e),
     }
-    Ok(BridgeDelResult { netns_found: true, addresses, host_ifname, mac })
+    Ok(BridgeDelResult { netns_found: true, addresses, host_ifname, mac, masqueraded: false })
 }
 
 #[cfg(test)]

@@ -77,6 +77,9 @@ pub struct BridgeDelRequest {
     /// also name the host end and the container MAC before deleting (one more host lookup), for
     /// callers that delete spoof-check elements by key
     pub name_port: bool,
+    /// ipMasq: remove the masquerade elements of the addresses the link had, while the kernel
+    /// tears the veth down (only on a resident worker, and only when the link was there)
+    pub masquerade: Option<MasqOwner>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -87,6 +90,8 @@ pub struct BridgeDelResult {
     pub mac: Option<String>,
     pub netns_found: bool,
     pub addresses: Vec<String>,
+    /// the masquerade elements of `addresses` were removed by this call
+    pub masqueraded: bool,
 }
 
 #[derive(Debug, Clone, Default)]
