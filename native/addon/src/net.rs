@@ -118,6 +118,12 @@ pub struct MasqOwner {
     pub container_id: String,
 }
 
+impl From<MasqOwner> for fc::MasqOwner {
+    fn from(m: MasqOwner) -> Self {
+        fc::MasqOwner { network: m.network, container_id: m.container_id }
+    }
+}
+
 fn vid(v: u32) -> u16 {
     v.min(u16::MAX as u32) as u16
 }
@@ -146,7 +152,7 @@ impl From<BridgeAddRequest> for fc::BridgeAddRequest {
             forward_v6: r.forward_v6,
             enable_dad: r.enable_dad,
             container_up: r.container_up,
-            masquerade: r.masquerade.map(|m| fc::MasqOwner { network: m.network, container_id: m.container_id }),
+            masquerade: r.masquerade.map(Into::into),
         }
     }
 }
@@ -359,7 +365,7 @@ pub fn bridge_del(env: &Env, req: BridgeDelRequest) -> Result<Object<'_>> {
         pod_netns: req.pod_netns,
         ifname: req.ifname,
         name_port: req.name_port.unwrap_or(false),
-        masquerade: req.masquerade.map(|m| fc::MasqOwner { network: m.network, container_id: m.container_id }),
+        masquerade: req.masquerade.map(Into::into),
     };
     let host = req.host_netns.clone();
     on_resident(

@@ -102,14 +102,7 @@ pub fn bridge_add_resident(res: &mut Resident, req: &BridgeAddRequest) -> Result
 /// The calling thread must be in the host namespace.
 fn masquerade(host: &mut Rtnl, req: &BridgeAddRequest, out: &BridgeAddResult) -> Result<()> {
     let Some(owner) = &req.masquerade else { return Ok(()) };
-    let masq = crate::nft::MasqRequest {
-        host_netns: req.host_netns.clone(),
-        network: owner.network.clone(),
-        container_id: owner.container_id.clone(),
-        ifname: req.ifname.clone(),
-        addresses: req.addresses.clone(),
-    };
-    crate::nft::masq_add(&masq).inspect_err(|_| {
+    crate::nft::masq_add(&owner.request(req.host_netns.as_deref(), &req.ifname, req.addresses.clone())).inspect_err(|_| {
         let _ = host.ack("veth delete (rollback)", link::del_msg(out.host_veth.index, None), 0);
     })
 }
@@ -149,13 +142,7 @@ struct MasqDelLater {
 
 fn masq_del_later(req: &BridgeDelRequest, owner: &MasqOwner) -> Result<MasqDelLater> {
     let (tx, rx) = std::sync::mpsc::channel::<Vec<String>>();
-    let mut masq = crate::nft::MasqRequest {
-        host_netns: req.host_netns.clone(),
-        network: owner.network.clone(),
-        container_id: owner.container_id.clone(),
-        ifname: req.ifname.clone(),
-        addresses: vec![],
-    };
+    let mut masq = owner.request(req.host_netns.as_deref(), &req.ifname, vec![]);
     let done = std::thread::Builder::new()
         .name("fastcni-masq-del".into())
         .stack_size(128 * 1024)

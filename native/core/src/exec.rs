@@ -41,39 +41,30 @@ pub fn exec_here(req: &ExecRequest) -> Result<ExecOutput> {
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| Failure::io(format!("spawn {}", req.path), &e))?;
-    // stdin on its own thread: a child that writes a lot before reading must not deadlock us.
-    let mut stdin = child.stdin.take();
-    let input = req.stdin.clone();
-    let writer = std::thread::Builder::new()
-        .name("fastcni-exec-in".into())
-        .stack_size(64 * 1024)
-        .spawn(move || {
-            if let Some(s) = stdin.as_mut() {
-                let _ = s.write_all(&input); // a child that exits without reading: EPIPE, ignored
+    let (stdin, stdout, stderr) = (child.stdin.take(), child.stdout.take(), child.stderr.take());
+    // stdin and stderr on threads of their own: a child that writes a lot before it reads, or
+    // fills one pipe while we read the other, must not deadlock us.
+    let (stdout, stderr) = std::thread::scope(|s| {
+        s.spawn(move || {
+            if let Some(mut pipe) = stdin {
+                let _ = pipe.write_all(&req.stdin); // a child that exits without reading: EPIPE, ignored
             }
-        })
-        .map_err(|e| Failure::io("thread spawn", &e))?;
-    let mut stderr = child.stderr.take();
-    let err_reader = std::thread::Builder::new()
-        .name("fastcni-exec-err".into())
-        .stack_size(64 * 1024)
-        .spawn(move || {
-            let mut buf = Vec::new();
-            if let Some(s) = stderr.as_mut() {
-                let _ = s.read_to_end(&mut buf);
-            }
-            buf
-        })
-        .map_err(|e| Failure::io("thread spawn", &e))?;
-    let mut stdout = Vec::new();
-    if let Some(mut s) = child.stdout.take() {
-        let _ = s.read_to_end(&mut stdout);
-    }
+        });
+        let err = s.spawn(move || read_all(stderr));
+        let out = read_all(stdout);
+        (out, err.join().unwrap_or_default())
+    });
     let status = child.wait().map_err(|e| Failure::io(format!("wait {}", req.path), &e))?;
-    let _ = writer.join();
-    let stderr = err_reader.join().unwrap_or_default();
     let exit_code = status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0));
     Ok(ExecOutput { exit_code, stdout, stderr })
+}
+
+fn read_all(pipe: Option<impl Read>) -> Vec<u8> {
+    let mut buf = Vec::new();
+    if let Some(mut p) = pipe {
+        let _ = p.read_to_end(&mut buf);
+    }
+    buf
 }
 
 #[cfg(test)]

@@ -60,6 +60,19 @@ pub struct MasqOwner {
     pub container_id: String,
 }
 
+impl MasqOwner {
+    /// The nf_tables request for this owner's attachment `ifname` in `host_netns`.
+    pub fn request(&self, host_netns: Option<&str>, ifname: &str, addresses: Vec<String>) -> crate::nft::MasqRequest {
+        crate::nft::MasqRequest {
+            host_netns: host_netns.map(str::to_string),
+            network: self.network.clone(),
+            container_id: self.container_id.clone(),
+            ifname: ifname.to_string(),
+            addresses,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct BridgeAddResult {
     pub bridge: LinkInfo,
