@@ -1,8 +1,10 @@
 //! Benchmark helper that lives inside the node namespace (started once under `ip netns exec`).
 //! JSON lines on stdin/stdout. `exec` spawns a plugin binary like a runtime does and times it;
-//! `add`/`del` are the kernel floor: the same kernel objects our bridge plugin creates, over raw
-//! netlink from one resident process (veth into the pod with master + up, address, link up,
-//! default route, one nft set element; DEL deletes the veth and the element).
+//! `add`/`del` are the kernel floor: the same kernel work our bridge plugin (and the reference)
+//! does per pod, over raw netlink from one resident process: veth into the pod with master + up,
+//! accept_ra=0 on the host end, accept_dad=0 and arp_notify=1 on the pod end, address, link up,
+//! default route, one nft set element; DEL deletes the veth and the element. arp_notify matters:
+//! with it, link up sends a gratuitous ARP that the bridge floods to every pod (O(N) per ADD).
 use serde_json::{json, Value};
 use std::ffi::CString;
 use std::io::{BufRead, Write};
@@ -71,6 +73,14 @@ fn talk(fd: i32, msgs: &[Vec<u8>], acks: usize) -> Result<(), String> {
 fn sock(proto: i32) -> Result<i32, String> { check(unsafe { libc::socket(libc::AF_NETLINK, libc::SOCK_RAW | libc::SOCK_CLOEXEC, proto) }, "socket") }
 fn open(p: &str) -> Result<i32, String> { let c = CString::new(p).unwrap(); check(unsafe { libc::open(c.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) }, p) }
 fn setns(fd: i32) -> Result<(), String> { check(unsafe { libc::setns(fd, libc::CLONE_NEWNET) }, "setns").map(|_| ()) }
+/// Write "0" to a sysctl file (relative to `dir`, or absolute with AT_FDCWD).
+fn sysctl(dir: i32, path: &str) -> Result<(), String> {
+    let c = CString::new(path).unwrap();
+    let fd = check(unsafe { libc::openat(dir, c.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC) }, path)?;
+    let w = unsafe { libc::write(fd, b"0".as_ptr() as _, 1) };
+    unsafe { libc::close(fd) };
+    check(w as i32, path).map(|_| ())
+}
 fn index(name: &str) -> Result<u32, String> {
     let c = CString::new(name).unwrap();
     match unsafe { libc::if_nametoindex(c.as_ptr()) } { 0 => Err(format!("no link {name}")), i => Ok(i) }
@@ -95,7 +105,7 @@ fn nft_elem(nft: i32, r: &Value, add: bool, seq: u32) -> Result<(), String> {
     talk(nft, &msgs, 1)
 }
 
-fn floor_add(host: i32, nft: i32, node: i32, r: &Value, seq: u32) -> Result<(), String> {
+fn floor_add(host: i32, nft: i32, node: i32, v6conf: i32, r: &Value, seq: u32) -> Result<(), String> {
     let pod = open(s(r, "netns"))?;
     let ifname = s(r, "ifname");
     let peer = Msg::new(0, 0, &[]).raw(&ifinfo(0, false)).str(3, ifname).attr(28, &pod.to_ne_bytes()).b[16..].to_vec();
@@ -103,17 +113,21 @@ fn floor_add(host: i32, nft: i32, node: i32, r: &Value, seq: u32) -> Result<(), 
         .str(3, s(r, "host")).attr(10, &index(s(r, "bridge"))?.to_ne_bytes())
         .begin(18).str(1, "veth").begin(2).begin(1).raw(&peer).end().end().end();
     talk(host, &[veth.done(seq)], 1)?;
+    sysctl(v6conf, &format!("{}/accept_ra", s(r, "host")))?;
     setns(pod)?;
     let res = (|| {
+        sysctl(libc::AT_FDCWD, &format!("/proc/sys/net/ipv6/conf/{ifname}/accept_dad"))?;
         let rt = sock(NETLINK_ROUTE)?;
         let (a, plen) = s(r, "addr").split_once('/').unwrap();
         let idx = index(ifname)?;
         let mut ifa = vec![2u8, plen.parse().unwrap(), 0, 0];
         ifa.extend_from_slice(&idx.to_ne_bytes());
+        // IFLA_AF_SPEC / AF_INET / IFLA_INET_CONF / IPV4_DEVCONF_ARP_NOTIFY = 1
+        let notify = Msg::new(16, F_ACK, &ifinfo(idx, false)).begin(26).begin(2).begin(1).attr(22, &1u32.to_ne_bytes()).end().end().end();
         let addr = Msg::new(20, F_ACK | F_CREATE | F_EXCL, &ifa).attr(2, &v4(a)).attr(1, &v4(a));
         let up = Msg::new(16, F_ACK, &ifinfo(idx, true));
         let route = Msg::new(24, F_ACK | F_CREATE | F_EXCL, &[2, 0, 0, 0, 254, 3, 0, 1, 0, 0, 0, 0]).attr(5, &v4(s(r, "gw"))).attr(4, &idx.to_ne_bytes());
-        let out = talk(rt, &[addr.done(seq), up.done(seq + 1), route.done(seq + 2)], 3);
+        let out = talk(rt, &[notify.done(seq), addr.done(seq + 1), up.done(seq + 2), route.done(seq + 3)], 4);
         unsafe { libc::close(rt) };
         out
     })();
@@ -155,17 +169,20 @@ fn main() {
     let node = open("/proc/self/ns/net").expect("own netns");
     let host = sock(NETLINK_ROUTE).expect("rtnetlink");
     let nft = sock(NETLINK_NETFILTER).expect("nfnetlink");
+    // the node namespace's conf directory, opened once: a full-path open walks every namespace's
+    // /proc/sys/net entry (fastcni caches the same directory)
+    let v6conf = open("/proc/sys/net/ipv6/conf").expect("ipv6 conf");
     let mut seq = 1u32;
     let mut out = std::io::stdout().lock();
     for line in std::io::stdin().lock().lines() {
         let Ok(line) = line else { break };
         let r: Value = match serde_json::from_str(&line) { Ok(v) => v, Err(e) => { let _ = writeln!(out, "{}", json!({"error": e.to_string()})); continue } };
-        seq = seq.wrapping_add(4);
+        seq = seq.wrapping_add(8);
         let t = Instant::now();
         let reply = match s(&r, "op") {
             "exec" => exec(&r),
             op @ ("add" | "del") => {
-                let res = if op == "add" { floor_add(host, nft, node, &r, seq) } else { floor_del(nft, node, &r, seq) };
+                let res = if op == "add" { floor_add(host, nft, node, v6conf, &r, seq) } else { floor_del(nft, node, &r, seq) };
                 let us = t.elapsed().as_micros() as u64;
                 match res { Ok(()) => json!({"code": 0, "us": us}), Err(e) => json!({"code": 1, "stderr": e, "us": us}) }
             }
