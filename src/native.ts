@@ -36,7 +36,8 @@ export interface LinkInfo {
   hairpin?: boolean;
 }
 
-export interface BridgeAddRequest {
+/** What the first stage of a bridge ADD needs: nothing from IPAM. */
+export interface BridgeLinkRequest {
   /** namespace that plays the host; undefined = caller's own */
   hostNetns?: string;
   podNetns: string;
@@ -55,6 +56,14 @@ export interface BridgeAddRequest {
   vlan?: number;
   vlanTrunk?: number[];
   preserveDefaultVlan: boolean;
+  /** keep IPv6 DAD on the container side (enhanced_dad) instead of disabling it */
+  enableDad: boolean;
+  /** false for disableContainerInterface: leave the container link down */
+  containerUp: boolean;
+}
+
+/** The second stage of a bridge ADD: what follows from the IPAM result. */
+export interface BridgeL3Request {
   /** CIDRs to put on the container interface, e.g. "10.1.0.5/24" */
   addresses: string[];
   /** routes to add in the container, gateways already resolved by the caller */
@@ -69,10 +78,6 @@ export interface BridgeAddRequest {
   forceAddress: boolean;
   forwardV4: boolean;
   forwardV6: boolean;
-  /** keep IPv6 DAD on the container side (enhanced_dad) instead of disabling it */
-  enableDad: boolean;
-  /** false for disableContainerInterface: leave the container link down */
-  containerUp: boolean;
   /**
    * ipMasq: add `addresses` to the network's masquerade set as the call's last step (undone with
    * the veth if it fails); removed again by masqDel
@@ -193,13 +198,17 @@ export interface SpoofCheckEntry {
 }
 
 /** The raw addon as built by napi-rs: every async call resolves to { error?, value? }. */
+interface RawBridgeAddStage {
+  finish(l3: BridgeL3Request): Promise<Outcome<BridgeAddResult>>;
+  abort(): Promise<Outcome<boolean>>;
+}
 interface Outcome<T> {
   error?: NativeFailure;
   value?: T;
 }
 interface RawAddon {
   nativeVersion(): string;
-  bridgeAdd(req: BridgeAddRequest): Promise<Outcome<BridgeAddResult>>;
+  bridgeAddBegin(req: BridgeLinkRequest): RawBridgeAddStage;
   bridgeDel(req: BridgeDelRequest): Promise<Outcome<BridgeDelResult>>;
   podInspect(req: PodInspectRequest): Promise<Outcome<PodInspectResult>>;
   loopbackSet(netns: string, up: boolean): Promise<Outcome<LoopbackResult>>;
@@ -276,10 +285,38 @@ function unwrap<T>(op: string, o: Outcome<T>): T {
   return o.value;
 }
 
-/** Ensure the bridge, create the veth pair straight into the pod, configure addresses, routes, sysctls; rolls back on failure. */
-export async function bridgeAdd(req: BridgeAddRequest): Promise<BridgeAddResult> {
-  return call('bridgeAdd', () => addon().bridgeAdd(req));
+/** A bridge ADD whose first stage is under way (see bridgeAddBegin). */
+export interface BridgeAddStage {
+  /** The second stage; throws the first or second stage's error, the veth then deleted again. */
+  finish(l3: BridgeL3Request): Promise<BridgeAddResult>;
+  /** Delete the veth of the first stage; throws the first stage's error if it failed. */
+  abort(): Promise<void>;
 }
+
+/**
+ * Start a bridge ADD: the bridge ensured, the veth pair created straight into the pod, its host
+ * port and DAD sysctls set, on a native worker, while the caller runs IPAM; then call exactly one
+ * of finish (addresses, routes, gateway, masquerade) or abort. Timed from here to the end of
+ * finish as phase "native.bridgeAdd" (which therefore overlaps the caller's IPAM).
+ */
+export function bridgeAddBegin(req: BridgeLinkRequest): BridgeAddStage {
+  const t = performance.now();
+  const raw = addon().bridgeAddBegin(req);
+  const timed = async <T>(op: string, o: Promise<Outcome<T>>): Promise<T> => {
+    try {
+      return unwrap(op, await o);
+    } finally {
+      recordPhase('native.bridgeAdd', performance.now() - t);
+    }
+  };
+  return {
+    finish: (l3) => timed('bridgeAdd', raw.finish(l3)),
+    abort: async () => {
+      await timed('bridgeAdd', raw.abort());
+    },
+  };
+}
+
 /** Delete the container link (idempotent), reporting the addresses it had. */
 export async function bridgeDel(req: BridgeDelRequest): Promise<BridgeDelResult> {
   return call('bridgeDel', () => addon().bridgeDel(req));

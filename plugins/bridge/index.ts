@@ -25,17 +25,8 @@ function spoofKey(conf: BridgeConfig, ctx: PluginContext) {
 async function add(conf: BridgeConfig, ctx: PluginContext): Promise<Result> {
   const type = ipamType(conf);
   return withRollback(async (rb) => {
-    let ipam: Result | undefined;
-    if (type) {
-      ipam = await ipamAdd(type, ctx);
-      rb.push(() => ipamDel(type, ctx));
-      if (!ipam.ips?.length) throw new CniError(ErrorCode.Internal, 'IPAM plugin returned missing IP config');
-    }
-    const plan = ipam ? planL3(conf, ipam) : undefined;
     const trunk = trunkVlans(conf.vlanTrunk);
-    const addresses = plan?.ips.map((i) => i.address) ?? [];
-    const masquerade = conf.ipMasq && plan ? { network: conf.name, containerId: ctx.containerId } : undefined;
-    const links = await native.bridgeAdd({
+    const stage = native.bridgeAddBegin({
       hostNetns: ctx.hostNetns,
       podNetns: ctx.netns,
       bridge: conf.bridge,
@@ -49,14 +40,36 @@ async function add(conf: BridgeConfig, ctx: PluginContext): Promise<Result> {
       vlan: conf.vlan || undefined,
       vlanTrunk: trunk.length ? trunk : undefined,
       preserveDefaultVlan: conf.preserveDefaultVlan,
+      enableDad: conf.enabledad,
+      containerUp: !conf.disableContainerInterface,
+    });
+    // IPAM runs while the native worker does the first stage; on failure that is undone
+    // (stage.abort), and like the reference, which makes the veth before it calls IPAM, a failure
+    // of the link is the error reported.
+    let ipam: Result | undefined;
+    if (type) {
+      try {
+        ipam = await ipamAdd(type, ctx);
+      } catch (e) {
+        await stage.abort();
+        throw e;
+      }
+      rb.push(() => ipamDel(type, ctx));
+      if (!ipam.ips?.length) {
+        await stage.abort();
+        throw new CniError(ErrorCode.Internal, 'IPAM plugin returned missing IP config');
+      }
+    }
+    const plan = ipam ? planL3(conf, ipam) : undefined;
+    const addresses = plan?.ips.map((i) => i.address) ?? [];
+    const masquerade = conf.ipMasq && plan ? { network: conf.name, containerId: ctx.containerId } : undefined;
+    const links = await stage.finish({
       addresses,
       routes: plan?.nativeRoutes ?? [],
       bridgeAddresses: plan?.bridgeAddresses ?? [],
       forceAddress: conf.forceAddress,
       forwardV4: plan?.forwardV4 ?? false,
       forwardV6: plan?.forwardV6 ?? false,
-      enableDad: conf.enabledad,
-      containerUp: !conf.disableContainerInterface,
       masquerade,
     });
     rb.push(() => native.bridgeDel({ hostNetns: ctx.hostNetns, podNetns: ctx.netns, ifname: ctx.ifname }));

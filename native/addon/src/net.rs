@@ -69,9 +69,9 @@ impl From<NativeRoute> for fc::Route {
     }
 }
 
-/// Wire one pod into a bridge.
+/// Wire one pod into a bridge: what the first stage of an ADD needs (no IPAM result).
 #[napi(object)]
-pub struct BridgeAddRequest {
+pub struct BridgeLinkRequest {
     /// namespace that plays the host; undefined = caller's own
     pub host_netns: Option<String>,
     pub pod_netns: String,
@@ -90,6 +90,15 @@ pub struct BridgeAddRequest {
     pub vlan: Option<u32>,
     pub vlan_trunk: Option<Vec<u32>>,
     pub preserve_default_vlan: bool,
+    /// keep IPv6 DAD on the container side (enhanced_dad) instead of disabling it
+    pub enable_dad: bool,
+    /// false for disableContainerInterface: leave the container link down
+    pub container_up: bool,
+}
+
+/// The second stage of an ADD: what follows from the IPAM result.
+#[napi(object)]
+pub struct BridgeL3Request {
     /// CIDRs to put on the container interface, e.g. "10.1.0.5/24"
     pub addresses: Vec<String>,
     /// routes to add in the container, gateways already resolved by the caller
@@ -101,10 +110,6 @@ pub struct BridgeAddRequest {
     pub force_address: bool,
     pub forward_v4: bool,
     pub forward_v6: bool,
-    /// keep IPv6 DAD on the container side (enhanced_dad) instead of disabling it
-    pub enable_dad: bool,
-    /// false for disableContainerInterface: leave the container link down
-    pub container_up: bool,
     /// ipMasq: add the pod's addresses to the network's masquerade set in the same call
     pub masquerade: Option<MasqOwner>,
 }
@@ -128,8 +133,8 @@ fn vid(v: u32) -> u16 {
     v.min(u16::MAX as u32) as u16
 }
 
-impl From<BridgeAddRequest> for fc::BridgeAddRequest {
-    fn from(r: BridgeAddRequest) -> Self {
+impl From<BridgeLinkRequest> for fc::BridgeAddRequest {
+    fn from(r: BridgeLinkRequest) -> Self {
         fc::BridgeAddRequest {
             host_netns: r.host_netns,
             pod_netns: r.pod_netns,
@@ -144,16 +149,24 @@ impl From<BridgeAddRequest> for fc::BridgeAddRequest {
             vlan: r.vlan.map(vid),
             vlan_trunk: r.vlan_trunk.unwrap_or_default().into_iter().map(vid).collect(),
             preserve_default_vlan: r.preserve_default_vlan,
-            addresses: r.addresses,
-            routes: r.routes.into_iter().map(Into::into).collect(),
-            bridge_addresses: r.bridge_addresses,
-            force_address: r.force_address,
-            forward_v4: r.forward_v4,
-            forward_v6: r.forward_v6,
             enable_dad: r.enable_dad,
             container_up: r.container_up,
-            masquerade: r.masquerade.map(Into::into),
+            ..Default::default()
         }
+    }
+}
+
+/// The first stage's request completed with the second stage's part.
+fn with_l3(link: &fc::BridgeAddRequest, l3: BridgeL3Request) -> fc::BridgeAddRequest {
+    fc::BridgeAddRequest {
+        addresses: l3.addresses,
+        routes: l3.routes.into_iter().map(Into::into).collect(),
+        bridge_addresses: l3.bridge_addresses,
+        force_address: l3.force_address,
+        forward_v4: l3.forward_v4,
+        forward_v6: l3.forward_v6,
+        masquerade: l3.masquerade.map(Into::into),
+        ..link.clone()
     }
 }
 
@@ -345,15 +358,101 @@ fn bridge_add_result(r: fc::BridgeAddResult) -> BridgeAddResult {
     }
 }
 
-/// Ensure the bridge, create the veth pair straight into the pod, configure addresses, routes and
-/// sysctls; on any failure the veth is deleted again. Resolves to `{ value }` or `{ error }`.
-#[napi(ts_return_type = "Promise<BridgeAddOutcome>")]
-pub fn bridge_add(env: &Env, req: BridgeAddRequest) -> Result<Object<'_>> {
-    let req: fc::BridgeAddRequest = req.into();
-    let host = req.host_netns.clone();
-    on_resident(env, host, move |res| res.and_then(|res| fc::bridge_add_resident(res, &req)), |r| {
-        BridgeAddOutcome::from_result(r, bridge_add_result)
-    })
+/// What a staged ADD's worker is told once the caller's IPAM is done.
+enum Stage {
+    Finish(Box<fc::BridgeAddRequest>, Settle<BridgeAddOutcome>),
+    Abort(Settle<BoolOutcome>),
+}
+
+/// An ADD under way: its first stage (bridge, veth into the pod, host port, DAD sysctls) runs on
+/// a resident worker from `bridgeAddBegin` on, while the caller runs IPAM; the worker then waits
+/// for `finish` (addresses, routes, gateway, masquerade) or `abort` (veth deleted). Dropped
+/// without either (garbage-collected), the worker deletes the veth too.
+#[napi]
+pub struct BridgeAddStage {
+    tx: Option<std::sync::mpsc::Sender<Stage>>,
+    link: fc::BridgeAddRequest,
+}
+
+/// Start an ADD's first stage; see [`BridgeAddStage`].
+#[napi]
+pub fn bridge_add_begin(req: BridgeLinkRequest) -> BridgeAddStage {
+    let link: fc::BridgeAddRequest = req.into();
+    let (tx, rx) = std::sync::mpsc::channel::<Stage>();
+    let job = link.clone();
+    // If no worker can be started, the job (and rx) is dropped: finish/abort then find the
+    // channel closed and reject, like every other call whose worker could not start.
+    let _ = fc::resident::run(job.host_netns.clone().as_deref(), move |res| {
+        let guarded = |f: &mut dyn FnMut() -> fc::Result<()>| {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+                .unwrap_or_else(|_| Err(fc::Failure::internal("thread", "namespace worker panicked")))
+        };
+        let mut res = res;
+        let mut attached = None;
+        let first = guarded(&mut || {
+            let r = res.as_mut().map_err(|e| e.clone())?;
+            attached = Some(fc::attach_resident(r, &job)?);
+            Ok(())
+        });
+        match rx.recv() {
+            Ok(Stage::Finish(full, settle)) => {
+                let mut out = None;
+                let r = first.and_then(|()| {
+                    guarded(&mut || {
+                        let (r, a) = (res.as_mut().map_err(|e| e.clone())?, attached.take().expect("attached"));
+                        out = Some(fc::finish_resident(r, a, &full)?);
+                        Ok(())
+                    })
+                });
+                settle.resolve(BridgeAddOutcome::from_result(r.map(|()| out.take().expect("finished")), bridge_add_result));
+            }
+            Ok(Stage::Abort(settle)) => {
+                let r = first.and_then(|()| {
+                    guarded(&mut || match (res.as_mut(), attached.take()) {
+                        (Ok(r), Some(a)) => a.rollback(r),
+                        _ => Ok(()),
+                    })
+                });
+                settle.resolve(BoolOutcome::from_result(r, |()| true));
+            }
+            Err(_) => {
+                if let (Ok(r), Some(a)) = (res.as_mut(), attached.take()) {
+                    let _ = a.rollback(r);
+                }
+            }
+        }
+    });
+    BridgeAddStage { tx: Some(tx), link }
+}
+
+#[napi]
+impl BridgeAddStage {
+    /// The second stage with the IPAM result's part: resolves to the wired pod's links, or to the
+    /// first or second stage's error (the veth deleted again). Only once per stage.
+    #[napi(ts_return_type = "Promise<BridgeAddOutcome>")]
+    pub fn finish<'e>(&mut self, env: &'e Env, l3: BridgeL3Request) -> Result<Object<'e>> {
+        let full = Box::new(with_l3(&self.link, l3));
+        let tx = self.tx.take();
+        settled_by(env, move |settle| match tx {
+            // a send error hands the message back: dropping its Settle rejects the promise
+            Some(tx) => drop(tx.send(Stage::Finish(full, settle))),
+            None => settle.resolve(BridgeAddOutcome::from_result(Err(once()), bridge_add_result)),
+        })
+    }
+
+    /// Undo the first stage (delete the veth): resolves to true, or to the first stage's error.
+    #[napi(ts_return_type = "Promise<BoolOutcome>")]
+    pub fn abort<'e>(&mut self, env: &'e Env) -> Result<Object<'e>> {
+        let tx = self.tx.take();
+        settled_by(env, move |settle| match tx {
+            Some(tx) => drop(tx.send(Stage::Abort(settle))),
+            None => settle.resolve(BoolOutcome::from_result(Err(once()), |b| b)),
+        })
+    }
+}
+
+fn once() -> fc::Failure {
+    fc::Failure::internal("bridgeAdd", "the ADD was already finished or aborted")
 }
 
 /// Delete the container link (idempotent), reporting the global unicast addresses it had. Runs on

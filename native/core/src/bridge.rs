@@ -52,17 +52,52 @@ pub fn bridge_add_here(req: &BridgeAddRequest) -> Result<BridgeAddResult> {
     let mut pod = Rtnl::open()?;
     netns::enter(&host_ns, "host")?;
 
-    let (out, _) = add_with(&mut host, &mut pod, &pod_ns, &mut sysctl::Dirs::default(), req, None)?;
+    let mut dirs = sysctl::Dirs::default();
+    let (bridge, host_end) = attached(attach_with(&mut host, &mut pod, &pod_ns, &mut dirs, req, None, true)?)?;
+    netns::enter(&host_ns, "host")?;
+    let (out, _) = finish_with(&mut host, &mut pod, &pod_ns, &mut dirs, req, &bridge, &host_end, false)?;
     netns::enter(&host_ns, "host")?;
     masquerade(&mut host, req, &out)?;
     Ok(out)
 }
 
-/// [`bridge_add`] on a resident worker ([`resident::run`]): its host socket, its cached bridge
+/// The first stage of an ADD done on a resident worker: the pod's veth made, plugged into the
+/// bridge, its host port and DAD sysctls set. None of it needs the IPAM result, so it runs while
+/// the caller's IPAM does; [`finish_resident`] adds the rest, or [`Attached::rollback`] undoes it.
+/// A bridge that does not exist yet is not made here but by the second stage, with the veth: an
+/// ADD that fails in IPAM (a bad config, say) then leaves no new bridge behind.
+pub struct Attached {
+    host: Rtnl,
+    pod: Rtnl,
+    pod_ns: OwnedFd,
+    /// the bridge and the host end; None: left to the second stage (no bridge yet)
+    linked: Option<(Link, Link)>,
+    used_cache: bool,
+}
+
+impl Attached {
+    /// Delete the veth again (IPAM failed, say); the host socket goes back to the worker.
+    pub fn rollback(mut self, res: &mut Resident) -> Result<()> {
+        let r = match &self.linked {
+            Some((_, host_end)) => self.host.ack("veth delete (rollback)", link::del_msg(host_end.info.index, None), 0),
+            None => Ok(()),
+        };
+        res.put_host(self.host);
+        r
+    }
+}
+
+/// The link pair of a first stage that was allowed to create the bridge.
+fn attached(linked: Option<(Link, Link)>) -> Result<(Link, Link)> {
+    linked.ok_or_else(|| Failure::internal("bridge ensure", "the bridge was neither found nor created"))
+}
+
+/// The first stage on a resident worker ([`resident::run`]): its host socket, its cached bridge
 /// (validated by the kernel: a stale one fails a step or reads back as something else, and the
-/// call is redone once without the cache), a short setns into the pod to open the pod's socket.
-pub fn bridge_add_resident(res: &mut Resident, req: &BridgeAddRequest) -> Result<BridgeAddResult> {
-    validate(req)?;
+/// work is redone once without the cache), a short setns into the pod to open the pod's socket.
+/// `req`'s IPAM-dependent fields are not used yet.
+pub fn attach_resident(res: &mut Resident, req: &BridgeAddRequest) -> Result<Attached> {
+    validate_link(req)?;
     phase::begin();
     let pod_ns = netns::open(&req.pod_netns)?;
     res.enter(&pod_ns, &req.pod_netns)?;
@@ -73,27 +108,55 @@ pub fn bridge_add_resident(res: &mut Resident, req: &BridgeAddRequest) -> Result
     let mut host = res.take_host()?;
     let cached = res.bridges.remove(&req.bridge).filter(|b| b.info.up && (!req.promisc || b.info.promisc));
     let used_cache = cached.is_some();
-    res.mark_moved(); // configure() enters the pod namespace
-    let mut r = add_with(&mut host, &mut pod, &pod_ns, &mut res.sysctl, req, cached);
+    res.mark_moved(); // attach_with() ends in the pod namespace
+    let mut r = attach_with(&mut host, &mut pod, &pod_ns, &mut res.sysctl, req, cached, false);
     if used_cache && r.is_err() {
         res.back()?;
         res.mark_moved();
-        r = add_with(&mut host, &mut pod, &pod_ns, &mut res.sysctl, req, None);
+        r = attach_with(&mut host, &mut pod, &pod_ns, &mut res.sysctl, req, None, false);
     }
-    match r {
-        Ok((out, bridge)) => {
-            // nf_tables sockets for "the caller's own namespace" open in this thread's current one
-            res.back()?;
-            masquerade(&mut host, req, &out)?;
-            phase::lap(Phase::Masquerade);
-            res.put_host(host);
-            if bridge.info.up && bridge.info.kind == "bridge" && bridge.info.name == req.bridge {
-                res.bridges.insert(req.bridge.clone(), bridge);
-            }
-            Ok(out)
+    res.back()?;
+    // on failure the host socket is dropped: the next call opens a fresh one
+    let linked = r?;
+    Ok(Attached { host, pod, pod_ns, linked, used_cache })
+}
+
+/// The second stage on the same worker, with `req` now complete (addresses, routes, gateway,
+/// masquerade): on failure the veth is deleted, so the ADD leaves nothing behind.
+pub fn finish_resident(res: &mut Resident, a: Attached, req: &BridgeAddRequest) -> Result<BridgeAddResult> {
+    let Attached { mut host, mut pod, pod_ns, linked, used_cache } = a;
+    phase::begin();
+    let mut r = match linked {
+        Some((bridge, host_end)) => {
+            res.mark_moved(); // finish_with() enters the pod namespace
+            finish_with(&mut host, &mut pod, &pod_ns, &mut res.sysctl, req, &bridge, &host_end, used_cache)
         }
-        Err(e) => Err(e), // the host socket is dropped: the next call opens a fresh one
+        None => add_afresh(res, &mut host, &mut pod, &pod_ns, req),
+    };
+    if used_cache && r.is_err() {
+        // the cached bridge may have been stale: the whole ADD once more, reading it afresh
+        r = add_afresh(res, &mut host, &mut pod, &pod_ns, req);
     }
+    let (out, bridge) = r?;
+    // nf_tables sockets for "the caller's own namespace" open in this thread's current one
+    res.back()?;
+    masquerade(&mut host, req, &out)?;
+    phase::lap(Phase::Masquerade);
+    res.put_host(host);
+    if bridge.info.up && bridge.info.kind == "bridge" && bridge.info.name == req.bridge {
+        res.bridges.insert(req.bridge.clone(), bridge);
+    }
+    Ok(out)
+}
+
+/// Both stages in one go on a resident worker, the bridge read (or made) afresh.
+fn add_afresh(res: &mut Resident, host: &mut Rtnl, pod: &mut Rtnl, pod_ns: &OwnedFd, req: &BridgeAddRequest) -> Result<(BridgeAddResult, Link)> {
+    res.back()?;
+    res.mark_moved();
+    let (bridge, host_end) = attached(attach_with(host, pod, pod_ns, &mut res.sysctl, req, None, true)?)?;
+    res.back()?;
+    res.mark_moved();
+    finish_with(host, pod, pod_ns, &mut res.sysctl, req, &bridge, &host_end, false)
 }
 
 /// The pod's masquerade elements, from the host namespace, in the same call as the wiring (one
@@ -157,27 +220,54 @@ fn masq_del_later(req: &BridgeDelRequest, owner: &MasqOwner) -> Result<MasqDelLa
     Ok(MasqDelLater { addresses: tx, done })
 }
 
-/// The ADD itself, from the host namespace; `cached` = the bridge as last read back (skips its GET).
-/// Returns the result and the bridge as read back at the end.
+/// The first stage, from the host namespace: the bridge (`cached` = as last read back: no GET),
+/// the veth pair, the host port's settings and the pod end's DAD sysctls. Returns the bridge and
+/// the host end, with the thread left in the pod namespace; on failure the veth is gone again.
+/// Without `create_bridge`, a missing bridge ends the stage early: Ok(None), nothing done.
 /// `dirs`: /proc/sys/net directories of the host namespace (sysctls of the host side go through them).
-fn add_with(host: &mut Rtnl, pod: &mut Rtnl, pod_ns: &OwnedFd, dirs: &mut sysctl::Dirs, req: &BridgeAddRequest, cached: Option<Link>) -> Result<(BridgeAddResult, Link)> {
-    let check_bridge = cached.is_some();
-    let (bridge, gateway) = setup_bridge(host, dirs, req, cached)?;
+#[allow(clippy::too_many_arguments)]
+fn attach_with(host: &mut Rtnl, pod: &mut Rtnl, pod_ns: &OwnedFd, dirs: &mut sysctl::Dirs, req: &BridgeAddRequest, cached: Option<Link>, create_bridge: bool) -> Result<Option<(Link, Link)>> {
+    if cached.is_none() && !create_bridge && link::by_name(host, &req.bridge)?.is_none() {
+        return Ok(None);
+    }
+    let bridge = ensure_bridge(host, dirs, req, cached)?;
     phase::lap(Phase::BridgeEnsure);
     let host_end = create_veth(host, pod, req, &bridge, pod_ns.as_raw_fd())?;
     phase::lap(Phase::VethCreate);
-    let mut ctx = Sides { host, pod, pod_ns };
-    match configure(&mut ctx, dirs, req, &bridge, gateway.as_ref(), &host_end, check_bridge) {
-        Ok(r) => Ok(r),
+    match port_and_dad(host, pod_ns, dirs, req, &bridge, &host_end) {
+        Ok(()) => Ok(Some((bridge, host_end))),
         Err(e) => {
-            // undo: deleting one end of a veth deletes both (the socket stays in the host netns)
-            let _ = ctx.host.ack("veth delete (rollback)", link::del_msg(host_end.info.index, None), 0);
+            // deleting one end of a veth deletes both (the socket stays in the host netns)
+            let _ = host.ack("veth delete (rollback)", link::del_msg(host_end.info.index, None), 0);
             Err(e)
         }
     }
 }
 
+/// The second stage, from the host namespace: gateway addresses and forwarding, then the pod's
+/// addresses, link and routes, and the read-back; `check_bridge`: the bridge came from the cache.
+/// Returns the result and the bridge as read back at the end; on failure the veth is deleted.
+#[allow(clippy::too_many_arguments)]
+fn finish_with(host: &mut Rtnl, pod: &mut Rtnl, pod_ns: &OwnedFd, dirs: &mut sysctl::Dirs, req: &BridgeAddRequest, bridge: &Link, host_end: &Link, check_bridge: bool) -> Result<(BridgeAddResult, Link)> {
+    let done = validate_l3(req).and_then(|()| {
+        let gateway = setup_gateway(host, dirs, req, bridge)?;
+        phase::lap(Phase::Gateway);
+        let mut ctx = Sides { host: &mut *host, pod, pod_ns };
+        configure(&mut ctx, req, bridge, gateway.as_ref(), host_end, check_bridge)
+    });
+    if done.is_err() {
+        let _ = host.ack("veth delete (rollback)", link::del_msg(host_end.info.index, None), 0);
+    }
+    done
+}
+
 fn validate(req: &BridgeAddRequest) -> Result<()> {
+    validate_link(req)?;
+    validate_l3(req)
+}
+
+/// What the first stage needs valid: names and VLANs.
+fn validate_link(req: &BridgeAddRequest) -> Result<()> {
     let name_ok = |n: &str| !n.is_empty() && n.len() < IFNAMSIZ && !n.contains(['/', ' ', '\0']) && n != "." && n != "..";
     if !name_ok(&req.bridge) {
         return Err(Failure::invalid("bridgeAdd", format!("invalid bridge name {:?}", req.bridge)));
@@ -185,13 +275,18 @@ fn validate(req: &BridgeAddRequest) -> Result<()> {
     if !name_ok(&req.ifname) {
         return Err(Failure::invalid("bridgeAdd", format!("invalid interface name {:?}", req.ifname)));
     }
-    for a in req.addresses.iter().chain(&req.bridge_addresses) {
-        Cidr::parse(a)?;
-    }
     if let Some(v) = req.vlan {
         if v > 4094 {
             return Err(Failure::invalid("bridgeAdd", format!("invalid VLAN id {v}")));
         }
+    }
+    Ok(())
+}
+
+/// What the second stage needs valid: the IPAM-derived addresses, and the VLAN gateway's name.
+fn validate_l3(req: &BridgeAddRequest) -> Result<()> {
+    for a in req.addresses.iter().chain(&req.bridge_addresses) {
+        Cidr::parse(a)?;
     }
     if let Some(gw) = vlan_gateway_name(req) {
         if gw.len() >= IFNAMSIZ {
@@ -214,25 +309,31 @@ pub fn vlan_gateway_name(req: &BridgeAddRequest) -> Option<String> {
     }
 }
 
-/// Ensure the bridge, its sysctls and gateway addresses (on the bridge or its VLAN gateway),
-/// forwarding; before any pod veth exists, so a conflict fails without anything to undo.
-fn setup_bridge(host: &mut Rtnl, dirs: &mut sysctl::Dirs, req: &BridgeAddRequest, cached: Option<Link>) -> Result<(Link, Option<Link>)> {
+/// Ensure the bridge (`cached`: as last read back) and its accept_ra=0.
+fn ensure_bridge(host: &mut Rtnl, dirs: &mut sysctl::Dirs, req: &BridgeAddRequest, cached: Option<Link>) -> Result<Link> {
     let spec = BridgeSpec { name: &req.bridge, mtu: req.mtu, promisc: req.promisc, vlan_filtering: req.vlan_filtering };
-    let (br, created) = match cached {
-        Some(b) => (b, false),
-        None => link::ensure_bridge(host, &spec)?,
+    let br = match cached {
+        Some(b) => b,
+        None => link::ensure_bridge(host, &spec)?.0,
     };
     dirs.write_if_present(&format!("net/ipv6/conf/{}/accept_ra", req.bridge), "0")?;
+    Ok(br)
+}
+
+/// The gateway addresses (on the bridge or its VLAN gateway) and forwarding. The calling thread
+/// must be in the host namespace. Returns the VLAN gateway, if there is one.
+fn setup_gateway(host: &mut Rtnl, dirs: &mut sysctl::Dirs, req: &BridgeAddRequest, br: &Link) -> Result<Option<Link>> {
     let gateway = match vlan_gateway_name(req) {
-        Some(name) => Some(ensure_vlan_gateway(host, dirs, req, &br, &name)?),
+        Some(name) => Some(ensure_vlan_gateway(host, dirs, req, br, &name)?),
         None => None,
     };
 
     if !req.bridge_addresses.is_empty() {
         // the link that carries the gateway addresses, and its name for messages
+        // (a bridge made by this ADD has no address yet, so it gets its pin below anyway)
         let (target, target_name, target_new) = match &gateway {
             Some((gw, gw_created)) => (gw, gw.info.name.as_str(), *gw_created),
-            None => (&br, req.bridge.as_str(), created),
+            None => (br, req.bridge.as_str(), false),
         };
         let idx = target.info.index;
         let have: Vec<Cidr> = addr::list(host, Some(idx))?.into_iter().map(|a| a.cidr).collect();
@@ -265,7 +366,7 @@ fn setup_bridge(host: &mut Rtnl, dirs: &mut sysctl::Dirs, req: &BridgeAddRequest
     if req.forward_v6 {
         dirs.ensure("net/ipv6/conf/all/forwarding", "1")?;
     }
-    Ok((br, gateway.map(|(g, _)| g)))
+    Ok(gateway.map(|(g, _)| g))
 }
 
 /// The VLAN gateway's veth pair: a fresh host end (random name) enslaved to the bridge, the
@@ -489,16 +590,31 @@ fn acked_then_link(mut results: Vec<Result<Vec<Raw>>>, ignore: impl Fn(&Failure)
     link::parse_raw(&raw.buf)
 }
 
-fn configure(s: &mut Sides, dirs: &mut sysctl::Dirs, req: &BridgeAddRequest, br: &Link, gateway: Option<&Link>, host_end: &Link, check_bridge: bool) -> Result<(BridgeAddResult, Link)> {
-    let host_idx = host_end.info.index;
-    let host_name = &host_end.info.name;
-    first_err(s.host.batch(host_port_reqs(req, br, host_idx)), |e| {
+/// The first stage's end: host-port settings and accept_ra of the host end, then (entering the pod
+/// namespace, where the thread stays) the pod end's DAD sysctls.
+fn port_and_dad(host: &mut Rtnl, pod_ns: &OwnedFd, dirs: &mut sysctl::Dirs, req: &BridgeAddRequest, br: &Link, host_end: &Link) -> Result<()> {
+    first_err(host.batch(host_port_reqs(req, br, host_end.info.index)), |e| {
         e.op == "bridge vlan delete default" && e.kind == Kind::NotFound
     })?;
-    dirs.write_if_present(&format!("net/ipv6/conf/{host_name}/accept_ra"), "0")?;
+    dirs.write_if_present(&format!("net/ipv6/conf/{}/accept_ra", host_end.info.name), "0")?;
     phase::lap(Phase::HostPort);
+    netns::enter(pod_ns, &req.pod_netns)?;
+    let ifn = &req.ifname;
+    if req.enable_dad {
+        sysctl::write_if_present(&format!("net/ipv6/conf/{ifn}/enhanced_dad"), "1")?;
+        sysctl::write_if_present(&format!("net/ipv6/conf/{ifn}/accept_dad"), "1")?;
+    } else {
+        sysctl::write_if_present(&format!("net/ipv6/conf/{ifn}/accept_dad"), "0")?;
+    }
+    phase::lap(Phase::PodSysctl);
+    Ok(())
+}
 
-    // Pod side: sysctls from inside the pod namespace, netlink as one batch.
+/// The pod side (from inside the pod namespace: IPv6 enablement, then netlink as one batch) and
+/// the host side read back.
+fn configure(s: &mut Sides, req: &BridgeAddRequest, br: &Link, gateway: Option<&Link>, host_end: &Link, check_bridge: bool) -> Result<(BridgeAddResult, Link)> {
+    let host_idx = host_end.info.index;
+    let host_name = &host_end.info.name;
     netns::enter(s.pod_ns, &req.pod_netns)?;
     let pod_idx = match host_end.info.peer_index {
         Some(i) => i,
@@ -510,12 +626,6 @@ fn configure(s: &mut Sides, dirs: &mut sysctl::Dirs, req: &BridgeAddRequest, br:
         }
     };
     let ifn = &req.ifname;
-    if req.enable_dad {
-        sysctl::write_if_present(&format!("net/ipv6/conf/{ifn}/enhanced_dad"), "1")?;
-        sysctl::write_if_present(&format!("net/ipv6/conf/{ifn}/accept_dad"), "1")?;
-    } else {
-        sysctl::write_if_present(&format!("net/ipv6/conf/{ifn}/accept_dad"), "0")?;
-    }
     // arp_notify=1 travels in the pod batch (link::inet_devconf_msg)
     let cidrs: Vec<Cidr> = req.addresses.iter().map(|a| Cidr::parse(a)).collect::<Result<_>>()?;
     if cidrs.iter().any(|c| c.is_v6()) {
@@ -527,7 +637,6 @@ fn configure(s: &mut Sides, dirs: &mut sysctl::Dirs, req: &BridgeAddRequest, br:
         }
         let _ = sysctl::write_if_present(&format!("net/ipv6/conf/{ifn}/keep_addr_on_down"), "1");
     }
-    phase::lap(Phase::PodSysctl);
     let container = acked_then_link(s.pod.exchange(pod_reqs(req, pod_idx, &cidrs)?), |_| false)?;
     phase::lap(Phase::PodBatch);
     if container.info.name != *ifn {

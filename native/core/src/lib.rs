@@ -17,7 +17,7 @@ pub mod rtnl;
 pub mod sysctl;
 pub mod types;
 
-pub use bridge::{bridge_add, bridge_add_here, bridge_add_resident, bridge_del, bridge_del_here, bridge_del_resident};
+pub use bridge::{attach_resident, bridge_add, bridge_add_here, bridge_del, bridge_del_here, bridge_del_resident, finish_resident, Attached};
 pub use error::{Failure, Kind, Result};
 pub use inspect::{
     addr_list, link_del, link_get, link_list, loopback_set, loopback_set_here, pod_inspect, pod_inspect_here, route_list, sysctl_get,

@@ -10,20 +10,23 @@ use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Instant;
 
-/// The phases of a bridge ADD, in order.
+/// The phases of a bridge ADD, in order. The first five are the first stage (no IPAM result
+/// needed: it runs while the caller's IPAM does), the rest the second.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Phase {
     /// the pod namespace opened and a netlink socket made in it
     PodSocket,
-    /// bridge found or created, gateway addresses, forwarding
+    /// bridge found or created
     BridgeEnsure,
     /// the veth pair created (peer straight in the pod)
     VethCreate,
     /// bridge-port flags, VLANs and sysctls of the host end
     HostPort,
-    /// sysctls inside the pod (accept_dad, IPv6 enablement)
+    /// DAD sysctls inside the pod
     PodSysctl,
-    /// addresses, link up, routes and the read-back, in one batch
+    /// the gateway addresses (on the bridge or its VLAN gateway), forwarding
+    Gateway,
+    /// IPv6 enablement, then addresses, link up, routes and the read-back in one batch
     PodBatch,
     /// bridge and host end read back (and waiting for the host end to be up)
     ReadBack,
@@ -31,12 +34,13 @@ pub enum Phase {
     Masquerade,
 }
 
-const PHASES: [Phase; 8] = [
+const PHASES: [Phase; 9] = [
     Phase::PodSocket,
     Phase::BridgeEnsure,
     Phase::VethCreate,
     Phase::HostPort,
     Phase::PodSysctl,
+    Phase::Gateway,
     Phase::PodBatch,
     Phase::ReadBack,
     Phase::Masquerade,
@@ -50,6 +54,7 @@ impl Phase {
             Phase::VethCreate => "bridgeAdd.vethCreate",
             Phase::HostPort => "bridgeAdd.hostPort",
             Phase::PodSysctl => "bridgeAdd.podSysctl",
+            Phase::Gateway => "bridgeAdd.gateway",
             Phase::PodBatch => "bridgeAdd.podBatch",
             Phase::ReadBack => "bridgeAdd.readBack",
             Phase::Masquerade => "bridgeAdd.masquerade",
