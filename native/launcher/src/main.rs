@@ -57,10 +57,35 @@ fn run() -> ! {
         .unwrap_or_else(|| DEFAULT_SOCKET.into());
 
     // Connect before touching stdin: when no agent answers, Node gets stdin untouched.
+    // The request is built before connecting, so the agent is woken once, with all of it waiting.
+    let stdin = read_stdin();
+    let request = frame::invoke_frame(name.as_bytes(), &forwarded_env(), stdin.as_deref().unwrap_or_default());
     match UnixStream::connect(&socket) {
-        Ok(stream) => forward(stream, cfg, &name),
-        Err(e) => fallback(cfg.take(), &name, None, &format!("agent at {} unreachable: {e}", socket.to_string_lossy())),
+        Ok(stream) => forward(stream, cfg, &name, stdin, &request),
+        Err(e) => fallback(cfg.take(), &name, stdin, &format!("agent at {} unreachable: {e}", socket.to_string_lossy())),
     }
+}
+
+/// The network configuration on stdin; None when the command takes none (VERSION, or no command:
+/// the plugin then answers with its own message, reading nothing).
+fn read_stdin() -> Option<Vec<u8>> {
+    let cmd = std::env::var_os("CNI_COMMAND").unwrap_or_default();
+    if cmd.is_empty() || cmd == "VERSION" {
+        return None;
+    }
+    let mut stdin = Vec::new();
+    if let Err(e) = io::stdin().lock().read_to_end(&mut stdin) {
+        cni_error(CODE_IO, &format!("error reading from stdin: {e}"), "");
+    }
+    Some(stdin)
+}
+
+/// CNI_* and PATH, as `NAME=value`.
+fn forwarded_env() -> Vec<Vec<u8>> {
+    std::env::vars_os()
+        .filter(|(k, _)| k.as_bytes().starts_with(b"CNI_") || k == "PATH")
+        .map(|(k, v)| [k.as_bytes(), b"=", v.as_bytes()].concat())
+        .collect()
 }
 
 /// `.fastcni.json` beside the launcher (the directory of /proc/self/exe); empty when absent or invalid.
@@ -74,27 +99,12 @@ fn load_config() -> Config {
 }
 
 /// Send the invocation to the agent and relay its answer; never returns.
-fn forward(mut stream: UnixStream, cfg: Option<Config>, name: &OsStr) -> ! {
-    // Like the reference skel: no stdin is read for VERSION or a bare invocation.
-    let cmd = std::env::var_os("CNI_COMMAND").unwrap_or_default();
-    let mut stdin = Vec::new();
-    if !cmd.is_empty() && cmd != "VERSION" {
-        if let Err(e) = io::stdin().lock().read_to_end(&mut stdin) {
-            cni_error(CODE_IO, &format!("error reading from stdin: {e}"), "");
-        }
-    }
-    let env: Vec<Vec<u8>> = std::env::vars_os()
-        .filter(|(k, _)| k.as_bytes().starts_with(b"CNI_") || k == "PATH")
-        .map(|(k, v)| [k.as_bytes(), b"=", v.as_bytes()].concat())
-        .collect();
-    let request = frame::invoke_frame(name.as_bytes(), &env, &stdin);
-    if let Err(e) = stream.write_all(&request) {
-        // The agent closed before taking the whole request, so it did nothing with it. It may
-        // have said why (a refusal); otherwise run the plugin ourselves.
+fn forward(mut stream: UnixStream, cfg: Option<Config>, name: &OsStr, stdin: Option<Vec<u8>>, request: &[u8]) -> ! {
+    if let Err(e) = stream.write_all(request) {
         if let Ok(Response::Refused(reason)) = frame::read_response(&mut stream) {
             refused(&reason);
         }
-        fallback(cfg, name, Some(stdin), &format!("agent dropped the request while it was sent: {e}"));
+        fallback(cfg, name, stdin, &format!("agent dropped the request while it was sent: {e}"));
     }
     match frame::read_response(&mut stream) {
         Ok(Response::Result { exit_code, stdout, stderr }) => {
