@@ -64,11 +64,12 @@ export function formatTable(runs: RunResult[], targets: Target[], workers: numbe
 }
 
 /**
- * Order and depth of a phase in the breakdown: the plugin command, the IPAM delegation with the IPAM
+ * Order and depth of a phase in the breakdown: the agent's whole request (agent mode), the plugin command, the IPAM delegation with the IPAM
  * plugin's own command inside it, then native calls as JavaScript sees them with the native steps
  * inside bridgeAdd.
  */
 function phasePlace(name: string): [order: number, depth: number] {
+  if (name === 'agent.request') return [-1, 0];
   if (name.startsWith('ipam.')) return [1, 1];
   if (/^[a-z-]+\.(ADD|DEL|CHECK|GC|STATUS)$/.test(name)) return name.startsWith('bridge.') ? [0, 0] : [2, 2];
   if (name === 'native.bridgeAdd') return [3, 1];
@@ -86,7 +87,12 @@ function phaseLines(runs: RunResult[]): string[] {
     out.push(`  ${r.mode} N=${r.pods} (the harness measured ${fmt(r.seq.add.perPodMs)} ms per pod)`);
     // stable sort: the native steps keep the order of an ADD
     const sorted = [...r.addPhases!].sort((a, b) => phasePlace(a.name)[0] - phasePlace(b.name)[0]);
-    for (const p of sorted) out.push(`    ${'  '.repeat(phasePlace(p.name)[1])}${p.name.padEnd(24)} ${(p.totalMs / pods).toFixed(3)}`);
+    // in agent mode everything else is part of the agent's request
+    const nest = sorted.some((p) => p.name === 'agent.request') ? 1 : 0;
+    for (const p of sorted) {
+      const depth = phasePlace(p.name)[1] + (p.name === 'agent.request' ? 0 : nest);
+      out.push(`    ${'  '.repeat(depth)}${p.name.padEnd(24)} ${(p.totalMs / pods).toFixed(3)}`);
+    }
   }
   return out;
 }

@@ -7,6 +7,7 @@ import { dirname } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { loadPlugin, pluginTypes } from '../plugins.js';
 import { peerCred } from '../native.js';
+import { recordPhase } from '../phases.js';
 import type { InvocationOutput, Plugin } from '../skel/types.js';
 import { jsonLogger, type Logger } from './log.js';
 import { Metrics, prometheusText, type AgentStatus } from './metrics.js';
@@ -187,7 +188,8 @@ export async function startAgent(options: AgentOptions = {}): Promise<Agent> {
     }
   };
 
-  const serve = async (sock: Socket): Promise<void> => {
+  /** `accepted`: when the connection came in (the agent's share of a request is timed from there). */
+  const serve = async (sock: Socket, accepted: number): Promise<void> => {
     sock.on('error', (e) => {
       if (log.enabled?.('debug') !== false) log.debug('connection error', { error: e.message });
     });
@@ -241,11 +243,12 @@ export async function startAgent(options: AgentOptions = {}): Promise<Agent> {
     });
     if (sock.destroyed) log.warn('caller went away before the answer', { plugin: req.invoke.plugin, command, pid: cred.pid });
     else sock.end(encodeResult(out));
+    recordPhase('agent.request', performance.now() - accepted);
   };
 
   await prepareSocketPath(socketPath, log);
   const server = createServer({ allowHalfOpen: true }, (sock) => {
-    const p = serve(sock).catch((e: Error) => {
+    const p = serve(sock, performance.now()).catch((e: Error) => {
       log.error('connection failed', { error: e.message });
       sock.destroy();
     });

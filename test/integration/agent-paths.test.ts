@@ -108,6 +108,9 @@ describe('three paths, same bytes', () => {
       expect(phase(name)?.totalMs, name).toBeGreaterThan(0);
     }
     expect(phase('native.bridgeAdd')!.totalMs).toBeLessThan(phase('bridge.ADD')!.totalMs);
+    // the agent's whole share of its two requests (ADD, DEL), the plugin commands within it
+    expect(phase('agent.request')?.count).toBe(2);
+    expect(phase('agent.request')!.totalMs).toBeGreaterThan(phase('bridge.ADD')!.totalMs);
   });
 });
 
