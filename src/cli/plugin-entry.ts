@@ -5,8 +5,11 @@
 import './plugin-entry-config.js';
 import { runAsProcess } from '../skel/run-as-process.js';
 import { loadPlugin } from '../plugins.js';
+import { setSpareRefills } from '../ipam/store.js';
 
 async function main(): Promise<void> {
+  // one call, then exit: a spare IPAM staging file made for a next call would only delay the exit
+  setSpareRefills(false);
   const type = process.argv[2] ?? '';
   const plugin = await loadPlugin(type);
   if (!plugin) {

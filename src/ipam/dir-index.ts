@@ -72,7 +72,10 @@ export function isStateFile(name: string): boolean {
   return name === 'lock' || name.startsWith('last_reserved_ip.') || name.startsWith(INDEX_FILE) || name === RESERVING_FILE;
 }
 
-/** Where a reservation is written before it is linked into place under its address's name. */
+/**
+ * Where a reservation is written before it is linked into place under its address's name. Between
+ * reservations it may exist empty: a spare made ahead of time (DiskStore.refillSpare).
+ */
 export const RESERVING_FILE = '.fastcni-reserving';
 
 function stampOf(dir: string): DirStamp {
@@ -192,6 +195,8 @@ export class DirIndex {
   source: IndexSource = 'rebuilt';
   /** changes since load: name → new owner, or null when removed */
   private readonly pending = new Map<string, string | null>();
+  /** the directory changed (a state file) without any reservation changing: commit restamps it */
+  private touched = false;
   /** the index file as loaded (identity and record count) when a delta may be appended to it */
   private appendable: { fileKey: string; records: number } | undefined;
   /** the entries came from a scan: the whole index must be written even with no change */
@@ -207,6 +212,7 @@ export class DirIndex {
     const stamp = stampOf(this.dir);
     const found = forceRebuild ? undefined : this.tryLoad(stamp);
     this.pending.clear();
+    this.touched = false;
     if (found) {
       this.entries = found.cached.entries;
       this.owners = found.cached.owners;
@@ -281,6 +287,11 @@ export class DirIndex {
     this.pending.set(name, null);
   }
 
+  /** We changed the directory without changing a reservation (made a state file): commit records its new stamp. */
+  touch(): void {
+    this.touched = true;
+  }
+
   /** Whether a full snapshot must be written rather than a delta appended. */
   private needsSnapshot(): boolean {
     return this.appendable === undefined || this.appendable.records > 2 * this.entries.size + COMPACT_SLACK;
@@ -288,7 +299,7 @@ export class DirIndex {
 
   /** Record the changes (or, after a rebuild, the whole index), stamped with the directory's state after them. */
   commit(): void {
-    if (this.pending.size === 0 && !this.scanned) return;
+    if (this.pending.size === 0 && !this.scanned && !this.touched) return;
     try {
       this.write();
     } catch (e) {
@@ -297,6 +308,7 @@ export class DirIndex {
       throw e;
     } finally {
       this.pending.clear();
+      this.touched = false;
     }
   }
 

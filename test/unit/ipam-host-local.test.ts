@@ -1,9 +1,10 @@
 // host-local in-process against temp directories: allocation order, files, errors, release, CHECK.
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, readdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/fixtures.js';
 import { hlConf, ours } from '../helpers/host-local.js';
+import { withLock } from '../../src/ipam/lock.js';
 
 
 const reservations = (dir: string) =>
@@ -37,7 +38,35 @@ describe('host-local ADD', () => {
     expect(r.json.ips[0].address).toBe('10.9.0.3/24');
     expect(readFileSync(join(dir, '10.9.0.3'), 'latin1')).toBe('c1\r\neth0');
     expect(reservations(dir)).toEqual(['10.9.0.2', '10.9.0.3']);
-    expect(readdirSync(dir)).not.toContain('.fastcni-reserving');
+    // the staging file is gone, or back as an empty spare for the next reservation
+    expect(existsSync(join(dir, '.fastcni-reserving')) ? readFileSync(join(dir, '.fastcni-reserving'), 'latin1') : '').toBe('');
+  });
+
+  it('writes a reservation into the spare made after the previous one, and never into a file still linked to an address', async () => {
+    const dataDir = tempDir('hl');
+    const conf = hlConf({ dataDir, ranges: [[{ subnet: '10.9.0.0/24' }]] });
+    expect((await ours('ADD', 'c0', conf)).code).toBe(0);
+    const dir = join(dataDir, 'net1');
+    const spare = join(dir, '.fastcni-reserving');
+    // made after the reservation, off its path
+    const deadline = Date.now() + 5000;
+    while (!existsSync(spare) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    expect(readFileSync(spare, 'latin1')).toBe('');
+    const ino = statSync(spare).ino;
+    expect((await ours('ADD', 'c1', conf)).json.ips[0].address).toBe('10.9.0.3/24');
+    expect(statSync(join(dir, '10.9.0.3')).ino).toBe(ino);
+    expect(readFileSync(join(dir, '10.9.0.3'), 'latin1')).toBe('c1\r\neth0');
+    // a crash between link and unlink: the staging file is c0's reservation under a second name
+    while (!existsSync(spare) && Date.now() < deadline + 5000) await new Promise((r) => setTimeout(r, 5));
+    unlinkSync(spare);
+    linkSync(join(dir, '10.9.0.2'), spare);
+    expect((await ours('ADD', 'c2', conf)).json.ips[0].address).toBe('10.9.0.4/24');
+    expect(readFileSync(join(dir, '10.9.0.2'), 'latin1')).toBe('c0\r\neth0');
+    expect(readFileSync(join(dir, '10.9.0.4'), 'latin1')).toBe('c2\r\neth0');
+    expect(statSync(join(dir, '10.9.0.4')).ino).not.toBe(statSync(join(dir, '10.9.0.2')).ino);
+    // the index (which the spare's refill restamps) still matches the directory
+    expect((await ours('DEL', 'c1', conf)).code).toBe(0);
+    expect(reservations(dir)).toEqual(['10.9.0.2', '10.9.0.4']);
   });
 
   it('continues after last_reserved_ip, wraps round and reuses released addresses last', async () => {
@@ -154,7 +183,8 @@ describe('host-local DEL and CHECK', () => {
     const conf = hlConf({ dataDir, ranges: [[{ subnet: '10.9.0.0/24' }]] });
     await ours('ADD', 'other', conf);
     const dir = join(dataDir, 'net1');
-    writeFileSync(join(dir, '10.9.0.40'), 'old\n'); // as an old host-local wrote it
+    // as an old host-local wrote it (under the flock, as every writer of the directory does)
+    await withLock(join(dir, 'lock'), async () => writeFileSync(join(dir, '10.9.0.40'), 'old\n'));
     expect((await ours('CHECK', 'old', conf)).code).toBe(0);
     expect((await ours('ADD', 'old', conf)).json.msg).toBe('failed to allocate for range 0: 10.9.0.40 has been allocated to old, duplicate allocation is not allowed');
     expect((await ours('DEL', 'old', conf)).code).toBe(0);

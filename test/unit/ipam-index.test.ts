@@ -2,10 +2,10 @@
 // when corrupt; and GC of reservations whose attachment is gone.
 import { readdirSync, readFileSync, statSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { tempDir } from '../helpers/fixtures.js';
 import { hlConf, ours } from '../helpers/host-local.js';
-import { DiskStore } from '../../src/ipam/store.js';
+import { DiskStore, setSpareRefills } from '../../src/ipam/store.js';
 import { dropIndexCache, INDEX_FILE } from '../../src/ipam/dir-index.js';
 import { withLock } from '../../src/ipam/lock.js';
 import { definePlugin } from '../../src/skel/define-plugin.js';
@@ -23,6 +23,10 @@ async function sourceOf(store: DiskStore): Promise<string | undefined> {
 function foreign(dir: string, fn: () => void): Promise<void> {
   return withLock(join(dir, 'lock'), async () => fn());
 }
+
+// These tests read the index's records one by one: no spare staging files (whose refill adds a
+// record after each reservation) in this file.
+beforeAll(() => setSpareRefills(false));
 
 describe('directory index', () => {
   it('is used from memory, then from its file, while the directory is unchanged', async () => {
