@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import cliProgress from 'cli-progress';
 import { leaks, MODE_IDS, MODE_LABELS, prepare, ROOT, unavailable, type ModeId, type PhaseTotal, type Pod } from './modes.js';
 import { inNs, ipBatch, Sandbox } from './sandbox.js';
+import { settle } from './settle.js';
 import { round, summarize, type PhaseStats } from './stats.js';
 import { chartSvg, evaluateTargets, formatTable, type Target } from './report.js';
 
@@ -73,6 +74,7 @@ async function phase(
   workers: number,
   tick: () => void,
 ): Promise<PhaseStats> {
+  await settle();
   const lat: number[] = [];
   const errors: string[] = [];
   let next = 0;
