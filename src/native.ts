@@ -229,7 +229,7 @@ interface RawAddon {
   sysctlSet(netns: string | null, key: string, value: string): Promise<Outcome<boolean>>;
   netnsCreate(name: string): Promise<Outcome<string>>;
   netnsDelete(name: string): Promise<Outcome<boolean>>;
-  peerCred(fd: number): Outcome<PeerCred>;
+  agentListen(path: string, maxPayload: number, readTimeoutMs: number): AgentListener;
   nativePhases(reset: boolean): Array<{ name: string; totalUs: number; count: number }>;
   execIn(req: { netns?: string; path: string; env: string[][]; stdin: Buffer }): Promise<Outcome<ExecInResult>>;
 }
@@ -405,16 +405,40 @@ export async function netnsCreate(name: string): Promise<string> {
 export async function netnsDelete(name: string): Promise<void> {
   await call('netnsDelete', () => addon().netnsDelete(name));
 }
-/** Credentials of a connected unix socket's peer, as the kernel recorded them at connect time. */
-export interface PeerCred {
+/** One request as the agent's native listener read it. */
+export interface AgentRequest {
+  /** what reply() answers */
+  id: number;
+  /** the caller (SO_PEERCRED) */
   pid: number;
   uid: number;
-  gid: number;
+  /** the frame (header and payload) when `end` is "complete", else as much as was read */
+  bytes: Buffer;
+  /** why reading stopped: bytes after the frame, not a frame of ours or over the limit, the caller closed early, the time-out */
+  end: 'complete' | 'extra' | 'rejected' | 'eof' | 'timeout' | 'error';
+  /** an fd of the caller's network namespace, open until reply(); absent when it is the agent's own */
+  netnsFd?: number;
+  /** why the caller's namespace could not be opened (the request must not be served) */
+  netnsError?: string;
+  /** from the accept to the hand-over, µs */
+  readUs: number;
 }
-/** SO_PEERCRED of a connected unix socket, by file descriptor (Node has no API for it); synchronous. */
-export function peerCred(fd: number): PeerCred {
-  return unwrap('peerCred', addon().peerCred(fd));
+
+/** The agent's socket, accepted and read on a native thread (see native/core/src/agent_socket.rs). */
+export interface AgentListener {
+  /** the next request; null once stopped and drained */
+  next(): Promise<AgentRequest | null>;
+  /** answer and close; false when the caller has gone */
+  reply(id: number, bytes: Buffer): boolean;
+  /** stop accepting and remove the socket file */
+  stop(): void;
 }
+
+/** Bind `path` (with the umask the caller set) and start accepting; throws when it cannot listen. */
+export function agentListen(path: string, maxPayload: number, readTimeoutMs: number): AgentListener {
+  return addon().agentListen(path, maxPayload, readTimeoutMs);
+}
+
 /**
  * Run a binary to completion inside `req.netns`; rejects with a NativeError carrying the errno when
  * it cannot be started. For the agent's exec'd delegates, which must run where the launcher ran.

@@ -1,12 +1,14 @@
 // The agent's socket server: one framed request per connection, served concurrently; the host side of
 // each request is the caller's network namespace (SO_PEERCRED pid), and only root callers are served.
-import { chmodSync, closeSync, fstatSync, lstatSync, mkdirSync, openSync, statSync, unlinkSync } from 'node:fs';
+// A native thread accepts and reads each request (src/native.ts agentListen); here it is decoded,
+// checked and answered.
+import { chmodSync, lstatSync, mkdirSync, statSync, unlinkSync } from 'node:fs';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
-import { connect, createServer, type Server, type Socket } from 'node:net';
+import { connect } from 'node:net';
 import { dirname } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { loadPlugin, pluginTypes } from '../plugins.js';
-import { peerCred } from '../native.js';
+import { agentListen, type AgentListener, type AgentRequest } from '../native.js';
 import { recordPhase } from '../phases.js';
 import type { InvocationOutput, Plugin } from '../skel/types.js';
 import { jsonLogger, type Logger } from './log.js';
@@ -81,68 +83,36 @@ async function prepareSocketPath(socketPath: string, log: Logger): Promise<void>
 }
 
 /** Bind with mode 0600 from the first instant (umask), then make sure of it. */
-function listen(server: Server, socketPath: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const old = process.umask(0o177);
-    try {
-      server.once('error', reject);
-      server.listen(socketPath, () => {
-        server.off('error', reject);
-        chmodSync(socketPath, 0o600);
-        resolve();
-      });
-    } finally {
-      process.umask(old);
-    }
-  });
+function listen(socketPath: string, maxFrame: number, readTimeoutMs: number): AgentListener {
+  const old = process.umask(0o177);
+  try {
+    const listener = agentListen(socketPath, maxFrame, readTimeoutMs);
+    chmodSync(socketPath, 0o600);
+    return listener;
+  } finally {
+    process.umask(old);
+  }
 }
 
-/** Read exactly one request frame; resolves with its header kind and payload, or rejects with FrameError. */
-function readFrame(sock: Socket, maxPayload: number, timeoutMs: number): Promise<{ kind: number; payload: Buffer }> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let have = 0;
-    let want = -1;
-    let kind = 0;
-    const done = (err?: Error, value?: { kind: number; payload: Buffer }): void => {
-      sock.off('data', onData);
-      sock.off('end', onEnd);
-      sock.off('timeout', onTimeout);
-      sock.setTimeout(0);
-      sock.pause();
-      if (err) reject(err);
-      else resolve(value!);
-    };
-    const onData = (chunk: Buffer): void => {
-      chunks.push(chunk);
-      have += chunk.length;
-      try {
-        const all = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-        if (chunks.length > 1) chunks.splice(0, chunks.length, all);
-        if (want < 0 && have >= 4 && all.compare(MAGIC, 0, 4, 0, 4) !== 0) throw new FrameError('bad magic: not a fastcni frame');
-        if (want < 0 && have >= HEADER_SIZE) {
-          const h = parseHeader(all.subarray(0, HEADER_SIZE), maxPayload);
-          kind = h.kind;
-          want = HEADER_SIZE + h.length;
-        }
-        if (want >= 0 && have >= want) {
-          if (have > want) throw new FrameError('bytes after the request frame');
-          done(undefined, { kind, payload: all.subarray(HEADER_SIZE, want) });
-        }
-      } catch (e) {
-        done(e as Error);
-      }
-    };
-    const onEnd = (): void => done(new FrameError(`connection closed after ${have} bytes of an incomplete frame`));
-    const onTimeout = (): void => done(new FrameError(`request not complete after ${timeoutMs} ms`));
-    sock.on('data', onData);
-    sock.once('end', onEnd);
-    sock.setTimeout(timeoutMs);
-    sock.once('timeout', onTimeout);
-  });
+/** The request frame in what the listener read, or the reason it is not one (FrameError). */
+function frameOf(req: AgentRequest, maxPayload: number, timeoutMs: number): { kind: number; payload: Buffer } {
+  const b = req.bytes;
+  if (b.length >= 4 && b.compare(MAGIC, 0, 4, 0, 4) !== 0) throw new FrameError('bad magic: not a fastcni frame');
+  const h = b.length >= HEADER_SIZE ? parseHeader(b.subarray(0, HEADER_SIZE), maxPayload) : undefined;
+  switch (req.end) {
+    case 'complete':
+      return { kind: h!.kind, payload: b.subarray(HEADER_SIZE) };
+    case 'extra':
+      throw new FrameError('bytes after the request frame');
+    case 'timeout':
+      throw new FrameError(`request not complete after ${timeoutMs} ms`);
+    case 'eof':
+      throw new FrameError(`connection closed after ${b.length} bytes of an incomplete frame`);
+    default:
+      throw new FrameError('the request could not be read');
+  }
 }
 
-/** Start the agent; resolves once it listens. */
 export async function startAgent(options: AgentOptions = {}): Promise<Agent> {
   const socketPath = options.socketPath ?? DEFAULT_SOCKET;
   const maxFrame = options.maxFrameBytes ?? DEFAULT_MAX_FRAME;
@@ -152,71 +122,51 @@ export async function startAgent(options: AgentOptions = {}): Promise<Agent> {
   const load = options.loadPlugin ?? loadPlugin;
   const metrics = new Metrics();
   const inFlight = new Set<Promise<void>>();
-  const ownNetns = statSync('/proc/self/ns/net');
   let closing = false;
 
   // Load every plugin (and so the addon) now, not on the first pod.
   if (!options.loadPlugin) await Promise.all(pluginTypes.map((t) => load(t)));
 
-  const refuse = (sock: Socket, reason: string, fields: Record<string, unknown>): void => {
+  let listener: AgentListener | undefined;
+
+  const refuse = (id: number, reason: string, fields: Record<string, unknown>): void => {
     metrics.refused++;
     log.warn('request refused', { reason, ...fields });
-    sock.end(encodeRefused(reason));
+    listener!.reply(id, encodeRefused(reason));
   };
 
-  /** The caller's namespace: undefined when it is ours (the fast path), else a pinned fd's path. */
-  const openHostNetns = (pid: number): { hostNetns?: string; fd?: number } => {
-    const fd = openSync(`/proc/${pid}/ns/net`, 'r');
-    const st = fstatSync(fd);
-    if (st.dev === ownNetns.dev && st.ino === ownNetns.ino) {
-      closeSync(fd);
-      return {};
-    }
-    // /proc/self/fd/N keeps naming that namespace even if the caller exits and its pid is reused.
-    return { hostNetns: `/proc/self/fd/${fd}`, fd };
-  };
+  // Plugins by type, once loaded (a dynamic import() of a loaded module still costs a trip through the loader).
+  const loaded = new Map<string, Plugin<unknown> | undefined>();
 
-  const invoke = async (req: InvokeRequest, pid: number): Promise<InvocationOutput> => {
-    const plugin = await load(req.plugin);
+  /**
+   * `netnsFd`: the caller's namespace, opened by the listener from its pid and held until the reply
+   * (so /proc/self/fd/N names it even if the caller exits and its pid is reused); absent: ours.
+   */
+  const invoke = async (req: InvokeRequest, r: AgentRequest): Promise<InvocationOutput> => {
+    // never run a request anywhere but where its caller runs
+    if (r.netnsError) return { exitCode: 1, stdout: '', stderr: `fastcni agent: cannot open the caller's network namespace: ${r.netnsError}\n` };
+    const netnsFd = r.netnsFd ?? undefined;
+    let plugin = loaded.get(req.plugin);
+    if (!plugin) loaded.set(req.plugin, (plugin = await load(req.plugin)));
     // The same answer as the plugin entry gives for a type we do not provide.
     if (!plugin) return { exitCode: 1, stdout: '', stderr: `fastcni: unknown plugin type "${req.plugin}"\n` };
-    const ns = openHostNetns(pid);
-    try {
-      return await plugin.invoke({ env: req.env, stdin: req.stdin, hostNetns: ns.hostNetns });
-    } finally {
-      if (ns.fd !== undefined) closeSync(ns.fd);
-    }
+    return plugin.invoke({ env: req.env, stdin: req.stdin, hostNetns: netnsFd === undefined ? undefined : `/proc/self/fd/${netnsFd}` });
   };
 
-  /** `accepted`: when the connection came in (the agent's share of a request is timed from there). */
-  const serve = async (sock: Socket, accepted: number): Promise<void> => {
-    sock.on('error', (e) => {
-      if (log.enabled?.('debug') !== false) log.debug('connection error', { error: e.message });
-    });
-    // _handle.fd: Node exposes no SO_PEERCRED; the fd of an accepted unix socket is there.
-    const fd = (sock as unknown as { _handle?: { fd?: number } })._handle?.fd ?? -1;
-    let cred;
-    try {
-      cred = peerCred(fd);
-    } catch (e) {
-      return refuse(sock, 'cannot read peer credentials', { error: (e as Error).message });
-    }
-    if (!allowed.includes(cred.uid)) return refuse(sock, `peer uid ${cred.uid} is not allowed (root only)`, { pid: cred.pid, uid: cred.uid });
-    if (closing) return refuse(sock, 'agent is shutting down', { pid: cred.pid });
-    let frame;
-    try {
-      frame = await readFrame(sock, maxFrame, readTimeoutMs);
-    } catch (e) {
-      return refuse(sock, `malformed request: ${(e as Error).message}`, { pid: cred.pid });
-    }
+  /** One request as the listener read it; `taken`: when JavaScript got it. */
+  const serve = async (r: AgentRequest, taken: number): Promise<void> => {
+    const { id, pid, uid } = r;
+    if (!allowed.includes(uid)) return refuse(id, `peer uid ${uid} is not allowed (root only)`, { pid, uid });
+    if (closing) return refuse(id, 'agent is shutting down', { pid });
     let req;
     try {
+      const frame = frameOf(r, maxFrame, readTimeoutMs);
       req = decodeRequest(frame.kind, frame.payload);
     } catch (e) {
-      return refuse(sock, `malformed request: ${(e as Error).message}`, { pid: cred.pid });
+      return refuse(id, `malformed request: ${(e as Error).message}`, { pid });
     }
     if (req.kind === 'status') {
-      sock.end(encodeStatusReply(metrics.snapshot()));
+      listener!.reply(id, encodeStatusReply(metrics.snapshot()));
       return;
     }
     const started = performance.now();
@@ -224,9 +174,9 @@ export async function startAgent(options: AgentOptions = {}): Promise<Agent> {
     metrics.inFlight++;
     let out: InvocationOutput;
     try {
-      out = await invoke(req.invoke, cred.pid);
+      out = await invoke(req.invoke, r);
     } catch (e) {
-      // plugin.invoke never throws; this is the namespace open failing (caller already gone) or a load error.
+      // plugin.invoke never throws; this is a load error.
       out = { exitCode: 1, stdout: '', stderr: `fastcni agent: ${(e as Error).message}\n` };
     } finally {
       metrics.inFlight--;
@@ -237,26 +187,25 @@ export async function startAgent(options: AgentOptions = {}): Promise<Agent> {
       plugin: req.invoke.plugin,
       command,
       containerId: req.invoke.env.CNI_CONTAINERID,
-      pid: cred.pid,
+      pid,
       exitCode: out.exitCode,
       ms: Math.round(ms * 1000) / 1000,
     });
-    if (sock.destroyed) log.warn('caller went away before the answer', { plugin: req.invoke.plugin, command, pid: cred.pid });
-    else sock.end(encodeResult(out));
-    recordPhase('agent.request', performance.now() - accepted);
+    if (!listener!.reply(id, encodeResult(out))) log.warn('caller went away before the answer', { plugin: req.invoke.plugin, command, pid });
+    // the agent's share: reading on the native thread, then here until the answer is written
+    recordPhase('agent.request', r.readUs / 1000 + performance.now() - taken);
   };
 
   await prepareSocketPath(socketPath, log);
-  const server = createServer({ allowHalfOpen: true }, (sock) => {
-    const p = serve(sock, performance.now()).catch((e: Error) => {
-      log.error('connection failed', { error: e.message });
-      sock.destroy();
-    });
-    inFlight.add(p);
-    void p.finally(() => inFlight.delete(p));
-  });
-  server.on('error', (e) => log.error('server error', { error: e.message }));
-  await listen(server, socketPath);
+  listener = listen(socketPath, maxFrame, readTimeoutMs);
+  // Take requests one after another, serve them concurrently.
+  const accepting = (async () => {
+    for (let r = await listener.next(); r; r = await listener.next()) {
+      const p = serve(r, performance.now()).catch((e: Error) => log.error('request failed', { error: e.message }));
+      inFlight.add(p);
+      void p.finally(() => inFlight.delete(p));
+    }
+  })().catch((e: Error) => log.error('accepting stopped', { error: e.message }));
 
   let http: HttpServer | undefined;
   let metricsPort: number | undefined;
@@ -284,10 +233,10 @@ export async function startAgent(options: AgentOptions = {}): Promise<Agent> {
     close() {
       closed ??= (async () => {
         closing = true;
-        // server.close stops accepting and removes the socket file (libuv unlinks a pipe's path on close).
-        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+        // stops accepting and removes the socket file; requests already read are refused
+        listener!.stop();
+        await accepting;
         await Promise.allSettled([...inFlight]);
-        await stopped;
         if (http) await new Promise<void>((resolve) => http!.close(() => resolve()));
         log.info('agent stopped', { requests: metrics.requests });
       })();

@@ -1,10 +1,10 @@
 //! Thin napi-rs exports over fastcni-core.
 #[macro_use]
 mod outcome;
+mod agent;
 mod exec;
 mod net;
 mod nft;
-mod peer;
 
 use napi_derive::napi;
 

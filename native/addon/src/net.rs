@@ -255,10 +255,10 @@ type Resolver<O> = Box<dyn FnOnce(Env) -> Result<O> + Send>;
 
 /// Settles a promise exactly once: with the outcome, or — if it is dropped unsettled because the
 /// worker thread could not start — with a rejection, so the promise never hangs.
-struct Settle<O: ToNapiValue + 'static>(Option<JsDeferred<O, Resolver<O>>>);
+pub(crate) struct Settle<O: ToNapiValue + 'static>(Option<JsDeferred<O, Resolver<O>>>);
 
 impl<O: ToNapiValue + Send + 'static> Settle<O> {
-    fn resolve(mut self, out: O) {
+    pub(crate) fn resolve(mut self, out: O) {
         if let Some(d) = self.0.take() {
             d.resolve(Box::new(move |_env| Ok(out)));
         }
@@ -275,7 +275,7 @@ impl<O: ToNapiValue + 'static> Drop for Settle<O> {
 
 /// A promise settled through the [`Settle`] that `start` hands to a thread it spawns. On a spawn
 /// failure the closure holding `settle` is dropped, which rejects the promise.
-fn settled_by<'e, O>(env: &'e Env, start: impl FnOnce(Settle<O>)) -> Result<Object<'e>>
+pub(crate) fn settled_by<'e, O>(env: &'e Env, start: impl FnOnce(Settle<O>)) -> Result<Object<'e>>
 where
     O: ToNapiValue + Send + 'static,
 {

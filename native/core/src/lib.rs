@@ -2,6 +2,7 @@
 pub mod nft;
 
 pub mod addr;
+pub mod agent_socket;
 pub mod bridge;
 pub mod error;
 pub mod exec;

@@ -1,0 +1,85 @@
+//! napi export of fastcni_core::agent_socket: the agent's socket, accepted and read on a thread of
+//! ours; JavaScript takes one request at a time with `next()` and answers it with `reply()`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use fastcni_core::agent_socket::{Incoming, Listener};
+use napi::bindgen_prelude::{Buffer, Object};
+use napi::{Env, Result};
+use napi_derive::napi;
+
+use crate::net::settled_by;
+
+/// One request as read from a caller.
+#[napi(object)]
+pub struct AgentRequest {
+    /// what reply() answers
+    pub id: u32,
+    /// the caller's pid and uid (SO_PEERCRED)
+    pub pid: i32,
+    pub uid: u32,
+    /// the frame (header and payload) when `end` is "complete", else as much as was read
+    pub bytes: Buffer,
+    /// why reading stopped: complete, extra (bytes after the frame), rejected (not a frame of ours,
+    /// or over the limit), eof, timeout, error
+    pub end: String,
+    /// an fd of the caller's network namespace, open until reply(); absent when it is the agent's own
+    pub netns_fd: Option<i32>,
+    /// why the caller's namespace could not be opened (the request must not be served)
+    pub netns_error: Option<String>,
+    /// from the accept to the hand-over, in microseconds
+    pub read_us: u32,
+}
+
+fn to_js(i: Incoming) -> AgentRequest {
+    AgentRequest {
+        id: i.id as u32,
+        pid: i.pid,
+        uid: i.uid,
+        bytes: i.bytes.into(),
+        end: i.end.as_str().to_string(),
+        netns_fd: i.netns_fd,
+        netns_error: i.netns_error,
+        read_us: i.read_time.as_micros().min(u32::MAX as u128) as u32,
+    }
+}
+
+/// The agent's listening socket.
+#[napi]
+pub struct AgentListener {
+    inner: Arc<Listener>,
+}
+
+/// Listen at `path` (the caller sets the umask first) and start accepting: requests of at most
+/// `maxPayload` bytes, each read within `readTimeoutMs`.
+#[napi]
+pub fn agent_listen(path: String, max_payload: u32, read_timeout_ms: u32) -> Result<AgentListener> {
+    let inner = Listener::bind(&path).map_err(|e| napi::Error::from_reason(format!("listen on {path}: {e}")))?;
+    inner
+        .start(max_payload, Duration::from_millis(read_timeout_ms as u64))
+        .map_err(|e| napi::Error::from_reason(format!("accept thread: {e}")))?;
+    Ok(AgentListener { inner })
+}
+
+#[napi]
+impl AgentListener {
+    /// The next request, when it comes; null once stopped and every request read is handed over.
+    #[napi(ts_return_type = "Promise<AgentRequest | null>")]
+    pub fn next<'e>(&self, env: &'e Env) -> Result<Object<'e>> {
+        let inner = Arc::clone(&self.inner);
+        settled_by(env, move |settle| inner.next(Box::new(move |i: Option<Incoming>| settle.resolve(i.map(to_js)))))
+    }
+
+    /// Answer request `id` and close its connection; false when the caller has gone.
+    #[napi]
+    pub fn reply(&self, id: u32, bytes: Buffer) -> bool {
+        self.inner.reply(id as u64, &bytes)
+    }
+
+    /// Stop accepting and remove the socket file; answers to requests already taken still go out.
+    #[napi]
+    pub fn stop(&self) {
+        self.inner.stop();
+    }
+}

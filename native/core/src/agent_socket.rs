@@ -1,0 +1,376 @@
+//! The agent's listening socket, served by a thread of ours: it accepts, reads the caller's
+//! credentials (SO_PEERCRED) and one request frame, and hands both to the agent (JavaScript), which
+//! answers with [`Listener::reply`]. Node's stream machinery would cost the agent a socket object,
+//! several event-loop turns and a timer per request; here a request reaches JavaScript once, whole.
+//!
+//! Only the framing is checked here (magic, announced length against the limit, end of input,
+//! time-out, bytes after the frame), so that reading stops early on garbage; what was read goes to
+//! the agent with the reason reading ended, and the agent decodes it and words any refusal.
+
+use std::collections::{HashMap, VecDeque};
+use std::io::{ErrorKind, Read, Write};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::peer;
+
+pub const MAGIC: &[u8; 4] = b"fcni";
+pub const HEADER_SIZE: usize = 10;
+/// How long the accepting thread itself waits for a frame; a slower caller gets a thread of its own.
+const INLINE_WAIT: Duration = Duration::from_millis(20);
+/// A caller that does not read its answer holds the replying thread at most this long.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Why reading a request stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadEnd {
+    /// a whole frame, and nothing after it
+    Complete,
+    /// more bytes followed the frame
+    Extra,
+    /// not a frame of ours, or one over the limit: the header says so, nothing more was read
+    Rejected,
+    /// the caller closed before the frame was whole
+    Eof,
+    /// the frame was not whole within the read time-out
+    Timeout,
+    /// reading failed
+    Error,
+}
+
+impl ReadEnd {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReadEnd::Complete => "complete",
+            ReadEnd::Extra => "extra",
+            ReadEnd::Rejected => "rejected",
+            ReadEnd::Eof => "eof",
+            ReadEnd::Timeout => "timeout",
+            ReadEnd::Error => "error",
+        }
+    }
+}
+
+/// One accepted connection, read.
+#[derive(Debug)]
+pub struct Incoming {
+    pub id: u64,
+    pub pid: i32,
+    pub uid: u32,
+    /// what was read: the header and payload of a whole frame, or as much as reading got
+    pub bytes: Vec<u8>,
+    pub end: ReadEnd,
+    /// the caller's network namespace, opened (kept open until the reply); None when it is the
+    /// agent's own, or when it could not be opened (then `netns_error` says why)
+    pub netns_fd: Option<i32>,
+    pub netns_error: Option<String>,
+    /// from the accept to the hand-over
+    pub read_time: Duration,
+}
+
+/// How many more bytes the frame in `buf` needs; None when reading should stop (frame whole, or
+/// its header already tells it is garbage or too long).
+fn needed(buf: &[u8], max_payload: u32) -> Option<usize> {
+    let have = buf.len();
+    if buf[..have.min(4)] != MAGIC[..have.min(4)] {
+        return None;
+    }
+    if have < HEADER_SIZE {
+        return Some(HEADER_SIZE - have);
+    }
+    let length = u32::from_be_bytes([buf[6], buf[7], buf[8], buf[9]]);
+    if length > max_payload {
+        return None;
+    }
+    let total = HEADER_SIZE + length as usize;
+    (have < total).then(|| total - have)
+}
+
+/// `buf` is exactly one frame of ours within the limit.
+fn is_whole(buf: &[u8], max_payload: u32) -> bool {
+    if buf.len() < HEADER_SIZE || buf[..4] != *MAGIC {
+        return false;
+    }
+    let length = u32::from_be_bytes([buf[6], buf[7], buf[8], buf[9]]);
+    length <= max_payload && buf.len() == HEADER_SIZE + length as usize
+}
+
+/// Read into `buf` until the frame is whole or must be given up, by `deadline`.
+fn read_frame(s: &mut UnixStream, buf: &mut Vec<u8>, max_payload: u32, deadline: Instant) -> ReadEnd {
+    let mut chunk = vec![0u8; 64 * 1024];
+    loop {
+        let Some(want) = needed(buf, max_payload) else {
+            if !is_whole(buf, max_payload) {
+                return ReadEnd::Rejected;
+            }
+            return if extra_bytes(s) { ReadEnd::Extra } else { ReadEnd::Complete };
+        };
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() || s.set_read_timeout(Some(left)).is_err() {
+            return ReadEnd::Timeout;
+        }
+        let n = want.min(chunk.len());
+        match s.read(&mut chunk[..n]) {
+            Ok(0) => return ReadEnd::Eof,
+            Ok(k) => buf.extend_from_slice(&chunk[..k]),
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                if Instant::now() >= deadline {
+                    return ReadEnd::Timeout;
+                }
+            }
+            Err(_) => return ReadEnd::Error,
+        }
+    }
+}
+
+/// Whether the caller sent more than one frame (peeked, not consumed).
+fn extra_bytes(s: &UnixStream) -> bool {
+    let mut b = [0u8; 1];
+    // SAFETY: recv into a 1-byte buffer we own on a valid fd.
+    let n = unsafe { libc::recv(s.as_raw_fd(), b.as_mut_ptr().cast(), 1, libc::MSG_PEEK | libc::MSG_DONTWAIT) };
+    n > 0
+}
+
+/// A namespace file opened, with its st_dev and st_ino.
+fn netns_key(path: &str) -> std::io::Result<(OwnedFd, (u64, u64))> {
+    use std::os::unix::fs::MetadataExt;
+    let f = std::fs::File::open(path)?;
+    let m = f.metadata()?;
+    Ok((OwnedFd::from(f), (m.dev(), m.ino())))
+}
+
+/// Connections handed over, and the agent waiting for the next one.
+struct Queue {
+    ready: VecDeque<Incoming>,
+    waiter: Option<Box<dyn FnOnce(Option<Incoming>) + Send>>,
+}
+
+/// A listening socket served by our accepting thread.
+pub struct Listener {
+    listener: UnixListener,
+    path: String,
+    stopped: AtomicBool,
+    next_id: AtomicU64,
+    /// connections read and not yet answered, with the caller's namespace
+    open: Mutex<HashMap<u64, (UnixStream, Option<OwnedFd>)>>,
+    /// st_dev and st_ino of this process's own network namespace
+    own_netns: Option<(u64, u64)>,
+    queue: Mutex<Queue>,
+}
+
+impl Listener {
+    /// Bind and listen at `path` (the caller sets the umask, so the file never has wider modes).
+    pub fn bind(path: &str) -> std::io::Result<Arc<Listener>> {
+        let listener = UnixListener::bind(path)?;
+        Ok(Arc::new(Listener {
+            listener,
+            path: path.to_string(),
+            stopped: AtomicBool::new(false),
+            next_id: AtomicU64::new(1),
+            open: Mutex::new(HashMap::new()),
+            own_netns: netns_key("/proc/self/ns/net").ok().map(|(_, k)| k),
+            queue: Mutex::new(Queue { ready: VecDeque::new(), waiter: None }),
+        }))
+    }
+
+    /// Start accepting on a thread of ours; each request is read (at most `read_timeout`, frames of
+    /// at most `max_payload` bytes) and then queued for [`Listener::next`].
+    pub fn start(self: &Arc<Self>, max_payload: u32, read_timeout: Duration) -> std::io::Result<()> {
+        let me = Arc::clone(self);
+        std::thread::Builder::new()
+            .name("fastcni-accept".into())
+            .stack_size(256 * 1024)
+            .spawn(move || me.accept_loop(max_payload, read_timeout))
+            .map(|_| ())
+    }
+
+    fn accept_loop(self: Arc<Self>, max_payload: u32, read_timeout: Duration) {
+        loop {
+            let accepted = self.listener.accept();
+            if self.stopped.load(Ordering::SeqCst) {
+                break;
+            }
+            let mut s = match accepted {
+                Ok((s, _)) => s,
+                Err(e) if e.kind() == ErrorKind::Interrupted || e.kind() == ErrorKind::ConnectionAborted => continue,
+                Err(_) => {
+                    // out of file descriptors, say: let some close
+                    std::thread::sleep(Duration::from_millis(10));
+                    continue;
+                }
+            };
+            let start = Instant::now();
+            let (pid, uid) = match peer::peer_cred(s.as_raw_fd()) {
+                Ok(c) => (c.pid, c.uid),
+                Err(_) => continue, // dropped: the caller sees the connection closed
+            };
+            let mut buf = Vec::with_capacity(4096);
+            let end = read_frame(&mut s, &mut buf, max_payload, start + INLINE_WAIT.min(read_timeout));
+            if end == ReadEnd::Timeout && start.elapsed() < read_timeout {
+                // a slow caller: finish reading on its own thread, keep accepting
+                let me = Arc::clone(&self);
+                let spawned = std::thread::Builder::new().name("fastcni-read".into()).stack_size(128 * 1024).spawn(move || {
+                    let end = read_frame(&mut s, &mut buf, max_payload, start + read_timeout);
+                    me.hand_over(s, pid, uid, buf, end, start);
+                });
+                if spawned.is_err() {
+                    continue; // the closure (and the connection) is dropped
+                }
+            } else {
+                self.hand_over(s, pid, uid, buf, end, start);
+            }
+        }
+    }
+
+    fn hand_over(&self, s: UnixStream, pid: i32, uid: u32, bytes: Vec<u8>, end: ReadEnd, start: Instant) {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        // The caller's namespace, from the pid the kernel recorded at connect: the caller still
+        // waits for its answer, so the pid is still its own.
+        let path = format!("/proc/{pid}/ns/net");
+        let (netns, netns_error) = match netns_key(&path) {
+            Ok((_, k)) if Some(k) == self.own_netns => (None, None),
+            Ok((fd, _)) => (Some(fd), None),
+            Err(e) => (None, Some(format!("{path}: {e}"))),
+        };
+        let netns_fd = netns.as_ref().map(|fd| fd.as_raw_fd());
+        self.open.lock().unwrap().insert(id, (s, netns));
+        let inc = Incoming { id, pid, uid, bytes, end, netns_fd, netns_error, read_time: start.elapsed() };
+        let mut q = self.queue.lock().unwrap();
+        match q.waiter.take() {
+            Some(w) => {
+                drop(q);
+                w(Some(inc));
+            }
+            None => q.ready.push_back(inc),
+        }
+    }
+
+    /// Hand the next request to `deliver`, now or when it comes; None once stopped and drained.
+    /// One call at a time: the agent asks for the next request when it has taken this one.
+    pub fn next(&self, deliver: Box<dyn FnOnce(Option<Incoming>) + Send>) {
+        let mut q = self.queue.lock().unwrap();
+        if let Some(inc) = q.ready.pop_front() {
+            drop(q);
+            deliver(Some(inc));
+        } else if self.stopped.load(Ordering::SeqCst) {
+            drop(q);
+            deliver(None);
+        } else {
+            q.waiter = Some(deliver);
+        }
+    }
+
+    /// Answer request `id` and close its connection; false when the caller is already gone.
+    pub fn reply(&self, id: u64, bytes: &[u8]) -> bool {
+        let Some((mut s, _netns)) = self.open.lock().unwrap().remove(&id) else { return false };
+        let _ = s.set_write_timeout(Some(WRITE_TIMEOUT));
+        s.write_all(bytes).is_ok()
+    }
+
+    /// Stop accepting and remove the socket file; requests already read are still handed over,
+    /// then [`Listener::next`] gets None. Answers to requests in flight still go out.
+    pub fn stop(&self) {
+        if self.stopped.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let _ = std::fs::remove_file(&self.path);
+        // wakes the accepting thread: accept() fails on a socket shut down
+        // SAFETY: shutdown on our own listening fd.
+        unsafe { libc::shutdown(self.listener.as_raw_fd(), libc::SHUT_RDWR) };
+        let mut q = self.queue.lock().unwrap();
+        if q.ready.is_empty() {
+            if let Some(w) = q.waiter.take() {
+                drop(q);
+                w(None);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc::channel;
+
+    fn frame(kind: u8, payload: &[u8]) -> Vec<u8> {
+        let mut f = MAGIC.to_vec();
+        f.extend_from_slice(&[1, kind]);
+        f.extend_from_slice(&(payload.len() as u32).to_be_bytes());
+        f.extend_from_slice(payload);
+        f
+    }
+
+    #[test]
+    fn how_much_a_frame_still_needs() {
+        assert_eq!(needed(b"", 100), Some(10));
+        assert_eq!(needed(b"fc", 100), Some(8));
+        assert_eq!(needed(b"GET /", 100), None);
+        assert_eq!(needed(&frame(1, b"abc")[..10], 100), Some(3));
+        assert_eq!(needed(&frame(1, b"abc"), 100), None);
+        assert_eq!(needed(&frame(1, &[0; 200])[..10], 100), None);
+    }
+
+    fn next_or_none(l: &Listener) -> Option<Incoming> {
+        let (tx, rx) = channel();
+        l.next(Box::new(move |i| tx.send(i).unwrap()));
+        rx.recv_timeout(Duration::from_secs(5)).unwrap()
+    }
+
+    fn next(l: &Listener) -> Incoming {
+        next_or_none(l).expect("a request")
+    }
+
+    #[test]
+    fn serves_frames_refuses_garbage_and_stops() {
+        let dir = std::env::temp_dir().join(format!("fcni-t-accept-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("a.sock");
+        let _ = std::fs::remove_file(&path);
+        let l = Listener::bind(path.to_str().unwrap()).unwrap();
+        l.start(64, Duration::from_millis(300)).unwrap();
+        let send = |bytes: &[u8], close: bool| {
+            let mut c = UnixStream::connect(&path).unwrap();
+            c.write_all(bytes).unwrap();
+            if close {
+                c.shutdown(std::net::Shutdown::Write).unwrap();
+            }
+            c
+        };
+
+        let mut c = send(&frame(1, b"hello"), false);
+        let inc = next(&l);
+        assert_eq!((inc.end, inc.bytes.clone(), inc.pid as u32), (ReadEnd::Complete, frame(1, b"hello"), std::process::id()));
+        assert_eq!((inc.netns_fd, inc.netns_error), (None, None)); // the caller is in our own namespace
+        assert!(l.reply(inc.id, b"answer"));
+        let mut got = Vec::new();
+        c.read_to_end(&mut got).unwrap();
+        assert_eq!(got, b"answer");
+        assert!(!l.reply(inc.id, b"again"));
+
+        let _c = send(b"GET / HTTP/1.1\r\n", false);
+        assert_eq!(next(&l).end, ReadEnd::Rejected);
+        let _c = send(&frame(1, &[7; 100])[..40], false); // announces more than the limit
+        assert_eq!(next(&l).end, ReadEnd::Rejected);
+        let _c = send(&frame(1, b"abc")[..8], true);
+        let inc = next(&l);
+        assert_eq!((inc.end, inc.bytes.len()), (ReadEnd::Eof, 8));
+        let _c = send(&[frame(1, b"a"), b"more".to_vec()].concat(), false);
+        assert_eq!(next(&l).end, ReadEnd::Extra);
+        // silent past the inline wait and the time-out: its own thread gives up
+        let _slow = send(b"fcni", false);
+        let _c = send(&frame(2, b""), false); // served meanwhile
+        assert_eq!(next(&l).end, ReadEnd::Complete);
+        let inc = next(&l);
+        assert_eq!((inc.end, inc.bytes), (ReadEnd::Timeout, b"fcni".to_vec()));
+
+        l.stop();
+        assert!(!path.exists());
+        assert!(next_or_none(&l).is_none());
+        assert!(UnixStream::connect(&path).is_err());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
