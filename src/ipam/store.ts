@@ -1,8 +1,7 @@
 // host-local's on-disk store, byte-compatible with the reference: <dataDir>/<network>/ holds one
 // file per reserved address ("<id>\r\n<ifname>", mode 0600), last_reserved_ip.<rangeset>, and the
 // `lock` file whose flock guards every change. Lookups go through the directory index.
-import { closeSync, fstatSync, ftruncateSync, linkSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync, constants } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { closeSync, fstatSync, ftruncateSync, linkSync, mkdirSync, open, openSync, readFileSync, unlinkSync, writeSync, constants } from 'node:fs';
 import { join } from 'node:path';
 import { DirIndex, RESERVING_FILE, type IndexSource } from './dir-index.js';
 import { withLock } from './lock.js';
@@ -49,8 +48,12 @@ export class DiskStore {
       const index = new DirIndex(this.dir);
       index.load(false);
       try {
-        // created off the JavaScript thread (the pod being wired does not wait for it)
-        await (await open(join(this.dir, RESERVING_FILE), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600)).close();
+        // created off the JavaScript thread (the pod being wired does not wait for it); closing an
+        // empty file is quick
+        const fd = await new Promise<number>((resolve, reject) =>
+          open(join(this.dir, RESERVING_FILE), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600, (e, f) => (e ? reject(e) : resolve(f))),
+        );
+        closeSync(fd);
         index.touch();
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
