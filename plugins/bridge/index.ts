@@ -1,7 +1,7 @@
 // The bridge plugin: a veth from the pod into a Linux bridge on the host, with optional gateway,
 // masquerade and IPAM, behaving like the reference bridge (SPEC-NOTES §3.1).
 import { definePlugin } from '../../src/skel/define-plugin.js';
-import { withRollback } from '../../src/skel/rollback.js';
+import { withRollback, type Rollback } from '../../src/skel/rollback.js';
 import type { PluginContext, Result } from '../../src/skel/types.js';
 import { CniError, ErrorCode, NativeError } from '../../src/spec/errors.js';
 import * as native from '../../src/native.js';
@@ -20,6 +20,27 @@ function masqRequest(conf: BridgeConfig, ctx: PluginContext, addresses: string[]
 
 function spoofKey(conf: BridgeConfig, ctx: PluginContext) {
   return { hostNetns: ctx.hostNetns, network: conf.name, containerId: ctx.containerId, ifname: ctx.ifname };
+}
+
+/** IPAM's result (released again on a later failure), and what it makes of the pod's interface. */
+async function addressing(type: string | undefined, conf: BridgeConfig, ctx: PluginContext, rb: Rollback) {
+  let ipam: Result | undefined;
+  if (type) {
+    ipam = await ipamAdd(type, ctx);
+    rb.push(() => ipamDel(type, ctx));
+    if (!ipam.ips?.length) throw new CniError(ErrorCode.Internal, 'IPAM plugin returned missing IP config');
+  }
+  const plan = ipam ? planL3(conf, ipam) : undefined;
+  const l3: native.BridgeL3Request = {
+    addresses: plan?.ips.map((i) => i.address) ?? [],
+    routes: plan?.nativeRoutes ?? [],
+    bridgeAddresses: plan?.bridgeAddresses ?? [],
+    forceAddress: conf.forceAddress,
+    forwardV4: plan?.forwardV4 ?? false,
+    forwardV6: plan?.forwardV6 ?? false,
+    masquerade: conf.ipMasq && plan ? { network: conf.name, containerId: ctx.containerId } : undefined,
+  };
+  return { ipam, plan, l3 };
 }
 
 async function add(conf: BridgeConfig, ctx: PluginContext): Promise<Result> {
@@ -43,35 +64,15 @@ async function add(conf: BridgeConfig, ctx: PluginContext): Promise<Result> {
       enableDad: conf.enabledad,
       containerUp: !conf.disableContainerInterface,
     });
-    // IPAM runs while the native worker does the first stage; on failure that is undone
-    // (stage.abort), and like the reference, which makes the veth before it calls IPAM, a failure
-    // of the link is the error reported.
-    let ipam: Result | undefined;
-    if (type) {
-      try {
-        ipam = await ipamAdd(type, ctx);
-      } catch (e) {
-        await stage.abort();
-        throw e;
-      }
-      rb.push(() => ipamDel(type, ctx));
-      if (!ipam.ips?.length) {
-        await stage.abort();
-        throw new CniError(ErrorCode.Internal, 'IPAM plugin returned missing IP config');
-      }
-    }
-    const plan = ipam ? planL3(conf, ipam) : undefined;
-    const addresses = plan?.ips.map((i) => i.address) ?? [];
-    const masquerade = conf.ipMasq && plan ? { network: conf.name, containerId: ctx.containerId } : undefined;
-    const links = await stage.finish({
-      addresses,
-      routes: plan?.nativeRoutes ?? [],
-      bridgeAddresses: plan?.bridgeAddresses ?? [],
-      forceAddress: conf.forceAddress,
-      forwardV4: plan?.forwardV4 ?? false,
-      forwardV6: plan?.forwardV6 ?? false,
-      masquerade,
+    // IPAM runs while the native worker does the first stage. Whatever fails before finish() undoes
+    // that stage (abort), and like the reference, which makes the veth before it calls IPAM, a
+    // failure of the link itself is then the error reported (abort throws it).
+    const { ipam, plan, l3 } = await addressing(type, conf, ctx, rb).catch(async (e: unknown) => {
+      await stage.abort();
+      throw e;
     });
+    const links = await stage.finish(l3);
+    const { addresses, masquerade } = l3;
     rb.push(() => native.bridgeDel({ hostNetns: ctx.hostNetns, podNetns: ctx.netns, ifname: ctx.ifname }));
     // bridgeAdd masqueraded the addresses as its last step
     if (masquerade) rb.push(() => native.masqDel(masqRequest(conf, ctx, addresses)));

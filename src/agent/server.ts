@@ -97,7 +97,8 @@ function listen(socketPath: string, maxFrame: number, readTimeoutMs: number): Ag
 /** The request frame in what the listener read, or the reason it is not one (FrameError). */
 function frameOf(req: AgentRequest, maxPayload: number, timeoutMs: number): { kind: number; payload: Buffer } {
   const b = req.bytes;
-  if (b.length >= 4 && b.compare(MAGIC, 0, 4, 0, 4) !== 0) throw new FrameError('bad magic: not a fastcni frame');
+  const n = Math.min(4, b.length);
+  if (b.compare(MAGIC, 0, n, 0, n) !== 0) throw new FrameError('bad magic: not a fastcni frame');
   const h = b.length >= HEADER_SIZE ? parseHeader(b.subarray(0, HEADER_SIZE), maxPayload) : undefined;
   switch (req.end) {
     case 'complete':
@@ -201,7 +202,11 @@ export async function startAgent(options: AgentOptions = {}): Promise<Agent> {
   // Take requests one after another, serve them concurrently.
   const accepting = (async () => {
     for (let r = await listener.next(); r; r = await listener.next()) {
-      const p = serve(r, performance.now()).catch((e: Error) => log.error('request failed', { error: e.message }));
+      const p = serve(r, performance.now()).catch((e: Error) => {
+        log.error('request failed', { error: e.message });
+        // closed unanswered: the launcher reports the lost connection (try again later)
+        listener!.reply(r.id, Buffer.alloc(0));
+      });
       inFlight.add(p);
       void p.finally(() => inFlight.delete(p));
     }

@@ -70,6 +70,7 @@ describe('agent refuses what it must', () => {
       await rawExchange(agent.socketPath, Buffer.concat([Buffer.from('fcni\x01\x01', 'latin1'), Buffer.from([0, 0, 0, 5]), Buffer.from([0, 200, 1, 2, 3])])),
       await rawExchange(agent.socketPath, encodeInvoke({ plugin: 'host-local', env: {}, stdin: Buffer.from('{}') }).subarray(0, 20)),
       await rawExchange(agent.socketPath, Buffer.concat([Buffer.from('fcni\x01\x07', 'latin1'), Buffer.alloc(4)])),
+      await rawExchange(agent.socketPath, Buffer.from('GE')), // garbage shorter than the magic
     ];
     const reasons = answers.map((a) => (a?.kind === 'refused' ? a.reason : `not refused: ${JSON.stringify(a)}`));
     expect(reasons[0]).toMatch(/exceeds the limit of 1048576/);
@@ -77,14 +78,15 @@ describe('agent refuses what it must', () => {
     expect(reasons[2]).toMatch(/truncated invoke payload/);
     expect(reasons[3]).toMatch(/incomplete frame/);
     expect(reasons[4]).toMatch(/unknown request kind/);
+    expect(reasons[5]).toMatch(/bad magic/);
     const refusals = agent.logs().filter((l) => l.msg === 'request refused');
-    expect(refusals).toHaveLength(5);
+    expect(refusals).toHaveLength(6);
     // still serving, both over the raw protocol and through the launcher
     const good = await rawExchange(agent.socketPath, encodeInvoke({ plugin: 'host-local', ...(() => { const r = hlRequest(dataDir, 'ctr-raw'); return { env: r.env, stdin: Buffer.from(r.stdin) }; })() }));
     expect(good).toMatchObject({ kind: 'result', exitCode: 0 });
     const run = await runLauncher({ plugin: 'host-local', ...hlRequest(dataDir, 'ctr-after'), socketPath: agent.socketPath });
     expect(JSON.parse(run.stdout).ips[0].address).toBe('10.77.0.3/24');
-    expect(await agentStatus(agent.socketPath)).toMatchObject({ requests: 2, errors: 0, refused: 5 });
+    expect(await agentStatus(agent.socketPath)).toMatchObject({ requests: 2, errors: 0, refused: 6 });
   });
 });
 
