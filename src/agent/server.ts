@@ -114,6 +114,7 @@ function frameOf(req: AgentRequest, maxPayload: number, timeoutMs: number): { ki
   }
 }
 
+/** Start the agent; resolves once it listens. */
 export async function startAgent(options: AgentOptions = {}): Promise<Agent> {
   const socketPath = options.socketPath ?? DEFAULT_SOCKET;
   const maxFrame = options.maxFrameBytes ?? DEFAULT_MAX_FRAME;
@@ -140,8 +141,9 @@ export async function startAgent(options: AgentOptions = {}): Promise<Agent> {
   const loaded = new Map<string, Plugin<unknown> | undefined>();
 
   /**
-   * `netnsFd`: the caller's namespace, opened by the listener from its pid and held until the reply
-   * (so /proc/self/fd/N names it even if the caller exits and its pid is reused); absent: ours.
+   * Run the request with the caller's namespace as its host side: `r.netnsFd`, opened by the
+   * listener from the caller's pid and held until the reply (so /proc/self/fd/N keeps naming it even
+   * if the caller exits and its pid is reused); absent: the agent's own.
    */
   const invoke = async (req: InvokeRequest, r: AgentRequest): Promise<InvocationOutput> => {
     // never run a request anywhere but where its caller runs

@@ -228,8 +228,9 @@ impl Listener {
 
     fn hand_over(&self, s: UnixStream, pid: i32, uid: u32, bytes: Vec<u8>, end: ReadEnd, start: Instant) {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        // The caller's namespace, from the pid the kernel recorded at connect: the caller still
-        // waits for its answer, so the pid is still its own.
+        // The caller's namespace, from the pid the kernel recorded at connect. The caller is
+        // normally still waiting for its answer, so the pid is still its own; one that died in
+        // between only gets an answer nobody reads.
         let path = format!("/proc/{pid}/ns/net");
         let (netns, netns_error) = match netns_key(&path) {
             Ok((_, k)) if Some(k) == self.own_netns => (None, None),
