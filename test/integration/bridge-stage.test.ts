@@ -1,5 +1,7 @@
 // The two-stage native bridge ADD (bridgeAddBegin → finish | abort): the first stage runs while the
 // plugin's IPAM does, so whatever ends the ADD early must leave no veth behind.
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ip } from '../helpers/netns.js';
 import { addrs, bridgePorts, nodeAndPod } from '../helpers/fixtures.js';
@@ -73,6 +75,27 @@ describe('bridgeAddBegin', () => {
     expect(addrs(node).map((l) => l.ifname)).toEqual(['lo']);
     const links = await bridgeAddBegin(linkRequest(node, pod)).finish(l3);
     expect(bridgePorts(node, 'fcnibr0')).toEqual([links.hostVeth.name]);
+  });
+
+  it('a stage dropped without finish or abort is rolled back once it is garbage-collected', async () => {
+    const { node, pod } = nodeAndPod();
+    ip('-n', node.name, 'link', 'add', 'fcnibr0', 'type', 'bridge');
+    // A separate Node whose only reference to the stage goes away; --expose-gc to collect it now.
+    const script = `
+      const { bridgeAddBegin, linkList } = await import(${JSON.stringify(join(process.cwd(), 'dist', 'src', 'native.js'))});
+      const req = JSON.parse(process.argv[1]);
+      const ports = async () => (await linkList(req.hostNetns)).filter((l) => l.master === 'fcnibr0').length;
+      let stage = bridgeAddBegin(req);
+      for (let i = 0; i < 100 && (await ports()) === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      const before = await ports();
+      stage = undefined;
+      for (let i = 0; i < 100 && (await ports()) > 0; i++) { globalThis.gc(); await new Promise((r) => setTimeout(r, 10)); }
+      process.stdout.write(JSON.stringify({ before, after: await ports() }));
+    `;
+    const out = execFileSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', script, JSON.stringify(linkRequest(node, pod))], { encoding: 'utf8' });
+    expect(JSON.parse(out)).toEqual({ before: 1, after: 0 });
+    expect(bridgePorts(node, 'fcnibr0')).toEqual([]);
+    expect(addrs(pod).find((l) => l.ifname === 'eth0')).toBeUndefined();
   });
 
   it('a first-stage failure is what finish and abort report, and the pod keeps its own link', async () => {

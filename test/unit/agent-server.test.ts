@@ -65,6 +65,34 @@ describe('agent server', () => {
     expect(lines).toContain('agent stopped');
   });
 
+  it('refuses a caller that stalls mid-frame after the read time-out, serving others meanwhile', async () => {
+    const socketPath = join(tempDir('agent'), 'agent.sock');
+    const warned: Array<Record<string, unknown> | undefined> = [];
+    const agent = await startAgent({
+      socketPath,
+      readTimeoutMs: 400,
+      loadPlugin: async (t) => (t === 'slow' ? slowPlugin(1, []) : undefined),
+      logger: { debug() {}, info() {}, warn: (_m, f) => void warned.push(f), error() {} },
+    });
+    try {
+      const stalled = new Promise<Response>((resolve) => {
+        const sock = connect(socketPath);
+        const chunks: Buffer[] = [];
+        sock.on('connect', () => sock.write(encodeInvoke({ plugin: 'slow', env: {}, stdin: Buffer.from('x') }).subarray(0, 6)));
+        sock.on('data', (c: Buffer) => chunks.push(c));
+        sock.on('close', () => resolve(decodeResponse(Buffer.concat(chunks))));
+      });
+      await sleep(50);
+      const t = Date.now();
+      expect(await ask(socketPath, 'c1')).toMatchObject({ kind: 'result', exitCode: 0 });
+      expect(Date.now() - t).toBeLessThan(300); // not queued behind the stalled caller
+      expect(await stalled).toEqual({ kind: 'refused', reason: 'malformed request: request not complete after 400 ms' });
+      expect(warned).toContainEqual(expect.objectContaining({ reason: 'malformed request: request not complete after 400 ms' }));
+    } finally {
+      await agent.close();
+    }
+  });
+
   it('answers status and unknown plugin types like the plugin entry does', async () => {
     const socketPath = join(tempDir('agent'), 'agent.sock');
     const agent = await startAgent({ socketPath, loadPlugin: async (t) => (t === 'slow' ? slowPlugin(1, []) : undefined), logger: { debug() {}, info() {}, warn() {}, error() {} } });
