@@ -5,7 +5,7 @@
 import './plugin-entry-config.js';
 import { runAsProcess } from '../skel/run-as-process.js';
 import { loadPlugin } from '../plugins.js';
-import { setSpareRefills } from '../ipam/store.js';
+import { setSpareRefills } from '../ipam/spare-policy.js';
 
 async function main(): Promise<void> {
   // one call, then exit: a spare IPAM staging file made for a next call would only delay the exit

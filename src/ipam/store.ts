@@ -5,6 +5,8 @@ import { closeSync, fstatSync, ftruncateSync, linkSync, mkdirSync, open, openSyn
 import { join } from 'node:path';
 import { DirIndex, RESERVING_FILE, type IndexSource } from './dir-index.js';
 import { withLock } from './lock.js';
+import { spareRefillsOn } from './spare-policy.js';
+export { setSpareRefills } from './spare-policy.js';
 import { formatIp, parseIp, type Ip } from './ip.js';
 
 const LINE_BREAK = '\r\n';
@@ -77,23 +79,12 @@ export class DiskStore {
         return fn(tx);
       } finally {
         index.commit();
-        if (tx.spareTaken && spareRefills) refillLater(this);
+        if (tx.spareTaken && spareRefillsOn()) refillLater(this);
       }
     });
   }
 }
 
-/** Whether reservations leave a spare behind for the next one (see DiskStore.refillSpare). */
-let spareRefills = true;
-
-/**
- * Turn spare staging files off or on. Off for a process that exits after one plugin call (the
- * fallback path), which would only wait for the file before it exits, and for tests of the index's
- * exact records.
- */
-export function setSpareRefills(on: boolean): void {
-  spareRefills = on;
-}
 
 /** Directories with a refill already scheduled. */
 const refilling = new Set<string>();
