@@ -154,18 +154,15 @@ export class StoreTransaction {
   private writeStaging(staging: string, content: string): void {
     let fd = openSync(staging, constants.O_WRONLY | constants.O_CREAT, 0o600);
     try {
-      const st = fstatSync(fd);
-      if (st.nlink > 1) {
+      if (fstatSync(fd).nlink > 1) {
         closeSync(fd);
         fd = -1;
         unlinkSync(staging);
         fd = openSync(staging, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
       }
-      const buf = Buffer.from(content, 'utf8');
-      let off = 0;
-      while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off, off);
-      // what a crash before the link left there may be longer
-      if (st.nlink <= 1 && st.size > buf.length) ftruncateSync(fd, buf.length);
+      // cut to length: what a crash before the link left there may be longer (an empty spare has
+      // no data, so this costs no flush)
+      overwrite(fd, content);
     } finally {
       if (fd >= 0) closeSync(fd);
     }
@@ -287,11 +284,16 @@ function readOwner(path: string): string | undefined {
 function writeLastReserved(path: string, text: string): void {
   const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT, 0o600);
   try {
-    const buf = Buffer.from(text, 'utf8');
-    let off = 0;
-    while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off, off);
-    ftruncateSync(fd, buf.length);
+    overwrite(fd, text);
   } finally {
     closeSync(fd);
   }
+}
+
+/** Write `text` over an open file from its start and cut the file to its length. */
+function overwrite(fd: number, text: string): void {
+  const buf = Buffer.from(text, 'utf8');
+  let off = 0;
+  while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off, off);
+  ftruncateSync(fd, buf.length);
 }

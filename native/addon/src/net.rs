@@ -315,9 +315,7 @@ where
 {
     settled_by(env, move |settle| {
         let _ = fc::resident::run(host_netns.as_deref(), move |res| {
-            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(res)))
-                .unwrap_or_else(|_| Err(fc::Failure::internal("thread", "namespace worker panicked")));
-            settle.resolve(outcome(r))
+            settle.resolve(outcome(guarded(|| work(res))))
         });
     })
 }
@@ -374,6 +372,11 @@ pub struct BridgeAddStage {
     link: fc::BridgeAddRequest,
 }
 
+/// A worker's step, a panic in it reported as an error.
+fn guarded<T>(f: impl FnOnce() -> fc::Result<T>) -> fc::Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|_| Err(fc::Failure::internal("thread", "namespace worker panicked")))
+}
+
 /// Start an ADD's first stage; see [`BridgeAddStage`].
 #[napi]
 pub fn bridge_add_begin(req: BridgeLinkRequest) -> BridgeAddStage {
@@ -382,41 +385,20 @@ pub fn bridge_add_begin(req: BridgeLinkRequest) -> BridgeAddStage {
     let job = link.clone();
     // If no worker can be started, the job (and rx) is dropped: finish/abort then find the
     // channel closed and reject, like every other call whose worker could not start.
-    let _ = fc::resident::run(job.host_netns.clone().as_deref(), move |res| {
-        let guarded = |f: &mut dyn FnMut() -> fc::Result<()>| {
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
-                .unwrap_or_else(|_| Err(fc::Failure::internal("thread", "namespace worker panicked")))
-        };
-        let mut res = res;
-        let mut attached = None;
-        let first = guarded(&mut || {
-            let r = res.as_mut().map_err(|e| e.clone())?;
-            attached = Some(fc::attach_resident(r, &job)?);
-            Ok(())
-        });
+    let _ = fc::resident::run(job.host_netns.clone().as_deref(), move |mut res| {
+        let first = guarded(|| fc::attach_resident(res.as_mut().map_err(|e| e.clone())?, &job));
         match rx.recv() {
             Ok(Stage::Finish(full, settle)) => {
-                let mut out = None;
-                let r = first.and_then(|()| {
-                    guarded(&mut || {
-                        let (r, a) = (res.as_mut().map_err(|e| e.clone())?, attached.take().expect("attached"));
-                        out = Some(fc::finish_resident(r, a, &full)?);
-                        Ok(())
-                    })
-                });
-                settle.resolve(BridgeAddOutcome::from_result(r.map(|()| out.take().expect("finished")), bridge_add_result));
+                let r = first.and_then(|a| guarded(|| fc::finish_resident(res.as_mut().map_err(|e| e.clone())?, a, &full)));
+                settle.resolve(BridgeAddOutcome::from_result(r, bridge_add_result));
             }
             Ok(Stage::Abort(settle)) => {
-                let r = first.and_then(|()| {
-                    guarded(&mut || match (res.as_mut(), attached.take()) {
-                        (Ok(r), Some(a)) => a.rollback(r),
-                        _ => Ok(()),
-                    })
-                });
+                let r = first.and_then(|a| guarded(|| a.rollback(res.as_mut().map_err(|e| e.clone())?)));
                 settle.resolve(BoolOutcome::from_result(r, |()| true));
             }
+            // the stage was dropped unused
             Err(_) => {
-                if let (Ok(r), Some(a)) = (res.as_mut(), attached.take()) {
+                if let (Ok(r), Ok(a)) = (res.as_mut(), first) {
                     let _ = a.rollback(r);
                 }
             }
