@@ -198,13 +198,13 @@ export interface SpoofCheckEntry {
 }
 
 /** The raw addon as built by napi-rs: every async call resolves to { error?, value? }. */
-interface RawBridgeAddStage {
-  finish(l3: BridgeL3Request): Promise<Outcome<BridgeAddResult>>;
-  abort(): Promise<Outcome<boolean>>;
-}
 interface Outcome<T> {
   error?: NativeFailure;
   value?: T;
+}
+interface RawBridgeAddStage {
+  finish(l3: BridgeL3Request): Promise<Outcome<BridgeAddResult>>;
+  abort(): Promise<Outcome<boolean>>;
 }
 interface RawAddon {
   nativeVersion(): string;
@@ -269,13 +269,12 @@ function addon(): RawAddon {
   return loaded;
 }
 
-/** An async native call, timed as phase "native.<op>" (src/phases.ts) and unwrapped. */
-async function call<T>(op: string, start: () => Promise<Outcome<T>>): Promise<T> {
-  const t = performance.now();
+/** An async native call, timed as phase "native.<op>" (src/phases.ts) from `since`, and unwrapped. */
+async function call<T>(op: string, start: () => Promise<Outcome<T>>, since = performance.now()): Promise<T> {
   try {
     return unwrap(op, await start());
   } finally {
-    recordPhase(`native.${op}`, performance.now() - t);
+    recordPhase(`native.${op}`, performance.now() - since);
   }
 }
 
@@ -302,17 +301,10 @@ export interface BridgeAddStage {
 export function bridgeAddBegin(req: BridgeLinkRequest): BridgeAddStage {
   const t = performance.now();
   const raw = addon().bridgeAddBegin(req);
-  const timed = async <T>(op: string, o: Promise<Outcome<T>>): Promise<T> => {
-    try {
-      return unwrap(op, await o);
-    } finally {
-      recordPhase('native.bridgeAdd', performance.now() - t);
-    }
-  };
   return {
-    finish: (l3) => timed('bridgeAdd', raw.finish(l3)),
+    finish: (l3) => call('bridgeAdd', () => raw.finish(l3), t),
     abort: async () => {
-      await timed('bridgeAdd', raw.abort());
+      await call('bridgeAdd', () => raw.abort(), t);
     },
   };
 }

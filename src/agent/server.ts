@@ -129,12 +129,13 @@ export async function startAgent(options: AgentOptions = {}): Promise<Agent> {
   // Load every plugin (and so the addon) now, not on the first pod.
   if (!options.loadPlugin) await Promise.all(pluginTypes.map((t) => load(t)));
 
-  let listener: AgentListener | undefined;
+  await prepareSocketPath(socketPath, log);
+  const listener = listen(socketPath, maxFrame, readTimeoutMs);
 
   const refuse = (id: number, reason: string, fields: Record<string, unknown>): void => {
     metrics.refused++;
     log.warn('request refused', { reason, ...fields });
-    listener!.reply(id, encodeRefused(reason));
+    listener.reply(id, encodeRefused(reason));
   };
 
   // Plugins by type, once loaded (a dynamic import() of a loaded module still costs a trip through the loader).
@@ -169,7 +170,7 @@ export async function startAgent(options: AgentOptions = {}): Promise<Agent> {
       return refuse(id, `malformed request: ${(e as Error).message}`, { pid });
     }
     if (req.kind === 'status') {
-      listener!.reply(id, encodeStatusReply(metrics.snapshot()));
+      listener.reply(id, encodeStatusReply(metrics.snapshot()));
       return;
     }
     const started = performance.now();
@@ -194,20 +195,18 @@ export async function startAgent(options: AgentOptions = {}): Promise<Agent> {
       exitCode: out.exitCode,
       ms: Math.round(ms * 1000) / 1000,
     });
-    if (!listener!.reply(id, encodeResult(out))) log.warn('caller went away before the answer', { plugin: req.invoke.plugin, command, pid });
+    if (!listener.reply(id, encodeResult(out))) log.warn('caller went away before the answer', { plugin: req.invoke.plugin, command, pid });
     // the agent's share: reading on the native thread, then here until the answer is written
     recordPhase('agent.request', r.readUs / 1000 + performance.now() - taken);
   };
 
-  await prepareSocketPath(socketPath, log);
-  listener = listen(socketPath, maxFrame, readTimeoutMs);
   // Take requests one after another, serve them concurrently.
   const accepting = (async () => {
     for (let r = await listener.next(); r; r = await listener.next()) {
       const p = serve(r, performance.now()).catch((e: Error) => {
         log.error('request failed', { error: e.message });
         // closed unanswered: the launcher reports the lost connection (try again later)
-        listener!.reply(r.id, Buffer.alloc(0));
+        listener.reply(r.id, Buffer.alloc(0));
       });
       inFlight.add(p);
       void p.finally(() => inFlight.delete(p));
@@ -241,7 +240,7 @@ export async function startAgent(options: AgentOptions = {}): Promise<Agent> {
       closed ??= (async () => {
         closing = true;
         // stops accepting and removes the socket file; requests already read are refused
-        listener!.stop();
+        listener.stop();
         await accepting;
         await Promise.allSettled([...inFlight]);
         if (http) await new Promise<void>((resolve) => http!.close(() => resolve()));

@@ -56,8 +56,7 @@ export async function execPlugin(req: ExecRequest): Promise<InvocationOutput> {
 
 /** The child forked from a native thread inside req.netns; start failures look like spawn's. */
 async function execInNetns(req: ExecRequest & { netns: string }): Promise<InvocationOutput> {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(req.env)) if (v !== undefined) env[k] = v;
+  const env = definedEnv(req.env);
   try {
     return await execIn({ netns: req.netns, path: req.path, env, stdin: req.stdin });
   } catch (e) {
@@ -65,6 +64,13 @@ async function execInNetns(req: ExecRequest & { netns: string }): Promise<Invoca
     const code = errnoName(e.errno);
     throw Object.assign(new Error(`spawn ${req.path} ${code}`), { code, errno: -e.errno, cause: e });
   }
+}
+
+/** The child's environment: the variables that have a value. */
+function definedEnv(vars: Record<string, string | undefined>): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(vars)) if (v !== undefined) env[k] = v;
+  return env;
 }
 
 function errnoName(errno: number): string {
@@ -78,8 +84,7 @@ async function execOnce(req: ExecRequest): Promise<InvocationOutput> {
   requireBuiltin ??= createRequire(import.meta.url);
   const { spawn } = requireBuiltin('node:child_process') as typeof import('node:child_process');
   return new Promise((resolve, reject) => {
-    const env: Record<string, string> = {};
-    for (const [k, v] of Object.entries(req.env)) if (v !== undefined) env[k] = v;
+    const env = definedEnv(req.env);
     const child = spawn(req.path, [], { env, stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
