@@ -1,4 +1,4 @@
-// Command line of the benchmark: node dist/benchmarks/cli.js [--sizes 100,300] [--workers 4] [--modes a,b] [--pod-ipv6 off]
+// Command line of the benchmark: node dist/benchmarks/cli.js [--sizes 100,300] [--workers 4] [--rounds 3] [--modes a,b] [--pod-ipv6 off]
 import { Command, Option } from 'commander';
 import { MODE_IDS, runBenchmark, type ModeId } from './index.js';
 
@@ -7,6 +7,7 @@ const program = new Command('fastcni-bench')
   .description('pods per second: reference plugins, fastcni (agent, no agent, in-process) and the kernel floor')
   .option('--sizes <list>', 'pod counts, comma-separated (e.g. 10,100,300,1000)', '10,100')
   .option('--workers <n>', 'parallel workers', '4')
+  .option('--rounds <n>', 'run every mode this many times, interleaved; targets use the median of the rounds', '1')
   .option('--modes <list>', `modes to run (${MODE_IDS.join(', ')})`)
   .option('--fallback-cap <n>', 'pods per size for the no-agent mode, which starts Node per call (0 = all)', '100')
   .option('--results <dir>', 'directory for JSON and SVG results')
@@ -17,7 +18,7 @@ const program = new Command('fastcni-bench')
   )
   .option('--no-progress', 'no progress bar');
 program.parse();
-const o = program.opts<{ fallbackCap: string; sizes: string; workers: string; modes?: string; results?: string; podIpv6: 'on' | 'off'; progress: boolean }>();
+const o = program.opts<{ fallbackCap: string; sizes: string; workers: string; rounds: string; modes?: string; results?: string; podIpv6: 'on' | 'off'; progress: boolean }>();
 const modes = o.modes ? (list(o.modes) as ModeId[]) : undefined;
 const bad = modes?.filter((m) => !MODE_IDS.includes(m));
 if (bad?.length) {
@@ -27,6 +28,7 @@ if (bad?.length) {
 runBenchmark({
   sizes: list(o.sizes).map(Number),
   workers: Number(o.workers),
+  rounds: Number(o.rounds),
   noAgentCap: Number(o.fallbackCap),
   ...(modes ? { modes } : {}),
   ...(o.results ? { resultsDir: o.results } : {}),

@@ -237,6 +237,7 @@ program
   .description('pods per second against the reference plugins and the kernel floor (build it first with `make bench`)')
   .option('--sizes <list>', 'pod counts, comma-separated', '10,100')
   .option('--workers <n>', 'parallel workers', '4')
+  .option('--rounds <n>', 'run every mode this many times, interleaved; targets use the median of the rounds', '1')
   .option('--modes <list>', 'modes: debian, ref-nft, agent, noagent, inproc, floor (default: all available)')
   .addOption(
     new Option('--pod-ipv6 <on|off>', 'off: disable IPv6 in the pod namespaces — a diagnostic run, not a measurement of the targets')
@@ -244,7 +245,7 @@ program
       .default('on'),
   )
   .action(
-    action(async (o: { sizes: string; workers: string; modes?: string; podIpv6: 'on' | 'off' }) => {
+    action(async (o: { sizes: string; workers: string; rounds: string; modes?: string; podIpv6: 'on' | 'off' }) => {
       // The harness is built beside dist/src by `make bench` (benchmarks/tsconfig.json); it is not
       // part of the library, so it is loaded only here, by path.
       const harness = new URL('../../benchmarks/index.js', import.meta.url);
@@ -254,6 +255,7 @@ program
       const report = await runBenchmark({
         sizes: list(o.sizes).map(Number),
         workers: Number(o.workers),
+        rounds: Number(o.rounds),
         ...(o.modes ? { modes: list(o.modes) } : {}),
         podIpv6: o.podIpv6 === 'on',
       });
