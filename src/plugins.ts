@@ -10,8 +10,19 @@ const loaders: Record<string, () => Promise<{ default: Plugin<unknown> }>> = {
 /** Names of the plugin types we provide. */
 export const pluginTypes: readonly string[] = Object.keys(loaders);
 
+/** Each type's module, once loaded: a resident caller (the agent delegating IPAM) asks per request. */
+const loaded = new Map<string, Promise<Plugin<unknown>>>();
+
 /** Load one of our plugins by type, or undefined when the type is not ours. */
 export async function loadPlugin(type: string): Promise<Plugin<unknown> | undefined> {
   const load = Object.hasOwn(loaders, type) ? loaders[type] : undefined;
-  return load ? (await load()).default : undefined;
+  if (!load) return undefined;
+  let p = loaded.get(type);
+  if (!p) {
+    p = load().then((m) => m.default);
+    // a failed load is not remembered: the next call tries again
+    p.catch(() => loaded.delete(type));
+    loaded.set(type, p);
+  }
+  return p;
 }
