@@ -8,7 +8,7 @@ import { loadPlugin } from '../plugins.js';
 import { setSpareRefills } from '../ipam/spare-policy.js';
 
 async function main(): Promise<void> {
-  // one call, then exit: a spare IPAM staging file made for a next call would only delay the exit
+  // one call, then exit: spare IPAM files made for later calls would only delay the exit
   setSpareRefills(false);
   const type = process.argv[2] ?? '';
   const plugin = await loadPlugin(type);

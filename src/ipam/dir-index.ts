@@ -69,14 +69,21 @@ export function dropIndexCache(): void {
 
 /** Files of the directory that are not reservations. */
 export function isStateFile(name: string): boolean {
-  return name === 'lock' || name.startsWith('last_reserved_ip.') || name.startsWith(INDEX_FILE) || name === RESERVING_FILE;
+  return name === 'lock' || name.startsWith('last_reserved_ip.') || name.startsWith(INDEX_FILE) || name === RESERVING_FILE || name === SPARES_DIR;
 }
 
 /**
- * Where a reservation is written before it is linked into place under its address's name. Between
- * reservations it may exist empty: a spare made ahead of time (DiskStore.refillSpare).
+ * Where a reservation is written before it is linked into place under its address's name, when no
+ * spare is ready (a process that makes none, or the first reservation of one that does).
  */
 export const RESERVING_FILE = '.fastcni-reserving';
+
+/**
+ * A subdirectory of empty files made ahead of time (DiskStore.refillSpares): a reservation is
+ * written into one and linked into place, so it waits for no inode to be allocated. Creating them
+ * there leaves the network directory, and so the index's stamp, unchanged.
+ */
+export const SPARES_DIR = '.fastcni-spares';
 
 function stampOf(dir: string): DirStamp {
   const s = statSync(dir, { bigint: true });

@@ -1,9 +1,9 @@
 // host-local's on-disk store, byte-compatible with the reference: <dataDir>/<network>/ holds one
 // file per reserved address ("<id>\r\n<ifname>", mode 0600), last_reserved_ip.<rangeset>, and the
 // `lock` file whose flock guards every change. Lookups go through the directory index.
-import { closeSync, fstatSync, ftruncateSync, linkSync, mkdirSync, open, openSync, readFileSync, unlinkSync, writeSync, constants } from 'node:fs';
+import { closeSync, fstatSync, ftruncateSync, linkSync, lstatSync, mkdirSync, open, openSync, readdirSync, readFileSync, truncateSync, unlinkSync, writeSync, constants } from 'node:fs';
 import { join } from 'node:path';
-import { DirIndex, RESERVING_FILE, type IndexSource } from './dir-index.js';
+import { DirIndex, RESERVING_FILE, SPARES_DIR, type IndexSource } from './dir-index.js';
 import { withLock } from './lock.js';
 import { spareRefillsOn } from './spare-policy.js';
 export { setSpareRefills } from './spare-policy.js';
@@ -38,30 +38,74 @@ export class DiskStore {
   }
 
   /**
-   * Make the spare staging file that the next reservation writes into, unless there is one. An ADD
-   * then does not wait for the file system to allocate an inode (0.4 ms per file on this project's
-   * test machine); making it here, later, in a long-lived process, costs no pod anything. Under the
-   * flock, like every change of the directory, and recorded in the index, whose stamp it changes.
+   * Keep SPARE_TARGET empty files ready in <dir>/.fastcni-spares for the next reservations to write
+   * into: an ADD then does not wait for the file system to allocate an inode (0.2–0.4 ms per file on
+   * this project's test machine). Made in a long-lived process after a reservation took one, on a
+   * libuv thread, while the pod is being wired. They live in a directory of their own, so making
+   * them changes neither the network directory nor the index: no flock and no index record. Only
+   * reservations (under the flock) take them.
    */
-  async refillSpare(): Promise<void> {
-    return withLock(this.lockPath, async () => {
-      // a reservation queued behind this refill takes its spare and must be able to ask for the next
-      refilling.delete(this.dir);
+  async refillSpares(): Promise<void> {
+    const pool = poolOf(this.dir);
+    if (pool.filling) return;
+    pool.filling = true;
+    try {
+      if (!pool.prepared) await this.prepareSpares(pool);
+      const spares = join(this.dir, SPARES_DIR);
+      while (pool.ready.length < SPARE_TARGET) {
+        const path = join(spares, `${process.pid}.${++pool.seq}`);
+        try {
+          closeSync(await openAsync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600));
+        } catch (e) {
+          // a name left by an earlier process with our pid (adopted already): take the next one
+          if ((e as NodeJS.ErrnoException).code === 'EEXIST') continue;
+          throw e;
+        }
+        pool.ready.push(path);
+      }
+    } finally {
+      pool.filling = false;
+    }
+  }
+
+  /**
+   * Once per process and directory, under the flock: make the spares directory (the index records
+   * the network directory's new stamp), adopt the spares an earlier process left, emptied, and
+   * clear what a crash between writing and linking left: a spare still linked to an address loses
+   * only its spare name, and a staging file in the network directory goes.
+   */
+  private async prepareSpares(pool: SparePool): Promise<void> {
+    await withLock(this.lockPath, async () => {
       const index = new DirIndex(this.dir);
       index.load(false);
       try {
-        // created off the JavaScript thread (the pod being wired does not wait for it); closing an
-        // empty file is quick
-        const fd = await new Promise<number>((resolve, reject) =>
-          open(join(this.dir, RESERVING_FILE), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600, (e, f) => (e ? reject(e) : resolve(f))),
-        );
-        closeSync(fd);
-        index.touch();
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+        const spares = join(this.dir, SPARES_DIR);
+        try {
+          mkdirSync(spares, { mode: 0o700 });
+          index.touch();
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+        }
+        for (const name of readdirSync(spares)) {
+          const path = join(spares, name);
+          const st = lstatSync(path);
+          if (!st.isFile()) continue;
+          if (st.nlink > 1) unlinkSync(path);
+          else {
+            if (st.size > 0) truncateSync(path, 0);
+            pool.ready.push(path);
+          }
+        }
+        try {
+          unlinkSync(join(this.dir, RESERVING_FILE));
+          index.touch();
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+        }
       } finally {
         index.commit();
       }
+      pool.prepared = true;
     });
   }
 
@@ -79,26 +123,43 @@ export class DiskStore {
         return fn(tx);
       } finally {
         index.commit();
-        if (tx.spareTaken && spareRefillsOn()) refillLater(this);
+        // the directory may be gone; the next reservation then makes its own staging file
+        if (tx.spareTaken && spareRefillsOn()) this.refillSpares().catch(() => undefined);
       }
     });
   }
 }
 
+/** Spares kept ready per network directory. */
+const SPARE_TARGET = 4;
 
-/** Directories with a refill already scheduled. */
-const refilling = new Set<string>();
+/** This process's spares of one network directory. */
+interface SparePool {
+  /** paths of empty files in the spares directory, taken last first */
+  ready: string[];
+  /** the directory was made and earlier processes' spares adopted */
+  prepared: boolean;
+  /** a refill is running: it goes on until the pool is full */
+  filling: boolean;
+  /** last number used in a spare's name (<pid>.<n>) */
+  seq: number;
+}
 
-/**
- * Queue a refill behind the transaction that took the spare: it takes the lock as soon as that
- * transaction lets go, and its file is made on a libuv thread while the caller goes on (an ADD
- * wires the pod meanwhile).
- */
-function refillLater(store: DiskStore): void {
-  if (refilling.has(store.dir)) return;
-  refilling.add(store.dir);
-  // the directory may be gone; the next reservation then makes its own file
-  store.refillSpare().catch(() => undefined);
+const pools = new Map<string, SparePool>();
+
+function poolOf(dir: string): SparePool {
+  let p = pools.get(dir);
+  if (!p) pools.set(dir, (p = { ready: [], prepared: false, filling: false, seq: 0 }));
+  return p;
+}
+
+/** Forget this process's spares (the files stay, for the next pool to adopt): as after a restart. */
+export function forgetSpares(): void {
+  pools.clear();
+}
+
+function openAsync(path: string, flags: number, mode: number): Promise<number> {
+  return new Promise((resolve, reject) => open(path, flags, mode, (e, fd) => (e ? reject(e) : resolve(fd))));
 }
 
 /** Operations on the store while its flock is held. */
@@ -124,7 +185,7 @@ export class StoreTransaction {
     // The reference creates the file and then writes it, so a crash in between leaves an empty
     // reservation nobody owns. We write the content first and link it into place: link(2) fails
     // with EEXIST like O_EXCL does, and the address file never exists without its owner.
-    const staging = join(this.dir, RESERVING_FILE);
+    const staging = pools.get(this.dir)?.ready.pop() ?? join(this.dir, RESERVING_FILE);
     this.writeStaging(staging, content);
     try {
       linkSync(staging, path);
@@ -143,13 +204,13 @@ export class StoreTransaction {
     return true;
   }
 
-  /** A reservation used the spare staging file (or made its own): a new spare is wanted. */
+  /** A reservation used a spare (or made its own staging file): more spares are wanted. */
   spareTaken = false;
 
   /**
-   * Put `content` in the staging file: the spare if there is one (no inode to allocate), else a new
-   * file. A staging file that still has another link is a reservation a crash left between link and
-   * unlink: it is set aside, never written into.
+   * Put `content` in the staging file: a spare (no inode to allocate), else a new file. A staging
+   * file that still has another link is a reservation a crash left between link and unlink: it is
+   * set aside, never written into.
    */
   private writeStaging(staging: string, content: string): void {
     let fd = openSync(staging, constants.O_WRONLY | constants.O_CREAT, 0o600);

@@ -5,12 +5,23 @@ import { describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/fixtures.js';
 import { hlConf, ours } from '../helpers/host-local.js';
 import { withLock } from '../../src/ipam/lock.js';
+import { DiskStore, forgetSpares } from '../../src/ipam/store.js';
 
 
 const reservations = (dir: string) =>
   readdirSync(dir)
     .filter((n) => /^[0-9a-f.:]+$/.test(n) && n.includes(n.includes(':') ? ':' : '.'))
     .sort();
+
+/** The spares directory's files once there are `count` of them (refills run after reservations, off their path). */
+async function spares(dir: string, count: number): Promise<string[]> {
+  const sd = join(dir, '.fastcni-spares');
+  const list = () => (existsSync(sd) ? readdirSync(sd).sort().map((n) => join(sd, n)) : []);
+  const deadline = Date.now() + 5000;
+  while (list().length !== count && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  expect(list()).toHaveLength(count);
+  return list();
+}
 
 describe('host-local ADD', () => {
   it('allocates .2 first (gateway .1 skipped), writes the reference files and result', async () => {
@@ -32,41 +43,71 @@ describe('host-local ADD', () => {
     const conf = hlConf({ dataDir, ranges: [[{ subnet: '10.9.0.0/24' }]] });
     expect((await ours('ADD', 'c0', conf)).code).toBe(0);
     const dir = join(dataDir, 'net1');
-    // what a SIGKILL between writing and linking would leave behind
+    await spares(dir, 4);
+    // what a SIGKILL between writing and linking would leave behind, in a process without spares
     writeFileSync(join(dir, '.fastcni-reserving'), 'crashed\r\neth0');
+    forgetSpares();
     const r = await ours('ADD', 'c1', conf);
     expect(r.json.ips[0].address).toBe('10.9.0.3/24');
     expect(readFileSync(join(dir, '10.9.0.3'), 'latin1')).toBe('c1\r\neth0');
     expect(reservations(dir)).toEqual(['10.9.0.2', '10.9.0.3']);
-    // the staging file is gone, or back as an empty spare for the next reservation
-    expect(existsSync(join(dir, '.fastcni-reserving')) ? readFileSync(join(dir, '.fastcni-reserving'), 'latin1') : '').toBe('');
+    await spares(dir, 4);
+    expect(existsSync(join(dir, '.fastcni-reserving'))).toBe(false);
   });
 
-  it('writes a reservation into the spare made after the previous one, and never into a file still linked to an address', async () => {
+  it('writes reservations into spares made ahead, never into one still linked to an address, and keeps the index valid', async () => {
     const dataDir = tempDir('hl');
     const conf = hlConf({ dataDir, ranges: [[{ subnet: '10.9.0.0/24' }]] });
+    forgetSpares();
     expect((await ours('ADD', 'c0', conf)).code).toBe(0);
     const dir = join(dataDir, 'net1');
-    const spare = join(dir, '.fastcni-reserving');
-    // made after the reservation, off its path
-    const deadline = Date.now() + 5000;
-    while (!existsSync(spare) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
-    expect(readFileSync(spare, 'latin1')).toBe('');
-    const ino = statSync(spare).ino;
+    // made after the reservation, off its path, in a directory of their own
+    const made = await spares(dir, 4);
+    for (const f of made) expect(readFileSync(f, 'latin1')).toBe('');
+    const inodes = made.map((f) => statSync(f).ino);
     expect((await ours('ADD', 'c1', conf)).json.ips[0].address).toBe('10.9.0.3/24');
-    expect(statSync(join(dir, '10.9.0.3')).ino).toBe(ino);
+    expect(inodes).toContain(statSync(join(dir, '10.9.0.3')).ino);
     expect(readFileSync(join(dir, '10.9.0.3'), 'latin1')).toBe('c1\r\neth0');
-    // a crash between link and unlink: the staging file is c0's reservation under a second name
-    while (!existsSync(spare) && Date.now() < deadline + 5000) await new Promise((r) => setTimeout(r, 5));
-    unlinkSync(spare);
-    linkSync(join(dir, '10.9.0.2'), spare);
+    // making spares did not change the network directory: the index is still trusted as kept in memory
+    const store = new DiskStore(dataDir, 'net1');
+    await spares(dir, 4);
+    await store.transaction(() => undefined);
+    expect(store.lastIndexSource).toBe('memory');
+    // a crash between link and unlink: every spare name is a second link to c0's reservation
+    for (const f of await spares(dir, 4)) {
+      unlinkSync(f);
+      linkSync(join(dir, '10.9.0.2'), f);
+    }
     expect((await ours('ADD', 'c2', conf)).json.ips[0].address).toBe('10.9.0.4/24');
     expect(readFileSync(join(dir, '10.9.0.2'), 'latin1')).toBe('c0\r\neth0');
     expect(readFileSync(join(dir, '10.9.0.4'), 'latin1')).toBe('c2\r\neth0');
     expect(statSync(join(dir, '10.9.0.4')).ino).not.toBe(statSync(join(dir, '10.9.0.2')).ino);
-    // the index (which the spare's refill restamps) still matches the directory
     expect((await ours('DEL', 'c1', conf)).code).toBe(0);
     expect(reservations(dir)).toEqual(['10.9.0.2', '10.9.0.4']);
+  });
+
+  it('a new process adopts the spares an earlier one left: emptied, and without those still linked to an address', async () => {
+    const dataDir = tempDir('hl');
+    const conf = hlConf({ dataDir, ranges: [[{ subnet: '10.9.0.0/24' }]] });
+    expect((await ours('ADD', 'c0', conf)).code).toBe(0);
+    const dir = join(dataDir, 'net1');
+    const [written, linked, ...rest] = await spares(dir, 4);
+    expect(statSync(join(dir, '10.9.0.2')).nlink).toBe(1);
+    writeFileSync(written!, 'crashed\r\neth0'); // killed after writing, before linking
+    unlinkSync(linked!);
+    linkSync(join(dir, '10.9.0.2'), linked!); // killed after linking, before unlinking
+    forgetSpares();
+    expect((await ours('ADD', 'c1', conf)).code).toBe(0);
+    const now = await spares(dir, 4);
+    expect(now).toContain(written);
+    expect(readFileSync(written!, 'latin1')).toBe('');
+    for (const f of rest) expect(now).toContain(f);
+    // the second name of c0's reservation is gone (a new spare may have its name, not its inode)
+    const c0 = statSync(join(dir, '10.9.0.2'));
+    expect(c0.nlink).toBe(1);
+    for (const f of now) expect(statSync(f).ino).not.toBe(c0.ino);
+    expect(readFileSync(join(dir, '10.9.0.2'), 'latin1')).toBe('c0\r\neth0');
+    expect(reservations(dir)).toEqual(['10.9.0.2', '10.9.0.3']);
   });
 
   it('continues after last_reserved_ip, wraps round and reuses released addresses last', async () => {

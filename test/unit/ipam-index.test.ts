@@ -24,8 +24,8 @@ function foreign(dir: string, fn: () => void): Promise<void> {
   return withLock(join(dir, 'lock'), async () => fn());
 }
 
-// These tests read the index's records one by one: no spare staging files (whose refill adds a
-// record after each reservation) in this file.
+// These tests read the index's records one by one: no spares in this file (the first refill makes
+// the spares directory, which adds a record).
 beforeAll(() => setSpareRefills(false));
 
 describe('directory index', () => {
