@@ -56,7 +56,7 @@ export const DIAGNOSTIC_NOTE = 'diagnostic run, pod IPv6 off';
 /** The benchmark table: one block per pod count, one row per mode and concurrency. */
 export function formatTable(runs: RunResult[], targets: Target[], workers: number, podIpv6 = true): string {
   const several = new Set(runs.map((r) => r.round)).size > 1;
-  const head = ['mode', 'N', 'W', 'ADD pods/s', 'ADD p50/p95/p99 ms', 'DEL pods/s', 'DEL p50/p95/p99 ms', 'ADD÷best ref', 'per-pod ADD ms', 'leaks'];
+  const head = ['mode', 'N', 'W', ...(several ? ['round'] : []), 'ADD pods/s', 'ADD p50/p95/p99 ms', 'DEL pods/s', 'DEL p50/p95/p99 ms', 'ADD÷best ref', 'per-pod ADD ms', 'leaks'];
   const rows: string[][] = [];
   for (const r of runs) {
     for (const kind of ['seq', 'par'] as const) {
@@ -67,6 +67,7 @@ export function formatTable(runs: RunResult[], targets: Target[], workers: numbe
         r.mode,
         s.add.pods < r.pods ? `${r.pods}(${s.add.pods})` : String(r.pods),
         kind === 'seq' ? '1' : String(workers),
+        ...(several ? [String(r.round)] : []),
         fmt(s.add.podsPerSec),
         `${fmt(s.add.p50)}/${fmt(s.add.p95)}/${fmt(s.add.p99)}`,
         fmt(s.del.podsPerSec),
@@ -76,11 +77,6 @@ export function formatTable(runs: RunResult[], targets: Target[], workers: numbe
         (r.leaks[kind].length ? `LEAK: ${r.leaks[kind].join('; ')}` : 'none') + (err ? ` (${err} errors, first: ${(s.add.firstError ?? s.del.firstError ?? '').slice(0, 120)})` : ''),
       ]);
     }
-  }
-  if (several) {
-    head.splice(3, 0, 'round');
-    let i = 0;
-    for (const r of runs) for (let k = 0; k < 2; k++) rows[i++]!.splice(3, 0, String(r.round));
   }
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => (i < (several ? 4 : 3) ? c.padEnd(widths[i]!) : i === cells.length - 1 ? c : c.padStart(widths[i]!))).join('  ');
