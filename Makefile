@@ -1,5 +1,5 @@
 # fastcni: `make demo` and `make test` install what is missing, build, then do their job.
-.PHONY: setup build demo test test-unit bench clean
+.PHONY: setup build demo check test test-unit bench clean
 
 # make bench BENCH_ARGS='--sizes 10,100,300,1000 --workers 4'
 BENCH_ARGS ?= --sizes 100,300
@@ -12,8 +12,20 @@ build: setup
 demo: setup
 	@bash scripts/demo.sh
 
-test: setup
-	@cargo test --release -p fastcni-core -p fastcni-launcher --quiet
+# Rust tests that need root are #[ignore]d, so that without root the runner says they did not run.
+RUST_TEST_ARGS := $(if $(filter 0,$(shell id -u)),--include-ignored,)
+
+# Type checks, lint and format for both languages; `make test` fails on any of them.
+check: setup
+	@npx tsc -p tsconfig.check.json
+	@npx biome ci --error-on-warnings .
+	@cargo fmt --all --check
+	@cargo fmt --manifest-path benchmarks/floor/Cargo.toml --check
+	@cargo clippy --release --quiet -p fastcni-core -p fastcni-launcher --all-targets -- -D warnings
+	@cargo clippy --release --quiet -p fastcni-addon -- -D warnings
+
+test: check
+	@cargo test --release -p fastcni-core -p fastcni-launcher --quiet -- $(RUST_TEST_ARGS)
 	@npx vitest run
 
 test-unit: setup

@@ -2,7 +2,11 @@
 import { Command, Option } from 'commander';
 import { MODE_IDS, runBenchmark, type ModeId } from './index.js';
 
-const list = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean);
+const list = (s: string) =>
+  s
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
 const program = new Command('fastcni-bench')
   .description('pods per second: reference plugins, fastcni (agent, no agent, in-process) and the kernel floor')
   .option('--sizes <list>', 'pod counts, comma-separated (e.g. 10,100,300,1000)', '10,100')
@@ -18,7 +22,16 @@ const program = new Command('fastcni-bench')
   )
   .option('--no-progress', 'no progress bar');
 program.parse();
-const o = program.opts<{ fallbackCap: string; sizes: string; workers: string; rounds: string; modes?: string; results?: string; podIpv6: 'on' | 'off'; progress: boolean }>();
+const o = program.opts<{
+  fallbackCap: string;
+  sizes: string;
+  workers: string;
+  rounds: string;
+  modes?: string;
+  results?: string;
+  podIpv6: 'on' | 'off';
+  progress: boolean;
+}>();
 const modes = o.modes ? (list(o.modes) as ModeId[]) : undefined;
 const bad = modes?.filter((m) => !MODE_IDS.includes(m));
 if (bad?.length) {

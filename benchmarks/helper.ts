@@ -28,7 +28,7 @@ export class Helper {
   request(req: Record<string, unknown>): Promise<HelperReply> {
     return new Promise((resolve) => {
       this.waiting.push(resolve);
-      this.child.stdin!.write(JSON.stringify(req) + '\n');
+      this.child.stdin!.write(`${JSON.stringify(req)}\n`);
     });
   }
 

@@ -127,7 +127,7 @@ export async function runBenchmark(options: BenchmarkOptions = {}): Promise<Benc
   const podIpv6 = options.podIpv6 ?? true;
   const rounds = options.rounds ?? 1;
   if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`rounds must be a whole number ≥ 1, not ${rounds}`);
-  const print = options.print ?? ((s: string) => process.stdout.write(s + '\n'));
+  const print = options.print ?? ((s: string) => process.stdout.write(`${s}\n`));
   const wanted = options.modes ?? [...MODE_IDS];
   const skipped: BenchmarkReport['skipped'] = [];
   const modes = wanted.filter((m) => {
@@ -143,7 +143,11 @@ export async function runBenchmark(options: BenchmarkOptions = {}): Promise<Benc
   const sandbox = new Sandbox();
   const runs: RunResult[] = [];
   const bar = new cliProgress.SingleBar(
-    { format: ' {bar} {percentage}% | {value}/{total} ops | {mode} N={n} {phase} | {duration_formatted}', stream: process.stderr, hideCursor: true },
+    {
+      format: ' {bar} {percentage}% | {value}/{total} ops | {mode} N={n} {phase} | {duration_formatted}',
+      stream: process.stderr,
+      hideCursor: true,
+    },
     cliProgress.Presets.shades_classic,
   );
   const showBar = options.progress ?? Boolean(process.stderr.isTTY);
@@ -159,45 +163,53 @@ export async function runBenchmark(options: BenchmarkOptions = {}): Promise<Benc
     }));
     const cap = options.noAgentCap ?? 100;
     const podsFor = (mode: ModeId, n: number) => (mode === 'noagent' && cap > 0 ? Math.min(n, cap) : n);
-    if (showBar) bar.start(rounds * modes.reduce((t, m) => t + sizes.reduce((a, n) => a + 4 * podsFor(m, n), 0), 0), 0, { mode: '', n: 0, phase: '' });
+    if (showBar)
+      bar.start(rounds * modes.reduce((t, m) => t + sizes.reduce((a, n) => a + 4 * podsFor(m, n), 0), 0), 0, { mode: '', n: 0, phase: '' });
     for (const n of sizes) {
-      for (let roundNo = 1; roundNo <= rounds; roundNo++) for (const mode of modes) {
-        const pods = allPods.slice(0, podsFor(mode, n));
-        const [node] = sandbox.makeNetns([`node-${mode}-${n}-${roundNo}`]);
-        const ctx = { sandbox, node: node!, network: `fcni-bench-${mode}`, dataDir: join(sandbox.dir, `ipam-${mode}-${n}-${roundNo}`), workers };
-        const runner = await prepare(mode, ctx);
-        const tick = () => showBar && bar.increment();
-        const at = (p: string) => showBar && bar.update({ mode: rounds > 1 ? `${mode} (round ${roundNo})` : mode, n, phase: p });
-        try {
-          at('ADD seq');
-          await runner.phases?.();
-          const seqAdd = await phase(runner, pods, 'ADD', 1, tick);
-          const addPhases = await runner.phases?.();
-          at('DEL seq');
-          const seqDel = await phase(runner, pods, 'DEL', 1, tick);
-          const seqLeaks = leaks(ctx);
-          at(`ADD x${workers}`);
-          const parAdd = await phase(runner, pods, 'ADD', workers, tick);
-          at(`DEL x${workers}`);
-          const parDel = await phase(runner, pods, 'DEL', workers, tick);
-          const parLeaks = leaks(ctx);
-          const rss = runner.rssMb?.();
-          runs.push({
-            mode,
-            label: MODE_LABELS[mode],
-            pods: n,
-            round: roundNo,
-            seq: { add: seqAdd, del: seqDel },
-            par: { add: parAdd, del: parDel },
-            leaks: { seq: seqLeaks, par: parLeaks },
-            ...(rss !== undefined ? { agentRssMb: round(rss, 1) } : {}),
-            ...(addPhases?.length ? { addPhases } : {}),
-          });
-        } finally {
-          await runner.close();
-          sandbox.removeNetns([node!]);
+      for (let roundNo = 1; roundNo <= rounds; roundNo++)
+        for (const mode of modes) {
+          const pods = allPods.slice(0, podsFor(mode, n));
+          const [node] = sandbox.makeNetns([`node-${mode}-${n}-${roundNo}`]);
+          const ctx = {
+            sandbox,
+            node: node!,
+            network: `fcni-bench-${mode}`,
+            dataDir: join(sandbox.dir, `ipam-${mode}-${n}-${roundNo}`),
+            workers,
+          };
+          const runner = await prepare(mode, ctx);
+          const tick = () => showBar && bar.increment();
+          const at = (p: string) => showBar && bar.update({ mode: rounds > 1 ? `${mode} (round ${roundNo})` : mode, n, phase: p });
+          try {
+            at('ADD seq');
+            await runner.phases?.();
+            const seqAdd = await phase(runner, pods, 'ADD', 1, tick);
+            const addPhases = await runner.phases?.();
+            at('DEL seq');
+            const seqDel = await phase(runner, pods, 'DEL', 1, tick);
+            const seqLeaks = leaks(ctx);
+            at(`ADD x${workers}`);
+            const parAdd = await phase(runner, pods, 'ADD', workers, tick);
+            at(`DEL x${workers}`);
+            const parDel = await phase(runner, pods, 'DEL', workers, tick);
+            const parLeaks = leaks(ctx);
+            const rss = runner.rssMb?.();
+            runs.push({
+              mode,
+              label: MODE_LABELS[mode],
+              pods: n,
+              round: roundNo,
+              seq: { add: seqAdd, del: seqDel },
+              par: { add: parAdd, del: parDel },
+              leaks: { seq: seqLeaks, par: parLeaks },
+              ...(rss !== undefined ? { agentRssMb: round(rss, 1) } : {}),
+              ...(addPhases?.length ? { addPhases } : {}),
+            });
+          } finally {
+            await runner.close();
+            sandbox.removeNetns([node!]);
+          }
         }
-      }
     }
   } finally {
     if (showBar) bar.stop();
@@ -221,10 +233,12 @@ export async function runBenchmark(options: BenchmarkOptions = {}): Promise<Benc
     targets,
     files,
   };
-  writeFileSync(files.json, JSON.stringify(report, null, 2) + '\n');
+  writeFileSync(files.json, `${JSON.stringify(report, null, 2)}\n`);
   writeFileSync(files.svg, chartSvg(runs, sizes, workers, podIpv6));
   print(formatTable(runs, targets, workers, podIpv6));
-  print(`load average before/after: ${report.machine.loadBefore.join(' ')} / ${report.machine.loadAfter.join(' ')} on ${report.machine.cpus} CPUs`);
+  print(
+    `load average before/after: ${report.machine.loadBefore.join(' ')} / ${report.machine.loadAfter.join(' ')} on ${report.machine.cpus} CPUs`,
+  );
   print(`results: ${files.json}\n         ${files.svg}`);
   return report;
 }

@@ -68,14 +68,21 @@ export interface ModeContext {
   workers: number;
 }
 
-const isElf = (p: string) => existsSync(p) && readFileSync(p).subarray(0, 4).equals(Buffer.from([0x7f, 0x45, 0x4c, 0x46]));
+const isElf = (p: string) =>
+  existsSync(p) &&
+  readFileSync(p)
+    .subarray(0, 4)
+    .equals(Buffer.from([0x7f, 0x45, 0x4c, 0x46]));
 
 /** Why a mode cannot run here, or undefined when it can. */
 export function unavailable(mode: ModeId): string | undefined {
   const need = (p: string, how: string) => (existsSync(p) ? undefined : `${p} missing (${how})`);
   switch (mode) {
     case 'debian':
-      return need(join(DEBIAN_BIN, 'bridge'), 'apt-get install containernetworking-plugins') ?? need('/usr/sbin/iptables', 'apt-get install iptables');
+      return (
+        need(join(DEBIAN_BIN, 'bridge'), 'apt-get install containernetworking-plugins') ??
+        need('/usr/sbin/iptables', 'apt-get install iptables')
+      );
     case 'ref-nft':
       return need(join(REF_BIN, 'bridge'), 'make bench builds it');
     case 'agent':
@@ -118,11 +125,20 @@ function cniEnv(cmd: string, pod: Pod, cniPath: string, extra: Record<string, st
 }
 
 function outcome(code: number, us: number, stdout = '', stderr = ''): OpOutcome {
-  return { ms: us / 1000, ...(code !== 0 ? { error: `exit ${code}: ${(stdout + stderr).replace(/\s+/g, ' ').trim().slice(0, 400)}` } : {}) };
+  return {
+    ms: us / 1000,
+    ...(code !== 0 ? { error: `exit ${code}: ${(stdout + stderr).replace(/\s+/g, ' ').trim().slice(0, 400)}` } : {}),
+  };
 }
 
 /** Exec modes: one resident helper per worker inside the node namespace spawns the binary. */
-function execRunner(ctx: ModeContext, mode: ModeId, binDir: string, extraEnv: Record<string, string> = {}, onClose?: () => Promise<void>): Runner {
+function execRunner(
+  ctx: ModeContext,
+  mode: ModeId,
+  binDir: string,
+  extraEnv: Record<string, string> = {},
+  onClose?: () => Promise<void>,
+): Runner {
   const helpers = Array.from({ length: ctx.workers }, () => Helper.start(ctx.sandbox, HELPER_BIN, ctx.node));
   const conf = networkConfig(mode, ctx.network, ctx.dataDir);
   return {
@@ -202,7 +218,13 @@ function floorRunner(ctx: ModeContext): Runner {
 interface Library {
   phaseTotals(reset?: boolean): PhaseTotal[];
   nativePhases(reset?: boolean): PhaseTotal[];
-  bridge: { invoke(inv: { env: Record<string, string>; stdin: string; hostNetns?: string }): Promise<{ exitCode: number; stdout: string; stderr: string }> };
+  bridge: {
+    invoke(inv: {
+      env: Record<string, string>;
+      stdin: string;
+      hostNetns?: string;
+    }): Promise<{ exitCode: number; stdout: string; stderr: string }>;
+  };
 }
 
 async function inprocRunner(ctx: ModeContext): Promise<Runner> {
@@ -240,7 +262,11 @@ export async function prepare(mode: ModeId, ctx: ModeContext): Promise<Runner> {
       const phases = async () => {
         const now = (await agentStatus(agent.socket)).phases ?? [];
         const delta = now
-          .map((p) => ({ name: p.name, totalMs: p.totalMs - (last.get(p.name)?.totalMs ?? 0), count: p.count - (last.get(p.name)?.count ?? 0) }))
+          .map((p) => ({
+            name: p.name,
+            totalMs: p.totalMs - (last.get(p.name)?.totalMs ?? 0),
+            count: p.count - (last.get(p.name)?.count ?? 0),
+          }))
           .filter((p) => p.count > 0);
         last = new Map(now.map((p) => [p.name, p]));
         return delta;
@@ -258,14 +284,22 @@ export async function prepare(mode: ModeId, ctx: ModeContext): Promise<Runner> {
 export function leaks(ctx: ModeContext): string[] {
   const found: string[] = [];
   const veths = JSON.parse(ip('-j', '-n', ctx.node, 'link', 'show', 'type', 'veth') || '[]') as Array<{ ifname: string }>;
-  if (veths.length) found.push(`${veths.length} veth(s) in the node namespace (${veths.slice(0, 3).map((l) => l.ifname).join(', ')})`);
+  if (veths.length)
+    found.push(
+      `${veths.length} veth(s) in the node namespace (${veths
+        .slice(0, 3)
+        .map((l) => l.ifname)
+        .join(', ')})`,
+    );
   const netDir = join(ctx.dataDir, ctx.network);
   if (existsSync(netDir)) {
     // lock, last_reserved_ip.* and dot-files (our store's index) are not reservations
     const files = readdirSync(netDir).filter((f) => f !== 'lock' && !f.startsWith('last_reserved_ip') && !f.startsWith('.'));
     if (files.length) found.push(`${files.length} IPAM reservation(s) (${files.slice(0, 3).join(', ')})`);
   }
-  const ruleset = JSON.parse(inNs(ctx.node, 'nft', '-j', 'list', 'ruleset') || '{"nftables":[]}') as { nftables: Array<{ set?: { name: string; elem?: unknown[] } }> };
+  const ruleset = JSON.parse(inNs(ctx.node, 'nft', '-j', 'list', 'ruleset') || '{"nftables":[]}') as {
+    nftables: Array<{ set?: { name: string; elem?: unknown[] } }>;
+  };
   const elems = ruleset.nftables.reduce((n, o) => n + (o.set?.elem?.length ?? 0), 0);
   if (elems) found.push(`${elems} nftables set element(s)`);
   if (existsSync('/usr/sbin/iptables-save')) {

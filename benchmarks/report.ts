@@ -56,12 +56,28 @@ export const DIAGNOSTIC_NOTE = 'diagnostic run, pod IPv6 off';
 /** The benchmark table: one block per pod count, one row per mode and concurrency. */
 export function formatTable(runs: RunResult[], targets: Target[], workers: number, podIpv6 = true): string {
   const several = new Set(runs.map((r) => r.round)).size > 1;
-  const head = ['mode', 'N', 'W', ...(several ? ['round'] : []), 'ADD pods/s', 'ADD p50/p95/p99 ms', 'DEL pods/s', 'DEL p50/p95/p99 ms', 'ADD÷best ref', 'per-pod ADD ms', 'leaks'];
+  const head = [
+    'mode',
+    'N',
+    'W',
+    ...(several ? ['round'] : []),
+    'ADD pods/s',
+    'ADD p50/p95/p99 ms',
+    'DEL pods/s',
+    'DEL p50/p95/p99 ms',
+    'ADD÷best ref',
+    'per-pod ADD ms',
+    'leaks',
+  ];
   const rows: string[][] = [];
   for (const r of runs) {
     for (const kind of ['seq', 'par'] as const) {
       const s = r[kind];
-      const ref = fastestRef(runs.filter((x) => x.round === r.round), r.pods, kind);
+      const ref = fastestRef(
+        runs.filter((x) => x.round === r.round),
+        r.pods,
+        kind,
+      );
       const err = s.add.errors + s.del.errors;
       rows.push([
         r.mode,
@@ -74,25 +90,42 @@ export function formatTable(runs: RunResult[], targets: Target[], workers: numbe
         `${fmt(s.del.p50)}/${fmt(s.del.p95)}/${fmt(s.del.p99)}`,
         ref ? `${(s.add.podsPerSec / ref).toFixed(2)}×` : '-',
         fmt(s.add.perPodMs),
-        (r.leaks[kind].length ? `LEAK: ${r.leaks[kind].join('; ')}` : 'none') + (err ? ` (${err} errors, first: ${(s.add.firstError ?? s.del.firstError ?? '').slice(0, 120)})` : ''),
+        (r.leaks[kind].length ? `LEAK: ${r.leaks[kind].join('; ')}` : 'none') +
+          (err ? ` (${err} errors, first: ${(s.add.firstError ?? s.del.firstError ?? '').slice(0, 120)})` : ''),
       ]);
     }
   }
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i < (several ? 4 : 3) ? c.padEnd(widths[i]!) : i === cells.length - 1 ? c : c.padStart(widths[i]!))).join('  ');
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i < (several ? 4 : 3) ? c.padEnd(widths[i]!) : i === cells.length - 1 ? c : c.padStart(widths[i]!))).join('  ');
   const out = [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)];
-  const diagnostic = "DIAGNOSTIC RUN: the pods had IPv6 disabled (--pod-ipv6 off); the issue's targets are defined with IPv6 on, so these verdicts do not count";
+  const diagnostic =
+    "DIAGNOSTIC RUN: the pods had IPv6 disabled (--pod-ipv6 off); the issue's targets are defined with IPv6 on, so these verdicts do not count";
   if (!podIpv6) out.unshift(diagnostic, '');
-  const rss = runs.filter((r) => r.agentRssMb !== undefined).map((r) => `N=${r.pods}${several ? ` (round ${r.round})` : ''}: ${r.agentRssMb} MB`);
+  const rss = runs
+    .filter((r) => r.agentRssMb !== undefined)
+    .map((r) => `N=${r.pods}${several ? ` (round ${r.round})` : ''}: ${r.agentRssMb} MB`);
   if (rss.length) out.push('', `agent RSS after the run: ${rss.join(', ')}`);
   out.push(...phaseLines(runs));
   const leaky = runs.filter((r) => r.leaks.seq.length || r.leaks.par.length);
-  out.push('', leaky.length ? `LEAKS after DEL in: ${leaky.map((r) => `${r.mode}/N=${r.pods}`).join(', ')}` : 'leak check after every DEL phase: nothing left (links, IPAM files, nftables elements, iptables chains)');
-  out.push('', several ? `targets (issue 4), each the median of the ${byRound(runs).length} rounds' values (pairs from one round):` : 'targets (issue 4):');
+  out.push(
+    '',
+    leaky.length
+      ? `LEAKS after DEL in: ${leaky.map((r) => `${r.mode}/N=${r.pods}`).join(', ')}`
+      : 'leak check after every DEL phase: nothing left (links, IPAM files, nftables elements, iptables chains)',
+  );
+  out.push(
+    '',
+    several
+      ? `targets (issue 4), each the median of the ${byRound(runs).length} rounds' values (pairs from one round):`
+      : 'targets (issue 4):',
+  );
   if (!podIpv6) out.push(`  ${diagnostic}`);
   for (const t of targets) {
     const each = t.perRound && t.perRound.length > 1 ? ` [rounds: ${t.perRound.map((v) => round(v, 2)).join(', ')}]` : '';
-    out.push(`  [${t.status.toUpperCase().padEnd(4)}] ${t.name}: ${t.measured !== undefined ? round(t.measured, 2) : '-'}${each} (limit ${t.limit})${t.note ? ` — ${t.note}` : ''}`);
+    out.push(
+      `  [${t.status.toUpperCase().padEnd(4)}] ${t.name}: ${t.measured !== undefined ? round(t.measured, 2) : '-'}${each} (limit ${t.limit})${t.note ? ` — ${t.note}` : ''}`,
+    );
   }
   return out.join('\n');
 }
@@ -157,8 +190,22 @@ function checksOf(runs: RunResult[], workers: number): Check[] {
   const n = sizes.includes(300) ? 300 : sizes[sizes.length - 1];
   const get = (m: ModeId, size = n) => runs.find((r) => r.mode === m && r.pods === size);
   const out: Check[] = [];
-  const check = (name: string, measured: number | undefined, limit: string, ok: (v: number) => boolean, note?: string, combine: Check['combine'] = 'median') =>
-    out.push({ name, measured: measured === undefined || Number.isNaN(measured) ? undefined : measured, limit, ok, combine, ...(note ? { note } : {}) });
+  const check = (
+    name: string,
+    measured: number | undefined,
+    limit: string,
+    ok: (v: number) => boolean,
+    note?: string,
+    combine: Check['combine'] = 'median',
+  ) =>
+    out.push({
+      name,
+      measured: measured === undefined || Number.isNaN(measured) ? undefined : measured,
+      limit,
+      ok,
+      combine,
+      ...(note ? { note } : {}),
+    });
   const kinds = [
     ['seq', 'sequential'],
     ['par', `${workers} workers`],
@@ -172,7 +219,12 @@ function checksOf(runs: RunResult[], workers: number): Check[] {
     const nft = get('ref-nft')?.[k];
     const fl = get('floor')?.[k];
     check(`N=${n} ${label}: ADD ${tag} ÷ Debian pods/s`, a && deb && a.add.podsPerSec / deb.add.podsPerSec, '≥ 10×', (v) => v >= 10);
-    check(`N=${n} ${label}: ADD ${tag} ÷ newest ref (nft) pods/s`, a && nft && a.add.podsPerSec / nft.add.podsPerSec, '≥ 5×', (v) => v >= 5);
+    check(
+      `N=${n} ${label}: ADD ${tag} ÷ newest ref (nft) pods/s`,
+      a && nft && a.add.podsPerSec / nft.add.podsPerSec,
+      '≥ 5×',
+      (v) => v >= 5,
+    );
     check(`N=${n} ${label}: ADD ${tag} per pod ÷ floor`, a && fl && a.add.perPodMs / fl.add.perPodMs, '≤ 2.5×', (v) => v <= 2.5);
     check(`N=${n} ${label}: DEL ${tag} per pod ÷ floor`, a && fl && a.del.perPodMs / fl.del.perPodMs, '≤ 1.25×', (v) => v <= 1.25);
     const ip = get('inproc')?.[k];
@@ -183,7 +235,13 @@ function checksOf(runs: RunResult[], workers: number): Check[] {
     const big = get(m, 1000) ?? get(m, sizes[sizes.length - 1]);
     const small = get(m, 100);
     if (!big || !small || big === small) continue;
-    check(`${m}: per-pod ADD N=${big.pods} ÷ N=100`, big.seq.add.perPodMs / small.seq.add.perPodMs, '≤ 1.25×', (v) => v <= 1.25, m === 'agent' ? undefined : 'shown for comparison');
+    check(
+      `${m}: per-pod ADD N=${big.pods} ÷ N=100`,
+      big.seq.add.perPodMs / small.seq.add.perPodMs,
+      '≤ 1.25×',
+      (v) => v <= 1.25,
+      m === 'agent' ? undefined : 'shown for comparison',
+    );
   }
   const rss = runs.filter((r) => r.mode === 'agent').sort((a, b) => b.pods - a.pods)[0];
   check(`agent RSS after N=${rss?.pods ?? '-'} (target at 1000)`, rss?.agentRssMb, '≤ 150 MB', (v) => v <= 150, undefined, 'max');
@@ -218,7 +276,14 @@ export function evaluateTargets(runs: RunResult[], workers: number, podIpv6 = tr
   return out;
 }
 
-const COLORS: Record<ModeId, string> = { debian: '#b5542b', 'ref-nft': '#d9a441', agent: '#2f7d32', noagent: '#7b6fb0', inproc: '#2a77b5', floor: '#666666' };
+const COLORS: Record<ModeId, string> = {
+  debian: '#b5542b',
+  'ref-nft': '#d9a441',
+  agent: '#2f7d32',
+  noagent: '#7b6fb0',
+  inproc: '#2a77b5',
+  floor: '#666666',
+};
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
 
 /** Two panels: pods/s per mode at the largest N (log scale), and per-pod ADD time against N. */
@@ -236,7 +301,10 @@ export function chartSvg(allRuns: RunResult[], sizes: number[], workers: number,
   const parts: string[] = [];
   const text = (x: number, y: number, s: string, extra = '') => parts.push(`<text x="${x}" y="${y}" ${extra}>${esc(s)}</text>`);
   // Panel 1: horizontal grouped bars, log10 x from 1 to the next power of ten above the max.
-  const x0 = 260, x1 = W - 40, rowH = 14, groupH = rowH * series.length + 14;
+  const x0 = 260,
+    x1 = W - 40,
+    rowH = 14,
+    groupH = rowH * series.length + 14;
   const top1 = 50;
   const vals = runs.filter((r) => r.pods === n).flatMap((r) => series.map(([, f]) => f(r)));
   const maxDec = Math.max(1, Math.ceil(Math.log10(Math.max(10, ...vals))));
@@ -257,17 +325,24 @@ export function chartSvg(allRuns: RunResult[], sizes: number[], workers: number,
     series.forEach(([name, f], j) => {
       const v = f(r);
       const yy = y + j * rowH;
-      parts.push(`<rect x="${x0}" y="${yy}" width="${Math.max(1, lx(v) - x0)}" height="${rowH - 3}" fill="${COLORS[m]}" opacity="${j % 2 ? 0.6 : 1}"/>`);
+      parts.push(
+        `<rect x="${x0}" y="${yy}" width="${Math.max(1, lx(v) - x0)}" height="${rowH - 3}" fill="${COLORS[m]}" opacity="${j % 2 ? 0.6 : 1}"/>`,
+      );
       text(x0 - 6, yy + 10, name, 'font-size="11" text-anchor="end"');
       text(lx(v) + 4, yy + 10, fmt(v), 'font-size="11"');
     });
   });
   // Panel 2: per-pod sequential ADD time (ms, log y) against N (log x).
-  const top2 = top1 + h1 + 60, h2 = 300, px0 = 80, px1 = W - 220;
+  const top2 = top1 + h1 + 60,
+    h2 = 300,
+    px0 = 80,
+    px1 = W - 220;
   text(20, top2 - 16, 'per-pod ADD time (ms, sequential) against N — log/log', 'font-size="16" font-weight="bold"');
   const ms = runs.map((r) => r.seq.add.perPodMs).filter((v) => v > 0);
-  const yLo = Math.floor(Math.log10(Math.min(...ms, 1))), yHi = Math.ceil(Math.log10(Math.max(...ms, 10)));
-  const xLo = Math.log10(Math.min(...sizes)), xHi = Math.max(xLo + 1, Math.log10(Math.max(...sizes)));
+  const yLo = Math.floor(Math.log10(Math.min(...ms, 1))),
+    yHi = Math.ceil(Math.log10(Math.max(...ms, 10)));
+  const xLo = Math.log10(Math.min(...sizes)),
+    xHi = Math.max(xLo + 1, Math.log10(Math.max(...sizes)));
   const px = (N: number) => px0 + ((px1 - px0) * (Math.log10(N) - xLo)) / (xHi - xLo);
   const py = (v: number) => top2 + h2 - (h2 * (Math.log10(v) - yLo)) / (yHi - yLo);
   for (let d = yLo; d <= yHi; d++) {

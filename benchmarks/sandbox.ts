@@ -15,12 +15,16 @@ export function ip(...args: string[]): string {
 
 /** Run a command inside a namespace (via `ip netns exec`); stdout as text. */
 export function inNs(ns: string, cmd: string, ...args: string[]): string {
-  return execFileSync('ip', ['netns', 'exec', ns, cmd, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 << 20 });
+  return execFileSync('ip', ['netns', 'exec', ns, cmd, ...args], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    maxBuffer: 64 << 20,
+  });
 }
 
 /** Run many `ip` commands in one process (`ip -force -batch -`). */
 export function ipBatch(lines: string[]): void {
-  if (lines.length) execFileSync('ip', ['-force', '-batch', '-'], { input: lines.join('\n') + '\n', stdio: ['pipe', 'ignore', 'ignore'] });
+  if (lines.length) execFileSync('ip', ['-force', '-batch', '-'], { input: `${lines.join('\n')}\n`, stdio: ['pipe', 'ignore', 'ignore'] });
 }
 
 /** Owns everything one benchmark run creates. */
@@ -82,7 +86,10 @@ export class Sandbox {
     } catch {
       /* best effort; verified below */
     }
-    const left = ip('netns', 'list').split('\n').map((l) => l.split(' ')[0] ?? '').filter((n) => n.startsWith(this.prefix));
+    const left = ip('netns', 'list')
+      .split('\n')
+      .map((l) => l.split(' ')[0] ?? '')
+      .filter((n) => n.startsWith(this.prefix));
     for (const n of left) {
       try {
         ip('netns', 'del', n);

@@ -99,6 +99,7 @@ if (cacheFile && (cachedData === undefined || script.cachedDataRejected)) {
 writeFileSync(join(out, 'plugin-entry.cjs'), loader);
 // Caches of earlier bundles are dead weight.
 for (const f of readdirSync(out)) {
-  if ((f.endsWith('.v8cache') && !f.startsWith(`plugin-entry.${hash}.`)) || f.includes('.v8cache.tmp-')) rmSync(join(out, f), { force: true });
+  if ((f.endsWith('.v8cache') && !f.startsWith(`plugin-entry.${hash}.`)) || f.includes('.v8cache.tmp-'))
+    rmSync(join(out, f), { force: true });
 }
 console.log(`dist/entry: plugin-entry.cjs (bundle ${hash})`);

@@ -436,7 +436,10 @@ export function agentListen(path: string, maxPayload: number, readTimeoutMs: num
  * it cannot be started. For the agent's exec'd delegates, which must run where the launcher ran.
  */
 export async function execIn(req: ExecInRequest): Promise<ExecInResult> {
-  const stdin = typeof req.stdin === 'string' ? Buffer.from(req.stdin, 'utf8') : Buffer.from(req.stdin.buffer, req.stdin.byteOffset, req.stdin.byteLength);
+  const stdin =
+    typeof req.stdin === 'string'
+      ? Buffer.from(req.stdin, 'utf8')
+      : Buffer.from(req.stdin.buffer, req.stdin.byteOffset, req.stdin.byteLength);
   return call('execIn', () => addon().execIn({ netns: req.netns, path: req.path, env: Object.entries(req.env), stdin }));
 }
 

@@ -4,7 +4,9 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 
 function snapshot(): { links: string[]; tables: string[] } {
-  const links = (JSON.parse(execFileSync('ip', ['-j', 'link', 'show'], { encoding: 'utf8' })) as Array<{ ifname: string }>).map((l) => l.ifname);
+  const links = (JSON.parse(execFileSync('ip', ['-j', 'link', 'show'], { encoding: 'utf8' })) as Array<{ ifname: string }>).map(
+    (l) => l.ifname,
+  );
   let tables: string[] = [];
   try {
     tables = execFileSync('nft', ['list', 'tables'], { encoding: 'utf8' }).split('\n').filter(Boolean);

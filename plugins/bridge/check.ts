@@ -37,7 +37,8 @@ export async function checkAttachment(conf: BridgeConfig, ctx: PluginContext): P
   const cont = state.container;
   if (!cont) fail(`CNI created interface in container ${ctx.ifname} not found`);
   if (cont.kind !== 'veth') fail(`Error: Container interface ${cont.name} not of type veth`);
-  if (contIface.mac && contIface.mac !== cont.mac) fail(`Interface ${cont.name} Mac ${contIface.mac} doesn't match container Mac: ${cont.mac}`);
+  if (contIface.mac && contIface.mac !== cont.mac)
+    fail(`Interface ${cont.name} Mac ${contIface.mac} doesn't match container Mac: ${cont.mac}`);
 
   const peer = state.hostPeer;
   const peerListed = peer && ifaces.some((i) => i.name === peer.name && !i.sandbox);

@@ -4,9 +4,7 @@ import { dnsSchema } from '../../src/spec/net-conf.js';
 
 const vlanId = z.number().int();
 
-const trunkEntry = z
-  .object({ id: vlanId.optional(), minID: vlanId.optional(), maxID: vlanId.optional() })
-  .loose();
+const trunkEntry = z.object({ id: vlanId.optional(), minID: vlanId.optional(), maxID: vlanId.optional() }).loose();
 
 /** Raw config as written by an admin; unknown keys are kept (other plugins of a chain may own them). */
 export const bridgeConfigSchema = z
@@ -30,7 +28,10 @@ export const bridgeConfigSchema = z
     portIsolation: z.boolean().default(false),
     ipam: z.object({ type: z.string().optional() }).loose().optional(),
     dns: dnsSchema.optional(),
-    args: z.object({ cni: z.object({ mac: z.string().optional() }).loose().optional() }).loose().optional(),
+    args: z
+      .object({ cni: z.object({ mac: z.string().optional() }).loose().optional() })
+      .loose()
+      .optional(),
     runtimeConfig: z.object({ mac: z.string().optional() }).loose().optional(),
   })
   .loose()
@@ -49,7 +50,11 @@ export const bridgeConfigSchema = z
       ctx.addIssue({ code: 'custom', path: ['promiscMode'], message: 'cannot set hairpin mode and promiscuous mode at the same time' });
     }
     if (c.disableContainerInterface && c.ipam?.type) {
-      ctx.addIssue({ code: 'custom', path: ['disableContainerInterface'], message: 'cannot use IPAM when the container interface is disabled' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['disableContainerInterface'],
+        message: 'cannot use IPAM when the container interface is disabled',
+      });
     }
   });
 

@@ -136,7 +136,10 @@ async function del(conf: BridgeConfig, ctx: PluginContext): Promise<void> {
   // IPAM is released while the kernel tears the veth down (it waits ~20 ms for RCU), and whether or
   // not that succeeds — the reference releases it first; its error, if any, is the one reported.
   // bridgeDel removes the masquerade elements during that wait too, when the link had addresses.
-  const [link, released] = await Promise.allSettled([unwire(ctx, { namePort: conf.macspoofchk, masquerade }), type ? ipamDel(type, ctx) : undefined]);
+  const [link, released] = await Promise.allSettled([
+    unwire(ctx, { namePort: conf.macspoofchk, masquerade }),
+    type ? ipamDel(type, ctx) : undefined,
+  ]);
   if (released.status === 'rejected') throw released.reason;
   if (link.status === 'rejected') throw link.reason;
   const { addresses, port, masqueraded } = link.value;
@@ -172,7 +175,13 @@ async function gc(conf: BridgeConfig, ctx: PluginContext): Promise<void> {
     for (const e of entries) {
       if (valid.has(`${e.containerId}/${e.ifname}`)) continue;
       try {
-        await native.masqDel({ hostNetns: ctx.hostNetns, network: conf.name, containerId: e.containerId, ifname: e.ifname, addresses: [e.address] });
+        await native.masqDel({
+          hostNetns: ctx.hostNetns,
+          network: conf.name,
+          containerId: e.containerId,
+          ifname: e.ifname,
+          addresses: [e.address],
+        });
       } catch (err) {
         errors.push(err instanceof Error ? err.message : String(err));
       }

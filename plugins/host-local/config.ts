@@ -95,7 +95,10 @@ export const hostLocalConfigSchema = baseSchema.transform((n, ctx): HostLocalCon
   const sources: Array<{ inputs: RangeInput[]; path: Path }> = [];
   (n.runtimeConfig?.ipRanges ?? []).forEach((set, i) => sources.push({ inputs: set, path: ['runtimeConfig', 'ipRanges', i] }));
   if (ipam.subnet) {
-    sources.push({ inputs: [{ subnet: ipam.subnet, rangeStart: ipam.rangeStart, rangeEnd: ipam.rangeEnd, gateway: ipam.gateway }], path: ['ipam'] });
+    sources.push({
+      inputs: [{ subnet: ipam.subnet, rangeStart: ipam.rangeStart, rangeEnd: ipam.rangeEnd, gateway: ipam.gateway }],
+      path: ['ipam'],
+    });
   }
   (ipam.ranges ?? []).forEach((set, i) => sources.push({ inputs: set, path: ['ipam', 'ranges', i] }));
   if (sources.length === 0) return fail('no IP ranges specified', ['ipam', 'ranges']);

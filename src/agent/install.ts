@@ -62,7 +62,7 @@ function defaultEntry(root: string): string {
 
 /** Whether the file at path carries our marker in its first 4 KiB; undefined when there is no file. */
 function carriesMarker(path: string): boolean | undefined {
-  let fd;
+  let fd: number;
   try {
     fd = openSync(path, 'r');
   } catch {
@@ -134,7 +134,8 @@ export async function install(options: InstallOptions): Promise<InstallResult> {
   const entry = options.entry ?? defaultEntry(root);
   const socketPath = options.socketPath ?? DEFAULT_SOCKET;
   const plugins = options.plugins ?? pluginTypes;
-  if (carriesMarker(launcher) !== true) throw new Error(`launcher ${launcher} missing or not a fastcni launcher: build it with cargo build --release -p fastcni-launcher`);
+  if (carriesMarker(launcher) !== true)
+    throw new Error(`launcher ${launcher} missing or not a fastcni launcher: build it with cargo build --release -p fastcni-launcher`);
 
   mkdirSync(binDir, { recursive: true, mode: 0o755 });
   const foreign = plugins.filter((p) => carriesMarker(join(binDir, p)) === false);
@@ -160,6 +161,7 @@ export async function install(options: InstallOptions): Promise<InstallResult> {
     }
   }
   // The CLI sits beside the unbundled entry (dist/src/cli/); the bundle is in dist/entry/.
-  const cli = basename(dirname(entry)) === 'entry' ? join(dirname(dirname(entry)), 'src', 'cli', 'fastcni.js') : join(dirname(entry), 'fastcni.js');
+  const cli =
+    basename(dirname(entry)) === 'entry' ? join(dirname(dirname(entry)), 'src', 'cli', 'fastcni.js') : join(dirname(entry), 'fastcni.js');
   return { installed, configFile, conflist, unit: agentUnit({ node, cli: resolve(cli), socketPath }) };
 }

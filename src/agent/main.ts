@@ -21,6 +21,8 @@ try {
   });
   process.exit(0);
 } catch (e) {
-  process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'error', msg: 'agent failed', error: (e as Error).message })}\n`);
+  process.stderr.write(
+    `${JSON.stringify({ time: new Date().toISOString(), level: 'error', msg: 'agent failed', error: (e as Error).message })}\n`,
+  );
   process.exit(1);
 }

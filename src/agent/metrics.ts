@@ -125,7 +125,11 @@ export function prometheusText(s: AgentStatus): string {
   for (const [key, l] of Object.entries(s.latency)) {
     const [plugin = '', command = ''] = key.split(' ');
     const base = `plugin="${label(plugin)}",command="${label(command)}"`;
-    for (const [q, v] of [['0.5', l.p50Ms], ['0.95', l.p95Ms], ['0.99', l.p99Ms]] as const) {
+    for (const [q, v] of [
+      ['0.5', l.p50Ms],
+      ['0.95', l.p95Ms],
+      ['0.99', l.p99Ms],
+    ] as const) {
       lines.push(`fastcni_agent_request_seconds{${base},quantile="${q}"} ${v / 1000}`);
     }
     lines.push(`fastcni_agent_request_seconds_count{${base}} ${l.count}`);

@@ -2,7 +2,7 @@
 // each request is the caller's network namespace (SO_PEERCRED pid), and only root callers are served.
 // A native thread accepts and reads each request (src/native.ts agentListen); here it is decoded,
 // checked and answered.
-import { chmodSync, lstatSync, mkdirSync, statSync, unlinkSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, type Stats, statSync, unlinkSync } from 'node:fs';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { connect } from 'node:net';
 import { dirname } from 'node:path';
@@ -24,6 +24,7 @@ import {
   encodeStatusReply,
   parseHeader,
   type InvokeRequest,
+  type Request as AgentFrameRequest,
 } from './protocol.js';
 
 /** Where the launcher looks for the agent unless told otherwise. */
@@ -62,7 +63,7 @@ async function prepareSocketPath(socketPath: string, log: Logger): Promise<void>
   const created = mkdirSync(dir, { recursive: true, mode: 0o700 });
   if (created !== undefined) chmodSync(dir, 0o700);
   else if ((statSync(dir).mode & 0o077) !== 0) log.warn('socket directory is accessible to others; the socket itself is 0600', { dir });
-  let st;
+  let st: Stats;
   try {
     st = lstatSync(socketPath);
   } catch {
@@ -148,7 +149,8 @@ export async function startAgent(options: AgentOptions = {}): Promise<Agent> {
    */
   const invoke = async (req: InvokeRequest, r: AgentRequest): Promise<InvocationOutput> => {
     // never run a request anywhere but where its caller runs
-    if (r.netnsError) return { exitCode: 1, stdout: '', stderr: `fastcni agent: cannot open the caller's network namespace: ${r.netnsError}\n` };
+    if (r.netnsError)
+      return { exitCode: 1, stdout: '', stderr: `fastcni agent: cannot open the caller's network namespace: ${r.netnsError}\n` };
     const netnsFd = r.netnsFd ?? undefined;
     let plugin = loaded.get(req.plugin);
     if (!plugin) loaded.set(req.plugin, (plugin = await load(req.plugin)));
@@ -162,7 +164,7 @@ export async function startAgent(options: AgentOptions = {}): Promise<Agent> {
     const { id, pid, uid } = r;
     if (!allowed.includes(uid)) return refuse(id, `peer uid ${uid} is not allowed (root only)`, { pid, uid });
     if (closing) return refuse(id, 'agent is shutting down', { pid });
-    let req;
+    let req: AgentFrameRequest;
     try {
       const frame = frameOf(r, maxFrame, readTimeoutMs);
       req = decodeRequest(frame.kind, frame.payload);
@@ -187,14 +189,15 @@ export async function startAgent(options: AgentOptions = {}): Promise<Agent> {
     }
     const ms = performance.now() - started;
     metrics.record(req.invoke.plugin, command, ms, out.exitCode);
-    if (log.enabled?.('debug') !== false) log.debug('request', {
-      plugin: req.invoke.plugin,
-      command,
-      containerId: req.invoke.env.CNI_CONTAINERID,
-      pid,
-      exitCode: out.exitCode,
-      ms: Math.round(ms * 1000) / 1000,
-    });
+    if (log.enabled?.('debug') !== false)
+      log.debug('request', {
+        plugin: req.invoke.plugin,
+        command,
+        containerId: req.invoke.env.CNI_CONTAINERID,
+        pid,
+        exitCode: out.exitCode,
+        ms: Math.round(ms * 1000) / 1000,
+      });
     if (!listener.reply(id, encodeResult(out))) log.warn('caller went away before the answer', { plugin: req.invoke.plugin, command, pid });
     // the agent's share: reading on the native thread, then here until the answer is written
     recordPhase('agent.request', r.readUs / 1000 + performance.now() - taken);

@@ -98,14 +98,21 @@ export interface AddOutcome {
  * When a plugin fails, the attachment is deleted again (as a runtime does after a failed ADD) unless
  * one with the same ID and ifname was already cached: an earlier good attachment is never undone.
  */
-export async function addCommand(network: string, netns: string, opts: GlobalOptions & AttachmentOptions = {}, ctx: CommandContext = {}): Promise<AddOutcome> {
+export async function addCommand(
+  network: string,
+  netns: string,
+  opts: GlobalOptions & AttachmentOptions = {},
+  ctx: CommandContext = {},
+): Promise<AddOutcome> {
   const { env, options, runtime: make } = prepare(opts, ctx);
   const conf = runtimeConf(netns, opts, env);
   const runtime = await make();
   const list = await loadList(runtime, network);
   await checkPluginsPresent(list, options.pluginPath);
   await requireNetns(conf.netns);
-  const existed = (await runtime.getCachedAttachments(conf.containerId)).some((a) => a.networkName === list.name && a.ifname === conf.ifname);
+  const existed = (await runtime.getCachedAttachments(conf.containerId)).some(
+    (a) => a.networkName === list.name && a.ifname === conf.ifname,
+  );
   try {
     const result = (await runtime.addNetworkList(list, conf)) ?? {};
     const cniVersion = typeof result.cniVersion === 'string' && result.cniVersion !== '' ? result.cniVersion : list.cniVersion;
@@ -117,7 +124,9 @@ export async function addCommand(network: string, netns: string, opts: GlobalOpt
         await runtime.delNetworkList(list, conf);
       } catch (cleanup) {
         const c = toCniError(cleanup);
-        throw new CniError(err.code, err.message, [err.details, `cleanup DEL also failed: ${c.message}`].filter(Boolean).join('; '), { cause: e });
+        throw new CniError(err.code, err.message, [err.details, `cleanup DEL also failed: ${c.message}`].filter(Boolean).join('; '), {
+          cause: e,
+        });
       }
     }
     throw err;
@@ -131,7 +140,12 @@ export interface AttachmentOutcome {
 }
 
 /** CHECK one network's attachment against its cached result. */
-export async function checkCommand(network: string, netns: string, opts: GlobalOptions & AttachmentOptions = {}, ctx: CommandContext = {}): Promise<AttachmentOutcome> {
+export async function checkCommand(
+  network: string,
+  netns: string,
+  opts: GlobalOptions & AttachmentOptions = {},
+  ctx: CommandContext = {},
+): Promise<AttachmentOutcome> {
   const { env, runtime: make } = prepare(opts, ctx);
   const conf = runtimeConf(netns, opts, env);
   const runtime = await make();
@@ -141,7 +155,12 @@ export async function checkCommand(network: string, netns: string, opts: GlobalO
 }
 
 /** DEL one network's attachment; works when the namespace is already gone. */
-export async function delCommand(network: string, netns: string, opts: GlobalOptions & AttachmentOptions = {}, ctx: CommandContext = {}): Promise<AttachmentOutcome> {
+export async function delCommand(
+  network: string,
+  netns: string,
+  opts: GlobalOptions & AttachmentOptions = {},
+  ctx: CommandContext = {},
+): Promise<AttachmentOutcome> {
   const { env, runtime: make } = prepare(opts, ctx);
   const conf = runtimeConf(netns, opts, env);
   const runtime = await make();
@@ -160,10 +179,15 @@ export interface GcOutcome {
  * GC the named networks (none = every network of the config directory). Without --valid, every
  * cached attachment of each network is deleted, exactly as `cnitool gc` does. Errors are per network.
  */
-export async function gcCommand(networks: readonly string[], opts: GlobalOptions & { valid?: string[] } = {}, ctx: CommandContext = {}): Promise<GcOutcome[]> {
+export async function gcCommand(
+  networks: readonly string[],
+  opts: GlobalOptions & { valid?: string[] } = {},
+  ctx: CommandContext = {},
+): Promise<GcOutcome[]> {
   const valid = parseValidAttachments(opts.valid);
   const runtime = await prepare(opts, ctx).runtime();
-  const lists = networks.length > 0 ? await Promise.all(networks.map((n) => loadList(runtime, n))) : (await runtime.listNetworks()).networks;
+  const lists =
+    networks.length > 0 ? await Promise.all(networks.map((n) => loadList(runtime, n))) : (await runtime.listNetworks()).networks;
   const out: GcOutcome[] = [];
   for (const list of lists) {
     try {
@@ -177,7 +201,11 @@ export async function gcCommand(networks: readonly string[], opts: GlobalOptions
 }
 
 /** STATUS of one network: resolves when every plugin is ready, throws the first plugin's error otherwise. */
-export async function statusCommand(network: string, opts: GlobalOptions = {}, ctx: CommandContext = {}): Promise<{ network: string; cniVersion: string }> {
+export async function statusCommand(
+  network: string,
+  opts: GlobalOptions = {},
+  ctx: CommandContext = {},
+): Promise<{ network: string; cniVersion: string }> {
   validateNetworkName(network);
   const runtime = await prepare(opts, ctx).runtime();
   const list = await loadList(runtime, network);
@@ -210,7 +238,12 @@ export async function listCommand(opts: GlobalOptions = {}, ctx: CommandContext 
   return {
     confDir: options.confDir!,
     cacheDir: options.cacheDir!,
-    networks: listing.networks.map((l) => ({ name: l.name, cniVersion: l.cniVersion, plugins: l.plugins.map((p) => p.type), ...(l.source ? { file: l.source } : {}) })),
+    networks: listing.networks.map((l) => ({
+      name: l.name,
+      cniVersion: l.cniVersion,
+      plugins: l.plugins.map((p) => p.type),
+      ...(l.source ? { file: l.source } : {}),
+    })),
     malformed: listing.errors.map((e) => ({ file: e.file, error: e.error.message })),
     attachments: attachments.map((a) => ({
       network: a.networkName,

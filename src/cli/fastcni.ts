@@ -55,7 +55,7 @@ function action<A extends unknown[]>(fn: (...args: A) => Promise<void>): (...arg
 
 function attachmentOptions(cmd: Command): Command {
   return cmd
-    .option('--id <id>', 'container ID (default: cnitool\'s, derived from the netns path)')
+    .option('--id <id>', "container ID (default: cnitool's, derived from the netns path)")
     .option('-i, --ifname <name>', 'interface name in the container (default: $CNI_IFNAME or eth0)')
     .option('--cap <json>', 'capability args as a JSON object (default: $CAP_ARGS)')
     .option('--args <K=V;...>', 'CNI_ARGS pairs (default: $CNI_ARGS)');
@@ -91,7 +91,15 @@ for (const verb of ['add', 'check', 'del'] as const) {
       }
       const out = verb === 'check' ? await checkCommand(network, netns, o) : await delCommand(network, netns, o);
       const what = `${out.network} ${out.conf.containerId}/${out.conf.ifname} (${out.conf.netns})`;
-      if (o.json) json({ command: verb, network: out.network, containerId: out.conf.containerId, ifname: out.conf.ifname, netns: out.conf.netns, ok: true });
+      if (o.json)
+        json({
+          command: verb,
+          network: out.network,
+          containerId: out.conf.containerId,
+          ifname: out.conf.ifname,
+          netns: out.conf.netns,
+          ok: true,
+        });
       else print(verb === 'check' ? `check ${what}: ok` : `deleted ${what}`);
     }),
   );
@@ -100,7 +108,10 @@ for (const verb of ['add', 'check', 'del'] as const) {
 program
   .command('gc [network...]')
   .description('garbage-collect networks (all when none is named): delete cached attachments not listed with --valid')
-  .option('--valid <id/ifname...>', 'attachments to keep (CONTAINERID/IFNAME); without it every cached attachment is deleted, as cnitool gc does')
+  .option(
+    '--valid <id/ifname...>',
+    'attachments to keep (CONTAINERID/IFNAME); without it every cached attachment is deleted, as cnitool gc does',
+  )
   .action(
     action(async (networks: string[], _o: Opts, cmd: Command) => {
       const o = cmd.optsWithGlobals<Opts>();
@@ -117,7 +128,7 @@ program
 
 program
   .command('status <network>')
-  .description("ask every plugin of a network whether it is ready (CNI STATUS)")
+  .description('ask every plugin of a network whether it is ready (CNI STATUS)')
   .action(
     action(async (network: string, _o: Opts, cmd: Command) => {
       const o = cmd.optsWithGlobals<Opts>();
@@ -195,7 +206,8 @@ const agent = program
   .action(
     action(async (o: { socket?: string; metricsPort?: string; logLevel?: string }) => {
       const port = o.metricsPort === undefined ? undefined : Number(o.metricsPort);
-      if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536)) throw new Error(`--metrics-port: not a port number: ${o.metricsPort}`);
+      if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536))
+        throw new Error(`--metrics-port: not a port number: ${o.metricsPort}`);
       await runAgent({ socketPath: o.socket ?? agentSocket(), metricsPort: port, logLevel: o.logLevel as LogLevel | undefined });
     }),
   );
@@ -208,7 +220,9 @@ agent
       // `--socket` after `status` may be taken by the parent `agent` command: read both.
       const s = await agentStatus(cmd.optsWithGlobals<{ socket?: string }>().socket ?? agentSocket());
       if (cmd.optsWithGlobals<Opts>().json) return json(s);
-      print(`agent pid ${s.pid}, up ${s.uptimeSeconds.toFixed(0)} s, ${s.requests} requests, ${s.errors} errors, ${s.refused} refused, ${s.inFlight} in flight, RSS ${(s.rssBytes / 2 ** 20).toFixed(1)} MiB`);
+      print(
+        `agent pid ${s.pid}, up ${s.uptimeSeconds.toFixed(0)} s, ${s.requests} requests, ${s.errors} errors, ${s.refused} refused, ${s.inFlight} in flight, RSS ${(s.rssBytes / 2 ** 20).toFixed(1)} MiB`,
+      );
       for (const [key, l] of Object.entries(s.latency)) print(`  ${key}: ${JSON.stringify(l)}`);
       if (s.phases.length) print('  mean time per phase (ms):');
       for (const p of s.phases) print(`    ${p.name}: ${(p.totalMs / p.count).toFixed(3)} × ${p.count}`);
@@ -250,8 +264,14 @@ program
       // part of the library, so it is loaded only here, by path.
       const harness = new URL('../../benchmarks/index.js', import.meta.url);
       if (!existsSync(fileURLToPath(harness))) throw new Error('the benchmark is not built: run `make bench` once');
-      const { runBenchmark } = (await import(harness.href)) as { runBenchmark: (o: Record<string, unknown>) => Promise<{ runs: Array<{ leaks: { seq: string[]; par: string[] } }> }> };
-      const list = (v: string) => v.split(',').map((x) => x.trim()).filter(Boolean);
+      const { runBenchmark } = (await import(harness.href)) as {
+        runBenchmark: (o: Record<string, unknown>) => Promise<{ runs: Array<{ leaks: { seq: string[]; par: string[] } }> }>;
+      };
+      const list = (v: string) =>
+        v
+          .split(',')
+          .map((x) => x.trim())
+          .filter(Boolean);
       const report = await runBenchmark({
         sizes: list(o.sizes).map(Number),
         workers: Number(o.workers),

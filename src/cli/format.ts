@@ -1,8 +1,9 @@
 // Output of the fastcni CLI: short human tables by default, cnitool's JSON for --json, one-line errors.
-import { CniError, toCniError } from '../spec/errors.js';
+import { type CniError, toCniError } from '../spec/errors.js';
 import { goStringify } from '../spec/go-json.js';
 import { formatResult } from '../spec/result-print.js';
 import { parseResult, toCurrentResult } from '../spec/result-convert.js';
+import type { Result } from '../skel/types.js';
 import { resultFamily } from '../spec/versions.js';
 import type { AddOutcome, ListOutcome } from './commands.js';
 
@@ -10,7 +11,11 @@ import type { AddOutcome, ListOutcome } from './commands.js';
 export function table(header: readonly string[], rows: ReadonlyArray<readonly string[]>, indent = '  '): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: readonly string[]) =>
-    indent + cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd();
+    indent +
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
   return [line(header), ...rows.map(line)].join('\n');
 }
 
@@ -33,7 +38,7 @@ export function addJson(o: AddOutcome): string {
 /** The ADD result for people: interfaces, addresses and routes as small tables. */
 export function addText(o: AddOutcome): string {
   const head = `added ${o.network} to ${o.conf.netns} (container ${o.conf.containerId}, ifname ${o.conf.ifname}, cniVersion ${o.cniVersion})`;
-  let r;
+  let r: Result;
   try {
     r = toCurrentResult(o.result, o.cniVersion);
   } catch {
@@ -42,18 +47,39 @@ export function addText(o: AddOutcome): string {
   const out = [head];
   const ifaces = r.interfaces ?? [];
   if (ifaces.length > 0) {
-    out.push('interfaces:', table(['NAME', 'MAC', 'SANDBOX'], ifaces.map((i) => [i.name, i.mac ?? '', i.sandbox ?? ''])));
+    out.push(
+      'interfaces:',
+      table(
+        ['NAME', 'MAC', 'SANDBOX'],
+        ifaces.map((i) => [i.name, i.mac ?? '', i.sandbox ?? '']),
+      ),
+    );
   }
   const ips = r.ips ?? [];
   if (ips.length > 0) {
     const ifname = (idx: number | undefined) => (idx === undefined ? '' : (ifaces[idx]?.name ?? String(idx)));
-    out.push('addresses:', table(['ADDRESS', 'GATEWAY', 'INTERFACE'], ips.map((i) => [i.address, i.gateway ?? '', ifname(i.interface)])));
+    out.push(
+      'addresses:',
+      table(
+        ['ADDRESS', 'GATEWAY', 'INTERFACE'],
+        ips.map((i) => [i.address, i.gateway ?? '', ifname(i.interface)]),
+      ),
+    );
   }
   const routes = r.routes ?? [];
-  if (routes.length > 0) out.push('routes:', table(['DESTINATION', 'GATEWAY'], routes.map((rt) => [rt.dst, rt.gw ?? '(default gateway)'])));
+  if (routes.length > 0)
+    out.push(
+      'routes:',
+      table(
+        ['DESTINATION', 'GATEWAY'],
+        routes.map((rt) => [rt.dst, rt.gw ?? '(default gateway)']),
+      ),
+    );
   const dns = r.dns;
   if (dns && (dns.nameservers?.length || dns.domain || dns.search?.length)) {
-    out.push(`dns: ${[...(dns.nameservers ?? []), dns.domain ? `domain ${dns.domain}` : '', dns.search?.length ? `search ${dns.search.join(' ')}` : ''].filter(Boolean).join(', ')}`);
+    out.push(
+      `dns: ${[...(dns.nameservers ?? []), dns.domain ? `domain ${dns.domain}` : '', dns.search?.length ? `search ${dns.search.join(' ')}` : ''].filter(Boolean).join(', ')}`,
+    );
   }
   return out.join('\n');
 }
@@ -63,7 +89,10 @@ export function listText(o: ListOutcome): string {
   const out = [`networks in ${o.confDir}:`];
   out.push(
     o.networks.length > 0
-      ? table(['NAME', 'VERSION', 'PLUGINS', 'FILE'], o.networks.map((n) => [n.name, n.cniVersion, n.plugins.join(','), n.file ?? '']))
+      ? table(
+          ['NAME', 'VERSION', 'PLUGINS', 'FILE'],
+          o.networks.map((n) => [n.name, n.cniVersion, n.plugins.join(','), n.file ?? '']),
+        )
       : '  (none)',
   );
   if (o.malformed.length > 0) {

@@ -51,7 +51,11 @@ export function parseArgsPairs(raw: string | undefined, source = 'CNI_ARGS'): Ar
   return raw.split(';').map((pair) => {
     const kv = pair.split('=');
     if (kv.length !== 2 || kv[0] === '' || kv[1] === '') {
-      throw new CniError(ErrorCode.InvalidEnvironment, `invalid ${source} pair ${JSON.stringify(pair)}`, 'expected KEY=VALUE pairs separated by ";"');
+      throw new CniError(
+        ErrorCode.InvalidEnvironment,
+        `invalid ${source} pair ${JSON.stringify(pair)}`,
+        'expected KEY=VALUE pairs separated by ";"',
+      );
     }
     return [kv[0]!, kv[1]!];
   });
@@ -92,7 +96,8 @@ export function parseValidAttachments(items: readonly string[] | undefined): Att
 function positiveSeconds(v: number | string | undefined, source: string): number | undefined {
   if (v === undefined || v === '') return undefined;
   const n = typeof v === 'number' ? v : Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new CniError(ErrorCode.InvalidEnvironment, `invalid ${source} ${JSON.stringify(String(v))}: expected seconds > 0`);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new CniError(ErrorCode.InvalidEnvironment, `invalid ${source} ${JSON.stringify(String(v))}: expected seconds > 0`);
   return n;
 }
 

@@ -60,7 +60,8 @@ export function allocateIn(tx: StoreTransaction, set: RangeSet, rangeId: number,
     const r = rangeFor(set, requested);
     if (!r) fail(`${formatIp(requested)} not in range set ${rangeSetString(set)}`);
     if (ipEqual(requested, r.gateway)) fail(`requested ip ${formatIp(requested)} is subnet's gateway`);
-    if (!tx.reserve(id, ifname, requested, rid)) fail(`requested IP address ${formatIp(requested)} is not available in range set ${rangeSetString(set)}`);
+    if (!tx.reserve(id, ifname, requested, rid))
+      fail(`requested IP address ${formatIp(requested)} is not available in range set ${rangeSetString(set)}`);
     return { ip: requested, prefix: r.subnet.prefix, gateway: r.gateway };
   }
   // Duplicate allocation is not allowed by the spec: this attachment may hold one address per set.
@@ -75,7 +76,14 @@ export function allocateIn(tx: StoreTransaction, set: RangeSet, rangeId: number,
 }
 
 /** Allocate one address of a range set, holding the store's lock for just this set. */
-export function allocate(store: DiskStore, set: RangeSet, rangeId: number, id: string, ifname: string, requested?: Ip): Promise<Allocation> {
+export function allocate(
+  store: DiskStore,
+  set: RangeSet,
+  rangeId: number,
+  id: string,
+  ifname: string,
+  requested?: Ip,
+): Promise<Allocation> {
   return store.transaction((tx) => allocateIn(tx, set, rangeId, id, ifname, requested));
 }
 

@@ -101,18 +101,27 @@ function delegateError(type: string, out: InvocationOutput): CniError {
     const stderr = out.stderr.trim();
     return new CniError(
       ErrorCode.Internal,
-      stderr ? `plugin ${JSON.stringify(type)} failed: ${JSON.stringify(stderr)}` : `plugin ${JSON.stringify(type)} failed with no error message (exit status ${out.exitCode})`,
+      stderr
+        ? `plugin ${JSON.stringify(type)} failed: ${JSON.stringify(stderr)}`
+        : `plugin ${JSON.stringify(type)} failed with no error message (exit status ${out.exitCode})`,
     );
   }
   try {
     const e = JSON.parse(stdout) as { code?: unknown; msg?: unknown; details?: unknown };
     if (typeof e === 'object' && e !== null && typeof e.code === 'number') {
-      return new CniError(e.code, typeof e.msg === 'string' ? e.msg : '', typeof e.details === 'string' && e.details !== '' ? e.details : undefined);
+      return new CniError(
+        e.code,
+        typeof e.msg === 'string' ? e.msg : '',
+        typeof e.details === 'string' && e.details !== '' ? e.details : undefined,
+      );
     }
   } catch {
     // fall through
   }
-  return new CniError(ErrorCode.Internal, `plugin ${JSON.stringify(type)} failed but error parsing its diagnostic message ${JSON.stringify(stdout)}`);
+  return new CniError(
+    ErrorCode.Internal,
+    `plugin ${JSON.stringify(type)} failed but error parsing its diagnostic message ${JSON.stringify(stdout)}`,
+  );
 }
 
 /**
@@ -128,7 +137,11 @@ function directError(e: unknown): CniError {
  * Run the delegate for one verb: after a zero exit, its output — printed text, or for our own
  * plugins run in-process the result as a JSON object (no print and re-parse) — else its error.
  */
-async function runDelegate(type: string, cmd: DelegateCommand, ctx: DelegateContext): Promise<{ stdout: string; json?: Record<string, unknown> }> {
+async function runDelegate(
+  type: string,
+  cmd: DelegateCommand,
+  ctx: DelegateContext,
+): Promise<{ stdout: string; json?: Record<string, unknown> }> {
   const path = await findInPath(type, ctx.path);
   const inv: Invocation = {
     env: { ...ctx.env, CNI_COMMAND: cmd },
@@ -172,9 +185,13 @@ export async function ipamAdd(type: string, ctx: DelegateContext): Promise<Resul
     }
   }
   if (raw === null) return {};
-  if (typeof raw !== 'object' || Array.isArray(raw)) throw new CniError(ErrorCode.DecodingFailure, `IPAM plugin ${JSON.stringify(type)} returned a result that is not an object`);
+  if (typeof raw !== 'object' || Array.isArray(raw))
+    throw new CniError(ErrorCode.DecodingFailure, `IPAM plugin ${JSON.stringify(type)} returned a result that is not an object`);
   // libcni: a result without cniVersion is read in the config's version.
-  const version = typeof (raw as { cniVersion?: unknown }).cniVersion === 'string' && (raw as { cniVersion: string }).cniVersion !== '' ? (raw as { cniVersion: string }).cniVersion : ctx.cniVersion;
+  const version =
+    typeof (raw as { cniVersion?: unknown }).cniVersion === 'string' && (raw as { cniVersion: string }).cniVersion !== ''
+      ? (raw as { cniVersion: string }).cniVersion
+      : ctx.cniVersion;
   return toCurrentResult({ ...(raw as object), cniVersion: version }, version, `IPAM plugin ${type} result`);
 }
 

@@ -26,7 +26,19 @@
 // line that is incomplete (a crash mid-append) or fails its checksum makes the whole index
 // untrusted, and it is rebuilt: the last complete record's stamp predates the change the lost
 // record described, so a torn tail could never be trusted anyway.
-import { closeSync, fstatSync, ftruncateSync, openSync, readdirSync, readFileSync, readSync, writeSync, statSync, constants, type BigIntStats } from 'node:fs';
+import {
+  closeSync,
+  fstatSync,
+  ftruncateSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  writeSync,
+  statSync,
+  constants,
+  type BigIntStats,
+} from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 
@@ -69,7 +81,9 @@ export function dropIndexCache(): void {
 
 /** Files of the directory that are not reservations. */
 export function isStateFile(name: string): boolean {
-  return name === 'lock' || name.startsWith('last_reserved_ip.') || name.startsWith(INDEX_FILE) || name === RESERVING_FILE || name === SPARES_DIR;
+  return (
+    name === 'lock' || name.startsWith('last_reserved_ip.') || name.startsWith(INDEX_FILE) || name === RESERVING_FILE || name === SPARES_DIR
+  );
 }
 
 /**
@@ -130,7 +144,14 @@ function ownersOf(entries: Map<string, string>): Map<string, Set<string>> {
 
 function isStamp(v: unknown): v is DirStamp {
   const s = v as DirStamp;
-  return typeof s === 'object' && s !== null && typeof s.dev === 'string' && typeof s.ino === 'string' && typeof s.mtimeNs === 'string' && typeof s.ctimeNs === 'string';
+  return (
+    typeof s === 'object' &&
+    s !== null &&
+    typeof s.dev === 'string' &&
+    typeof s.ino === 'string' &&
+    typeof s.mtimeNs === 'string' &&
+    typeof s.ctimeNs === 'string'
+  );
 }
 
 function isStringMap(v: unknown): v is Record<string, string> {

@@ -4,6 +4,28 @@ export { withLock } from './lock.js';
 export { DiskStore, StoreTransaction, type Owner } from './store.js';
 export { DirIndex, INDEX_FILE, dropIndexCache, type IndexSource } from './dir-index.js';
 export { allocate, allocateIn, release, candidates, type Allocation } from './allocator.js';
-export { canonicalizeRange, canonicalizeRangeSet, rangeContains, rangeFor, rangeSetString, rangeSetsOverlap, RangeConfigError, type Range, type RangeInput, type RangeSet } from './ranges.js';
+export {
+  canonicalizeRange,
+  canonicalizeRangeSet,
+  rangeContains,
+  rangeFor,
+  rangeSetString,
+  rangeSetsOverlap,
+  RangeConfigError,
+  type Range,
+  type RangeInput,
+  type RangeSet,
+} from './ranges.js';
 export { parseIp, parseCidr, formatIp, formatCidr, type Ip, type Cidr } from './ip.js';
-export { findInPath, isOurPlugin, ipamAdd, ipamDel, ipamCheck, ipamGc, ipamStatus, PLUGIN_MARKER, type DelegateCommand, type DelegateContext } from './delegate.js';
+export {
+  findInPath,
+  isOurPlugin,
+  ipamAdd,
+  ipamDel,
+  ipamCheck,
+  ipamGc,
+  ipamStatus,
+  PLUGIN_MARKER,
+  type DelegateCommand,
+  type DelegateContext,
+} from './delegate.js';

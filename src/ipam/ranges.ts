@@ -84,10 +84,14 @@ export function canonicalizeRange(input: RangeInput): Range {
   const startIn = ipField(input.rangeStart, 'rangeStart');
   const endIn = ipField(input.rangeEnd, 'rangeEnd');
   const bits = subnet.ip.family === 4 ? 32 : 128;
-  if (subnet.prefix > bits - 2) throw new RangeConfigError(`Network ${formatCidr(subnet.ip, subnet.prefix)} too small to allocate from`, ['subnet']);
+  if (subnet.prefix > bits - 2)
+    throw new RangeConfigError(`Network ${formatCidr(subnet.ip, subnet.prefix)} too small to allocate from`, ['subnet']);
   const network = networkOf(subnet);
   if (!ipEqual(network, subnet.ip)) {
-    throw new RangeConfigError(`Network has host bits set. For a subnet mask of length ${subnet.prefix} the network address is ${formatIp(network)}`, ['subnet']);
+    throw new RangeConfigError(
+      `Network has host bits set. For a subnet mask of length ${subnet.prefix} the network address is ${formatIp(network)}`,
+      ['subnet'],
+    );
   }
   const subnetText = formatCidr(subnet.ip, subnet.prefix);
   // The reference does not check that an explicit gateway lies in the subnet (v1.1.1 and HEAD).
@@ -95,14 +99,16 @@ export function canonicalizeRange(input: RangeInput): Range {
   const partial = { subnet, rangeStart: startIn, rangeEnd: endIn };
   let rangeStart: Ip;
   if (startIn) {
-    if (!rangeContains(partial, startIn)) throw new RangeConfigError(`RangeStart ${formatIp(startIn)} not in network ${subnetText}`, ['rangeStart']);
+    if (!rangeContains(partial, startIn))
+      throw new RangeConfigError(`RangeStart ${formatIp(startIn)} not in network ${subnetText}`, ['rangeStart']);
     rangeStart = startIn;
   } else {
     rangeStart = nextIp(network);
   }
   let rangeEnd: Ip;
   if (endIn) {
-    if (!rangeContains({ subnet, rangeStart, rangeEnd: endIn }, endIn)) throw new RangeConfigError(`RangeEnd ${formatIp(endIn)} not in network ${subnetText}`, ['rangeEnd']);
+    if (!rangeContains({ subnet, rangeStart, rangeEnd: endIn }, endIn))
+      throw new RangeConfigError(`RangeEnd ${formatIp(endIn)} not in network ${subnetText}`, ['rangeEnd']);
     rangeEnd = endIn;
   } else {
     // IPv4 leaves out the broadcast address; IPv6 ends at the very last address.
@@ -129,7 +135,8 @@ export function canonicalizeRangeSet(inputs: RangeInput[]): RangeSet {
   });
   for (let i = 0; i < set.length - 1; i++) {
     for (let j = i + 1; j < set.length; j++) {
-      if (rangesOverlap(set[i]!, set[j]!)) throw new RangeConfigError(`subnets ${rangeString(set[i]!)} and ${rangeString(set[j]!)} overlap`, [j]);
+      if (rangesOverlap(set[i]!, set[j]!))
+        throw new RangeConfigError(`subnets ${rangeString(set[i]!)} and ${rangeString(set[j]!)} overlap`, [j]);
     }
   }
   return set;

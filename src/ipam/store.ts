@@ -1,7 +1,22 @@
 // host-local's on-disk store, byte-compatible with the reference: <dataDir>/<network>/ holds one
 // file per reserved address ("<id>\r\n<ifname>", mode 0600), last_reserved_ip.<rangeset>, and the
 // `lock` file whose flock guards every change. Lookups go through the directory index.
-import { closeSync, fstatSync, ftruncateSync, linkSync, lstatSync, mkdirSync, open, openSync, readdirSync, readFileSync, truncateSync, unlinkSync, writeSync, constants } from 'node:fs';
+import {
+  closeSync,
+  fstatSync,
+  ftruncateSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  open,
+  openSync,
+  readdirSync,
+  readFileSync,
+  truncateSync,
+  unlinkSync,
+  writeSync,
+  constants,
+} from 'node:fs';
 import { join } from 'node:path';
 import { DirIndex, RESERVING_FILE, SPARES_DIR, type IndexSource } from './dir-index.js';
 import { withLock } from './lock.js';

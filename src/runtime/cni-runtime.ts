@@ -86,10 +86,14 @@ export class CniRuntime {
   async getCachedConfig(list: NetworkList, rt: RuntimeConf): Promise<{ config: Buffer; rt: RuntimeConf } | undefined> {
     const d = await this.cache.read(this.key(list, rt));
     if (!d) return undefined;
-    if (d.kind !== 'v1') throw new CniError(ErrorCode.DecodingFailure, `read cached network ${JSON.stringify(list.name)} config has wrong kind`);
+    if (d.kind !== 'v1')
+      throw new CniError(ErrorCode.DecodingFailure, `read cached network ${JSON.stringify(list.name)} config has wrong kind`);
     const a = d.attachment;
     const { capabilityArgs: _drop, ...base } = rt;
-    return { config: a.config, rt: { ...base, ...(a.cniArgs ? { args: a.cniArgs } : {}), ...(a.capabilityArgs ? { capabilityArgs: a.capabilityArgs } : {}) } };
+    return {
+      config: a.config,
+      rt: { ...base, ...(a.cniArgs ? { args: a.cniArgs } : {}), ...(a.capabilityArgs ? { capabilityArgs: a.capabilityArgs } : {}) },
+    };
   }
 
   /**
@@ -112,7 +116,12 @@ export class CniRuntime {
       try {
         await this.cache.write({ ...this.key(list, rt), ...cacheParts(rt), config: list.bytes, result });
       } catch (e) {
-        throw new CniError(ErrorCode.IoFailure, `failed to set network ${JSON.stringify(list.name)} cached result: ${(e as Error).message}`, undefined, { cause: e });
+        throw new CniError(
+          ErrorCode.IoFailure,
+          `failed to set network ${JSON.stringify(list.name)} cached result: ${(e as Error).message}`,
+          undefined,
+          { cause: e },
+        );
       }
       return result;
     });
@@ -121,7 +130,10 @@ export class CniRuntime {
   /** CHECK: refused below 0.4.0, skipped with disableCheck; every plugin in order with the cached result. */
   async checkNetworkList(list: NetworkList, rt: RuntimeConf): Promise<void> {
     if (!versionAtLeast(list.cniVersion, '0.4.0')) {
-      throw new CniError(ErrorCode.IncompatibleVersion, `configuration version ${JSON.stringify(list.cniVersion)} does not support the CHECK command`);
+      throw new CniError(
+        ErrorCode.IncompatibleVersion,
+        `configuration version ${JSON.stringify(list.cniVersion)} does not support the CHECK command`,
+      );
     }
     if (list.disableCheck) return;
     this.validate(list, rt);
@@ -131,7 +143,9 @@ export class CniRuntime {
         cached = await this.cache.result(this.key(list, rt), list.cniVersion);
       } catch (e) {
         const err = toCniError(e);
-        throw new CniError(err.code, `failed to get network ${JSON.stringify(list.name)} cached result: ${err.message}`, err.details, { cause: e });
+        throw new CniError(err.code, `failed to get network ${JSON.stringify(list.name)} cached result: ${err.message}`, err.details, {
+          cause: e,
+        });
       }
       for (const p of list.plugins) {
         try {
@@ -177,7 +191,11 @@ export class CniRuntime {
           await this.del(list, rt);
         } catch (e) {
           const err = toCniError(e);
-          errors.push(new CniError(err.code, `failed to delete stale attachment ${a.containerId} ${a.ifname}: ${err.message}`, err.details, { cause: e }));
+          errors.push(
+            new CniError(err.code, `failed to delete stale attachment ${a.containerId} ${a.ifname}: ${err.message}`, err.details, {
+              cause: e,
+            }),
+          );
         }
       }
       if (atLeast(list.cniVersion, '1.1.0')) {
@@ -229,7 +247,13 @@ export class CniRuntime {
     await this.cache.remove(key);
   }
 
-  private call(list: NetworkList, p: PluginObj, command: PluginCommand, rt: RuntimeConf, prevResult: VersionedResultJson | undefined): Promise<string> {
+  private call(
+    list: NetworkList,
+    p: PluginObj,
+    command: PluginCommand,
+    rt: RuntimeConf,
+    prevResult: VersionedResultJson | undefined,
+  ): Promise<string> {
     const stdin = buildRequest(p, {
       name: list.name,
       cniVersion: list.cniVersion,
@@ -262,7 +286,7 @@ export class CniRuntime {
 function cacheParts(rt: RuntimeConf): Pick<CachedAttachment, 'netns' | 'cniArgs' | 'capabilityArgs'> {
   return {
     ...(rt.netns ? { netns: rt.netns } : {}),
-    ...(rt.args && rt.args.length ? { cniArgs: rt.args } : {}),
+    ...(rt.args?.length ? { cniArgs: rt.args } : {}),
     ...(rt.capabilityArgs && Object.keys(rt.capabilityArgs).length ? { capabilityArgs: rt.capabilityArgs } : {}),
   };
 }

@@ -1,6 +1,7 @@
 // Network lists from a config directory as libcni's LoadNetworkConf finds them: .conflist files first,
 // then .conf/.json up-converted, lexical order, first name match, sibling <dir>/<name>/*.conf plugins.
 // Unlike libcni a file that fails to load is reported and skipped, never blocking other networks.
+import type { Dirent } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { CniError, ErrorCode } from '../spec/errors.js';
@@ -9,7 +10,7 @@ import type { ConfigFileError, NetworkList, NetworkListing } from './types.js';
 
 /** libcni's ConfFiles: regular entries (not directories) with one of the extensions; a missing dir is empty. Sorted. */
 export async function confFiles(dir: string, extensions: readonly string[]): Promise<string[]> {
-  let entries;
+  let entries: Dirent[];
   try {
     entries = await readdir(dir, { withFileTypes: true });
   } catch (e) {
@@ -38,7 +39,9 @@ export async function loadNetworkListFile(file: string): Promise<NetworkList> {
     try {
       files = await confFiles(pluginDir, ['.conf']);
     } catch (e) {
-      throw new CniError(ErrorCode.IoFailure, `failed to read plugin config files in ${pluginDir}: ${(e as Error).message}`, undefined, { cause: e });
+      throw new CniError(ErrorCode.IoFailure, `failed to read plugin config files in ${pluginDir}: ${(e as Error).message}`, undefined, {
+        cause: e,
+      });
     }
     for (const f of files) {
       let pbytes: Buffer;

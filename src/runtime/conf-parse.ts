@@ -60,7 +60,8 @@ function newerThanOurs(v: string, what: string): boolean {
 function listVersion(raw: Obj): string {
   let base = '';
   if (Object.hasOwn(raw, 'cniVersion')) {
-    if (typeof raw.cniVersion !== 'string') throw configError(`error parsing configuration list: invalid cniVersion type ${goType(raw.cniVersion)}`);
+    if (typeof raw.cniVersion !== 'string')
+      throw configError(`error parsing configuration list: invalid cniVersion type ${goType(raw.cniVersion)}`);
     base = raw.cniVersion;
   }
   if (!Object.hasOwn(raw, 'cniVersions')) return base;
@@ -83,7 +84,9 @@ function listVersion(raw: Obj): string {
 export function checkPluginObject(v: unknown): PluginObj {
   const prefix = 'error parsing configuration';
   if (v === null || typeof v !== 'object' || Array.isArray(v)) {
-    throw configError(`${prefix}: json: cannot unmarshal ${Array.isArray(v) ? 'array' : v === null ? 'null' : typeof v} into Go value of type types.PluginConf`);
+    throw configError(
+      `${prefix}: json: cannot unmarshal ${Array.isArray(v) ? 'array' : v === null ? 'null' : typeof v} into Go value of type types.PluginConf`,
+    );
   }
   const o = v as Obj;
   for (const key of ['name', 'cniVersion', 'type']) {
@@ -94,7 +97,9 @@ export function checkPluginObject(v: unknown): PluginObj {
   const caps = o.capabilities;
   if (caps !== undefined && caps !== null) {
     if (typeof caps !== 'object' || Array.isArray(caps) || Object.values(caps).some((b) => typeof b !== 'boolean')) {
-      throw configError(`${prefix}: json: cannot unmarshal capabilities into Go struct field PluginConf.capabilities of type map[string]bool`);
+      throw configError(
+        `${prefix}: json: cannot unmarshal capabilities into Go struct field PluginConf.capabilities of type map[string]bool`,
+      );
     }
   }
   if (typeof o.type !== 'string' || o.type === '') throw configError(`${prefix}: missing 'type'`);
@@ -113,7 +118,9 @@ export function parsePluginConf(bytes: Buffer): PluginObj {
 export function parseNetworkList(bytes: Buffer, source?: string): NetworkList {
   const raw = decode(bytes, 'error parsing configuration list');
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-    throw configError(`error parsing configuration list: json: cannot unmarshal ${Array.isArray(raw) ? 'array' : typeof raw} into Go value of type map[string]interface {}`);
+    throw configError(
+      `error parsing configuration list: json: cannot unmarshal ${Array.isArray(raw) ? 'array' : typeof raw} into Go value of type map[string]interface {}`,
+    );
   }
   const o = raw as Obj;
   if (!Object.hasOwn(o, 'name')) throw configError('error parsing configuration list: no name');
@@ -130,7 +137,8 @@ export function parseNetworkList(bytes: Buffer, source?: string): NetworkList {
     ...(source !== undefined ? { source } : {}),
   };
   if (!Object.hasOwn(o, 'plugins')) {
-    if (list.loadOnlyInlinedPlugins) throw configError("error parsing configuration list: `loadOnlyInlinedPlugins` is true, and no 'plugins' key");
+    if (list.loadOnlyInlinedPlugins)
+      throw configError("error parsing configuration list: `loadOnlyInlinedPlugins` is true, and no 'plugins' key");
     return list;
   }
   if (!Array.isArray(o.plugins)) throw configError(`error parsing configuration list: invalid 'plugins' type ${goType(o.plugins)}`);

@@ -49,7 +49,9 @@ export async function execPlugin(req: ExecRequest): Promise<InvocationOutput> {
         await sleep(1000);
         continue;
       }
-      throw new CniError(ErrorCode.Internal, `failed to run plugin ${req.label ?? req.path}: ${(e as Error).message}`, undefined, { cause: e });
+      throw new CniError(ErrorCode.Internal, `failed to run plugin ${req.label ?? req.path}: ${(e as Error).message}`, undefined, {
+        cause: e,
+      });
     }
   }
 }
@@ -105,7 +107,12 @@ async function execOnce(req: ExecRequest): Promise<InvocationOutput> {
             const stderr = Buffer.concat(err).toString('utf8');
             if (stderr !== '') req.onStderr?.(stderr);
             settle(() =>
-              reject(new CniError(ErrorCode.Internal, `plugin ${req.label ?? req.path} did not finish within ${req.timeoutMs} ms and was killed`)),
+              reject(
+                new CniError(
+                  ErrorCode.Internal,
+                  `plugin ${req.label ?? req.path} did not finish within ${req.timeoutMs} ms and was killed`,
+                ),
+              ),
             );
           }, req.timeoutMs)
         : undefined;

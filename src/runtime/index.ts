@@ -2,7 +2,15 @@
 export { CniRuntime, DEFAULT_CACHE_DIR, DEFAULT_CONF_DIR, DEFAULT_TIMEOUT_MS } from './cni-runtime.js';
 export { loadNetworkList, listNetworks, loadNetworkListFile, loadSingleConfFile, confFiles, type LoadOptions } from './conf-load.js';
 export { parseNetworkList, parsePluginConf, confListFromConf } from './conf-parse.js';
-export { PluginRunner, pluginEnv, pluginFailure, stringifyCniArgs, type PluginCall, type PluginCommand, type RunnerOptions } from './invoke-plugin.js';
+export {
+  PluginRunner,
+  pluginEnv,
+  pluginFailure,
+  stringifyCniArgs,
+  type PluginCall,
+  type PluginCommand,
+  type RunnerOptions,
+} from './invoke-plugin.js';
 export { execPlugin, type ExecRequest } from './exec-plugin.js';
 export { buildRequest, runtimeConfigFor, type RequestParts } from './plugin-request.js';
 export { ResultsCache, encodeCache, decodeCache, CACHE_KIND, type CacheKey } from './results-cache.js';

@@ -41,7 +41,11 @@ export function stringifyCniArgs(args: ReadonlyArray<readonly [string, string]> 
  * The plugin's environment (libcni Args.AsEnv): the base environment, then all six CNI_* variables,
  * ours winning. VERSION gets "dummy" for NETNS, IFNAME and PATH as libcni sets them for old skels.
  */
-export function pluginEnv(base: Record<string, string | undefined>, call: PluginCall, pluginPath: readonly string[]): Record<string, string | undefined> {
+export function pluginEnv(
+  base: Record<string, string | undefined>,
+  call: PluginCall,
+  pluginPath: readonly string[],
+): Record<string, string | undefined> {
   const version = call.command === 'VERSION';
   return {
     ...base,
@@ -60,17 +64,25 @@ export function pluginFailure(out: InvocationOutput): CniError {
   if (out.stdout.length === 0) {
     return new CniError(
       ErrorCode.Internal,
-      out.stderr.length === 0 ? `netplugin failed with no error message: ${status}` : `netplugin failed: ${JSON.stringify(out.stderr)}: ${status}`,
+      out.stderr.length === 0
+        ? `netplugin failed with no error message: ${status}`
+        : `netplugin failed: ${JSON.stringify(out.stderr)}: ${status}`,
     );
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(out.stdout) as unknown;
   } catch (e) {
-    return new CniError(ErrorCode.Internal, `netplugin failed but error parsing its diagnostic message ${JSON.stringify(out.stdout)}: ${(e as Error).message}`);
+    return new CniError(
+      ErrorCode.Internal,
+      `netplugin failed but error parsing its diagnostic message ${JSON.stringify(out.stdout)}: ${(e as Error).message}`,
+    );
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    return new CniError(ErrorCode.Internal, `netplugin failed but error parsing its diagnostic message ${JSON.stringify(out.stdout)}: not an error object`);
+    return new CniError(
+      ErrorCode.Internal,
+      `netplugin failed but error parsing its diagnostic message ${JSON.stringify(out.stdout)}: not an error object`,
+    );
   }
   const e = parsed as { code?: unknown; msg?: unknown; details?: unknown };
   return new CniError(

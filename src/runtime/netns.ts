@@ -18,7 +18,11 @@ const NAME_MAX = 255;
 export function validateNetnsName(name: string): void {
   if (name === '') throw new CniError(ErrorCode.InvalidEnvironment, 'namespace name is empty');
   if (name.includes('/') || name === '.' || name === '..' || name.includes('\0') || Buffer.byteLength(name) > NAME_MAX) {
-    throw new CniError(ErrorCode.InvalidEnvironment, `invalid namespace name ${JSON.stringify(name)}`, 'a name is one file name: no "/", not "." or ".."');
+    throw new CniError(
+      ErrorCode.InvalidEnvironment,
+      `invalid namespace name ${JSON.stringify(name)}`,
+      'a name is one file name: no "/", not "." or ".."',
+    );
   }
 }
 

@@ -10,7 +10,10 @@ type PluginObj = NetworkList['plugins'][number];
  * runtimeConfig for a plugin (libcni injectRuntimeConfig): the capability args whose capability the
  * plugin declares true; undefined when none (libcni then leaves any file-written runtimeConfig alone).
  */
-export function runtimeConfigFor(plugin: PluginObj, capabilityArgs: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
+export function runtimeConfigFor(
+  plugin: PluginObj,
+  capabilityArgs: Record<string, unknown> | undefined,
+): Record<string, unknown> | undefined {
   const caps = plugin.capabilities;
   if (!capabilityArgs || caps === null || typeof caps !== 'object') return undefined;
   const rc: Record<string, unknown> = {};

@@ -36,7 +36,12 @@ export function normaliseResult(raw: unknown, fallbackVersion: string, toVersion
     if (!resultFamily(toVersion)) throw new Error(`unsupported CNI result version ${JSON.stringify(toVersion)}`);
     converted = convertResult(parsed, version, toVersion);
   } catch (e) {
-    throw new CniError(ErrorCode.Internal, `failed to convert cached result to config version ${JSON.stringify(toVersion)}: ${(e as Error).message}`, undefined, { cause: e });
+    throw new CniError(
+      ErrorCode.Internal,
+      `failed to convert cached result to config version ${JSON.stringify(toVersion)}: ${(e as Error).message}`,
+      undefined,
+      { cause: e },
+    );
   }
   return resultStructJson(converted, toVersion);
 }
@@ -53,9 +58,14 @@ export function parsePluginResult(stdout: string, requestVersion: string, plugin
   try {
     raw = JSON.parse(stdout) as unknown;
   } catch (e) {
-    throw new CniError(ErrorCode.DecodingFailure, `failed to unmarshal raw result of plugin ${JSON.stringify(plugin)}: ${(e as Error).message} result ${stdout}`, undefined, {
-      cause: e,
-    });
+    throw new CniError(
+      ErrorCode.DecodingFailure,
+      `failed to unmarshal raw result of plugin ${JSON.stringify(plugin)}: ${(e as Error).message} result ${stdout}`,
+      undefined,
+      {
+        cause: e,
+      },
+    );
   }
   // Go reads "null" as an empty map.
   return normaliseResult(raw ?? {}, requestVersion || '0.1.0', undefined, `result of plugin ${JSON.stringify(plugin)}`);

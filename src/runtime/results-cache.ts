@@ -28,7 +28,7 @@ export function encodeCache(a: CachedAttachment): string {
     networkName: a.networkName,
   };
   if (a.netns) o.netns = a.netns;
-  if (a.cniArgs && a.cniArgs.length) o.cniArgs = a.cniArgs.map(([k, v]) => [k, v]);
+  if (a.cniArgs?.length) o.cniArgs = a.cniArgs.map(([k, v]) => [k, v]);
   if (a.capabilityArgs && Object.keys(a.capabilityArgs).length) o.capabilityArgs = sortKeysDeep(a.capabilityArgs);
   if (a.result) o.result = sortKeysDeep(a.result);
   return goStringify(o, false);
@@ -48,7 +48,9 @@ export function decodeCache(bytes: Buffer): Decoded {
   if (!o || o.kind !== CACHE_KIND) return { kind: 'legacy', raw };
   const str = (v: unknown): string => (typeof v === 'string' ? v : '');
   const cniArgs = Array.isArray(o.cniArgs)
-    ? (o.cniArgs as unknown[]).filter((p): p is [string, string] => Array.isArray(p) && p.length === 2 && p.every((x) => typeof x === 'string'))
+    ? (o.cniArgs as unknown[]).filter(
+        (p): p is [string, string] => Array.isArray(p) && p.length === 2 && p.every((x) => typeof x === 'string'),
+      )
     : undefined;
   const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
   return {
@@ -59,7 +61,7 @@ export function decodeCache(bytes: Buffer): Decoded {
       networkName: str(o.networkName),
       config: Buffer.from(str(o.config), 'base64'),
       ...(str(o.netns) ? { netns: str(o.netns) } : {}),
-      ...(cniArgs && cniArgs.length ? { cniArgs } : {}),
+      ...(cniArgs?.length ? { cniArgs } : {}),
       ...(isObj(o.capabilityArgs) ? { capabilityArgs: o.capabilityArgs } : {}),
       ...(isObj(o.result) ? { result: o.result } : {}),
     },
@@ -130,7 +132,12 @@ export class ResultsCache {
     const d = await this.read(k);
     if (!d) return undefined;
     if (d.kind === 'invalid') {
-      throw new CniError(ErrorCode.DecodingFailure, `failed to read cached network ${JSON.stringify(k.networkName)} result: ${d.error.message}`, undefined, { cause: d.error });
+      throw new CniError(
+        ErrorCode.DecodingFailure,
+        `failed to read cached network ${JSON.stringify(k.networkName)} result: ${d.error.message}`,
+        undefined,
+        { cause: d.error },
+      );
     }
     const raw = d.kind === 'v1' ? d.attachment.result : d.raw;
     if (raw === undefined) return undefined;

@@ -24,14 +24,14 @@ function hostStat(hostNetns: string): BigIntStats {
  * Synchronous stat calls: two nsfs/procfs lookups cost less than two thread-pool round trips.
  */
 export async function checkNotHostNetns(netns: string, hostNetns = SELF_NETNS): Promise<void> {
-  let own;
+  let own: BigIntStats;
   try {
     own = hostStat(hostNetns);
   } catch (e) {
     throw new CniError(ErrorCode.InvalidNetns, "get plugin's netns failed", undefined, { cause: e });
   }
   if (netns === '') return;
-  let target;
+  let target: BigIntStats;
   try {
     target = statSync(netns, { bigint: true });
   } catch {

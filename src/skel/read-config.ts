@@ -23,7 +23,10 @@ export function readRequestConfig(stdin: Uint8Array): RequestConfig {
   const canonical = canonicalizeKeys(raw, netConfSchema) as Record<string, unknown>;
   const name = canonical.name ?? '';
   if (typeof name !== 'string') {
-    throw new CniError(ErrorCode.DecodingFailure, `${PREFIX}json: cannot unmarshal ${goJsonKind(name)} into Go struct field .name of type string`);
+    throw new CniError(
+      ErrorCode.DecodingFailure,
+      `${PREFIX}json: cannot unmarshal ${goJsonKind(name)} into Go struct field .name of type string`,
+    );
   }
   if (name === '') throw new CniError(ErrorCode.InvalidNetworkConfig, 'missing network name');
   validateNetworkName(name);

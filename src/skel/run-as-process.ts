@@ -49,7 +49,7 @@ export interface ProcessIo {
  * reference), invoke, write stdout and stderr, and set process.exitCode. Returns the output.
  */
 export async function runAsProcess(
-  // any: a Plugin<C> is not assignable to Plugin<unknown> (its handlers take C)
+  // biome-ignore lint/suspicious/noExplicitAny: a Plugin<C> is not assignable to Plugin<unknown> (its handlers take C)
   plugin: Plugin<any>,
   io?: ProcessIo,
 ): Promise<InvocationOutput> {
@@ -62,8 +62,8 @@ export async function runAsProcess(
   } catch (e) {
     out = errorOutput(new CniError(ErrorCode.IoFailure, `error reading from stdin: ${(e as Error).message}`, undefined, { cause: e }));
   }
-  if (out.stderr) (io ? io.stderr.write(out.stderr) : writeFd(2, out.stderr));
-  if (out.stdout) (io ? io.stdout.write(out.stdout) : writeFd(1, out.stdout));
+  if (out.stderr) io ? io.stderr.write(out.stderr) : writeFd(2, out.stderr);
+  if (out.stdout) io ? io.stdout.write(out.stdout) : writeFd(1, out.stdout);
   process.exitCode = out.exitCode;
   return out;
 }

@@ -52,8 +52,11 @@ export function parseCniArgs(raw: string | undefined, knownKeys: readonly string
 /** Split CNI_ARGS leniently into ordered [key, value] pairs (value after the first "="), for handing to plugins. */
 export function splitCniArgs(raw: string | undefined): Array<[string, string]> {
   if (!raw) return [];
-  return raw.split(';').filter((p) => p !== '').map((p) => {
-    const i = p.indexOf('=');
-    return i < 0 ? [p, ''] : [p.slice(0, i), p.slice(i + 1)];
-  });
+  return raw
+    .split(';')
+    .filter((p) => p !== '')
+    .map((p) => {
+      const i = p.indexOf('=');
+      return i < 0 ? [p, ''] : [p.slice(0, i), p.slice(i + 1)];
+    });
 }

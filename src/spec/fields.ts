@@ -10,7 +10,10 @@ export const looseBool = z.unknown().transform((v, ctx): boolean => {
     if (l === 'true') return true;
     if (l === 'false') return false;
   }
-  const message = typeof v === 'string' ? `invalid boolean value ${JSON.stringify(v)}` : `invalid type ${v === null ? 'null' : typeof v}, expected boolean`;
+  const message =
+    typeof v === 'string'
+      ? `invalid boolean value ${JSON.stringify(v)}`
+      : `invalid type ${v === null ? 'null' : typeof v}, expected boolean`;
   ctx.issues.push({ code: 'custom', message, input: v });
   return z.NEVER;
 });
@@ -19,7 +22,9 @@ export const looseBool = z.unknown().transform((v, ctx): boolean => {
 export const ipString = z.string().refine((s) => parseIp(s) !== undefined, { error: (iss) => `invalid IP ${JSON.stringify(iss.input)}` });
 
 /** A CIDR with host bits allowed, as types.ParseCIDR accepts it; message `invalid CIDR "x"`. */
-export const cidrString = z.string().refine((s) => parseCidr(s) !== undefined, { error: (iss) => `invalid CIDR ${JSON.stringify(iss.input)}` });
+export const cidrString = z
+  .string()
+  .refine((s) => parseCidr(s) !== undefined, { error: (iss) => `invalid CIDR ${JSON.stringify(iss.input)}` });
 
 /** An integer (Go int fields reject fractions). */
 export const goInt = z.number().int();

@@ -8,7 +8,12 @@ import { parseWithSchema } from './zod-errors.js';
 
 function copyDns(d: ResultDns | undefined): ResultDns | undefined {
   if (!d) return undefined;
-  return { nameservers: d.nameservers && [...d.nameservers], domain: d.domain, search: d.search && [...d.search], options: d.options && [...d.options] };
+  return {
+    nameservers: d.nameservers && [...d.nameservers],
+    domain: d.domain,
+    search: d.search && [...d.search],
+    options: d.options && [...d.options],
+  };
 }
 const copyRoute = (r: Route): Route => ({ ...r });
 const nonEmpty = <T>(a: T[]): T[] | undefined => (a.length ? a : undefined);
@@ -18,7 +23,16 @@ function to040(r: Result100, v: string): Result040 {
   return {
     cniVersion: v,
     interfaces: r.interfaces && nonEmpty(r.interfaces.map((i) => ({ name: i.name, mac: i.mac, sandbox: i.sandbox }))),
-    ips: r.ips && nonEmpty(r.ips.map((ip) => ({ version: ipFamily(ip.address) === 4 ? '4' : '6', interface: ip.interface, address: ip.address, gateway: ip.gateway }))),
+    ips:
+      r.ips &&
+      nonEmpty(
+        r.ips.map((ip) => ({
+          version: ipFamily(ip.address) === 4 ? '4' : '6',
+          interface: ip.interface,
+          address: ip.address,
+          gateway: ip.gateway,
+        })),
+      ),
     routes: r.routes && nonEmpty(r.routes.map(copyRoute)),
     dns: copyDns(r.dns),
   };
@@ -30,7 +44,16 @@ function from040(r: Result040, v: string): Result100 {
     cniVersion: v,
     interfaces:
       r.interfaces &&
-      nonEmpty(r.interfaces.map((i) => ({ name: i.name, mac: i.mac, mtu: undefined, sandbox: i.sandbox, socketPath: undefined, pciID: undefined }))),
+      nonEmpty(
+        r.interfaces.map((i) => ({
+          name: i.name,
+          mac: i.mac,
+          mtu: undefined,
+          sandbox: i.sandbox,
+          socketPath: undefined,
+          pciID: undefined,
+        })),
+      ),
     ips: r.ips && nonEmpty(r.ips.map((ip) => ({ interface: ip.interface, address: ip.address, gateway: ip.gateway }))),
     routes: r.routes && nonEmpty(r.routes.map(copyRoute)),
     dns: copyDns(r.dns),
@@ -41,7 +64,10 @@ function from040(r: Result040, v: string): Result100 {
 function from020(r: Result020, v: string): Result040 {
   const ips: NonNullable<Result040['ips']> = [];
   const routes: Route[] = [];
-  for (const [ipc, version] of [[r.ip4, '4'], [r.ip6, '6']] as const) {
+  for (const [ipc, version] of [
+    [r.ip4, '4'],
+    [r.ip6, '6'],
+  ] as const) {
     if (!ipc) continue;
     ips.push({ version, interface: undefined, address: ipc.ip, gateway: ipc.gateway });
     routes.push(...(ipc.routes ?? []).map(copyRoute));
@@ -63,7 +89,16 @@ function to020(r: Result040, v: string): Result020 {
   }
   for (const route of r.routes ?? []) {
     const target = ipFamily(route.dst) === 4 ? ip4 : ip6;
-    if (target) (target.routes ??= []).push({ dst: route.dst, gw: route.gw, mtu: undefined, advmss: undefined, priority: undefined, table: undefined, scope: undefined });
+    if (target)
+      (target.routes ??= []).push({
+        dst: route.dst,
+        gw: route.gw,
+        mtu: undefined,
+        advmss: undefined,
+        priority: undefined,
+        table: undefined,
+        scope: undefined,
+      });
   }
   if (!ip4 && !ip6) throw new Error('cannot convert: no valid IP addresses');
   return { cniVersion: v, ip4, ip6, dns: copyDns(r.dns) };
@@ -88,15 +123,24 @@ export function convertResult(r: VersionedResult, from: string, to: string): Ver
   const as040 = r as Result040;
   const as100 = r as Result100;
   switch (`${ff}>${tf}`) {
-    case '100>100': return { ...as100, cniVersion: to };
-    case '100>040': return to040(as100, to);
-    case '100>020': return to020(to040(as100, '0.4.0'), to);
-    case '040>100': return from040(as040, to);
-    case '040>040': return { ...as040, cniVersion: to };
-    case '040>020': return to020(as040, to);
-    case '020>100': return from040(from020(as020, '0.4.0'), to);
-    case '020>040': return from020(as020, to);
-    default: return { ...as020, cniVersion: to };
+    case '100>100':
+      return { ...as100, cniVersion: to };
+    case '100>040':
+      return to040(as100, to);
+    case '100>020':
+      return to020(to040(as100, '0.4.0'), to);
+    case '040>100':
+      return from040(as040, to);
+    case '040>040':
+      return { ...as040, cniVersion: to };
+    case '040>020':
+      return to020(as040, to);
+    case '020>100':
+      return from040(from020(as020, '0.4.0'), to);
+    case '020>040':
+      return from020(as020, to);
+    default:
+      return { ...as020, cniVersion: to };
   }
 }
 

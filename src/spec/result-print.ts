@@ -20,7 +20,15 @@ function compact(o: Obj, keepZero: readonly string[] = []): Obj {
 
 function goRoute(r: Route): Obj {
   return compact(
-    { dst: canonicalCidr(r.dst), gw: r.gw && canonicalIp(r.gw), mtu: r.mtu, advmss: r.advmss, priority: r.priority, table: r.table, scope: r.scope },
+    {
+      dst: canonicalCidr(r.dst),
+      gw: r.gw && canonicalIp(r.gw),
+      mtu: r.mtu,
+      advmss: r.advmss,
+      priority: r.priority,
+      table: r.table,
+      scope: r.scope,
+    },
     ['table', 'scope'],
   );
 }
@@ -47,7 +55,9 @@ function go040or100(r: Result040 | Result100, fam: '040' | '100'): Obj {
   });
   const ips = r.ips?.map((ip) => {
     const version = (ip as { version?: string }).version;
-    const o = compact({ interface: ip.interface, address: canonicalCidr(ip.address), gateway: ip.gateway && canonicalIp(ip.gateway) }, ['interface']);
+    const o = compact({ interface: ip.interface, address: canonicalCidr(ip.address), gateway: ip.gateway && canonicalIp(ip.gateway) }, [
+      'interface',
+    ]);
     return fam === '040' ? { version: version ?? '', ...o } : o;
   });
   const dns = goDns(r.dns);

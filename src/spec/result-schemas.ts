@@ -7,10 +7,19 @@ function opt<T extends z.ZodType>(t: T) {
   return t.nullish().transform((v) => v ?? undefined);
 }
 /** Go's net.IP: "" and null mean no address. */
-const optIp = z.union([z.literal(''), ipString]).nullish().transform((v) => v || undefined);
-const optStr = z.string().nullish().transform((v) => v || undefined);
+const optIp = z
+  .union([z.literal(''), ipString])
+  .nullish()
+  .transform((v) => v || undefined);
+const optStr = z
+  .string()
+  .nullish()
+  .transform((v) => v || undefined);
 const optNum = goInt.nullish().transform((v) => v || undefined);
-const optStrList = z.array(z.string()).nullish().transform((v) => (v && v.length ? v : undefined));
+const optStrList = z
+  .array(z.string())
+  .nullish()
+  .transform((v) => (v?.length ? v : undefined));
 
 /** A route (types.Route): dst, gw and the 1.1.0 extras; table and scope keep 0. */
 export const routeSchema = z.object({
@@ -39,8 +48,23 @@ export const result020Schema = z.object({
 export type Result020 = z.output<typeof result020Schema>;
 
 /** 0.3.0 / 0.3.1 / 0.4.0 (the reference emits `ips` for 0.3.0 too). */
-export const interface040Schema = z.object({ name: z.string().nullish().transform((v) => v ?? ''), mac: optStr, sandbox: optStr });
-export const ipConfig040Schema = z.object({ version: z.string().nullish().transform((v) => v ?? ''), interface: opt(goInt), address: cidrString, gateway: optIp });
+export const interface040Schema = z.object({
+  name: z
+    .string()
+    .nullish()
+    .transform((v) => v ?? ''),
+  mac: optStr,
+  sandbox: optStr,
+});
+export const ipConfig040Schema = z.object({
+  version: z
+    .string()
+    .nullish()
+    .transform((v) => v ?? ''),
+  interface: opt(goInt),
+  address: cidrString,
+  gateway: optIp,
+});
 export const result040Schema = z.object({
   cniVersion: optStr,
   interfaces: opt(z.array(interface040Schema)),
@@ -52,7 +76,10 @@ export type Result040 = z.output<typeof result040Schema>;
 
 /** 1.0.0 / 1.1.0 (one Go type; 1.1.0 added interface mtu/socketPath/pciID and route extras). */
 export const interface100Schema = z.object({
-  name: z.string().nullish().transform((v) => v ?? ''),
+  name: z
+    .string()
+    .nullish()
+    .transform((v) => v ?? ''),
   mac: optStr,
   mtu: optNum,
   sandbox: optStr,

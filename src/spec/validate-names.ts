@@ -21,7 +21,11 @@ export function validateNetworkName(name: string): void {
 export function validateInterfaceName(ifname: string): void {
   if (ifname.length === 0) throw new CniError(ErrorCode.InvalidEnvironment, 'interface name is empty');
   if (Buffer.byteLength(ifname, 'utf8') > MAX_IFNAME_LENGTH) {
-    throw new CniError(ErrorCode.InvalidEnvironment, 'interface name is too long', `interface name should be less than ${MAX_IFNAME_LENGTH + 1} characters`);
+    throw new CniError(
+      ErrorCode.InvalidEnvironment,
+      'interface name is too long',
+      `interface name should be less than ${MAX_IFNAME_LENGTH + 1} characters`,
+    );
   }
   if (ifname === '.' || ifname === '..') throw new CniError(ErrorCode.InvalidEnvironment, 'interface name is . or ..');
   // Go's unicode.IsSpace: \t \n \v \f \r space U+0085 U+00A0 and the Unicode White_Space set.

@@ -42,7 +42,10 @@ function describe(issue: z.core.$ZodIssue, input: unknown, prefix: string): { co
 export function zodToCniError(error: z.ZodError, input?: unknown, prefix = ''): CniError {
   const described = error.issues.map((i) => describe(i, input, prefix));
   const first = described[0] ?? { code: ErrorCode.InvalidNetworkConfig, text: 'invalid network config' };
-  const rest = described.slice(1).map((d) => d.text).join('; ');
+  const rest = described
+    .slice(1)
+    .map((d) => d.text)
+    .join('; ');
   return new CniError(first.code, first.text, rest || undefined, { cause: error });
 }
 

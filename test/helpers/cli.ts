@@ -32,7 +32,10 @@ export function sandbox(): Sandbox {
 }
 
 /** Write a bridge + host-local conflist (plus any extra plugins after bridge) into the sandbox's conf dir. */
-export function writeBridgeList(s: Sandbox, o: { name?: string; file?: string; bridge?: string; subnet?: string; cniVersion?: string; extraPlugins?: unknown[] } = {}): string {
+export function writeBridgeList(
+  s: Sandbox,
+  o: { name?: string; file?: string; bridge?: string; subnet?: string; cniVersion?: string; extraPlugins?: unknown[] } = {},
+): string {
   const name = o.name ?? 'testnet';
   const { cniVersion, name: _n, ...plugin } = bridgeConf({ name, dataDir: s.dataDir, bridge: o.bridge, subnet: o.subnet });
   const list = { cniVersion: o.cniVersion ?? cniVersion, name, plugins: [plugin, ...(o.extraPlugins ?? [])] };
@@ -50,5 +53,9 @@ export function cacheFiles(s: Sandbox): string[] {
 /** host-local reservation files (addresses) of a network. */
 export function reservations(s: Sandbox, net = 'testnet'): string[] {
   const dir = join(s.dataDir, net);
-  return existsSync(dir) ? readdirSync(dir).filter((f) => /^[0-9.]+$|:/.test(f) && !f.startsWith('last_')).sort() : [];
+  return existsSync(dir)
+    ? readdirSync(dir)
+        .filter((f) => /^[0-9.]+$|:/.test(f) && !f.startsWith('last_'))
+        .sort()
+    : [];
 }

@@ -34,14 +34,24 @@ export interface Outcome {
 }
 
 /** Run our host-local in-process. */
-export async function ours(cmd: string, id: string, conf: unknown, opts: { ifname?: string; env?: Record<string, string> } = {}): Promise<Outcome> {
+export async function ours(
+  cmd: string,
+  id: string,
+  conf: unknown,
+  opts: { ifname?: string; env?: Record<string, string> } = {},
+): Promise<Outcome> {
   const { hostLocal: plugin } = await import('../../plugins/host-local/index.js');
   const out = await plugin.invoke({ env: hlEnv(cmd, id, opts.ifname, opts.env), stdin: JSON.stringify(conf) });
   return { code: out.exitCode, stdout: out.stdout, stderr: out.stderr, json: out.stdout.trim() ? JSON.parse(out.stdout) : undefined };
 }
 
 /** Exec the reference host-local (Debian's /usr/lib/cni/host-local). */
-export async function theirs(cmd: string, id: string, conf: unknown, opts: { ifname?: string; env?: Record<string, string> } = {}): Promise<Outcome> {
+export async function theirs(
+  cmd: string,
+  id: string,
+  conf: unknown,
+  opts: { ifname?: string; env?: Record<string, string> } = {},
+): Promise<Outcome> {
   const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', ...hlEnv(cmd, id, opts.ifname, opts.env) };
   const r: PluginRun = await execWith(`${REF_BIN}/host-local`, [], env, JSON.stringify(conf));
   return { code: r.code, stdout: r.stdout, stderr: r.stderr, json: r.json };

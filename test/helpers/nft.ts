@@ -17,7 +17,7 @@ export function masqElements(ns: Netns): string[] {
   const out: string[] = [];
   for (const item of ruleset(ns)) {
     const set = item.set as { family?: string; table?: string; elem?: unknown[] } | undefined;
-    if (!set || set.family !== 'inet' || set.table !== 'fastcni') continue;
+    if (set?.family !== 'inet' || set.table !== 'fastcni') continue;
     for (const e of set.elem ?? []) out.push(typeof e === 'string' ? e : JSON.stringify(e));
   }
   return out;

@@ -60,7 +60,10 @@ export function runPlugin(call: PluginCall): Promise<PluginRun> {
 }
 
 /** Standard CNI env for an attachment. */
-export function cniEnv(command: string, opts: { id: string; netns?: string; ifname?: string; path?: string; args?: string }): Record<string, string> {
+export function cniEnv(
+  command: string,
+  opts: { id: string; netns?: string; ifname?: string; path?: string; args?: string },
+): Record<string, string> {
   const env: Record<string, string> = {
     CNI_COMMAND: command,
     CNI_CONTAINERID: opts.id,

@@ -52,7 +52,12 @@ export function calls(dir: string, log = join(dir, 'calls.log')): FakeCall[] {
 
 /** A 1.0.0 result with one interface and one address. */
 export function result100(addr: string, ifname = 'eth0'): Record<string, unknown> {
-  return { cniVersion: '1.0.0', interfaces: [{ name: ifname, mac: '02:00:00:00:00:01', sandbox: '/var/run/netns/x' }], ips: [{ interface: 0, address: addr, gateway: addr.replace(/\.\d+\//, '.1/').split('/')[0] }], routes: [{ dst: '0.0.0.0/0' }] };
+  return {
+    cniVersion: '1.0.0',
+    interfaces: [{ name: ifname, mac: '02:00:00:00:00:01', sandbox: '/var/run/netns/x' }],
+    ips: [{ interface: 0, address: addr, gateway: addr.replace(/\.\d+\//, '.1/').split('/')[0] }],
+    routes: [{ dst: '0.0.0.0/0' }],
+  };
 }
 
 /** A runtime over fresh temp plugin and cache dirs; the plugins' stderr is collected in `stderr`. */

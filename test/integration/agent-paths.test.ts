@@ -33,7 +33,17 @@ function cniEnv(command: string, id: string, netns: string | undefined, args?: s
   return env;
 }
 
-async function viaPath(path: Path, o: { plugin: string; env: Record<string, string>; conf: unknown; node: { name: string; path: string }; socketPath: string; extraEnv?: Record<string, string> }): Promise<PluginRun> {
+async function viaPath(
+  path: Path,
+  o: {
+    plugin: string;
+    env: Record<string, string>;
+    conf: unknown;
+    node: { name: string; path: string };
+    socketPath: string;
+    extraEnv?: Record<string, string>;
+  },
+): Promise<PluginRun> {
   const stdin = JSON.stringify(o.conf);
   if (path === 'in-process') {
     const plugin = (await loadPlugin(o.plugin))!;
@@ -57,7 +67,9 @@ describe('three paths, same bytes', () => {
       const common = { plugin: 'host-local', node, socketPath: agent.socketPath, extraEnv: probe.env };
       const before = probe.starts();
       outputs[path].push(await viaPath(path, { ...common, conf, env: cniEnv('ADD', 'ctr-a', pod.path, 'IP=10.77.0.10') }));
-      outputs[path].push(await viaPath(path, { ...common, conf: { ...conf, ipam: { type: 'host-local' } }, env: cniEnv('ADD', 'ctr-b', pod.path) }));
+      outputs[path].push(
+        await viaPath(path, { ...common, conf: { ...conf, ipam: { type: 'host-local' } }, env: cniEnv('ADD', 'ctr-b', pod.path) }),
+      );
       outputs[path].push(await viaPath(path, { ...common, conf, env: { CNI_COMMAND: 'VERSION' } }));
       // Node started by the fallback only: once per call.
       expect(probe.starts() - before).toBe(path === 'fallback' ? 3 : 0);
@@ -81,7 +93,13 @@ describe('three paths, same bytes', () => {
       const { node, pod } = nodeAndPod();
       const dataDir = tempDir('br');
       const conf = bridgeConf({ dataDir });
-      const add = await viaPath(path, { plugin: 'bridge', node, socketPath: agent.socketPath, conf, env: cniEnv('ADD', 'ctr-1', pod.path, 'IP=10.99.0.7') });
+      const add = await viaPath(path, {
+        plugin: 'bridge',
+        node,
+        socketPath: agent.socketPath,
+        conf,
+        env: cniEnv('ADD', 'ctr-1', pod.path, 'IP=10.99.0.7'),
+      });
       expect(add.stderr).toBe('');
       expect(add.code).toBe(0);
       // the kernel agrees, whichever path did it
@@ -93,7 +111,13 @@ describe('three paths, same bytes', () => {
         .replace(/"([0-9a-f]{2}:){5}[0-9a-f]{2}"/g, '"MAC"')
         .replaceAll(`"${port}"`, '"HOSTVETH"')
         .replaceAll(pod.path, 'PODNS');
-      const del = await viaPath(path, { plugin: 'bridge', node, socketPath: agent.socketPath, conf, env: cniEnv('DEL', 'ctr-1', pod.path) });
+      const del = await viaPath(path, {
+        plugin: 'bridge',
+        node,
+        socketPath: agent.socketPath,
+        conf,
+        env: cniEnv('DEL', 'ctr-1', pod.path),
+      });
       expect(del).toMatchObject({ code: 0, stdout: '' });
       expect(bridgePorts(node, 'fcnibr0')).toEqual([]);
     }
@@ -103,7 +127,14 @@ describe('three paths, same bytes', () => {
     expect(status.latency).toMatchObject({ 'bridge ADD': { count: 1, errors: 0 }, 'bridge DEL': { count: 1 } });
     // where the ADD's time went: the plugin command, its IPAM, the native call and its kernel steps
     const phase = (name: string) => status.phases.find((p) => p.name === name);
-    for (const name of ['bridge.ADD', 'ipam.ADD', 'native.bridgeAdd', 'bridgeAdd.vethCreate', 'bridgeAdd.podBatch', 'bridgeAdd.masquerade']) {
+    for (const name of [
+      'bridge.ADD',
+      'ipam.ADD',
+      'native.bridgeAdd',
+      'bridgeAdd.vethCreate',
+      'bridgeAdd.podBatch',
+      'bridgeAdd.masquerade',
+    ]) {
       expect(phase(name)?.count, name).toBeGreaterThanOrEqual(1);
       expect(phase(name)?.totalMs, name).toBeGreaterThan(0);
     }
@@ -115,7 +146,7 @@ describe('three paths, same bytes', () => {
 });
 
 describe('fallback', () => {
-  it('a delegate that is not ours runs in the launcher\'s namespace, not the agent\'s', async () => {
+  it("a delegate that is not ours runs in the launcher's namespace, not the agent's", async () => {
     const agent = await startAgentProcess();
     const { node, pod } = nodeAndPod();
     const dir = tempDir('foreign');
@@ -148,19 +179,35 @@ describe('fallback', () => {
     const probe = nodeStartProbe();
     const { node, pod } = nodeAndPod();
     const conf = hlConf({ dataDir: tempDir('hl'), ranges: [[{ subnet: '10.77.0.0/24' }]] });
-    const run = await runLauncher({ plugin: 'host-local', env: cniEnv('ADD', 'ctr-s', pod.path), stdin: JSON.stringify(conf), socketPath: agent.socketPath, nodeNs: node.name, extraEnv: probe.env });
+    const run = await runLauncher({
+      plugin: 'host-local',
+      env: cniEnv('ADD', 'ctr-s', pod.path),
+      stdin: JSON.stringify(conf),
+      socketPath: agent.socketPath,
+      nodeNs: node.name,
+      extraEnv: probe.env,
+    });
     expect(run.code).toBe(0);
     expect(JSON.parse(run.stdout).ips[0].address).toBe('10.77.0.2/24');
     expect(probe.starts()).toBe(1);
 
     const again = await startAgentProcess({ socketPath: agent.socketPath });
     expect(again.logs().some((l) => l.msg === 'removing stale socket')).toBe(true);
-    const run2 = await runLauncher({ plugin: 'host-local', env: cniEnv('ADD', 'ctr-t', pod.path), stdin: JSON.stringify(conf), socketPath: agent.socketPath, nodeNs: node.name, extraEnv: probe.env });
+    const run2 = await runLauncher({
+      plugin: 'host-local',
+      env: cniEnv('ADD', 'ctr-t', pod.path),
+      stdin: JSON.stringify(conf),
+      socketPath: agent.socketPath,
+      nodeNs: node.name,
+      extraEnv: probe.env,
+    });
     expect(JSON.parse(run2.stdout).ips[0].address).toBe('10.77.0.3/24');
     expect(probe.starts()).toBe(1);
 
     // a live agent is never displaced
-    const third = spawn(process.execPath, [join(OUR_BIN, '..', 'src', 'agent', 'main.js'), '--socket', agent.socketPath], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const third = spawn(process.execPath, [join(OUR_BIN, '..', 'src', 'agent', 'main.js'), '--socket', agent.socketPath], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let err = '';
     third.stderr.on('data', (d: Buffer) => (err += d.toString()));
     const code = await new Promise((r) => third.once('exit', r));
@@ -177,9 +224,21 @@ describe('fallback', () => {
     // no socket at all: fallback; a large config (well over a pipe buffer) must arrive whole
     const { node, pod } = nodeAndPod();
     const conf = { ...hlConf({ dataDir: tempDir('hl'), ranges: [[{ subnet: '10.77.0.0/24' }]] }), padding: 'x'.repeat(300_000) };
-    const run = await runLauncher({ plugin: 'host-local', env: cniEnv('ADD', 'ctr-big', pod.path), stdin: JSON.stringify(conf), socketPath: '/nonexistent/agent.sock', nodeNs: node.name });
+    const run = await runLauncher({
+      plugin: 'host-local',
+      env: cniEnv('ADD', 'ctr-big', pod.path),
+      stdin: JSON.stringify(conf),
+      socketPath: '/nonexistent/agent.sock',
+      nodeNs: node.name,
+    });
     expect(run.code).toBe(0);
-    const viaAgent = await runLauncher({ plugin: 'host-local', env: cniEnv('ADD', 'ctr-big2', pod.path), stdin: JSON.stringify(conf), socketPath: agent.socketPath, nodeNs: node.name });
+    const viaAgent = await runLauncher({
+      plugin: 'host-local',
+      env: cniEnv('ADD', 'ctr-big2', pod.path),
+      stdin: JSON.stringify(conf),
+      socketPath: agent.socketPath,
+      nodeNs: node.name,
+    });
     expect(JSON.parse(viaAgent.stdout).ips[0].address).toBe('10.77.0.3/24');
   });
 });

@@ -50,7 +50,11 @@ describe('agent refuses what it must', () => {
     const req = hlRequest(dataDir, 'ctr-nobody');
     const run = await runLauncher({ plugin: 'host-local', ...req, socketPath: agent.socketPath, prefix: nobody });
     expect(run.code).toBe(1);
-    expect(JSON.parse(run.stdout)).toEqual({ code: 999, msg: 'fastcni agent refused the request', details: 'peer uid 65534 is not allowed (root only)' });
+    expect(JSON.parse(run.stdout)).toEqual({
+      code: 999,
+      msg: 'fastcni agent refused the request',
+      details: 'peer uid 65534 is not allowed (root only)',
+    });
     expect(agent.logs()).toContainEqual(expect.objectContaining({ level: 'warn', msg: 'request refused', uid: 65534 }));
     expect(existsSync(join(dataDir, 'net1'))).toBe(false);
     const status = await agentStatus(agent.socketPath);
@@ -67,7 +71,10 @@ describe('agent refuses what it must', () => {
     const answers = [
       await rawExchange(agent.socketPath, big.subarray(0, 64 * 1024), { end: false }), // header announces 2 MiB
       await rawExchange(agent.socketPath, Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n')),
-      await rawExchange(agent.socketPath, Buffer.concat([Buffer.from('fcni\x01\x01', 'latin1'), Buffer.from([0, 0, 0, 5]), Buffer.from([0, 200, 1, 2, 3])])),
+      await rawExchange(
+        agent.socketPath,
+        Buffer.concat([Buffer.from('fcni\x01\x01', 'latin1'), Buffer.from([0, 0, 0, 5]), Buffer.from([0, 200, 1, 2, 3])]),
+      ),
       await rawExchange(agent.socketPath, encodeInvoke({ plugin: 'host-local', env: {}, stdin: Buffer.from('{}') }).subarray(0, 20)),
       await rawExchange(agent.socketPath, Buffer.concat([Buffer.from('fcni\x01\x07', 'latin1'), Buffer.alloc(4)])),
       await rawExchange(agent.socketPath, Buffer.from('GE')), // garbage shorter than the magic
@@ -82,7 +89,16 @@ describe('agent refuses what it must', () => {
     const refusals = agent.logs().filter((l) => l.msg === 'request refused');
     expect(refusals).toHaveLength(6);
     // still serving, both over the raw protocol and through the launcher
-    const good = await rawExchange(agent.socketPath, encodeInvoke({ plugin: 'host-local', ...(() => { const r = hlRequest(dataDir, 'ctr-raw'); return { env: r.env, stdin: Buffer.from(r.stdin) }; })() }));
+    const good = await rawExchange(
+      agent.socketPath,
+      encodeInvoke({
+        plugin: 'host-local',
+        ...(() => {
+          const r = hlRequest(dataDir, 'ctr-raw');
+          return { env: r.env, stdin: Buffer.from(r.stdin) };
+        })(),
+      }),
+    );
     expect(good).toMatchObject({ kind: 'result', exitCode: 0 });
     const run = await runLauncher({ plugin: 'host-local', ...hlRequest(dataDir, 'ctr-after'), socketPath: agent.socketPath });
     expect(JSON.parse(run.stdout).ips[0].address).toBe('10.77.0.3/24');
@@ -114,18 +130,32 @@ function reservations(dataDir: string, net = 'testnet'): Map<string, string> {
 }
 
 describe('agent killed mid-burst', () => {
-  it('100 ADDs through the launcher, SIGKILL part-way: each pod set up or given an error; DEL of all leaves nothing', { timeout: 240_000 }, async () => {
+  it('100 ADDs through the launcher, SIGKILL part-way: each pod set up or given an error; DEL of all leaves nothing', {
+    timeout: 240_000,
+  }, async () => {
     const N = 100;
     const node = makeNetns('node');
     const pods: Netns[] = Array.from({ length: N }, (_, i) => makeNetns(`p${i}`));
     const dataDir = tempDir('burst');
     const conf = bridgeConf({ dataDir, subnet: '10.98.0.0/24' });
     const agent = await startAgentProcess();
-    const env = (cmd: string, i: number): Record<string, string> => ({ CNI_COMMAND: cmd, CNI_CONTAINERID: `burst-${i}`, CNI_IFNAME: 'eth0', CNI_NETNS: pods[i]!.path, CNI_PATH: OUR_BIN });
+    const env = (cmd: string, i: number): Record<string, string> => ({
+      CNI_COMMAND: cmd,
+      CNI_CONTAINERID: `burst-${i}`,
+      CNI_IFNAME: 'eth0',
+      CNI_NETNS: pods[i]!.path,
+      CNI_PATH: OUR_BIN,
+    });
     let answered = 0;
     let killed = false;
     const adds: PluginRun[] = await pool(N, 16, async (i) => {
-      const r = await runLauncher({ plugin: 'bridge', env: env('ADD', i), stdin: JSON.stringify(conf), socketPath: agent.socketPath, nodeNs: node.name });
+      const r = await runLauncher({
+        plugin: 'bridge',
+        env: env('ADD', i),
+        stdin: JSON.stringify(conf),
+        socketPath: agent.socketPath,
+        nodeNs: node.name,
+      });
       if (++answered === 25 && !killed) {
         killed = true;
         agent.proc.kill('SIGKILL');
@@ -160,7 +190,9 @@ describe('agent killed mid-burst', () => {
 
     // DEL all through a fresh agent that replaces the stale socket
     const agent2 = await startAgentProcess({ socketPath: agent.socketPath });
-    const dels = await pool(N, 16, (i) => runLauncher({ plugin: 'bridge', env: env('DEL', i), stdin: JSON.stringify(conf), socketPath: agent2.socketPath, nodeNs: node.name }));
+    const dels = await pool(N, 16, (i) =>
+      runLauncher({ plugin: 'bridge', env: env('DEL', i), stdin: JSON.stringify(conf), socketPath: agent2.socketPath, nodeNs: node.name }),
+    );
     for (const d of dels) expect(d).toMatchObject({ code: 0, stdout: '' });
     expect(bridgePorts(node, 'fcnibr0')).toEqual([]);
     expect(addrs(node).filter((l) => l.linkinfo?.info_kind === 'veth')).toEqual([]);

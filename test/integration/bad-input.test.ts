@@ -113,7 +113,11 @@ describe('bad input', () => {
   it('hairpin together with promiscuous mode → 7', async () => {
     const { node, pod } = nodeAndPod();
     const dataDir = tempDir('ipam');
-    const res = await run(node, cniEnv('ADD', { id: 'bad', netns: pod.path }), bridgeConf({ dataDir, extra: { hairpinMode: true, promiscMode: true } }));
+    const res = await run(
+      node,
+      cniEnv('ADD', { id: 'bad', netns: pod.path }),
+      bridgeConf({ dataDir, extra: { hairpinMode: true, promiscMode: true } }),
+    );
     expect(res.code).not.toBe(0);
     expect(res.err.code).toBe(7);
     expect(res.err.msg).toContain('hairpin');

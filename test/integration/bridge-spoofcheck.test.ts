@@ -12,7 +12,7 @@ function spoofElements(ns: Netns): string[] {
   const out: string[] = [];
   for (const item of ruleset(ns)) {
     const set = item.set as Json | undefined;
-    if (!set || set.family !== 'bridge' || set.table !== 'fastcni') continue;
+    if (set?.family !== 'bridge' || set.table !== 'fastcni') continue;
     for (const e of (set.elem ?? []) as Json[]) {
       const val = e.elem?.val ?? e;
       const key = typeof val === 'string' ? val : (val.concat as string[]).join(' ');
@@ -93,7 +93,11 @@ describe('bridge macspoofchk', () => {
     flushNeigh(a.ns, b.ns);
     expect(canPing(a.ns, b.ip)).toBe(true);
     // control: a pod of another network on the same bridge without macspoofchk may change its MAC
-    const plain = bridgeConf({ name: 'plainnet', dataDir: tempDir('ipam'), ranges: [[{ subnet: '10.99.0.0/24', rangeStart: '10.99.0.100' }]] });
+    const plain = bridgeConf({
+      name: 'plainnet',
+      dataDir: tempDir('ipam'),
+      ranges: [[{ subnet: '10.99.0.0/24', rangeStart: '10.99.0.100' }]],
+    });
     const c = await addPod(node, plain, 'ctr-c');
     ip('-n', c.ns.name, 'link', 'set', 'eth0', 'address', '02:00:5e:00:53:98');
     flushNeigh(c.ns, b.ns);
@@ -126,7 +130,11 @@ describe('bridge macspoofchk', () => {
     const a = await addPod(node, conf, 'ctr-old');
     // The same keys (port, port . MAC) recorded for another attachment, as after a missed DEL and
     // a reused veth name: the DEL of ctr-old looks there first and must not take them.
-    const sets = (ruleset(node).map((i) => i.set as Json | undefined).filter((x) => x?.family === 'bridge') as Json[]).map((x) => x.name as string);
+    const sets = (
+      ruleset(node)
+        .map((i) => i.set as Json | undefined)
+        .filter((x) => x?.family === 'bridge') as Json[]
+    ).map((x) => x.name as string);
     const ifSet = sets.find((n) => n.startsWith('spoof-if-'))!;
     const macSet = sets.find((n) => n.startsWith('spoof-mac-'))!;
     const mine = `{ "${a.hostVeth}" comment "ctr-old/eth0" }`;

@@ -50,7 +50,11 @@ describe('bridgeAddBegin', () => {
     const links = await stage.finish(l3);
     expect(links.container.name).toBe('eth0');
     expect(bridgePorts(node, 'fcnibr0')).toEqual([links.hostVeth.name]);
-    expect(addrs(pod).find((l) => l.ifname === 'eth0')?.addr_info?.map((a) => a.local)).toContain('10.97.0.5');
+    expect(
+      addrs(pod)
+        .find((l) => l.ifname === 'eth0')
+        ?.addr_info?.map((a) => a.local),
+    ).toContain('10.97.0.5');
     expect((await failure(stage.finish(l3))).message).toContain('already finished or aborted');
     expect((await failure(stage.abort())).message).toContain('already finished or aborted');
     expect(bridgePorts(node, 'fcnibr0')).toEqual([links.hostVeth.name]);
@@ -92,7 +96,11 @@ describe('bridgeAddBegin', () => {
       for (let i = 0; i < 100 && (await ports()) > 0; i++) { globalThis.gc(); await new Promise((r) => setTimeout(r, 10)); }
       process.stdout.write(JSON.stringify({ before, after: await ports() }));
     `;
-    const out = execFileSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', script, JSON.stringify(linkRequest(node, pod))], { encoding: 'utf8' });
+    const out = execFileSync(
+      process.execPath,
+      ['--expose-gc', '--input-type=module', '-e', script, JSON.stringify(linkRequest(node, pod))],
+      { encoding: 'utf8' },
+    );
     expect(JSON.parse(out)).toEqual({ before: 1, after: 0 });
     expect(bridgePorts(node, 'fcnibr0')).toEqual([]);
     expect(addrs(pod).find((l) => l.ifname === 'eth0')).toBeUndefined();

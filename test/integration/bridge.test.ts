@@ -22,6 +22,7 @@ describe('bridge ADD → CHECK → DEL', () => {
       const { node, pod } = nodeAndPod();
       const dataDir = tempDir('ipam');
       const conf = bridgeConf({ cniVersion: version, dataDir });
+      const machineForwarding = readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8');
       const add = await cni('ADD', { node, pod, id: 'ctr-1', conf });
       expect(add.stderr).toBe('');
       expect(add.code).toBe(0);
@@ -39,8 +40,9 @@ describe('bridge ADD → CHECK → DEL', () => {
       expect(podLink.operstate).toBe('UP');
       const routes = ipJson<Array<{ dst: string; gateway?: string }>>('-n', pod.name, 'route');
       expect(routes).toContainEqual(expect.objectContaining({ dst: 'default', gateway: '10.99.0.1' }));
-      expect(readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim()).toBeDefined();
+      // forwarding is switched on in the node namespace only, never in the machine's own
       expect(inNs(node.name, 'cat', '/proc/sys/net/ipv4/ip_forward').trim()).toBe('1');
+      expect(readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8')).toBe(machineForwarding);
       expect(hasMasqElement(node, podAddr!.split('/')[0]!)).toBe(true);
       expect(reservations(dataDir)).toEqual([podAddr!.split('/')[0]]);
 
@@ -260,7 +262,7 @@ describe('bridge ADD that fails part-way leaves nothing behind', () => {
     const { node, pod } = nodeAndPod();
     const dataDir = tempDir('ipam');
     // A set of ours for this (network, subnet) whose type cannot hold the pod's IPv4 address.
-    const set = 'masq-' + createHash('sha256').update('testnet\n10.99.0.0/24').digest('hex').slice(0, 16);
+    const set = `masq-${createHash('sha256').update('testnet\n10.99.0.0/24').digest('hex').slice(0, 16)}`;
     inNs(node.name, 'nft', 'add table inet fastcni');
     inNs(node.name, 'nft', `add set inet fastcni ${set} { type ipv6_addr; }`);
     const res = await cni('ADD', { node, pod, id: 'ctr-masq', conf: bridgeConf({ dataDir }) });

@@ -23,7 +23,7 @@ function expectNothingLeft(s: Sandbox, node: Netns, pod: Netns): void {
 }
 
 describe('fastcni add → check → del', () => {
-  it('attaches a pod named by its netns name, caches it under cnitool\'s ID, and removes it again', async () => {
+  it("attaches a pod named by its netns name, caches it under cnitool's ID, and removes it again", async () => {
     const { node, pod } = nodeAndPod();
     const s = sandbox();
     writeBridgeList(s);
@@ -33,7 +33,11 @@ describe('fastcni add → check → del', () => {
     expect(add.stderr).toBe('');
     expect(add.code).toBe(0);
     expect(add.stdout.endsWith('}')).toBe(true); // exactly cnitool's bytes: no trailing newline
-    const result = add.json as { cniVersion: string; interfaces: Array<{ name: string; sandbox?: string }>; ips: Array<{ address: string; gateway: string; interface: number }> };
+    const result = add.json as {
+      cniVersion: string;
+      interfaces: Array<{ name: string; sandbox?: string }>;
+      ips: Array<{ address: string; gateway: string; interface: number }>;
+    };
     expect(add.stdout).toBe(JSON.stringify(result, null, 4));
     expect(result.cniVersion).toBe('1.0.0');
 
@@ -43,7 +47,9 @@ describe('fastcni add → check → del', () => {
     expect(result.interfaces[2]).toMatchObject({ name: 'eth0', sandbox: pod.path });
     expect(cidrsOf(node, 'fcnibr0')).toEqual(['10.99.0.1/24']);
     expect(bridgePorts(node, 'fcnibr0')).toEqual([result.interfaces[1]!.name]);
-    expect(ipJson<Array<{ dst: string; gateway?: string }>>('-n', pod.name, 'route')).toContainEqual(expect.objectContaining({ dst: 'default', gateway: '10.99.0.1' }));
+    expect(ipJson<Array<{ dst: string; gateway?: string }>>('-n', pod.name, 'route')).toContainEqual(
+      expect.objectContaining({ dst: 'default', gateway: '10.99.0.1' }),
+    );
     expect(reservations(s)).toEqual([podCidr!.split('/')[0]]);
 
     // libcni's cache file, under the ID cnitool would use for this path
@@ -78,7 +84,10 @@ describe('fastcni add → check → del', () => {
     const { node, pod } = nodeAndPod();
     const s = sandbox();
     writeBridgeList(s);
-    const add = await fastcni(['add', 'testnet', pod.path, '--id', 'ctr-1', '--ifname', 'net1'], { node, env: { ...s.env, CNI_IFNAME: 'ignored0' } });
+    const add = await fastcni(['add', 'testnet', pod.path, '--id', 'ctr-1', '--ifname', 'net1'], {
+      node,
+      env: { ...s.env, CNI_IFNAME: 'ignored0' },
+    });
     expect(add.stderr).toBe('');
     expect(add.code).toBe(0);
     const [cidr] = cidrsOf(pod, 'net1');
@@ -124,7 +133,7 @@ describe('fastcni with the namespace or a plugin gone', () => {
     expect(addrs(node).filter((l) => l.linkinfo?.info_kind === 'veth')).toEqual([]);
   });
 
-  it('status of a 1.1.0 network passes a plugin\'s error and code through, exit 1', async () => {
+  it("status of a 1.1.0 network passes a plugin's error and code through, exit 1", async () => {
     const s = sandbox();
     const bin = tempDir('bin');
     writeFileSync(
@@ -132,7 +141,10 @@ describe('fastcni with the namespace or a plugin gone', () => {
       '#!/bin/sh\ncat >/dev/null\nif [ "$CNI_COMMAND" = STATUS ]; then echo \'{"code": 50, "msg": "no uplink yet"}\'; exit 1; fi\nexit 0\n',
       { mode: 0o755 },
     );
-    writeFileSync(join(s.confDir, '10-nr.conflist'), JSON.stringify({ cniVersion: '1.1.0', name: 'nr', plugins: [{ type: 'fcni-not-ready' }] }));
+    writeFileSync(
+      join(s.confDir, '10-nr.conflist'),
+      JSON.stringify({ cniVersion: '1.1.0', name: 'nr', plugins: [{ type: 'fcni-not-ready' }] }),
+    );
     const res = await fastcni(['status', 'nr'], { env: { ...s.env, CNI_PATH: bin } });
     expect(res.code).toBe(1);
     expect(res.stderr).toMatch(ONE_ERROR_LINE);
@@ -170,13 +182,51 @@ describe('fastcni gc', () => {
 });
 
 describe('fastcni bad input: one clear line, exit 1, nothing left', () => {
-  const cases: Array<{ what: string; args: (pod: Netns) => string[]; env?: (s: Sandbox) => Record<string, string>; message: RegExp; code: number }> = [
-    { what: 'unknown network', args: (p) => ['add', 'nosuchnet', p.name], message: /no net configuration with name "nosuchnet" in /, code: 7 },
-    { what: 'bad --cap JSON', args: (p) => ['add', 'testnet', p.name, '--cap', '{"portMappings": ['], message: /invalid --cap: not JSON/, code: 4 },
-    { what: 'bad CAP_ARGS JSON', args: (p) => ['add', 'testnet', p.name], env: () => ({ CAP_ARGS: '[1,2]' }), message: /invalid CAP_ARGS: expected a JSON object/, code: 4 },
-    { what: 'bad CNI_ARGS', args: (p) => ['add', 'testnet', p.name], env: () => ({ CNI_ARGS: 'K8S_POD_NAME' }), message: /invalid CNI_ARGS pair "K8S_POD_NAME"/, code: 4 },
-    { what: 'invalid container ID', args: (p) => ['add', 'testnet', p.name, '--id', 'ctr 1!'], message: /invalid characters in containerID: ctr 1!/, code: 4 },
-    { what: '16-byte ifname', args: (p) => ['add', 'testnet', p.name, '--ifname', 'eth0123456789abc'], message: /interface name is too long/, code: 4 },
+  const cases: Array<{
+    what: string;
+    args: (pod: Netns) => string[];
+    env?: (s: Sandbox) => Record<string, string>;
+    message: RegExp;
+    code: number;
+  }> = [
+    {
+      what: 'unknown network',
+      args: (p) => ['add', 'nosuchnet', p.name],
+      message: /no net configuration with name "nosuchnet" in /,
+      code: 7,
+    },
+    {
+      what: 'bad --cap JSON',
+      args: (p) => ['add', 'testnet', p.name, '--cap', '{"portMappings": ['],
+      message: /invalid --cap: not JSON/,
+      code: 4,
+    },
+    {
+      what: 'bad CAP_ARGS JSON',
+      args: (p) => ['add', 'testnet', p.name],
+      env: () => ({ CAP_ARGS: '[1,2]' }),
+      message: /invalid CAP_ARGS: expected a JSON object/,
+      code: 4,
+    },
+    {
+      what: 'bad CNI_ARGS',
+      args: (p) => ['add', 'testnet', p.name],
+      env: () => ({ CNI_ARGS: 'K8S_POD_NAME' }),
+      message: /invalid CNI_ARGS pair "K8S_POD_NAME"/,
+      code: 4,
+    },
+    {
+      what: 'invalid container ID',
+      args: (p) => ['add', 'testnet', p.name, '--id', 'ctr 1!'],
+      message: /invalid characters in containerID: ctr 1!/,
+      code: 4,
+    },
+    {
+      what: '16-byte ifname',
+      args: (p) => ['add', 'testnet', p.name, '--ifname', 'eth0123456789abc'],
+      message: /interface name is too long/,
+      code: 4,
+    },
     {
       what: 'missing plugin binary (host-local not in CNI_PATH)',
       args: (p) => ['add', 'testnet', p.name],
@@ -189,7 +239,12 @@ describe('fastcni bad input: one clear line, exit 1, nothing left', () => {
       message: /failed to find plugin "host-local" in path \[/,
       code: 999,
     },
-    { what: 'namespace that does not exist', args: () => ['add', 'testnet', 'fcni-t-no-such-ns'], message: /network namespace \/var\/run\/netns\/fcni-t-no-such-ns does not exist/, code: 4 },
+    {
+      what: 'namespace that does not exist',
+      args: () => ['add', 'testnet', 'fcni-t-no-such-ns'],
+      message: /network namespace \/var\/run\/netns\/fcni-t-no-such-ns does not exist/,
+      code: 4,
+    },
   ];
 
   for (const c of cases) {
@@ -261,4 +316,3 @@ describe('fastcni bad input: one clear line, exit 1, nothing left', () => {
     expect(res.stderr).not.toMatch(/\n\s+at /);
   });
 });
-

@@ -8,7 +8,6 @@ import { tempDir } from '../helpers/fixtures.js';
 import { hlConf, ours, theirs, type Outcome } from '../helpers/host-local.js';
 import { withLock } from '../../src/ipam/lock.js';
 
-
 const haveReference = existsSync('/usr/lib/cni/host-local');
 
 function addresses(r: Outcome): string[] {
@@ -48,8 +47,12 @@ describe.skipIf(!haveReference)('host-local interop with the reference plugin', 
     const conf = hlConf({ dataDir, cniVersion: '0.4.0', ranges: [[{ subnet: '10.9.0.0/24' }]] });
     addresses(await theirs('ADD', 'ref', conf));
     addresses(await ours('ADD', 'our', conf));
-    expect((await ours('ADD', 'ref', conf)).json.msg).toBe('failed to allocate for range 0: 10.9.0.2 has been allocated to ref, duplicate allocation is not allowed');
-    expect((await theirs('ADD', 'our', conf)).json.msg).toBe('failed to allocate for range 0: 10.9.0.3 has been allocated to our, duplicate allocation is not allowed');
+    expect((await ours('ADD', 'ref', conf)).json.msg).toBe(
+      'failed to allocate for range 0: 10.9.0.2 has been allocated to ref, duplicate allocation is not allowed',
+    );
+    expect((await theirs('ADD', 'our', conf)).json.msg).toBe(
+      'failed to allocate for range 0: 10.9.0.3 has been allocated to our, duplicate allocation is not allowed',
+    );
     expect((await ours('CHECK', 'ref', conf)).code).toBe(0);
     expect((await theirs('CHECK', 'our', conf)).code).toBe(0);
     expect((await theirs('ADD', 'x', conf, { env: { CNI_ARGS: 'IP=10.9.0.3' } })).json.msg).toBe(

@@ -37,7 +37,9 @@ describe('interop with the reference plugins, one shared dataDir', () => {
 
     // each DEL through the other implementation's IPAM
     expect((await cni('DEL', { node, pod: pods[0], id: 'ours-theirs', conf, path: `${OUR_BIN}:${REF_BIN}` })).code).toBe(0);
-    expect((await cni('DEL', { node, pod: pods[1], id: 'theirs-ours', conf, binDir: REF_BIN, path: `${REF_BIN}:${OUR_BIN}` })).code).toBe(0);
+    expect((await cni('DEL', { node, pod: pods[1], id: 'theirs-ours', conf, binDir: REF_BIN, path: `${REF_BIN}:${OUR_BIN}` })).code).toBe(
+      0,
+    );
     expect((await cni('DEL', { node, pod: pods[2], id: 'ours-ours', conf, path: `${REF_BIN}:${OUR_BIN}` })).code).toBe(0);
     expect(reservations(dataDir)).toEqual([]);
     expect(bridgePorts(node, 'fcnibr0')).toEqual([]);
@@ -95,7 +97,14 @@ describe('the hot path spawns no process', () => {
       const res = await execWith(
         'ip',
         ['netns', 'exec', node.name, 'strace', '-f', '-qq', '-e', 'trace=execve', '-o', out, join(OUR_BIN, 'bridge')],
-        { PATH: process.env.PATH ?? '/usr/bin:/bin', CNI_COMMAND: command, CNI_CONTAINERID: 'nospawn', CNI_NETNS: pod.path, CNI_IFNAME: 'eth0', CNI_PATH: OUR_BIN },
+        {
+          PATH: process.env.PATH ?? '/usr/bin:/bin',
+          CNI_COMMAND: command,
+          CNI_CONTAINERID: 'nospawn',
+          CNI_NETNS: pod.path,
+          CNI_IFNAME: 'eth0',
+          CNI_PATH: OUR_BIN,
+        },
         conf,
       );
       expect(res.code, res.stdout).toBe(0);

@@ -5,7 +5,6 @@ import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CniRuntime } from '../../src/runtime/cni-runtime.js';
-import { parseNetworkList } from '../../src/runtime/conf-parse.js';
 import { bridgeConf, cidrsOf, tempDir } from '../helpers/fixtures.js';
 import { makeNetns, type Netns } from '../helpers/netns.js';
 import { masqElements } from '../helpers/nft.js';
@@ -14,7 +13,10 @@ import { OUR_BIN, REF_BIN, ROOT } from '../helpers/run-plugin.js';
 const RUNTIME_JS = join(ROOT, 'dist', 'src', 'runtime', 'index.js');
 
 /** Run one runtime call in a child process inside `node` (exec'd plugins then act there, not on this machine). */
-function runInNode(node: Netns, req: { op: 'add' | 'del'; confDir: string; cacheDir: string; path: string[]; net: string; rt: unknown }): { ok: boolean; value?: unknown; error?: string } {
+function runInNode(
+  node: Netns,
+  req: { op: 'add' | 'del'; confDir: string; cacheDir: string; path: string[]; net: string; rt: unknown },
+): { ok: boolean; value?: unknown; error?: string } {
   const script = `
     const { CniRuntime } = await import(${JSON.stringify(RUNTIME_JS)});
     const req = JSON.parse(process.env.FCNI_REQ);
@@ -71,8 +73,11 @@ describe.skipIf(!existsSync(RUNTIME_JS))('runtime with real plugins', () => {
     const list = await runtime.loadNetworkList('testnet');
     const ours = await runtime.addNetworkList(list, rt(pod, 'ours'));
     expect(shape(ours)).toEqual(shape(ref.value));
-    expect(shape(ours)).toMatchObject({ interfaces: [{ name: "fcnibr0" }, { name: "VETH" }, { name: "eth0", sandbox: "S" }], ips: [{ address: "A/24", gateway: "A", interface: 2 }] });
-    expect(cidrsOf(pod, 'eth0')).toEqual([(ours as { ips: Array<{ address: string }> }).ips[0]!.address]);
+    expect(shape(ours)).toMatchObject({
+      interfaces: [{ name: 'fcnibr0' }, { name: 'VETH' }, { name: 'eth0', sandbox: 'S' }],
+      ips: [{ address: 'A/24', gateway: 'A', interface: 2 }],
+    });
+    expect(cidrsOf(pod, 'eth0')).toEqual([(ours as unknown as { ips: Array<{ address: string }> }).ips[0]!.address]);
     expect(readdirSync(join(cacheDir, 'results'))).toEqual(['testnet-ours-eth0']);
     expect(readdirSync(join(refCache, 'results'))).toEqual(['testnet-ref-eth0']);
 
@@ -95,7 +100,9 @@ describe.skipIf(!existsSync(RUNTIME_JS))('runtime with real plugins', () => {
     const list = await runtime.loadNetworkList('gcnet');
     const addrs: string[] = [];
     for (const [i, pod] of pods.entries()) {
-      const r = (await runtime.addNetworkList(list, { containerId: `gc${i}`, netns: pod.path, ifname: 'eth0' })) as { ips: Array<{ address: string }> };
+      const r = (await runtime.addNetworkList(list, { containerId: `gc${i}`, netns: pod.path, ifname: 'eth0' })) as unknown as {
+        ips: Array<{ address: string }>;
+      };
       addrs.push(r.ips[0]!.address.split('/')[0]!);
     }
     expect(masqElements(node).filter((e) => addrs.some((a) => e.includes(a)))).toHaveLength(2);
@@ -121,7 +128,12 @@ describe.skipIf(!existsSync(RUNTIME_JS))('runtime with real plugins', () => {
       pluginOf(bridgeConf({ dataDir, name: 'pmnet', extra: { ipMasq: false } })),
       { type: 'portmap', capabilities: { portMappings: true } },
     ]);
-    const rt = { containerId: 'pm1', netns: pod.path, ifname: 'eth0', capabilityArgs: { portMappings: [{ hostPort: 18080, containerPort: 80, protocol: 'tcp' }] } };
+    const rt = {
+      containerId: 'pm1',
+      netns: pod.path,
+      ifname: 'eth0',
+      capabilityArgs: { portMappings: [{ hostPort: 18080, containerPort: 80, protocol: 'tcp' }] },
+    };
     const add = runInNode(node, { op: 'add', confDir, cacheDir, path: [OUR_BIN, REF_BIN], net: 'pmnet', rt });
     expect(add.ok, add.error).toBe(true);
     const addr = (add.value as { ips: Array<{ address: string }> }).ips[0]!.address.split('/')[0]!;

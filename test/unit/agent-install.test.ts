@@ -11,7 +11,13 @@ describe('install', () => {
   it('installs the launcher under each plugin name with its config, conflist and unit', async () => {
     const binDir = join(tempDir('bin'), 'cni');
     const confDir = tempDir('conf');
-    const r = await install({ binDir, confDir, socketPath: '/run/x/agent.sock', node: '/usr/bin/node', entry: '/opt/fastcni/dist/src/cli/plugin-entry.js' });
+    const r = await install({
+      binDir,
+      confDir,
+      socketPath: '/run/x/agent.sock',
+      node: '/usr/bin/node',
+      entry: '/opt/fastcni/dist/src/cli/plugin-entry.js',
+    });
     expect(r.installed.map((p) => p.slice(binDir.length + 1)).sort()).toEqual(['bridge', 'host-local', 'loopback']);
     for (const p of r.installed) {
       expect(await isOurPlugin(p)).toBe(true);
@@ -22,7 +28,10 @@ describe('install', () => {
       entry: '/opt/fastcni/dist/src/cli/plugin-entry.js',
       socket: '/run/x/agent.sock',
     });
-    expect(JSON.parse(readFileSync(r.conflist!, 'utf8'))).toMatchObject({ cniVersion: '1.0.0', plugins: [{ type: 'bridge', ipam: { type: 'host-local' } }] });
+    expect(JSON.parse(readFileSync(r.conflist!, 'utf8'))).toMatchObject({
+      cniVersion: '1.0.0',
+      plugins: [{ type: 'bridge', ipam: { type: 'host-local' } }],
+    });
     expect(r.unit).toContain('ExecStart=/usr/bin/node /opt/fastcni/dist/src/cli/fastcni.js agent --socket /run/x/agent.sock');
     expect(r.unit).toMatch(/\[Install\]\nWantedBy=multi-user.target/);
     // running it again over our own files is fine

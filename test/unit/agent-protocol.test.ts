@@ -18,7 +18,11 @@ import { Metrics, prometheusText } from '../../src/agent/metrics.js';
 
 describe('agent protocol', () => {
   it('round-trips an invoke request, values with "=" and non-ASCII included', () => {
-    const req = { plugin: 'bridge', env: { CNI_COMMAND: 'ADD', CNI_ARGS: 'IP=10.0.0.1;K8S_POD_NAME=é', PATH: '/bin' }, stdin: Buffer.from('{"a":1}') };
+    const req = {
+      plugin: 'bridge',
+      env: { CNI_COMMAND: 'ADD', CNI_ARGS: 'IP=10.0.0.1;K8S_POD_NAME=é', PATH: '/bin' },
+      stdin: Buffer.from('{"a":1}'),
+    };
     const frame = encodeInvoke(req);
     const h = parseHeader(frame.subarray(0, HEADER_SIZE), DEFAULT_MAX_FRAME);
     expect(h).toEqual({ kind: Kind.Invoke, length: frame.length - HEADER_SIZE });
@@ -55,7 +59,9 @@ describe('agent protocol', () => {
     expect(() => decodeRequest(Kind.Invoke, good.subarray(0, good.length - 1))).toThrow(FrameError);
     expect(() => decodeRequest(Kind.Invoke, Buffer.concat([good, Buffer.from([0])]))).toThrow(/trailing/);
     expect(() => decodeRequest(0x42, good)).toThrow(/unknown request kind/);
-    expect(() => decodeRequest(Kind.Invoke, encodeInvoke({ plugin: '../x', env: {}, stdin: Buffer.alloc(0) }).subarray(HEADER_SIZE))).toThrow(/invalid plugin name/);
+    expect(() =>
+      decodeRequest(Kind.Invoke, encodeInvoke({ plugin: '../x', env: {}, stdin: Buffer.alloc(0) }).subarray(HEADER_SIZE)),
+    ).toThrow(/invalid plugin name/);
     const noName = encodeInvoke({ plugin: 'x', env: { '': 'v' }, stdin: Buffer.alloc(0) }).subarray(HEADER_SIZE);
     expect(() => decodeRequest(Kind.Invoke, noName)).toThrow(/without a name/);
   });

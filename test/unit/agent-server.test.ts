@@ -19,7 +19,11 @@ function slowPlugin(delayMs: number, seen: Array<string | undefined>): Plugin<un
     async invoke(inv) {
       seen.push(inv.hostNetns);
       await sleep(delayMs);
-      return { exitCode: inv.env.CNI_COMMAND === 'ADD' ? 0 : 3, stdout: `${inv.env.CNI_CONTAINERID}:${Buffer.from(inv.stdin).toString()}`, stderr: 'log\n' };
+      return {
+        exitCode: inv.env.CNI_COMMAND === 'ADD' ? 0 : 3,
+        stdout: `${inv.env.CNI_CONTAINERID}:${Buffer.from(inv.stdin).toString()}`,
+        stderr: 'log\n',
+      };
     },
   };
 }
@@ -28,7 +32,9 @@ function ask(socketPath: string, id: string, command = 'ADD'): Promise<Response>
   return new Promise((resolve, reject) => {
     const sock = connect(socketPath);
     const chunks: Buffer[] = [];
-    sock.on('connect', () => sock.end(encodeInvoke({ plugin: 'slow', env: { CNI_COMMAND: command, CNI_CONTAINERID: id }, stdin: Buffer.from('in') })));
+    sock.on('connect', () =>
+      sock.end(encodeInvoke({ plugin: 'slow', env: { CNI_COMMAND: command, CNI_CONTAINERID: id }, stdin: Buffer.from('in') })),
+    );
     sock.on('data', (c: Buffer) => chunks.push(c));
     sock.on('error', reject);
     sock.on('close', () => resolve(decodeResponse(Buffer.concat(chunks))));
@@ -95,7 +101,11 @@ describe('agent server', () => {
 
   it('answers status and unknown plugin types like the plugin entry does', async () => {
     const socketPath = join(tempDir('agent'), 'agent.sock');
-    const agent = await startAgent({ socketPath, loadPlugin: async (t) => (t === 'slow' ? slowPlugin(1, []) : undefined), logger: { debug() {}, info() {}, warn() {}, error() {} } });
+    const agent = await startAgent({
+      socketPath,
+      loadPlugin: async (t) => (t === 'slow' ? slowPlugin(1, []) : undefined),
+      logger: { debug() {}, info() {}, warn() {}, error() {} },
+    });
     try {
       expect(await ask(socketPath, 'x', 'DEL')).toMatchObject({ kind: 'result', exitCode: 3 });
       const unknown = await new Promise<Response>((resolve) => {
@@ -105,7 +115,12 @@ describe('agent server', () => {
         sock.on('data', (c: Buffer) => chunks.push(c));
         sock.on('close', () => resolve(decodeResponse(Buffer.concat(chunks))));
       });
-      expect(unknown).toEqual({ kind: 'result', exitCode: 1, stdout: Buffer.alloc(0), stderr: Buffer.from('fastcni: unknown plugin type "nope"\n') });
+      expect(unknown).toEqual({
+        kind: 'result',
+        exitCode: 1,
+        stdout: Buffer.alloc(0),
+        stderr: Buffer.from('fastcni: unknown plugin type "nope"\n'),
+      });
       const s = await agentStatus(socketPath);
       expect(s).toMatchObject({ requests: 2, errors: 2, inFlight: 0, pid: process.pid });
       expect(s.rssBytes).toBeGreaterThan(0);

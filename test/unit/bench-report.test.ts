@@ -6,7 +6,17 @@ import type { ModeId } from '../../benchmarks/modes.js';
 import type { PhaseStats } from '../../benchmarks/stats.js';
 
 function stats(perPodMs: number): PhaseStats {
-  return { pods: 300, workers: 1, wallMs: perPodMs * 300, podsPerSec: 1000 / perPodMs, perPodMs, p50: perPodMs, p95: perPodMs, p99: perPodMs, errors: 0 };
+  return {
+    pods: 300,
+    workers: 1,
+    wallMs: perPodMs * 300,
+    podsPerSec: 1000 / perPodMs,
+    perPodMs,
+    p50: perPodMs,
+    p95: perPodMs,
+    p99: perPodMs,
+    errors: 0,
+  };
 }
 
 /** One run: ADD and DEL per-pod times for both concurrencies. */
@@ -38,9 +48,12 @@ describe('benchmark verdicts over rounds', () => {
     // Round 2's floor is slow, so that round's agent ÷ floor is small; pooling the modes over all
     // rounds (or taking each mode's median first) would give other answers than 2.6.
     const runs = [
-      run('floor', 1, 1.0), run('agent', 1, 2.6),
-      run('floor', 2, 2.0), run('agent', 2, 3.0),
-      run('floor', 3, 1.2), run('agent', 3, 3.6),
+      run('floor', 1, 1.0),
+      run('agent', 1, 2.6),
+      run('floor', 2, 2.0),
+      run('agent', 2, 3.0),
+      run('floor', 3, 1.2),
+      run('agent', 3, 3.6),
     ];
     const t = target(runs, AGENT_FLOOR);
     expect(t.perRound).toEqual([2.6, 1.5, 3]);
@@ -74,7 +87,7 @@ describe('benchmark verdicts over rounds', () => {
     ]);
   });
 
-  it('the table names each row\'s round when there are several', () => {
+  it("the table names each row's round when there are several", () => {
     const runs = [run('floor', 1, 1), run('floor', 2, 2)];
     const lines = formatTable(runs, evaluateTargets(runs, 4), 4).split('\n');
     expect(lines[0]).toMatch(/^mode\s+N\s+W\s+round\s+ADD pods\/s/);

@@ -52,7 +52,11 @@ describe('bridge config', () => {
   });
 
   it('takes the MAC from runtimeConfig, then args, then CNI_ARGS', () => {
-    const all = bridgeConfigSchema.parse({ ...base, runtimeConfig: { mac: 'aa:00:00:00:00:01' }, args: { cni: { mac: 'aa:00:00:00:00:02' } } });
+    const all = bridgeConfigSchema.parse({
+      ...base,
+      runtimeConfig: { mac: 'aa:00:00:00:00:01' },
+      args: { cni: { mac: 'aa:00:00:00:00:02' } },
+    });
     expect(containerMac(all, [['MAC', 'aa:00:00:00:00:03']])).toBe('aa:00:00:00:00:01');
     const argsOnly = bridgeConfigSchema.parse({ ...base, args: { cni: { mac: 'aa:00:00:00:00:02' } } });
     expect(containerMac(argsOnly, [['MAC', 'aa:00:00:00:00:03']])).toBe('aa:00:00:00:00:02');
@@ -74,7 +78,10 @@ describe('bridge L3 plan', () => {
 
   it('keeps an IPAM gateway and an existing default route', () => {
     const conf = bridgeConfigSchema.parse({ ...base, isDefaultGateway: true });
-    const plan = planL3(conf, { ips: [{ address: '10.1.2.7/24', gateway: '10.1.2.254' }], routes: [{ dst: '0.0.0.0/0', gw: '10.1.2.254' }] });
+    const plan = planL3(conf, {
+      ips: [{ address: '10.1.2.7/24', gateway: '10.1.2.254' }],
+      routes: [{ dst: '0.0.0.0/0', gw: '10.1.2.254' }],
+    });
     expect(plan.routes).toEqual([{ dst: '0.0.0.0/0', gw: '10.1.2.254' }]);
     expect(plan.bridgeAddresses).toEqual(['10.1.2.254/24']);
   });

@@ -9,13 +9,30 @@ import type { CachedAttachment, NetworkList, RuntimeOptions } from '../../src/ru
 import { CniError } from '../../src/spec/errors.js';
 import { tempDir } from '../helpers/fixtures.js';
 
-function list(name: string, plugins: NetworkList['plugins'] = [{ type: 'bridge', ipam: { type: 'host-local' } }], cniVersion = '1.0.0'): NetworkList {
-  return { name, cniVersion, disableCheck: false, disableGC: false, loadOnlyInlinedPlugins: false, plugins, bytes: Buffer.from('{}'), source: `/c/${name}.conflist` };
+function list(
+  name: string,
+  plugins: NetworkList['plugins'] = [{ type: 'bridge', ipam: { type: 'host-local' } }],
+  cniVersion = '1.0.0',
+): NetworkList {
+  return {
+    name,
+    cniVersion,
+    disableCheck: false,
+    disableGC: false,
+    loadOnlyInlinedPlugins: false,
+    plugins,
+    bytes: Buffer.from('{}'),
+    source: `/c/${name}.conflist`,
+  };
 }
 
 const RESULT = {
   cniVersion: '1.0.0',
-  interfaces: [{ name: 'br0', mac: '02:00:00:00:00:01' }, { name: 'veth1', mac: '02:00:00:00:00:02' }, { name: 'eth0', mac: '02:00:00:00:00:03', sandbox: '/var/run/netns/p' }],
+  interfaces: [
+    { name: 'br0', mac: '02:00:00:00:00:01' },
+    { name: 'veth1', mac: '02:00:00:00:00:02' },
+    { name: 'eth0', mac: '02:00:00:00:00:03', sandbox: '/var/run/netns/p' },
+  ],
   ips: [{ interface: 2, address: '10.1.0.2/24', gateway: '10.1.0.1' }],
   routes: [{ dst: '0.0.0.0/0' }],
   dns: {},
@@ -26,7 +43,10 @@ interface Fake extends RuntimeApi {
   options?: RuntimeOptions;
 }
 
-function fakeRuntime(o: { lists?: NetworkList[]; addFails?: Error; cached?: CachedAttachment[]; delFails?: Error } = {}): { fake: Fake; make: (opts: RuntimeOptions) => Fake } {
+function fakeRuntime(o: { lists?: NetworkList[]; addFails?: Error; cached?: CachedAttachment[]; delFails?: Error } = {}): {
+  fake: Fake;
+  make: (opts: RuntimeOptions) => Fake;
+} {
   const lists = o.lists ?? [list('net1')];
   const fake: Fake = {
     calls: [],
@@ -64,7 +84,13 @@ function fakeRuntime(o: { lists?: NetworkList[]; addFails?: Error; cached?: Cach
       return (o.cached ?? []).filter((a) => id === undefined || a.containerId === id);
     },
   };
-  return { fake, make: (opts) => ((fake.options = opts), fake) };
+  return {
+    fake,
+    make: (opts) => {
+      fake.options = opts;
+      return fake;
+    },
+  };
 }
 
 /** A CNI_PATH directory holding (empty) files named after the given plugin types. */
@@ -136,14 +162,18 @@ describe('add', () => {
 
   it('fails when the namespace does not exist', async () => {
     const { fake, make } = fakeRuntime();
-    const err = await rejection(addCommand('net1', 'fcni-t-no-such-ns', {}, { env: { CNI_PATH: binDir('bridge', 'host-local') }, runtime: make }));
+    const err = await rejection(
+      addCommand('net1', 'fcni-t-no-such-ns', {}, { env: { CNI_PATH: binDir('bridge', 'host-local') }, runtime: make }),
+    );
     expect(err.message).toBe('network namespace /var/run/netns/fcni-t-no-such-ns does not exist');
     expect(fake.calls.filter((c) => c.startsWith('add'))).toEqual([]);
   });
 
   it('deletes the attachment again after a failed ADD and rethrows the ADD error', async () => {
     const { fake, make } = fakeRuntime({ addFails: new CniError(7, 'plugin type="bridge" failed (add): boom') });
-    const err = await rejection(addCommand('net1', NETNS, { id: 'ctr1' }, { env: { CNI_PATH: binDir('bridge', 'host-local') }, runtime: make }));
+    const err = await rejection(
+      addCommand('net1', NETNS, { id: 'ctr1' }, { env: { CNI_PATH: binDir('bridge', 'host-local') }, runtime: make }),
+    );
     expect(err.message).toBe('plugin type="bridge" failed (add): boom');
     expect(err.code).toBe(7);
     expect(fake.calls).toEqual(['load net1', 'cached ctr1', 'add net1 ctr1 eth0', 'del net1 ctr1 eth0']);
@@ -151,7 +181,9 @@ describe('add', () => {
 
   it('names a failed cleanup in the details', async () => {
     const { make } = fakeRuntime({ addFails: new CniError(7, 'add broke'), delFails: new Error('del broke') });
-    const err = await rejection(addCommand('net1', NETNS, { id: 'ctr1' }, { env: { CNI_PATH: binDir('bridge', 'host-local') }, runtime: make }));
+    const err = await rejection(
+      addCommand('net1', NETNS, { id: 'ctr1' }, { env: { CNI_PATH: binDir('bridge', 'host-local') }, runtime: make }),
+    );
     expect(err.message).toBe('add broke');
     expect(err.details).toBe('cleanup DEL also failed: del broke');
   });
@@ -207,7 +239,14 @@ describe('gc', () => {
 
 describe('list and output', () => {
   it('lists networks, malformed files and cached attachments', async () => {
-    const cached: CachedAttachment = { containerId: 'ctr1', ifname: 'eth0', networkName: 'net1', netns: '/var/run/netns/p', config: Buffer.from('{}'), result: RESULT };
+    const cached: CachedAttachment = {
+      containerId: 'ctr1',
+      ifname: 'eth0',
+      networkName: 'net1',
+      netns: '/var/run/netns/p',
+      config: Buffer.from('{}'),
+      result: RESULT,
+    };
     const { make } = fakeRuntime({ cached: [cached] });
     const out = await listCommand({ confDir: '/c', cacheDir: '/k' }, { env: {}, runtime: make });
     expect(out).toEqual({
@@ -225,20 +264,43 @@ describe('list and output', () => {
 
   it('prints a 1.x ADD result as cnitool does: sorted keys, empty dns dropped, 4 spaces, no newline', () => {
     const text = addJson({ network: 'net1', cniVersion: '1.0.0', conf: { containerId: 'c', netns: '/n', ifname: 'eth0' }, result: RESULT });
-    expect(text).toBe(JSON.stringify({ cniVersion: '1.0.0', interfaces: [
-      { mac: '02:00:00:00:00:01', name: 'br0' },
-      { mac: '02:00:00:00:00:02', name: 'veth1' },
-      { mac: '02:00:00:00:00:03', name: 'eth0', sandbox: '/var/run/netns/p' },
-    ], ips: [{ address: '10.1.0.2/24', gateway: '10.1.0.1', interface: 2 }], routes: [{ dst: '0.0.0.0/0' }] }, null, 4));
+    expect(text).toBe(
+      JSON.stringify(
+        {
+          cniVersion: '1.0.0',
+          interfaces: [
+            { mac: '02:00:00:00:00:01', name: 'br0' },
+            { mac: '02:00:00:00:00:02', name: 'veth1' },
+            { mac: '02:00:00:00:00:03', name: 'eth0', sandbox: '/var/run/netns/p' },
+          ],
+          ips: [{ address: '10.1.0.2/24', gateway: '10.1.0.1', interface: 2 }],
+          routes: [{ dst: '0.0.0.0/0' }],
+        },
+        null,
+        4,
+      ),
+    );
   });
 
   it('prints a 0.x result as the runtime returned it (Go struct order)', () => {
-    const r040 = { cniVersion: '0.4.0', interfaces: [{ name: 'eth0', mac: '02:00:00:00:00:03' }], ips: [{ version: '4', interface: 0, address: '10.1.0.2/24' }], dns: {} };
-    expect(addJson({ network: 'n', cniVersion: '0.4.0', conf: { containerId: 'c', netns: '/n', ifname: 'eth0' }, result: r040 })).toBe(JSON.stringify(r040, null, 4));
+    const r040 = {
+      cniVersion: '0.4.0',
+      interfaces: [{ name: 'eth0', mac: '02:00:00:00:00:03' }],
+      ips: [{ version: '4', interface: 0, address: '10.1.0.2/24' }],
+      dns: {},
+    };
+    expect(addJson({ network: 'n', cniVersion: '0.4.0', conf: { containerId: 'c', netns: '/n', ifname: 'eth0' }, result: r040 })).toBe(
+      JSON.stringify(r040, null, 4),
+    );
   });
 
   it('shows interfaces, addresses and routes as tables', () => {
-    const text = addText({ network: 'net1', cniVersion: '1.0.0', conf: { containerId: 'ctr1', netns: '/var/run/netns/p', ifname: 'eth0' }, result: RESULT });
+    const text = addText({
+      network: 'net1',
+      cniVersion: '1.0.0',
+      conf: { containerId: 'ctr1', netns: '/var/run/netns/p', ifname: 'eth0' },
+      result: RESULT,
+    });
     expect(text.split('\n')).toEqual([
       'added net1 to /var/run/netns/p (container ctr1, ifname eth0, cniVersion 1.0.0)',
       'interfaces:',
@@ -256,10 +318,13 @@ describe('list and output', () => {
   });
 
   it('formats errors as one line with the CNI code', () => {
-    expect(errorLine(new CniError(4, 'invalid --cap: not JSON: Unexpected end'))).toBe('error: invalid --cap: not JSON: Unexpected end (CNI code 4)');
-    expect(errorLine(new CniError(4, 'interface name is too long', 'should be short'))).toBe('error: interface name is too long: should be short (CNI code 4)');
+    expect(errorLine(new CniError(4, 'invalid --cap: not JSON: Unexpected end'))).toBe(
+      'error: invalid --cap: not JSON: Unexpected end (CNI code 4)',
+    );
+    expect(errorLine(new CniError(4, 'interface name is too long', 'should be short'))).toBe(
+      'error: interface name is too long: should be short (CNI code 4)',
+    );
     expect(errorLine(new Error('multi\n  line'))).toBe('error: multi line (CNI code 999)');
     expect(table(['A', 'B'], [['xx', 'y']])).toBe('  A   B\n  xx  y');
   });
 });
-

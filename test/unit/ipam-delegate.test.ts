@@ -9,11 +9,18 @@ import { findInPath, ipamAdd, ipamCheck, ipamDel, isOurPlugin, PLUGIN_MARKER, ty
 import { CniError } from '../../src/spec/errors.js';
 import { toCurrentResult } from '../../src/spec/result-convert.js';
 
-
 function ctxFor(path: string[], conf: unknown, env: Record<string, string> = {}): DelegateContext & { logs: string[] } {
   const logs: string[] = [];
   return {
-    env: { CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'c1', CNI_IFNAME: 'eth0', CNI_NETNS: '/run/netns/fcni-t-absent', CNI_PATH: path.join(':'), PATH: process.env.PATH, ...env },
+    env: {
+      CNI_COMMAND: 'ADD',
+      CNI_CONTAINERID: 'c1',
+      CNI_IFNAME: 'eth0',
+      CNI_NETNS: '/run/netns/fcni-t-absent',
+      CNI_PATH: path.join(':'),
+      PATH: process.env.PATH,
+      ...env,
+    },
     stdin: new TextEncoder().encode(JSON.stringify(conf)),
     path,
     cniVersion: (conf as { cniVersion: string }).cniVersion,
@@ -83,7 +90,9 @@ echo '{"cniVersion":"0.4.0","ips":[{"version":"4","address":"10.5.0.9/24","gatew
     script(dir, 'silent', `echo 'went wrong' >&2; exit 1`);
     script(dir, 'nothing', `exit 0`);
     const conf = { cniVersion: '1.0.0', name: 'n' };
-    expect((await rejection(ipamCheck('garbled', ctxFor([dir], conf)))).message).toBe('plugin "garbled" failed but error parsing its diagnostic message "panic: oops"');
+    expect((await rejection(ipamCheck('garbled', ctxFor([dir], conf)))).message).toBe(
+      'plugin "garbled" failed but error parsing its diagnostic message "panic: oops"',
+    );
     expect((await rejection(ipamCheck('silent', ctxFor([dir], conf)))).message).toBe('plugin "silent" failed: "went wrong"');
     expect((await rejection(ipamAdd('nothing', ctxFor([dir], conf)))).message).toBe('IPAM plugin "nothing" returned no result');
   });
@@ -109,10 +118,15 @@ describe('in-process delegation', () => {
     const r = await ipamAdd('host-local', ctxFor([bin, '/usr/lib/cni'], conf));
     expect(r.ips).toEqual([{ address: '10.7.0.2/24', gateway: '10.7.0.1' }]);
     const dup = await rejection(ipamAdd('host-local', ctxFor([bin], conf)));
-    expect([dup.code, dup.message]).toEqual([999, 'failed to allocate for range 0: 10.7.0.2 has been allocated to c1, duplicate allocation is not allowed']);
+    expect([dup.code, dup.message]).toEqual([
+      999,
+      'failed to allocate for range 0: 10.7.0.2 has been allocated to c1, duplicate allocation is not allowed',
+    ]);
     await ipamCheck('host-local', ctxFor([bin], conf));
     await ipamDel('host-local', ctxFor([bin], conf));
-    expect((await rejection(ipamCheck('host-local', ctxFor([bin], conf)))).message).toBe('host-local: Failed to find address added by container c1');
+    expect((await rejection(ipamCheck('host-local', ctxFor([bin], conf)))).message).toBe(
+      'host-local: Failed to find address added by container c1',
+    );
   });
 
   it.each(['0.1.0', '0.2.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'])(
@@ -124,9 +138,17 @@ describe('in-process delegation', () => {
       const resolv = join(dataDir, 'resolv.conf');
       writeFileSync(resolv, 'nameserver 10.0.0.53\nsearch a.example b.example\noptions ndots:2\n');
       const ranges = [[{ subnet: '10.8.0.0/24', gateway: '10.8.0.254' }]];
-      const conf = hlConf({ dataDir, cniVersion, ranges, ipam: { routes: [{ dst: '0.0.0.0/0' }, { dst: '10.1.0.0/16', gw: '10.8.0.9' }], resolvConf: resolv } });
+      const conf = hlConf({
+        dataDir,
+        cniVersion,
+        ranges,
+        ipam: { routes: [{ dst: '0.0.0.0/0' }, { dst: '10.1.0.0/16', gw: '10.8.0.9' }], resolvConf: resolv },
+      });
       const { hostLocal } = await import('../../plugins/host-local/index.js');
-      const printed = await hostLocal.invoke({ env: { ...ctxFor([bin], conf).env, CNI_CONTAINERID: 'printed' }, stdin: JSON.stringify(conf) });
+      const printed = await hostLocal.invoke({
+        env: { ...ctxFor([bin], conf).env, CNI_CONTAINERID: 'printed' },
+        stdin: JSON.stringify(conf),
+      });
       expect(printed.exitCode).toBe(0);
       const fromText = toCurrentResult(JSON.parse(printed.stdout), JSON.parse(printed.stdout).cniVersion || cniVersion);
       const direct = await ipamAdd('host-local', ctxFor([bin], conf));
@@ -136,7 +158,9 @@ describe('in-process delegation', () => {
       const bad = { ...conf, ipam: { ...(conf.ipam as object), ranges: [[{ subnet: '10.8.0.0/33' }]] } };
       const printedErr = JSON.parse((await hostLocal.invoke({ env: ctxFor([bin], bad).env, stdin: JSON.stringify(bad) })).stdout);
       const directErr = await rejection(ipamAdd('host-local', ctxFor([bin], bad)));
-      expect({ code: directErr.code, msg: directErr.message, ...(directErr.details ? { details: directErr.details } : {}) }).toEqual(printedErr);
+      expect({ code: directErr.code, msg: directErr.message, ...(directErr.details ? { details: directErr.details } : {}) }).toEqual(
+        printedErr,
+      );
     },
   );
 

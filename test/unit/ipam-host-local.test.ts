@@ -7,7 +7,6 @@ import { hlConf, ours } from '../helpers/host-local.js';
 import { withLock } from '../../src/ipam/lock.js';
 import { DiskStore, forgetSpares } from '../../src/ipam/store.js';
 
-
 const reservations = (dir: string) =>
   readdirSync(dir)
     .filter((n) => /^[0-9a-f.:]+$/.test(n) && n.includes(n.includes(':') ? ':' : '.'))
@@ -16,7 +15,12 @@ const reservations = (dir: string) =>
 /** The spares directory's files once there are `count` of them (refills run after reservations, off their path). */
 async function spares(dir: string, count: number): Promise<string[]> {
   const sd = join(dir, '.fastcni-spares');
-  const list = () => (existsSync(sd) ? readdirSync(sd).sort().map((n) => join(sd, n)) : []);
+  const list = () =>
+    existsSync(sd)
+      ? readdirSync(sd)
+          .sort()
+          .map((n) => join(sd, n))
+      : [];
   const deadline = Date.now() + 5000;
   while (list().length !== count && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
   expect(list()).toHaveLength(count);
@@ -29,7 +33,11 @@ describe('host-local ADD', () => {
     const conf = hlConf({ dataDir, ranges: [[{ subnet: '10.9.0.0/24' }]], ipam: { routes: [{ dst: '0.0.0.0/0' }] } });
     const r = await ours('ADD', 'c1', conf);
     expect(r.code).toBe(0);
-    expect(r.json).toMatchObject({ cniVersion: '1.0.0', ips: [{ address: '10.9.0.2/24', gateway: '10.9.0.1' }], routes: [{ dst: '0.0.0.0/0' }] });
+    expect(r.json).toMatchObject({
+      cniVersion: '1.0.0',
+      ips: [{ address: '10.9.0.2/24', gateway: '10.9.0.1' }],
+      routes: [{ dst: '0.0.0.0/0' }],
+    });
     const dir = join(dataDir, 'net1');
     expect(readFileSync(join(dir, '10.9.0.2'), 'latin1')).toBe('c1\r\neth0');
     expect(statSync(join(dir, '10.9.0.2')).mode & 0o777).toBe(0o600);
@@ -122,19 +130,27 @@ describe('host-local ADD', () => {
     expect(got.slice(3)).toEqual(['10.9.0.5/29', '10.9.0.6/29', '10.9.0.2/29']);
     const full = await ours('ADD', 'g', conf);
     expect(full.code).toBe(1);
-    expect(full.json).toEqual({ code: 999, msg: 'failed to allocate for range 0: no IP addresses available in range set: 10.9.0.1-10.9.0.6' });
+    expect(full.json).toEqual({
+      code: 999,
+      msg: 'failed to allocate for range 0: no IP addresses available in range set: 10.9.0.1-10.9.0.6',
+    });
   });
 
   it('skips a gateway in the middle of the range', async () => {
     const dataDir = tempDir('hl');
-    const conf = hlConf({ dataDir, ranges: [[{ subnet: '10.9.0.0/24', rangeStart: '10.9.0.10', rangeEnd: '10.9.0.12', gateway: '10.9.0.11' }]] });
+    const conf = hlConf({
+      dataDir,
+      ranges: [[{ subnet: '10.9.0.0/24', rangeStart: '10.9.0.10', rangeEnd: '10.9.0.12', gateway: '10.9.0.11' }]],
+    });
     const a = await ours('ADD', 'a', conf);
     const b = await ours('ADD', 'b', conf);
     expect([a.json.ips[0], b.json.ips[0]]).toEqual([
       { address: '10.9.0.10/24', gateway: '10.9.0.11' },
       { address: '10.9.0.12/24', gateway: '10.9.0.11' },
     ]);
-    expect((await ours('ADD', 'c', conf)).json.msg).toBe('failed to allocate for range 0: no IP addresses available in range set: 10.9.0.10-10.9.0.12');
+    expect((await ours('ADD', 'c', conf)).json.msg).toBe(
+      'failed to allocate for range 0: no IP addresses available in range set: 10.9.0.10-10.9.0.12',
+    );
   });
 
   it('walks several ranges of one set in order', async () => {
@@ -160,7 +176,11 @@ describe('host-local ADD', () => {
       { address: '10.10.0.2/24', gateway: '10.10.0.1' },
     ]);
     const dir = join(dataDir, 'net1');
-    expect(readdirSync(dir).filter((n) => n.startsWith('last_reserved_ip.')).sort()).toEqual(['last_reserved_ip.0', 'last_reserved_ip.1', 'last_reserved_ip.2']);
+    expect(
+      readdirSync(dir)
+        .filter((n) => n.startsWith('last_reserved_ip.'))
+        .sort(),
+    ).toEqual(['last_reserved_ip.0', 'last_reserved_ip.1', 'last_reserved_ip.2']);
     expect(readFileSync(join(dir, 'last_reserved_ip.1'), 'latin1')).toBe('fd00:9::2');
     expect((await ours('DEL', 'a', conf)).code).toBe(0);
     expect(reservations(dir)).toEqual([]);
@@ -171,7 +191,10 @@ describe('host-local ADD', () => {
     const conf = hlConf({ dataDir, ranges: [[{ subnet: '10.9.0.0/24' }]] });
     await ours('ADD', 'a', conf);
     const again = await ours('ADD', 'a', conf);
-    expect(again.json).toEqual({ code: 999, msg: 'failed to allocate for range 0: 10.9.0.2 has been allocated to a, duplicate allocation is not allowed' });
+    expect(again.json).toEqual({
+      code: 999,
+      msg: 'failed to allocate for range 0: 10.9.0.2 has been allocated to a, duplicate allocation is not allowed',
+    });
     expect((await ours('ADD', 'a', conf, { ifname: 'eth1' })).json.ips[0].address).toBe('10.9.0.3/24');
   });
 
@@ -179,10 +202,21 @@ describe('host-local ADD', () => {
     const dataDir = tempDir('hl');
     const ranges = [[{ subnet: '10.9.0.0/24' }], [{ subnet: 'fd00:9::/64' }]];
     const conf = hlConf({ dataDir, ranges });
-    expect((await ours('ADD', 'a', conf, { env: { CNI_ARGS: 'IgnoreUnknown=1;K8S_POD_NAME=x;IP=10.9.0.50' } })).json.ips[0].address).toBe('10.9.0.50/24');
-    const viaArgs = hlConf({ dataDir, ranges, extra: { args: { cni: { ips: ['fd00:9::77'] } }, runtimeConfig: { ips: ['10.9.0.60/24'] } } });
-    expect((await ours('ADD', 'b', viaArgs)).json.ips.map((i: { address: string }) => i.address)).toEqual(['10.9.0.60/24', 'fd00:9::77/64']);
-    expect((await ours('ADD', 'c', conf, { env: { CNI_ARGS: 'IP=10.9.0.1' } })).json.msg).toBe("failed to allocate for range 0: requested ip 10.9.0.1 is subnet's gateway");
+    expect((await ours('ADD', 'a', conf, { env: { CNI_ARGS: 'IgnoreUnknown=1;K8S_POD_NAME=x;IP=10.9.0.50' } })).json.ips[0].address).toBe(
+      '10.9.0.50/24',
+    );
+    const viaArgs = hlConf({
+      dataDir,
+      ranges,
+      extra: { args: { cni: { ips: ['fd00:9::77'] } }, runtimeConfig: { ips: ['10.9.0.60/24'] } },
+    });
+    expect((await ours('ADD', 'b', viaArgs)).json.ips.map((i: { address: string }) => i.address)).toEqual([
+      '10.9.0.60/24',
+      'fd00:9::77/64',
+    ]);
+    expect((await ours('ADD', 'c', conf, { env: { CNI_ARGS: 'IP=10.9.0.1' } })).json.msg).toBe(
+      "failed to allocate for range 0: requested ip 10.9.0.1 is subnet's gateway",
+    );
     expect((await ours('ADD', 'c', conf, { env: { CNI_ARGS: 'IP=10.9.0.50' } })).json.msg).toBe(
       'failed to allocate for range 0: requested IP address 10.9.0.50 is not available in range set 10.9.0.1-10.9.0.254',
     );
@@ -195,14 +229,24 @@ describe('host-local ADD', () => {
   it('reports dns from resolvConf', async () => {
     const dataDir = tempDir('hl');
     const resolv = join(dataDir, 'resolv.conf');
-    writeFileSync(resolv, '# c\n; c\nnameserver 10.0.0.53\nnameserver 10.0.0.54\ndomain example.com\nsearch a.example b.example\noptions ndots:2 edns0\n');
+    writeFileSync(
+      resolv,
+      '# c\n; c\nnameserver 10.0.0.53\nnameserver 10.0.0.54\ndomain example.com\nsearch a.example b.example\noptions ndots:2 edns0\n',
+    );
     const r = await ours('ADD', 'a', hlConf({ dataDir, ranges: [[{ subnet: '10.9.0.0/24' }]], ipam: { resolvConf: resolv } }));
-    expect(r.json.dns).toEqual({ nameservers: ['10.0.0.53', '10.0.0.54'], domain: 'example.com', search: ['a.example', 'b.example'], options: ['ndots:2', 'edns0'] });
+    expect(r.json.dns).toEqual({
+      nameservers: ['10.0.0.53', '10.0.0.54'],
+      domain: 'example.com',
+      search: ['a.example', 'b.example'],
+      options: ['ndots:2', 'edns0'],
+    });
   });
 });
 
 function existsIn(dir: string, id: string): boolean {
-  return readdirSync(dir).some((n) => !n.startsWith('.') && n !== 'lock' && !n.startsWith('last_') && readFileSync(join(dir, n), 'latin1').startsWith(`${id}\r\n`));
+  return readdirSync(dir).some(
+    (n) => !n.startsWith('.') && n !== 'lock' && !n.startsWith('last_') && readFileSync(join(dir, n), 'latin1').startsWith(`${id}\r\n`),
+  );
 }
 
 describe('host-local DEL and CHECK', () => {
@@ -227,7 +271,9 @@ describe('host-local DEL and CHECK', () => {
     // as an old host-local wrote it (under the flock, as every writer of the directory does)
     await withLock(join(dir, 'lock'), async () => writeFileSync(join(dir, '10.9.0.40'), 'old\n'));
     expect((await ours('CHECK', 'old', conf)).code).toBe(0);
-    expect((await ours('ADD', 'old', conf)).json.msg).toBe('failed to allocate for range 0: 10.9.0.40 has been allocated to old, duplicate allocation is not allowed');
+    expect((await ours('ADD', 'old', conf)).json.msg).toBe(
+      'failed to allocate for range 0: 10.9.0.40 has been allocated to old, duplicate allocation is not allowed',
+    );
     expect((await ours('DEL', 'old', conf)).code).toBe(0);
     expect(reservations(dir)).toEqual(['10.9.0.2']);
     const missing = await ours('CHECK', 'old', conf);

@@ -2,7 +2,7 @@
 // when corrupt; and GC of reservations whose attachment is gone.
 import { readdirSync, readFileSync, statSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/fixtures.js';
 import { hlConf, ours } from '../helpers/host-local.js';
 import { DiskStore, setSpareRefills } from '../../src/ipam/store.js';
@@ -10,7 +10,6 @@ import { dropIndexCache, INDEX_FILE } from '../../src/ipam/dir-index.js';
 import { withLock } from '../../src/ipam/lock.js';
 import { definePlugin } from '../../src/skel/define-plugin.js';
 import { hostLocalDefinition } from '../../plugins/host-local/host-local.js';
-
 
 const subnet = [[{ subnet: '10.9.0.0/24' }]];
 
@@ -89,8 +88,19 @@ describe('directory index', () => {
   it.each([
     ['a torn last record', (t: string) => t.slice(0, -10)],
     ['a last record without its newline', (t: string) => t.slice(0, -1)],
-    ['a delta with a bad checksum', (t: string) => t.replace(/\n([0-9a-f])([0-9a-f]{63} \{"stamp"[^\n]*"set")/, (_m, c: string, rest: string) => `\n${c === '0' ? '1' : '0'}${rest}`)],
-    ['a delta before any snapshot', (t: string) => t.split('\n').filter((_l, i) => i !== 1).join('\n')],
+    [
+      'a delta with a bad checksum',
+      (t: string) =>
+        t.replace(/\n([0-9a-f])([0-9a-f]{63} \{"stamp"[^\n]*"set")/, (_m, c: string, rest: string) => `\n${c === '0' ? '1' : '0'}${rest}`),
+    ],
+    [
+      'a delta before any snapshot',
+      (t: string) =>
+        t
+          .split('\n')
+          .filter((_l, i) => i !== 1)
+          .join('\n'),
+    ],
   ])('%s is detected and the index rebuilt', async (_label, mangle) => {
     const dataDir = tempDir('idx');
     const conf = hlConf({ dataDir, ranges: subnet });
@@ -135,7 +145,9 @@ describe('directory index', () => {
     const store = new DiskStore(dataDir, 'net1');
     expect(await sourceOf(store)).toBe('rebuilt');
     expect(await sourceOf(store)).toBe('memory');
-    expect((await ours('ADD', 'x', conf)).json.msg).toBe('failed to allocate for range 0: 10.9.0.77 has been allocated to x, duplicate allocation is not allowed');
+    expect((await ours('ADD', 'x', conf)).json.msg).toBe(
+      'failed to allocate for range 0: 10.9.0.77 has been allocated to x, duplicate allocation is not allowed',
+    );
     expect((await ours('CHECK', 'x', conf)).code).toBe(0);
     expect((await ours('DEL', 'x', conf)).code).toBe(0);
     expect(readdirSync(dir)).not.toContain('10.9.0.77');
@@ -200,7 +212,9 @@ describe('host-local GC', () => {
     const gcConf = { ...conf, 'cni.dev/valid-attachments': [{ containerID: 'keep', ifname: 'eth0' }] };
     const out = await plugin.invoke({ env: { CNI_COMMAND: 'GC', CNI_PATH: '/usr/lib/cni' }, stdin: JSON.stringify(gcConf) });
     expect(out.exitCode).toBe(0);
-    const left = readdirSync(dir).filter((n) => !n.startsWith('.') && n !== 'lock' && !n.startsWith('last_')).sort();
+    const left = readdirSync(dir)
+      .filter((n) => !n.startsWith('.') && n !== 'lock' && !n.startsWith('last_'))
+      .sort();
     expect(left).toEqual(['10.9.0.100', '10.9.0.2', 'fd00:9::2', 'notes']);
     expect((await ours('CHECK', 'keep', conf)).code).toBe(0);
     expect((await ours('CHECK', 'gone1', conf)).code).toBe(1);

@@ -6,7 +6,6 @@ import { describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/fixtures.js';
 import { withLock } from '../../src/ipam/lock.js';
 
-
 describe('withLock', () => {
   it('serialises holders of one path and survives a throwing holder', async () => {
     const lock = join(tempDir('lock'), 'lock');

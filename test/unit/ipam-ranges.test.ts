@@ -22,7 +22,13 @@ function configError(conf: unknown): CniError {
   throw new Error('config was accepted');
 }
 
-const base = (ipam: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({ cniVersion: '1.0.0', name: 'n', type: 'host-local', ipam: { type: 'host-local', ...ipam }, ...extra });
+const base = (ipam: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
+  cniVersion: '1.0.0',
+  name: 'n',
+  type: 'host-local',
+  ipam: { type: 'host-local', ...ipam },
+  ...extra,
+});
 
 describe('address text like Go', () => {
   it.each([
@@ -65,18 +71,50 @@ describe('range defaults', () => {
 
 describe('config validation', () => {
   it.each([
-    [{ ranges: [[{ subnet: '10.0.0.1/24' }]] }, 'ipam.ranges[0][0].subnet', 'invalid range set 0: Network has host bits set. For a subnet mask of length 24 the network address is 10.0.0.0'],
-    [{ ranges: [[{ subnet: '10.0.0.0/31' }]] }, 'ipam.ranges[0][0].subnet', 'invalid range set 0: Network 10.0.0.0/31 too small to allocate from'],
-    [{ ranges: [[{ subnet: '10.0.0.0/24', rangeStart: '10.1.0.1' }]] }, 'ipam.ranges[0][0].rangeStart', 'invalid range set 0: RangeStart 10.1.0.1 not in network 10.0.0.0/24'],
-    [{ ranges: [[{ subnet: '10.0.0.0/24', rangeEnd: '10.1.0.1' }]] }, 'ipam.ranges[0][0].rangeEnd', 'invalid range set 0: RangeEnd 10.1.0.1 not in network 10.0.0.0/24'],
-    [{ ranges: [[{ subnet: '10.0.0.0/24' }, { subnet: 'fd00::/64' }]] }, 'ipam.ranges[0][1]', 'invalid range set 0: mixed address families'],
-    [{ ranges: [[{ subnet: '10.0.0.0/24' }, { subnet: '10.0.0.0/25' }]] }, 'ipam.ranges[0][1]', 'invalid range set 0: subnets 10.0.0.1-10.0.0.254 and 10.0.0.1-10.0.0.126 overlap'],
+    [
+      { ranges: [[{ subnet: '10.0.0.1/24' }]] },
+      'ipam.ranges[0][0].subnet',
+      'invalid range set 0: Network has host bits set. For a subnet mask of length 24 the network address is 10.0.0.0',
+    ],
+    [
+      { ranges: [[{ subnet: '10.0.0.0/31' }]] },
+      'ipam.ranges[0][0].subnet',
+      'invalid range set 0: Network 10.0.0.0/31 too small to allocate from',
+    ],
+    [
+      { ranges: [[{ subnet: '10.0.0.0/24', rangeStart: '10.1.0.1' }]] },
+      'ipam.ranges[0][0].rangeStart',
+      'invalid range set 0: RangeStart 10.1.0.1 not in network 10.0.0.0/24',
+    ],
+    [
+      { ranges: [[{ subnet: '10.0.0.0/24', rangeEnd: '10.1.0.1' }]] },
+      'ipam.ranges[0][0].rangeEnd',
+      'invalid range set 0: RangeEnd 10.1.0.1 not in network 10.0.0.0/24',
+    ],
+    [
+      { ranges: [[{ subnet: '10.0.0.0/24' }, { subnet: 'fd00::/64' }]] },
+      'ipam.ranges[0][1]',
+      'invalid range set 0: mixed address families',
+    ],
+    [
+      { ranges: [[{ subnet: '10.0.0.0/24' }, { subnet: '10.0.0.0/25' }]] },
+      'ipam.ranges[0][1]',
+      'invalid range set 0: subnets 10.0.0.1-10.0.0.254 and 10.0.0.1-10.0.0.126 overlap',
+    ],
     [{ ranges: [[{ subnet: '10.0.0.0/24' }], [{ subnet: '10.0.0.0/25' }]] }, 'ipam.ranges[1]', 'range set 0 overlaps with 1'],
     [{ ranges: [[]] }, 'ipam.ranges[0]', 'invalid range set 0: empty range set'],
     [{ ranges: [] }, 'ipam.ranges', 'no IP ranges specified'],
     [{ ranges: [[{ subnet: 'foo' }]] }, 'ipam.ranges[0][0].subnet', 'invalid range set 0: invalid CIDR address: foo'],
-    [{ ranges: [[{ subnet: '10.0.0.0/24', gateway: 'bar' }]] }, 'ipam.ranges[0][0].gateway', 'invalid range set 0: invalid IP address: bar'],
-    [{ subnet: '10.0.0.0/24', rangeStart: '10.0.1.9' }, 'ipam.rangeStart', 'invalid range set 0: RangeStart 10.0.1.9 not in network 10.0.0.0/24'],
+    [
+      { ranges: [[{ subnet: '10.0.0.0/24', gateway: 'bar' }]] },
+      'ipam.ranges[0][0].gateway',
+      'invalid range set 0: invalid IP address: bar',
+    ],
+    [
+      { subnet: '10.0.0.0/24', rangeStart: '10.0.1.9' },
+      'ipam.rangeStart',
+      'invalid range set 0: RangeStart 10.0.1.9 not in network 10.0.0.0/24',
+    ],
   ])('%j → %s', (ipam, path, msg) => {
     const e = configError(base(ipam));
     expect(e.code).toBe(7);
@@ -92,7 +130,10 @@ describe('config validation', () => {
   it('puts runtimeConfig.ipRanges and the legacy range before ipam.ranges, keys matched case-insensitively', () => {
     const c = parseWithSchema(
       hostLocalConfigSchema,
-      base({ Subnet: '10.2.0.0/24', RANGES: [[{ SUBNET: '10.3.0.0/24' }]], DataDir: '/x' }, { runtimeConfig: { ipRanges: [[{ subnet: '10.1.0.0/24' }]], ips: ['10.1.0.9/24'] }, args: { cni: { ips: ['10.3.0.7'] } } }),
+      base(
+        { Subnet: '10.2.0.0/24', RANGES: [[{ SUBNET: '10.3.0.0/24' }]], DataDir: '/x' },
+        { runtimeConfig: { ipRanges: [[{ subnet: '10.1.0.0/24' }]], ips: ['10.1.0.9/24'] }, args: { cni: { ips: ['10.3.0.7'] } } },
+      ),
     );
     expect(c.ranges.map((s) => rangeSetString(s))).toEqual(['10.1.0.1-10.1.0.254', '10.2.0.1-10.2.0.254', '10.3.0.1-10.3.0.254']);
     expect(c.dataDir).toBe('/x');

@@ -21,14 +21,18 @@ function cnitool(verb: string, net: string, env: Record<string, string>, varLib:
 }
 
 describe.skipIf(!existsSync(CNITOOL))('results cache vs libcni', () => {
-  it('writes the same bytes as libcni and each reads the other\'s cache on DEL', async () => {
+  it("writes the same bytes as libcni and each reads the other's cache on DEL", async () => {
     const bin = tempDir('bin');
     const confDir = tempDir('conf');
     const varLib = tempDir('varlib');
     const ours = tempDir('cache');
     mkdirSync(join(varLib, 'cni'));
     fakePlugin(bin, 'fake', onAdd({ ...result100('10.1.2.3/24'), extra: 1 }));
-    fakePlugin(bin, 'fake2', onAdd({ cniVersion: '1.0.0', ips: [{ address: '10.1.2.3/24', gateway: '10.1.2.1' }], dns: { nameservers: ['10.1.2.1'] } }));
+    fakePlugin(
+      bin,
+      'fake2',
+      onAdd({ cniVersion: '1.0.0', ips: [{ address: '10.1.2.3/24', gateway: '10.1.2.1' }], dns: { nameservers: ['10.1.2.1'] } }),
+    );
     writeFileSync(
       join(confDir, '10-g.conflist'),
       '{"cniVersion":"1.0.0","name":"gnet","plugins":[{"type":"fake","capabilities":{"portMappings":true},"zeta":1,"alpha":"<&>"},{"type":"fake2"}]}\n',
@@ -41,7 +45,16 @@ describe.skipIf(!existsSync(CNITOOL))('results cache vs libcni', () => {
 
     const runtime = new CniRuntime({ pluginPath: [bin], confDir, cacheDir: ours, stderr: () => undefined });
     const list = await runtime.loadNetworkList('gnet');
-    const rt = { containerId: CNITOOL_ID, netns: NETNS, ifname: 'eth0', args: [['IgnoreUnknown', '1'], ['FOO', 'bar']] as Array<[string, string]>, capabilityArgs: capArgs };
+    const rt = {
+      containerId: CNITOOL_ID,
+      netns: NETNS,
+      ifname: 'eth0',
+      args: [
+        ['IgnoreUnknown', '1'],
+        ['FOO', 'bar'],
+      ] as Array<[string, string]>,
+      capabilityArgs: capArgs,
+    };
     await runtime.addNetworkList(list, rt);
     const ourFile = join(ours, 'results', `gnet-${CNITOOL_ID}-eth0`);
     expect(readFileSync(ourFile, 'utf8')).toBe(theirs);
@@ -63,7 +76,9 @@ describe.skipIf(!existsSync(CNITOOL))('results cache vs libcni', () => {
     await runtime.addNetworkList(list, rt);
     copyFileSync(ourFile, theirFile);
     cnitool('del', 'gnet', env, varLib);
-    const theirDels = calls(bin).filter((c) => c.cmd === 'DEL').slice(2);
+    const theirDels = calls(bin)
+      .filter((c) => c.cmd === 'DEL')
+      .slice(2);
     expect(theirDels.map((c) => c.stdin)).toEqual(ourDels.map((c) => c.stdin));
     expect(readdirSync(join(varLib, 'cni', 'results'))).toEqual([]);
   });

@@ -65,7 +65,11 @@ describe('cache, CHECK and DEL', () => {
     expect(statSync(file).mode & 0o777).toBe(0o600);
     expect(statSync(join(cache, 'results')).mode & 0o777).toBe(0o700);
     expect(readdirSync(join(cache, 'results'))).toEqual(['chain-c1-eth0']);
-    expect(JSON.parse(readFileSync(file, 'utf8')).result).toEqual({ cniVersion: '0.4.0', ips: [{ address: '10.0.0.5/24', version: '4' }], dns: {} });
+    expect(JSON.parse(readFileSync(file, 'utf8')).result).toEqual({
+      cniVersion: '0.4.0',
+      ips: [{ address: '10.0.0.5/24', version: '4' }],
+      dns: {},
+    });
 
     await runtime.checkNetworkList(list, rt);
     await runtime.delNetworkList(list, rt);
@@ -81,7 +85,9 @@ describe('cache, CHECK and DEL', () => {
     const { bin, runtime } = fakeRuntime();
     fakePlugin(bin, 'a', onAdd(result100('10.0.0.2/24')));
     const old = parseNetworkList(Buffer.from(JSON.stringify({ cniVersion: '0.3.1', name: 'old', plugins: [{ type: 'a' }] })));
-    expect((await rejection(runtime.checkNetworkList(old, rt))).message).toBe('configuration version "0.3.1" does not support the CHECK command');
+    expect((await rejection(runtime.checkNetworkList(old, rt))).message).toBe(
+      'configuration version "0.3.1" does not support the CHECK command',
+    );
     await runtime.checkNetworkList(netList([{ type: 'a' }], { disableCheck: 'true' }), rt);
     expect(calls(bin)).toEqual([]);
   });
@@ -110,7 +116,10 @@ describe('cache, CHECK and DEL', () => {
     const list = netList([{ type: 'a' }]);
     const { mkdirSync } = await import('node:fs');
     mkdirSync(join(cache, 'results'), { recursive: true });
-    writeFileSync(join(cache, 'results', 'chain-c1-eth0'), JSON.stringify({ cniVersion: '0.4.0', ips: [{ version: '4', address: '10.1.0.2/16' }] }));
+    writeFileSync(
+      join(cache, 'results', 'chain-c1-eth0'),
+      JSON.stringify({ cniVersion: '0.4.0', ips: [{ version: '4', address: '10.1.0.2/16' }] }),
+    );
     expect(await runtime.getCachedAttachments()).toEqual([]);
     await runtime.delNetworkList(list, rt);
     expect(calls(bin)[0]!.stdin.prevResult).toEqual({ cniVersion: '1.0.0', ips: [{ address: '10.1.0.2/16' }] });

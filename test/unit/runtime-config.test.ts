@@ -10,7 +10,12 @@ import { rejection } from '../helpers/runtime-fakes.js';
 function put(dir: string, name: string, content: unknown): void {
   writeFileSync(join(dir, name), typeof content === 'string' ? content : JSON.stringify(content));
 }
-const list = (name: string, type = 'bridge', extra: Record<string, unknown> = {}) => ({ cniVersion: '1.0.0', name, plugins: [{ type }], ...extra });
+const list = (name: string, type = 'bridge', extra: Record<string, unknown> = {}) => ({
+  cniVersion: '1.0.0',
+  name,
+  plugins: [{ type }],
+  ...extra,
+});
 
 describe('loadNetworkList', () => {
   it('prefers .conflist over .conf, lexical order, first name match', async () => {
@@ -29,7 +34,9 @@ describe('loadNetworkList', () => {
     const l = await loadNetworkList(dir, 'single');
     expect(l.cniVersion).toBe('0.3.1');
     expect(l.plugins).toEqual([{ type: 'bridge', name: 'single', cniVersion: '0.3.1', zz: 1, aa: '<' }]);
-    expect(l.bytes.toString()).toBe('{"cniVersion":"0.3.1","name":"single","plugins":[{"aa":"\\u003c","cniVersion":"0.3.1","name":"single","type":"bridge","zz":1}]}');
+    expect(l.bytes.toString()).toBe(
+      '{"cniVersion":"0.3.1","name":"single","plugins":[{"aa":"\\u003c","cniVersion":"0.3.1","name":"single","type":"bridge","zz":1}]}',
+    );
   });
 
   it('appends <dir>/<network>/*.conf plugins unless loadOnlyInlinedPlugins', async () => {
@@ -56,7 +63,7 @@ describe('loadNetworkList', () => {
     put(join(dir, 'fromdir'), 'x.conf', { type: 'loopback' });
     expect((await loadNetworkList(dir, 'fromdir')).plugins.map((p) => p.type)).toEqual(['loopback']);
     const err = await rejection(loadNetworkList(dir, 'empty'));
-    expect(err.message).toBe('no net configuration with name "empty" in ' + dir);
+    expect(err.message).toBe(`no net configuration with name "empty" in ${dir}`);
     expect(err.details).toContain('no plugin configs found');
   });
 
@@ -80,7 +87,9 @@ describe('loadNetworkList', () => {
   it('libcni error texts for an empty dir, a missing dir and an unknown name', async () => {
     const dir = tempDir('conf');
     expect((await rejection(loadNetworkList(dir, 'x'))).message).toBe(`no net configurations found in ${dir}`);
-    expect((await rejection(loadNetworkList(join(dir, 'missing'), 'x'))).message).toBe(`no net configurations found in ${join(dir, 'missing')}`);
+    expect((await rejection(loadNetworkList(join(dir, 'missing'), 'x'))).message).toBe(
+      `no net configurations found in ${join(dir, 'missing')}`,
+    );
     put(dir, '10.conflist', list('a'));
     const err = await rejection(loadNetworkList(dir, 'x'));
     expect([err.code, err.message]).toEqual([7, `no net configuration with name "x" in ${dir}`]);
@@ -93,7 +102,11 @@ describe('loadNetworkList', () => {
     put(dir, '20.conflist', list('b'));
     put(dir, '10.conflist', list('a'));
     const { networks, errors } = await listNetworks(dir);
-    expect(networks.map((n) => [n.name, n.plugins[0]!.type])).toEqual([['a', 'bridge'], ['b', 'bridge'], ['c', 'bridge']]);
+    expect(networks.map((n) => [n.name, n.plugins[0]!.type])).toEqual([
+      ['a', 'bridge'],
+      ['b', 'bridge'],
+      ['c', 'bridge'],
+    ]);
     expect(errors).toEqual([]);
   });
 });
@@ -103,11 +116,15 @@ describe('parseNetworkList', () => {
   it('string booleans in any case; anything else is an error', () => {
     const l = parse(list('n', 'bridge', { disableCheck: 'True', disableGC: 'FALSE', loadOnlyInlinedPlugins: true }));
     expect([l.disableCheck, l.disableGC, l.loadOnlyInlinedPlugins]).toEqual([true, false, true]);
-    expect(() => parse(list('n', 'bridge', { disableGC: 1 }))).toThrow('error parsing configuration list: invalid type float64 for disableGC');
+    expect(() => parse(list('n', 'bridge', { disableGC: 1 }))).toThrow(
+      'error parsing configuration list: invalid type float64 for disableGC',
+    );
   });
 
   it('cniVersions: highest not newer than 1.1.0, cniVersion joining the candidates', () => {
-    expect(parse({ name: 'n', cniVersion: '0.4.0', cniVersions: ['1.0.0', '1.1.0', '2.0.0'], plugins: [{ type: 'x' }] }).cniVersion).toBe('1.1.0');
+    expect(parse({ name: 'n', cniVersion: '0.4.0', cniVersions: ['1.0.0', '1.1.0', '2.0.0'], plugins: [{ type: 'x' }] }).cniVersion).toBe(
+      '1.1.0',
+    );
     expect(parse({ name: 'n', cniVersion: '1.0.0', cniVersions: ['0.3.1'], plugins: [{ type: 'x' }] }).cniVersion).toBe('1.0.0');
     expect(parse({ name: 'n', cniVersion: '3.0.0', cniVersions: ['9.0.0'], plugins: [{ type: 'x' }] }).cniVersion).toBe('3.0.0');
     expect(parse({ name: 'n', cniVersion: '3.0.0', cniVersions: ['0.4.0'], plugins: [{ type: 'x' }] }).cniVersion).toBe('0.4.0');
@@ -116,7 +133,9 @@ describe('parseNetworkList', () => {
 
   it('plugins must be a non-empty list of objects with a type; the name is required', () => {
     expect(() => parse({ name: 'n', plugins: [] })).toThrow('error parsing configuration list: no plugins in list');
-    expect(() => parse({ name: 'n', plugins: [{ ipam: {} }] })).toThrow("failed to parse plugin config 0: error parsing configuration: missing 'type'");
+    expect(() => parse({ name: 'n', plugins: [{ ipam: {} }] })).toThrow(
+      "failed to parse plugin config 0: error parsing configuration: missing 'type'",
+    );
     expect(() => parse({ cniVersion: '1.0.0', plugins: [{ type: 'x' }] })).toThrow('error parsing configuration list: no name');
     expect(() => parse({ name: 'n', loadOnlyInlinedPlugins: true })).toThrow("`loadOnlyInlinedPlugins` is true, and no 'plugins' key");
   });

@@ -13,12 +13,28 @@ const rt = { containerId: 'c1', netns: '/var/run/netns/fake', ifname: 'eth0' };
 
 describe('exec path', () => {
   it('sets all six CNI_* after the base env, ours winning; stderr goes to options.stderr', async () => {
-    const { bin, runtime, stderr } = fakeRuntime({ env: { PATH: process.env.PATH, FOO: 'kept', CNI_COMMAND: 'bogus', CNI_IFNAME: 'bogus' } });
+    const { bin, runtime, stderr } = fakeRuntime({
+      env: { PATH: process.env.PATH, FOO: 'kept', CNI_COMMAND: 'bogus', CNI_IFNAME: 'bogus' },
+    });
     fakePlugin(bin, 'p', `echo note >&2\n${onAdd(result100('10.0.0.2/24'))}`);
-    const res = await runtime.addNetworkList(netList([{ type: 'p' }]), { ...rt, args: [['IgnoreUnknown', '1'], ['K', 'V']] });
+    const res = await runtime.addNetworkList(netList([{ type: 'p' }]), {
+      ...rt,
+      args: [
+        ['IgnoreUnknown', '1'],
+        ['K', 'V'],
+      ],
+    });
     expect(res.ips).toEqual([{ address: '10.0.0.2/24', gateway: '10.0.0.1', interface: 0 }]);
     const [c] = calls(bin);
-    expect(c).toMatchObject({ cmd: 'ADD', id: 'c1', netns: '/var/run/netns/fake', ifname: 'eth0', args: 'IgnoreUnknown=1;K=V', path: bin, foo: 'kept' });
+    expect(c).toMatchObject({
+      cmd: 'ADD',
+      id: 'c1',
+      netns: '/var/run/netns/fake',
+      ifname: 'eth0',
+      args: 'IgnoreUnknown=1;K=V',
+      path: bin,
+      foo: 'kept',
+    });
     expect(stderr.join('')).toBe('note\n');
   });
 
@@ -28,13 +44,15 @@ describe('exec path', () => {
     const t0 = Date.now();
     const err = await rejection(runtime.addNetworkList(netList([{ type: 'hang' }]), rt));
     expect(Date.now() - t0).toBeLessThan(5000);
-    expect(err.message).toMatch(/^plugin type="hang" failed \(add\): plugin "hang" \(.*\/hang\) did not finish within 400 ms and was killed$/);
+    expect(err.message).toMatch(
+      /^plugin type="hang" failed \(add\): plugin "hang" \(.*\/hang\) did not finish within 400 ms and was killed$/,
+    );
     const pid = Number(readFileSync(join(bin, 'pid'), 'utf8'));
     await new Promise((r) => setTimeout(r, 100));
     expect(existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ')).toBe(false);
   });
 
-  it('non-zero exit: the plugin\'s error JSON keeps its code; garbage and silence are described', async () => {
+  it("non-zero exit: the plugin's error JSON keeps its code; garbage and silence are described", async () => {
     const { bin, runtime } = fakeRuntime();
     fakePlugin(bin, 'busy', `echo '{"cniVersion":"1.0.0","code":11,"msg":"busy","details":"try later"}'; exit 1`);
     fakePlugin(bin, 'garbage', 'echo panic: oops; exit 2');
@@ -44,7 +62,9 @@ describe('exec path', () => {
     expect([busy.code, busy.message, busy.details]).toEqual([11, 'plugin type="busy" failed (add): busy', 'try later']);
     const garbage = await rejection(runtime.addNetworkList(netList([{ type: 'garbage' }]), rt));
     expect(garbage.code).toBe(999);
-    expect(garbage.message).toMatch(/^plugin type="garbage" failed \(add\): netplugin failed but error parsing its diagnostic message "panic: oops\\n": /);
+    expect(garbage.message).toMatch(
+      /^plugin type="garbage" failed \(add\): netplugin failed but error parsing its diagnostic message "panic: oops\\n": /,
+    );
     expect((await rejection(runtime.addNetworkList(netList([{ type: 'quiet' }]), rt))).message).toBe(
       'plugin type="quiet" failed (add): netplugin failed: "went wrong\\n": exit status 3',
     );
@@ -99,8 +119,14 @@ describe('exec path', () => {
     expect(await codes(runtime.addNetworkList(l, { ...rt, containerId: '' }))).toEqual([3, 'missing containerID']);
     expect(await codes(runtime.addNetworkList(l, { ...rt, containerId: '../x' }))).toEqual([4, 'invalid characters in containerID']);
     expect(await codes(runtime.delNetworkList(l, { ...rt, ifname: 'a-very-long-ifname' }))).toEqual([4, 'interface name is too long']);
-    expect(await codes(runtime.addNetworkList(l, { ...rt, ifname: 'a/b' }))).toEqual([4, 'interface name contains / or : or whitespace characters']);
-    expect(await codes(runtime.addNetworkList(netList([{ type: 'p' }], '1.0.0', 'bad/name'), rt))).toEqual([7, 'invalid characters found in network name']);
+    expect(await codes(runtime.addNetworkList(l, { ...rt, ifname: 'a/b' }))).toEqual([
+      4,
+      'interface name contains / or : or whitespace characters',
+    ]);
+    expect(await codes(runtime.addNetworkList(netList([{ type: 'p' }], '1.0.0', 'bad/name'), rt))).toEqual([
+      7,
+      'invalid characters found in network name',
+    ]);
     expect(calls(bin)).toEqual([]);
   });
 });

@@ -55,7 +55,11 @@ describe('GC', () => {
   it('collects every error without stopping; below 1.1.0 only DELs; disableGC does nothing', async () => {
     const { bin, runtime } = fakeRuntime();
     fakePlugin(bin, 'failgc', `[ "$CNI_COMMAND" = GC ] && { echo '{"code":5,"msg":"io"}'; exit 1; }\n${onAdd(result100('10.0.0.2/24'))}`);
-    fakePlugin(bin, 'faildel', `[ "$CNI_COMMAND" = DEL ] && { echo '{"code":11,"msg":"later"}'; exit 1; }\n${onAdd(result100('10.0.0.2/24'))}`);
+    fakePlugin(
+      bin,
+      'faildel',
+      `[ "$CNI_COMMAND" = DEL ] && { echo '{"code":11,"msg":"later"}'; exit 1; }\n${onAdd(result100('10.0.0.2/24'))}`,
+    );
     fakePlugin(bin, 'ok', onAdd(result100('10.0.0.2/24')));
     const list = netList([{ type: 'faildel' }, { type: 'failgc' }, { type: 'ok' }]);
     await runtime.addNetworkList(list, att('s1'));
@@ -65,7 +69,11 @@ describe('GC', () => {
       'failed to delete stale attachment s1 eth0: plugin type="faildel" failed (delete): later',
       'failed to GC plugin failgc: io',
     ]);
-    expect(calls(bin).slice(before).map((c) => `${c.cmd} ${c.plugin}`)).toEqual(['DEL ok', 'DEL failgc', 'DEL faildel', 'GC faildel', 'GC failgc', 'GC ok']);
+    expect(
+      calls(bin)
+        .slice(before)
+        .map((c) => `${c.cmd} ${c.plugin}`),
+    ).toEqual(['DEL ok', 'DEL failgc', 'DEL faildel', 'GC faildel', 'GC failgc', 'GC ok']);
 
     const old = netList([{ type: 'ok' }], '1.0.0', {}, 'oldnet');
     await runtime.addNetworkList(old, att('s2'));
@@ -73,12 +81,20 @@ describe('GC', () => {
     await runtime.gcNetworkList(netList([{ type: 'ok' }], '1.1.0', { disableGC: 'True' }, 'oldnet'));
     expect(calls(bin).length).toBe(mark);
     await runtime.gcNetworkList(old);
-    expect(calls(bin).slice(mark).map((c) => c.cmd)).toEqual(['DEL']);
+    expect(
+      calls(bin)
+        .slice(mark)
+        .map((c) => c.cmd),
+    ).toEqual(['DEL']);
   });
 
   it('waits for ADDs in flight and holds new ones back — in this instance and in another sharing the cache dir', async () => {
     const { bin, cache, runtime } = fakeRuntime();
-    fakePlugin(bin, 'slow', `echo "start $CNI_COMMAND $CNI_CONTAINERID" >> ${bin}/order\nsleep 0.5\necho "end $CNI_COMMAND $CNI_CONTAINERID" >> ${bin}/order\n${onAdd(result100('10.0.0.2/24'))}`);
+    fakePlugin(
+      bin,
+      'slow',
+      `echo "start $CNI_COMMAND $CNI_CONTAINERID" >> ${bin}/order\nsleep 0.5\necho "end $CNI_COMMAND $CNI_CONTAINERID" >> ${bin}/order\n${onAdd(result100('10.0.0.2/24'))}`,
+    );
     const list = netList([{ type: 'slow' }]);
     const other = new CniRuntime({ pluginPath: [bin], cacheDir: cache, stderr: () => undefined });
     const add1 = runtime.addNetworkList(list, att('p1'));

@@ -63,19 +63,29 @@ describe('environment', () => {
     expect(await run({ ...baseEnv }, conf())).toMatchObject(err(4, 'required env variables [CNI_COMMAND] missing'));
   });
   test('missing variables are reported together', async () => {
-    expect(await run({ CNI_COMMAND: 'ADD' }, conf())).toMatchObject(err(4, 'required env variables [CNI_CONTAINERID,CNI_NETNS,CNI_IFNAME,CNI_PATH] missing'));
-    expect(await run({ CNI_COMMAND: 'DEL', CNI_CONTAINERID: 'c' }, conf())).toMatchObject(err(4, 'required env variables [CNI_IFNAME,CNI_PATH] missing'));
-    expect(await run({ CNI_COMMAND: 'GC' }, conf({ cniVersion: '1.1.0' }))).toMatchObject(err(4, 'required env variables [CNI_PATH] missing'));
+    expect(await run({ CNI_COMMAND: 'ADD' }, conf())).toMatchObject(
+      err(4, 'required env variables [CNI_CONTAINERID,CNI_NETNS,CNI_IFNAME,CNI_PATH] missing'),
+    );
+    expect(await run({ CNI_COMMAND: 'DEL', CNI_CONTAINERID: 'c' }, conf())).toMatchObject(
+      err(4, 'required env variables [CNI_IFNAME,CNI_PATH] missing'),
+    );
+    expect(await run({ CNI_COMMAND: 'GC' }, conf({ cniVersion: '1.1.0' }))).toMatchObject(
+      err(4, 'required env variables [CNI_PATH] missing'),
+    );
   });
   test('bad container ID → 4 with the ID, bad ifname → 4', async () => {
-    expect(await run({ ...baseEnv, CNI_COMMAND: 'ADD', CNI_CONTAINERID: '/x' }, conf())).toMatchObject(err(4, 'invalid characters in containerID', '/x'));
+    expect(await run({ ...baseEnv, CNI_COMMAND: 'ADD', CNI_CONTAINERID: '/x' }, conf())).toMatchObject(
+      err(4, 'invalid characters in containerID', '/x'),
+    );
     expect(await run({ ...baseEnv, CNI_COMMAND: 'ADD', CNI_IFNAME: 'a:b' }, conf())).toMatchObject(
       err(4, 'interface name contains / or : or whitespace characters'),
     );
   });
   test('unknown command → 4 (after the config checks, as the reference)', async () => {
     expect(await run({ ...baseEnv, CNI_COMMAND: 'FOO' }, conf())).toMatchObject(err(4, 'unknown CNI_COMMAND: FOO'));
-    expect(await run({ ...baseEnv, CNI_COMMAND: 'FOO' }, '')).toMatchObject(err(6, 'error unmarshall network config: unexpected end of JSON input'));
+    expect(await run({ ...baseEnv, CNI_COMMAND: 'FOO' }, '')).toMatchObject(
+      err(6, 'error unmarshall network config: unexpected end of JSON input'),
+    );
   });
 });
 
@@ -107,9 +117,15 @@ describe('config checks', () => {
     );
   });
   test('minimum version per command', async () => {
-    expect(await run({ ...env, CNI_COMMAND: 'CHECK' }, conf({ cniVersion: '0.3.1' }))).toMatchObject(err(1, 'config version does not allow CHECK'));
-    expect(await run({ CNI_COMMAND: 'GC', CNI_PATH: '/p' }, conf({ cniVersion: '1.0.0' }))).toMatchObject(err(1, 'config version does not allow GC'));
-    expect(await run({ CNI_COMMAND: 'STATUS', CNI_PATH: '/p' }, conf({ cniVersion: '1.0.0' }))).toMatchObject(err(1, 'config version does not allow STATUS'));
+    expect(await run({ ...env, CNI_COMMAND: 'CHECK' }, conf({ cniVersion: '0.3.1' }))).toMatchObject(
+      err(1, 'config version does not allow CHECK'),
+    );
+    expect(await run({ CNI_COMMAND: 'GC', CNI_PATH: '/p' }, conf({ cniVersion: '1.0.0' }))).toMatchObject(
+      err(1, 'config version does not allow GC'),
+    );
+    expect(await run({ CNI_COMMAND: 'STATUS', CNI_PATH: '/p' }, conf({ cniVersion: '1.0.0' }))).toMatchObject(
+      err(1, 'config version does not allow STATUS'),
+    );
     expect(await run({ ...env, CNI_COMMAND: 'CHECK' }, conf({ cniVersion: 'x.y' }))).toMatchObject(
       err(6, 'failed to convert major version part "x": strconv.Atoi: parsing "x": invalid syntax'),
     );
@@ -187,11 +203,21 @@ describe('context', () => {
   test('prevResult converted to the newest form; args and path split', async () => {
     seen.length = 0;
     const prevResult = { cniVersion: '0.4.0', ips: [{ version: '4', address: '10.0.0.9/24' }], routes: [{ dst: '0.0.0.0/0', mtu: 1400 }] };
-    const out = await run({ ...baseEnv, CNI_COMMAND: 'DEL', CNI_ARGS: 'IgnoreUnknown=1;K8S_POD_NAME=p', CNI_PATH: '/a:/b' }, conf({ cniVersion: '0.4.0', prevResult }));
+    const out = await run(
+      { ...baseEnv, CNI_COMMAND: 'DEL', CNI_ARGS: 'IgnoreUnknown=1;K8S_POD_NAME=p', CNI_PATH: '/a:/b' },
+      conf({ cniVersion: '0.4.0', prevResult }),
+    );
     expect(out).toEqual({ exitCode: 0, stdout: '', stderr: '' });
     const ctx = seen[0]!.ctx;
-    expect(ctx.prevResult).toMatchObject({ cniVersion: '1.1.0', ips: [{ address: '10.0.0.9/24' }], routes: [{ dst: '0.0.0.0/0', mtu: 1400 }] });
-    expect(ctx.args).toEqual([['IgnoreUnknown', '1'], ['K8S_POD_NAME', 'p']]);
+    expect(ctx.prevResult).toMatchObject({
+      cniVersion: '1.1.0',
+      ips: [{ address: '10.0.0.9/24' }],
+      routes: [{ dst: '0.0.0.0/0', mtu: 1400 }],
+    });
+    expect(ctx.args).toEqual([
+      ['IgnoreUnknown', '1'],
+      ['K8S_POD_NAME', 'p'],
+    ]);
     expect(ctx.path).toEqual(['/a', '/b']);
     expect(ctx.rawConfig).toEqual(conf({ cniVersion: '0.4.0', prevResult }));
   });
@@ -208,7 +234,11 @@ describe('context', () => {
     expect(seen.map((s) => s.ctx.validAttachments)).toEqual([list, list]);
   });
   test('STATUS and CHECK without handler succeed', async () => {
-    expect(await run({ CNI_COMMAND: 'STATUS', CNI_PATH: '/p' }, conf({ cniVersion: '1.1.0' }))).toEqual({ exitCode: 0, stdout: '', stderr: '' });
+    expect(await run({ CNI_COMMAND: 'STATUS', CNI_PATH: '/p' }, conf({ cniVersion: '1.1.0' }))).toEqual({
+      exitCode: 0,
+      stdout: '',
+      stderr: '',
+    });
     expect(await run({ ...baseEnv, CNI_COMMAND: 'CHECK' }, conf())).toEqual({ exitCode: 0, stdout: '', stderr: '' });
   });
 });

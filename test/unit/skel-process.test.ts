@@ -24,7 +24,11 @@ test('reads stdin, writes the error JSON and sets exit code 1', async () => {
   const res = await runAsProcess(plugin, t.io);
   expect(res.exitCode).toBe(1);
   expect(process.exitCode).toBe(1);
-  expect(JSON.parse(t.out.join(''))).toEqual({ code: 1, msg: 'incompatible CNI versions', details: 'config is "9.9.9", plugin supports ["0.1.0" "0.2.0" "0.3.0" "0.3.1" "0.4.0" "1.0.0" "1.1.0"]' });
+  expect(JSON.parse(t.out.join(''))).toEqual({
+    code: 1,
+    msg: 'incompatible CNI versions',
+    details: 'config is "9.9.9", plugin supports ["0.1.0" "0.2.0" "0.3.0" "0.3.1" "0.4.0" "1.0.0" "1.1.0"]',
+  });
 });
 
 test('no CNI_COMMAND: default about on stderr, exit 0, stdin not read', async () => {

@@ -6,14 +6,17 @@ describe('withRollback', () => {
     const order: string[] = [];
     const logs: string[] = [];
     await expect(
-      withRollback(async (rb) => {
-        rb.push(() => order.push('first'));
-        rb.push(() => {
-          throw new Error('undo broke');
-        });
-        rb.push(async () => order.push('third'));
-        throw new Error('step failed');
-      }, (l) => logs.push(l)),
+      withRollback(
+        async (rb) => {
+          rb.push(() => order.push('first'));
+          rb.push(() => {
+            throw new Error('undo broke');
+          });
+          rb.push(async () => order.push('third'));
+          throw new Error('step failed');
+        },
+        (l) => logs.push(l),
+      ),
     ).rejects.toThrow('step failed');
     expect(order).toEqual(['third', 'first']);
     expect(logs).toEqual(['rollback step failed: undo broke']);
@@ -21,7 +24,13 @@ describe('withRollback', () => {
 
   it('runs no undo on success', async () => {
     let undone = false;
-    expect(await withRollback(async (rb) => (rb.push(() => (undone = true)), 42))).toBe(42);
+    const answer = await withRollback(async (rb) => {
+      rb.push(() => {
+        undone = true;
+      });
+      return 42;
+    });
+    expect(answer).toBe(42);
     expect(undone).toBe(false);
   });
 });

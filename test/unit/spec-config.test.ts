@@ -21,7 +21,13 @@ function caught(fn: () => unknown): { code: number; msg: string; details?: strin
 
 describe('network config', () => {
   test('keys match case-insensitively, nested too; unknown keys kept', () => {
-    const c = parseWithSchema(netConfSchema, { CNIVERSION: '1.0.0', Name: 'net', TYPE: 'bridge', IPAM: { Type: 'host-local', Subnet: 'x' }, Bridge: 'br0' });
+    const c = parseWithSchema(netConfSchema, {
+      CNIVERSION: '1.0.0',
+      Name: 'net',
+      TYPE: 'bridge',
+      IPAM: { Type: 'host-local', Subnet: 'x' },
+      Bridge: 'br0',
+    });
     expect(c).toEqual({ cniVersion: '1.0.0', name: 'net', type: 'bridge', ipam: { type: 'host-local', Subnet: 'x' }, Bridge: 'br0' });
   });
   test('exact key wins over a case variant only by position (later wins, like Go)', () => {
@@ -46,11 +52,19 @@ describe('network config', () => {
 
 describe('conflist', () => {
   test('string booleans in any case', () => {
-    const l = confListSchema.parse({ name: 'l', disableCheck: 'TRUE', disableGC: 'false', loadOnlyInlinedPlugins: true, plugins: [{ type: 'bridge' }] });
+    const l = confListSchema.parse({
+      name: 'l',
+      disableCheck: 'TRUE',
+      disableGC: 'false',
+      loadOnlyInlinedPlugins: true,
+      plugins: [{ type: 'bridge' }],
+    });
     expect([l.disableCheck, l.disableGC, l.loadOnlyInlinedPlugins]).toEqual([true, false, true]);
   });
   test('a bad string boolean is rejected', () => {
-    expect(caught(() => parseWithSchema(confListSchema, { name: 'l', disableCheck: 'yes' })).msg).toBe('disableCheck: invalid boolean value "yes"');
+    expect(caught(() => parseWithSchema(confListSchema, { name: 'l', disableCheck: 'yes' })).msg).toBe(
+      'disableCheck: invalid boolean value "yes"',
+    );
   });
   test('plugin entries need a type; loadOnlyInlinedPlugins needs plugins', () => {
     expect(caught(() => parseWithSchema(confListSchema, { name: 'l', plugins: [{}] })).code).toBe(7);

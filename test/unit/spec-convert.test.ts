@@ -93,7 +93,11 @@ describe('1.1.0 down', () => {
   });
   test('routes of a family without address are lost in 0.2.0', () => {
     const r = resultForVersion({ ips: [{ address: '10.0.0.2/24' }], routes: [{ dst: '::/0' }, { dst: '1.0.0.0/8' }] }, '0.2.0');
-    expect(JSON.parse(formatResult(r, '0.2.0'))).toEqual({ cniVersion: '0.2.0', ip4: { ip: '10.0.0.2/24', routes: [{ dst: '1.0.0.0/8' }] }, dns: {} });
+    expect(JSON.parse(formatResult(r, '0.2.0'))).toEqual({
+      cniVersion: '0.2.0',
+      ip4: { ip: '10.0.0.2/24', routes: [{ dst: '1.0.0.0/8' }] },
+      dns: {},
+    });
   });
   test('empty dns is dropped for 1.x, kept as {} for 0.4.0 and 0.2.0; missing cniVersion means 1.1.0', () => {
     const r: Result = { ips: [{ address: '10.0.0.2/24' }] };
@@ -135,7 +139,12 @@ describe('up', () => {
     ]);
   });
   test('0.4.0 with route extras to 1.1.0 keeps them; version dropped', () => {
-    const r = { cniVersion: '0.4.0', interfaces: [{ name: 'eth0', sandbox: '/x' }], ips: [{ version: '4', address: '10.0.0.2/24', interface: 0 }], routes: [{ dst: '0.0.0.0/0', mtu: 9000, table: 100 }] };
+    const r = {
+      cniVersion: '0.4.0',
+      interfaces: [{ name: 'eth0', sandbox: '/x' }],
+      ips: [{ version: '4', address: '10.0.0.2/24', interface: 0 }],
+      routes: [{ dst: '0.0.0.0/0', mtu: 9000, table: 100 }],
+    };
     expect(toCurrentResult(r, '0.4.0')).toEqual({
       cniVersion: '1.1.0',
       interfaces: [{ name: 'eth0', mac: undefined, mtu: undefined, sandbox: '/x', socketPath: undefined, pciID: undefined }],
@@ -146,7 +155,11 @@ describe('up', () => {
   });
   test('0.4.0 to 0.2.0 picks by the version field, as the reference does', () => {
     const r = parseResult({ cniVersion: '0.4.0', ips: [{ version: '6', address: '10.0.0.2/24' }] }, '0.4.0');
-    expect(JSON.parse(formatResult(convertResult(r, '0.4.0', '0.2.0'), '0.2.0'))).toEqual({ cniVersion: '0.2.0', ip6: { ip: '10.0.0.2/24' }, dns: {} });
+    expect(JSON.parse(formatResult(convertResult(r, '0.4.0', '0.2.0'), '0.2.0'))).toEqual({
+      cniVersion: '0.2.0',
+      ip6: { ip: '10.0.0.2/24' },
+      dns: {},
+    });
   });
 });
 
@@ -172,9 +185,13 @@ describe('every version pair', () => {
 
 describe('result validation', () => {
   test('bad CIDR names the field', () => {
-    expect(() => parseResult({ ips: [{ address: '10.0.0.0/33' }] }, '1.0.0', 'prevResult')).toThrow('prevResult.ips[0].address: invalid CIDR "10.0.0.0/33"');
+    expect(() => parseResult({ ips: [{ address: '10.0.0.0/33' }] }, '1.0.0', 'prevResult')).toThrow(
+      'prevResult.ips[0].address: invalid CIDR "10.0.0.0/33"',
+    );
   });
   test('case-insensitive keys like Go', () => {
-    expect(toCurrentResult({ IPS: [{ Address: '10.0.0.2/24' }] }, '1.0.0').ips).toEqual([{ interface: undefined, address: '10.0.0.2/24', gateway: undefined }]);
+    expect(toCurrentResult({ IPS: [{ Address: '10.0.0.2/24' }] }, '1.0.0').ips).toEqual([
+      { interface: undefined, address: '10.0.0.2/24', gateway: undefined },
+    ]);
   });
 });

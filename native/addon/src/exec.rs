@@ -36,14 +36,26 @@ pub fn exec_in(env: &Env, req: ExecInRequest) -> Result<Object<'_>> {
     let req = fc::exec::ExecRequest {
         netns: req.netns,
         path: req.path,
-        env: req.env.into_iter().filter_map(|kv| match kv.as_slice() { [k, v] => Some((k.clone(), v.clone())), _ => None }).collect(),
+        env: req
+            .env
+            .into_iter()
+            .filter_map(|kv| match kv.as_slice() {
+                [k, v] => Some((k.clone(), v.clone())),
+                _ => None,
+            })
+            .collect(),
         stdin: req.stdin.to_vec(),
     };
-    on_own_thread(env, "fastcni-exec", move || fc::exec::exec_here(&req), |r| {
-        ExecOutcome::from_result(r, |o| ExecResult {
-            exit_code: o.exit_code,
-            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
-        })
-    })
+    on_own_thread(
+        env,
+        "fastcni-exec",
+        move || fc::exec::exec_here(&req),
+        |r| {
+            ExecOutcome::from_result(r, |o| ExecResult {
+                exit_code: o.exit_code,
+                stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+                stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+            })
+        },
+    )
 }

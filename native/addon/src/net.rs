@@ -314,9 +314,7 @@ where
     O: ToNapiValue + Send + 'static,
 {
     settled_by(env, move |settle| {
-        let _ = fc::resident::run(host_netns.as_deref(), move |res| {
-            settle.resolve(outcome(guarded(|| work(res))))
-        });
+        let _ = fc::resident::run(host_netns.as_deref(), move |res| settle.resolve(outcome(guarded(|| work(res)))));
     })
 }
 
@@ -374,7 +372,8 @@ pub struct BridgeAddStage {
 
 /// A worker's step, a panic in it reported as an error.
 fn guarded<T>(f: impl FnOnce() -> fc::Result<T>) -> fc::Result<T> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|_| Err(fc::Failure::internal("thread", "namespace worker panicked")))
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+        .unwrap_or_else(|_| Err(fc::Failure::internal("thread", "namespace worker panicked")))
 }
 
 /// Start an ADD's first stage; see [`BridgeAddStage`].
@@ -473,29 +472,32 @@ pub fn bridge_del(env: &Env, req: BridgeDelRequest) -> Result<Object<'_>> {
 /// Describe a pod's interface, its host peer and optionally the bridge, for CHECK.
 #[napi(ts_return_type = "Promise<PodInspectOutcome>")]
 pub fn pod_inspect(env: &Env, req: PodInspectRequest) -> Result<Object<'_>> {
-    let req = fc::PodInspectRequest {
-        host_netns: req.host_netns,
-        pod_netns: req.pod_netns,
-        ifname: req.ifname,
-        bridge: req.bridge,
-    };
-    on_own_thread(env, "fastcni-inspect", move || fc::pod_inspect_here(&req), |r| {
-        PodInspectOutcome::from_result(r, |r| PodInspectResult {
-            container: r.container.map(Into::into),
-            host_peer: r.host_peer.map(Into::into),
-            bridge: r.bridge.map(Into::into),
-            addresses: r.addresses,
-            routes: r.routes.into_iter().map(Into::into).collect(),
-        })
-    })
+    let req = fc::PodInspectRequest { host_netns: req.host_netns, pod_netns: req.pod_netns, ifname: req.ifname, bridge: req.bridge };
+    on_own_thread(
+        env,
+        "fastcni-inspect",
+        move || fc::pod_inspect_here(&req),
+        |r| {
+            PodInspectOutcome::from_result(r, |r| PodInspectResult {
+                container: r.container.map(Into::into),
+                host_peer: r.host_peer.map(Into::into),
+                bridge: r.bridge.map(Into::into),
+                addresses: r.addresses,
+                routes: r.routes.into_iter().map(Into::into).collect(),
+            })
+        },
+    )
 }
 
 /// Set lo up or down inside a namespace; reports lo and its addresses afterwards.
 #[napi(ts_return_type = "Promise<LoopbackOutcome>")]
 pub fn loopback_set(env: &Env, netns: String, up: bool) -> Result<Object<'_>> {
-    on_own_thread(env, "fastcni-lo", move || fc::loopback_set_here(&netns, up), |r| {
-        LoopbackOutcome::from_result(r, |r| LoopbackResult { link: r.link.into(), addresses: r.addresses })
-    })
+    on_own_thread(
+        env,
+        "fastcni-lo",
+        move || fc::loopback_set_here(&netns, up),
+        |r| LoopbackOutcome::from_result(r, |r| LoopbackResult { link: r.link.into(), addresses: r.addresses }),
+    )
 }
 
 /// Take an exclusive flock on a file (created with mode 0600 if missing); resolves once held, with
@@ -511,9 +513,7 @@ pub fn lock_acquire(env: &Env, path: String) -> Result<Object<'_>> {
 /// /var/run/netns/NAME. Kinds: exists (name taken), invalid (not one file name).
 #[napi(ts_return_type = "Promise<StringOutcome>")]
 pub fn netns_create(env: &Env, name: String) -> Result<Object<'_>> {
-    on_own_thread(env, "fastcni-netns", move || fc::netns::create_named_here(&name), |r| {
-        StringOutcome::from_result(r, |p| p)
-    })
+    on_own_thread(env, "fastcni-netns", move || fc::netns::create_named_here(&name), |r| StringOutcome::from_result(r, |p| p))
 }
 
 /// Delete a named network namespace as `ip netns del NAME` does (lazy unmount, unlink).
@@ -547,9 +547,7 @@ pub fn link_list(netns: Option<String>) -> AsyncTask<LinksTask> {
 /// Delete a link by name; value false when it was already gone.
 #[napi]
 pub fn link_del(netns: Option<String>, name: String) -> AsyncTask<BoolTask> {
-    AsyncTask::new(BoolTask(Some(Box::new(move || {
-        BoolOutcome::from_result(fc::link_del(netns.as_deref(), &name), |b| b)
-    }))))
+    AsyncTask::new(BoolTask(Some(Box::new(move || BoolOutcome::from_result(fc::link_del(netns.as_deref(), &name), |b| b)))))
 }
 
 /// CIDRs on one link (by name) or on every link of the namespace.
@@ -564,24 +562,18 @@ pub fn addr_list(netns: Option<String>, name: Option<String>) -> AsyncTask<Strin
 #[napi]
 pub fn route_list(netns: Option<String>, name: Option<String>) -> AsyncTask<RoutesTask> {
     AsyncTask::new(RoutesTask(Some(Box::new(move || {
-        RoutesOutcome::from_result(fc::route_list(netns.as_deref(), name.as_deref()), |v| {
-            v.into_iter().map(Into::into).collect()
-        })
+        RoutesOutcome::from_result(fc::route_list(netns.as_deref(), name.as_deref()), |v| v.into_iter().map(Into::into).collect())
     }))))
 }
 
 /// Read a net.* sysctl inside a namespace ("net.ipv4.ip_forward" or "net/ipv4/ip_forward").
 #[napi]
 pub fn sysctl_get(netns: Option<String>, key: String) -> AsyncTask<StringTask> {
-    AsyncTask::new(StringTask(Some(Box::new(move || {
-        StringOutcome::from_result(fc::sysctl_get(netns.as_deref(), &key), |v| v)
-    }))))
+    AsyncTask::new(StringTask(Some(Box::new(move || StringOutcome::from_result(fc::sysctl_get(netns.as_deref(), &key), |v| v)))))
 }
 
 /// Write a net.* sysctl inside a namespace.
 #[napi]
 pub fn sysctl_set(netns: Option<String>, key: String, value: String) -> AsyncTask<BoolTask> {
-    AsyncTask::new(BoolTask(Some(Box::new(move || {
-        BoolOutcome::from_result(fc::sysctl_set(netns.as_deref(), &key, &value), |()| true)
-    }))))
+    AsyncTask::new(BoolTask(Some(Box::new(move || BoolOutcome::from_result(fc::sysctl_set(netns.as_deref(), &key, &value), |()| true)))))
 }

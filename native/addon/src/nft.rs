@@ -160,9 +160,6 @@ pub fn spoof_check_del(req: SpoofCheckDelRequest) -> AsyncTask<SpoofDelTask> {
 
 /// List the guarded ports (all networks, or one) in `hostNetns`.
 #[napi]
-pub fn spoof_check_list(
-    host_netns: Option<String>,
-    network: Option<String>,
-) -> AsyncTask<SpoofListTask> {
+pub fn spoof_check_list(host_netns: Option<String>, network: Option<String>) -> AsyncTask<SpoofListTask> {
     AsyncTask::new(SpoofListTask((host_netns, network)))
 }

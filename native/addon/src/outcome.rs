@@ -64,4 +64,8 @@ macro_rules! pool_task {
     };
 }
 
-outcome!("Outcome of a call whose value is a flag (masq and spoof-check add/del, lockRelease, linkDel, sysctlSet, netnsDelete).", BoolOutcome, bool);
+outcome!(
+    "Outcome of a call whose value is a flag (masq and spoof-check add/del, lockRelease, linkDel, sysctlSet, netnsDelete).",
+    BoolOutcome,
+    bool
+);

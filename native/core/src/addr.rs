@@ -41,7 +41,11 @@ impl Cidr {
     }
 
     fn width(&self) -> u32 {
-        if self.ip.is_ipv4() { 32 } else { 128 }
+        if self.ip.is_ipv4() {
+            32
+        } else {
+            128
+        }
     }
 
     /// Whether `ip` lies in this CIDR's network.
@@ -71,9 +75,7 @@ impl std::fmt::Display for Cidr {
 /// Go's net.IP.IsGlobalUnicast: not unspecified, loopback, multicast, link-local or broadcast.
 pub fn is_global_unicast(ip: IpAddr) -> bool {
     match ip {
-        IpAddr::V4(v) => {
-            !(v.is_unspecified() || v.is_loopback() || v.is_multicast() || v.is_link_local() || v.is_broadcast())
-        }
+        IpAddr::V4(v) => !(v.is_unspecified() || v.is_loopback() || v.is_multicast() || v.is_link_local() || v.is_broadcast()),
         IpAddr::V6(v) => {
             let link_local = (v.segments()[0] & 0xffc0) == 0xfe80;
             !(v.is_unspecified() || v.is_loopback() || v.is_multicast() || link_local)

@@ -150,7 +150,13 @@ pub fn finish_resident(res: &mut Resident, a: Attached, req: &BridgeAddRequest) 
 }
 
 /// Both stages in one go on a resident worker, the bridge read (or made) afresh.
-fn add_afresh(res: &mut Resident, host: &mut Rtnl, pod: &mut Rtnl, pod_ns: &OwnedFd, req: &BridgeAddRequest) -> Result<(BridgeAddResult, Link)> {
+fn add_afresh(
+    res: &mut Resident,
+    host: &mut Rtnl,
+    pod: &mut Rtnl,
+    pod_ns: &OwnedFd,
+    req: &BridgeAddRequest,
+) -> Result<(BridgeAddResult, Link)> {
     res.back()?;
     res.mark_moved();
     let (bridge, host_end) = attached(attach_with(host, pod, pod_ns, &mut res.sysctl, req, None, true)?)?;
@@ -226,7 +232,15 @@ fn masq_del_later(req: &BridgeDelRequest, owner: &MasqOwner) -> Result<MasqDelLa
 /// Without `create_bridge`, a missing bridge ends the stage early: Ok(None), nothing done.
 /// `dirs`: /proc/sys/net directories of the host namespace (sysctls of the host side go through them).
 #[allow(clippy::too_many_arguments)]
-fn attach_with(host: &mut Rtnl, pod: &mut Rtnl, pod_ns: &OwnedFd, dirs: &mut sysctl::Dirs, req: &BridgeAddRequest, cached: Option<Link>, create_bridge: bool) -> Result<Option<(Link, Link)>> {
+fn attach_with(
+    host: &mut Rtnl,
+    pod: &mut Rtnl,
+    pod_ns: &OwnedFd,
+    dirs: &mut sysctl::Dirs,
+    req: &BridgeAddRequest,
+    cached: Option<Link>,
+    create_bridge: bool,
+) -> Result<Option<(Link, Link)>> {
     if cached.is_none() && !create_bridge && link::by_name(host, &req.bridge)?.is_none() {
         return Ok(None);
     }
@@ -248,7 +262,16 @@ fn attach_with(host: &mut Rtnl, pod: &mut Rtnl, pod_ns: &OwnedFd, dirs: &mut sys
 /// addresses, link and routes, and the read-back; `check_bridge`: the bridge came from the cache.
 /// Returns the result and the bridge as read back at the end; on failure the veth is deleted.
 #[allow(clippy::too_many_arguments)]
-fn finish_with(host: &mut Rtnl, pod: &mut Rtnl, pod_ns: &OwnedFd, dirs: &mut sysctl::Dirs, req: &BridgeAddRequest, bridge: &Link, host_end: &Link, check_bridge: bool) -> Result<(BridgeAddResult, Link)> {
+fn finish_with(
+    host: &mut Rtnl,
+    pod: &mut Rtnl,
+    pod_ns: &OwnedFd,
+    dirs: &mut sysctl::Dirs,
+    req: &BridgeAddRequest,
+    bridge: &Link,
+    host_end: &Link,
+    check_bridge: bool,
+) -> Result<(BridgeAddResult, Link)> {
     let done = validate_l3(req).and_then(|()| {
         let gateway = setup_gateway(host, dirs, req, bridge)?;
         phase::lap(Phase::Gateway);
@@ -406,7 +429,11 @@ fn ensure_vlan_gateway(host: &mut Rtnl, dirs: &mut sysctl::Dirs, req: &BridgeAdd
     for _ in 0..VETH_NAME_TRIES {
         let host_name = link::random_veth_name();
         let msg = vlan_gateway_create_msg(req, br, &host_name, name);
-        let echoed = match host.exchange(vec![Req::new(format!("vlan gateway create {name}"), msg, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ECHO)]).pop().unwrap() {
+        let echoed = match host
+            .exchange(vec![Req::new(format!("vlan gateway create {name}"), msg, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ECHO)])
+            .pop()
+            .unwrap()
+        {
             Ok(m) => m,
             Err(e) if e.kind == Kind::Exists => {
                 // a concurrent ADD made it first, or our random host end name was taken
@@ -476,16 +503,14 @@ fn create_veth(host: &mut Rtnl, pod: &mut Rtnl, req: &BridgeAddRequest, br: &Lin
                 if let Some(l) = echoed_link(&echoed, &name)?.filter(|l| l.info.peer_index.is_some()) {
                     return Ok(l);
                 }
-                return link::by_name(host, &name)?.ok_or_else(|| {
-                    Failure::new(Kind::NotFound, "veth create", format!("host end {name} vanished after creation"))
-                });
+                return link::by_name(host, &name)?
+                    .ok_or_else(|| Failure::new(Kind::NotFound, "veth create", format!("host end {name} vanished after creation")));
             }
             Err(e) if e.kind == Kind::Exists => {
                 if link::by_name(pod, &req.ifname)?.is_some() {
-                    return Err(e.with(
-                        Kind::Exists,
-                        format!("interface {:?} already exists in network namespace {}", req.ifname, req.pod_netns),
-                    ));
+                    return Err(
+                        e.with(Kind::Exists, format!("interface {:?} already exists in network namespace {}", req.ifname, req.pod_netns))
+                    );
                 }
                 last = Some(e);
             }
@@ -500,7 +525,11 @@ fn vlan_msg(index: u32, vid: u16, flags: BridgeVlanInfoFlags, del: bool) -> Rout
     m.header.interface_family = AddressFamily::Bridge;
     m.header.index = index;
     m.attributes.push(LinkAttribute::AfSpecBridge(vec![AfSpecBridge::VlanInfo(BridgeVlanInfo { flags, vid })]));
-    if del { RouteNetlinkMessage::DelLink(m) } else { RouteNetlinkMessage::SetLink(m) }
+    if del {
+        RouteNetlinkMessage::DelLink(m)
+    } else {
+        RouteNetlinkMessage::SetLink(m)
+    }
 }
 
 /// VLAN membership of a bridge port (the reference's setupVeth): unless preserving the default
@@ -592,7 +621,14 @@ fn acked_then_link(mut results: Vec<Result<Vec<Raw>>>, ignore: impl Fn(&Failure)
 
 /// The first stage's end: host-port settings and accept_ra of the host end, then (entering the pod
 /// namespace, where the thread stays) the pod end's DAD sysctls.
-fn port_and_dad(host: &mut Rtnl, pod_ns: &OwnedFd, dirs: &mut sysctl::Dirs, req: &BridgeAddRequest, br: &Link, host_end: &Link) -> Result<()> {
+fn port_and_dad(
+    host: &mut Rtnl,
+    pod_ns: &OwnedFd,
+    dirs: &mut sysctl::Dirs,
+    req: &BridgeAddRequest,
+    br: &Link,
+    host_end: &Link,
+) -> Result<()> {
     first_err(host.batch(host_port_reqs(req, br, host_end.info.index)), |e| {
         e.op == "bridge vlan delete default" && e.kind == Kind::NotFound
     })?;
@@ -612,7 +648,14 @@ fn port_and_dad(host: &mut Rtnl, pod_ns: &OwnedFd, dirs: &mut sysctl::Dirs, req:
 
 /// The pod side (from inside the pod namespace: IPv6 enablement, then netlink as one batch) and
 /// the host side read back.
-fn configure(s: &mut Sides, req: &BridgeAddRequest, br: &Link, gateway: Option<&Link>, host_end: &Link, check_bridge: bool) -> Result<(BridgeAddResult, Link)> {
+fn configure(
+    s: &mut Sides,
+    req: &BridgeAddRequest,
+    br: &Link,
+    gateway: Option<&Link>,
+    host_end: &Link,
+    check_bridge: bool,
+) -> Result<(BridgeAddResult, Link)> {
     let host_idx = host_end.info.index;
     let host_name = &host_end.info.name;
     netns::enter(s.pod_ns, &req.pod_netns)?;
@@ -665,7 +708,9 @@ fn configure(s: &mut Sides, req: &BridgeAddRequest, br: &Link, gateway: Option<&
     if req.container_up && !host_now.oper_up {
         host_now = wait_oper_up(s.host, host_idx, host_name)?;
     }
-    if check_bridge && (bridge_now.info.name != req.bridge || bridge_now.info.kind != "bridge" || host_now.master_index != Some(br.info.index)) {
+    if check_bridge
+        && (bridge_now.info.name != req.bridge || bridge_now.info.kind != "bridge" || host_now.master_index != Some(br.info.index))
+    {
         return Err(Failure::internal("bridge ensure", format!("bridge {:?} changed under a cached index", req.bridge)));
     }
     phase::lap(Phase::ReadBack);
@@ -691,8 +736,7 @@ fn wait_oper_up(host: &mut Rtnl, index: u32, name: &str) -> Result<Link> {
     loop {
         std::thread::sleep(step);
         step = (step * 2).min(Duration::from_millis(10));
-        let l = link::by_index(host, index)?
-            .ok_or_else(|| Failure::new(Kind::NotFound, "veth oper state", format!("{name} vanished")))?;
+        let l = link::by_index(host, index)?.ok_or_else(|| Failure::new(Kind::NotFound, "veth oper state", format!("{name} vanished")))?;
         if l.oper_up {
             return Ok(l);
         }
@@ -732,7 +776,11 @@ pub fn bridge_del_here(req: &BridgeDelRequest) -> Result<BridgeDelResult> {
 
 /// `host`: a socket in the host namespace, to name the host end; without it the result has none.
 /// `masq`: where to send the link's addresses (when it has any) before deleting it.
-fn del_with(req: &BridgeDelRequest, host: Option<&mut Rtnl>, masq: Option<&std::sync::mpsc::Sender<Vec<String>>>) -> Result<BridgeDelResult> {
+fn del_with(
+    req: &BridgeDelRequest,
+    host: Option<&mut Rtnl>,
+    masq: Option<&std::sync::mpsc::Sender<Vec<String>>>,
+) -> Result<BridgeDelResult> {
     let gone = |netns_found| BridgeDelResult { netns_found, ..Default::default() };
     let Some(pod_path) = req.pod_netns.as_deref().filter(|p| !p.is_empty()) else {
         return Ok(gone(false));
@@ -800,20 +848,20 @@ mod tests {
         .map(|r| r.op)
         .collect();
         assert_eq!(ops, ["bridge port flags", "bridge vlan delete default", "bridge vlan add 10", "bridge vlan add 20"]);
-        let kept: Vec<String> = host_port_reqs(
-            &BridgeAddRequest { vlan_filtering: true, vlan_trunk: vec![5], preserve_default_vlan: true, ..req() },
-            &br,
-            7,
-        )
-        .into_iter()
-        .map(|r| r.op)
-        .collect();
+        let kept: Vec<String> =
+            host_port_reqs(&BridgeAddRequest { vlan_filtering: true, vlan_trunk: vec![5], preserve_default_vlan: true, ..req() }, &br, 7)
+                .into_iter()
+                .map(|r| r.op)
+                .collect();
         assert_eq!(kept, ["bridge vlan add 1", "bridge vlan add 5"]);
     }
 
     fn link_msg(r: &Req) -> &LinkMessage {
         match &r.msg {
-            RouteNetlinkMessage::NewLink(m) | RouteNetlinkMessage::SetLink(m) | RouteNetlinkMessage::DelLink(m) | RouteNetlinkMessage::GetLink(m) => m,
+            RouteNetlinkMessage::NewLink(m)
+            | RouteNetlinkMessage::SetLink(m)
+            | RouteNetlinkMessage::DelLink(m)
+            | RouteNetlinkMessage::GetLink(m) => m,
             other => panic!("not a link message: {other:?}"),
         }
     }
@@ -882,9 +930,16 @@ mod tests {
         let ops: Vec<String> = pod_reqs(&r, 3, &cidrs).unwrap().into_iter().map(|q| q.op).collect();
         assert_eq!(
             ops,
-            ["sysctl net.ipv4.conf.eth0.arp_notify", "address add 10.1.0.5/24 on eth0", "link up eth0", "route add 0.0.0.0/0 via 10.1.0.1", "link get #3"]
+            [
+                "sysctl net.ipv4.conf.eth0.arp_notify",
+                "address add 10.1.0.5/24 on eth0",
+                "link up eth0",
+                "route add 0.0.0.0/0 via 10.1.0.1",
+                "link get #3"
+            ]
         );
-        let down: Vec<String> = pod_reqs(&BridgeAddRequest { container_up: false, ..r }, 3, &cidrs).unwrap().into_iter().map(|q| q.op).collect();
+        let down: Vec<String> =
+            pod_reqs(&BridgeAddRequest { container_up: false, ..r }, 3, &cidrs).unwrap().into_iter().map(|q| q.op).collect();
         assert_eq!(down.last().map(String::as_str), Some("link get #3"));
         assert!(!down.iter().any(|o| o.starts_with("link up")));
     }
@@ -893,7 +948,12 @@ mod tests {
     fn del_without_netns_is_a_no_op() {
         let r = bridge_del(&BridgeDelRequest { ifname: "eth0".into(), ..Default::default() }).unwrap();
         assert!(!r.netns_found && r.addresses.is_empty());
-        let r = bridge_del(&BridgeDelRequest { pod_netns: Some("/run/netns/fcni-t-missing-xyz".into()), ifname: "eth0".into(), ..Default::default() }).unwrap();
+        let r = bridge_del(&BridgeDelRequest {
+            pod_netns: Some("/run/netns/fcni-t-missing-xyz".into()),
+            ifname: "eth0".into(),
+            ..Default::default()
+        })
+        .unwrap();
         assert!(!r.netns_found);
     }
 }

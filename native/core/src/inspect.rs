@@ -60,13 +60,11 @@ pub fn loopback_set(netns_path: &str, up: bool) -> Result<LoopbackResult> {
 pub fn loopback_set_here(netns_path: &str, up: bool) -> Result<LoopbackResult> {
     netns::enter(&netns::open(netns_path)?, netns_path)?;
     let mut nl = Rtnl::open()?;
-    let lo = link::by_name(&mut nl, "lo")?
-        .ok_or_else(|| Failure::new(Kind::NotFound, "loopback", "no lo in the namespace"))?;
+    let lo = link::by_name(&mut nl, "lo")?.ok_or_else(|| Failure::new(Kind::NotFound, "loopback", "no lo in the namespace"))?;
     if lo.info.up != up {
         link::set_up(&mut nl, lo.info.index, up)?;
     }
-    let lo = link::by_index(&mut nl, lo.info.index)?
-        .ok_or_else(|| Failure::new(Kind::NotFound, "loopback", "lo vanished"))?;
+    let lo = link::by_index(&mut nl, lo.info.index)?.ok_or_else(|| Failure::new(Kind::NotFound, "loopback", "lo vanished"))?;
     let addresses = addr::list(&mut nl, Some(lo.info.index))?.into_iter().map(|a| a.cidr.to_string()).collect();
     Ok(LoopbackResult { link: lo.info, addresses })
 }

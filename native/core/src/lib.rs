@@ -12,13 +12,15 @@ pub mod lock;
 pub mod netns;
 pub mod peer;
 pub mod phase;
-pub mod route;
 pub mod resident;
+pub mod route;
 pub mod rtnl;
 pub mod sysctl;
 pub mod types;
 
-pub use bridge::{attach_resident, bridge_add, bridge_add_here, bridge_del, bridge_del_here, bridge_del_resident, finish_resident, Attached};
+pub use bridge::{
+    attach_resident, bridge_add, bridge_add_here, bridge_del, bridge_del_here, bridge_del_resident, finish_resident, Attached,
+};
 pub use error::{Failure, Kind, Result};
 pub use inspect::{
     addr_list, link_del, link_get, link_list, loopback_set, loopback_set_here, pod_inspect, pod_inspect_here, route_list, sysctl_get,

@@ -14,7 +14,6 @@ use std::sync::mpsc::{channel, RecvTimeoutError, Sender};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-
 use crate::error::{Failure, Result};
 use crate::link::Link;
 use crate::netns;

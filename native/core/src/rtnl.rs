@@ -264,11 +264,7 @@ pub fn extack_message(payload: &[u8], flags: u16) -> Option<String> {
         return None;
     }
     let orig = &payload[4..];
-    let orig_len = if flags & NLM_F_CAPPED != 0 {
-        16
-    } else {
-        u32::from_ne_bytes(orig[0..4].try_into().ok()?) as usize
-    };
+    let orig_len = if flags & NLM_F_CAPPED != 0 { 16 } else { u32::from_ne_bytes(orig[0..4].try_into().ok()?) as usize };
     let mut off = 4 + ((orig_len + 3) & !3);
     while off + 4 <= payload.len() {
         let len = u16::from_ne_bytes(payload[off..off + 2].try_into().ok()?) as usize;

@@ -17,17 +17,12 @@ pub fn path_of(key: &str) -> Result<String> {
 
 pub fn read(key: &str) -> Result<String> {
     let path = path_of(key)?;
-    std::fs::read_to_string(&path)
-        .map(|s| s.trim_end().to_string())
-        .map_err(|e| Failure::io("sysctl read", &e).with_msg_suffix(&path))
+    std::fs::read_to_string(&path).map(|s| s.trim_end().to_string()).map_err(|e| Failure::io("sysctl read", &e).with_msg_suffix(&path))
 }
 
 pub fn write(key: &str, value: &str) -> Result<()> {
     let path = path_of(key)?;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .open(&path)
-        .map_err(|e| Failure::io("sysctl write", &e).with_msg_suffix(&path))?;
+    let mut f = std::fs::OpenOptions::new().write(true).open(&path).map_err(|e| Failure::io("sysctl write", &e).with_msg_suffix(&path))?;
     f.write_all(value.as_bytes()).map_err(|e| Failure::io("sysctl write", &e).with_msg_suffix(&path))
 }
 
@@ -90,7 +85,9 @@ impl Dirs {
         let rel = &path["/proc/sys/".len()..];
         let Some((dir, rest)) = self.dir_for(rel) else {
             let f = std::fs::OpenOptions::new().read(flags == libc::O_RDONLY).write(flags == libc::O_WRONLY).open(&path);
-            return f.map(|f| (f, path.clone())).map_err(|e| Failure::io(if flags == libc::O_RDONLY { "sysctl read" } else { "sysctl write" }, &e).with_msg_suffix(&path));
+            return f
+                .map(|f| (f, path.clone()))
+                .map_err(|e| Failure::io(if flags == libc::O_RDONLY { "sysctl read" } else { "sysctl write" }, &e).with_msg_suffix(&path));
         };
         let c = std::ffi::CString::new(rest).map_err(|_| Failure::invalid("sysctl", format!("bad key {key:?}")))?;
         // SAFETY: openat on our dirfd with a valid relative C string; the fd is owned below.

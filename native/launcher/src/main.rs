@@ -52,9 +52,8 @@ fn run() -> ! {
     // for Node's whereabouts when falling back.
     let env_socket = std::env::var_os("FASTCNI_SOCKET").filter(|s| !s.is_empty());
     let mut cfg = if env_socket.is_some() { None } else { Some(load_config()) };
-    let socket: OsString = env_socket
-        .or_else(|| cfg.as_ref().and_then(|c| c.socket.clone()).map(OsString::from))
-        .unwrap_or_else(|| DEFAULT_SOCKET.into());
+    let socket: OsString =
+        env_socket.or_else(|| cfg.as_ref().and_then(|c| c.socket.clone()).map(OsString::from)).unwrap_or_else(|| DEFAULT_SOCKET.into());
 
     // Connect before touching stdin: when no agent answers, Node gets stdin untouched.
     // The request is built before connecting, so the agent is woken once, with all of it waiting.

@@ -50,13 +50,7 @@ pub struct PodCidr {
 
 impl PodCidr {
     pub fn parse(s: &str) -> Result<Self, Failure> {
-        let bad = || {
-            Failure::new(
-                Kind::Invalid,
-                "masq",
-                format!("invalid pod CIDR {s:?} (want address/prefix)"),
-            )
-        };
+        let bad = || Failure::new(Kind::Invalid, "masq", format!("invalid pod CIDR {s:?} (want address/prefix)"));
         let (a, p) = s.split_once('/').ok_or_else(bad)?;
         let addr: IpAddr = a.parse().map_err(|_| bad())?;
         let prefix: u8 = p.parse().map_err(|_| bad())?;
@@ -68,11 +62,7 @@ impl PodCidr {
             // /0 would mean "never masquerade" (every destination is on-subnet): refuse it explicitly.
             return Err(bad());
         }
-        Ok(PodCidr {
-            ip,
-            addr: bytes,
-            prefix,
-        })
+        Ok(PodCidr { ip, addr: bytes, prefix })
     }
 
     /// The subnet's network address bytes.
@@ -139,108 +129,41 @@ pub struct Plan {
 }
 
 impl Plan {
-    pub fn new(
-        network: &str,
-        container_id: &str,
-        ifname: &str,
-        cidr: PodCidr,
-    ) -> Result<Self, Failure> {
+    pub fn new(network: &str, container_id: &str, ifname: &str, cidr: PodCidr) -> Result<Self, Failure> {
         let subnet = cidr.subnet_string();
         let set_comment = set_comment(network, &subnet);
         let comment = elem_comment(container_id, ifname);
         if set_comment.len() > MAX_COMMENT || comment.len() > MAX_COMMENT {
-            return Err(Failure::new(
-                Kind::Invalid,
-                "masq",
-                "network name, container id or ifname too long for an nf_tables comment",
-            ));
+            return Err(Failure::new(Kind::Invalid, "masq", "network name, container id or ifname too long for an nf_tables comment"));
         }
-        Ok(Plan {
-            set: set_name(network, &subnet),
-            elem: Elem {
-                key: cidr.addr.clone(),
-                comment: Some(comment),
-            },
-            cidr,
-            set_comment,
-        })
+        Ok(Plan { set: set_name(network, &subnet), elem: Elem { key: cidr.addr.clone(), comment: Some(comment) }, cidr, set_comment })
     }
 
     /// Table and base chain (EXCL: whoever creates the chain also adds the multicast returns).
     pub fn chain_msgs(&self) -> Vec<Msg> {
         vec![
             objects::new_table(NFPROTO_INET, TABLE, NLM_F_CREATE),
-            objects::new_nat_postrouting_chain(
-                NFPROTO_INET,
-                TABLE,
-                CHAIN,
-                SRCNAT_PRIORITY,
-                NLM_F_CREATE | NLM_F_EXCL,
-            ),
-            objects::new_rule(
-                NFPROTO_INET,
-                TABLE,
-                CHAIN,
-                &objects::multicast_return(Ip::V4),
-                NLM_F_CREATE | NLM_F_APPEND,
-            ),
-            objects::new_rule(
-                NFPROTO_INET,
-                TABLE,
-                CHAIN,
-                &objects::multicast_return(Ip::V6),
-                NLM_F_CREATE | NLM_F_APPEND,
-            ),
+            objects::new_nat_postrouting_chain(NFPROTO_INET, TABLE, CHAIN, SRCNAT_PRIORITY, NLM_F_CREATE | NLM_F_EXCL),
+            objects::new_rule(NFPROTO_INET, TABLE, CHAIN, &objects::multicast_return(Ip::V4), NLM_F_CREATE | NLM_F_APPEND),
+            objects::new_rule(NFPROTO_INET, TABLE, CHAIN, &objects::multicast_return(Ip::V6), NLM_F_CREATE | NLM_F_APPEND),
         ]
     }
 
     /// The set (EXCL: whoever creates it also appends its rule) and its masquerade rule.
     pub fn set_msgs(&self) -> Vec<Msg> {
-        let rule = objects::masq_rule(
-            self.cidr.ip,
-            &self.set,
-            Some(1),
-            &self.cidr.net(),
-            self.cidr.prefix,
-        );
+        let rule = objects::masq_rule(self.cidr.ip, &self.set, Some(1), &self.cidr.net(), self.cidr.prefix);
         vec![
-            objects::new_addr_set(
-                NFPROTO_INET,
-                TABLE,
-                &self.set,
-                self.cidr.ip,
-                1,
-                &self.set_comment,
-                NLM_F_CREATE | NLM_F_EXCL,
-            ),
-            objects::new_rule(
-                NFPROTO_INET,
-                TABLE,
-                CHAIN,
-                &rule,
-                NLM_F_CREATE | NLM_F_APPEND,
-            ),
+            objects::new_addr_set(NFPROTO_INET, TABLE, &self.set, self.cidr.ip, 1, &self.set_comment, NLM_F_CREATE | NLM_F_EXCL),
+            objects::new_rule(NFPROTO_INET, TABLE, CHAIN, &rule, NLM_F_CREATE | NLM_F_APPEND),
         ]
     }
 
     pub fn add_elem_msg(&self, set_id: Option<u32>) -> Msg {
-        objects::new_set_elems(
-            NFPROTO_INET,
-            TABLE,
-            &self.set,
-            set_id,
-            std::slice::from_ref(&self.elem),
-            NLM_F_CREATE | NLM_F_EXCL,
-        )
+        objects::new_set_elems(NFPROTO_INET, TABLE, &self.set, set_id, std::slice::from_ref(&self.elem), NLM_F_CREATE | NLM_F_EXCL)
     }
 
     pub fn del_elem_msg(&self) -> Msg {
-        objects::del_set_elems(
-            NFPROTO_INET,
-            TABLE,
-            &self.set,
-            std::slice::from_ref(&self.elem),
-        )
+        objects::del_set_elems(NFPROTO_INET, TABLE, &self.set, std::slice::from_ref(&self.elem))
     }
 }
 
@@ -277,9 +200,7 @@ fn add_one(sock: &mut NftSocket, plan: &Plan) -> Result<(), Failure> {
                 Some(libc::ENOENT) => (need_chain, need_set) = (true, true),
                 // A stale element (address reused after a missed DEL): replace it; the newest ADD owns the address.
                 Some(libc::EEXIST) => {
-                    return match sock
-                        .transact(OP, &[plan.del_elem_msg(), plan.add_elem_msg(None)])?
-                    {
+                    return match sock.transact(OP, &[plan.del_elem_msg(), plan.add_elem_msg(None)])? {
                         Ok(()) => Ok(()),
                         Err(e) if e.iter().all(|e| e.errno == libc::ENOENT) => continue, // deleted meanwhile; retry
                         Err(e) => Err(fail(OP, &e)),
@@ -307,11 +228,7 @@ fn add_one(sock: &mut NftSocket, plan: &Plan) -> Result<(), Failure> {
     if let Some(e) = last {
         return Err(nl_errno(OP, e.errno));
     }
-    Err(Failure::new(
-        Kind::Busy,
-        OP,
-        "masquerade set-up kept racing with concurrent changes",
-    ))
+    Err(Failure::new(Kind::Busy, OP, "masquerade set-up kept racing with concurrent changes"))
 }
 
 /// Add every pod CIDR of the attachment (one batch each on the common path). No rollback of
@@ -329,17 +246,7 @@ pub fn masq_add(req: &MasqRequest) -> Result<(), Failure> {
 }
 
 fn plans(req: &MasqRequest) -> Result<Vec<Plan>, Failure> {
-    req.addresses
-        .iter()
-        .map(|a| {
-            Plan::new(
-                &req.network,
-                &req.container_id,
-                &req.ifname,
-                PodCidr::parse(a)?,
-            )
-        })
-        .collect()
+    req.addresses.iter().map(|a| Plan::new(&req.network, &req.container_id, &req.ifname, PodCidr::parse(a)?)).collect()
 }
 
 /// Delete one element; missing element, set or table is success.
@@ -362,10 +269,7 @@ pub fn masq_del(req: &MasqRequest) -> Result<(), Failure> {
         for p in &plans {
             let msg = objects::get_set_elem(NFPROTO_INET, TABLE, &p.set, &p.elem.key);
             let current = match sock.request("masq del lookup", &msg) {
-                Ok(replies) => replies
-                    .iter()
-                    .flat_map(|r| objects::parse_set_elems(r))
-                    .find(|e| e.key == p.elem.key),
+                Ok(replies) => replies.iter().flat_map(|r| objects::parse_set_elems(r)).find(|e| e.key == p.elem.key),
                 Err(e) if e.errno == libc::ENOENT => continue,
                 Err(e) => return Err(e),
             };
@@ -379,8 +283,7 @@ pub fn masq_del(req: &MasqRequest) -> Result<(), Failure> {
     }
     for l in list_elems(&mut sock, Some(&req.network))? {
         if l.elem.comment.as_deref() == Some(mine.as_str()) {
-            let msg =
-                objects::del_set_elems(NFPROTO_INET, TABLE, &l.set, std::slice::from_ref(&l.elem));
+            let msg = objects::del_set_elems(NFPROTO_INET, TABLE, &l.set, std::slice::from_ref(&l.elem));
             del_elem(&mut sock, msg)?;
         }
     }
@@ -413,21 +316,13 @@ fn list_elems(sock: &mut NftSocket, network: Option<&str>) -> Result<Vec<Listed>
         if network.is_some_and(|n| n != net) {
             continue;
         }
-        let elems = match sock.dump(
-            "masq list elements",
-            &objects::dump_set_elems(NFPROTO_INET, TABLE, &s.name),
-        ) {
+        let elems = match sock.dump("masq list elements", &objects::dump_set_elems(NFPROTO_INET, TABLE, &s.name)) {
             Ok(e) => e,
             Err(e) if e.errno == libc::ENOENT => continue, // set removed meanwhile
             Err(e) => return Err(e),
         };
         for el in elems.iter().flat_map(|p| objects::parse_set_elems(p)) {
-            out.push(Listed {
-                set: s.name.clone(),
-                network: net.clone(),
-                subnet: subnet.clone(),
-                elem: el,
-            });
+            out.push(Listed { set: s.name.clone(), network: net.clone(), subnet: subnet.clone(), elem: el });
         }
     }
     Ok(out)
@@ -435,33 +330,14 @@ fn list_elems(sock: &mut NftSocket, network: Option<&str>) -> Result<Vec<Listed>
 
 /// Every element of our sets (optionally one network's) as entries; elements without a parsable
 /// comment are reported with empty containerId and ifname.
-pub fn masq_list(
-    host_netns: Option<&str>,
-    network: Option<&str>,
-) -> Result<Vec<MasqEntry>, Failure> {
+pub fn masq_list(host_netns: Option<&str>, network: Option<&str>) -> Result<Vec<MasqEntry>, Failure> {
     let mut sock = pool::lease(host_netns)?;
     Ok(list_elems(&mut sock, network)?
         .into_iter()
-        .map(
-            |Listed {
-                 network,
-                 subnet,
-                 elem,
-                 ..
-             }| {
-                let (cid, ifname) = elem
-                    .comment
-                    .as_deref()
-                    .and_then(|c| c.rsplit_once('/'))
-                    .map(|(a, b)| (a.to_string(), b.to_string()))
-                    .unwrap_or_default();
-                MasqEntry {
-                    network,
-                    container_id: cid,
-                    ifname,
-                    address: format!("{}/{}", fmt_addr(&elem.key), subnet.prefix),
-                }
-            },
-        )
+        .map(|Listed { network, subnet, elem, .. }| {
+            let (cid, ifname) =
+                elem.comment.as_deref().and_then(|c| c.rsplit_once('/')).map(|(a, b)| (a.to_string(), b.to_string())).unwrap_or_default();
+            MasqEntry { network, container_id: cid, ifname, address: format!("{}/{}", fmt_addr(&elem.key), subnet.prefix) }
+        })
         .collect())
 }

@@ -161,17 +161,12 @@ impl Expr {
             }
             Expr::Payload { offset, len } => {
                 e.str(NFTA_EXPR_NAME, "payload").nest(NFTA_EXPR_DATA, |d| {
-                    d.u32be(1, NFT_REG_1)
-                        .u32be(2, NFT_PAYLOAD_NETWORK_HEADER)
-                        .u32be(3, *offset)
-                        .u32be(4, *len);
+                    d.u32be(1, NFT_REG_1).u32be(2, NFT_PAYLOAD_NETWORK_HEADER).u32be(3, *offset).u32be(4, *len);
                 });
             }
             Expr::Bitwise { mask } => {
                 e.str(NFTA_EXPR_NAME, "bitwise").nest(NFTA_EXPR_DATA, |d| {
-                    d.u32be(1, NFT_REG_1)
-                        .u32be(2, NFT_REG_1)
-                        .u32be(3, mask.len() as u32);
+                    d.u32be(1, NFT_REG_1).u32be(2, NFT_REG_1).u32be(3, mask.len() as u32);
                     d.nest(4, |m| {
                         m.put(NFTA_DATA_VALUE, mask);
                     });
@@ -205,31 +200,26 @@ impl Expr {
             }
             Expr::LinkPayload { offset, len, dreg } => {
                 e.str(NFTA_EXPR_NAME, "payload").nest(NFTA_EXPR_DATA, |d| {
-                    d.u32be(1, *dreg)
-                        .u32be(2, NFT_PAYLOAD_LL_HEADER)
-                        .u32be(3, *offset)
-                        .u32be(4, *len);
+                    d.u32be(1, *dreg).u32be(2, NFT_PAYLOAD_LL_HEADER).u32be(3, *offset).u32be(4, *len);
                 });
             }
             Expr::Return => {
-                e.str(NFTA_EXPR_NAME, "immediate")
-                    .nest(NFTA_EXPR_DATA, |d| {
-                        d.u32be(1, NFT_REG_VERDICT).nest(2, |data| {
-                            data.nest(NFTA_DATA_VERDICT, |v| {
-                                v.u32be(NFTA_VERDICT_CODE, NFT_RETURN as u32);
-                            });
+                e.str(NFTA_EXPR_NAME, "immediate").nest(NFTA_EXPR_DATA, |d| {
+                    d.u32be(1, NFT_REG_VERDICT).nest(2, |data| {
+                        data.nest(NFTA_DATA_VERDICT, |v| {
+                            v.u32be(NFTA_VERDICT_CODE, NFT_RETURN as u32);
                         });
                     });
+                });
             }
             Expr::Drop => {
-                e.str(NFTA_EXPR_NAME, "immediate")
-                    .nest(NFTA_EXPR_DATA, |d| {
-                        d.u32be(1, NFT_REG_VERDICT).nest(2, |data| {
-                            data.nest(NFTA_DATA_VERDICT, |v| {
-                                v.u32be(NFTA_VERDICT_CODE, NF_DROP);
-                            });
+                e.str(NFTA_EXPR_NAME, "immediate").nest(NFTA_EXPR_DATA, |d| {
+                    d.u32be(1, NFT_REG_VERDICT).nest(2, |data| {
+                        data.nest(NFTA_DATA_VERDICT, |v| {
+                            v.u32be(NFTA_VERDICT_CODE, NF_DROP);
                         });
                     });
+                });
             }
             Expr::Masquerade => {
                 e.str(NFTA_EXPR_NAME, "masq").nest(NFTA_EXPR_DATA, |_| {});
@@ -245,16 +235,7 @@ pub fn daddr_prefix(ip: Ip, net: &[u8], prefix: u8, op: CmpOp) -> Vec<Expr> {
     let offset = ip.daddr_offset();
     if prefix.is_multiple_of(8) {
         let n = prefix as usize / 8;
-        vec![
-            Expr::Payload {
-                offset,
-                len: n as u32,
-            },
-            Expr::Cmp {
-                op,
-                data: net[..n].to_vec(),
-            },
-        ]
+        vec![Expr::Payload { offset, len: n as u32 }, Expr::Cmp { op, data: net[..n].to_vec() }]
     } else {
         let mut mask = vec![0u8; full];
         for (i, m) in mask.iter_mut().enumerate() {
@@ -262,26 +243,13 @@ pub fn daddr_prefix(ip: Ip, net: &[u8], prefix: u8, op: CmpOp) -> Vec<Expr> {
             *m = if bits == 0 { 0 } else { 0xffu8 << (8 - bits) };
         }
         let data = net.iter().zip(&mask).map(|(a, m)| a & m).collect();
-        vec![
-            Expr::Payload {
-                offset,
-                len: full as u32,
-            },
-            Expr::Bitwise { mask },
-            Expr::Cmp { op, data },
-        ]
+        vec![Expr::Payload { offset, len: full as u32 }, Expr::Bitwise { mask }, Expr::Cmp { op, data }]
     }
 }
 
 /// `meta nfproto <ip>`: the implicit family guard nft puts before ip/ip6 matches in an inet table.
 fn nfproto_is(ip: Ip) -> [Expr; 2] {
-    [
-        Expr::MetaNfproto,
-        Expr::Cmp {
-            op: CmpOp::Eq,
-            data: vec![ip.nfproto()],
-        },
-    ]
+    [Expr::MetaNfproto, Expr::Cmp { op: CmpOp::Eq, data: vec![ip.nfproto()] }]
 }
 
 /// `ip daddr 224.0.0.0/4 return` / `ip6 daddr ff00::/8 return`.
@@ -298,15 +266,8 @@ pub fn multicast_return(ip: Ip) -> Vec<Expr> {
 /// `ip saddr @set ip daddr != <subnet> masquerade` (ip6 likewise).
 pub fn masq_rule(ip: Ip, set: &str, set_id: Option<u32>, net: &[u8], prefix: u8) -> Vec<Expr> {
     let mut v = nfproto_is(ip).to_vec();
-    v.push(Expr::Payload {
-        offset: ip.saddr_offset(),
-        len: ip.addr_len() as u32,
-    });
-    v.push(Expr::Lookup {
-        set: set.to_string(),
-        set_id,
-        inv: false,
-    });
+    v.push(Expr::Payload { offset: ip.saddr_offset(), len: ip.addr_len() as u32 });
+    v.push(Expr::Lookup { set: set.to_string(), set_id, inv: false });
     v.extend(daddr_prefix(ip, net, prefix, CmpOp::Neq));
     v.push(Expr::Masquerade);
     v
@@ -319,34 +280,17 @@ pub fn new_table(family: u8, name: &str, flags: u16) -> Msg {
 }
 
 /// A nat base chain on postrouting with policy accept.
-pub fn new_nat_postrouting_chain(
-    family: u8,
-    table: &str,
-    name: &str,
-    priority: i32,
-    flags: u16,
-) -> Msg {
+pub fn new_nat_postrouting_chain(family: u8, table: &str, name: &str, priority: i32, flags: u16) -> Msg {
     base_chain(family, table, name, "nat", NF_INET_POST_ROUTING, priority, flags)
 }
 
 /// A base chain of type `kind` on hook `hooknum` with policy accept (attribute order as nft sends it).
-fn base_chain(
-    family: u8,
-    table: &str,
-    name: &str,
-    kind: &str,
-    hooknum: u32,
-    priority: i32,
-    flags: u16,
-) -> Msg {
+fn base_chain(family: u8, table: &str, name: &str, kind: &str, hooknum: u32, priority: i32, flags: u16) -> Msg {
     let mut a = Attrs::new();
-    a.str(NFTA_CHAIN_TABLE, table)
-        .str(NFTA_CHAIN_NAME, name)
-        .str(NFTA_CHAIN_TYPE, kind);
+    a.str(NFTA_CHAIN_TABLE, table).str(NFTA_CHAIN_NAME, name).str(NFTA_CHAIN_TYPE, kind);
     a.u32be(NFTA_CHAIN_POLICY, NF_ACCEPT);
     a.nest(NFTA_CHAIN_HOOK, |h| {
-        h.u32be(NFTA_HOOK_HOOKNUM, hooknum)
-            .u32be(NFTA_HOOK_PRIORITY, priority as u32);
+        h.u32be(NFTA_HOOK_HOOKNUM, hooknum).u32be(NFTA_HOOK_PRIORITY, priority as u32);
     });
     Msg::new(MsgType::NewChain, family, flags, a)
 }
@@ -354,63 +298,28 @@ fn base_chain(
 /// `iifname @<ifset> iifname . ether saddr != @<macset> drop`: frames from a guarded port whose
 /// (port, source MAC) pair is not allowed are dropped. Registers as nft allocates them: the 16-byte
 /// ifname in reg 1, the MAC right after it in reg 2, looked up together from reg 1.
-pub fn spoof_rule(
-    ifset: &str,
-    ifset_id: Option<u32>,
-    macset: &str,
-    macset_id: Option<u32>,
-) -> Vec<Expr> {
+pub fn spoof_rule(ifset: &str, ifset_id: Option<u32>, macset: &str, macset_id: Option<u32>) -> Vec<Expr> {
     vec![
         Expr::MetaIifname { dreg: NFT_REG_1 },
-        Expr::Lookup {
-            set: ifset.to_string(),
-            set_id: ifset_id,
-            inv: false,
-        },
+        Expr::Lookup { set: ifset.to_string(), set_id: ifset_id, inv: false },
         Expr::MetaIifname { dreg: NFT_REG_1 },
-        Expr::LinkPayload {
-            offset: 6,
-            len: 6,
-            dreg: NFT_REG_1 + 1,
-        },
-        Expr::Lookup {
-            set: macset.to_string(),
-            set_id: macset_id,
-            inv: true,
-        },
+        Expr::LinkPayload { offset: 6, len: 6, dreg: NFT_REG_1 + 1 },
+        Expr::Lookup { set: macset.to_string(), set_id: macset_id, inv: true },
         Expr::Drop,
     ]
 }
 
 /// A filter base chain on prerouting with policy accept (bridge family: the bridge's own hook).
-pub fn new_filter_prerouting_chain(
-    family: u8,
-    table: &str,
-    name: &str,
-    priority: i32,
-    flags: u16,
-) -> Msg {
+pub fn new_filter_prerouting_chain(family: u8, table: &str, name: &str, priority: i32, flags: u16) -> Msg {
     base_chain(family, table, name, "filter", NF_INET_PRE_ROUTING, priority, flags)
 }
 
 /// A set (no flags) with a raw key type and length and libnftnl userdata as nft writes it.
 #[allow(clippy::too_many_arguments)]
-pub fn new_set(
-    family: u8,
-    table: &str,
-    name: &str,
-    key_type: u32,
-    key_len: u32,
-    id: u32,
-    udata: &[u8],
-    flags: u16,
-) -> Msg {
+pub fn new_set(family: u8, table: &str, name: &str, key_type: u32, key_len: u32, id: u32, udata: &[u8], flags: u16) -> Msg {
     let mut a = Attrs::new();
-    a.str(NFTA_SET_TABLE, table)
-        .str(NFTA_SET_NAME, name)
-        .u32be(NFTA_SET_FLAGS, 0);
-    a.u32be(NFTA_SET_KEY_TYPE, key_type)
-        .u32be(NFTA_SET_KEY_LEN, key_len);
+    a.str(NFTA_SET_TABLE, table).str(NFTA_SET_NAME, name).u32be(NFTA_SET_FLAGS, 0);
+    a.u32be(NFTA_SET_KEY_TYPE, key_type).u32be(NFTA_SET_KEY_LEN, key_len);
     a.u32be(NFTA_SET_ID, id).put(NFTA_SET_USERDATA, udata);
     Msg::new(MsgType::NewSet, family, flags, a)
 }
@@ -429,31 +338,15 @@ pub fn ifname_set_udata(comment: &str) -> Vec<u8> {
 pub fn ifname_ether_set_udata(comment: &str) -> Vec<u8> {
     let mut ud = Vec::new();
     super::wire::udata_put(&mut ud, UDATA_SET_KEYBYTEORDER, &0u32.to_le_bytes());
-    super::wire::udata_put(
-        &mut ud,
-        3,
-        &[0x00, 0x04, 0x0d, 0x00, 0x00, 0x00, 0x01, 0x00],
-    );
+    super::wire::udata_put(&mut ud, 3, &[0x00, 0x04, 0x0d, 0x00, 0x00, 0x00, 0x01, 0x00]);
     super::wire::udata_put(&mut ud, UDATA_SET_COMMENT, &nul_terminated(comment));
     ud
 }
 
 /// A plain set of addresses (no flags) carrying a comment in its userdata.
-pub fn new_addr_set(
-    family: u8,
-    table: &str,
-    name: &str,
-    ip: Ip,
-    id: u32,
-    comment: &str,
-    flags: u16,
-) -> Msg {
+pub fn new_addr_set(family: u8, table: &str, name: &str, ip: Ip, id: u32, comment: &str, flags: u16) -> Msg {
     let mut ud = Vec::new();
-    super::wire::udata_put(
-        &mut ud,
-        UDATA_SET_KEYBYTEORDER,
-        &BYTEORDER_BIG_ENDIAN.to_le_bytes(),
-    );
+    super::wire::udata_put(&mut ud, UDATA_SET_KEYBYTEORDER, &BYTEORDER_BIG_ENDIAN.to_le_bytes());
     super::wire::udata_put(&mut ud, UDATA_SET_COMMENT, &nul_terminated(comment));
     let key_type = match ip {
         Ip::V4 => TYPE_IPADDR,
@@ -484,8 +377,7 @@ pub struct Elem {
 /// set first).
 fn elem_list_head(table: &str, set: &str) -> Attrs {
     let mut a = Attrs::new();
-    a.str(NFTA_SET_ELEM_LIST_TABLE, table)
-        .str(NFTA_SET_ELEM_LIST_SET, set);
+    a.str(NFTA_SET_ELEM_LIST_TABLE, table).str(NFTA_SET_ELEM_LIST_SET, set);
     a
 }
 
@@ -507,14 +399,7 @@ fn elem_list(a: &mut Attrs, elems: &[Elem]) {
 }
 
 /// NEWSETELEM; `set_id` names a set created earlier in the same batch (nft always sends one).
-pub fn new_set_elems(
-    family: u8,
-    table: &str,
-    set: &str,
-    set_id: Option<u32>,
-    elems: &[Elem],
-    flags: u16,
-) -> Msg {
+pub fn new_set_elems(family: u8, table: &str, set: &str, set_id: Option<u32>, elems: &[Elem], flags: u16) -> Msg {
     let mut a = elem_list_head(table, set);
     if let Some(id) = set_id {
         a.u32be(NFTA_SET_ELEM_LIST_SET_ID, id);
@@ -525,13 +410,7 @@ pub fn new_set_elems(
 
 pub fn del_set_elems(family: u8, table: &str, set: &str, elems: &[Elem]) -> Msg {
     let mut a = elem_list_head(table, set);
-    let keys: Vec<Elem> = elems
-        .iter()
-        .map(|e| Elem {
-            key: e.key.clone(),
-            comment: None,
-        })
-        .collect();
+    let keys: Vec<Elem> = elems.iter().map(|e| Elem { key: e.key.clone(), comment: None }).collect();
     elem_list(&mut a, &keys);
     Msg::new(MsgType::DelSetElem, family, 0, a)
 }
@@ -546,21 +425,14 @@ pub fn dump_sets(family: u8, table: &str) -> Msg {
 /// GETSETELEM dump of one set (attribute order as nft sends it).
 pub fn dump_set_elems(family: u8, table: &str, set: &str) -> Msg {
     let mut a = Attrs::new();
-    a.str(NFTA_SET_ELEM_LIST_SET, set)
-        .str(NFTA_SET_ELEM_LIST_TABLE, table);
+    a.str(NFTA_SET_ELEM_LIST_SET, set).str(NFTA_SET_ELEM_LIST_TABLE, table);
     Msg::new(MsgType::GetSetElem, family, super::wire::NLM_F_DUMP, a)
 }
 
 /// GETSETELEM of one element by key (not a dump).
 pub fn get_set_elem(family: u8, table: &str, set: &str, key: &[u8]) -> Msg {
     let mut a = elem_list_head(table, set);
-    elem_list(
-        &mut a,
-        &[Elem {
-            key: key.to_vec(),
-            comment: None,
-        }],
-    );
+    elem_list(&mut a, &[Elem { key: key.to_vec(), comment: None }]);
     Msg::new(MsgType::GetSetElem, family, 0, a)
 }
 
@@ -615,9 +487,7 @@ pub fn parse_set_elems(payload: &[u8]) -> Vec<Elem> {
         .filter(|(t, _)| *t == NFTA_LIST_ELEM)
         .filter_map(|(_, el)| {
             let key = find_attr(find_attr(el, NFTA_SET_ELEM_KEY)?, NFTA_DATA_VALUE)?.to_vec();
-            let comment = find_attr(el, NFTA_SET_ELEM_USERDATA)
-                .and_then(|ud| udata_find(ud, UDATA_SET_ELEM_COMMENT))
-                .map(attr_str);
+            let comment = find_attr(el, NFTA_SET_ELEM_USERDATA).and_then(|ud| udata_find(ud, UDATA_SET_ELEM_COMMENT)).map(attr_str);
             Some(Elem { key, comment })
         })
         .collect()

@@ -34,29 +34,19 @@ pub fn lease(netns: Option<&str>) -> Result<Lease, Failure> {
         None => NsKey::Own,
         Some(p) => {
             // Same errors as every other namespace entry point (missing → netnsGone).
-            let m = std::fs::File::from(crate::netns::open(p)?)
-                .metadata()
-                .map_err(|e| Failure::io("netns stat", &e))?;
-            NsKey::Ns {
-                dev: m.dev(),
-                ino: m.ino(),
-            }
+            let m = std::fs::File::from(crate::netns::open(p)?).metadata().map_err(|e| Failure::io("netns stat", &e))?;
+            NsKey::Ns { dev: m.dev(), ino: m.ino() }
         }
     };
     let pooled = {
         let mut idle = IDLE.lock().unwrap_or_else(|e| e.into_inner());
-        idle.iter()
-            .position(|(k, _)| *k == key)
-            .map(|i| idle.swap_remove(i).1)
+        idle.iter().position(|(k, _)| *k == key).map(|i| idle.swap_remove(i).1)
     };
     let sock = match pooled {
         Some(s) => s,
         None => NftSocket::open(netns)?,
     };
-    Ok(Lease {
-        key,
-        sock: Some(sock),
-    })
+    Ok(Lease { key, sock: Some(sock) })
 }
 
 impl Deref for Lease {

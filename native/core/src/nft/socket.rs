@@ -33,12 +33,7 @@ impl NftSocket {
             None => open_socket()?,
             Some(p) => crate::netns::run_in(Some(p), open_socket)?,
         };
-        Ok(NftSocket {
-            sock,
-            seq: 0,
-            buf: Vec::with_capacity(RECV_BUF),
-            poisoned: false,
-        })
+        Ok(NftSocket { sock, seq: 0, buf: Vec::with_capacity(RECV_BUF), poisoned: false })
     }
 
     fn next_seq(&mut self, n: u32) -> u32 {
@@ -49,11 +44,7 @@ impl NftSocket {
 
     /// Send one transaction. Ok(()) when every message was accepted and committed; otherwise the
     /// per-message errors (the kernel aborts the whole batch when any message fails).
-    pub fn transact(
-        &mut self,
-        op: &str,
-        msgs: &[Msg],
-    ) -> Result<Result<(), Vec<MsgError>>, Failure> {
+    pub fn transact(&mut self, op: &str, msgs: &[Msg]) -> Result<Result<(), Vec<MsgError>>, Failure> {
         let first = self.next_seq(msgs.len() as u32 + 2);
         let (bytes, seqs) = wire::encode_batch(msgs, first, true);
         let end_seq = first.wrapping_add(msgs.len() as u32 + 1);
@@ -66,11 +57,7 @@ impl NftSocket {
         while pending > 0 {
             if !self.recv_some(op, !first_read)? {
                 if errors.is_empty() {
-                    return Err(Failure::new(
-                        Kind::Kernel,
-                        op,
-                        format!("{op}: {pending} message(s) of the batch were not acknowledged"),
-                    ));
+                    return Err(Failure::new(Kind::Kernel, op, format!("{op}: {pending} message(s) of the batch were not acknowledged")));
                 }
                 break;
             }
@@ -93,11 +80,7 @@ impl NftSocket {
             }
         }
         self.poisoned = false;
-        Ok(if errors.is_empty() {
-            Ok(())
-        } else {
-            Err(errors)
-        })
+        Ok(if errors.is_empty() { Ok(()) } else { Err(errors) })
     }
 
     /// A single request with an ack (e.g. GETSETELEM of one key): the reply payloads.
@@ -116,11 +99,7 @@ impl NftSocket {
                 if r.ty == NLMSG_ERROR {
                     let errno = ack_errno(r.payload);
                     self.poisoned = false;
-                    return if errno == 0 {
-                        Ok(out)
-                    } else {
-                        Err(nl_errno(op, errno))
-                    };
+                    return if errno == 0 { Ok(out) } else { Err(nl_errno(op, errno)) };
                 }
                 out.push(r.payload.to_vec());
             }
@@ -172,16 +151,9 @@ impl NftSocket {
     fn send(&mut self, op: &str, bytes: &[u8]) -> Result<(), Failure> {
         // Until the replies are read in full, a failure leaves the socket unusable for others.
         self.poisoned = true;
-        let n = self
-            .sock
-            .send(bytes, 0)
-            .map_err(|e| Failure::io(format!("{op} send"), &e))?;
+        let n = self.sock.send(bytes, 0).map_err(|e| Failure::io(format!("{op} send"), &e))?;
         if n != bytes.len() {
-            return Err(Failure::new(
-                Kind::Kernel,
-                op,
-                format!("short netlink send ({n} of {})", bytes.len()),
-            ));
+            return Err(Failure::new(Kind::Kernel, op, format!("short netlink send ({n} of {})", bytes.len())));
         }
         Ok(())
     }
@@ -195,19 +167,11 @@ impl NftSocket {
         self.buf.clear();
         let flags = if dontwait { libc::MSG_DONTWAIT } else { 0 };
         match self.sock.recv(&mut self.buf, flags) {
-            Ok(n) if n > self.buf.len() => Err(Failure::new(
-                Kind::Internal,
-                op,
-                format!("netlink reply truncated ({n} bytes)"),
-            )),
+            Ok(n) if n > self.buf.len() => Err(Failure::new(Kind::Internal, op, format!("netlink reply truncated ({n} bytes)"))),
             Ok(_) => Ok(true),
             Err(e) if dontwait && e.raw_os_error() == Some(libc::EAGAIN) => Ok(false),
             Err(e) if e.raw_os_error() == Some(libc::EAGAIN) => {
-                let mut err = Failure::new(
-                    Kind::Timeout,
-                    op,
-                    format!("{op}: no netlink reply within {RECV_TIMEOUT_SECS}s"),
-                );
+                let mut err = Failure::new(Kind::Timeout, op, format!("{op}: no netlink reply within {RECV_TIMEOUT_SECS}s"));
                 err.errno = libc::EAGAIN;
                 Err(err)
             }
@@ -218,24 +182,16 @@ impl NftSocket {
 
 /// The errno of an NLMSG_ERROR payload (the kernel sends it negated; 0 = ack).
 fn ack_errno(payload: &[u8]) -> i32 {
-    payload
-        .get(..4)
-        .map(|b| -i32::from_le_bytes(b.try_into().unwrap()))
-        .unwrap_or(libc::EIO)
+    payload.get(..4).map(|b| -i32::from_le_bytes(b.try_into().unwrap())).unwrap_or(libc::EIO)
 }
 
 fn open_socket() -> Result<Socket, Failure> {
     let mut sock = Socket::new(NETLINK_NETFILTER).map_err(|e| Failure::io("netlink socket", &e))?;
-    sock.bind_auto()
-        .map_err(|e| Failure::io("netlink bind", &e))?;
-    sock.connect(&SocketAddr::new(0, 0))
-        .map_err(|e| Failure::io("netlink connect", &e))?;
+    sock.bind_auto().map_err(|e| Failure::io("netlink bind", &e))?;
+    sock.connect(&SocketAddr::new(0, 0)).map_err(|e| Failure::io("netlink connect", &e))?;
     // Errors then carry only the failing header, not our whole request back.
     let _ = sock.set_cap_ack(true);
-    let tv = libc::timeval {
-        tv_sec: RECV_TIMEOUT_SECS,
-        tv_usec: 0,
-    };
+    let tv = libc::timeval { tv_sec: RECV_TIMEOUT_SECS, tv_usec: 0 };
     // SAFETY: setsockopt with a valid fd and a correctly sized timeval.
     let rc = unsafe {
         libc::setsockopt(
@@ -247,10 +203,7 @@ fn open_socket() -> Result<Socket, Failure> {
         )
     };
     if rc != 0 {
-        return Err(Failure::io(
-            "netlink setsockopt",
-            &std::io::Error::last_os_error(),
-        ));
+        return Err(Failure::io("netlink setsockopt", &std::io::Error::last_os_error()));
     }
     Ok(sock)
 }

@@ -68,10 +68,7 @@ pub struct SpoofEntry {
 pub fn set_names(network: &str) -> (String, String) {
     let d = Sha256::digest(network.as_bytes());
     let hex: String = d.iter().take(8).map(|b| format!("{b:02x}")).collect();
-    (
-        format!("{IF_SET_PREFIX}{hex}"),
-        format!("{MAC_SET_PREFIX}{hex}"),
-    )
+    (format!("{IF_SET_PREFIX}{hex}"), format!("{MAC_SET_PREFIX}{hex}"))
 }
 
 fn invalid(msg: String) -> Failure {
@@ -102,10 +99,7 @@ fn check_ifname(name: &str) -> Result<(), Failure> {
 }
 
 fn fmt_mac(b: &[u8]) -> String {
-    b.iter()
-        .map(|x| format!("{x:02x}"))
-        .collect::<Vec<_>>()
-        .join(":")
+    b.iter().map(|x| format!("{x:02x}")).collect::<Vec<_>>().join(":")
 }
 
 fn key_ifname(key: &[u8]) -> String {
@@ -128,9 +122,7 @@ impl Plan {
         let mac = parse_mac(&req.mac)?;
         let comment = elem_comment(&req.container_id, &req.ifname);
         if comment.len() > MAX_COMMENT || req.network.len() > MAX_COMMENT {
-            return Err(invalid(
-                "network name, container id or ifname too long for an nf_tables comment".into(),
-            ));
+            return Err(invalid("network name, container id or ifname too long for an nf_tables comment".into()));
         }
         let (if_set, mac_set) = set_names(&req.network);
         Ok(Plan {
@@ -138,35 +130,18 @@ impl Plan {
             mac_set,
             network: req.network.clone(),
             host_ifname: req.host_ifname.clone(),
-            if_elem: Elem {
-                key: objects::ifname_key(&req.host_ifname),
-                comment: Some(comment.clone()),
-            },
-            mac_elem: Elem {
-                key: objects::ifname_ether_key(&req.host_ifname, &mac),
-                comment: Some(comment),
-            },
+            if_elem: Elem { key: objects::ifname_key(&req.host_ifname), comment: Some(comment.clone()) },
+            mac_elem: Elem { key: objects::ifname_ether_key(&req.host_ifname, &mac), comment: Some(comment) },
         })
     }
 
     /// Table, chain, the network's two sets (EXCL: whoever creates them appends the rule) and rule.
     pub fn setup_msgs(&self) -> Vec<Msg> {
-        let rule = objects::spoof_rule(
-            &self.if_set,
-            Some(IF_SET_ID),
-            &self.mac_set,
-            Some(MAC_SET_ID),
-        );
+        let rule = objects::spoof_rule(&self.if_set, Some(IF_SET_ID), &self.mac_set, Some(MAC_SET_ID));
         vec![
             objects::new_table(NFPROTO_BRIDGE, TABLE, NLM_F_CREATE),
             // No EXCL: the chain holds no rules of its own, so re-adding an identical one is harmless.
-            objects::new_filter_prerouting_chain(
-                NFPROTO_BRIDGE,
-                TABLE,
-                CHAIN,
-                PRIORITY,
-                NLM_F_CREATE,
-            ),
+            objects::new_filter_prerouting_chain(NFPROTO_BRIDGE, TABLE, CHAIN, PRIORITY, NLM_F_CREATE),
             objects::new_set(
                 NFPROTO_BRIDGE,
                 TABLE,
@@ -187,13 +162,7 @@ impl Plan {
                 &objects::ifname_ether_set_udata(&self.network),
                 NLM_F_CREATE | NLM_F_EXCL,
             ),
-            objects::new_rule(
-                NFPROTO_BRIDGE,
-                TABLE,
-                CHAIN,
-                &rule,
-                NLM_F_CREATE | NLM_F_APPEND,
-            ),
+            objects::new_rule(NFPROTO_BRIDGE, TABLE, CHAIN, &rule, NLM_F_CREATE | NLM_F_APPEND),
         ]
     }
 
@@ -235,11 +204,7 @@ pub fn spoof_add(req: &SpoofAddRequest) -> Result<(), Failure> {
     let mut need_setup = false;
     let mut last: Option<MsgError> = None;
     for _ in 0..6 {
-        let mut msgs = if need_setup {
-            plan.setup_msgs()
-        } else {
-            vec![]
-        };
+        let mut msgs = if need_setup { plan.setup_msgs() } else { vec![] };
         let elems_at = msgs.len();
         msgs.extend(plan.add_elem_msgs(need_setup));
         let errs = match sock.transact(OP, &msgs)? {
@@ -277,19 +242,13 @@ pub fn spoof_add(req: &SpoofAddRequest) -> Result<(), Failure> {
     if let Some(e) = last {
         return Err(nl_errno(OP, e.errno));
     }
-    Err(Failure::new(
-        Kind::Busy,
-        OP,
-        "spoof-check set-up kept racing with concurrent changes",
-    ))
+    Err(Failure::new(Kind::Busy, OP, "spoof-check set-up kept racing with concurrent changes"))
 }
 
 /// One batch: delete every element of the plan's port, add the plan's two elements.
 fn replace(sock: &mut NftSocket, plan: &Plan) -> Result<Result<(), Vec<MsgError>>, Failure> {
     let listed = list_network(sock, &plan.if_set, &plan.mac_set)?;
-    let mut msgs = del_msgs(&plan.if_set, &plan.mac_set, &listed, |l| {
-        l.host_ifname == plan.host_ifname
-    });
+    let mut msgs = del_msgs(&plan.if_set, &plan.mac_set, &listed, |l| l.host_ifname == plan.host_ifname);
     msgs.extend(plan.add_elem_msgs(false));
     sock.transact("spoof check add", &msgs)
 }
@@ -302,10 +261,7 @@ struct Listed {
 }
 
 fn dump_elems(sock: &mut NftSocket, set: &str) -> Result<Vec<Elem>, Failure> {
-    match sock.dump(
-        "spoof check list",
-        &objects::dump_set_elems(NFPROTO_BRIDGE, TABLE, set),
-    ) {
+    match sock.dump("spoof check list", &objects::dump_set_elems(NFPROTO_BRIDGE, TABLE, set)) {
         Ok(r) => Ok(r.iter().flat_map(|p| objects::parse_set_elems(p)).collect()),
         Err(e) if e.errno == libc::ENOENT => Ok(vec![]), // no table or set: nothing there
         Err(e) => Err(e),
@@ -316,30 +272,17 @@ fn list_network(sock: &mut NftSocket, if_set: &str, mac_set: &str) -> Result<Vec
     let mut out = Vec::new();
     for (set, in_mac_set) in [(if_set, false), (mac_set, true)] {
         for elem in dump_elems(sock, set)? {
-            out.push(Listed {
-                in_mac_set,
-                host_ifname: key_ifname(&elem.key),
-                elem,
-            });
+            out.push(Listed { in_mac_set, host_ifname: key_ifname(&elem.key), elem });
         }
     }
     Ok(out)
 }
 
 /// DELSETELEM messages (at most one per set) for the listed elements that `pick` selects.
-fn del_msgs(
-    if_set: &str,
-    mac_set: &str,
-    listed: &[Listed],
-    pick: impl Fn(&Listed) -> bool,
-) -> Vec<Msg> {
+fn del_msgs(if_set: &str, mac_set: &str, listed: &[Listed], pick: impl Fn(&Listed) -> bool) -> Vec<Msg> {
     let mut msgs = Vec::new();
     for (set, in_mac) in [(if_set, false), (mac_set, true)] {
-        let elems: Vec<Elem> = listed
-            .iter()
-            .filter(|l| l.in_mac_set == in_mac && pick(l))
-            .map(|l| l.elem.clone())
-            .collect();
+        let elems: Vec<Elem> = listed.iter().filter(|l| l.in_mac_set == in_mac && pick(l)).map(|l| l.elem.clone()).collect();
         if !elems.is_empty() {
             msgs.push(objects::del_set_elems(NFPROTO_BRIDGE, TABLE, set, &elems));
         }
@@ -379,11 +322,7 @@ pub fn spoof_del(req: &SpoofDelRequest) -> Result<(), Failure> {
             Err(e) => return Err(fail(OP, &e)),
         }
     }
-    Err(Failure::new(
-        Kind::Busy,
-        OP,
-        "spoof-check elements kept changing during DEL",
-    ))
+    Err(Failure::new(Kind::Busy, OP, "spoof-check elements kept changing during DEL"))
 }
 
 /// The attachment's two elements looked up by key and deleted when their comment names it.
@@ -418,18 +357,12 @@ fn del_by_key(sock: &mut NftSocket, if_set: &str, mac_set: &str, host: &str, mac
 
 /// The guarded ports of one network (or of all networks) in `host_netns`. Elements without a
 /// parsable comment are reported with empty containerId and ifname.
-pub fn spoof_list(
-    host_netns: Option<&str>,
-    network: Option<&str>,
-) -> Result<Vec<SpoofEntry>, Failure> {
+pub fn spoof_list(host_netns: Option<&str>, network: Option<&str>) -> Result<Vec<SpoofEntry>, Failure> {
     let mut sock = pool::lease(host_netns)?;
     let networks: Vec<String> = match network {
         Some(n) => vec![n.to_string()],
         None => {
-            let sets = match sock.dump(
-                "spoof check list sets",
-                &objects::dump_sets(NFPROTO_BRIDGE, TABLE),
-            ) {
+            let sets = match sock.dump("spoof check list sets", &objects::dump_sets(NFPROTO_BRIDGE, TABLE)) {
                 Ok(s) => s,
                 Err(e) if e.errno == libc::ENOENT => return Ok(vec![]),
                 Err(e) => return Err(e),
@@ -448,38 +381,16 @@ pub fn spoof_list(
         // MAC elements first, so a port element only adds an entry when its pair is missing.
         listed.sort_by_key(|l| !l.in_mac_set);
         for l in listed {
-            let (cid, ifname) = l
-                .elem
-                .comment
-                .as_deref()
-                .and_then(|c| c.rsplit_once('/'))
-                .map(|(a, b)| (a.to_string(), b.to_string()))
-                .unwrap_or_default();
-            let seen = out.iter().any(|e| {
-                e.network == net
-                    && e.host_ifname == l.host_ifname
-                    && e.container_id == cid
-                    && e.ifname == ifname
-            });
+            let (cid, ifname) =
+                l.elem.comment.as_deref().and_then(|c| c.rsplit_once('/')).map(|(a, b)| (a.to_string(), b.to_string())).unwrap_or_default();
+            let seen =
+                out.iter().any(|e| e.network == net && e.host_ifname == l.host_ifname && e.container_id == cid && e.ifname == ifname);
             if !l.in_mac_set && seen {
                 continue;
             }
-            let mac = if l.in_mac_set {
-                l.elem
-                    .key
-                    .get(IFNAME_LEN..IFNAME_LEN + 6)
-                    .map(fmt_mac)
-                    .unwrap_or_default()
-            } else {
-                String::new()
-            };
-            out.push(SpoofEntry {
-                network: net.clone(),
-                container_id: cid,
-                ifname,
-                host_ifname: l.host_ifname,
-                mac,
-            });
+            let mac =
+                if l.in_mac_set { l.elem.key.get(IFNAME_LEN..IFNAME_LEN + 6).map(fmt_mac).unwrap_or_default() } else { String::new() };
+            out.push(SpoofEntry { network: net.clone(), container_id: cid, ifname, host_ifname: l.host_ifname, mac });
         }
     }
     Ok(out)

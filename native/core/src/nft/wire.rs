@@ -85,9 +85,7 @@ impl Attrs {
     pub fn nest(&mut self, ty: u16, f: impl FnOnce(&mut Attrs)) -> &mut Self {
         let start = self.buf.len();
         self.buf.extend_from_slice(&[0, 0, 0, 0]);
-        let mut inner = Attrs {
-            buf: std::mem::take(&mut self.buf),
-        };
+        let mut inner = Attrs { buf: std::mem::take(&mut self.buf) };
         f(&mut inner);
         self.buf = inner.buf;
         let len = (self.buf.len() - start) as u16;
@@ -108,12 +106,7 @@ pub struct Msg {
 
 impl Msg {
     pub fn new(ty: MsgType, family: u8, flags: u16, attrs: Attrs) -> Self {
-        Msg {
-            ty,
-            flags,
-            family,
-            attrs,
-        }
+        Msg { ty, flags, family, attrs }
     }
 }
 
@@ -134,15 +127,7 @@ fn frame(out: &mut Vec<u8>, ty: u16, flags: u16, seq: u32, family: u8, res_id: u
 pub fn encode_request(msg: &Msg, seq: u32) -> Vec<u8> {
     let mut out = Vec::with_capacity(NLMSG_HDRLEN + NFGENMSG_LEN + msg.attrs.bytes().len());
     let ty = (NFNL_SUBSYS_NFTABLES << 8) | msg.ty as u16;
-    frame(
-        &mut out,
-        ty,
-        NLM_F_REQUEST | msg.flags,
-        seq,
-        msg.family,
-        0,
-        msg.attrs.bytes(),
-    );
+    frame(&mut out, ty, NLM_F_REQUEST | msg.flags, seq, msg.family, 0, msg.attrs.bytes());
     out
 }
 
@@ -151,15 +136,7 @@ pub fn encode_request(msg: &Msg, seq: u32) -> Vec<u8> {
 pub fn encode_batch(msgs: &[Msg], first_seq: u32, ack: bool) -> (Vec<u8>, Vec<u32>) {
     let mut out = Vec::with_capacity(256 * (msgs.len() + 2));
     let mut seq = first_seq;
-    frame(
-        &mut out,
-        NFNL_MSG_BATCH_BEGIN,
-        NLM_F_REQUEST,
-        seq,
-        0,
-        NFNL_SUBSYS_NFTABLES,
-        &[],
-    );
+    frame(&mut out, NFNL_MSG_BATCH_BEGIN, NLM_F_REQUEST, seq, 0, NFNL_SUBSYS_NFTABLES, &[]);
     let mut seqs = Vec::with_capacity(msgs.len());
     for m in msgs {
         seq = seq.wrapping_add(1);
@@ -169,15 +146,7 @@ pub fn encode_batch(msgs: &[Msg], first_seq: u32, ack: bool) -> (Vec<u8>, Vec<u3
         frame(&mut out, ty, flags, seq, m.family, 0, m.attrs.bytes());
     }
     seq = seq.wrapping_add(1);
-    frame(
-        &mut out,
-        NFNL_MSG_BATCH_END,
-        NLM_F_REQUEST,
-        seq,
-        0,
-        NFNL_SUBSYS_NFTABLES,
-        &[],
-    );
+    frame(&mut out, NFNL_MSG_BATCH_END, NLM_F_REQUEST, seq, 0, NFNL_SUBSYS_NFTABLES, &[]);
     (out, seqs)
 }
 
