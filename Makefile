@@ -18,7 +18,7 @@ RUST_TEST_ARGS := $(if $(filter 0,$(shell id -u)),--include-ignored,)
 # Type checks, lint and format for both languages; `make test` fails on any of them.
 check: setup
 	@npx tsc -p tsconfig.check.json
-	@npx biome ci --error-on-warnings .
+	@npx biome ci --colors=off --error-on-warnings .
 	@cargo fmt --all --check
 	@cargo fmt --manifest-path benchmarks/floor/Cargo.toml --check
 	@cargo clippy --release --quiet -p fastcni-core -p fastcni-launcher --all-targets -- -D warnings

@@ -54,7 +54,9 @@ const what = [needAddon && 'addon', needLauncher && 'launcher'].filter(Boolean).
 try {
   execFileSync('cargo', ['--version'], { stdio: 'ignore' });
 } catch {
-  console.error(`fastcni: no prebuilt ${what} fits this machine (${process.platform}-${process.arch}) and cargo (Rust) is not installed to build it`);
+  console.error(
+    `fastcni: no prebuilt ${what} fits this machine (${process.platform}-${process.arch}) and cargo (Rust) is not installed to build it`,
+  );
   process.exit(1);
 }
 console.error(`fastcni: building the ${what} from source (cargo build --release)`);
@@ -67,7 +69,18 @@ if (needAddon) {
   copyFileSync(join(targetDir, 'release', 'libfastcni_addon.so'), addon);
 }
 if (needLauncher) {
-  cargo(['rustc', '--release', '--locked', '-p', 'fastcni-launcher', '--bin', 'fastcni-launcher', '--', '-C', 'target-feature=+crt-static']);
+  cargo([
+    'rustc',
+    '--release',
+    '--locked',
+    '-p',
+    'fastcni-launcher',
+    '--bin',
+    'fastcni-launcher',
+    '--',
+    '-C',
+    'target-feature=+crt-static',
+  ]);
   mkdirSync(dirname(launcher), { recursive: true });
   copyFileSync(join(targetDir, 'release', 'fastcni-launcher'), launcher);
   chmodSync(launcher, 0o755);
