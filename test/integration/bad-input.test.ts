@@ -2,7 +2,7 @@
 // and nothing left behind.
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { addrs, bridgeConf, bridgePorts, cidrsOf, nodeAndPod, tempDir } from '../helpers/fixtures.js';
 import { masqElements } from '../helpers/nft.js';
 import { cniEnv, OUR_BIN, runPlugin } from '../helpers/run-plugin.js';
@@ -151,6 +151,34 @@ describe('bad input', () => {
       expectNothingLeft(node, pod, dataDir);
     });
   }
+
+  it('an IPAM result the bridge cannot use → the IPAM plugin gets its DEL', async () => {
+    const { node, pod } = nodeAndPod();
+    const dataDir = tempDir('ipam');
+    // A third-party IPAM plugin (found first in CNI_PATH) that reserves something on ADD, releases
+    // it on DEL, and returns a route that is not a CIDR.
+    const binDir = tempDir('bin');
+    const reserved = join(dataDir, 'reserved');
+    writeFileSync(
+      join(binDir, 'odd-ipam'),
+      [
+        '#!/bin/sh',
+        'cat >/dev/null',
+        `case "$CNI_COMMAND" in`,
+        `ADD) echo "$CNI_CONTAINERID" > ${reserved}; echo '{"cniVersion":"1.0.0","ips":[{"address":"10.99.0.5/24"}],"routes":[{"dst":"garbage"}]}' ;;`,
+        `DEL) rm -f ${reserved} ;;`,
+        'esac',
+        '',
+      ].join('\n'),
+      { mode: 0o755 },
+    );
+    const conf = bridgeConf({ dataDir, ipamType: 'odd-ipam' });
+    const res = await run(node, cniEnv('ADD', { id: 'bad', netns: pod.path, path: `${binDir}:${OUR_BIN}` }), conf);
+    expect(res.code).not.toBe(0);
+    expect(res.err.msg).toContain('routes[0].dst');
+    expect(existsSync(reserved)).toBe(false);
+    expectNothingLeft(node, pod, dataDir);
+  });
 
   it('a gateway of the other family in a range → 7 naming the field; a bridge keeps what it had', async () => {
     const { node, pod } = nodeAndPod();
