@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { inNs, ip, ipJson, makeNetns, removeNetns } from '../helpers/netns.js';
 import { addrs, bridgeConf, bridgePorts, cidrsOf, cni, nodeAndPod, tempDir } from '../helpers/fixtures.js';
 import { hasMasqElement, masqElements } from '../helpers/nft.js';
+import { OUR_BIN, REF_BIN } from '../helpers/run-plugin.js';
 
 const VERSIONS = ['0.1.0', '0.2.0', '0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'];
 
@@ -270,6 +271,68 @@ describe('bridge ADD that fails part-way leaves nothing behind', () => {
     expect((res.json as { msg: string }).msg).toMatch(/masq/);
     expect(addrs(pod).find((l) => l.ifname === 'eth0')).toBeUndefined();
     expect(bridgePorts(node, 'fcnibr0')).toEqual([]);
+    expect(reservations(dataDir)).toEqual([]);
+    expect(masqElements(node)).toEqual([]);
+    // the gateway this ADD put on the bridge went with it
+    expect(cidrsOf(node, 'fcnibr0')).toEqual([]);
+  });
+
+  // A route the kernel refuses (its gateway is on no subnet of the pod) fails the pod's batch,
+  // after the gateway went onto the bridge.
+  const unreachableRoute = { routes: [{ dst: '0.0.0.0/0' }, { dst: '10.200.0.0/16', gw: '10.50.0.1' }] };
+
+  async function failingAdd(o: { before: string[]; force?: boolean; foreignPort?: boolean }) {
+    const { node, pod } = nodeAndPod();
+    const dataDir = tempDir('ipam');
+    ip('-n', node.name, 'link', 'add', 'fcnibr0', 'type', 'bridge');
+    for (const a of o.before) ip('-n', node.name, 'addr', 'add', a, 'dev', 'fcnibr0', 'nodad');
+    if (o.foreignPort) {
+      ip('-n', node.name, 'link', 'add', 'fcni-port', 'type', 'veth', 'peer', 'name', 'fcni-peer');
+      ip('-n', node.name, 'link', 'set', 'fcni-port', 'master', 'fcnibr0');
+    }
+    const conf = bridgeConf({ dataDir, ipamExtra: unreachableRoute, extra: o.force ? { forceAddress: true } : {} });
+    const res = await cni('ADD', { node, pod, id: 'ctr-route', conf });
+    expect(res.code).not.toBe(0);
+    expect((res.json as { msg: string }).msg).toContain('10.200.0.0/16');
+    expect(addrs(pod).find((l) => l.ifname === 'eth0')).toBeUndefined();
+    expect(bridgePorts(node, 'fcnibr0')).toEqual(o.foreignPort ? ['fcni-port'] : []);
+    expect(reservations(dataDir)).toEqual([]);
+    expect(masqElements(node)).toEqual([]);
+    return cidrsOf(node, 'fcnibr0').sort();
+  }
+
+  it('when the kernel refuses a route: the gateway put on the bridge goes again, its other addresses stay', async () => {
+    expect(await failingAdd({ before: ['fd99::1/64'] })).toEqual(['fd99::1/64']);
+  });
+
+  it('when the kernel refuses a route: a gateway address the bridge had before stays', async () => {
+    expect(await failingAdd({ before: ['10.99.0.1/24'] })).toEqual(['10.99.0.1/24']);
+  });
+
+  it('when the kernel refuses a route: forceAddress puts back the address it replaced', async () => {
+    expect(await failingAdd({ before: ['10.98.0.1/24'], force: true })).toEqual(['10.98.0.1/24']);
+  });
+
+  it('when the kernel refuses a route with another port on the bridge: the gateway stays, another ADD may use it', async () => {
+    expect(await failingAdd({ before: [], foreignPort: true })).toEqual(['10.99.0.1/24']);
+  });
+
+  it('when the reference host-local hands out a gateway of the other family: refused before the bridge changes', async () => {
+    const { node, pod } = nodeAndPod();
+    const dataDir = tempDir('ipam');
+    ip('-n', node.name, 'link', 'add', 'fcnibr0', 'type', 'bridge');
+    ip('-n', node.name, 'addr', 'add', 'fd99::1/64', 'dev', 'fcnibr0', 'nodad');
+    // the reference host-local (first in CNI_PATH) accepts the range and returns that gateway
+    const conf = bridgeConf({ dataDir, ranges: [[{ subnet: '10.99.0.0/24', gateway: 'fd00::1' }]] });
+    const res = await cni('ADD', { node, pod, id: 'ctr-family', conf, path: `${REF_BIN}:${OUR_BIN}` });
+    expect(res.code).not.toBe(0);
+    const err = res.json as { code: number; msg: string };
+    expect(err.code).toBe(7);
+    expect(err.msg).toContain('ips[0].gateway');
+    expect(err.msg).toContain('fd00::1');
+    expect(cidrsOf(node, 'fcnibr0')).toEqual(['fd99::1/64']);
+    expect(bridgePorts(node, 'fcnibr0')).toEqual([]);
+    expect(addrs(pod).find((l) => l.ifname === 'eth0')).toBeUndefined();
     expect(reservations(dataDir)).toEqual([]);
     expect(masqElements(node)).toEqual([]);
   });
