@@ -197,4 +197,24 @@ describe('bad input', () => {
     expect(masqElements(node)).toEqual([]);
     expect(existsSync(join(dataDir, 'testnet')) ? readdirSync(join(dataDir, 'testnet')).filter((f) => /^\d/.test(f)) : []).toEqual([]);
   });
+
+  for (const plugin of ['bridge', 'host-local', 'loopback']) {
+    it(`a network config without type → 7 naming the field (${plugin})`, async () => {
+      const { node, pod } = nodeAndPod();
+      const dataDir = tempDir('ipam');
+      const { type: _type, ...conf } = bridgeConf({ dataDir });
+      for (const command of ['ADD', 'DEL']) {
+        const res = await runPlugin({
+          nodeNs: node.name,
+          binary: join(OUR_BIN, plugin),
+          env: cniEnv(command, { id: 'bad', netns: pod.path }),
+          config: conf,
+        });
+        expect(res.code, `${plugin} ${command}`).not.toBe(0);
+        expect((res.json as ErrJson).code, `${plugin} ${command}`).toBe(7);
+        expect((res.json as ErrJson).msg, `${plugin} ${command}`).toMatch(/^type: /);
+      }
+      expectNothingLeft(node, pod, dataDir);
+    });
+  }
 });
