@@ -3,10 +3,10 @@
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
-import { addrs, bridgeConf, bridgePorts, cidrsOf, nodeAndPod, tempDir } from '../helpers/fixtures.js';
+import { addrs, bridgeConf, bridgePorts, nodeAndPod, tempDir } from '../helpers/fixtures.js';
 import { masqElements } from '../helpers/nft.js';
 import { cniEnv, OUR_BIN, runPlugin } from '../helpers/run-plugin.js';
-import { ip, type Netns } from '../helpers/netns.js';
+import type { Netns } from '../helpers/netns.js';
 
 interface ErrJson {
   code: number;
@@ -178,24 +178,6 @@ describe('bad input', () => {
     expect(res.err.msg).toContain('routes[0].dst');
     expect(existsSync(reserved)).toBe(false);
     expectNothingLeft(node, pod, dataDir);
-  });
-
-  it('a gateway of the other family in a range → 7 naming the field; a bridge keeps what it had', async () => {
-    const { node, pod } = nodeAndPod();
-    const dataDir = tempDir('ipam');
-    ip('-n', node.name, 'link', 'add', 'fcnibr0', 'type', 'bridge');
-    ip('-n', node.name, 'addr', 'add', 'fd99::1/64', 'dev', 'fcnibr0', 'nodad');
-    const conf = bridgeConf({ dataDir, ranges: [[{ subnet: '10.99.0.0/24', gateway: 'fd00::1' }]] });
-    const res = await run(node, cniEnv('ADD', { id: 'bad', netns: pod.path }), conf);
-    expect(res.code).not.toBe(0);
-    expect(res.err.code).toBe(7);
-    expect(res.err.msg).toContain('ipam.ranges[0][0].gateway');
-    expect(res.err.msg).toContain('fd00::1');
-    expect(cidrsOf(node, 'fcnibr0')).toEqual(['fd99::1/64']);
-    expect(bridgePorts(node, 'fcnibr0')).toEqual([]);
-    expect(addrs(pod).filter((l) => l.ifname !== 'lo')).toEqual([]);
-    expect(masqElements(node)).toEqual([]);
-    expect(existsSync(join(dataDir, 'testnet')) ? readdirSync(join(dataDir, 'testnet')).filter((f) => /^\d/.test(f)) : []).toEqual([]);
   });
 
   for (const plugin of ['bridge', 'host-local', 'loopback']) {

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { inNs, ip, ipJson, makeNetns, removeNetns } from '../helpers/netns.js';
+import { inNs, ip, ipJson, makeNetns, removeNetns, type Netns } from '../helpers/netns.js';
 import { addrs, bridgeConf, bridgePorts, cidrsOf, cni, nodeAndPod, tempDir } from '../helpers/fixtures.js';
 import { hasMasqElement, masqElements } from '../helpers/nft.js';
 import { OUR_BIN, REF_BIN } from '../helpers/run-plugin.js';
@@ -281,11 +281,25 @@ describe('bridge ADD that fails part-way leaves nothing behind', () => {
   // after the gateway went onto the bridge.
   const unreachableRoute = { routes: [{ dst: '0.0.0.0/0' }, { dst: '10.200.0.0/16', gw: '10.50.0.1' }] };
 
-  async function failingAdd(o: { before: string[]; force?: boolean; foreignPort?: boolean }) {
+  /** Node and pod namespaces, the node with a bridge fcnibr0 that has these addresses already. */
+  function withBridge(addresses: string[]) {
     const { node, pod } = nodeAndPod();
-    const dataDir = tempDir('ipam');
     ip('-n', node.name, 'link', 'add', 'fcnibr0', 'type', 'bridge');
-    for (const a of o.before) ip('-n', node.name, 'addr', 'add', a, 'dev', 'fcnibr0', 'nodad');
+    for (const a of addresses) ip('-n', node.name, 'addr', 'add', a, 'dev', 'fcnibr0', 'nodad');
+    return { node, pod, dataDir: tempDir('ipam') };
+  }
+
+  /** Nothing of a failed ADD is left but the bridge; returns the bridge's global addresses. */
+  function bridgeAfterFailure(o: { node: Netns; pod: Netns; dataDir: string; ports?: string[] }): string[] {
+    expect(addrs(o.pod).find((l) => l.ifname === 'eth0')).toBeUndefined();
+    expect(bridgePorts(o.node, 'fcnibr0')).toEqual(o.ports ?? []);
+    expect(reservations(o.dataDir)).toEqual([]);
+    expect(masqElements(o.node)).toEqual([]);
+    return cidrsOf(o.node, 'fcnibr0').sort();
+  }
+
+  async function failingAdd(o: { before: string[]; force?: boolean; foreignPort?: boolean }) {
+    const { node, pod, dataDir } = withBridge(o.before);
     if (o.foreignPort) {
       ip('-n', node.name, 'link', 'add', 'fcni-port', 'type', 'veth', 'peer', 'name', 'fcni-peer');
       ip('-n', node.name, 'link', 'set', 'fcni-port', 'master', 'fcnibr0');
@@ -294,11 +308,7 @@ describe('bridge ADD that fails part-way leaves nothing behind', () => {
     const res = await cni('ADD', { node, pod, id: 'ctr-route', conf });
     expect(res.code).not.toBe(0);
     expect((res.json as { msg: string }).msg).toContain('10.200.0.0/16');
-    expect(addrs(pod).find((l) => l.ifname === 'eth0')).toBeUndefined();
-    expect(bridgePorts(node, 'fcnibr0')).toEqual(o.foreignPort ? ['fcni-port'] : []);
-    expect(reservations(dataDir)).toEqual([]);
-    expect(masqElements(node)).toEqual([]);
-    return cidrsOf(node, 'fcnibr0').sort();
+    return bridgeAfterFailure({ node, pod, dataDir, ports: o.foreignPort ? ['fcni-port'] : [] });
   }
 
   it('when the kernel refuses a route: the gateway put on the bridge goes again, its other addresses stay', async () => {
@@ -317,25 +327,24 @@ describe('bridge ADD that fails part-way leaves nothing behind', () => {
     expect(await failingAdd({ before: [], foreignPort: true })).toEqual(['10.99.0.1/24']);
   });
 
-  it('when the reference host-local hands out a gateway of the other family: refused before the bridge changes', async () => {
-    const { node, pod } = nodeAndPod();
-    const dataDir = tempDir('ipam');
-    ip('-n', node.name, 'link', 'add', 'fcnibr0', 'type', 'bridge');
-    ip('-n', node.name, 'addr', 'add', 'fd99::1/64', 'dev', 'fcnibr0', 'nodad');
-    // the reference host-local (first in CNI_PATH) accepts the range and returns that gateway
-    const conf = bridgeConf({ dataDir, ranges: [[{ subnet: '10.99.0.0/24', gateway: 'fd00::1' }]] });
-    const res = await cni('ADD', { node, pod, id: 'ctr-family', conf, path: `${REF_BIN}:${OUR_BIN}` });
-    expect(res.code).not.toBe(0);
-    const err = res.json as { code: number; msg: string };
-    expect(err.code).toBe(7);
-    expect(err.msg).toContain('ips[0].gateway');
-    expect(err.msg).toContain('fd00::1');
-    expect(cidrsOf(node, 'fcnibr0')).toEqual(['fd99::1/64']);
-    expect(bridgePorts(node, 'fcnibr0')).toEqual([]);
-    expect(addrs(pod).find((l) => l.ifname === 'eth0')).toBeUndefined();
-    expect(reservations(dataDir)).toEqual([]);
-    expect(masqElements(node)).toEqual([]);
-  });
+  // Our host-local refuses the range; the reference accepts it and hands the gateway out, which our
+  // bridge then refuses. Either way before anything changes on the bridge.
+  for (const [ipam, path, field] of [
+    ['our host-local', OUR_BIN, 'ipam.ranges[0][0].gateway'],
+    ['the reference host-local', `${REF_BIN}:${OUR_BIN}`, 'IPAM result ips[0].gateway'],
+  ] as const) {
+    it(`when the range's gateway is of the other family (${ipam}): 7 naming ${field}, the bridge unchanged`, async () => {
+      const { node, pod, dataDir } = withBridge(['fd99::1/64']);
+      const conf = bridgeConf({ dataDir, ranges: [[{ subnet: '10.99.0.0/24', gateway: 'fd00::1' }]] });
+      const res = await cni('ADD', { node, pod, id: 'ctr-family', conf, path });
+      expect(res.code).not.toBe(0);
+      const err = res.json as { code: number; msg: string };
+      expect(err.code).toBe(7);
+      expect(err.msg.startsWith(`${field}: `), err.msg).toBe(true);
+      expect(err.msg).toContain('fd00::1');
+      expect(bridgeAfterFailure({ node, pod, dataDir })).toEqual(['fd99::1/64']);
+    });
+  }
 });
 
 describe('bridge under load', () => {
