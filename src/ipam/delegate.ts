@@ -5,7 +5,8 @@ import { closeSync, openSync, fstatSync, readSync, statSync, type BigIntStats } 
 import { join } from 'node:path';
 import { CniError, ErrorCode, toCniError } from '../spec/errors.js';
 import { toCurrentResult } from '../spec/result-convert.js';
-import type { Invocation, InvocationOutput, PluginContext, Result } from '../skel/types.js';
+import type { Invocation, InvocationOutput, PluginContext } from '../skel/types.js';
+import type { Result } from '../spec/result.js';
 import { loadPlugin } from '../plugins.js';
 import { execPlugin } from '../runtime/exec-plugin.js';
 import { timePhase } from '../phases.js';

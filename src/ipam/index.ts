@@ -16,7 +16,7 @@ export {
   type RangeInput,
   type RangeSet,
 } from './ranges.js';
-export { parseIp, parseCidr, formatIp, formatCidr, type Ip, type Cidr } from './ip.js';
+export { parseIp, parseCidr, formatIp, formatCidr, type Ip, type Cidr } from '../net/ip.js';
 export {
   findInPath,
   isOurPlugin,

@@ -1,5 +1,6 @@
 // The contract of the runtime side (libcni's equivalent): what callers configure and get back.
-import type { Attachment, Result } from '../skel/types.js';
+import type { Attachment } from '../skel/types.js';
+import type { Result } from '../spec/result.js';
 
 /** How a runtime instance finds configs, plugins and its cache. */
 export interface RuntimeOptions {
