@@ -3,8 +3,8 @@
 import { chmodSync, copyFileSync, existsSync, mkdirSync, openSync, readSync, closeSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PLUGIN_MARKER } from '../ipam/delegate.js';
 import { pluginTypes } from '../plugins.js';
+import { PLUGIN_MARKER } from '../runtime/plugin-lookup.js';
 import { DEFAULT_SOCKET } from './server.js';
 
 /** Name of the file beside the launchers that says where Node, the plugin entry and the socket are. */

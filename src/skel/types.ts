@@ -17,7 +17,18 @@ export interface Invocation {
    * to the launcher's namespace; library users pass it explicitly.
    */
   hostNetns?: string;
+  /**
+   * Our plugins, for a plugin that delegates (IPAM): a delegate whose file in CNI_PATH is one of our
+   * entries runs in this process when this finds its type. Absent: every delegate is exec'd.
+   */
+  loadPlugin?: PluginLoader;
 }
+
+/**
+ * Finds a plugin that may run in this process by its type; undefined when the type is not one of
+ * them. The entry points hand it down, so that neither the plugins nor the runtime import the table.
+ */
+export type PluginLoader = (type: string) => Promise<Plugin | undefined>;
 
 export interface InvocationOutput {
   exitCode: number;
@@ -37,6 +48,8 @@ export interface PluginContext {
   /** CNI_PATH split on ':' */
   path: string[];
   hostNetns?: string;
+  /** the invocation's plugin table, for delegation (see Invocation.loadPlugin) */
+  loadPlugin?: PluginLoader;
   /** the whole environment of the request (delegates get it unchanged but CNI_COMMAND) */
   env: Record<string, string | undefined>;
   /** the request config exactly as received (parsed JSON), for delegation */
