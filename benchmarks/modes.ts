@@ -12,7 +12,7 @@ export const DEBIAN_BIN = '/usr/lib/cni';
 export const REF_BIN = join(ROOT, '.cache', 'bin', 'ref');
 export const OUR_BIN = join(ROOT, 'dist', 'cni');
 export const HELPER_BIN = join(ROOT, '.cache', 'floor-target', 'release', 'fcni-bench-floor');
-export const AGENT_MAIN = join(ROOT, 'dist', 'src', 'agent', 'main.js');
+export const FASTCNI = join(ROOT, 'dist', 'src', 'cli', 'fastcni.js');
 export const LIBRARY = join(ROOT, 'dist', 'src', 'index.js');
 const AGENT_STATUS = join(ROOT, 'dist', 'src', 'agent', 'status.js');
 
@@ -86,7 +86,7 @@ export function unavailable(mode: ModeId): string | undefined {
     case 'ref-nft':
       return need(join(REF_BIN, 'bridge'), 'make bench builds it');
     case 'agent':
-      if (!existsSync(AGENT_MAIN)) return `${AGENT_MAIN} missing (the agent has not landed yet)`;
+      if (!existsSync(FASTCNI)) return `${FASTCNI} missing (npm run build)`;
       return isElf(join(OUR_BIN, 'bridge')) ? undefined : 'dist/cni/bridge is not the native launcher yet';
     case 'noagent':
       return need(join(OUR_BIN, 'bridge'), 'npm run build && node scripts/make-bin-dir.mjs');
@@ -167,7 +167,7 @@ async function startAgent(ctx: ModeContext): Promise<{ socket: string; pid: numb
   const socket = join(ctx.sandbox.dir, `agent-${ctx.network}`, 'agent.sock');
   const log = openSync(join(ctx.sandbox.dir, `agent-${ctx.network}.log`), 'a');
   // The agent runs in the machine's namespace; it takes each request's host side from the peer.
-  const child = ctx.sandbox.spawn(process.execPath, [AGENT_MAIN, '--socket', socket], {
+  const child = ctx.sandbox.spawn(process.execPath, [FASTCNI, 'agent', '--socket', socket], {
     stdio: ['ignore', log, log],
     env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' },
   });
@@ -223,8 +223,10 @@ interface Library {
       env: Record<string, string>;
       stdin: string;
       hostNetns?: string;
+      loadPlugin?: unknown;
     }): Promise<{ exitCode: number; stdout: string; stderr: string }>;
   };
+  loadPlugin: unknown;
 }
 
 async function inprocRunner(ctx: ModeContext): Promise<Runner> {
@@ -237,7 +239,8 @@ async function inprocRunner(ctx: ModeContext): Promise<Runner> {
     phases,
     async op(pod, cmd) {
       const t = performance.now();
-      const r = await lib.bridge.invoke({ env: cniEnv(cmd, pod, OUR_BIN), stdin: conf, hostNetns });
+      // the library's plugin table, so that host-local runs in this process too
+      const r = await lib.bridge.invoke({ env: cniEnv(cmd, pod, OUR_BIN), stdin: conf, hostNetns, loadPlugin: lib.loadPlugin });
       return outcome(r.exitCode, (performance.now() - t) * 1000, r.stdout, r.stderr);
     },
     async close() {},

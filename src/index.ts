@@ -7,7 +7,17 @@ export { pluginDir } from './package-root.js';
 export { phaseTotals, type PhaseTotal } from './phases.js';
 export { nativePhases } from './native.js';
 export { definePlugin, runAsProcess, withRollback } from './skel/index.js';
-export type { Result, Attachment, Invocation, InvocationOutput, PluginContext, PluginDefinition, Plugin, Rollback } from './skel/index.js';
+export type {
+  Result,
+  Attachment,
+  Invocation,
+  InvocationOutput,
+  PluginContext,
+  PluginDefinition,
+  Plugin,
+  PluginLoader,
+  Rollback,
+} from './skel/index.js';
 export { ErrorCode, CniError, NativeError, toCniError, type NativeFailure } from './spec/errors.js';
 export {
   ALL_VERSIONS,

@@ -1,4 +1,6 @@
-// The registry of plugin types fastcni implements, loaded lazily so a process pays only for the one it runs.
+// The registry of plugin types fastcni implements, loaded lazily so a process pays only for the one it
+// runs. Only the entry points (the CLI, the agent, the library's index) import it and hand
+// loadPlugin down; below them nothing in src/ imports plugins/.
 import type { Plugin } from './skel/types.js';
 
 const loaders: Record<string, () => Promise<{ default: Plugin<unknown> }>> = {

@@ -2,7 +2,8 @@
 // masquerade and IPAM, behaving like the reference bridge (SPEC-NOTES §3.1).
 import { definePlugin } from '../../src/skel/define-plugin.js';
 import { withRollback, type Rollback } from '../../src/skel/rollback.js';
-import type { PluginContext, Result } from '../../src/skel/types.js';
+import type { PluginContext } from '../../src/skel/types.js';
+import type { Result } from '../../src/spec/result.js';
 import { CniError, ErrorCode, NativeError } from '../../src/spec/errors.js';
 import * as native from '../../src/native.js';
 import { ipamAdd, ipamCheck, ipamDel, ipamGc, ipamStatus } from '../../src/ipam/delegate.js';

@@ -1,10 +1,9 @@
 // Turns the IPAM result and the bridge config into the result skeleton and the one native request of an
 // ADD, refusing an IPAM result that the kernel would take but that makes no sense for a bridge.
-import { Address4, Address6 } from 'ip-address';
 import type { NativeRoute } from '../../src/native.js';
-import type { Result } from '../../src/skel/types.js';
+import { formatIp, ipFamily, networkOf, nextIp, parseCidr } from '../../src/net/ip.js';
 import { CniError, ErrorCode } from '../../src/spec/errors.js';
-import { ipFamily } from '../../src/spec/ip.js';
+import type { Result } from '../../src/spec/result.js';
 import type { BridgeConfig } from './config.js';
 
 type Ip = NonNullable<Result['ips']>[number];
@@ -24,18 +23,16 @@ export interface L3Plan {
   forwardV6: boolean;
 }
 
+/** Whether an address or CIDR is IPv6 as Go's To4() decides it (an IPv4-mapped address is IPv4). */
 function isV6(addr: string): boolean {
-  return addr.includes(':');
+  return ipFamily(addr) === 6;
 }
 
-/** network address + 1 of a CIDR, the reference's default gateway */
+/** network address + 1 of a CIDR, the reference's default gateway (calcGatewayIP) */
 function firstHost(cidr: string): string {
-  if (isV6(cidr)) {
-    const a = new Address6(cidr);
-    return Address6.fromBigInt(a.startAddress().bigInt() + 1n).correctForm();
-  }
-  const a = new Address4(cidr);
-  return Address4.fromBigInt(a.startAddress().bigInt() + 1n).correctForm();
+  const c = parseCidr(cidr);
+  if (!c) throw new Error(`not a CIDR: ${cidr}`);
+  return formatIp(nextIp(networkOf(c)));
 }
 
 function prefixOf(cidr: string): string {

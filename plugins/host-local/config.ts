@@ -6,7 +6,7 @@ import { runtimeConfigSchema, argsSchema } from '../../src/spec/runtime-config.j
 import { configVersion } from '../../src/spec/net-conf.js';
 import { versionAtLeast } from '../../src/spec/versions.js';
 import { canonicalizeRangeSet, rangeSetsOverlap, RangeConfigError, type RangeInput, type RangeSet } from '../../src/ipam/ranges.js';
-import { parseCidr, parseIp, type Ip } from '../../src/ipam/ip.js';
+import { parseCidr, parseIp, type Ip } from '../../src/net/ip.js';
 
 /** Default parent of the per-network state directories. */
 export const DEFAULT_DATA_DIR = '/var/lib/cni/networks';

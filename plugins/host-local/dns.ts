@@ -1,7 +1,7 @@
 // resolvConf: a host resolv.conf read into the result's dns, line by line as the reference does.
 import { readFileSync } from 'node:fs';
 import { CniError, ErrorCode } from '../../src/spec/errors.js';
-import type { Result } from '../../src/skel/types.js';
+import type { Result } from '../../src/spec/result.js';
 
 const errnoText: Record<string, string> = {
   ENOENT: 'no such file or directory',

@@ -2,10 +2,11 @@
 // <dataDir>/<network>/, sharing that directory safely with the reference plugin.
 import { CniError, ErrorCode } from '../../src/spec/errors.js';
 import { parseCniArgs } from '../../src/spec/cni-args.js';
-import type { PluginContext, PluginDefinition, Result } from '../../src/skel/types.js';
+import type { PluginContext, PluginDefinition } from '../../src/skel/types.js';
+import type { Result } from '../../src/spec/result.js';
 import { DiskStore } from '../../src/ipam/store.js';
 import { allocate, release, type Allocation } from '../../src/ipam/allocator.js';
-import { formatCidr, formatIp, parseIp, type Ip } from '../../src/ipam/ip.js';
+import { formatCidr, formatIp, parseIp, type Ip } from '../../src/net/ip.js';
 import { rangeContains } from '../../src/ipam/ranges.js';
 import { hostLocalConfigSchema, type HostLocalConfig } from './config.js';
 import { parseResolvConf } from './dns.js';

@@ -1,7 +1,8 @@
 // The loopback plugin: brings `lo` up in the pod (SPEC-NOTES §3.7). CNI_IFNAME and config fields are ignored.
 import { z } from 'zod';
 import { definePlugin } from '../../src/skel/define-plugin.js';
-import type { PluginContext, Result } from '../../src/skel/types.js';
+import type { PluginContext } from '../../src/skel/types.js';
+import type { Result } from '../../src/spec/result.js';
 import { CniError, ErrorCode, NativeError } from '../../src/spec/errors.js';
 import { loopbackSet, podInspect } from '../../src/native.js';
 

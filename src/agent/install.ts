@@ -2,9 +2,9 @@
 // reads to fall back to Node; optionally an example conflist; and the systemd unit text for the agent.
 import { chmodSync, copyFileSync, existsSync, mkdirSync, openSync, readSync, closeSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { PLUGIN_MARKER } from '../ipam/delegate.js';
 import { packageRoot } from '../package-root.js';
 import { pluginTypes } from '../plugins.js';
+import { PLUGIN_MARKER } from '../runtime/plugin-lookup.js';
 import { DEFAULT_SOCKET } from './server.js';
 
 /** Name of the file beside the launchers that says where Node, the plugin entry and the socket are. */

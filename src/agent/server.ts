@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { loadPlugin, pluginTypes } from '../plugins.js';
 import { agentListen, type AgentListener, type AgentRequest } from '../native.js';
 import { recordPhase } from '../phases.js';
-import type { InvocationOutput, Plugin } from '../skel/types.js';
+import type { InvocationOutput, PluginLoader } from '../skel/types.js';
 import { jsonLogger, type Logger } from './log.js';
 import { Metrics, prometheusText, type AgentStatus } from './metrics.js';
 import {
@@ -43,8 +43,8 @@ export interface AgentOptions {
   metricsPort?: number;
   /** default: JSON lines on stderr at level info */
   logger?: Logger;
-  /** plugin lookup (default: ours, src/plugins.ts) */
-  loadPlugin?: (type: string) => Promise<Plugin<unknown> | undefined>;
+  /** plugin lookup, handed down to the plugins for their delegates too (default: ours, src/plugins.ts) */
+  loadPlugin?: PluginLoader;
 }
 
 /** A running agent. */
@@ -139,9 +139,6 @@ export async function startAgent(options: AgentOptions = {}): Promise<Agent> {
     listener.reply(id, encodeRefused(reason));
   };
 
-  // Plugins by type, once loaded (a dynamic import() of a loaded module still costs a trip through the loader).
-  const loaded = new Map<string, Plugin<unknown> | undefined>();
-
   /**
    * Run the request with the caller's namespace as its host side: `r.netnsFd`, opened by the
    * listener from the caller's pid and held until the reply (so /proc/self/fd/N keeps naming it even
@@ -152,11 +149,15 @@ export async function startAgent(options: AgentOptions = {}): Promise<Agent> {
     if (r.netnsError)
       return { exitCode: 1, stdout: '', stderr: `fastcni agent: cannot open the caller's network namespace: ${r.netnsError}\n` };
     const netnsFd = r.netnsFd ?? undefined;
-    let plugin = loaded.get(req.plugin);
-    if (!plugin) loaded.set(req.plugin, (plugin = await load(req.plugin)));
+    const plugin = await load(req.plugin);
     // The same answer as the plugin entry gives for a type we do not provide.
     if (!plugin) return { exitCode: 1, stdout: '', stderr: `fastcni: unknown plugin type "${req.plugin}"\n` };
-    return plugin.invoke({ env: req.env, stdin: req.stdin, hostNetns: netnsFd === undefined ? undefined : `/proc/self/fd/${netnsFd}` });
+    return plugin.invoke({
+      env: req.env,
+      stdin: req.stdin,
+      hostNetns: netnsFd === undefined ? undefined : `/proc/self/fd/${netnsFd}`,
+      loadPlugin: load,
+    });
   };
 
   /** One request as the listener read it; `taken`: when JavaScript got it. */

@@ -3,8 +3,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { findInPath } from '../ipam/delegate.js';
+import { loadPlugin } from '../plugins.js';
 import { CniRuntime } from '../runtime/cni-runtime.js';
+import { findInPath } from '../runtime/plugin-lookup.js';
 import { createNetns, deleteNetns, listNetns, netnsExists } from '../runtime/netns.js';
 import type {
   Attachment,
@@ -46,7 +47,7 @@ export interface CommandContext {
 }
 
 function defaultRuntime(options: RuntimeOptions): RuntimeApi {
-  return new CniRuntime(options);
+  return new CniRuntime({ ...options, loadPlugin });
 }
 
 interface Prepared {

@@ -3,7 +3,7 @@ import { type CniError, toCniError } from '../spec/errors.js';
 import { goStringify } from '../spec/go-json.js';
 import { formatResult } from '../spec/result-print.js';
 import { parseResult, toCurrentResult } from '../spec/result-convert.js';
-import type { Result } from '../skel/types.js';
+import type { Result } from '../spec/result.js';
 import { resultFamily } from '../spec/versions.js';
 import type { AddOutcome, ListOutcome } from './commands.js';
 

@@ -16,7 +16,7 @@ async function main(): Promise<void> {
     process.stderr.write(`fastcni: unknown plugin type "${type}"\n`);
     process.exitCode = 1;
   } else {
-    await runAsProcess(plugin);
+    await runAsProcess(plugin, undefined, loadPlugin);
   }
 }
 

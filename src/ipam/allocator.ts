@@ -1,7 +1,7 @@
 // host-local's allocation policy for one range set: an explicitly requested address, or round
 // robin from last_reserved_ip.<i> + 1 through every range of the set, skipping gateways.
 import { CniError, ErrorCode } from '../spec/errors.js';
-import { formatIp, ipEqual, nextIp, type Ip } from './ip.js';
+import { formatIp, ipEqual, nextIp, type Ip } from '../net/ip.js';
 import { rangeContains, rangeFor, rangeSetString, type Range, type RangeSet } from './ranges.js';
 import type { DiskStore, StoreTransaction } from './store.js';
 

@@ -1,83 +1,20 @@
 // IPAM delegation for an upper plugin: find the delegate in CNI_PATH exactly as libcni does, run it
-// in-process when the file found is one of ours, exec it otherwise; either way its output is read
+// in-process when the file found is one of ours and the context's plugin table has its type, exec
+// it otherwise; either way its output is read
 // as an exec'd plugin's would be, and results come back in the newest form.
-import { closeSync, openSync, fstatSync, readSync, statSync, type BigIntStats } from 'node:fs';
-import { join } from 'node:path';
 import { CniError, ErrorCode, toCniError } from '../spec/errors.js';
 import { toCurrentResult } from '../spec/result-convert.js';
-import type { Invocation, InvocationOutput, PluginContext, Result } from '../skel/types.js';
-import { loadPlugin } from '../plugins.js';
+import type { Invocation, InvocationOutput, PluginContext } from '../skel/types.js';
+import type { Result } from '../spec/result.js';
 import { execPlugin } from '../runtime/exec-plugin.js';
+import { findInPath, isOurPlugin } from '../runtime/plugin-lookup.js';
 import { timePhase } from '../phases.js';
 
 /** The verbs an upper plugin forwards to its IPAM plugin. */
 export type DelegateCommand = 'ADD' | 'DEL' | 'CHECK' | 'GC' | 'STATUS';
 
 /** What delegation needs from the caller's context (a PluginContext has all of it). */
-export type DelegateContext = Pick<PluginContext, 'env' | 'stdin' | 'hostNetns' | 'path' | 'cniVersion' | 'log'>;
-
-/** The string our plugin entries and launchers carry in their first 4 KiB. */
-export const PLUGIN_MARKER = 'fastcni-plugin';
-const MARKER_WINDOW = 4096;
-
-// The lookups below use synchronous stat/open/read: a few cached-inode syscalls on a local
-// directory cost microseconds, less than one round trip through libuv's thread pool, and they sit
-// on every delegated call.
-
-/**
- * libcni's FindInPath: the first dir/type that exists and is a regular file (no exec-bit check).
- * Errors are worded as libcni words them. Not cached: a stat per directory is what libcni does and
- * costs microseconds.
- */
-export async function findInPath(type: string, paths: readonly string[]): Promise<string> {
-  if (type === '') throw new CniError(ErrorCode.Internal, 'no plugin name provided');
-  if (type.includes('/')) throw new CniError(ErrorCode.Internal, `invalid plugin name: ${type}`);
-  if (paths.length === 0) throw new CniError(ErrorCode.Internal, 'no paths provided');
-  for (const dir of paths) {
-    const full = join(dir, type);
-    try {
-      if (statSync(full, { throwIfNoEntry: false })?.isFile()) return full;
-    } catch {
-      // not there (or not a directory, or not searchable): try the next directory
-    }
-  }
-  throw new CniError(ErrorCode.Internal, `failed to find plugin ${JSON.stringify(type)} in path [${paths.join(' ')}]`);
-}
-
-const markerCache = new Map<string, { key: string; ours: boolean }>();
-
-function fileKey(st: BigIntStats): string {
-  return `${st.dev}:${st.ino}:${st.mtimeNs}:${st.ctimeNs}:${st.size}`;
-}
-
-/**
- * Whether the file is one of our plugin entries (marker in its first 4 KiB). The answer is cached
- * by path and the file's identity (device, inode, mtime, ctime, size): replacing, rewriting or
- * chmod-ing the file changes the key, and the file is then opened and read again.
- */
-export async function isOurPlugin(path: string): Promise<boolean> {
-  const hit = markerCache.get(path);
-  if (hit) {
-    const st = statSync(path, { bigint: true, throwIfNoEntry: false });
-    if (st && hit.key === fileKey(st)) return hit.ours;
-  }
-  const fd = openSync(path, 'r');
-  try {
-    const st = fstatSync(fd, { bigint: true });
-    const buf = Buffer.alloc(MARKER_WINDOW);
-    let bytesRead = 0;
-    while (bytesRead < MARKER_WINDOW) {
-      const n = readSync(fd, buf, bytesRead, MARKER_WINDOW - bytesRead, bytesRead);
-      if (n === 0) break;
-      bytesRead += n;
-    }
-    const ours = buf.subarray(0, bytesRead).includes(PLUGIN_MARKER);
-    markerCache.set(path, { key: fileKey(st), ours });
-    return ours;
-  } finally {
-    closeSync(fd);
-  }
-}
+export type DelegateContext = Pick<PluginContext, 'env' | 'stdin' | 'hostNetns' | 'loadPlugin' | 'path' | 'cniVersion' | 'log'>;
 
 /** Exec a plugin binary (the runtime's exec: "text file busy" retried like libcni); stderr lines to the log. */
 function execDelegate(path: string, inv: Invocation, log: (line: string) => void): Promise<InvocationOutput> {
@@ -147,9 +84,10 @@ async function runDelegate(
     env: { ...ctx.env, CNI_COMMAND: cmd },
     stdin: ctx.stdin,
     ...(ctx.hostNetns !== undefined ? { hostNetns: ctx.hostNetns } : {}),
+    ...(ctx.loadPlugin !== undefined ? { loadPlugin: ctx.loadPlugin } : {}),
   };
   // The marker check comes first: a file that is not ours is exec'd even when its type is one we implement.
-  const ours = (await isOurPlugin(path)) ? await loadPlugin(type) : undefined;
+  const ours = ctx.loadPlugin && (await isOurPlugin(path)) ? await ctx.loadPlugin(type) : undefined;
   if (ours?.invokeDirect) {
     // Same skeleton checks and handler as invoke; log lines as an exec'd plugin's stderr lines.
     const log = (line: string): void => {

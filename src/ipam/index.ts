@@ -16,16 +16,7 @@ export {
   type RangeInput,
   type RangeSet,
 } from './ranges.js';
-export { parseIp, parseCidr, formatIp, formatCidr, type Ip, type Cidr } from './ip.js';
-export {
-  findInPath,
-  isOurPlugin,
-  ipamAdd,
-  ipamDel,
-  ipamCheck,
-  ipamGc,
-  ipamStatus,
-  PLUGIN_MARKER,
-  type DelegateCommand,
-  type DelegateContext,
-} from './delegate.js';
+export { parseIp, parseCidr, formatIp, formatCidr, type Ip, type Cidr } from '../net/ip.js';
+export { ipamAdd, ipamDel, ipamCheck, ipamGc, ipamStatus, type DelegateCommand, type DelegateContext } from './delegate.js';
+// plugin lookup lives in the runtime; kept here for the callers of this surface
+export { findInPath, isOurPlugin, PLUGIN_MARKER } from '../runtime/plugin-lookup.js';

@@ -1,6 +1,19 @@
 // Ranges and range sets of host-local: defaults, validation (worded as the reference words it),
 // membership and the text forms used in error messages.
-import { cidrContains, formatCidr, formatIp, ipEqual, lastOf, networkOf, nextIp, parseCidr, parseIp, type Cidr, type Ip } from './ip.js';
+import {
+  bitsOf,
+  cidrContains,
+  cidrText,
+  formatIp,
+  ipEqual,
+  lastOf,
+  networkOf,
+  nextIp,
+  parseCidr,
+  parseIp,
+  type Cidr,
+  type Ip,
+} from '../net/ip.js';
 
 /** One range as written in a config (all texts, nothing defaulted). */
 export interface RangeInput {
@@ -83,9 +96,9 @@ export function canonicalizeRange(input: RangeInput): Range {
   const gatewayIn = ipField(input.gateway, 'gateway');
   const startIn = ipField(input.rangeStart, 'rangeStart');
   const endIn = ipField(input.rangeEnd, 'rangeEnd');
-  const bits = subnet.ip.family === 4 ? 32 : 128;
-  if (subnet.prefix > bits - 2)
-    throw new RangeConfigError(`Network ${formatCidr(subnet.ip, subnet.prefix)} too small to allocate from`, ['subnet']);
+  if (subnet.prefix > subnet.bits - 2) throw new RangeConfigError(`Network ${cidrText(subnet)} too small to allocate from`, ['subnet']);
+  // An IPv4-mapped subnet: the reference makes the address 4 bytes and keeps the 16-byte mask.
+  if (subnet.bits !== bitsOf(subnet.ip.family)) throw new RangeConfigError('IPNet IP and Mask version mismatch', ['subnet']);
   const network = networkOf(subnet);
   if (!ipEqual(network, subnet.ip)) {
     throw new RangeConfigError(
@@ -93,7 +106,7 @@ export function canonicalizeRange(input: RangeInput): Range {
       ['subnet'],
     );
   }
-  const subnetText = formatCidr(subnet.ip, subnet.prefix);
+  const subnetText = cidrText(subnet);
   // The reference does not check that an explicit gateway lies in the subnet (v1.1.1 and HEAD), nor
   // its family (https://github.com/containernetworking/plugins/issues/1294). A gateway outside the
   // subnet can be routed to; one of the other family cannot be this range's gateway at all.

@@ -22,7 +22,7 @@ import { DirIndex, RESERVING_FILE, SPARES_DIR, type IndexSource } from './dir-in
 import { withLock } from './lock.js';
 import { spareRefillsOn } from './spare-policy.js';
 export { setSpareRefills } from './spare-policy.js';
-import { formatIp, parseIp, type Ip } from './ip.js';
+import { formatIp, parseIp, type Ip } from '../net/ip.js';
 
 const LINE_BREAK = '\r\n';
 const LAST_IP_PREFIX = 'last_reserved_ip.';

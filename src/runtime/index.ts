@@ -12,6 +12,7 @@ export {
   type RunnerOptions,
 } from './invoke-plugin.js';
 export { execPlugin, type ExecRequest } from './exec-plugin.js';
+export { findInPath, isOurPlugin, PLUGIN_MARKER } from './plugin-lookup.js';
 export { buildRequest, runtimeConfigFor, type RequestParts } from './plugin-request.js';
 export { ResultsCache, encodeCache, decodeCache, CACHE_KIND, type CacheKey } from './results-cache.js';
 export { parsePluginResult, normaliseResult, resultStructJson } from './result-json.js';

@@ -1,11 +1,10 @@
 // Run one plugin for one verb as libcni's invoke package does: find it in CNI_PATH, set the six CNI_*
 // variables after the runtime's environment, exec it — or, when the file found is one of our entries,
 // call the same plugin in-process — and turn a failure into the error the plugin reported.
-import { findInPath, isOurPlugin } from '../ipam/delegate.js';
-import { loadPlugin } from '../plugins.js';
 import { CniError, ErrorCode } from '../spec/errors.js';
-import type { InvocationOutput } from '../skel/types.js';
+import type { InvocationOutput, PluginLoader } from '../skel/types.js';
 import { execPlugin } from './exec-plugin.js';
+import { findInPath, isOurPlugin } from './plugin-lookup.js';
 
 /** Every verb libcni sends. */
 export type PluginCommand = 'ADD' | 'CHECK' | 'DEL' | 'GC' | 'STATUS' | 'VERSION';
@@ -29,6 +28,7 @@ export interface RunnerOptions {
   hostNetns?: string;
   timeoutMs?: number;
   inProcess?: boolean;
+  loadPlugin?: PluginLoader;
   stderr?: (chunk: string) => void;
 }
 
@@ -107,10 +107,16 @@ export class PluginRunner {
     const path = await findInPath(call.type, this.opts.pluginPath);
     const env = pluginEnv(this.opts.env ?? process.env, call, this.opts.pluginPath);
     const label = JSON.stringify(call.type);
-    const ours = this.opts.inProcess !== false && (await isOurPlugin(path)) ? await loadPlugin(call.type) : undefined;
+    const load = this.opts.inProcess !== false ? this.opts.loadPlugin : undefined;
+    const ours = load && (await isOurPlugin(path)) ? await load(call.type) : undefined;
     let out: InvocationOutput;
     if (ours) {
-      const inv = { env, stdin: call.stdin, ...(this.opts.hostNetns !== undefined ? { hostNetns: this.opts.hostNetns } : {}) };
+      const inv = {
+        env,
+        stdin: call.stdin,
+        loadPlugin: load,
+        ...(this.opts.hostNetns !== undefined ? { hostNetns: this.opts.hostNetns } : {}),
+      };
       out = await withDeadline(ours.invoke(inv), this.opts.timeoutMs, label);
       this.writeStderr(out.stderr);
     } else {

@@ -1,5 +1,6 @@
 // The contract of the runtime side (libcni's equivalent): what callers configure and get back.
-import type { Attachment, Result } from '../skel/types.js';
+import type { Attachment, PluginLoader } from '../skel/types.js';
+import type { Result } from '../spec/result.js';
 
 /** How a runtime instance finds configs, plugins and its cache. */
 export interface RuntimeOptions {
@@ -16,7 +17,12 @@ export interface RuntimeOptions {
   hostNetns?: string;
   /** kill a plugin (and fail the call) after this long; default 120 000 ms */
   timeoutMs?: number;
-  /** run plugin types fastcni implements in-process when CNI_PATH resolves to our entry (default true) */
+  /**
+   * Our plugins: a plugin whose file in CNI_PATH is one of our entries runs in-process when this
+   * finds its type (and so do the delegates it calls). Absent: every plugin is exec'd.
+   */
+  loadPlugin?: PluginLoader;
+  /** false: exec every plugin even when loadPlugin is given (default true) */
   inProcess?: boolean;
   /** where plugins' stderr goes; default process.stderr */
   stderr?: (chunk: string) => void;

@@ -116,6 +116,7 @@ async function run<C>(
     args: splitCniArgs(env.CNI_ARGS),
     path: (env.CNI_PATH ?? '').split(':').filter((p) => p !== ''),
     hostNetns: inv.hostNetns,
+    loadPlugin: inv.loadPlugin,
     env,
     rawConfig: raw,
     stdin,

@@ -4,4 +4,14 @@ export { runAsProcess, type ProcessIo } from './run-as-process.js';
 export { withRollback, type Rollback } from './rollback.js';
 export { ENV_RULES, checkEnv, type Command } from './env-rules.js';
 export { MIN_VERSION, checkVersion } from './version-rules.js';
-export type { Result, Attachment, Invocation, InvocationOutput, DirectOutput, PluginContext, PluginDefinition, Plugin } from './types.js';
+export type {
+  Attachment,
+  Invocation,
+  InvocationOutput,
+  DirectOutput,
+  PluginContext,
+  PluginDefinition,
+  Plugin,
+  PluginLoader,
+} from './types.js';
+export type { Result } from '../spec/result.js';

@@ -3,7 +3,7 @@
 import { CniError, ErrorCode } from '../spec/errors.js';
 import { toCurrentResult } from '../spec/result-convert.js';
 import { resultFamily } from '../spec/versions.js';
-import type { Result } from './types.js';
+import type { Result } from '../spec/result.js';
 
 const FAMILY_VERSIONS: Record<string, readonly string[]> = { '040': ['0.3.0', '0.3.1', '0.4.0'], '100': ['1.0.0', '1.1.0'] };
 

@@ -2,7 +2,7 @@
 import { readFileSync, writeSync } from 'node:fs';
 import { CniError, ErrorCode } from '../spec/errors.js';
 import { errorOutput } from './output.js';
-import type { InvocationOutput, Plugin } from './types.js';
+import type { InvocationOutput, Plugin, PluginLoader } from './types.js';
 
 async function readAll(stream: NodeJS.ReadableStream): Promise<Uint8Array> {
   const chunks: Buffer[] = [];
@@ -47,18 +47,20 @@ export interface ProcessIo {
 /**
  * Run a plugin as a CNI executable: read stdin (not for VERSION or without CNI_COMMAND, like the
  * reference), invoke, write stdout and stderr, and set process.exitCode. Returns the output.
+ * `loadPlugin`: our plugins, for delegates found in CNI_PATH to run in this process.
  */
 export async function runAsProcess(
   // biome-ignore lint/suspicious/noExplicitAny: a Plugin<C> is not assignable to Plugin<unknown> (its handlers take C)
   plugin: Plugin<any>,
   io?: ProcessIo,
+  loadPlugin?: PluginLoader,
 ): Promise<InvocationOutput> {
   const env = io?.env ?? process.env;
   const cmd = env.CNI_COMMAND ?? '';
   let out: InvocationOutput;
   try {
     const stdin = cmd === '' || cmd === 'VERSION' ? new Uint8Array() : io ? await readAll(io.stdin) : await readFd0();
-    out = await plugin.invoke({ env, stdin });
+    out = await plugin.invoke({ env, stdin, ...(loadPlugin ? { loadPlugin } : {}) });
   } catch (e) {
     out = errorOutput(new CniError(ErrorCode.IoFailure, `error reading from stdin: ${(e as Error).message}`, undefined, { cause: e }));
   }

@@ -1,14 +1,6 @@
 // The contract between the skeleton and a plugin: what a plugin hands over, what its handlers receive.
 import type { z } from 'zod';
-
-/** A CNI result in its newest form (1.1.0); the skeleton converts it to the request's cniVersion. */
-export interface Result {
-  cniVersion?: string;
-  interfaces?: Array<{ name: string; mac?: string; mtu?: number; sandbox?: string; socketPath?: string; pciID?: string }>;
-  ips?: Array<{ address: string; gateway?: string; interface?: number }>;
-  routes?: Array<{ dst: string; gw?: string; mtu?: number; advmss?: number; priority?: number; table?: number; scope?: number }>;
-  dns?: { nameservers?: string[]; domain?: string; search?: string[]; options?: string[] };
-}
+import type { Result } from '../spec/result.js';
 
 /** An attachment named in GC's cni.dev/valid-attachments. */
 export interface Attachment {
@@ -25,7 +17,18 @@ export interface Invocation {
    * to the launcher's namespace; library users pass it explicitly.
    */
   hostNetns?: string;
+  /**
+   * Our plugins, for a plugin that delegates (IPAM): a delegate whose file in CNI_PATH is one of our
+   * entries runs in this process when this finds its type. Absent: every delegate is exec'd.
+   */
+  loadPlugin?: PluginLoader;
 }
+
+/**
+ * Finds a plugin that may run in this process by its type; undefined when the type is not one of
+ * them. The entry points hand it down, so that neither the plugins nor the runtime import the table.
+ */
+export type PluginLoader = (type: string) => Promise<Plugin | undefined>;
 
 export interface InvocationOutput {
   exitCode: number;
@@ -45,6 +48,8 @@ export interface PluginContext {
   /** CNI_PATH split on ':' */
   path: string[];
   hostNetns?: string;
+  /** the invocation's plugin table, for delegation (see Invocation.loadPlugin) */
+  loadPlugin?: PluginLoader;
   /** the whole environment of the request (delegates get it unchanged but CNI_COMMAND) */
   env: Record<string, string | undefined>;
   /** the request config exactly as received (parsed JSON), for delegation */

@@ -1,6 +1,6 @@
 // Reusable zod field types for configs and results: Go-style booleans, IPs and CIDRs with CNI messages.
 import { z } from 'zod';
-import { parseCidr, parseIp } from './ip.js';
+import { parseCidr, parseIp } from '../net/ip.js';
 
 /** A boolean that also accepts "true"/"false" in any case, as libcni does for disableCheck/disableGC. */
 export const looseBool = z.unknown().transform((v, ctx): boolean => {

@@ -4,7 +4,7 @@ export { ALL_VERSIONS, CURRENT_VERSION, parseVersion, versionAtLeast, resultFami
 export { canonicalizeKeys } from './case-keys.js';
 export { zodToCniError, parseWithSchema, unsupportedField, formatPath } from './zod-errors.js';
 export { looseBool, ipString, cidrString, goInt } from './fields.js';
-export { parseIp, parseCidr, canonicalIp, canonicalCidr, ipFamily, type ParsedIp, type ParsedCidr } from './ip.js';
+export { parseIp, parseCidr, canonicalIp, canonicalCidr, ipFamily, type Ip as ParsedIp, type Cidr as ParsedCidr } from '../net/ip.js';
 export { goStringify, parseJson } from './go-json.js';
 export { netConfSchema, dnsSchema, ipamSchema, attachmentSchema, configVersion, type NetConf, type Dns, type Ipam } from './net-conf.js';
 export { confListSchema, pluginConfSchema, selectListVersion, type ConfList, type PluginConf } from './conflist.js';
@@ -34,5 +34,6 @@ export {
   type Result100,
   type VersionedResult,
 } from './result-schemas.js';
+export type { Result } from './result.js';
 export { convertResult, parseResult, toCurrentResult, resultForVersion } from './result-convert.js';
 export { formatResult, resultToGoJson } from './result-print.js';

@@ -1,6 +1,6 @@
 // Result version conversion exactly as the reference's pkg/types/{020,040,100} converters (SPEC-NOTES §1.7).
-import type { Result } from '../skel/types.js';
-import { ipFamily } from './ip.js';
+import type { Result } from './result.js';
+import { ipFamily } from '../net/ip.js';
 import { CURRENT_VERSION, resultFamily, type ResultFamily } from './versions.js';
 import { result020Schema, result040Schema, result100Schema } from './result-schemas.js';
 import type { Result020, Result040, Result100, ResultDns, Route, VersionedResult } from './result-schemas.js';

@@ -1,7 +1,7 @@
 // Print results byte-for-byte as the reference does: json.MarshalIndent with 4 spaces, omitempty,
 // 0.1–0.4 in struct order with `dns` always present, 1.x through a map (keys sorted, empty dns dropped).
 import { goStringify, sortKeysDeep } from './go-json.js';
-import { canonicalCidr, canonicalIp } from './ip.js';
+import { canonicalCidr, canonicalIp } from '../net/ip.js';
 import { resultFamily } from './versions.js';
 import type { Result020, Result040, Result100, ResultDns, Route, VersionedResult } from './result-schemas.js';
 

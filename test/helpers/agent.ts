@@ -8,7 +8,8 @@ import { onTestFinished } from 'vitest';
 import { tempDir } from './fixtures.js';
 import { execWith, OUR_BIN, ROOT, type PluginRun } from './run-plugin.js';
 
-export const AGENT_MAIN = join(ROOT, 'dist', 'src', 'agent', 'main.js');
+/** The `fastcni` command; `fastcni agent` is the agent's one process entry. */
+export const FASTCNI = join(ROOT, 'dist', 'src', 'cli', 'fastcni.js');
 
 export interface AgentProcess {
   socketPath: string;
@@ -19,10 +20,10 @@ export interface AgentProcess {
   stop(): Promise<number | null>;
 }
 
-/** Start `node dist/src/agent/main.js --socket <temp>` and wait until it listens. */
+/** Start `fastcni agent --socket <temp>` and wait until it listens. */
 export async function startAgentProcess(opts: { socketPath?: string; args?: string[] } = {}): Promise<AgentProcess> {
   const socketPath = opts.socketPath ?? join(tempDir('agent'), 'run', 'agent.sock');
-  const proc = spawn(process.execPath, [AGENT_MAIN, '--socket', socketPath, '--log-level', 'debug', ...(opts.args ?? [])], {
+  const proc = spawn(process.execPath, [FASTCNI, 'agent', '--socket', socketPath, '--log-level', 'debug', ...(opts.args ?? [])], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let log = '';

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadPlugin } from '../../src/plugins.js';
 import { agentStatus } from '../../src/agent/status.js';
-import { startAgentProcess, runLauncher } from '../helpers/agent.js';
+import { FASTCNI, startAgentProcess, runLauncher } from '../helpers/agent.js';
 import { bridgeConf, bridgePorts, cidrsOf, nodeAndPod, tempDir } from '../helpers/fixtures.js';
 import { hlConf } from '../helpers/host-local.js';
 import { ipJson } from '../helpers/netns.js';
@@ -47,7 +47,7 @@ async function viaPath(
   const stdin = JSON.stringify(o.conf);
   if (path === 'in-process') {
     const plugin = (await loadPlugin(o.plugin))!;
-    const out = await plugin.invoke({ env: o.env, stdin, hostNetns: o.node.path });
+    const out = await plugin.invoke({ env: o.env, stdin, hostNetns: o.node.path, loadPlugin });
     return { code: out.exitCode, stdout: out.stdout, stderr: out.stderr };
   }
   const socketPath = path === 'agent' ? o.socketPath : join(tempDir('noagent'), 'agent.sock');
@@ -223,7 +223,7 @@ describe('fallback', () => {
     expect(probe.starts()).toBe(1);
 
     // a live agent is never displaced
-    const third = spawn(process.execPath, [join(OUR_BIN, '..', 'src', 'agent', 'main.js'), '--socket', agent.socketPath], {
+    const third = spawn(process.execPath, [FASTCNI, 'agent', '--socket', agent.socketPath], {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let err = '';

@@ -4,6 +4,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { loadPlugin } from '../../src/plugins.js';
 import { CniRuntime } from '../../src/runtime/cni-runtime.js';
 import { bridgeConf, cidrsOf, tempDir } from '../helpers/fixtures.js';
 import { makeNetns, type Netns } from '../helpers/netns.js';
@@ -11,6 +12,7 @@ import { masqElements } from '../helpers/nft.js';
 import { OUR_BIN, REF_BIN, ROOT } from '../helpers/run-plugin.js';
 
 const RUNTIME_JS = join(ROOT, 'dist', 'src', 'runtime', 'index.js');
+const PLUGINS_JS = join(ROOT, 'dist', 'src', 'plugins.js');
 
 /** Run one runtime call in a child process inside `node` (exec'd plugins then act there, not on this machine). */
 function runInNode(
@@ -19,8 +21,9 @@ function runInNode(
 ): { ok: boolean; value?: unknown; error?: string } {
   const script = `
     const { CniRuntime } = await import(${JSON.stringify(RUNTIME_JS)});
+    const { loadPlugin } = await import(${JSON.stringify(PLUGINS_JS)});
     const req = JSON.parse(process.env.FCNI_REQ);
-    const r = new CniRuntime({ confDir: req.confDir, cacheDir: req.cacheDir, pluginPath: req.path, stderr: () => undefined });
+    const r = new CniRuntime({ confDir: req.confDir, cacheDir: req.cacheDir, pluginPath: req.path, loadPlugin, stderr: () => undefined });
     try {
       const list = await r.loadNetworkList(req.net);
       const value = req.op === 'add' ? await r.addNetworkList(list, req.rt) : await r.delNetworkList(list, req.rt);
@@ -69,7 +72,14 @@ describe.skipIf(!existsSync(RUNTIME_JS))('runtime with real plugins', () => {
     const node = makeNetns('node');
     const pod = makeNetns('pod');
     const cacheDir = tempDir('cache');
-    const runtime = new CniRuntime({ confDir, cacheDir, pluginPath: [OUR_BIN, REF_BIN], hostNetns: node.path, stderr: () => undefined });
+    const runtime = new CniRuntime({
+      confDir,
+      cacheDir,
+      pluginPath: [OUR_BIN, REF_BIN],
+      hostNetns: node.path,
+      loadPlugin,
+      stderr: () => undefined,
+    });
     const list = await runtime.loadNetworkList('testnet');
     const ours = await runtime.addNetworkList(list, rt(pod, 'ours'));
     expect(shape(ours)).toEqual(shape(ref.value));
@@ -96,7 +106,7 @@ describe.skipIf(!existsSync(RUNTIME_JS))('runtime with real plugins', () => {
     const dataDir = tempDir('ipam');
     const cacheDir = tempDir('cache');
     writeConflist(confDir, 'gcnet', '1.1.0', [pluginOf(bridgeConf({ dataDir, name: 'gcnet', cniVersion: '1.1.0' }))]);
-    const runtime = new CniRuntime({ confDir, cacheDir, pluginPath: [OUR_BIN], hostNetns: node.path, stderr: () => undefined });
+    const runtime = new CniRuntime({ confDir, cacheDir, pluginPath: [OUR_BIN], hostNetns: node.path, loadPlugin, stderr: () => undefined });
     const list = await runtime.loadNetworkList('gcnet');
     const addrs: string[] = [];
     for (const [i, pod] of pods.entries()) {

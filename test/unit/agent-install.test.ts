@@ -4,7 +4,7 @@ import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { install } from '../../src/agent/install.js';
-import { isOurPlugin } from '../../src/ipam/delegate.js';
+import { isOurPlugin } from '../../src/runtime/plugin-lookup.js';
 import { tempDir } from '../helpers/fixtures.js';
 
 describe('install', () => {

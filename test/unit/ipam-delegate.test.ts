@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/fixtures.js';
 import { hlConf } from '../helpers/host-local.js';
-import { findInPath, ipamAdd, ipamCheck, ipamDel, isOurPlugin, PLUGIN_MARKER, type DelegateContext } from '../../src/ipam/delegate.js';
+import { ipamAdd, ipamCheck, ipamDel, type DelegateContext } from '../../src/ipam/delegate.js';
+import { findInPath, isOurPlugin, PLUGIN_MARKER } from '../../src/runtime/plugin-lookup.js';
+import { loadPlugin } from '../../src/plugins.js';
 import { CniError } from '../../src/spec/errors.js';
 import { toCurrentResult } from '../../src/spec/result-convert.js';
 
@@ -24,6 +26,7 @@ function ctxFor(path: string[], conf: unknown, env: Record<string, string> = {})
     stdin: new TextEncoder().encode(JSON.stringify(conf)),
     path,
     cniVersion: (conf as { cniVersion: string }).cniVersion,
+    loadPlugin,
     log: (l) => logs.push(l),
     logs,
   };
@@ -127,6 +130,15 @@ describe('in-process delegation', () => {
     expect((await rejection(ipamCheck('host-local', ctxFor([bin], conf)))).message).toBe(
       'host-local: Failed to find address added by container c1',
     );
+  });
+
+  it('execs even our own file when the context hands down no plugin table', async () => {
+    const bin = tempDir('dlg');
+    writeFileSync(join(bin, 'host-local'), `launcher ${PLUGIN_MARKER} host-local\n`);
+    const conf = hlConf({ dataDir: tempDir('dlg'), cniVersion: '1.0.0', ranges: [[{ subnet: '10.7.0.0/24' }]] });
+    const { loadPlugin: _none, ...ctx } = ctxFor([bin], conf);
+    // the file is no program: exec fails where the in-process run above succeeded
+    expect((await rejection(ipamAdd('host-local', ctx))).message).toMatch(/^failed to run plugin .*host-local/);
   });
 
   it.each(['0.1.0', '0.2.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'])(

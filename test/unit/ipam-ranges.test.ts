@@ -1,6 +1,6 @@
 // Address text forms, range defaults and host-local config validation (messages as the reference's).
 import { describe, expect, it } from 'vitest';
-import { formatIp, parseCidr, parseIp } from '../../src/ipam/ip.js';
+import { formatIp, parseCidr, parseIp } from '../../src/net/ip.js';
 import { canonicalizeRange, rangeSetString } from '../../src/ipam/ranges.js';
 import { hostLocalConfigSchema } from '../../plugins/host-local/config.js';
 import { parseWithSchema } from '../../src/spec/zod-errors.js';

@@ -7,7 +7,8 @@ import { definePlugin } from '../../src/skel/define-plugin.js';
 import { netConfSchema } from '../../src/spec/net-conf.js';
 import { CniError } from '../../src/spec/errors.js';
 import { withRollback } from '../../src/skel/rollback.js';
-import type { PluginContext, Result } from '../../src/skel/types.js';
+import type { PluginContext } from '../../src/skel/types.js';
+import type { Result } from '../../src/spec/result.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'fcni-skel-'));
 const hostNs = join(dir, 'host-ns');

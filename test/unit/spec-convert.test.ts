@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { convertResult, parseResult, resultForVersion, toCurrentResult } from '../../src/spec/result-convert.js';
 import { formatResult } from '../../src/spec/result-print.js';
-import type { Result } from '../../src/skel/types.js';
+import type { Result } from '../../src/spec/result.js';
 import { ALL_VERSIONS } from '../../src/spec/versions.js';
 
 /** Pretty JSON with 4 spaces: golden objects are written in the exact key order expected. */
