@@ -21,11 +21,11 @@ check: setup
 	@npx biome ci --error-on-warnings .
 	@cargo fmt --all --check
 	@cargo fmt --manifest-path benchmarks/floor/Cargo.toml --check
-	@cargo clippy --release --quiet -p fastcni-core -p fastcni-launcher --all-targets -- -D warnings
+	@cargo clippy --release --quiet -p fastcni-core -p fastcni-frame -p fastcni-launcher --all-targets -- -D warnings
 	@cargo clippy --release --quiet -p fastcni-addon -- -D warnings
 
 test: check
-	@cargo test --release -p fastcni-core -p fastcni-launcher --quiet -- $(RUST_TEST_ARGS)
+	@cargo test --release -p fastcni-core -p fastcni-frame -p fastcni-launcher --quiet -- $(RUST_TEST_ARGS)
 	@npx vitest run
 
 test-unit: setup

@@ -17,8 +17,6 @@ use std::time::{Duration, Instant};
 
 use crate::peer;
 
-pub const MAGIC: &[u8; 4] = b"fcni";
-pub const HEADER_SIZE: usize = 10;
 /// How long the accepting thread itself waits for a frame; a slower caller gets a thread of its own.
 const INLINE_WAIT: Duration = Duration::from_millis(20);
 /// A caller that does not read its answer holds the replying thread at most this long.
@@ -71,39 +69,12 @@ pub struct Incoming {
     pub read_time: Duration,
 }
 
-/// How many more bytes the frame in `buf` needs; None when reading should stop (frame whole, or
-/// its header already tells it is garbage or too long).
-fn needed(buf: &[u8], max_payload: u32) -> Option<usize> {
-    let have = buf.len();
-    if buf[..have.min(4)] != MAGIC[..have.min(4)] {
-        return None;
-    }
-    if have < HEADER_SIZE {
-        return Some(HEADER_SIZE - have);
-    }
-    let length = u32::from_be_bytes([buf[6], buf[7], buf[8], buf[9]]);
-    if length > max_payload {
-        return None;
-    }
-    let total = HEADER_SIZE + length as usize;
-    (have < total).then(|| total - have)
-}
-
-/// `buf` is exactly one frame of ours within the limit.
-fn is_whole(buf: &[u8], max_payload: u32) -> bool {
-    if buf.len() < HEADER_SIZE || buf[..4] != *MAGIC {
-        return false;
-    }
-    let length = u32::from_be_bytes([buf[6], buf[7], buf[8], buf[9]]);
-    length <= max_payload && buf.len() == HEADER_SIZE + length as usize
-}
-
 /// Read into `buf` until the frame is whole or must be given up, by `deadline`.
 fn read_frame(s: &mut UnixStream, buf: &mut Vec<u8>, max_payload: u32, deadline: Instant) -> ReadEnd {
     let mut chunk = vec![0u8; 64 * 1024];
     loop {
-        let Some(want) = needed(buf, max_payload) else {
-            if !is_whole(buf, max_payload) {
+        let Some(want) = fastcni_frame::remaining(buf, max_payload) else {
+            if !fastcni_frame::is_whole(buf, max_payload) {
                 return ReadEnd::Rejected;
             }
             return if extra_bytes(s) { ReadEnd::Extra } else { ReadEnd::Complete };
@@ -298,21 +269,11 @@ mod tests {
     use std::sync::mpsc::channel;
 
     fn frame(kind: u8, payload: &[u8]) -> Vec<u8> {
-        let mut f = MAGIC.to_vec();
-        f.extend_from_slice(&[1, kind]);
+        let mut f = fastcni_frame::MAGIC.to_vec();
+        f.extend_from_slice(&[fastcni_frame::VERSION, kind]);
         f.extend_from_slice(&(payload.len() as u32).to_be_bytes());
         f.extend_from_slice(payload);
         f
-    }
-
-    #[test]
-    fn how_much_a_frame_still_needs() {
-        assert_eq!(needed(b"", 100), Some(10));
-        assert_eq!(needed(b"fc", 100), Some(8));
-        assert_eq!(needed(b"GET /", 100), None);
-        assert_eq!(needed(&frame(1, b"abc")[..10], 100), Some(3));
-        assert_eq!(needed(&frame(1, b"abc"), 100), None);
-        assert_eq!(needed(&frame(1, &[0; 200])[..10], 100), None);
     }
 
     fn next_or_none(l: &Listener) -> Option<Incoming> {
