@@ -1,10 +1,10 @@
-//! napi export of fastcni_core::agent_socket: the agent's socket, accepted and read on a thread of
-//! ours; JavaScript takes one request at a time with `next()` and answers it with `reply()`.
+//! napi export of the agent's socket (fastcni_core::agent::Listener), accepted and read on a thread
+//! of ours; JavaScript takes one request at a time with `next()` and answers it with `reply()`.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use fastcni_core::agent_socket::{Incoming, Listener};
+use fastcni_core::agent::{Incoming, Listener};
 use napi::bindgen_prelude::{Buffer, Object};
 use napi::{Env, Result};
 use napi_derive::napi;

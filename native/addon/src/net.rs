@@ -284,7 +284,7 @@ where
     Ok(promise)
 }
 
-/// Run `work` on a fresh thread of ours (see fc::netns::detached) and resolve the returned promise
+/// Run `work` on a fresh thread of ours (see fc::kernel::detached) and resolve the returned promise
 /// with `outcome(result)` from that thread; the JS thread and the libuv pool only wait on the promise.
 pub(crate) fn on_own_thread<'e, T, O>(
     env: &'e Env,
@@ -297,16 +297,16 @@ where
     O: ToNapiValue + Send + 'static,
 {
     settled_by(env, move |settle| {
-        let _ = fc::netns::detached(name, work, move |r| settle.resolve(outcome(r)));
+        let _ = fc::kernel::detached(name, work, move |r| settle.resolve(outcome(r)));
     })
 }
 
-/// Like [`on_own_thread`], on a resident worker of ours parked in `host_netns` (fc::resident):
+/// Like [`on_own_thread`], on a resident worker of ours parked in `host_netns` (fc::agent::run_resident):
 /// sequential calls reuse its thread, socket and caches; concurrent ones get a worker each.
 fn on_resident<'e, T, O>(
     env: &'e Env,
     host_netns: Option<String>,
-    work: impl FnOnce(fc::Result<&mut fc::resident::Resident>) -> fc::Result<T> + Send + 'static,
+    work: impl FnOnce(fc::Result<&mut fc::kernel::Resident>) -> fc::Result<T> + Send + 'static,
     outcome: impl FnOnce(fc::Result<T>) -> O + Send + 'static,
 ) -> Result<Object<'e>>
 where
@@ -314,7 +314,7 @@ where
     O: ToNapiValue + Send + 'static,
 {
     settled_by(env, move |settle| {
-        let _ = fc::resident::run(host_netns.as_deref(), move |res| settle.resolve(outcome(guarded(|| work(res)))));
+        let _ = fc::agent::run_resident(host_netns.as_deref(), move |res| settle.resolve(outcome(guarded(|| work(res)))));
     })
 }
 
@@ -384,11 +384,11 @@ pub fn bridge_add_begin(req: BridgeLinkRequest) -> BridgeAddStage {
     let job = link.clone();
     // If no worker can be started, the job (and rx) is dropped: finish/abort then find the
     // channel closed and reject, like every other call whose worker could not start.
-    let _ = fc::resident::run(job.host_netns.clone().as_deref(), move |mut res| {
-        let first = guarded(|| fc::attach_resident(res.as_mut().map_err(|e| e.clone())?, &job));
+    let _ = fc::agent::run_resident(job.host_netns.clone().as_deref(), move |mut res| {
+        let first = guarded(|| fc::kernel::attach_resident(res.as_mut().map_err(|e| e.clone())?, &job));
         match rx.recv() {
             Ok(Stage::Finish(full, settle)) => {
-                let r = first.and_then(|a| guarded(|| fc::finish_resident(res.as_mut().map_err(|e| e.clone())?, a, &full)));
+                let r = first.and_then(|a| guarded(|| fc::kernel::finish_resident(res.as_mut().map_err(|e| e.clone())?, a, &full)));
                 settle.resolve(BridgeAddOutcome::from_result(r, bridge_add_result));
             }
             Ok(Stage::Abort(settle)) => {
@@ -452,10 +452,10 @@ pub fn bridge_del(env: &Env, req: BridgeDelRequest) -> Result<Object<'_>> {
         env,
         host,
         move |res| match res {
-            Ok(res) => fc::bridge_del_resident(res, &req),
+            Ok(res) => fc::kernel::bridge_del_resident(res, &req),
             // no worker in the host namespace (gone, say): DEL never needed it; this thread is ours
             // and throwaway
-            Err(_) => fc::bridge_del_here(&req),
+            Err(_) => fc::kernel::bridge_del_here(&req),
         },
         |r| {
             BridgeDelOutcome::from_result(r, |r| BridgeDelResult {
@@ -476,7 +476,7 @@ pub fn pod_inspect(env: &Env, req: PodInspectRequest) -> Result<Object<'_>> {
     on_own_thread(
         env,
         "fastcni-inspect",
-        move || fc::pod_inspect_here(&req),
+        move || fc::kernel::pod_inspect_here(&req),
         |r| {
             PodInspectOutcome::from_result(r, |r| PodInspectResult {
                 container: r.container.map(Into::into),
@@ -495,7 +495,7 @@ pub fn loopback_set(env: &Env, netns: String, up: bool) -> Result<Object<'_>> {
     on_own_thread(
         env,
         "fastcni-lo",
-        move || fc::loopback_set_here(&netns, up),
+        move || fc::kernel::loopback_set_here(&netns, up),
         |r| LoopbackOutcome::from_result(r, |r| LoopbackResult { link: r.link.into(), addresses: r.addresses }),
     )
 }
@@ -505,7 +505,7 @@ pub fn loopback_set(env: &Env, netns: String, up: bool) -> Result<Object<'_>> {
 /// cannot starve the pool that the lock holder needs.
 #[napi(ts_return_type = "Promise<LockOutcome>")]
 pub fn lock_acquire(env: &Env, path: String) -> Result<Object<'_>> {
-    on_own_thread(env, "fastcni-lock", move || fc::lock::acquire(&path), |r| LockOutcome::from_result(r, |fd| fd))
+    on_own_thread(env, "fastcni-lock", move || fc::agent::lock_acquire(&path), |r| LockOutcome::from_result(r, |fd| fd))
 }
 
 /// Create a named network namespace exactly as `ip netns add NAME` does (shared /var/run/netns,
@@ -513,48 +513,48 @@ pub fn lock_acquire(env: &Env, path: String) -> Result<Object<'_>> {
 /// /var/run/netns/NAME. Kinds: exists (name taken), invalid (not one file name).
 #[napi(ts_return_type = "Promise<StringOutcome>")]
 pub fn netns_create(env: &Env, name: String) -> Result<Object<'_>> {
-    on_own_thread(env, "fastcni-netns", move || fc::netns::create_named_here(&name), |r| StringOutcome::from_result(r, |p| p))
+    on_own_thread(env, "fastcni-netns", move || fc::kernel::create_named_here(&name), |r| StringOutcome::from_result(r, |p| p))
 }
 
 /// Delete a named network namespace as `ip netns del NAME` does (lazy unmount, unlink).
 /// Kinds: notFound (no such name), invalid.
 #[napi(ts_return_type = "Promise<BoolOutcome>")]
 pub fn netns_delete(env: &Env, name: String) -> Result<Object<'_>> {
-    on_own_thread(env, "fastcni-netns", move || fc::netns::delete_named(&name), |r| BoolOutcome::from_result(r, |()| true))
+    on_own_thread(env, "fastcni-netns", move || fc::kernel::delete_named(&name), |r| BoolOutcome::from_result(r, |()| true))
 }
 
 /// Try to take an exclusive flock without waiting: the handle when taken, -1 when another holder
 /// has it (then use lockAcquire). Synchronous: the uncontended case needs no thread hop.
 #[napi]
 pub fn lock_try(path: String) -> LockOutcome {
-    LockOutcome::from_result(fc::lock::try_acquire(&path), |h| h.unwrap_or(-1))
+    LockOutcome::from_result(fc::agent::lock_try(&path), |h| h.unwrap_or(-1))
 }
 
 /// Release a lock taken with lockAcquire (closes its handle).
 #[napi]
 pub fn lock_release(handle: i32) -> BoolOutcome {
-    BoolOutcome::from_result(fc::lock::release(handle), |()| true)
+    BoolOutcome::from_result(fc::agent::lock_release(handle), |()| true)
 }
 
 /// Every link of a namespace (null/undefined = the caller's own).
 #[napi]
 pub fn link_list(netns: Option<String>) -> AsyncTask<LinksTask> {
     AsyncTask::new(LinksTask(Some(Box::new(move || {
-        LinksOutcome::from_result(fc::link_list(netns.as_deref()), |v| v.into_iter().map(Into::into).collect())
+        LinksOutcome::from_result(fc::kernel::link_list(netns.as_deref()), |v| v.into_iter().map(Into::into).collect())
     }))))
 }
 
 /// Delete a link by name; value false when it was already gone.
 #[napi]
 pub fn link_del(netns: Option<String>, name: String) -> AsyncTask<BoolTask> {
-    AsyncTask::new(BoolTask(Some(Box::new(move || BoolOutcome::from_result(fc::link_del(netns.as_deref(), &name), |b| b)))))
+    AsyncTask::new(BoolTask(Some(Box::new(move || BoolOutcome::from_result(fc::kernel::link_del(netns.as_deref(), &name), |b| b)))))
 }
 
 /// CIDRs on one link (by name) or on every link of the namespace.
 #[napi]
 pub fn addr_list(netns: Option<String>, name: Option<String>) -> AsyncTask<StringsTask> {
     AsyncTask::new(StringsTask(Some(Box::new(move || {
-        StringsOutcome::from_result(fc::addr_list(netns.as_deref(), name.as_deref()), |v| v)
+        StringsOutcome::from_result(fc::kernel::addr_list(netns.as_deref(), name.as_deref()), |v| v)
     }))))
 }
 
@@ -562,18 +562,18 @@ pub fn addr_list(netns: Option<String>, name: Option<String>) -> AsyncTask<Strin
 #[napi]
 pub fn route_list(netns: Option<String>, name: Option<String>) -> AsyncTask<RoutesTask> {
     AsyncTask::new(RoutesTask(Some(Box::new(move || {
-        RoutesOutcome::from_result(fc::route_list(netns.as_deref(), name.as_deref()), |v| v.into_iter().map(Into::into).collect())
+        RoutesOutcome::from_result(fc::kernel::route_list(netns.as_deref(), name.as_deref()), |v| v.into_iter().map(Into::into).collect())
     }))))
 }
 
 /// Read a net.* sysctl inside a namespace ("net.ipv4.ip_forward" or "net/ipv4/ip_forward").
 #[napi]
 pub fn sysctl_get(netns: Option<String>, key: String) -> AsyncTask<StringTask> {
-    AsyncTask::new(StringTask(Some(Box::new(move || StringOutcome::from_result(fc::sysctl_get(netns.as_deref(), &key), |v| v)))))
+    AsyncTask::new(StringTask(Some(Box::new(move || StringOutcome::from_result(fc::kernel::sysctl_get(netns.as_deref(), &key), |v| v)))))
 }
 
 /// Write a net.* sysctl inside a namespace.
 #[napi]
 pub fn sysctl_set(netns: Option<String>, key: String, value: String) -> AsyncTask<BoolTask> {
-    AsyncTask::new(BoolTask(Some(Box::new(move || BoolOutcome::from_result(fc::sysctl_set(netns.as_deref(), &key, &value), |()| true)))))
+    AsyncTask::new(BoolTask(Some(Box::new(move || BoolOutcome::from_result(fc::kernel::sysctl_set(netns.as_deref(), &key, &value), |()| true)))))
 }

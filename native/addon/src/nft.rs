@@ -1,8 +1,8 @@
 //! napi exports for pod masquerading and the bridge MAC spoof check through nf_tables sets
-//! (fastcni_core::nft).
+//! (fastcni_core::kernel).
 //! Failures travel as data ({ error }) because async tasks cannot carry a typed error.
 
-use fastcni_core::nft;
+use fastcni_core::kernel as nft;
 use napi::bindgen_prelude::AsyncTask;
 use napi_derive::napi;
 

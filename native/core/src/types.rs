@@ -62,8 +62,8 @@ pub struct MasqOwner {
 
 impl MasqOwner {
     /// The nf_tables request for this owner's attachment `ifname` in `host_netns`.
-    pub fn request(&self, host_netns: Option<&str>, ifname: &str, addresses: Vec<String>) -> crate::nft::MasqRequest {
-        crate::nft::MasqRequest {
+    pub fn request(&self, host_netns: Option<&str>, ifname: &str, addresses: Vec<String>) -> crate::kernel::MasqRequest {
+        crate::kernel::MasqRequest {
             host_netns: host_netns.map(str::to_string),
             network: self.network.clone(),
             container_id: self.container_id.clone(),

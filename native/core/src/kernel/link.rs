@@ -5,12 +5,12 @@ use std::os::fd::RawFd;
 use netlink_packet_core::{DefaultNla, NLM_F_CREATE, NLM_F_EXCL};
 use netlink_packet_route::link::{
     InfoBridge, InfoBridgePort, InfoData, InfoKind, InfoPortData, InfoPortKind, InfoVeth, LinkAttribute, LinkExtentMask, LinkFlags,
-    LinkInfo as NlLinkInfo, LinkMessage, State,
+    LinkInfo as NlLinkInfo, LinkMessage,
 };
 use netlink_packet_route::RouteNetlinkMessage;
 
+use super::rtnl::{Req, Rtnl};
 use crate::error::{Failure, Kind, Result};
-use crate::rtnl::{Req, Rtnl};
 use crate::types::LinkInfo;
 
 /// A parsed link with the extra facts the core needs beyond [`LinkInfo`].
@@ -66,68 +66,6 @@ fn random_u32() -> u32 {
         return t.subsec_nanos() ^ (std::process::id() << 16);
     }
     u32::from_ne_bytes(b)
-}
-
-fn kind_name(k: &InfoKind) -> String {
-    match k {
-        InfoKind::Other(s) => s.clone(),
-        k => k.to_string(),
-    }
-}
-
-pub fn parse(m: &LinkMessage) -> Link {
-    let mut l = Link::default();
-    l.info.index = m.header.index;
-    l.info.up = m.header.flags.contains(LinkFlags::Up);
-    l.info.promisc = m.header.flags.contains(LinkFlags::Promisc);
-    let mut is_veth = false;
-    let mut link_attr = None;
-    for a in &m.attributes {
-        match a {
-            LinkAttribute::IfName(n) => l.info.name = n.clone(),
-            LinkAttribute::Address(b) => {
-                l.info.mac = format_mac(b);
-                l.mac_bytes = b.clone();
-            }
-            LinkAttribute::Mtu(v) => l.info.mtu = *v,
-            LinkAttribute::Controller(v) => l.master_index = Some(*v),
-            LinkAttribute::Link(v) => link_attr = Some(*v),
-            LinkAttribute::OperState(s) => {
-                l.oper_up = *s == State::Up;
-                l.oper = format!("{s:?}").to_lowercase();
-            }
-            LinkAttribute::LinkInfo(infos) => {
-                for i in infos {
-                    match i {
-                        NlLinkInfo::Kind(k) => {
-                            is_veth = *k == InfoKind::Veth;
-                            l.info.kind = kind_name(k);
-                        }
-                        NlLinkInfo::Data(InfoData::Bridge(attrs)) => {
-                            for b in attrs {
-                                if let InfoBridge::VlanDefaultPvid(p) = b {
-                                    l.vlan_default_pvid = Some(*p);
-                                }
-                            }
-                        }
-                        NlLinkInfo::PortData(InfoPortData::BridgePort(attrs)) => {
-                            for p in attrs {
-                                if let InfoBridgePort::HairpinMode(h) = p {
-                                    l.info.hairpin = Some(*h);
-                                }
-                            }
-                        }
-                        _ => {}
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-    if is_veth {
-        l.info.peer_index = link_attr;
-    }
-    l
 }
 
 /// Attribute numbers of linux/if_link.h that [`parse_raw`] reads.
@@ -498,6 +436,70 @@ pub fn bridge_port_msg(index: u32, hairpin: Option<bool>, isolated: Option<bool>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use netlink_packet_route::link::State;
+
+    /// The typed parser of netlink-packet-route, against which [`parse_raw`] is held.
+    fn kind_name(k: &InfoKind) -> String {
+        match k {
+            InfoKind::Other(s) => s.clone(),
+            k => k.to_string(),
+        }
+    }
+
+    fn parse(m: &LinkMessage) -> Link {
+        let mut l = Link::default();
+        l.info.index = m.header.index;
+        l.info.up = m.header.flags.contains(LinkFlags::Up);
+        l.info.promisc = m.header.flags.contains(LinkFlags::Promisc);
+        let mut is_veth = false;
+        let mut link_attr = None;
+        for a in &m.attributes {
+            match a {
+                LinkAttribute::IfName(n) => l.info.name = n.clone(),
+                LinkAttribute::Address(b) => {
+                    l.info.mac = format_mac(b);
+                    l.mac_bytes = b.clone();
+                }
+                LinkAttribute::Mtu(v) => l.info.mtu = *v,
+                LinkAttribute::Controller(v) => l.master_index = Some(*v),
+                LinkAttribute::Link(v) => link_attr = Some(*v),
+                LinkAttribute::OperState(s) => {
+                    l.oper_up = *s == State::Up;
+                    l.oper = format!("{s:?}").to_lowercase();
+                }
+                LinkAttribute::LinkInfo(infos) => {
+                    for i in infos {
+                        match i {
+                            NlLinkInfo::Kind(k) => {
+                                is_veth = *k == InfoKind::Veth;
+                                l.info.kind = kind_name(k);
+                            }
+                            NlLinkInfo::Data(InfoData::Bridge(attrs)) => {
+                                for b in attrs {
+                                    if let InfoBridge::VlanDefaultPvid(p) = b {
+                                        l.vlan_default_pvid = Some(*p);
+                                    }
+                                }
+                            }
+                            NlLinkInfo::PortData(InfoPortData::BridgePort(attrs)) => {
+                                for p in attrs {
+                                    if let InfoBridgePort::HairpinMode(h) = p {
+                                        l.info.hairpin = Some(*h);
+                                    }
+                                }
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        if is_veth {
+            l.info.peer_index = link_attr;
+        }
+        l
+    }
     use netlink_packet_core::{NetlinkMessage, NetlinkPayload};
 
     #[test]
@@ -655,13 +657,13 @@ mod tests {
     #[test]
     #[ignore = "needs root: make test runs it with --include-ignored"]
     fn raw_parser_agrees_on_kernel_replies() {
-        crate::netns::on_thread(|| {
+        crate::kernel::netns::on_thread(|| {
             assert_eq!(unsafe { libc::unshare(libc::CLONE_NEWNET) }, 0);
             let mut nl = Rtnl::open()?;
             let spec = BridgeSpec { name: "br-t", mtu: None, promisc: false, vlan_filtering: false };
             let (br, created) = ensure_bridge(&mut nl, &spec)?;
             assert!(created && br.info.kind == "bridge");
-            let self_fd = crate::netns::open("/proc/thread-self/ns/net")?;
+            let self_fd = crate::kernel::netns::open("/proc/thread-self/ns/net")?;
             let veth = VethSpec {
                 host_name: "vt0",
                 peer_name: "vt1",

@@ -1,13 +1,13 @@
 //! Interface addresses over rtnetlink, and the CIDR parsing shared by addresses and routes.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr};
 
 use netlink_packet_core::{NLM_F_CREATE, NLM_F_EXCL};
 use netlink_packet_route::address::{AddressAttribute, AddressHeaderFlags, AddressMessage, AddressScope};
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 
+use super::rtnl::{Req, Rtnl};
 use crate::error::{Failure, Kind, Result};
-use crate::rtnl::{Req, Rtnl};
 
 /// An address with its prefix length, e.g. 10.1.0.5/24 (host bits kept).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -186,13 +186,6 @@ pub fn plan_bridge_addr(bridge: &str, have: &[Cidr], want: &Cidr, force: bool) -
         }
     }
     Ok(Some(remove))
-}
-
-pub fn loopback_ok(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v) => v.is_loopback(),
-        IpAddr::V6(v) => v == Ipv6Addr::LOCALHOST,
-    }
 }
 
 #[cfg(test)]

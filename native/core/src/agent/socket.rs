@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::peer;
+use super::peer;
 
 /// How long the accepting thread itself waits for a frame; a slower caller gets a thread of its own.
 const INLINE_WAIT: Duration = Duration::from_millis(20);

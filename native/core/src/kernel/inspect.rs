@@ -1,21 +1,17 @@
 //! Read-side and small per-namespace operations: CHECK's view of a pod, loopback, and the
 //! fine-grained calls for library users (links, addresses, routes, sysctls).
 
-use crate::addr;
+use super::addr;
+use super::link;
+use super::netns;
+use super::route;
+use super::rtnl::Rtnl;
+use super::sysctl;
 use crate::error::{Failure, Kind, Result};
-use crate::link;
-use crate::netns;
-use crate::route;
-use crate::rtnl::Rtnl;
-use crate::sysctl;
 use crate::types::{LinkInfo, LoopbackResult, PodInspectRequest, PodInspectResult, Route};
 
-/// The pod's interface, its host peer (by peer index in hostNetns) and optionally the bridge.
-pub fn pod_inspect(req: &PodInspectRequest) -> Result<PodInspectResult> {
-    netns::on_thread(|| pod_inspect_here(req))
-}
-
-/// [`pod_inspect`] on the calling thread, which must be a throwaway one (it switches namespaces).
+/// The pod's interface, its host peer (by peer index in hostNetns) and optionally the bridge, on the
+/// calling thread, which must be a throwaway one (it switches namespaces).
 pub fn pod_inspect_here(req: &PodInspectRequest) -> Result<PodInspectResult> {
     if let Some(h) = req.host_netns.as_deref() {
         netns::enter(&netns::open(h)?, h)?;
@@ -51,12 +47,8 @@ pub fn pod_inspect_here(req: &PodInspectRequest) -> Result<PodInspectResult> {
     Ok(out)
 }
 
-/// Set lo up or down in a namespace; report it and its addresses afterwards.
-pub fn loopback_set(netns_path: &str, up: bool) -> Result<LoopbackResult> {
-    netns::on_thread(|| loopback_set_here(netns_path, up))
-}
-
-/// [`loopback_set`] on the calling thread, which must be a throwaway one (it enters the netns).
+/// Set lo up or down in a namespace and report it and its addresses afterwards, on the calling
+/// thread, which must be a throwaway one (it enters the namespace).
 pub fn loopback_set_here(netns_path: &str, up: bool) -> Result<LoopbackResult> {
     netns::enter(&netns::open(netns_path)?, netns_path)?;
     let mut nl = Rtnl::open()?;
@@ -82,17 +74,6 @@ pub fn link_list(netns_path: Option<&str>) -> Result<Vec<LinkInfo>> {
                 i
             })
             .collect())
-    })
-}
-
-/// One link by name; None when missing.
-pub fn link_get(netns_path: Option<&str>, name: &str) -> Result<Option<LinkInfo>> {
-    netns::run_in(netns_path, || {
-        let mut nl = Rtnl::open()?;
-        match link::by_name(&mut nl, name)? {
-            Some(l) => Ok(Some(link::with_master_name(&mut nl, &l, None)?)),
-            None => Ok(None),
-        }
     })
 }
 

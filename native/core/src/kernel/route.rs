@@ -6,9 +6,9 @@ use netlink_packet_core::{NLM_F_APPEND, NLM_F_CREATE};
 use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteProtocol, RouteScope, RouteType};
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 
-use crate::addr::Cidr;
+use super::addr::Cidr;
+use super::rtnl::{Req, Rtnl};
 use crate::error::{Failure, Result};
-use crate::rtnl::{Req, Rtnl};
 use crate::types::Route;
 
 const RT_TABLE_MAIN: u32 = 254;

@@ -26,14 +26,6 @@ pub fn write(key: &str, value: &str) -> Result<()> {
     f.write_all(value.as_bytes()).map_err(|e| Failure::io("sysctl write", &e).with_msg_suffix(&path))
 }
 
-/// Write unless the value is already there (saves a write that may trigger kernel work).
-pub fn ensure(key: &str, value: &str) -> Result<()> {
-    match read(key) {
-        Ok(v) if v == value => Ok(()),
-        _ => write(key, value),
-    }
-}
-
 /// Write, ignoring a key that does not exist (IPv6 disabled, interface without that knob).
 pub fn write_if_present(key: &str, value: &str) -> Result<()> {
     match write(key, value) {

@@ -183,11 +183,6 @@ pub fn create_named_here(name: &str) -> Result<String> {
     Ok(path)
 }
 
-/// `ip netns add NAME` from a fresh thread of its own; see [`create_named_here`].
-pub fn create_named(name: &str) -> Result<String> {
-    on_thread(|| create_named_here(name))
-}
-
 /// `ip netns del NAME`: lazy unmount (MNT_DETACH), then unlink. A missing name → kind notFound.
 pub fn delete_named(name: &str) -> Result<()> {
     let path = named_path(name)?;
@@ -221,6 +216,10 @@ impl WithPrefix for Failure {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn create_named(name: &str) -> Result<String> {
+        on_thread(|| create_named_here(name))
+    }
 
     #[test]
     fn missing_netns_is_gone() {

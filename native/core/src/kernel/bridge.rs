@@ -1,12 +1,10 @@
-//! The bridge plugin's kernel work as two coarse calls: wire a pod into a bridge (rolled back on
-//! any failure) and unwire it (idempotent).
+//! The bridge plugin's kernel work as coarse calls: wire a pod into a bridge in two stages (rolled
+//! back on any failure) and unwire it (idempotent).
 //!
-//! Cost of an ADD, steady state on a resident worker (`bridge_add_resident`: thread, host socket
-//! and bridge already there): one pod socket, four round trips — bridge address dump, veth create
-//! (the new link is echoed back), the pod's whole configuration plus a read-back in one batch, and
-//! bridge + host end in one read (which also revalidates the cached bridge) — and a few /proc
-//! sysctl writes (~3 µs each). `bridge_add_here` (a throwaway thread) adds a bridge GET, the
-//! host socket and the thread.
+//! Cost of an ADD, steady state on a resident worker (thread, host socket and bridge already
+//! there): one pod socket, four round trips — bridge address dump, veth create (the new link is
+//! echoed back), the pod's whole configuration plus a read-back in one batch, and bridge + host
+//! end in one read (which also revalidates the cached bridge) — and a few /proc sysctl writes.
 
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::{Duration, Instant};
@@ -16,50 +14,20 @@ use netlink_packet_core::NLM_F_EXCL;
 use netlink_packet_route::link::{AfSpecBridge, BridgeVlanInfo, BridgeVlanInfoFlags, LinkAttribute, LinkFlags, LinkMessage};
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 
-use crate::addr::{self, Cidr};
+use super::addr::{self, Cidr};
+use super::link::{self, BridgeSpec, Link, VethSpec};
+use super::netns;
+use super::resident::Resident;
+use super::route;
+use super::rtnl::{Raw, Req, Rtnl, NLM_F_ECHO};
+use super::sysctl;
 use crate::error::{Failure, Kind, Result};
-use crate::link::{self, BridgeSpec, Link, VethSpec};
-use crate::netns;
 use crate::phase::{self, Phase};
-use crate::resident::Resident;
-use crate::route;
-use crate::rtnl::{Raw, Req, Rtnl, NLM_F_ECHO};
-use crate::sysctl;
 use crate::types::{BridgeAddRequest, BridgeAddResult, BridgeDelRequest, BridgeDelResult, MasqOwner};
 
 const VETH_NAME_TRIES: usize = 10;
 const OPER_UP_TIMEOUT: Duration = Duration::from_secs(2);
 const IFNAMSIZ: usize = 16;
-
-/// Ensure the bridge, create the veth pair straight into the pod, configure both sides.
-/// Anything created for this pod is deleted again when a later step fails.
-pub fn bridge_add(req: &BridgeAddRequest) -> Result<BridgeAddResult> {
-    validate(req)?;
-    netns::on_thread(|| bridge_add_here(req))
-}
-
-/// [`bridge_add`] on the calling thread, which must be a throwaway one ([`netns::on_thread`],
-/// [`netns::detached`]): it switches namespaces and does not switch back.
-pub fn bridge_add_here(req: &BridgeAddRequest) -> Result<BridgeAddResult> {
-    validate(req)?;
-    if let Some(h) = req.host_netns.as_deref() {
-        netns::enter(&netns::open(h)?, h)?;
-    }
-    let host_ns = netns::open("/proc/thread-self/ns/net")?;
-    let mut host = Rtnl::open()?;
-    let pod_ns = netns::open(&req.pod_netns)?;
-    netns::enter(&pod_ns, &req.pod_netns)?;
-    let mut pod = Rtnl::open()?;
-    netns::enter(&host_ns, "host")?;
-
-    let mut dirs = sysctl::Dirs::default();
-    let (bridge, host_end) = attached(attach_with(&mut host, &mut pod, &pod_ns, &mut dirs, req, None, true)?)?;
-    netns::enter(&host_ns, "host")?;
-    let (out, _) = finish_with(&mut host, &mut pod, &pod_ns, &mut dirs, req, &bridge, &host_end, false)?;
-    netns::enter(&host_ns, "host")?;
-    masquerade(&mut host, req, &out)?;
-    Ok(out)
-}
 
 /// The first stage of an ADD done on a resident worker: the pod's veth made, plugged into the
 /// bridge, its host port and DAD sysctls set. None of it needs the IPAM result, so it runs while
@@ -171,7 +139,7 @@ fn add_afresh(
 /// The calling thread must be in the host namespace.
 fn masquerade(host: &mut Rtnl, req: &BridgeAddRequest, out: &BridgeAddResult) -> Result<()> {
     let Some(owner) = &req.masquerade else { return Ok(()) };
-    crate::nft::masq_add(&owner.request(req.host_netns.as_deref(), &req.ifname, req.addresses.clone())).inspect_err(|_| {
+    super::nft::masq_add(&owner.request(req.host_netns.as_deref(), &req.ifname, req.addresses.clone())).inspect_err(|_| {
         let _ = host.ack("veth delete (rollback)", link::del_msg(out.host_veth.index, None), 0);
     })
 }
@@ -218,7 +186,7 @@ fn masq_del_later(req: &BridgeDelRequest, owner: &MasqOwner) -> Result<MasqDelLa
         .spawn(move || match rx.recv() {
             Ok(addresses) => {
                 masq.addresses = addresses;
-                crate::nft::masq_del(&masq).map(|()| true)
+                super::nft::masq_del(&masq).map(|()| true)
             }
             Err(_) => Ok(false),
         })
@@ -282,11 +250,6 @@ fn finish_with(
         let _ = host.ack("veth delete (rollback)", link::del_msg(host_end.info.index, None), 0);
     }
     done
-}
-
-fn validate(req: &BridgeAddRequest) -> Result<()> {
-    validate_link(req)?;
-    validate_l3(req)
 }
 
 /// What the first stage needs valid: names and VLANs.
@@ -764,12 +727,8 @@ fn wait_dad(pod: &mut Rtnl, index: u32) -> Result<()> {
     }
 }
 
-/// Delete the pod's interface (which deletes its host end), reporting its global unicast addresses.
-pub fn bridge_del(req: &BridgeDelRequest) -> Result<BridgeDelResult> {
-    netns::on_thread(|| bridge_del_here(req))
-}
-
-/// [`bridge_del`] on the calling thread, which must be a throwaway one (it enters the pod netns).
+/// Delete the pod's interface (which deletes its host end), reporting its global unicast addresses,
+/// on the calling thread, which must be a throwaway one (it enters the pod namespace).
 pub fn bridge_del_here(req: &BridgeDelRequest) -> Result<BridgeDelResult> {
     del_with(req, None, None)
 }
@@ -821,6 +780,15 @@ fn del_with(
 mod tests {
     use super::*;
     use crate::types::LinkInfo;
+
+    fn validate(req: &BridgeAddRequest) -> Result<()> {
+        validate_link(req)?;
+        validate_l3(req)
+    }
+
+    fn bridge_del(req: &BridgeDelRequest) -> Result<BridgeDelResult> {
+        netns::on_thread(|| bridge_del_here(req))
+    }
 
     fn req() -> BridgeAddRequest {
         BridgeAddRequest { bridge: "cni0".into(), ifname: "eth0".into(), pod_netns: "/x".into(), ..Default::default() }

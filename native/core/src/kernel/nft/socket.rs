@@ -31,7 +31,7 @@ impl NftSocket {
     pub fn open(netns: Option<&str>) -> Result<Self, Failure> {
         let sock = match netns {
             None => open_socket()?,
-            Some(p) => crate::netns::run_in(Some(p), open_socket)?,
+            Some(p) => crate::kernel::netns::run_in(Some(p), open_socket)?,
         };
         Ok(NftSocket { sock, seq: 0, buf: Vec::with_capacity(RECV_BUF), poisoned: false })
     }
