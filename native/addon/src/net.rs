@@ -575,5 +575,7 @@ pub fn sysctl_get(netns: Option<String>, key: String) -> AsyncTask<StringTask> {
 /// Write a net.* sysctl inside a namespace.
 #[napi]
 pub fn sysctl_set(netns: Option<String>, key: String, value: String) -> AsyncTask<BoolTask> {
-    AsyncTask::new(BoolTask(Some(Box::new(move || BoolOutcome::from_result(fc::kernel::sysctl_set(netns.as_deref(), &key, &value), |()| true)))))
+    AsyncTask::new(BoolTask(Some(Box::new(move || {
+        BoolOutcome::from_result(fc::kernel::sysctl_set(netns.as_deref(), &key, &value), |()| true)
+    }))))
 }

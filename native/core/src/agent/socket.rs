@@ -114,6 +114,15 @@ fn netns_key(path: &str) -> std::io::Result<(OwnedFd, (u64, u64))> {
     Ok((OwnedFd::from(f), (m.dev(), m.ino())))
 }
 
+/// A connection being read: the caller's credentials, what has come so far, when it was accepted.
+struct Reading {
+    s: UnixStream,
+    pid: i32,
+    uid: u32,
+    bytes: Vec<u8>,
+    start: Instant,
+}
+
 /// Connections handed over, and the agent waiting for the next one.
 struct Queue {
     ready: VecDeque<Incoming>,
@@ -165,7 +174,7 @@ impl Listener {
             if self.stopped.load(Ordering::SeqCst) {
                 break;
             }
-            let mut s = match accepted {
+            let s = match accepted {
                 Ok((s, _)) => s,
                 Err(e) if e.kind() == ErrorKind::Interrupted || e.kind() == ErrorKind::ConnectionAborted => continue,
                 Err(_) => {
@@ -179,25 +188,26 @@ impl Listener {
                 Ok(c) => (c.pid, c.uid),
                 Err(_) => continue, // dropped: the caller sees the connection closed
             };
-            let mut buf = Vec::with_capacity(4096);
-            let end = read_frame(&mut s, &mut buf, max_payload, start + INLINE_WAIT.min(read_timeout));
+            let mut r = Reading { s, pid, uid, bytes: Vec::with_capacity(4096), start };
+            let end = read_frame(&mut r.s, &mut r.bytes, max_payload, start + INLINE_WAIT.min(read_timeout));
             if end == ReadEnd::Timeout && start.elapsed() < read_timeout {
                 // a slow caller: finish reading on its own thread, keep accepting
                 let me = Arc::clone(&self);
                 let spawned = std::thread::Builder::new().name("fastcni-read".into()).stack_size(128 * 1024).spawn(move || {
-                    let end = read_frame(&mut s, &mut buf, max_payload, start + read_timeout);
-                    me.hand_over(s, pid, uid, buf, end, start);
+                    let end = read_frame(&mut r.s, &mut r.bytes, max_payload, start + read_timeout);
+                    me.hand_over(r, end);
                 });
                 if spawned.is_err() {
                     continue; // the closure (and the connection) is dropped
                 }
             } else {
-                self.hand_over(s, pid, uid, buf, end, start);
+                self.hand_over(r, end);
             }
         }
     }
 
-    fn hand_over(&self, s: UnixStream, pid: i32, uid: u32, bytes: Vec<u8>, end: ReadEnd, start: Instant) {
+    fn hand_over(&self, r: Reading, end: ReadEnd) {
+        let Reading { s, pid, uid, bytes, start } = r;
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         // The caller's namespace, from the pid the kernel recorded at connect. The caller is
         // normally still waiting for its answer, so the pid is still its own; one that died in

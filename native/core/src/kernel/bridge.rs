@@ -38,16 +38,22 @@ pub struct Attached {
     host: Rtnl,
     pod: Rtnl,
     pod_ns: OwnedFd,
-    /// the bridge and the host end; None: left to the second stage (no bridge yet)
-    linked: Option<(Link, Link)>,
+    /// None: left to the second stage (no bridge yet)
+    linked: Option<Linked>,
     used_cache: bool,
+}
+
+/// What the first stage wired: the bridge and the host end of the pod's veth.
+struct Linked {
+    bridge: Link,
+    host_end: Link,
 }
 
 impl Attached {
     /// Delete the veth again (IPAM failed, say); the host socket goes back to the worker.
     pub fn rollback(mut self, res: &mut Resident) -> Result<()> {
         let r = match &self.linked {
-            Some((_, host_end)) => self.host.ack("veth delete (rollback)", link::del_msg(host_end.info.index, None), 0),
+            Some(l) => self.host.ack("veth delete (rollback)", link::del_msg(l.host_end.info.index, None), 0),
             None => Ok(()),
         };
         res.put_host(self.host);
@@ -55,12 +61,12 @@ impl Attached {
     }
 }
 
-/// The link pair of a first stage that was allowed to create the bridge.
-fn attached(linked: Option<(Link, Link)>) -> Result<(Link, Link)> {
+/// The links of a first stage that was allowed to create the bridge.
+fn attached(linked: Option<Linked>) -> Result<Linked> {
     linked.ok_or_else(|| Failure::internal("bridge ensure", "the bridge was neither found nor created"))
 }
 
-/// The first stage on a resident worker ([`resident::run`]): its host socket, its cached bridge
+/// The first stage on a resident worker: its host socket, its cached bridge
 /// (validated by the kernel: a stale one fails a step or reads back as something else, and the
 /// work is redone once without the cache), a short setns into the pod to open the pod's socket.
 /// `req`'s IPAM-dependent fields are not used yet.
@@ -77,11 +83,11 @@ pub fn attach_resident(res: &mut Resident, req: &BridgeAddRequest) -> Result<Att
     let cached = res.bridges.remove(&req.bridge).filter(|b| b.info.up && (!req.promisc || b.info.promisc));
     let used_cache = cached.is_some();
     res.mark_moved(); // attach_with() ends in the pod namespace
-    let mut r = attach_with(&mut host, &mut pod, &pod_ns, &mut res.sysctl, req, cached, false);
+    let mut r = attach_with(&mut Sides { host: &mut host, pod: &mut pod, pod_ns: &pod_ns, dirs: &mut res.sysctl }, req, cached, false);
     if used_cache && r.is_err() {
         res.back()?;
         res.mark_moved();
-        r = attach_with(&mut host, &mut pod, &pod_ns, &mut res.sysctl, req, None, false);
+        r = attach_with(&mut Sides { host: &mut host, pod: &mut pod, pod_ns: &pod_ns, dirs: &mut res.sysctl }, req, None, false);
     }
     res.back()?;
     // on failure the host socket is dropped: the next call opens a fresh one
@@ -95,9 +101,10 @@ pub fn finish_resident(res: &mut Resident, a: Attached, req: &BridgeAddRequest) 
     let Attached { mut host, mut pod, pod_ns, linked, used_cache } = a;
     phase::begin();
     let mut r = match linked {
-        Some((bridge, host_end)) => {
+        Some(linked) => {
             res.mark_moved(); // finish_with() enters the pod namespace
-            finish_with(&mut host, &mut pod, &pod_ns, &mut res.sysctl, req, &bridge, &host_end, used_cache)
+            let mut s = Sides { host: &mut host, pod: &mut pod, pod_ns: &pod_ns, dirs: &mut res.sysctl };
+            finish_with(&mut s, req, &linked, used_cache)
         }
         None => add_afresh(res, &mut host, &mut pod, &pod_ns, req),
     };
@@ -127,10 +134,10 @@ fn add_afresh(
 ) -> Result<(BridgeAddResult, Link)> {
     res.back()?;
     res.mark_moved();
-    let (bridge, host_end) = attached(attach_with(host, pod, pod_ns, &mut res.sysctl, req, None, true)?)?;
+    let linked = attached(attach_with(&mut Sides { host, pod, pod_ns, dirs: &mut res.sysctl }, req, None, true)?)?;
     res.back()?;
     res.mark_moved();
-    finish_with(host, pod, pod_ns, &mut res.sysctl, req, &bridge, &host_end, false)
+    finish_with(&mut Sides { host, pod, pod_ns, dirs: &mut res.sysctl }, req, &linked, false)
 }
 
 /// The pod's masquerade elements, from the host namespace, in the same call as the wiring (one
@@ -198,29 +205,20 @@ fn masq_del_later(req: &BridgeDelRequest, owner: &MasqOwner) -> Result<MasqDelLa
 /// the veth pair, the host port's settings and the pod end's DAD sysctls. Returns the bridge and
 /// the host end, with the thread left in the pod namespace; on failure the veth is gone again.
 /// Without `create_bridge`, a missing bridge ends the stage early: Ok(None), nothing done.
-/// `dirs`: /proc/sys/net directories of the host namespace (sysctls of the host side go through them).
-#[allow(clippy::too_many_arguments)]
-fn attach_with(
-    host: &mut Rtnl,
-    pod: &mut Rtnl,
-    pod_ns: &OwnedFd,
-    dirs: &mut sysctl::Dirs,
-    req: &BridgeAddRequest,
-    cached: Option<Link>,
-    create_bridge: bool,
-) -> Result<Option<(Link, Link)>> {
-    if cached.is_none() && !create_bridge && link::by_name(host, &req.bridge)?.is_none() {
+fn attach_with(s: &mut Sides, req: &BridgeAddRequest, cached: Option<Link>, create_bridge: bool) -> Result<Option<Linked>> {
+    if cached.is_none() && !create_bridge && link::by_name(s.host, &req.bridge)?.is_none() {
         return Ok(None);
     }
-    let bridge = ensure_bridge(host, dirs, req, cached)?;
+    let bridge = ensure_bridge(s.host, s.dirs, req, cached)?;
     phase::lap(Phase::BridgeEnsure);
-    let host_end = create_veth(host, pod, req, &bridge, pod_ns.as_raw_fd())?;
+    let host_end = create_veth(s.host, s.pod, req, &bridge, s.pod_ns.as_raw_fd())?;
     phase::lap(Phase::VethCreate);
-    match port_and_dad(host, pod_ns, dirs, req, &bridge, &host_end) {
-        Ok(()) => Ok(Some((bridge, host_end))),
+    let linked = Linked { bridge, host_end };
+    match port_and_dad(s, req, &linked) {
+        Ok(()) => Ok(Some(linked)),
         Err(e) => {
             // deleting one end of a veth deletes both (the socket stays in the host netns)
-            let _ = host.ack("veth delete (rollback)", link::del_msg(host_end.info.index, None), 0);
+            let _ = s.host.ack("veth delete (rollback)", link::del_msg(linked.host_end.info.index, None), 0);
             Err(e)
         }
     }
@@ -229,25 +227,14 @@ fn attach_with(
 /// The second stage, from the host namespace: gateway addresses and forwarding, then the pod's
 /// addresses, link and routes, and the read-back; `check_bridge`: the bridge came from the cache.
 /// Returns the result and the bridge as read back at the end; on failure the veth is deleted.
-#[allow(clippy::too_many_arguments)]
-fn finish_with(
-    host: &mut Rtnl,
-    pod: &mut Rtnl,
-    pod_ns: &OwnedFd,
-    dirs: &mut sysctl::Dirs,
-    req: &BridgeAddRequest,
-    bridge: &Link,
-    host_end: &Link,
-    check_bridge: bool,
-) -> Result<(BridgeAddResult, Link)> {
+fn finish_with(s: &mut Sides, req: &BridgeAddRequest, linked: &Linked, check_bridge: bool) -> Result<(BridgeAddResult, Link)> {
     let done = validate_l3(req).and_then(|()| {
-        let gateway = setup_gateway(host, dirs, req, bridge)?;
+        let gateway = setup_gateway(s.host, s.dirs, req, &linked.bridge)?;
         phase::lap(Phase::Gateway);
-        let mut ctx = Sides { host: &mut *host, pod, pod_ns };
-        configure(&mut ctx, req, bridge, gateway.as_ref(), host_end, check_bridge)
+        configure(s, req, linked, gateway.as_ref(), check_bridge)
     });
     if done.is_err() {
-        let _ = host.ack("veth delete (rollback)", link::del_msg(host_end.info.index, None), 0);
+        let _ = s.host.ack("veth delete (rollback)", link::del_msg(linked.host_end.info.index, None), 0);
     }
     done
 }
@@ -547,11 +534,13 @@ fn first_err(results: Vec<Result<()>>, ignore: impl Fn(&Failure) -> bool) -> Res
     Ok(())
 }
 
-/// The two sockets of an ADD, and the pod namespace the thread enters for the pod's sysctls.
+/// The two sockets of an ADD, the pod namespace the thread enters for the pod's sysctls, and the
+/// host namespace's /proc/sys/net directories (the host side's sysctls go through them).
 struct Sides<'a> {
     host: &'a mut Rtnl,
     pod: &'a mut Rtnl,
     pod_ns: &'a OwnedFd,
+    dirs: &'a mut sysctl::Dirs,
 }
 
 /// The pod side in one batch: arp_notify, addresses, link up, routes, then the link read back.
@@ -584,20 +573,14 @@ fn acked_then_link(mut results: Vec<Result<Vec<Raw>>>, ignore: impl Fn(&Failure)
 
 /// The first stage's end: host-port settings and accept_ra of the host end, then (entering the pod
 /// namespace, where the thread stays) the pod end's DAD sysctls.
-fn port_and_dad(
-    host: &mut Rtnl,
-    pod_ns: &OwnedFd,
-    dirs: &mut sysctl::Dirs,
-    req: &BridgeAddRequest,
-    br: &Link,
-    host_end: &Link,
-) -> Result<()> {
-    first_err(host.batch(host_port_reqs(req, br, host_end.info.index)), |e| {
+fn port_and_dad(s: &mut Sides, req: &BridgeAddRequest, linked: &Linked) -> Result<()> {
+    let Linked { bridge, host_end } = linked;
+    first_err(s.host.batch(host_port_reqs(req, bridge, host_end.info.index)), |e| {
         e.op == "bridge vlan delete default" && e.kind == Kind::NotFound
     })?;
-    dirs.write_if_present(&format!("net/ipv6/conf/{}/accept_ra", host_end.info.name), "0")?;
+    s.dirs.write_if_present(&format!("net/ipv6/conf/{}/accept_ra", host_end.info.name), "0")?;
     phase::lap(Phase::HostPort);
-    netns::enter(pod_ns, &req.pod_netns)?;
+    netns::enter(s.pod_ns, &req.pod_netns)?;
     let ifn = &req.ifname;
     if req.enable_dad {
         sysctl::write_if_present(&format!("net/ipv6/conf/{ifn}/enhanced_dad"), "1")?;
@@ -614,11 +597,11 @@ fn port_and_dad(
 fn configure(
     s: &mut Sides,
     req: &BridgeAddRequest,
-    br: &Link,
+    linked: &Linked,
     gateway: Option<&Link>,
-    host_end: &Link,
     check_bridge: bool,
 ) -> Result<(BridgeAddResult, Link)> {
+    let Linked { bridge: br, host_end } = linked;
     let host_idx = host_end.info.index;
     let host_name = &host_end.info.name;
     netns::enter(s.pod_ns, &req.pod_netns)?;

@@ -6,12 +6,13 @@ use std::net::IpAddr;
 use sha2::{Digest, Sha256};
 
 use super::error::{nl_errno, Failure, Kind};
-use super::objects::{self, Elem, Ip};
+use super::objects::{self, Elem, Ip, SetSpec, Table};
 use super::pool;
 use super::socket::{MsgError, NftSocket};
 use super::wire::{Msg, NFPROTO_INET, NLM_F_APPEND, NLM_F_CREATE, NLM_F_EXCL};
 
-pub const TABLE: &str = "fastcni";
+/// Table `inet fastcni`.
+pub const TABLE: Table<'static> = Table { family: NFPROTO_INET, name: "fastcni" };
 pub const CHAIN: &str = "postrouting";
 pub const SET_PREFIX: &str = "masq-";
 /// NF_IP_PRI_NAT_SRC ("srcnat").
@@ -142,10 +143,10 @@ impl Plan {
     /// Table and base chain (EXCL: whoever creates the chain also adds the multicast returns).
     pub fn chain_msgs(&self) -> Vec<Msg> {
         vec![
-            objects::new_table(NFPROTO_INET, TABLE, NLM_F_CREATE),
-            objects::new_nat_postrouting_chain(NFPROTO_INET, TABLE, CHAIN, SRCNAT_PRIORITY, NLM_F_CREATE | NLM_F_EXCL),
-            objects::new_rule(NFPROTO_INET, TABLE, CHAIN, &objects::multicast_return(Ip::V4), NLM_F_CREATE | NLM_F_APPEND),
-            objects::new_rule(NFPROTO_INET, TABLE, CHAIN, &objects::multicast_return(Ip::V6), NLM_F_CREATE | NLM_F_APPEND),
+            objects::new_table(TABLE, NLM_F_CREATE),
+            objects::new_nat_postrouting_chain(TABLE, CHAIN, SRCNAT_PRIORITY, NLM_F_CREATE | NLM_F_EXCL),
+            objects::new_rule(TABLE, CHAIN, &objects::multicast_return(Ip::V4), NLM_F_CREATE | NLM_F_APPEND),
+            objects::new_rule(TABLE, CHAIN, &objects::multicast_return(Ip::V6), NLM_F_CREATE | NLM_F_APPEND),
         ]
     }
 
@@ -153,17 +154,17 @@ impl Plan {
     pub fn set_msgs(&self) -> Vec<Msg> {
         let rule = objects::masq_rule(self.cidr.ip, &self.set, Some(1), &self.cidr.net(), self.cidr.prefix);
         vec![
-            objects::new_addr_set(NFPROTO_INET, TABLE, &self.set, self.cidr.ip, 1, &self.set_comment, NLM_F_CREATE | NLM_F_EXCL),
-            objects::new_rule(NFPROTO_INET, TABLE, CHAIN, &rule, NLM_F_CREATE | NLM_F_APPEND),
+            objects::new_set(TABLE, &SetSpec::addresses(&self.set, self.cidr.ip, 1, &self.set_comment), NLM_F_CREATE | NLM_F_EXCL),
+            objects::new_rule(TABLE, CHAIN, &rule, NLM_F_CREATE | NLM_F_APPEND),
         ]
     }
 
     pub fn add_elem_msg(&self, set_id: Option<u32>) -> Msg {
-        objects::new_set_elems(NFPROTO_INET, TABLE, &self.set, set_id, std::slice::from_ref(&self.elem), NLM_F_CREATE | NLM_F_EXCL)
+        objects::new_set_elems(TABLE, &self.set, set_id, std::slice::from_ref(&self.elem), NLM_F_CREATE | NLM_F_EXCL)
     }
 
     pub fn del_elem_msg(&self) -> Msg {
-        objects::del_set_elems(NFPROTO_INET, TABLE, &self.set, std::slice::from_ref(&self.elem))
+        objects::del_set_elems(TABLE, &self.set, std::slice::from_ref(&self.elem))
     }
 }
 
@@ -267,7 +268,7 @@ pub fn masq_del(req: &MasqRequest) -> Result<(), Failure> {
     let mine = elem_comment(&req.container_id, &req.ifname);
     if !plans.is_empty() {
         for p in &plans {
-            let msg = objects::get_set_elem(NFPROTO_INET, TABLE, &p.set, &p.elem.key);
+            let msg = objects::get_set_elem(TABLE, &p.set, &p.elem.key);
             let current = match sock.request("masq del lookup", &msg) {
                 Ok(replies) => replies.iter().flat_map(|r| objects::parse_set_elems(r)).find(|e| e.key == p.elem.key),
                 Err(e) if e.errno == libc::ENOENT => continue,
@@ -283,7 +284,7 @@ pub fn masq_del(req: &MasqRequest) -> Result<(), Failure> {
     }
     for l in list_elems(&mut sock, Some(&req.network))? {
         if l.elem.comment.as_deref() == Some(mine.as_str()) {
-            let msg = objects::del_set_elems(NFPROTO_INET, TABLE, &l.set, std::slice::from_ref(&l.elem));
+            let msg = objects::del_set_elems(TABLE, &l.set, std::slice::from_ref(&l.elem));
             del_elem(&mut sock, msg)?;
         }
     }
@@ -300,7 +301,7 @@ struct Listed {
 
 /// Every element of our sets, optionally one network's.
 fn list_elems(sock: &mut NftSocket, network: Option<&str>) -> Result<Vec<Listed>, Failure> {
-    let sets = match sock.dump("masq list sets", &objects::dump_sets(NFPROTO_INET, TABLE)) {
+    let sets = match sock.dump("masq list sets", &objects::dump_sets(TABLE)) {
         Ok(s) => s,
         Err(e) if e.errno == libc::ENOENT => return Ok(vec![]),
         Err(e) => return Err(e),
@@ -316,7 +317,7 @@ fn list_elems(sock: &mut NftSocket, network: Option<&str>) -> Result<Vec<Listed>
         if network.is_some_and(|n| n != net) {
             continue;
         }
-        let elems = match sock.dump("masq list elements", &objects::dump_set_elems(NFPROTO_INET, TABLE, &s.name)) {
+        let elems = match sock.dump("masq list elements", &objects::dump_set_elems(TABLE, &s.name)) {
             Ok(e) => e,
             Err(e) if e.errno == libc::ENOENT => continue, // set removed meanwhile
             Err(e) => return Err(e),

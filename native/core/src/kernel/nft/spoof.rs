@@ -7,12 +7,13 @@ use sha2::{Digest, Sha256};
 
 use super::error::{nl_errno, Failure, Kind};
 use super::masq::elem_comment;
-use super::objects::{self, Elem, IFNAME_LEN};
+use super::objects::{self, Elem, SetSpec, Table, IFNAME_LEN};
 use super::pool;
 use super::socket::{MsgError, NftSocket};
 use super::wire::{Msg, NFPROTO_BRIDGE, NLM_F_APPEND, NLM_F_CREATE, NLM_F_EXCL};
 
-pub const TABLE: &str = "fastcni";
+/// Table `bridge fastcni`.
+pub const TABLE: Table<'static> = Table { family: NFPROTO_BRIDGE, name: "fastcni" };
 pub const CHAIN: &str = "prerouting";
 pub const IF_SET_PREFIX: &str = "spoof-if-";
 pub const MAC_SET_PREFIX: &str = "spoof-mac-";
@@ -139,30 +140,32 @@ impl Plan {
     pub fn setup_msgs(&self) -> Vec<Msg> {
         let rule = objects::spoof_rule(&self.if_set, Some(IF_SET_ID), &self.mac_set, Some(MAC_SET_ID));
         vec![
-            objects::new_table(NFPROTO_BRIDGE, TABLE, NLM_F_CREATE),
+            objects::new_table(TABLE, NLM_F_CREATE),
             // No EXCL: the chain holds no rules of its own, so re-adding an identical one is harmless.
-            objects::new_filter_prerouting_chain(NFPROTO_BRIDGE, TABLE, CHAIN, PRIORITY, NLM_F_CREATE),
+            objects::new_filter_prerouting_chain(TABLE, CHAIN, PRIORITY, NLM_F_CREATE),
             objects::new_set(
-                NFPROTO_BRIDGE,
                 TABLE,
-                &self.if_set,
-                objects::TYPE_IFNAME,
-                IFNAME_LEN as u32,
-                IF_SET_ID,
-                &objects::ifname_set_udata(&self.network),
+                &SetSpec {
+                    name: &self.if_set,
+                    key_type: objects::TYPE_IFNAME,
+                    key_len: IFNAME_LEN as u32,
+                    id: IF_SET_ID,
+                    udata: objects::ifname_set_udata(&self.network),
+                },
                 NLM_F_CREATE | NLM_F_EXCL,
             ),
             objects::new_set(
-                NFPROTO_BRIDGE,
                 TABLE,
-                &self.mac_set,
-                objects::TYPE_IFNAME_ETHER,
-                (IFNAME_LEN + objects::ETHER_KEY_LEN) as u32,
-                MAC_SET_ID,
-                &objects::ifname_ether_set_udata(&self.network),
+                &SetSpec {
+                    name: &self.mac_set,
+                    key_type: objects::TYPE_IFNAME_ETHER,
+                    key_len: (IFNAME_LEN + objects::ETHER_KEY_LEN) as u32,
+                    id: MAC_SET_ID,
+                    udata: objects::ifname_ether_set_udata(&self.network),
+                },
                 NLM_F_CREATE | NLM_F_EXCL,
             ),
-            objects::new_rule(NFPROTO_BRIDGE, TABLE, CHAIN, &rule, NLM_F_CREATE | NLM_F_APPEND),
+            objects::new_rule(TABLE, CHAIN, &rule, NLM_F_CREATE | NLM_F_APPEND),
         ]
     }
 
@@ -170,22 +173,8 @@ impl Plan {
     pub fn add_elem_msgs(&self, with_ids: bool) -> Vec<Msg> {
         let f = NLM_F_CREATE | NLM_F_EXCL;
         vec![
-            objects::new_set_elems(
-                NFPROTO_BRIDGE,
-                TABLE,
-                &self.if_set,
-                with_ids.then_some(IF_SET_ID),
-                std::slice::from_ref(&self.if_elem),
-                f,
-            ),
-            objects::new_set_elems(
-                NFPROTO_BRIDGE,
-                TABLE,
-                &self.mac_set,
-                with_ids.then_some(MAC_SET_ID),
-                std::slice::from_ref(&self.mac_elem),
-                f,
-            ),
+            objects::new_set_elems(TABLE, &self.if_set, with_ids.then_some(IF_SET_ID), std::slice::from_ref(&self.if_elem), f),
+            objects::new_set_elems(TABLE, &self.mac_set, with_ids.then_some(MAC_SET_ID), std::slice::from_ref(&self.mac_elem), f),
         ]
     }
 }
@@ -261,7 +250,7 @@ struct Listed {
 }
 
 fn dump_elems(sock: &mut NftSocket, set: &str) -> Result<Vec<Elem>, Failure> {
-    match sock.dump("spoof check list", &objects::dump_set_elems(NFPROTO_BRIDGE, TABLE, set)) {
+    match sock.dump("spoof check list", &objects::dump_set_elems(TABLE, set)) {
         Ok(r) => Ok(r.iter().flat_map(|p| objects::parse_set_elems(p)).collect()),
         Err(e) if e.errno == libc::ENOENT => Ok(vec![]), // no table or set: nothing there
         Err(e) => Err(e),
@@ -284,7 +273,7 @@ fn del_msgs(if_set: &str, mac_set: &str, listed: &[Listed], pick: impl Fn(&Liste
     for (set, in_mac) in [(if_set, false), (mac_set, true)] {
         let elems: Vec<Elem> = listed.iter().filter(|l| l.in_mac_set == in_mac && pick(l)).map(|l| l.elem.clone()).collect();
         if !elems.is_empty() {
-            msgs.push(objects::del_set_elems(NFPROTO_BRIDGE, TABLE, set, &elems));
+            msgs.push(objects::del_set_elems(TABLE, set, &elems));
         }
     }
     msgs
@@ -302,7 +291,7 @@ pub fn spoof_del(req: &SpoofDelRequest) -> Result<(), Failure> {
     // removes the attachment's elements on any port.
     let mut only_port = req.host_ifname.as_deref();
     if let (Some(host), Some(mac)) = (req.host_ifname.as_deref(), req.mac.as_deref()) {
-        if del_by_key(&mut sock, &if_set, &mac_set, host, mac, &mine)? {
+        if del_by_key(&mut sock, (&if_set, &mac_set), host, mac, &mine)? {
             return Ok(());
         }
         only_port = None;
@@ -328,7 +317,7 @@ pub fn spoof_del(req: &SpoofDelRequest) -> Result<(), Failure> {
 /// The attachment's two elements looked up by key and deleted when their comment names it.
 /// False when the port element is not there as expected (never added, already deleted, or owned
 /// by another attachment): the caller then falls back to listing, which also finds strays.
-fn del_by_key(sock: &mut NftSocket, if_set: &str, mac_set: &str, host: &str, mac: &str, mine: &str) -> Result<bool, Failure> {
+fn del_by_key(sock: &mut NftSocket, (if_set, mac_set): (&str, &str), host: &str, mac: &str, mine: &str) -> Result<bool, Failure> {
     const OP: &str = "spoof check del";
     if check_ifname(host).is_err() {
         return Ok(false);
@@ -336,14 +325,14 @@ fn del_by_key(sock: &mut NftSocket, if_set: &str, mac_set: &str, host: &str, mac
     let Ok(mac) = parse_mac(mac) else { return Ok(false) };
     let mut found = Vec::new();
     for (set, key) in [(if_set, objects::ifname_key(host)), (mac_set, objects::ifname_ether_key(host, &mac))] {
-        let msg = objects::get_set_elem(NFPROTO_BRIDGE, TABLE, set, &key);
+        let msg = objects::get_set_elem(TABLE, set, &key);
         let current = match sock.request("spoof check del lookup", &msg) {
             Ok(replies) => replies.iter().flat_map(|r| objects::parse_set_elems(r)).find(|e| e.key == key),
             Err(e) if e.errno == libc::ENOENT => None,
             Err(e) => return Err(e),
         };
         match current {
-            Some(e) if e.comment.as_deref() == Some(mine) => found.push(objects::del_set_elems(NFPROTO_BRIDGE, TABLE, set, &[e])),
+            Some(e) if e.comment.as_deref() == Some(mine) => found.push(objects::del_set_elems(TABLE, set, &[e])),
             _ if set == if_set => return Ok(false),
             _ => {}
         }
@@ -362,7 +351,7 @@ pub fn spoof_list(host_netns: Option<&str>, network: Option<&str>) -> Result<Vec
     let networks: Vec<String> = match network {
         Some(n) => vec![n.to_string()],
         None => {
-            let sets = match sock.dump("spoof check list sets", &objects::dump_sets(NFPROTO_BRIDGE, TABLE)) {
+            let sets = match sock.dump("spoof check list sets", &objects::dump_sets(TABLE)) {
                 Ok(s) => s,
                 Err(e) if e.errno == libc::ENOENT => return Ok(vec![]),
                 Err(e) => return Err(e),
