@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { definePlugin } from '../../src/skel/define-plugin.js';
 import type { PluginContext, Result } from '../../src/skel/types.js';
 import { CniError, ErrorCode, NativeError } from '../../src/spec/errors.js';
-import { loopbackSet, podInspect } from '../../src/native.js';
+import { FailureKind, loopbackSet, podInspect } from '../../src/native.js';
 
 const loopbackConfig = z.object({}).loose();
 type LoopbackConfig = z.infer<typeof loopbackConfig>;
@@ -31,7 +31,7 @@ async function del(_conf: LoopbackConfig, ctx: PluginContext): Promise<void> {
   try {
     await loopbackSet(ctx.netns, false);
   } catch (e) {
-    if (e instanceof NativeError && (e.kind === 'netnsGone' || e.kind === 'notFound')) return;
+    if (e instanceof NativeError && (e.kind === FailureKind.NetnsGone || e.kind === FailureKind.NotFound)) return;
     throw e;
   }
 }

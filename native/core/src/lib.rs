@@ -12,6 +12,6 @@ mod error;
 mod phase;
 mod types;
 
-pub use error::{Failure, Kind, Result};
+pub use error::{Failure, FailureKind, Result};
 pub use phase::{totals as phase_totals, PhaseTotal};
 pub use types::*;

@@ -24,6 +24,7 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Why reading a request stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "napi", napi_derive::napi(string_enum = "camelCase"))]
 pub enum ReadEnd {
     /// a whole frame, and nothing after it
     Complete,
@@ -37,19 +38,6 @@ pub enum ReadEnd {
     Timeout,
     /// reading failed
     Error,
-}
-
-impl ReadEnd {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ReadEnd::Complete => "complete",
-            ReadEnd::Extra => "extra",
-            ReadEnd::Rejected => "rejected",
-            ReadEnd::Eof => "eof",
-            ReadEnd::Timeout => "timeout",
-            ReadEnd::Error => "error",
-        }
-    }
 }
 
 /// One accepted connection, read.

@@ -187,7 +187,7 @@ mod tests {
         assert!(cached);
         assert_ne!(a, std::thread::current().id());
         let e = on_worker(Some("/nonexistent/fcni-ns"), |r| r.err().map(|e| e.kind));
-        assert_eq!(e, Some(crate::Kind::NetnsGone));
+        assert_eq!(e, Some(crate::FailureKind::NetnsGone));
         assert!(parked() <= MAX_IDLE);
     }
 }

@@ -21,9 +21,11 @@ use super::resident::Resident;
 use super::route;
 use super::rtnl::{Raw, Req, Rtnl, NLM_F_ECHO};
 use super::sysctl;
-use crate::error::{Failure, Kind, Result};
+use crate::error::{Failure, FailureKind, Result};
 use crate::phase::{self, Phase};
-use crate::types::{BridgeAddRequest, BridgeAddResult, BridgeDelRequest, BridgeDelResult, MasqOwner};
+use crate::types::{
+    BridgeAddRequest, BridgeAddResult, BridgeDelRequest, BridgeDelResult, BridgeL3Request, BridgeLinkRequest, LinkKind, MasqOwner,
+};
 
 const VETH_NAME_TRIES: usize = 10;
 const OPER_UP_TIMEOUT: Duration = Duration::from_secs(2);
@@ -35,6 +37,7 @@ const IFNAMSIZ: usize = 16;
 /// A bridge that does not exist yet is not made here but by the second stage, with the veth: an
 /// ADD that fails in IPAM (a bad config, say) then leaves no new bridge behind.
 pub struct Attached {
+    req: BridgeLinkRequest,
     host: Rtnl,
     pod: Rtnl,
     pod_ns: OwnedFd,
@@ -69,9 +72,8 @@ fn attached(linked: Option<Linked>) -> Result<Linked> {
 /// The first stage on a resident worker: its host socket, its cached bridge
 /// (validated by the kernel: a stale one fails a step or reads back as something else, and the
 /// work is redone once without the cache), a short setns into the pod to open the pod's socket.
-/// `req`'s IPAM-dependent fields are not used yet.
-pub fn attach_resident(res: &mut Resident, req: &BridgeAddRequest) -> Result<Attached> {
-    validate_link(req)?;
+pub fn attach_resident(res: &mut Resident, req: BridgeLinkRequest) -> Result<Attached> {
+    validate_link(&req)?;
     phase::begin();
     let pod_ns = netns::open(&req.pod_netns)?;
     res.enter(&pod_ns, &req.pod_netns)?;
@@ -83,22 +85,23 @@ pub fn attach_resident(res: &mut Resident, req: &BridgeAddRequest) -> Result<Att
     let cached = res.bridges.remove(&req.bridge).filter(|b| b.info.up && (!req.promisc || b.info.promisc));
     let used_cache = cached.is_some();
     res.mark_moved(); // attach_with() ends in the pod namespace
-    let mut r = attach_with(&mut Sides { host: &mut host, pod: &mut pod, pod_ns: &pod_ns, dirs: &mut res.sysctl }, req, cached, false);
+    let mut r = attach_with(&mut Sides { host: &mut host, pod: &mut pod, pod_ns: &pod_ns, dirs: &mut res.sysctl }, &req, cached, false);
     if used_cache && r.is_err() {
         res.back()?;
         res.mark_moved();
-        r = attach_with(&mut Sides { host: &mut host, pod: &mut pod, pod_ns: &pod_ns, dirs: &mut res.sysctl }, req, None, false);
+        r = attach_with(&mut Sides { host: &mut host, pod: &mut pod, pod_ns: &pod_ns, dirs: &mut res.sysctl }, &req, None, false);
     }
     res.back()?;
     // on failure the host socket is dropped: the next call opens a fresh one
     let linked = r?;
-    Ok(Attached { host, pod, pod_ns, linked, used_cache })
+    Ok(Attached { req, host, pod, pod_ns, linked, used_cache })
 }
 
-/// The second stage on the same worker, with `req` now complete (addresses, routes, gateway,
-/// masquerade): on failure the veth is deleted, so the ADD leaves nothing behind.
-pub fn finish_resident(res: &mut Resident, a: Attached, req: &BridgeAddRequest) -> Result<BridgeAddResult> {
-    let Attached { mut host, mut pod, pod_ns, linked, used_cache } = a;
+/// The second stage on the same worker, with what follows from the IPAM result (addresses, routes,
+/// gateway, masquerade): on failure the veth is deleted, so the ADD leaves nothing behind.
+pub fn finish_resident(res: &mut Resident, a: Attached, l3: BridgeL3Request) -> Result<BridgeAddResult> {
+    let Attached { req: link, mut host, mut pod, pod_ns, linked, used_cache } = a;
+    let req = &BridgeAddRequest { link, l3 };
     phase::begin();
     let mut r = match linked {
         Some(linked) => {
@@ -118,8 +121,8 @@ pub fn finish_resident(res: &mut Resident, a: Attached, req: &BridgeAddRequest) 
     masquerade(&mut host, req, &out)?;
     phase::lap(Phase::Masquerade);
     res.put_host(host);
-    if bridge.info.up && bridge.info.kind == "bridge" && bridge.info.name == req.bridge {
-        res.bridges.insert(req.bridge.clone(), bridge);
+    if bridge.info.up && bridge.info.kind == Some(LinkKind::Bridge) && bridge.info.name == req.link.bridge {
+        res.bridges.insert(req.link.bridge.clone(), bridge);
     }
     Ok(out)
 }
@@ -134,7 +137,7 @@ fn add_afresh(
 ) -> Result<(BridgeAddResult, Link)> {
     res.back()?;
     res.mark_moved();
-    let linked = attached(attach_with(&mut Sides { host, pod, pod_ns, dirs: &mut res.sysctl }, req, None, true)?)?;
+    let linked = attached(attach_with(&mut Sides { host, pod, pod_ns, dirs: &mut res.sysctl }, &req.link, None, true)?)?;
     res.back()?;
     res.mark_moved();
     finish_with(&mut Sides { host, pod, pod_ns, dirs: &mut res.sysctl }, req, &linked, false)
@@ -145,8 +148,8 @@ fn add_afresh(
 /// so the call still leaves nothing behind; the host socket is dropped with the error.
 /// The calling thread must be in the host namespace.
 fn masquerade(host: &mut Rtnl, req: &BridgeAddRequest, out: &BridgeAddResult) -> Result<()> {
-    let Some(owner) = &req.masquerade else { return Ok(()) };
-    super::nft::masq_add(&owner.request(req.host_netns.as_deref(), &req.ifname, req.addresses.clone())).inspect_err(|_| {
+    let Some(owner) = &req.l3.masquerade else { return Ok(()) };
+    super::nft::masq_add(&owner.request(req.link.host_netns.as_deref(), &req.link.ifname, req.l3.addresses.clone())).inspect_err(|_| {
         let _ = host.ack("veth delete (rollback)", link::del_msg(out.host_veth.index, None), 0);
     })
 }
@@ -205,7 +208,7 @@ fn masq_del_later(req: &BridgeDelRequest, owner: &MasqOwner) -> Result<MasqDelLa
 /// the veth pair, the host port's settings and the pod end's DAD sysctls. Returns the bridge and
 /// the host end, with the thread left in the pod namespace; on failure the veth is gone again.
 /// Without `create_bridge`, a missing bridge ends the stage early: Ok(None), nothing done.
-fn attach_with(s: &mut Sides, req: &BridgeAddRequest, cached: Option<Link>, create_bridge: bool) -> Result<Option<Linked>> {
+fn attach_with(s: &mut Sides, req: &BridgeLinkRequest, cached: Option<Link>, create_bridge: bool) -> Result<Option<Linked>> {
     if cached.is_none() && !create_bridge && link::by_name(s.host, &req.bridge)?.is_none() {
         return Ok(None);
     }
@@ -240,7 +243,7 @@ fn finish_with(s: &mut Sides, req: &BridgeAddRequest, linked: &Linked, check_bri
 }
 
 /// What the first stage needs valid: names and VLANs.
-fn validate_link(req: &BridgeAddRequest) -> Result<()> {
+fn validate_link(req: &BridgeLinkRequest) -> Result<()> {
     let name_ok = |n: &str| !n.is_empty() && n.len() < IFNAMSIZ && !n.contains(['/', ' ', '\0']) && n != "." && n != "..";
     if !name_ok(&req.bridge) {
         return Err(Failure::invalid("bridgeAdd", format!("invalid bridge name {:?}", req.bridge)));
@@ -248,8 +251,8 @@ fn validate_link(req: &BridgeAddRequest) -> Result<()> {
     if !name_ok(&req.ifname) {
         return Err(Failure::invalid("bridgeAdd", format!("invalid interface name {:?}", req.ifname)));
     }
-    if let Some(v) = req.vlan {
-        if v > 4094 {
+    for v in req.vlan.iter().chain(&req.vlan_trunk) {
+        if *v > 4094 {
             return Err(Failure::invalid("bridgeAdd", format!("invalid VLAN id {v}")));
         }
     }
@@ -258,7 +261,7 @@ fn validate_link(req: &BridgeAddRequest) -> Result<()> {
 
 /// What the second stage needs valid: the IPAM-derived addresses, and the VLAN gateway's name.
 fn validate_l3(req: &BridgeAddRequest) -> Result<()> {
-    for a in req.addresses.iter().chain(&req.bridge_addresses) {
+    for a in req.l3.addresses.iter().chain(&req.l3.bridge_addresses) {
         Cidr::parse(a)?;
     }
     if let Some(gw) = vlan_gateway_name(req) {
@@ -276,14 +279,14 @@ fn validate_l3(req: &BridgeAddRequest) -> Result<()> {
 /// as an untagged member of that VLAN, instead of on the bridge, when `vlan` ≠ 0 and isGateway
 /// (here: bridge addresses were asked for). None = addresses go on the bridge itself.
 pub fn vlan_gateway_name(req: &BridgeAddRequest) -> Option<String> {
-    match req.vlan {
-        Some(v) if v != 0 && !req.bridge_addresses.is_empty() => Some(format!("{}.{v}", req.bridge)),
+    match req.link.vlan {
+        Some(v) if v != 0 && !req.l3.bridge_addresses.is_empty() => Some(format!("{}.{v}", req.link.bridge)),
         _ => None,
     }
 }
 
 /// Ensure the bridge (`cached`: as last read back) and its accept_ra=0.
-fn ensure_bridge(host: &mut Rtnl, dirs: &mut sysctl::Dirs, req: &BridgeAddRequest, cached: Option<Link>) -> Result<Link> {
+fn ensure_bridge(host: &mut Rtnl, dirs: &mut sysctl::Dirs, req: &BridgeLinkRequest, cached: Option<Link>) -> Result<Link> {
     let spec = BridgeSpec { name: &req.bridge, mtu: req.mtu, promisc: req.promisc, vlan_filtering: req.vlan_filtering };
     let br = match cached {
         Some(b) => b,
@@ -301,19 +304,19 @@ fn setup_gateway(host: &mut Rtnl, dirs: &mut sysctl::Dirs, req: &BridgeAddReques
         None => None,
     };
 
-    if !req.bridge_addresses.is_empty() {
+    if !req.l3.bridge_addresses.is_empty() {
         // the link that carries the gateway addresses, and its name for messages
         // (a bridge made by this ADD has no address yet, so it gets its pin below anyway)
         let (target, target_name, target_new) = match &gateway {
             Some((gw, gw_created)) => (gw, gw.info.name.as_str(), *gw_created),
-            None => (br, req.bridge.as_str(), false),
+            None => (br, req.link.bridge.as_str(), false),
         };
         let idx = target.info.index;
         let have: Vec<Cidr> = addr::list(host, Some(idx))?.into_iter().map(|a| a.cidr).collect();
         let mut batch = Vec::new();
-        for a in &req.bridge_addresses {
+        for a in &req.l3.bridge_addresses {
             let want = Cidr::parse(a)?;
-            if let Some(remove) = addr::plan_bridge_addr(target_name, &have, &want, req.force_address)? {
+            if let Some(remove) = addr::plan_bridge_addr(target_name, &have, &want, req.l3.force_address)? {
                 for r in remove {
                     batch.push(addr::del_req(idx, &r, target_name));
                 }
@@ -327,16 +330,16 @@ fn setup_gateway(host: &mut Rtnl, dirs: &mut sysctl::Dirs, req: &BridgeAddReques
         }
         for r in host.batch(batch) {
             match r {
-                Err(e) if e.kind == Kind::Exists && e.op.starts_with("address add") => {} // concurrent ADD
-                Err(e) if e.kind == Kind::NotFound && e.op.starts_with("address delete") => {}
+                Err(e) if e.kind == FailureKind::Exists && e.op.starts_with("address add") => {} // concurrent ADD
+                Err(e) if e.kind == FailureKind::NotFound && e.op.starts_with("address delete") => {}
                 r => r?,
             }
         }
     }
-    if req.forward_v4 {
+    if req.l3.forward_v4 {
         dirs.ensure("net/ipv4/ip_forward", "1")?;
     }
-    if req.forward_v6 {
+    if req.l3.forward_v6 {
         dirs.ensure("net/ipv6/conf/all/forwarding", "1")?;
     }
     Ok(gateway.map(|(g, _)| g))
@@ -350,7 +353,7 @@ fn vlan_gateway_create_msg(req: &BridgeAddRequest, br: &Link, host_name: &str, n
         host_name,
         peer_name: name,
         peer_netns_fd: None,
-        mtu: Some(br.info.mtu).filter(|m| *m != 0).or(req.mtu),
+        mtu: Some(br.info.mtu).filter(|m| *m != 0).or(req.link.mtu),
         peer_mac: None,
         master: Some(br.info.index),
         host_up: true,
@@ -360,7 +363,7 @@ fn vlan_gateway_create_msg(req: &BridgeAddRequest, br: &Link, host_name: &str, n
 /// After creating the gateway pair: its bridge port becomes an untagged member (PVID) of the
 /// VLAN, the gateway end goes up, and is read back.
 fn vlan_gateway_setup_reqs(req: &BridgeAddRequest, br: &Link, host_idx: u32, name: &str) -> Vec<Req> {
-    let mut reqs = port_vlan_reqs(host_idx, req.vlan, &[], req.preserve_default_vlan, br.vlan_default_pvid);
+    let mut reqs = port_vlan_reqs(host_idx, req.link.vlan, &[], req.link.preserve_default_vlan, br.vlan_default_pvid);
     let mut up = LinkMessage::default();
     up.header.flags = LinkFlags::Up;
     up.header.change_mask = LinkFlags::Up;
@@ -385,7 +388,7 @@ fn ensure_vlan_gateway(host: &mut Rtnl, dirs: &mut sysctl::Dirs, req: &BridgeAdd
             .unwrap()
         {
             Ok(m) => m,
-            Err(e) if e.kind == Kind::Exists => {
+            Err(e) if e.kind == FailureKind::Exists => {
                 // a concurrent ADD made it first, or our random host end name was taken
                 if let Some(l) = link::by_name(host, name)? {
                     return Ok((l, false));
@@ -397,14 +400,15 @@ fn ensure_vlan_gateway(host: &mut Rtnl, dirs: &mut sysctl::Dirs, req: &BridgeAdd
         };
         let host_end = match echoed_link(&echoed, &host_name)? {
             Some(l) => l,
-            None => link::by_name(host, &host_name)?
-                .ok_or_else(|| Failure::new(Kind::NotFound, "vlan gateway create", format!("{host_name} vanished after creation")))?,
+            None => link::by_name(host, &host_name)?.ok_or_else(|| {
+                Failure::new(FailureKind::NotFound, "vlan gateway create", format!("{host_name} vanished after creation"))
+            })?,
         };
         let _ = dirs.write_if_present(&format!("net/ipv6/conf/{host_name}/accept_ra"), "0");
         let mut results = host.exchange(vlan_gateway_setup_reqs(req, br, host_end.info.index, name));
         let got = results.pop().unwrap();
         let done = first_err(results.into_iter().map(|r| r.map(|_| ())).collect(), |e| {
-            e.op == "bridge vlan delete default" && e.kind == Kind::NotFound
+            e.op == "bridge vlan delete default" && e.kind == FailureKind::NotFound
         })
         .and(got)
         .and_then(|m| m.first().map(|r| link::parse_raw(&r.buf)).unwrap_or_else(|| Err(Failure::internal("link get", "no reply"))));
@@ -434,7 +438,7 @@ fn echoed_link(msgs: &[Raw], name: &str) -> Result<Option<Link>> {
 /// Create the pair; the host end gets a fresh random name (retried on a clash), the pod end is
 /// named ifname directly in the pod. Returns the host end as the kernel echoed it (its peer
 /// index is the pod end's index in the pod).
-fn create_veth(host: &mut Rtnl, pod: &mut Rtnl, req: &BridgeAddRequest, br: &Link, pod_fd: i32) -> Result<Link> {
+fn create_veth(host: &mut Rtnl, pod: &mut Rtnl, req: &BridgeLinkRequest, br: &Link, pod_fd: i32) -> Result<Link> {
     let mac = req.mac.as_deref().map(link::parse_mac).transpose()?;
     let mut last = None;
     for _ in 0..VETH_NAME_TRIES {
@@ -454,13 +458,14 @@ fn create_veth(host: &mut Rtnl, pod: &mut Rtnl, req: &BridgeAddRequest, br: &Lin
                     return Ok(l);
                 }
                 return link::by_name(host, &name)?
-                    .ok_or_else(|| Failure::new(Kind::NotFound, "veth create", format!("host end {name} vanished after creation")));
+                    .ok_or_else(|| Failure::new(FailureKind::NotFound, "veth create", format!("host end {name} vanished after creation")));
             }
-            Err(e) if e.kind == Kind::Exists => {
+            Err(e) if e.kind == FailureKind::Exists => {
                 if link::by_name(pod, &req.ifname)?.is_some() {
-                    return Err(
-                        e.with(Kind::Exists, format!("interface {:?} already exists in network namespace {}", req.ifname, req.pod_netns))
-                    );
+                    return Err(e.with(
+                        FailureKind::Exists,
+                        format!("interface {:?} already exists in network namespace {}", req.ifname, req.pod_netns),
+                    ));
                 }
                 last = Some(e);
             }
@@ -470,11 +475,12 @@ fn create_veth(host: &mut Rtnl, pod: &mut Rtnl, req: &BridgeAddRequest, br: &Lin
     Err(last.unwrap_or_else(|| Failure::internal("veth create", "no attempt made")))
 }
 
-fn vlan_msg(index: u32, vid: u16, flags: BridgeVlanInfoFlags, del: bool) -> RouteNetlinkMessage {
+/// `vid` is a validated VLAN id (at most 4094).
+fn vlan_msg(index: u32, vid: u32, flags: BridgeVlanInfoFlags, del: bool) -> RouteNetlinkMessage {
     let mut m = LinkMessage::default();
     m.header.interface_family = AddressFamily::Bridge;
     m.header.index = index;
-    m.attributes.push(LinkAttribute::AfSpecBridge(vec![AfSpecBridge::VlanInfo(BridgeVlanInfo { flags, vid })]));
+    m.attributes.push(LinkAttribute::AfSpecBridge(vec![AfSpecBridge::VlanInfo(BridgeVlanInfo { flags, vid: vid as u16 })]));
     if del {
         RouteNetlinkMessage::DelLink(m)
     } else {
@@ -484,7 +490,7 @@ fn vlan_msg(index: u32, vid: u16, flags: BridgeVlanInfoFlags, del: bool) -> Rout
 
 /// VLAN membership of a bridge port (the reference's setupVeth): unless preserving the default
 /// VLAN, drop it; `vlan` (or 1 for a trunk without one) as PVID + untagged; trunk ids tagged.
-fn port_vlan_reqs(idx: u32, vlan: Option<u16>, trunk: &[u16], preserve_default: bool, default_pvid: Option<u16>) -> Vec<Req> {
+fn port_vlan_reqs(idx: u32, vlan: Option<u32>, trunk: &[u32], preserve_default: bool, default_pvid: Option<u16>) -> Vec<Req> {
     let vlan = vlan.filter(|v| *v != 0);
     let mut reqs = Vec::new();
     if vlan.is_none() && trunk.is_empty() {
@@ -493,7 +499,7 @@ fn port_vlan_reqs(idx: u32, vlan: Option<u16>, trunk: &[u16], preserve_default: 
     if !preserve_default {
         let pvid = default_pvid.unwrap_or(1);
         if pvid != 0 {
-            reqs.push(Req::new("bridge vlan delete default", vlan_msg(idx, pvid, BridgeVlanInfoFlags::empty(), true), 0));
+            reqs.push(Req::new("bridge vlan delete default", vlan_msg(idx, u32::from(pvid), BridgeVlanInfoFlags::empty(), true), 0));
         }
     }
     let pvid_untagged = BridgeVlanInfoFlags::Pvid | BridgeVlanInfoFlags::Untagged;
@@ -508,7 +514,7 @@ fn port_vlan_reqs(idx: u32, vlan: Option<u16>, trunk: &[u16], preserve_default: 
 }
 
 /// Host-port settings after creation: bridge-port flags, VLANs.
-fn host_port_reqs(req: &BridgeAddRequest, br: &Link, host_idx: u32) -> Vec<Req> {
+fn host_port_reqs(req: &BridgeLinkRequest, br: &Link, host_idx: u32) -> Vec<Req> {
     let mut reqs = Vec::new();
     if req.hairpin || req.port_isolation {
         reqs.push(Req::new(
@@ -545,17 +551,17 @@ struct Sides<'a> {
 
 /// The pod side in one batch: arp_notify, addresses, link up, routes, then the link read back.
 fn pod_reqs(req: &BridgeAddRequest, index: u32, cidrs: &[Cidr]) -> Result<Vec<Req>> {
-    let ifn = &req.ifname;
+    let ifn = &req.link.ifname;
     let mut batch = vec![Req::new(
         format!("sysctl net.ipv4.conf.{ifn}.arp_notify"),
         link::inet_devconf_msg(index, &[(link::IPV4_DEVCONF_ARP_NOTIFY, 1)]),
         0,
     )];
     batch.extend(cidrs.iter().map(|a| addr::add_req(index, a, ifn)));
-    if req.container_up {
+    if req.link.container_up {
         batch.push(Req::new(format!("link up {ifn}"), link::set_flags_msg(index, LinkFlags::Up, LinkFlags::empty()), 0));
     }
-    for r in &req.routes {
+    for r in &req.l3.routes {
         batch.push(route::add_req(index, r)?);
     }
     batch.push(link::get_req(index));
@@ -573,10 +579,10 @@ fn acked_then_link(mut results: Vec<Result<Vec<Raw>>>, ignore: impl Fn(&Failure)
 
 /// The first stage's end: host-port settings and accept_ra of the host end, then (entering the pod
 /// namespace, where the thread stays) the pod end's DAD sysctls.
-fn port_and_dad(s: &mut Sides, req: &BridgeAddRequest, linked: &Linked) -> Result<()> {
+fn port_and_dad(s: &mut Sides, req: &BridgeLinkRequest, linked: &Linked) -> Result<()> {
     let Linked { bridge, host_end } = linked;
     first_err(s.host.batch(host_port_reqs(req, bridge, host_end.info.index)), |e| {
-        e.op == "bridge vlan delete default" && e.kind == Kind::NotFound
+        e.op == "bridge vlan delete default" && e.kind == FailureKind::NotFound
     })?;
     s.dirs.write_if_present(&format!("net/ipv6/conf/{}/accept_ra", host_end.info.name), "0")?;
     phase::lap(Phase::HostPort);
@@ -604,19 +610,21 @@ fn configure(
     let Linked { bridge: br, host_end } = linked;
     let host_idx = host_end.info.index;
     let host_name = &host_end.info.name;
-    netns::enter(s.pod_ns, &req.pod_netns)?;
+    netns::enter(s.pod_ns, &req.link.pod_netns)?;
     let pod_idx = match host_end.info.peer_index {
         Some(i) => i,
         None => {
-            link::by_name(s.pod, &req.ifname)?
-                .ok_or_else(|| Failure::new(Kind::NotFound, "veth create", format!("{:?} missing in the pod after creation", req.ifname)))?
+            link::by_name(s.pod, &req.link.ifname)?
+                .ok_or_else(|| {
+                    Failure::new(FailureKind::NotFound, "veth create", format!("{:?} missing in the pod after creation", req.link.ifname))
+                })?
                 .info
                 .index
         }
     };
-    let ifn = &req.ifname;
+    let ifn = &req.link.ifname;
     // arp_notify=1 travels in the pod batch (link::inet_devconf_msg)
-    let cidrs: Vec<Cidr> = req.addresses.iter().map(|a| Cidr::parse(a)).collect::<Result<_>>()?;
+    let cidrs: Vec<Cidr> = req.l3.addresses.iter().map(|a| Cidr::parse(a)).collect::<Result<_>>()?;
     if cidrs.iter().any(|c| c.is_v6()) {
         for dev in ["lo", ifn.as_str()] {
             sysctl::write(&format!("net/ipv6/conf/{dev}/disable_ipv6"), "0").map_err(|e| {
@@ -632,7 +640,10 @@ fn configure(
         // the peer index pointed elsewhere: never configure a link we did not create
         return Err(Failure::internal("veth create", format!("pod end of {host_name} is {:?}, not {ifn:?}", container.info.name)));
     }
-    if req.enable_dad && cidrs.iter().any(|c| c.is_v6()) && req.routes.iter().any(|r| r.gw.as_deref().is_some_and(|g| g.contains(':'))) {
+    if req.link.enable_dad
+        && cidrs.iter().any(|c| c.is_v6())
+        && req.l3.routes.iter().any(|r| r.gw.as_deref().is_some_and(|g| g.contains(':')))
+    {
         wait_dad(s.pod, pod_idx)?;
     }
 
@@ -651,13 +662,15 @@ fn configure(
     let bridge_now = links.next().unwrap();
     let mut host_now = links.next().unwrap();
     let gateway_now = links.next();
-    if req.container_up && !host_now.oper_up {
+    if req.link.container_up && !host_now.oper_up {
         host_now = wait_oper_up(s.host, host_idx, host_name)?;
     }
     if check_bridge
-        && (bridge_now.info.name != req.bridge || bridge_now.info.kind != "bridge" || host_now.master_index != Some(br.info.index))
+        && (bridge_now.info.name != req.link.bridge
+            || bridge_now.info.kind != Some(LinkKind::Bridge)
+            || host_now.master_index != Some(br.info.index))
     {
-        return Err(Failure::internal("bridge ensure", format!("bridge {:?} changed under a cached index", req.bridge)));
+        return Err(Failure::internal("bridge ensure", format!("bridge {:?} changed under a cached index", req.link.bridge)));
     }
     phase::lap(Phase::ReadBack);
     let mut host_info = host_now.info;
@@ -682,12 +695,13 @@ fn wait_oper_up(host: &mut Rtnl, index: u32, name: &str) -> Result<Link> {
     loop {
         std::thread::sleep(step);
         step = (step * 2).min(Duration::from_millis(10));
-        let l = link::by_index(host, index)?.ok_or_else(|| Failure::new(Kind::NotFound, "veth oper state", format!("{name} vanished")))?;
+        let l = link::by_index(host, index)?
+            .ok_or_else(|| Failure::new(FailureKind::NotFound, "veth oper state", format!("{name} vanished")))?;
         if l.oper_up {
             return Ok(l);
         }
         if start.elapsed() >= OPER_UP_TIMEOUT {
-            return Err(Failure::new(Kind::Timeout, "veth oper state", format!("bridge port in error state: {}", l.oper)));
+            return Err(Failure::new(FailureKind::Timeout, "veth oper state", format!("bridge port in error state: {}", l.oper)));
         }
     }
 }
@@ -698,13 +712,13 @@ fn wait_dad(pod: &mut Rtnl, index: u32) -> Result<()> {
     loop {
         let addrs = addr::list(pod, Some(index))?;
         if let Some(a) = addrs.iter().find(|a| a.dad_failed) {
-            return Err(Failure::new(Kind::Kernel, "ipv6 dad", format!("duplicate address detection failed for {}", a.cidr)));
+            return Err(Failure::new(FailureKind::Kernel, "ipv6 dad", format!("duplicate address detection failed for {}", a.cidr)));
         }
         if !addrs.iter().any(|a| a.tentative && a.cidr.is_v6()) {
             return Ok(());
         }
         if start.elapsed() > Duration::from_secs(5) {
-            return Err(Failure::new(Kind::Timeout, "ipv6 dad", "timed out waiting for IPv6 duplicate address detection"));
+            return Err(Failure::new(FailureKind::Timeout, "ipv6 dad", "timed out waiting for IPv6 duplicate address detection"));
         }
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -729,7 +743,7 @@ fn del_with(
     };
     let fd = match netns::open(pod_path) {
         Ok(fd) => fd,
-        Err(e) if e.kind == Kind::NetnsGone => return Ok(gone(false)),
+        Err(e) if e.kind == FailureKind::NetnsGone => return Ok(gone(false)),
         Err(e) => return Err(e),
     };
     netns::enter(&fd, pod_path)?;
@@ -753,7 +767,7 @@ fn del_with(
     }
     match pod.ack(&format!("link delete {}", req.ifname), link::del_msg(l.info.index, None), 0) {
         Ok(()) => {}
-        Err(e) if e.kind == Kind::NotFound => {}
+        Err(e) if e.kind == FailureKind::NotFound => {}
         Err(e) => return Err(e),
     }
     Ok(BridgeDelResult { netns_found: true, addresses, host_ifname, mac, masqueraded: false })
@@ -765,7 +779,7 @@ mod tests {
     use crate::types::LinkInfo;
 
     fn validate(req: &BridgeAddRequest) -> Result<()> {
-        validate_link(req)?;
+        validate_link(&req.link)?;
         validate_l3(req)
     }
 
@@ -773,25 +787,42 @@ mod tests {
         netns::on_thread(|| bridge_del_here(req))
     }
 
-    fn req() -> BridgeAddRequest {
-        BridgeAddRequest { bridge: "cni0".into(), ifname: "eth0".into(), pod_netns: "/x".into(), ..Default::default() }
+    fn link() -> BridgeLinkRequest {
+        BridgeLinkRequest { bridge: "cni0".into(), ifname: "eth0".into(), pod_netns: "/x".into(), ..Default::default() }
+    }
+
+    fn add(link: BridgeLinkRequest, l3: BridgeL3Request) -> BridgeAddRequest {
+        BridgeAddRequest { link, l3 }
+    }
+
+    /// An ADD that needs the VLAN gateway `cni0.10`, changed by `f`.
+    fn gateway(f: impl FnOnce(&mut BridgeAddRequest)) -> BridgeAddRequest {
+        let mut r = add(
+            BridgeLinkRequest { vlan: Some(10), vlan_filtering: true, ..link() },
+            BridgeL3Request { bridge_addresses: vec!["10.1.0.1/24".into()], ..Default::default() },
+        );
+        f(&mut r);
+        r
     }
 
     #[test]
     fn validation() {
-        assert!(validate(&req()).is_ok());
-        assert_eq!(validate(&BridgeAddRequest { bridge: "a-very-long-bridge-name".into(), ..req() }).unwrap_err().kind, Kind::Invalid);
-        assert!(validate(&BridgeAddRequest { ifname: "a/b".into(), ..req() }).is_err());
-        assert!(validate(&BridgeAddRequest { addresses: vec!["10.0.0.1".into()], ..req() }).is_err());
-        assert!(validate(&BridgeAddRequest { vlan: Some(4095), ..req() }).is_err());
+        let l3 = BridgeL3Request::default;
+        assert!(validate(&add(link(), l3())).is_ok());
+        let long = validate(&add(BridgeLinkRequest { bridge: "a-very-long-bridge-name".into(), ..link() }, l3()));
+        assert_eq!(long.unwrap_err().kind, FailureKind::Invalid);
+        assert!(validate(&add(BridgeLinkRequest { ifname: "a/b".into(), ..link() }, l3())).is_err());
+        assert!(validate(&add(link(), BridgeL3Request { addresses: vec!["10.0.0.1".into()], ..l3() })).is_err());
+        assert!(validate(&add(BridgeLinkRequest { vlan: Some(4095), ..link() }, l3())).is_err());
+        assert!(validate(&add(BridgeLinkRequest { vlan_trunk: vec![5, 4095], ..link() }, l3())).is_err());
     }
 
     #[test]
     fn host_port_plan() {
         let br = Link { vlan_default_pvid: Some(1), ..Default::default() };
-        assert!(host_port_reqs(&req(), &br, 7).is_empty());
+        assert!(host_port_reqs(&link(), &br, 7).is_empty());
         let ops: Vec<String> = host_port_reqs(
-            &BridgeAddRequest { hairpin: true, vlan_filtering: true, vlan: Some(10), vlan_trunk: vec![20, 10], ..req() },
+            &BridgeLinkRequest { hairpin: true, vlan_filtering: true, vlan: Some(10), vlan_trunk: vec![20, 10], ..link() },
             &br,
             7,
         )
@@ -800,7 +831,7 @@ mod tests {
         .collect();
         assert_eq!(ops, ["bridge port flags", "bridge vlan delete default", "bridge vlan add 10", "bridge vlan add 20"]);
         let kept: Vec<String> =
-            host_port_reqs(&BridgeAddRequest { vlan_filtering: true, vlan_trunk: vec![5], preserve_default_vlan: true, ..req() }, &br, 7)
+            host_port_reqs(&BridgeLinkRequest { vlan_filtering: true, vlan_trunk: vec![5], preserve_default_vlan: true, ..link() }, &br, 7)
                 .into_iter()
                 .map(|r| r.op)
                 .collect();
@@ -819,22 +850,20 @@ mod tests {
 
     #[test]
     fn vlan_gateway_only_with_vlan_and_gateway_addresses() {
-        let gw = BridgeAddRequest { vlan: Some(10), vlan_filtering: true, bridge_addresses: vec!["10.1.0.1/24".into()], ..req() };
-        assert_eq!(vlan_gateway_name(&gw).as_deref(), Some("cni0.10"));
-        assert_eq!(vlan_gateway_name(&BridgeAddRequest { vlan: Some(0), ..gw.clone() }), None);
-        assert_eq!(vlan_gateway_name(&BridgeAddRequest { vlan: None, ..gw.clone() }), None);
-        assert_eq!(vlan_gateway_name(&BridgeAddRequest { bridge_addresses: vec![], ..gw.clone() }), None);
+        assert_eq!(vlan_gateway_name(&gateway(|_| {})).as_deref(), Some("cni0.10"));
+        assert_eq!(vlan_gateway_name(&gateway(|g| g.link.vlan = Some(0))), None);
+        assert_eq!(vlan_gateway_name(&gateway(|g| g.link.vlan = None)), None);
+        assert_eq!(vlan_gateway_name(&gateway(|g| g.l3.bridge_addresses.clear())), None);
         // "<bridge>.<vlan>" must still be an interface name
-        let long = BridgeAddRequest { bridge: "bridge-0123456".into(), vlan: Some(4094), ..gw.clone() };
-        let e = validate(&long).unwrap_err();
-        assert_eq!(e.kind, Kind::Invalid);
+        let e = validate(&gateway(|g| (g.link.bridge, g.link.vlan) = ("bridge-0123456".into(), Some(4094)))).unwrap_err();
+        assert_eq!(e.kind, FailureKind::Invalid);
         assert!(e.message.contains("\"bridge-0123456.4094\""), "{}", e.message);
-        assert!(validate(&BridgeAddRequest { bridge: "bridge-0123".into(), ..gw }).is_ok());
+        assert!(validate(&gateway(|g| g.link.bridge = "bridge-0123".into())).is_ok());
     }
 
     #[test]
     fn vlan_gateway_messages() {
-        let gw = BridgeAddRequest { vlan: Some(10), vlan_filtering: true, bridge_addresses: vec!["10.1.0.1/24".into()], ..req() };
+        let gw = gateway(|_| {});
         let br = Link { info: LinkInfo { index: 4, mtu: 1450, ..Default::default() }, vlan_default_pvid: Some(1), ..Default::default() };
         let m = match vlan_gateway_create_msg(&gw, &br, "vethaabbccdd", "cni0.10") {
             RouteNetlinkMessage::NewLink(m) => m,
@@ -865,18 +894,20 @@ mod tests {
         assert_eq!((up.header.index, up.header.flags, up.header.change_mask), (0, LinkFlags::Up, LinkFlags::Up));
         assert!(matches!(reqs[3].msg, RouteNetlinkMessage::GetLink(_)));
         // preserveDefaultVlan keeps VLAN 1 on the gateway port
-        let kept = vlan_gateway_setup_reqs(&BridgeAddRequest { preserve_default_vlan: true, ..gw }, &br, 21, "cni0.10");
+        let kept = vlan_gateway_setup_reqs(&gateway(|g| g.link.preserve_default_vlan = true), &br, 21, "cni0.10");
         assert_eq!(kept[0].op, "bridge vlan add 10");
     }
 
     #[test]
     fn pod_batch_reads_the_link_back_last() {
-        let r = BridgeAddRequest {
-            addresses: vec!["10.1.0.5/24".into()],
-            routes: vec![crate::types::Route { dst: "0.0.0.0/0".into(), gw: Some("10.1.0.1".into()), ..Default::default() }],
-            container_up: true,
-            ..req()
-        };
+        let mut r = add(
+            BridgeLinkRequest { container_up: true, ..link() },
+            BridgeL3Request {
+                addresses: vec!["10.1.0.5/24".into()],
+                routes: vec![crate::types::Route { dst: "0.0.0.0/0".into(), gw: Some("10.1.0.1".into()), ..Default::default() }],
+                ..Default::default()
+            },
+        );
         let cidrs = [Cidr::parse("10.1.0.5/24").unwrap()];
         let ops: Vec<String> = pod_reqs(&r, 3, &cidrs).unwrap().into_iter().map(|q| q.op).collect();
         assert_eq!(
@@ -889,8 +920,8 @@ mod tests {
                 "link get #3"
             ]
         );
-        let down: Vec<String> =
-            pod_reqs(&BridgeAddRequest { container_up: false, ..r }, 3, &cidrs).unwrap().into_iter().map(|q| q.op).collect();
+        r.link.container_up = false;
+        let down: Vec<String> = pod_reqs(&r, 3, &cidrs).unwrap().into_iter().map(|q| q.op).collect();
         assert_eq!(down.last().map(String::as_str), Some("link get #3"));
         assert!(!down.iter().any(|o| o.starts_with("link up")));
     }

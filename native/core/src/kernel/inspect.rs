@@ -7,8 +7,8 @@ use super::netns;
 use super::route;
 use super::rtnl::Rtnl;
 use super::sysctl;
-use crate::error::{Failure, Kind, Result};
-use crate::types::{LinkInfo, LoopbackResult, PodInspectRequest, PodInspectResult, Route};
+use crate::error::{Failure, FailureKind, Result};
+use crate::types::{LinkInfo, LinkKind, LoopbackResult, PodInspectRequest, PodInspectResult, Route};
 
 /// The pod's interface, its host peer (by peer index in hostNetns) and optionally the bridge, on the
 /// calling thread, which must be a throwaway one (it switches namespaces).
@@ -36,7 +36,7 @@ pub fn pod_inspect_here(req: &PodInspectRequest) -> Result<PodInspectResult> {
         if let Some(pi) = c.info.peer_index {
             if let Some(p) = link::by_index(&mut host, pi)? {
                 // an index is only meaningful in one namespace: accept it only if it points back
-                if p.info.kind == "veth" && p.info.peer_index == Some(c.info.index) {
+                if p.info.kind == Some(LinkKind::Veth) && p.info.peer_index == Some(c.info.index) {
                     out.host_peer = Some(link::with_master_name(&mut host, &p, bridge.as_ref())?);
                 }
             }
@@ -52,11 +52,11 @@ pub fn pod_inspect_here(req: &PodInspectRequest) -> Result<PodInspectResult> {
 pub fn loopback_set_here(netns_path: &str, up: bool) -> Result<LoopbackResult> {
     netns::enter(&netns::open(netns_path)?, netns_path)?;
     let mut nl = Rtnl::open()?;
-    let lo = link::by_name(&mut nl, "lo")?.ok_or_else(|| Failure::new(Kind::NotFound, "loopback", "no lo in the namespace"))?;
+    let lo = link::by_name(&mut nl, "lo")?.ok_or_else(|| Failure::new(FailureKind::NotFound, "loopback", "no lo in the namespace"))?;
     if lo.info.up != up {
         link::set_up(&mut nl, lo.info.index, up)?;
     }
-    let lo = link::by_index(&mut nl, lo.info.index)?.ok_or_else(|| Failure::new(Kind::NotFound, "loopback", "lo vanished"))?;
+    let lo = link::by_index(&mut nl, lo.info.index)?.ok_or_else(|| Failure::new(FailureKind::NotFound, "loopback", "lo vanished"))?;
     let addresses = addr::list(&mut nl, Some(lo.info.index))?.into_iter().map(|a| a.cidr.to_string()).collect();
     Ok(LoopbackResult { link: lo.info, addresses })
 }
@@ -89,7 +89,7 @@ pub fn addr_list(netns_path: Option<&str>, name: Option<&str>) -> Result<Vec<Str
         let index = match name {
             Some(n) => Some(
                 link::by_name(&mut nl, n)?
-                    .ok_or_else(|| Failure::new(Kind::NotFound, "address list", format!("link {n:?} not found")))?
+                    .ok_or_else(|| Failure::new(FailureKind::NotFound, "address list", format!("link {n:?} not found")))?
                     .info
                     .index,
             ),
@@ -106,7 +106,7 @@ pub fn route_list(netns_path: Option<&str>, name: Option<&str>) -> Result<Vec<Ro
         let oif = match name {
             Some(n) => Some(
                 link::by_name(&mut nl, n)?
-                    .ok_or_else(|| Failure::new(Kind::NotFound, "route list", format!("link {n:?} not found")))?
+                    .ok_or_else(|| Failure::new(FailureKind::NotFound, "route list", format!("link {n:?} not found")))?
                     .info
                     .index,
             ),

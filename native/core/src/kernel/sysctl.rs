@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use crate::error::{Failure, Kind, Result};
+use crate::error::{Failure, FailureKind, Result};
 
 /// Normalise "net.ipv4.ip_forward" or "net/ipv4/ip_forward" to a /proc/sys path; only net/ keys.
 pub fn path_of(key: &str) -> Result<String> {
@@ -29,7 +29,7 @@ pub fn write(key: &str, value: &str) -> Result<()> {
 /// Write, ignoring a key that does not exist (IPv6 disabled, interface without that knob).
 pub fn write_if_present(key: &str, value: &str) -> Result<()> {
     match write(key, value) {
-        Err(e) if e.kind == Kind::NotFound => Ok(()),
+        Err(e) if e.kind == FailureKind::NotFound => Ok(()),
         r => r,
     }
 }
@@ -118,7 +118,7 @@ impl Dirs {
     /// [`write_if_present`] through the cached directory.
     pub fn write_if_present(&mut self, key: &str, value: &str) -> Result<()> {
         match self.write(key, value) {
-            Err(e) if e.kind == Kind::NotFound => Ok(()),
+            Err(e) if e.kind == FailureKind::NotFound => Ok(()),
             r => r,
         }
     }
@@ -154,7 +154,7 @@ mod tests {
             assert_eq!(d.read(k).unwrap(), read(k).unwrap());
         }
         assert_eq!(d.fds.len(), 1);
-        assert_eq!(d.read("net/ipv4/conf/nonexistent-xyz/forwarding").unwrap_err().kind, Kind::NotFound);
+        assert_eq!(d.read("net/ipv4/conf/nonexistent-xyz/forwarding").unwrap_err().kind, FailureKind::NotFound);
         assert!(d.write_if_present("net/ipv6/conf/nonexistent-xyz/accept_ra", "0").is_ok());
         assert!(d.read("kernel.hostname").is_err());
     }

@@ -5,7 +5,7 @@ use std::net::IpAddr;
 
 use sha2::{Digest, Sha256};
 
-use super::error::{nl_errno, Failure, Kind};
+use super::error::{nl_errno, Failure, FailureKind};
 use super::objects::{self, Elem, Ip, SetSpec, Table};
 use super::pool;
 use super::socket::{MsgError, NftSocket};
@@ -20,20 +20,24 @@ const SRCNAT_PRIORITY: i32 = 100;
 /// libnftnl/kernel limit for userdata (NFT_USERDATA_MAXLEN) minus our TLV overhead.
 const MAX_COMMENT: usize = 240;
 
-/// One attachment's masquerade request (mirrors MasqRequest in src/native.ts).
+/// One attachment's masquerade request.
 #[derive(Clone, Debug, Default)]
+#[cfg_attr(feature = "napi", napi_derive::napi(object))]
 pub struct MasqRequest {
+    /// namespace that plays the host (a path); undefined = the caller's own
     pub host_netns: Option<String>,
     pub network: String,
     pub container_id: String,
     pub ifname: String,
-    /// pod CIDRs (address/prefix)
+    /// pod CIDRs (address/prefix); on DEL may be empty: then the attachment's elements are found
+    /// by their comment
     pub addresses: Vec<String>,
 }
 
-/// One element of our sets (mirrors MasqEntry in src/native.ts). `address` is address/prefix,
-/// the prefix being the set's subnet, so it can be handed back to masq_del as is.
+/// One element of our masquerade sets. `address` is address/prefix, the prefix being the set's
+/// subnet, so that it can be handed back to masqDel as is.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "napi", napi_derive::napi(object))]
 pub struct MasqEntry {
     pub network: String,
     pub container_id: String,
@@ -51,7 +55,7 @@ pub struct PodCidr {
 
 impl PodCidr {
     pub fn parse(s: &str) -> Result<Self, Failure> {
-        let bad = || Failure::new(Kind::Invalid, "masq", format!("invalid pod CIDR {s:?} (want address/prefix)"));
+        let bad = || Failure::new(FailureKind::Invalid, "masq", format!("invalid pod CIDR {s:?} (want address/prefix)"));
         let (a, p) = s.split_once('/').ok_or_else(bad)?;
         let addr: IpAddr = a.parse().map_err(|_| bad())?;
         let prefix: u8 = p.parse().map_err(|_| bad())?;
@@ -135,7 +139,11 @@ impl Plan {
         let set_comment = set_comment(network, &subnet);
         let comment = elem_comment(container_id, ifname);
         if set_comment.len() > MAX_COMMENT || comment.len() > MAX_COMMENT {
-            return Err(Failure::new(Kind::Invalid, "masq", "network name, container id or ifname too long for an nf_tables comment"));
+            return Err(Failure::new(
+                FailureKind::Invalid,
+                "masq",
+                "network name, container id or ifname too long for an nf_tables comment",
+            ));
         }
         Ok(Plan { set: set_name(network, &subnet), elem: Elem { key: cidr.addr.clone(), comment: Some(comment) }, cidr, set_comment })
     }
@@ -229,7 +237,7 @@ fn add_one(sock: &mut NftSocket, plan: &Plan) -> Result<(), Failure> {
     if let Some(e) = last {
         return Err(nl_errno(OP, e.errno));
     }
-    Err(Failure::new(Kind::Busy, OP, "masquerade set-up kept racing with concurrent changes"))
+    Err(Failure::new(FailureKind::Busy, OP, "masquerade set-up kept racing with concurrent changes"))
 }
 
 /// Add every pod CIDR of the attachment (one batch each on the common path). No rollback of

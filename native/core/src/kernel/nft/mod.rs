@@ -16,4 +16,4 @@ mod spoof_tests;
 mod tests;
 
 pub use masq::{masq_add, masq_del, masq_list, MasqEntry, MasqRequest};
-pub use spoof::{spoof_add, spoof_del, spoof_list, SpoofAddRequest, SpoofDelRequest, SpoofEntry};
+pub use spoof::{spoof_add, spoof_del, spoof_list, SpoofCheckAddRequest, SpoofCheckDelRequest, SpoofCheckEntry};

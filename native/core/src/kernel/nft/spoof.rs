@@ -5,7 +5,7 @@
 
 use sha2::{Digest, Sha256};
 
-use super::error::{nl_errno, Failure, Kind};
+use super::error::{nl_errno, Failure, FailureKind};
 use super::masq::elem_comment;
 use super::objects::{self, Elem, SetSpec, Table, IFNAME_LEN};
 use super::pool;
@@ -24,40 +24,44 @@ const IF_SET_ID: u32 = 1;
 const MAC_SET_ID: u32 = 2;
 const MAX_COMMENT: usize = 240;
 
-/// Guard one pod's host port (mirrors SpoofCheckAddRequest in src/native.ts).
+/// Guard a pod's host port against MAC spoofing (bridge `macspoofchk`).
 #[derive(Clone, Debug, Default)]
-pub struct SpoofAddRequest {
+#[cfg_attr(feature = "napi", napi_derive::napi(object))]
+pub struct SpoofCheckAddRequest {
+    /// namespace that plays the host (a path); undefined = the caller's own
     pub host_netns: Option<String>,
-    /// CNI network name: each network has its own pair of sets (so GC of one network never
-    /// touches another's pods)
+    /// CNI network name: each network has its own pair of sets in table `bridge fastcni` (so GC
+    /// of one network never touches another's pods)
     pub network: String,
-    /// the pod's host-side veth (bridge port)
+    /// the pod's host-side veth (the bridge port)
     pub host_ifname: String,
-    /// the container interface's MAC, aa:bb:cc:dd:ee:ff
+    /// the container interface's MAC (aa:bb:cc:dd:ee:ff): the only source MAC allowed from the port
     pub mac: String,
     pub container_id: String,
     pub ifname: String,
 }
 
-/// Remove one attachment's elements (mirrors SpoofCheckDelRequest in src/native.ts).
+/// Remove one attachment's spoof-check elements.
 #[derive(Clone, Debug, Default)]
-pub struct SpoofDelRequest {
+#[cfg_attr(feature = "napi", napi_derive::napi(object))]
+pub struct SpoofCheckDelRequest {
     pub host_netns: Option<String>,
     pub network: String,
     pub container_id: String,
     pub ifname: String,
     /// when given, only elements of this host port are removed (still only if their comment
-    /// names this attachment)
+    /// `<containerId>/<ifname>` names this attachment)
     pub host_ifname: Option<String>,
-    /// the container MAC: with host_ifname, the two elements are looked up by key instead of
+    /// the container MAC: with hostIfname, the two elements are looked up by key instead of
     /// listing the network's sets (O(1) per DEL instead of O(pods of the network)), and
-    /// host_ifname is no longer a filter when they are not found there
+    /// hostIfname is no longer a filter when they are not found there
     pub mac: Option<String>,
 }
 
-/// One guarded port as listed from the sets; `mac` is empty when only the port element exists.
+/// One guarded port as listed from the sets; `mac` is "" when only the port element exists.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SpoofEntry {
+#[cfg_attr(feature = "napi", napi_derive::napi(object))]
+pub struct SpoofCheckEntry {
     pub network: String,
     pub container_id: String,
     pub ifname: String,
@@ -73,7 +77,7 @@ pub fn set_names(network: &str) -> (String, String) {
 }
 
 fn invalid(msg: String) -> Failure {
-    Failure::new(Kind::Invalid, "spoof check", msg)
+    Failure::new(FailureKind::Invalid, "spoof check", msg)
 }
 
 pub fn parse_mac(s: &str) -> Result<[u8; 6], Failure> {
@@ -118,7 +122,7 @@ pub struct Plan {
 }
 
 impl Plan {
-    pub fn new(req: &SpoofAddRequest) -> Result<Self, Failure> {
+    pub fn new(req: &SpoofCheckAddRequest) -> Result<Self, Failure> {
         check_ifname(&req.host_ifname)?;
         let mac = parse_mac(&req.mac)?;
         let comment = elem_comment(&req.container_id, &req.ifname);
@@ -186,7 +190,7 @@ fn fail(op: &str, errs: &[MsgError]) -> Failure {
 /// Guard the pod's host port. Common path: one batch with the two elements. First use of a
 /// network on this node: a batch that also creates table, chain, sets and rule; EXCL on the sets
 /// makes concurrent first uses race-free (the loser retries with the elements only).
-pub fn spoof_add(req: &SpoofAddRequest) -> Result<(), Failure> {
+pub fn spoof_add(req: &SpoofCheckAddRequest) -> Result<(), Failure> {
     const OP: &str = "spoof check add";
     let plan = Plan::new(req)?;
     let mut sock = pool::lease(req.host_netns.as_deref())?;
@@ -231,7 +235,7 @@ pub fn spoof_add(req: &SpoofAddRequest) -> Result<(), Failure> {
     if let Some(e) = last {
         return Err(nl_errno(OP, e.errno));
     }
-    Err(Failure::new(Kind::Busy, OP, "spoof-check set-up kept racing with concurrent changes"))
+    Err(Failure::new(FailureKind::Busy, OP, "spoof-check set-up kept racing with concurrent changes"))
 }
 
 /// One batch: delete every element of the plan's port, add the plan's two elements.
@@ -282,7 +286,7 @@ fn del_msgs(if_set: &str, mac_set: &str, listed: &[Listed], pick: impl Fn(&Liste
 /// Remove the attachment's elements, found by their comment `<containerId>/<ifname>` in the
 /// network's two sets (so a DEL running after the port name was reused leaves the new owner
 /// alone). Idempotent: missing elements, sets or table are success.
-pub fn spoof_del(req: &SpoofDelRequest) -> Result<(), Failure> {
+pub fn spoof_del(req: &SpoofCheckDelRequest) -> Result<(), Failure> {
     const OP: &str = "spoof check del";
     let mut sock = pool::lease(req.host_netns.as_deref())?;
     let (if_set, mac_set) = set_names(&req.network);
@@ -311,7 +315,7 @@ pub fn spoof_del(req: &SpoofDelRequest) -> Result<(), Failure> {
             Err(e) => return Err(fail(OP, &e)),
         }
     }
-    Err(Failure::new(Kind::Busy, OP, "spoof-check elements kept changing during DEL"))
+    Err(Failure::new(FailureKind::Busy, OP, "spoof-check elements kept changing during DEL"))
 }
 
 /// The attachment's two elements looked up by key and deleted when their comment names it.
@@ -346,7 +350,7 @@ fn del_by_key(sock: &mut NftSocket, (if_set, mac_set): (&str, &str), host: &str,
 
 /// The guarded ports of one network (or of all networks) in `host_netns`. Elements without a
 /// parsable comment are reported with empty containerId and ifname.
-pub fn spoof_list(host_netns: Option<&str>, network: Option<&str>) -> Result<Vec<SpoofEntry>, Failure> {
+pub fn spoof_list(host_netns: Option<&str>, network: Option<&str>) -> Result<Vec<SpoofCheckEntry>, Failure> {
     let mut sock = pool::lease(host_netns)?;
     let networks: Vec<String> = match network {
         Some(n) => vec![n.to_string()],
@@ -363,7 +367,7 @@ pub fn spoof_list(host_netns: Option<&str>, network: Option<&str>) -> Result<Vec
                 .collect()
         }
     };
-    let mut out: Vec<SpoofEntry> = Vec::new();
+    let mut out: Vec<SpoofCheckEntry> = Vec::new();
     for net in networks {
         let (if_set, mac_set) = set_names(&net);
         let mut listed = list_network(&mut sock, &if_set, &mac_set)?;
@@ -379,7 +383,7 @@ pub fn spoof_list(host_netns: Option<&str>, network: Option<&str>) -> Result<Vec
             }
             let mac =
                 if l.in_mac_set { l.elem.key.get(IFNAME_LEN..IFNAME_LEN + 6).map(fmt_mac).unwrap_or_default() } else { String::new() };
-            out.push(SpoofEntry { network: net.clone(), container_id: cid, ifname, host_ifname: l.host_ifname, mac });
+            out.push(SpoofCheckEntry { network: net.clone(), container_id: cid, ifname, host_ifname: l.host_ifname, mac });
         }
     }
     Ok(out)

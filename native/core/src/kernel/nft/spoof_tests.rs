@@ -2,7 +2,7 @@
 //! namespace; the nft input of each capture is quoted above its test), plus a live round trip.
 
 use super::objects::{self, Elem, SetSpec, Table};
-use super::spoof::{parse_mac, set_names, Plan, SpoofAddRequest};
+use super::spoof::{parse_mac, set_names, Plan, SpoofCheckAddRequest};
 use super::tests::{assert_msgs_eq, batch_messages, fixture, normalise, split_owned, to_hex};
 use super::wire::{self, Msg, NFPROTO_BRIDGE, NLM_F_APPEND, NLM_F_CREATE};
 
@@ -100,7 +100,7 @@ fn spoof_delete_batch_matches_nft() {
 #[test]
 fn spoof_production_plan_matches_nft_objects() {
     let nft = fixture(include_str!("testdata/spoof-all.hex"));
-    let plan = Plan::new(&SpoofAddRequest {
+    let plan = Plan::new(&SpoofCheckAddRequest {
         host_netns: None,
         network: "net1".into(),
         host_ifname: "veth1234abcd".into(),
@@ -143,8 +143,9 @@ fn spoof_keys_and_names() {
     assert!(a.starts_with("spoof-if-") && a.len() == 25);
     assert_eq!(&a[9..], &b[10..]);
     assert_ne!(set_names("net2").0, a);
-    let bad =
-        |h: &str| Plan::new(&SpoofAddRequest { host_ifname: h.into(), mac: "0a:58:0a:01:00:05".into(), ..Default::default() }).is_err();
+    let bad = |h: &str| {
+        Plan::new(&SpoofCheckAddRequest { host_ifname: h.into(), mac: "0a:58:0a:01:00:05".into(), ..Default::default() }).is_err()
+    };
     assert!(bad("") && bad("0123456789abcdef") && bad("a/b"));
     assert!(!bad("veth0"));
 }
@@ -153,12 +154,12 @@ fn spoof_keys_and_names() {
 #[test]
 #[ignore = "needs root (CAP_SYS_ADMIN) and nf_tables: make test runs it with --include-ignored"]
 fn live_spoof_in_private_netns() {
-    use super::spoof::{spoof_add, spoof_del, spoof_list, SpoofDelRequest};
+    use super::spoof::{spoof_add, spoof_del, spoof_list, SpoofCheckDelRequest};
     let res = std::thread::spawn(|| {
         // SAFETY: unshare affects only this thread, which ends with the test.
         assert_eq!(unsafe { libc::unshare(libc::CLONE_NEWNET) }, 0, "unshare: {}", std::io::Error::last_os_error());
         let ns = format!("/proc/self/task/{}/ns/net", unsafe { libc::gettid() });
-        let add = |net: &str, cid: &str, host: &str, mac: &str| SpoofAddRequest {
+        let add = |net: &str, cid: &str, host: &str, mac: &str| SpoofCheckAddRequest {
             host_netns: Some(ns.clone()),
             network: net.into(),
             host_ifname: host.into(),
@@ -166,7 +167,7 @@ fn live_spoof_in_private_netns() {
             container_id: cid.into(),
             ifname: "eth0".into(),
         };
-        let del = |net: &str, cid: &str, host: Option<&str>, mac: Option<&str>| SpoofDelRequest {
+        let del = |net: &str, cid: &str, host: Option<&str>, mac: Option<&str>| SpoofCheckDelRequest {
             host_netns: Some(ns.clone()),
             network: net.into(),
             container_id: cid.into(),
