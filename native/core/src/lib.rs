@@ -14,4 +14,7 @@ mod types;
 
 pub use error::{Failure, FailureKind, Result};
 pub use phase::{totals as phase_totals, PhaseTotal};
-pub use types::*;
+pub use types::{
+    BridgeAddResult, BridgeDelRequest, BridgeDelResult, BridgeL3Request, BridgeLinkRequest, LinkInfo, LinkKind, LoopbackResult, MasqOwner,
+    PodInspectRequest, PodInspectResult, Route,
+};

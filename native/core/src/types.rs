@@ -131,13 +131,6 @@ pub struct BridgeL3Request {
     pub masquerade: Option<MasqOwner>,
 }
 
-/// A whole ADD: the first stage's request and the second's.
-#[derive(Debug, Clone, Default)]
-pub struct BridgeAddRequest {
-    pub link: BridgeLinkRequest,
-    pub l3: BridgeL3Request,
-}
-
 /// Whose masquerade elements an ADD creates or a DEL removes.
 #[derive(Debug, Clone, Default)]
 #[cfg_attr(feature = "napi", napi_derive::napi(object))]

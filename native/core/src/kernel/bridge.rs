@@ -23,13 +23,18 @@ use super::rtnl::{Raw, Req, Rtnl, NLM_F_ECHO};
 use super::sysctl;
 use crate::error::{Failure, FailureKind, Result};
 use crate::phase::{self, Phase};
-use crate::types::{
-    BridgeAddRequest, BridgeAddResult, BridgeDelRequest, BridgeDelResult, BridgeL3Request, BridgeLinkRequest, LinkKind, MasqOwner,
-};
+use crate::types::{BridgeAddResult, BridgeDelRequest, BridgeDelResult, BridgeL3Request, BridgeLinkRequest, LinkKind, MasqOwner};
 
 const VETH_NAME_TRIES: usize = 10;
 const OPER_UP_TIMEOUT: Duration = Duration::from_secs(2);
 const IFNAMSIZ: usize = 16;
+
+/// A whole ADD: the first stage's request and the second's.
+#[derive(Debug, Clone, Default)]
+struct BridgeAddRequest {
+    link: BridgeLinkRequest,
+    l3: BridgeL3Request,
+}
 
 /// The first stage of an ADD done on a resident worker: the pod's veth made, plugged into the
 /// bridge, its host port and DAD sysctls set. None of it needs the IPAM result, so it runs while
@@ -278,7 +283,7 @@ fn validate_l3(req: &BridgeAddRequest) -> Result<()> {
 /// The reference puts the gateway addresses on a veth `<bridge>.<vlan>` plugged into the bridge
 /// as an untagged member of that VLAN, instead of on the bridge, when `vlan` ≠ 0 and isGateway
 /// (here: bridge addresses were asked for). None = addresses go on the bridge itself.
-pub fn vlan_gateway_name(req: &BridgeAddRequest) -> Option<String> {
+fn vlan_gateway_name(req: &BridgeAddRequest) -> Option<String> {
     match req.link.vlan {
         Some(v) if v != 0 && !req.l3.bridge_addresses.is_empty() => Some(format!("{}.{v}", req.link.bridge)),
         _ => None,
