@@ -1,6 +1,6 @@
 // The agent protocol, agent side: one request frame per connection, one response frame back. The
 // format and its Rust side (the launcher and the agent's listener) are native/frame/src/lib.rs;
-// test/unit/agent-frame.test.ts holds this file to it, frame by frame and refusal by refusal.
+// test/unit/agent-protocol.test.ts holds this file to it, frame by frame and refusal by refusal.
 
 export const MAGIC = Buffer.from('fcni', 'latin1');
 export const PROTOCOL_VERSION = 1;

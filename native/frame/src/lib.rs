@@ -2,7 +2,7 @@
 //! back. Both Rust sides use this crate: the launcher (it encodes an invocation and reads the
 //! answer) and the agent's listener in fastcni-core (it reads one request frame off the socket).
 //! The agent's TypeScript side, src/agent/protocol.ts, is checked against this crate by
-//! test/unit/agent-frame.test.ts through the `fastcni-frame-check` binary. std only, no
+//! test/unit/agent-protocol.test.ts through the `fastcni-frame-check` binary. std only, no
 //! dependencies: the launcher starts in well under a millisecond.
 //!
 //! ```text

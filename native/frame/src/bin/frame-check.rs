@@ -1,5 +1,5 @@
 //! Decodes the one frame on stdin with this crate and prints what it found, so that a test can
-//! hold src/agent/protocol.ts against the Rust side (test/unit/agent-frame.test.ts):
+//! hold src/agent/protocol.ts against the Rust side (test/unit/agent-protocol.test.ts):
 //!
 //!   fastcni-frame-check request   a whole request frame (the agent's default size limit)
 //!   fastcni-frame-check response  a whole response frame
