@@ -20,7 +20,7 @@ RUST_TEST_ARGS := $(if $(filter 0,$(shell id -u)),--include-ignored,)
 check: setup
 	@bash scripts/check-declarations.sh
 	@npx tsc -p tsconfig.check.json
-	@npx biome ci --error-on-warnings .
+	@npx biome ci --colors=off --error-on-warnings .
 	@cargo fmt --all --check
 	@cargo fmt --manifest-path benchmarks/floor/Cargo.toml --check
 	@cargo clippy --release --quiet -p fastcni-core -p fastcni-frame -p fastcni-launcher --all-targets -- -D warnings

@@ -1,7 +1,10 @@
-// Turns the IPAM result and the bridge config into the result skeleton and the one native request of an ADD.
+// Turns the IPAM result and the bridge config into the result skeleton and the one native request of an
+// ADD, refusing an IPAM result that the kernel would take but that makes no sense for a bridge.
 import { Address4, Address6 } from 'ip-address';
 import type { NativeRoute } from '../../src/native.js';
 import type { Result } from '../../src/skel/types.js';
+import { CniError, ErrorCode } from '../../src/spec/errors.js';
+import { ipFamily } from '../../src/spec/ip.js';
 import type { BridgeConfig } from './config.js';
 
 type Ip = NonNullable<Result['ips']>[number];
@@ -43,8 +46,28 @@ function isDefaultDst(dst: string): boolean {
   return dst === '0.0.0.0/0' || dst === '::/0';
 }
 
-/** Gateways, default routes and bridge addresses exactly as the reference's calcGateways decides them. */
+/**
+ * An IPAM gateway must be of its address's family: the reference would put it on the bridge with the
+ * address's prefix length (an IPv6 address with an IPv4 prefix, say) and route the pod through it.
+ * Refused here, before the native call that changes the shared bridge.
+ */
+function checkGatewayFamily(ips: readonly Ip[]): void {
+  ips.forEach((ip, i) => {
+    if (ip.gateway && ipFamily(ip.gateway) !== ipFamily(ip.address)) {
+      throw new CniError(
+        ErrorCode.InvalidNetworkConfig,
+        `IPAM result ips[${i}].gateway: ${ip.gateway} is not of the family of the address ${ip.address}`,
+      );
+    }
+  });
+}
+
+/**
+ * Gateways, default routes and bridge addresses exactly as the reference's calcGateways decides them,
+ * after checking the IPAM result's gateways (a CniError, code 7, names the result field).
+ */
 export function planL3(conf: BridgeConfig, ipam: Result): L3Plan {
+  checkGatewayFamily(ipam.ips ?? []);
   const isGateway = conf.isGateway || conf.isDefaultGateway;
   const routes: Route[] = [...(ipam.routes ?? [])];
   const ips: Ip[] = [];

@@ -6,7 +6,7 @@ import { runtimeConfigSchema, argsSchema } from '../../src/spec/runtime-config.j
 import { configVersion } from '../../src/spec/net-conf.js';
 import { versionAtLeast } from '../../src/spec/versions.js';
 import { canonicalizeRangeSet, rangeSetsOverlap, RangeConfigError, type RangeInput, type RangeSet } from '../../src/ipam/ranges.js';
-import { parseIp, type Ip } from '../../src/ipam/ip.js';
+import { parseCidr, parseIp, type Ip } from '../../src/ipam/ip.js';
 
 /** Default parent of the per-network state directories. */
 export const DEFAULT_DATA_DIR = '/var/lib/cni/networks';
@@ -78,6 +78,13 @@ export const hostLocalConfigSchema = baseSchema.transform((n, ctx): HostLocalCon
   };
   const ipam = n.ipam;
   if (!ipam) return fail("IPAM config missing 'ipam' key", ['ipam']);
+
+  // Routes are copied into the result, so they are checked as the reference decodes them (Go's
+  // net.ParseCIDR and net.ParseIP, and their messages), before anything is reserved.
+  (ipam.routes ?? []).forEach((r, i) => {
+    if (!parseCidr(r.dst)) fail(`invalid CIDR address: ${r.dst}`, ['ipam', 'routes', i, 'dst']);
+    if (r.gw && !parseIp(r.gw)) fail(`invalid IP address: ${r.gw}`, ['ipam', 'routes', i, 'gw']);
+  });
 
   // Requested IPs: args.cni.ips then runtimeConfig.ips (prefix ignored). CNI_ARGS IP= comes first
   // at request time.

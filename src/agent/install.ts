@@ -2,8 +2,8 @@
 // reads to fall back to Node; optionally an example conflist; and the systemd unit text for the agent.
 import { chmodSync, copyFileSync, existsSync, mkdirSync, openSync, readSync, closeSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { PLUGIN_MARKER } from '../ipam/delegate.js';
+import { packageRoot } from '../package-root.js';
 import { pluginTypes } from '../plugins.js';
 import { DEFAULT_SOCKET } from './server.js';
 
@@ -18,13 +18,14 @@ export interface InstallOptions {
   confDir?: string;
   /** replace files that are not ours (no marker in their first 4 KiB) */
   force?: boolean;
-  /** the launcher binary to copy (default: FASTCNI_LAUNCHER, else target/release/fastcni-launcher) */
+  /** the launcher binary to copy (default: FASTCNI_LAUNCHER, else this package's dist/bin/fastcni-launcher) */
   launcher?: string;
-  /** Node for the fallback (default: this process's) */
+  /** Node for the fallback (default: this process's); a bare name is looked up in PATH, a relative path is taken from binDir */
   node?: string;
   /**
    * plugin entry for the fallback (default: this package's dist/entry/plugin-entry.cjs, the bundled
-   * entry scripts/build-entry.mjs writes, else dist/src/cli/plugin-entry.js)
+   * entry scripts/build-entry.mjs writes, else dist/src/cli/plugin-entry.js); a relative path is taken
+   * from binDir, so a bin directory inside the package works wherever the package is installed
    */
   entry?: string;
   /** agent socket the launchers use (default /run/fastcni/agent.sock) */
@@ -42,16 +43,6 @@ export interface InstallResult {
   conflist?: string;
   /** a systemd unit for the agent, to be saved as fastcni-agent.service */
   unit: string;
-}
-
-/** The package root: the nearest directory upwards holding our package.json and native/. */
-function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 5; i++) {
-    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'native'))) return dir;
-    dir = dirname(dir);
-  }
-  throw new Error('fastcni package root not found');
 }
 
 /** The fallback entry: the bundle (one file, V8 code cache: starts far faster) when built, else tsc's output. */
@@ -129,13 +120,13 @@ function replaceAtomically(path: string, write: (tmp: string) => void, mode: num
 export async function install(options: InstallOptions): Promise<InstallResult> {
   const root = packageRoot();
   const binDir = resolve(options.binDir);
-  const launcher = options.launcher ?? process.env.FASTCNI_LAUNCHER ?? join(root, 'target', 'release', 'fastcni-launcher');
+  const launcher = options.launcher ?? process.env.FASTCNI_LAUNCHER ?? join(root, 'dist', 'bin', 'fastcni-launcher');
   const node = options.node ?? process.execPath;
   const entry = options.entry ?? defaultEntry(root);
   const socketPath = options.socketPath ?? DEFAULT_SOCKET;
   const plugins = options.plugins ?? pluginTypes;
   if (carriesMarker(launcher) !== true)
-    throw new Error(`launcher ${launcher} missing or not a fastcni launcher: build it with cargo build --release -p fastcni-launcher`);
+    throw new Error(`launcher ${launcher} missing or not a fastcni launcher: build it with npm run build:launcher`);
 
   mkdirSync(binDir, { recursive: true, mode: 0o755 });
   const foreign = plugins.filter((p) => carriesMarker(join(binDir, p)) === false);
@@ -161,7 +152,10 @@ export async function install(options: InstallOptions): Promise<InstallResult> {
     }
   }
   // The CLI sits beside the unbundled entry (dist/src/cli/); the bundle is in dist/entry/.
+  const entryPath = resolve(binDir, entry);
   const cli =
-    basename(dirname(entry)) === 'entry' ? join(dirname(dirname(entry)), 'src', 'cli', 'fastcni.js') : join(dirname(entry), 'fastcni.js');
-  return { installed, configFile, conflist, unit: agentUnit({ node, cli: resolve(cli), socketPath }) };
+    basename(dirname(entryPath)) === 'entry'
+      ? join(dirname(dirname(entryPath)), 'src', 'cli', 'fastcni.js')
+      : join(dirname(entryPath), 'fastcni.js');
+  return { installed, configFile, conflist, unit: agentUnit({ node, cli, socketPath }) };
 }

@@ -23,6 +23,19 @@ import type { AttachmentOptions, GlobalOptions } from './invocation.js';
 
 type Opts = GlobalOptions & AttachmentOptions & { json?: boolean; valid?: string[] };
 
+// A reader that stops early (`fastcni agent status | head -1`) closes the pipe: every later write
+// fails with EPIPE, which Node reports as an 'error' event that, unhandled, ends the CLI with a
+// stack trace. Coreutils and Go programs die of SIGPIPE there instead (status 141 in a shell);
+// Node ignores SIGPIPE and cannot die of it faithfully. So output to a closed pipe is dropped
+// quietly and the command ends with the status it has anyway: 0 when its work succeeded — the
+// reader having had enough is no failure, and a script under `set -o pipefail` stays green — and
+// 1 when it failed.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+  });
+}
+
 function print(text: string, newline = true): void {
   process.stdout.write(newline ? `${text}\n` : text);
 }

@@ -172,9 +172,23 @@ async function runDelegate(
   return out;
 }
 
-/** ADD on the IPAM plugin; its result in the newest form. */
+/**
+ * ADD on the IPAM plugin; its result in the newest form. A result that cannot be read is an error
+ * after the plugin has reserved its addresses: they are released (IPAM DEL) before it is thrown,
+ * so that a failed ADD leaves nothing reserved whichever step refused the result.
+ */
 export async function ipamAdd(type: string, ctx: DelegateContext): Promise<Result> {
   const out = await timePhase('ipam.ADD', () => runDelegate(type, 'ADD', ctx));
+  try {
+    return readIpamResult(type, out, ctx.cniVersion);
+  } catch (e) {
+    await ipamDel(type, ctx).catch((del: unknown) => ctx.log(`IPAM DEL after an unusable result failed: ${toCniError(del).message}`));
+    throw e;
+  }
+}
+
+/** The result an IPAM ADD printed (or, in-process, returned), converted to the newest form. */
+function readIpamResult(type: string, out: { stdout: string; json?: Record<string, unknown> }, cniVersion: string): Result {
   let raw: unknown = out.json;
   if (raw === undefined) {
     try {
@@ -191,7 +205,7 @@ export async function ipamAdd(type: string, ctx: DelegateContext): Promise<Resul
   const version =
     typeof (raw as { cniVersion?: unknown }).cniVersion === 'string' && (raw as { cniVersion: string }).cniVersion !== ''
       ? (raw as { cniVersion: string }).cniVersion
-      : ctx.cniVersion;
+      : cniVersion;
   return toCurrentResult({ ...(raw as object), cniVersion: version }, version, `IPAM plugin ${type} result`);
 }
 

@@ -94,7 +94,11 @@ export function canonicalizeRange(input: RangeInput): Range {
     );
   }
   const subnetText = formatCidr(subnet.ip, subnet.prefix);
-  // The reference does not check that an explicit gateway lies in the subnet (v1.1.1 and HEAD).
+  // The reference does not check that an explicit gateway lies in the subnet (v1.1.1 and HEAD), nor
+  // its family (https://github.com/containernetworking/plugins/issues/1294). A gateway outside the
+  // subnet can be routed to; one of the other family cannot be this range's gateway at all.
+  if (gatewayIn && gatewayIn.family !== subnet.ip.family)
+    throw new RangeConfigError(`gateway ${formatIp(gatewayIn)} is not the same protocol as subnet ${subnetText}`, ['gateway']);
   const gateway = gatewayIn ?? nextIp(network);
   const partial = { subnet, rangeStart: startIn, rangeEnd: endIn };
   let rangeStart: Ip;

@@ -4,8 +4,8 @@ import { looseBool } from './fields.js';
 import { netConfSchema } from './net-conf.js';
 import { CURRENT_VERSION, versionAtLeast } from './versions.js';
 
-/** A plugin entry of a conflist: a network config whose `type` is required; `name`/`cniVersion` come from the list. */
-export const pluginConfSchema = netConfSchema.extend({ name: z.string().optional(), type: z.string().min(1, { error: "missing 'type'" }) });
+/** A plugin entry of a conflist: a network config (so `type` is required) whose `name`/`cniVersion` come from the list. */
+export const pluginConfSchema = netConfSchema.extend({ name: z.string().optional() });
 export type PluginConf = z.infer<typeof pluginConfSchema>;
 
 /**

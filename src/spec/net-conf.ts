@@ -21,6 +21,14 @@ export type Ipam = z.infer<typeof ipamSchema>;
 export const attachmentSchema = z.object({ containerID: z.string(), ifname: z.string() }).loose();
 
 /**
+ * The plugin's type (its binary's name): required by the spec, and by libcni, which refuses a config
+ * without it. The reference skel does not check it, so its plugins run without one; ours do not.
+ */
+const typeSchema = z
+  .string({ error: (issue) => (issue.input === undefined ? 'required field is missing' : undefined) })
+  .min(1, { error: 'must not be empty' });
+
+/**
  * The common fields of a plugin's network config (types.NetConf plus the well-known optional keys).
  * Plugins extend it: `netConfSchema.extend({ bridge: z.string().default('cni0') })`.
  * A missing `cniVersion` means 0.1.0 (see configVersion).
@@ -29,7 +37,7 @@ export const netConfSchema = z
   .object({
     cniVersion: z.string().optional(),
     name: z.string(),
-    type: z.string().optional(),
+    type: typeSchema,
     capabilities: capabilitiesSchema.optional(),
     ipMasq: z.boolean().optional(),
     ipam: ipamSchema.optional(),

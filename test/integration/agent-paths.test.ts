@@ -143,6 +143,24 @@ describe('three paths, same bytes', () => {
     expect(phase('agent.request')?.count).toBe(2);
     expect(phase('agent.request')!.totalMs).toBeGreaterThan(phase('bridge.ADD')!.totalMs);
   });
+
+  it('a config without type: code 7 naming the field, on every path and for every plugin', async () => {
+    const agent = await startAgentProcess();
+    const outputs: Record<Path, PluginRun[]> = { agent: [], fallback: [], 'in-process': [] };
+    for (const path of ['agent', 'fallback', 'in-process'] as const) {
+      const { node, pod } = nodeAndPod();
+      const { type: _type, ...conf } = bridgeConf({ dataDir: tempDir('br') });
+      for (const plugin of ['bridge', 'host-local', 'loopback']) {
+        const run = await viaPath(path, { plugin, node, socketPath: agent.socketPath, conf, env: cniEnv('ADD', 'ctr-1', pod.path) });
+        outputs[path].push(run);
+        expect(run.code, `${path} ${plugin}`).toBe(1);
+        expect(JSON.parse(run.stdout), `${path} ${plugin}`).toMatchObject({ code: 7, msg: expect.stringMatching(/^type: /) });
+      }
+      expect(bridgePorts(node, 'fcnibr0')).toEqual([]);
+    }
+    expect(outputs.fallback).toEqual(outputs.agent);
+    expect(outputs['in-process']).toEqual(outputs.agent);
+  });
 });
 
 describe('fallback', () => {

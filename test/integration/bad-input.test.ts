@@ -2,7 +2,7 @@
 // and nothing left behind.
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { addrs, bridgeConf, bridgePorts, nodeAndPod, tempDir } from '../helpers/fixtures.js';
 import { masqElements } from '../helpers/nft.js';
 import { cniEnv, OUR_BIN, runPlugin } from '../helpers/run-plugin.js';
@@ -133,4 +133,70 @@ describe('bad input', () => {
     expect(bridgePorts(node, 'lo')).toEqual([]);
     expectNothingLeft(node, pod, dataDir);
   });
+
+  for (const [field, route] of [
+    ['dst', { dst: 'garbage' }],
+    ['gw', { dst: '10.200.0.0/16', gw: 'garbage' }],
+  ] as const) {
+    it(`a route with a garbage ${field} in the IPAM config → 7 naming the field, no address reserved`, async () => {
+      const { node, pod } = nodeAndPod();
+      const dataDir = tempDir('ipam');
+      const conf = bridgeConf({ dataDir, ipamExtra: { routes: [{ dst: '0.0.0.0/0' }, route] } });
+      const res = await run(node, cniEnv('ADD', { id: 'bad', netns: pod.path }), conf);
+      expect(res.code).not.toBe(0);
+      expect(res.err.code).toBe(7);
+      // the reference host-local's wording (Go's net.ParseCIDR / net.ParseIP), and the field
+      expect(res.err.msg).toContain(`ipam.routes[1].${field}`);
+      expect(res.err.msg).toContain(field === 'dst' ? 'invalid CIDR address: garbage' : 'invalid IP address: garbage');
+      expectNothingLeft(node, pod, dataDir);
+    });
+  }
+
+  it('an IPAM result the bridge cannot use → the IPAM plugin gets its DEL', async () => {
+    const { node, pod } = nodeAndPod();
+    const dataDir = tempDir('ipam');
+    // A third-party IPAM plugin (found first in CNI_PATH) that reserves something on ADD, releases
+    // it on DEL, and returns a route that is not a CIDR.
+    const binDir = tempDir('bin');
+    const reserved = join(dataDir, 'reserved');
+    writeFileSync(
+      join(binDir, 'odd-ipam'),
+      [
+        '#!/bin/sh',
+        'cat >/dev/null',
+        `case "$CNI_COMMAND" in`,
+        `ADD) echo "$CNI_CONTAINERID" > ${reserved}; echo '{"cniVersion":"1.0.0","ips":[{"address":"10.99.0.5/24"}],"routes":[{"dst":"garbage"}]}' ;;`,
+        `DEL) rm -f ${reserved} ;;`,
+        'esac',
+        '',
+      ].join('\n'),
+      { mode: 0o755 },
+    );
+    const conf = bridgeConf({ dataDir, ipamType: 'odd-ipam' });
+    const res = await run(node, cniEnv('ADD', { id: 'bad', netns: pod.path, path: `${binDir}:${OUR_BIN}` }), conf);
+    expect(res.code).not.toBe(0);
+    expect(res.err.msg).toContain('routes[0].dst');
+    expect(existsSync(reserved)).toBe(false);
+    expectNothingLeft(node, pod, dataDir);
+  });
+
+  for (const plugin of ['bridge', 'host-local', 'loopback']) {
+    it(`a network config without type → 7 naming the field (${plugin})`, async () => {
+      const { node, pod } = nodeAndPod();
+      const dataDir = tempDir('ipam');
+      const { type: _type, ...conf } = bridgeConf({ dataDir });
+      for (const command of ['ADD', 'DEL']) {
+        const res = await runPlugin({
+          nodeNs: node.name,
+          binary: join(OUR_BIN, plugin),
+          env: cniEnv(command, { id: 'bad', netns: pod.path }),
+          config: conf,
+        });
+        expect(res.code, `${plugin} ${command}`).not.toBe(0);
+        expect((res.json as ErrJson).code, `${plugin} ${command}`).toBe(7);
+        expect((res.json as ErrJson).msg, `${plugin} ${command}`).toMatch(/^type: /);
+      }
+      expectNothingLeft(node, pod, dataDir);
+    });
+  }
 });

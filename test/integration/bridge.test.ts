@@ -4,9 +4,10 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { inNs, ip, ipJson, makeNetns, removeNetns } from '../helpers/netns.js';
+import { inNs, ip, ipJson, makeNetns, removeNetns, type Netns } from '../helpers/netns.js';
 import { addrs, bridgeConf, bridgePorts, cidrsOf, cni, nodeAndPod, tempDir } from '../helpers/fixtures.js';
 import { hasMasqElement, masqElements } from '../helpers/nft.js';
+import { OUR_BIN, REF_BIN } from '../helpers/run-plugin.js';
 
 const VERSIONS = ['0.1.0', '0.2.0', '0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'];
 
@@ -272,7 +273,78 @@ describe('bridge ADD that fails part-way leaves nothing behind', () => {
     expect(bridgePorts(node, 'fcnibr0')).toEqual([]);
     expect(reservations(dataDir)).toEqual([]);
     expect(masqElements(node)).toEqual([]);
+    // the gateway this ADD put on the bridge went with it
+    expect(cidrsOf(node, 'fcnibr0')).toEqual([]);
   });
+
+  // A route the kernel refuses (its gateway is on no subnet of the pod) fails the pod's batch,
+  // after the gateway went onto the bridge.
+  const unreachableRoute = { routes: [{ dst: '0.0.0.0/0' }, { dst: '10.200.0.0/16', gw: '10.50.0.1' }] };
+
+  /** Node and pod namespaces, the node with a bridge fcnibr0 that has these addresses already. */
+  function withBridge(addresses: string[]) {
+    const { node, pod } = nodeAndPod();
+    ip('-n', node.name, 'link', 'add', 'fcnibr0', 'type', 'bridge');
+    for (const a of addresses) ip('-n', node.name, 'addr', 'add', a, 'dev', 'fcnibr0', 'nodad');
+    return { node, pod, dataDir: tempDir('ipam') };
+  }
+
+  /** Nothing of a failed ADD is left but the bridge; returns the bridge's global addresses. */
+  function bridgeAfterFailure(o: { node: Netns; pod: Netns; dataDir: string; ports?: string[] }): string[] {
+    expect(addrs(o.pod).find((l) => l.ifname === 'eth0')).toBeUndefined();
+    expect(bridgePorts(o.node, 'fcnibr0')).toEqual(o.ports ?? []);
+    expect(reservations(o.dataDir)).toEqual([]);
+    expect(masqElements(o.node)).toEqual([]);
+    return cidrsOf(o.node, 'fcnibr0').sort();
+  }
+
+  async function failingAdd(o: { before: string[]; force?: boolean; foreignPort?: boolean }) {
+    const { node, pod, dataDir } = withBridge(o.before);
+    if (o.foreignPort) {
+      ip('-n', node.name, 'link', 'add', 'fcni-port', 'type', 'veth', 'peer', 'name', 'fcni-peer');
+      ip('-n', node.name, 'link', 'set', 'fcni-port', 'master', 'fcnibr0');
+    }
+    const conf = bridgeConf({ dataDir, ipamExtra: unreachableRoute, extra: o.force ? { forceAddress: true } : {} });
+    const res = await cni('ADD', { node, pod, id: 'ctr-route', conf });
+    expect(res.code).not.toBe(0);
+    expect((res.json as { msg: string }).msg).toContain('10.200.0.0/16');
+    return bridgeAfterFailure({ node, pod, dataDir, ports: o.foreignPort ? ['fcni-port'] : [] });
+  }
+
+  it('when the kernel refuses a route: the gateway put on the bridge goes again, its other addresses stay', async () => {
+    expect(await failingAdd({ before: ['fd99::1/64'] })).toEqual(['fd99::1/64']);
+  });
+
+  it('when the kernel refuses a route: a gateway address the bridge had before stays', async () => {
+    expect(await failingAdd({ before: ['10.99.0.1/24'] })).toEqual(['10.99.0.1/24']);
+  });
+
+  it('when the kernel refuses a route: forceAddress puts back the address it replaced', async () => {
+    expect(await failingAdd({ before: ['10.98.0.1/24'], force: true })).toEqual(['10.98.0.1/24']);
+  });
+
+  it('when the kernel refuses a route with another port on the bridge: the gateway stays, another ADD may use it', async () => {
+    expect(await failingAdd({ before: [], foreignPort: true })).toEqual(['10.99.0.1/24']);
+  });
+
+  // Our host-local refuses the range; the reference accepts it and hands the gateway out, which our
+  // bridge then refuses. Either way before anything changes on the bridge.
+  for (const [ipam, path, field] of [
+    ['our host-local', OUR_BIN, 'ipam.ranges[0][0].gateway'],
+    ['the reference host-local', `${REF_BIN}:${OUR_BIN}`, 'IPAM result ips[0].gateway'],
+  ] as const) {
+    it(`when the range's gateway is of the other family (${ipam}): 7 naming ${field}, the bridge unchanged`, async () => {
+      const { node, pod, dataDir } = withBridge(['fd99::1/64']);
+      const conf = bridgeConf({ dataDir, ranges: [[{ subnet: '10.99.0.0/24', gateway: 'fd00::1' }]] });
+      const res = await cni('ADD', { node, pod, id: 'ctr-family', conf, path });
+      expect(res.code).not.toBe(0);
+      const err = res.json as { code: number; msg: string };
+      expect(err.code).toBe(7);
+      expect(err.msg.startsWith(`${field}: `), err.msg).toBe(true);
+      expect(err.msg).toContain('fd00::1');
+      expect(bridgeAfterFailure({ node, pod, dataDir })).toEqual(['fd99::1/64']);
+    });
+  }
 });
 
 describe('bridge under load', () => {

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { bridgeConfigSchema, containerMac, trunkVlans } from '../../plugins/bridge/config.js';
 import { chooseDns, planL3 } from '../../plugins/bridge/plan.js';
+import { CniError } from '../../src/spec/errors.js';
 
 const base = { name: 'n', cniVersion: '1.0.0', type: 'bridge' };
 const parse = (extra: Record<string, unknown>) => bridgeConfigSchema.safeParse({ ...base, ...extra });
@@ -109,6 +110,25 @@ describe('bridge L3 plan', () => {
     expect(plan.nativeRoutes).toEqual([{ dst: '10.9.0.0/16' }]);
     expect(plan.bridgeAddresses).toEqual([]);
     expect(plan).toMatchObject({ forwardV4: false, forwardV6: false });
+  });
+
+  it('refuses an IPAM gateway of the other family than its address, naming the result field', () => {
+    const conf = bridgeConfigSchema.parse({ ...base, isGateway: true });
+    const refused = (ips: Array<{ address: string; gateway?: string }>) => {
+      try {
+        planL3(conf, { ips });
+      } catch (e) {
+        return e as CniError;
+      }
+      throw new Error('planL3 accepted it');
+    };
+    const e = refused([{ address: '10.1.2.7/24', gateway: 'fd00::1' }]);
+    expect(e).toBeInstanceOf(CniError);
+    expect(e.code).toBe(7);
+    expect(e.message).toBe('IPAM result ips[0].gateway: fd00::1 is not of the family of the address 10.1.2.7/24');
+    expect(refused([{ address: '10.1.2.7/24' }, { address: 'fd00::7/64', gateway: '10.1.2.1' }]).message).toContain('ips[1].gateway');
+    // an IPv4-mapped IPv6 gateway is IPv4, as Go's To4() sees it
+    expect(planL3(conf, { ips: [{ address: '10.1.2.7/24', gateway: '::ffff:10.1.2.1' }] }).ips[0]!.gateway).toBe('::ffff:10.1.2.1');
   });
 
   it('lets the config DNS replace the IPAM DNS only when set', () => {

@@ -111,6 +111,22 @@ describe('config validation', () => {
       'invalid range set 0: invalid IP address: bar',
     ],
     [
+      { ranges: [[{ subnet: '10.0.0.0/24', gateway: 'fd00::1' }]] },
+      'ipam.ranges[0][0].gateway',
+      'invalid range set 0: gateway fd00::1 is not the same protocol as subnet 10.0.0.0/24',
+    ],
+    [
+      { ranges: [[{ subnet: 'fd00::/64', gateway: '10.0.0.1' }]] },
+      'ipam.ranges[0][0].gateway',
+      'invalid range set 0: gateway 10.0.0.1 is not the same protocol as subnet fd00::/64',
+    ],
+    [{ ranges: [[{ subnet: '10.0.0.0/24' }]], routes: [{ dst: 'garbage' }] }, 'ipam.routes[0].dst', 'invalid CIDR address: garbage'],
+    [
+      { ranges: [[{ subnet: '10.0.0.0/24' }]], routes: [{ dst: '0.0.0.0/0' }, { dst: '10.9.0.0/16', gw: '10.0.0.999' }] },
+      'ipam.routes[1].gw',
+      'invalid IP address: 10.0.0.999',
+    ],
+    [
       { subnet: '10.0.0.0/24', rangeStart: '10.0.1.9' },
       'ipam.rangeStart',
       'invalid range set 0: RangeStart 10.0.1.9 not in network 10.0.0.0/24',

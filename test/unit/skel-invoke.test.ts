@@ -138,9 +138,9 @@ describe('config checks', () => {
   });
   test('case-insensitive keys reach the plugin canonicalised; missing cniVersion is 0.1.0', async () => {
     seen.length = 0;
-    const out = await run(env, { NAME: 'net1', MTU: 1400 });
+    const out = await run(env, { NAME: 'net1', Type: 'demo', MTU: 1400 });
     expect(out.exitCode).toBe(0);
-    expect(seen[0]?.conf).toEqual({ name: 'net1', mtu: 1400 });
+    expect(seen[0]?.conf).toEqual({ name: 'net1', type: 'demo', mtu: 1400 });
     expect(seen[0]?.ctx.cniVersion).toBe('0.1.0');
   });
 });

@@ -34,11 +34,16 @@ describe('network config', () => {
     expect(canonicalizeKeys({ name: 'a', NAME: 'b' }, netConfSchema)).toEqual({ name: 'b' });
   });
   test('missing cniVersion means 0.1.0', () => {
-    expect(configVersion(parseWithSchema(netConfSchema, { name: 'n' }))).toBe('0.1.0');
+    expect(configVersion(parseWithSchema(netConfSchema, { name: 'n', type: 't' }))).toBe('0.1.0');
+  });
+  test('type is required and not empty: code 7 naming the field', () => {
+    expect(caught(() => parseWithSchema(netConfSchema, { name: 'n' }))).toEqual({ code: 7, msg: 'type: required field is missing' });
+    expect(caught(() => parseWithSchema(netConfSchema, { name: 'n', type: '' }))).toEqual({ code: 7, msg: 'type: must not be empty' });
+    expect(caught(() => parseWithSchema(netConfSchema, { name: 'n', type: 7 })).msg).toMatch(/^type: .*expected string/);
   });
   test('plugin schemas get the helper too, with field paths in errors', () => {
     const schema = netConfSchema.extend({ ipam: z.object({ ranges: z.array(z.array(z.object({ subnet: cidrString }))) }) });
-    const e = caught(() => parseWithSchema(schema, { name: 'n', ipam: { RANGES: [[{ SUBNET: '10.0.0.0/33' }]] } }));
+    const e = caught(() => parseWithSchema(schema, { name: 'n', type: 't', ipam: { RANGES: [[{ SUBNET: '10.0.0.0/33' }]] } }));
     expect(e).toEqual({ code: 7, msg: 'ipam.ranges[0][0].subnet: invalid CIDR "10.0.0.0/33"' });
   });
   test('strict schemas report an unknown field as code 2 naming key and value', () => {
@@ -46,7 +51,9 @@ describe('network config', () => {
     expect(e).toEqual({ code: 2, msg: 'unsupported field hairpin: true' });
   });
   test('type errors are code 7 with the path', () => {
-    expect(caught(() => parseWithSchema(netConfSchema, { name: 'n', dns: { nameservers: 'x' } })).msg).toMatch(/^dns\.nameservers: /);
+    expect(caught(() => parseWithSchema(netConfSchema, { name: 'n', type: 't', dns: { nameservers: 'x' } })).msg).toMatch(
+      /^dns\.nameservers: /,
+    );
   });
 });
 

@@ -58,6 +58,15 @@ impl P<'_> {
     }
 }
 
+impl Config {
+    /// `entry`, and `node` when it names a path rather than a command to find in PATH, taken
+    /// relative to `dir` unless absolute.
+    pub fn relative_to(self, dir: &std::path::Path) -> Config {
+        let under = |p: String| if p.starts_with('/') { p } else { dir.join(p).to_string_lossy().into_owned() };
+        Config { node: self.node.map(|n| if n.contains('/') { under(n) } else { n }), entry: self.entry.map(under), socket: self.socket }
+    }
+}
+
 /// Parse the file's text; None when it is not a flat object of strings.
 pub fn parse(text: &[u8]) -> Option<Config> {
     let mut p = P { s: text, i: 0 };
@@ -96,5 +105,15 @@ mod tests {
         assert_eq!(c.socket.as_deref(), Some("/run/x\u{e9}"));
         assert!(parse(b"{\"node\": 1}").is_none());
         assert_eq!(parse(b" {} "), Some(Config::default()));
+    }
+
+    #[test]
+    fn relative_paths_are_taken_from_the_launcher_directory() {
+        let c = Config { node: Some("node".into()), entry: Some("../entry/e.cjs".into()), socket: None };
+        let c = c.relative_to(std::path::Path::new("/pkg/dist/cni"));
+        assert_eq!((c.node.as_deref(), c.entry.as_deref()), (Some("node"), Some("/pkg/dist/cni/../entry/e.cjs")));
+        let c = Config { node: Some("./bin/node".into()), entry: Some("/abs/e.cjs".into()), socket: None };
+        let c = c.relative_to(std::path::Path::new("/d"));
+        assert_eq!((c.node.as_deref(), c.entry.as_deref()), (Some("/d/./bin/node"), Some("/abs/e.cjs")));
     }
 }

@@ -87,13 +87,13 @@ fn forwarded_env() -> Vec<Vec<u8>> {
 }
 
 /// `.fastcni.json` beside the launcher (the directory of /proc/self/exe); empty when absent or invalid.
+/// Relative paths in it are relative to that directory, so a packaged bin directory works wherever
+/// the package is installed.
 fn load_config() -> Config {
-    std::fs::read_link("/proc/self/exe")
-        .ok()
-        .and_then(|p| p.parent().map(PathBuf::from))
-        .and_then(|d| std::fs::read(d.join(".fastcni.json")).ok())
-        .and_then(|t| config::parse(&t))
-        .unwrap_or_default()
+    let Some(dir) = std::fs::read_link("/proc/self/exe").ok().and_then(|p| p.parent().map(PathBuf::from)) else {
+        return Config::default();
+    };
+    std::fs::read(dir.join(".fastcni.json")).ok().and_then(|t| config::parse(&t)).map(|c| c.relative_to(&dir)).unwrap_or_default()
 }
 
 /// Send the invocation to the agent and relay its answer; never returns.

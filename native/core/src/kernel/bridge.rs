@@ -120,10 +120,10 @@ pub fn finish_resident(res: &mut Resident, a: Attached, l3: BridgeL3Request) -> 
         // the cached bridge may have been stale: the whole ADD once more, reading it afresh
         r = add_afresh(res, &mut host, &mut pod, &pod_ns, req);
     }
-    let (out, bridge) = r?;
+    let (out, bridge, change) = r?;
     // nf_tables sockets for "the caller's own namespace" open in this thread's current one
     res.back()?;
-    masquerade(&mut host, req, &out)?;
+    masquerade(&mut host, req, &out, &change)?;
     phase::lap(Phase::Masquerade);
     res.put_host(host);
     if bridge.info.up && bridge.info.kind == Some(LinkKind::Bridge) && bridge.info.name == req.link.bridge {
@@ -139,7 +139,7 @@ fn add_afresh(
     pod: &mut Rtnl,
     pod_ns: &OwnedFd,
     req: &BridgeAddRequest,
-) -> Result<(BridgeAddResult, Link)> {
+) -> Result<(BridgeAddResult, Link, GatewayChange)> {
     res.back()?;
     res.mark_moved();
     let linked = attached(attach_with(&mut Sides { host, pod, pod_ns, dirs: &mut res.sysctl }, &req.link, None, true)?)?;
@@ -149,14 +149,63 @@ fn add_afresh(
 }
 
 /// The pod's masquerade elements, from the host namespace, in the same call as the wiring (one
-/// hop between Node and a native thread per ADD instead of two). On failure the veth goes again,
-/// so the call still leaves nothing behind; the host socket is dropped with the error.
-/// The calling thread must be in the host namespace.
-fn masquerade(host: &mut Rtnl, req: &BridgeAddRequest, out: &BridgeAddResult) -> Result<()> {
+/// hop between Node and a native thread per ADD instead of two). On failure the veth and the
+/// bridge's gateway `change` go again, so the call still leaves nothing behind; the host socket is
+/// dropped with the error. The calling thread must be in the host namespace.
+fn masquerade(host: &mut Rtnl, req: &BridgeAddRequest, out: &BridgeAddResult, change: &GatewayChange) -> Result<()> {
     let Some(owner) = &req.l3.masquerade else { return Ok(()) };
-    super::nft::masq_add(&owner.request(req.link.host_netns.as_deref(), &req.link.ifname, req.l3.addresses.clone())).inspect_err(|_| {
-        let _ = host.ack("veth delete (rollback)", link::del_msg(out.host_veth.index, None), 0);
-    })
+    super::nft::masq_add(&owner.request(req.link.host_netns.as_deref(), &req.link.ifname, req.l3.addresses.clone()))
+        .inspect_err(|_| rollback(host, out.host_veth.index, change))
+}
+
+/// Undo a failed second stage on the host side: the veth (which takes its pod end along), then
+/// what the ADD changed on the bridge's gateway link.
+fn rollback(host: &mut Rtnl, host_veth: u32, change: &GatewayChange) {
+    let _ = host.ack("veth delete (rollback)", link::del_msg(host_veth, None), 0);
+    change.undo(host);
+}
+
+/// What an ADD changed among the gateway addresses of a shared link (the bridge, or its VLAN
+/// gateway), so that a failure later in the same ADD can undo it: the addresses it added (not those
+/// a concurrent ADD added first) and those `forceAddress` made it delete.
+#[derive(Debug, Default)]
+struct GatewayChange {
+    /// the bridge, whose ports tell whether another pod may rely on the change
+    bridge: u32,
+    /// the VLAN gateway's own port on the bridge, which is no pod
+    gateway_port: Option<u32>,
+    /// the link that carries the addresses, and its name for messages
+    target: u32,
+    target_name: String,
+    added: Vec<Cidr>,
+    removed: Vec<Cidr>,
+}
+
+impl GatewayChange {
+    /// The requests that make the change (`forward`) or undo it.
+    fn reqs(&self, forward: bool) -> Vec<Req> {
+        let (del, add) = if forward { (&self.removed, &self.added) } else { (&self.added, &self.removed) };
+        let dels = del.iter().map(|c| addr::del_req(self.target, c, &self.target_name));
+        dels.chain(add.iter().map(|c| addr::add_req(self.target, c, &self.target_name))).collect()
+    }
+
+    /// Put the addresses back as they were, with the failed pod's veth already gone — unless the
+    /// bridge has another port, whose pod may use the change: a concurrent ADD of the same network
+    /// that found the new gateway (or lost the race to add it) relies on it. Such an ADD plugs its
+    /// port in before it reads the addresses, so undoing first and looking for ports second is
+    /// race-free: either its read sees the undo (and it adds the gateway itself) or its port is
+    /// seen here (and the change is made again). Errors are ignored: the ADD's own error is the one
+    /// reported, and a concurrent ADD may have made or unmade an address meanwhile.
+    fn undo(&self, host: &mut Rtnl) {
+        if self.added.is_empty() && self.removed.is_empty() {
+            return;
+        }
+        let _ = host.batch(self.reqs(false));
+        let is_pod_port = |l: &Link| l.master_index == Some(self.bridge) && Some(l.info.index) != self.gateway_port;
+        if link::list(host).map_or(true, |links| links.iter().any(is_pod_port)) {
+            let _ = host.batch(self.reqs(true));
+        }
+    }
 }
 
 /// [`bridge_del`] on a resident worker; the thread returns to the host namespace afterwards.
@@ -234,17 +283,27 @@ fn attach_with(s: &mut Sides, req: &BridgeLinkRequest, cached: Option<Link>, cre
 
 /// The second stage, from the host namespace: gateway addresses and forwarding, then the pod's
 /// addresses, link and routes, and the read-back; `check_bridge`: the bridge came from the cache.
-/// Returns the result and the bridge as read back at the end; on failure the veth is deleted.
-fn finish_with(s: &mut Sides, req: &BridgeAddRequest, linked: &Linked, check_bridge: bool) -> Result<(BridgeAddResult, Link)> {
+/// Returns the result, the bridge as read back at the end and what was changed on the bridge's
+/// gateway link (for a later step's rollback); on failure the veth is deleted and that change undone.
+fn finish_with(
+    s: &mut Sides,
+    req: &BridgeAddRequest,
+    linked: &Linked,
+    check_bridge: bool,
+) -> Result<(BridgeAddResult, Link, GatewayChange)> {
+    let mut change = GatewayChange::default();
     let done = validate_l3(req).and_then(|()| {
-        let gateway = setup_gateway(s.host, s.dirs, req, &linked.bridge)?;
+        let gateway = setup_gateway(s.host, s.dirs, req, &linked.bridge, &mut change)?;
         phase::lap(Phase::Gateway);
         configure(s, req, linked, gateway.as_ref(), check_bridge)
     });
-    if done.is_err() {
-        let _ = s.host.ack("veth delete (rollback)", link::del_msg(linked.host_end.info.index, None), 0);
+    match done {
+        Ok((out, br)) => Ok((out, br, change)),
+        Err(e) => {
+            rollback(s.host, linked.host_end.info.index, &change);
+            Err(e)
+        }
     }
-    done
 }
 
 /// What the first stage needs valid: names and VLANs.
@@ -264,10 +323,14 @@ fn validate_link(req: &BridgeLinkRequest) -> Result<()> {
     Ok(())
 }
 
-/// What the second stage needs valid: the IPAM-derived addresses, and the VLAN gateway's name.
+/// What the second stage needs valid, checked before it changes the shared bridge: the
+/// IPAM-derived addresses and routes, and the VLAN gateway's name.
 fn validate_l3(req: &BridgeAddRequest) -> Result<()> {
     for a in req.l3.addresses.iter().chain(&req.l3.bridge_addresses) {
         Cidr::parse(a)?;
+    }
+    for r in &req.l3.routes {
+        route::msg(0, r)?;
     }
     if let Some(gw) = vlan_gateway_name(req) {
         if gw.len() >= IFNAMSIZ {
@@ -302,8 +365,15 @@ fn ensure_bridge(host: &mut Rtnl, dirs: &mut sysctl::Dirs, req: &BridgeLinkReque
 }
 
 /// The gateway addresses (on the bridge or its VLAN gateway) and forwarding. The calling thread
-/// must be in the host namespace. Returns the VLAN gateway, if there is one.
-fn setup_gateway(host: &mut Rtnl, dirs: &mut sysctl::Dirs, req: &BridgeAddRequest, br: &Link) -> Result<Option<Link>> {
+/// must be in the host namespace. Returns the VLAN gateway, if there is one; records in `change`
+/// what it did to the addresses, also when it fails part-way.
+fn setup_gateway(
+    host: &mut Rtnl,
+    dirs: &mut sysctl::Dirs,
+    req: &BridgeAddRequest,
+    br: &Link,
+    change: &mut GatewayChange,
+) -> Result<Option<Link>> {
     let gateway = match vlan_gateway_name(req) {
         Some(name) => Some(ensure_vlan_gateway(host, dirs, req, br, &name)?),
         None => None,
@@ -317,29 +387,43 @@ fn setup_gateway(host: &mut Rtnl, dirs: &mut sysctl::Dirs, req: &BridgeAddReques
             None => (br, req.link.bridge.as_str(), false),
         };
         let idx = target.info.index;
+        *change = GatewayChange {
+            bridge: br.info.index,
+            gateway_port: gateway.as_ref().and_then(|(gw, _)| gw.info.peer_index),
+            target: idx,
+            target_name: target_name.to_string(),
+            ..Default::default()
+        };
         let have: Vec<Cidr> = addr::list(host, Some(idx))?.into_iter().map(|a| a.cidr).collect();
+        // each request with the address it adds (true) or deletes (false)
         let mut batch = Vec::new();
         for a in &req.l3.bridge_addresses {
             let want = Cidr::parse(a)?;
             if let Some(remove) = addr::plan_bridge_addr(target_name, &have, &want, req.l3.force_address)? {
                 for r in remove {
-                    batch.push(addr::del_req(idx, &r, target_name));
+                    batch.push((addr::del_req(idx, &r, target_name), Some((r, false))));
                 }
-                batch.push(addr::add_req(idx, &want, target_name));
+                batch.push((addr::add_req(idx, &want, target_name), Some((want, true))));
             }
         }
         // Pin the MAC so it no longer follows the bridge's ports; only when something changed (the
         // first pod of a network), so the steady state costs no extra message.
         if target_new || !batch.is_empty() {
-            batch.push(Req::new(format!("MAC pin {target_name}"), link::set_mac_msg(idx, &target.mac_bytes), 0));
+            batch.push((Req::new(format!("MAC pin {target_name}"), link::set_mac_msg(idx, &target.mac_bytes), 0), None));
         }
-        for r in host.batch(batch) {
-            match r {
-                Err(e) if e.kind == FailureKind::Exists && e.op.starts_with("address add") => {} // concurrent ADD
-                Err(e) if e.kind == FailureKind::NotFound && e.op.starts_with("address delete") => {}
-                r => r?,
+        let (reqs, what): (Vec<Req>, Vec<_>) = batch.into_iter().unzip();
+        let mut first_failure = Ok(());
+        for (r, what) in host.batch(reqs).into_iter().zip(what) {
+            match (r, what) {
+                (Ok(()), Some((c, true))) => change.added.push(c),
+                (Ok(()), Some((c, false))) => change.removed.push(c),
+                (Ok(()), None) => {}
+                (Err(e), _) if e.kind == FailureKind::Exists && e.op.starts_with("address add") => {} // concurrent ADD
+                (Err(e), _) if e.kind == FailureKind::NotFound && e.op.starts_with("address delete") => {}
+                (Err(e), _) => first_failure = first_failure.and(Err(e)),
             }
         }
+        first_failure?;
     }
     if req.l3.forward_v4 {
         dirs.ensure("net/ipv4/ip_forward", "1")?;
@@ -781,7 +865,7 @@ fn del_with(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::types::LinkInfo;
+    use crate::types::{LinkInfo, Route};
 
     fn validate(req: &BridgeAddRequest) -> Result<()> {
         validate_link(&req.link)?;
@@ -820,6 +904,28 @@ mod tests {
         assert!(validate(&add(link(), BridgeL3Request { addresses: vec!["10.0.0.1".into()], ..l3() })).is_err());
         assert!(validate(&add(BridgeLinkRequest { vlan: Some(4095), ..link() }, l3())).is_err());
         assert!(validate(&add(BridgeLinkRequest { vlan_trunk: vec![5, 4095], ..link() }, l3())).is_err());
+        // routes are checked before the second stage touches the bridge
+        let route = |dst: &str, gw: Option<&str>| Route { dst: dst.into(), gw: gw.map(Into::into), ..Default::default() };
+        let with_routes = |routes| add(link(), BridgeL3Request { routes, ..l3() });
+        assert!(validate_l3(&with_routes(vec![route("0.0.0.0/0", Some("10.0.0.1"))])).is_ok());
+        for bad in [route("garbage", None), route("0.0.0.0/0", Some("garbage")), route("0.0.0.0/0", Some("fd00::1"))] {
+            assert_eq!(validate_l3(&with_routes(vec![bad])).unwrap_err().kind, FailureKind::Invalid);
+        }
+    }
+
+    #[test]
+    fn gateway_change_undo_is_the_change_reversed() {
+        let c = |s: &str| Cidr::parse(s).unwrap();
+        let change = GatewayChange {
+            target: 7,
+            target_name: "cni0".into(),
+            added: vec![c("10.1.0.1/24")],
+            removed: vec![c("10.2.0.1/24")],
+            ..Default::default()
+        };
+        let ops = |forward| change.reqs(forward).into_iter().map(|r| r.op).collect::<Vec<_>>();
+        assert_eq!(ops(true), ["address delete 10.2.0.1/24 on cni0", "address add 10.1.0.1/24 on cni0"]);
+        assert_eq!(ops(false), ["address delete 10.1.0.1/24 on cni0", "address add 10.2.0.1/24 on cni0"]);
     }
 
     #[test]
