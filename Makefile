@@ -15,17 +15,19 @@ demo: setup
 # Rust tests that need root are #[ignore]d, so that without root the runner says they did not run.
 RUST_TEST_ARGS := $(if $(filter 0,$(shell id -u)),--include-ignored,)
 
-# Type checks, lint and format for both languages; `make test` fails on any of them.
+# Type checks, lint and format for both languages, and the committed TypeScript declarations of
+# the native addon against the ones setup just regenerated; `make test` fails on any of them.
 check: setup
+	@bash scripts/check-declarations.sh
 	@npx tsc -p tsconfig.check.json
 	@npx biome ci --colors=off --error-on-warnings .
 	@cargo fmt --all --check
 	@cargo fmt --manifest-path benchmarks/floor/Cargo.toml --check
-	@cargo clippy --release --quiet -p fastcni-core -p fastcni-launcher --all-targets -- -D warnings
-	@cargo clippy --release --quiet -p fastcni-addon -- -D warnings
+	@cargo clippy --release --quiet -p fastcni-core -p fastcni-frame -p fastcni-launcher --all-targets -- -D warnings
+	@cargo clippy --release --quiet -p fastcni-addon -p fastcni-core --features fastcni-core/napi -- -D warnings
 
 test: check
-	@cargo test --release -p fastcni-core -p fastcni-launcher --quiet -- $(RUST_TEST_ARGS)
+	@cargo test --release -p fastcni-core -p fastcni-frame -p fastcni-launcher --quiet -- $(RUST_TEST_ARGS)
 	@npx vitest run
 
 test-unit: setup

@@ -1,7 +1,7 @@
 // CHECK for the bridge plugin: the kernel state must still match what ADD reported in prevResult.
 import { CniError, ErrorCode } from '../../src/spec/errors.js';
 import type { PluginContext } from '../../src/skel/types.js';
-import { podInspect, type NativeRoute } from '../../src/native.js';
+import { LinkKind, podInspect, type NativeRoute } from '../../src/native.js';
 import type { BridgeConfig } from './config.js';
 
 function fail(msg: string): never {
@@ -27,7 +27,7 @@ export async function checkAttachment(conf: BridgeConfig, ctx: PluginContext): P
 
   const br = state.bridge;
   if (!brIface || !br) fail(`CNI created bridge ${conf.bridge} in host namespace was not found`);
-  if (br.kind !== 'bridge') fail(`Interface ${br.name} does not have link type of bridge`);
+  if (br.kind !== LinkKind.Bridge) fail(`Interface ${br.name} does not have link type of bridge`);
   if (brIface.mac && brIface.mac !== br.mac) fail(`Bridge interface ${br.name} Mac doesn't match: ${brIface.mac}`);
   if (br.promisc !== conf.promiscMode) {
     fail(`Bridge interface ${br.name} configured Promisc Mode ${conf.promiscMode} doesn't match current state: ${br.promisc} `);
@@ -36,7 +36,7 @@ export async function checkAttachment(conf: BridgeConfig, ctx: PluginContext): P
   if (!contIface) fail(`Sandbox in prevResult  doesn't match configured netns: ${ctx.netns}`);
   const cont = state.container;
   if (!cont) fail(`CNI created interface in container ${ctx.ifname} not found`);
-  if (cont.kind !== 'veth') fail(`Error: Container interface ${cont.name} not of type veth`);
+  if (cont.kind !== LinkKind.Veth) fail(`Error: Container interface ${cont.name} not of type veth`);
   if (contIface.mac && contIface.mac !== cont.mac)
     fail(`Interface ${cont.name} Mac ${contIface.mac} doesn't match container Mac: ${cont.mac}`);
 

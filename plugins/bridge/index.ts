@@ -60,7 +60,7 @@ async function add(conf: BridgeConfig, ctx: PluginContext): Promise<Result> {
       hairpin: conf.hairpinMode,
       portIsolation: conf.portIsolation,
       vlan: conf.vlan || undefined,
-      vlanTrunk: trunk.length ? trunk : undefined,
+      vlanTrunk: trunk,
       preserveDefaultVlan: conf.preserveDefaultVlan,
       enableDad: conf.enabledad,
       containerUp: !conf.disableContainerInterface,
@@ -74,7 +74,7 @@ async function add(conf: BridgeConfig, ctx: PluginContext): Promise<Result> {
     });
     const links = await stage.finish(l3);
     const { addresses, masquerade } = l3;
-    rb.push(() => native.bridgeDel({ hostNetns: ctx.hostNetns, podNetns: ctx.netns, ifname: ctx.ifname }));
+    rb.push(() => native.bridgeDel({ hostNetns: ctx.hostNetns, podNetns: ctx.netns, ifname: ctx.ifname, namePort: false }));
     // bridgeAdd masqueraded the addresses as its last step
     if (masquerade) rb.push(() => native.masqDel(masqRequest(conf, ctx, addresses)));
     if (conf.macspoofchk) {
@@ -126,7 +126,7 @@ async function unwire(ctx: PluginContext, o: { namePort: boolean; masquerade?: n
     return { addresses: gone.addresses, port, masqueraded: gone.masqueraded };
   } catch (e) {
     // A namespace that is already gone has nothing left to delete; the rest of DEL still runs.
-    if (e instanceof NativeError && (e.kind === 'netnsGone' || e.kind === 'notFound')) return none;
+    if (e instanceof NativeError && (e.kind === native.FailureKind.NetnsGone || e.kind === native.FailureKind.NotFound)) return none;
     throw e;
   }
 }

@@ -4,7 +4,7 @@ import { definePlugin } from '../../src/skel/define-plugin.js';
 import type { PluginContext } from '../../src/skel/types.js';
 import type { Result } from '../../src/spec/result.js';
 import { CniError, ErrorCode, NativeError } from '../../src/spec/errors.js';
-import { loopbackSet, podInspect } from '../../src/native.js';
+import { FailureKind, loopbackSet, podInspect } from '../../src/native.js';
 
 const loopbackConfig = z.object({}).loose();
 type LoopbackConfig = z.infer<typeof loopbackConfig>;
@@ -32,7 +32,7 @@ async function del(_conf: LoopbackConfig, ctx: PluginContext): Promise<void> {
   try {
     await loopbackSet(ctx.netns, false);
   } catch (e) {
-    if (e instanceof NativeError && (e.kind === 'netnsGone' || e.kind === 'notFound')) return;
+    if (e instanceof NativeError && (e.kind === FailureKind.NetnsGone || e.kind === FailureKind.NotFound)) return;
     throw e;
   }
 }

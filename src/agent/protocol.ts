@@ -1,24 +1,14 @@
-// The agent protocol, agent side: one request frame per connection, one response frame back.
-// The launcher's side is native/launcher/src/frame.rs; change both together.
-//
-// Frame   = "fcni" | u8 version (1) | u8 kind | u32 BE payload length | payload   (10-byte header)
-// Request kinds:
-//   0x01 invoke  payload: u16 BE name length, plugin name (UTF-8)
-//                         u32 BE variable count, then per variable u32 BE length + "KEY=VALUE" bytes
-//                         u32 BE stdin length, stdin bytes
-//   0x02 status  payload: empty
-// Response kinds:
-//   0x81 result  payload: i32 BE exit code | u32 BE length + stdout | u32 BE length + stderr
-//   0x82 status  payload: AgentStatus as UTF-8 JSON
-//   0x83 refused payload: UTF-8 reason (peer not root, frame too large, malformed, shutting down)
-// The launcher sends the CNI_* variables and PATH (so a foreign delegate is exec'd as in the
-// fallback). A binary layout: no escaping, no base64, and the launcher needs no JSON library.
+// The agent protocol, agent side: one request frame per connection, one response frame back. The
+// format and its Rust side (the launcher and the agent's listener) are native/frame/src/lib.rs;
+// test/unit/agent-protocol.test.ts holds this file to it, frame by frame and refusal by refusal.
 
 export const MAGIC = Buffer.from('fcni', 'latin1');
 export const PROTOCOL_VERSION = 1;
 export const HEADER_SIZE = 10;
 /** Default request size limit (payload bytes). */
 export const DEFAULT_MAX_FRAME = 1 << 20;
+/** The largest response payload a client reads; a larger one is not one of ours. */
+export const MAX_RESPONSE = 64 << 20;
 
 export const Kind = {
   Invoke: 0x01,
@@ -107,10 +97,34 @@ export function encodeRefused(reason: string): Buffer {
 /** Check a header; returns kind and payload length or throws FrameError. */
 export function parseHeader(h: Buffer, maxPayload: number): { kind: number; length: number } {
   if (!h.subarray(0, 4).equals(MAGIC)) throw new FrameError('bad magic: not a fastcni frame');
+  if (h.length < HEADER_SIZE) throw new FrameError('truncated header');
   if (h[4] !== PROTOCOL_VERSION) throw new FrameError(`unsupported protocol version ${h[4]}`);
   const length = h.readUInt32BE(6);
   if (length > maxPayload) throw new FrameError(`frame of ${length} bytes exceeds the limit of ${maxPayload}`);
   return { kind: h[5]!, length };
+}
+
+/** A payload read front to back; running out is a FrameError with the message `truncated`. */
+class PayloadReader {
+  at = 0;
+  constructor(
+    private readonly p: Buffer,
+    private readonly truncated: string,
+  ) {}
+  take(n: number): Buffer {
+    if (this.at + n > this.p.length) throw new FrameError(this.truncated);
+    this.at += n;
+    return this.p.subarray(this.at - n, this.at);
+  }
+  u32(): number {
+    return this.take(4).readUInt32BE(0);
+  }
+  bytes(): Buffer {
+    return this.take(this.u32());
+  }
+  get done(): boolean {
+    return this.at === this.p.length;
+  }
 }
 
 /** Decode a request payload of the given kind. */
@@ -120,39 +134,19 @@ export function decodeRequest(kind: number, p: Buffer): Request {
     return { kind: 'status' };
   }
   if (kind !== Kind.Invoke) throw new FrameError(`unknown request kind 0x${kind.toString(16)}`);
-  let at = 0;
-  const need = (n: number): void => {
-    if (at + n > p.length) throw new FrameError('truncated invoke payload');
-  };
-  need(2);
-  const nameLen = p.readUInt16BE(at);
-  at += 2;
-  need(nameLen);
-  const plugin = p.toString('utf8', at, at + nameLen);
-  at += nameLen;
-  need(4);
-  const count = p.readUInt32BE(at);
-  at += 4;
+  const r = new PayloadReader(p, 'truncated invoke payload');
+  const plugin = r.take(r.take(2).readUInt16BE(0)).toString('utf8');
+  const count = r.u32();
   const env: Record<string, string> = {};
   for (let i = 0; i < count; i++) {
-    need(4);
-    const len = p.readUInt32BE(at);
-    at += 4;
-    need(len);
-    const kv = p.toString('utf8', at, at + len);
-    at += len;
+    const kv = r.bytes().toString('utf8');
     const eq = kv.indexOf('=');
     if (eq <= 0) throw new FrameError('environment entry without a name');
     env[kv.slice(0, eq)] = kv.slice(eq + 1);
   }
-  need(4);
-  const stdinLen = p.readUInt32BE(at);
-  at += 4;
-  need(stdinLen);
-  const stdin = Buffer.from(p.subarray(at, at + stdinLen));
-  at += stdinLen;
-  if (at !== p.length) throw new FrameError('trailing bytes after the invoke payload');
-  if (plugin === '' || plugin.includes('/')) throw new FrameError(`invalid plugin name ${JSON.stringify(plugin)}`);
+  const stdin = Buffer.from(r.bytes());
+  if (!r.done) throw new FrameError('trailing bytes after the invoke payload');
+  if (plugin === '' || plugin.includes('/')) throw new FrameError(`invalid plugin name "${plugin}"`);
   return { kind: 'invoke', invoke: { plugin, env, stdin } };
 }
 
@@ -162,18 +156,19 @@ export type Response =
   | { kind: 'status'; status: unknown }
   | { kind: 'refused'; reason: string };
 
-/** Decode a whole response frame (header included). */
+/** Decode a whole response frame (header included, nothing after it). */
 export function decodeResponse(frame: Buffer): Response {
-  const { kind, length } = parseHeader(frame, 0xffffffff);
-  const p = frame.subarray(HEADER_SIZE, HEADER_SIZE + length);
-  if (p.length !== length) throw new FrameError('truncated response');
+  const { kind, length } = parseHeader(frame, MAX_RESPONSE);
+  if (frame.length < HEADER_SIZE + length) throw new FrameError('truncated response');
+  if (frame.length > HEADER_SIZE + length) throw new FrameError('bytes after the response frame');
+  const p = frame.subarray(HEADER_SIZE);
   switch (kind) {
     case Kind.Result: {
-      const exitCode = p.readInt32BE(0);
-      const outLen = p.readUInt32BE(4);
-      const stdout = p.subarray(8, 8 + outLen);
-      const errLen = p.readUInt32BE(8 + outLen);
-      const stderr = p.subarray(12 + outLen, 12 + outLen + errLen);
+      const r = new PayloadReader(p, 'truncated result payload');
+      const exitCode = r.take(4).readInt32BE(0);
+      const stdout = r.bytes();
+      const stderr = r.bytes();
+      if (!r.done) throw new FrameError('trailing bytes after the result payload');
       return { kind: 'result', exitCode, stdout, stderr };
     }
     case Kind.StatusReply:

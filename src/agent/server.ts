@@ -8,7 +8,7 @@ import { connect } from 'node:net';
 import { dirname } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { loadPlugin, pluginTypes } from '../plugins.js';
-import { agentListen, type AgentListener, type AgentRequest } from '../native.js';
+import { ReadEnd, agentListen, type AgentListener, type AgentRequest } from '../native.js';
 import { recordPhase } from '../phases.js';
 import type { InvocationOutput, PluginLoader } from '../skel/types.js';
 import { jsonLogger, type Logger } from './log.js';
@@ -102,13 +102,13 @@ function frameOf(req: AgentRequest, maxPayload: number, timeoutMs: number): { ki
   if (b.compare(MAGIC, 0, n, 0, n) !== 0) throw new FrameError('bad magic: not a fastcni frame');
   const h = b.length >= HEADER_SIZE ? parseHeader(b.subarray(0, HEADER_SIZE), maxPayload) : undefined;
   switch (req.end) {
-    case 'complete':
+    case ReadEnd.Complete:
       return { kind: h!.kind, payload: b.subarray(HEADER_SIZE) };
-    case 'extra':
+    case ReadEnd.Extra:
       throw new FrameError('bytes after the request frame');
-    case 'timeout':
+    case ReadEnd.Timeout:
       throw new FrameError(`request not complete after ${timeoutMs} ms`);
-    case 'eof':
+    case ReadEnd.Eof:
       throw new FrameError(`connection closed after ${b.length} bytes of an incomplete frame`);
     default:
       throw new FrameError('the request could not be read');

@@ -3,7 +3,7 @@
 // also be named by any path (/proc/PID/ns/net), which is used as it is.
 import { readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { netnsCreate, netnsDelete } from '../native.js';
+import { FailureKind, netnsCreate, netnsDelete } from '../native.js';
 import { CniError, ErrorCode, NativeError } from '../spec/errors.js';
 
 /** Where named namespaces live (iproute2's NETNS_RUN_DIR). */
@@ -49,7 +49,7 @@ export async function createNetns(name: string): Promise<string> {
   try {
     return await netnsCreate(name);
   } catch (e) {
-    if (e instanceof NativeError && e.kind === 'exists') {
+    if (e instanceof NativeError && e.kind === FailureKind.Exists) {
       throw new CniError(ErrorCode.InvalidEnvironment, `namespace "${name}" already exists`, join(NETNS_DIR, name), { cause: e });
     }
     throw e;
@@ -63,7 +63,7 @@ export async function deleteNetns(name: string): Promise<boolean> {
     await netnsDelete(name);
     return true;
   } catch (e) {
-    if (e instanceof NativeError && e.kind === 'notFound') return false;
+    if (e instanceof NativeError && e.kind === FailureKind.NotFound) return false;
     throw e;
   }
 }

@@ -1,5 +1,6 @@
 // CNI errors as typed values: the well-known codes, CniError, and the native failure mapping.
 // Only the skeleton turns these into the spec's JSON and an exit code.
+import type { Failure, FailureKind } from '../../native/addon/index.js';
 
 /** The spec's well-known error codes (SPEC-NOTES §1.8). */
 export const ErrorCode = {
@@ -42,20 +43,13 @@ export class CniError extends Error {
   }
 }
 
-/** A failure reported by the native addon, as data. */
-export interface NativeFailure {
-  /** stable class: notFound, exists, netnsGone, addressConflict, notBridge, invalid, busy, permission, timeout, kernel, internal */
-  kind: string;
-  /** the native operation that failed, e.g. "veth create" */
-  op: string;
-  errno: number;
-  message: string;
-}
+/** A failure reported by the native addon, as data (the addon's Failure, declared in native/addon/index.d.ts). */
+export type NativeFailure = Failure;
 
 /** A native failure thrown on the TypeScript side; carries the kind so plugins can decide (e.g. netnsGone on DEL = success). */
 export class NativeError extends Error {
   readonly [NATIVE_ERROR] = true;
-  readonly kind: string;
+  readonly kind: FailureKind;
   readonly op: string;
   readonly errno: number;
   constructor(f: NativeFailure) {
@@ -70,7 +64,11 @@ export class NativeError extends Error {
   }
 }
 
-const nativeKindCodes: Record<string, number> = {
+/**
+ * CNI code per failure kind; the rest are 999. Keyed by the kinds' values, checked against the
+ * enum by the type, so that importing this file does not load the addon.
+ */
+const nativeKindCodes: Partial<Record<FailureKind, ErrorCode>> = {
   busy: ErrorCode.TryAgainLater,
   timeout: ErrorCode.TryAgainLater,
   invalid: ErrorCode.InvalidNetworkConfig,

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ip } from '../helpers/netns.js';
 import { addrs, bridgePorts, nodeAndPod } from '../helpers/fixtures.js';
-import { bridgeAddBegin, type BridgeL3Request, type BridgeLinkRequest } from '../../src/native.js';
+import { FailureKind, bridgeAddBegin, type BridgeL3Request, type BridgeLinkRequest } from '../../src/native.js';
 import { NativeError } from '../../src/spec/errors.js';
 
 function linkRequest(node: { path: string }, pod: { path: string }, more: Partial<BridgeLinkRequest> = {}): BridgeLinkRequest {
@@ -18,6 +18,7 @@ function linkRequest(node: { path: string }, pod: { path: string }, more: Partia
     ifname: 'eth0',
     hairpin: false,
     portIsolation: false,
+    vlanTrunk: [],
     preserveDefaultVlan: false,
     enableDad: false,
     containerUp: true,
@@ -110,9 +111,9 @@ describe('bridgeAddBegin', () => {
     const { node, pod } = nodeAndPod();
     ip('-n', pod.name, 'link', 'add', 'eth0', 'type', 'bridge');
     const e = await failure(bridgeAddBegin(linkRequest(node, pod)).finish(l3));
-    expect(e.kind).toBe('exists');
+    expect(e.kind).toBe(FailureKind.Exists);
     expect(e.message).toContain('"eth0" already exists');
-    expect((await failure(bridgeAddBegin(linkRequest(node, pod)).abort())).kind).toBe('exists');
+    expect((await failure(bridgeAddBegin(linkRequest(node, pod)).abort())).kind).toBe(FailureKind.Exists);
     expect(bridgePorts(node, 'fcnibr0')).toEqual([]);
     expect(addrs(pod).find((l) => l.ifname === 'eth0')?.linkinfo?.info_kind).toBe('bridge');
   });
@@ -120,7 +121,7 @@ describe('bridgeAddBegin', () => {
   it('a second-stage failure deletes the veth again', async () => {
     const { node, pod } = nodeAndPod();
     const e = await failure(bridgeAddBegin(linkRequest(node, pod)).finish({ ...l3, addresses: ['10.97.0.5'] }));
-    expect(e.kind).toBe('invalid');
+    expect(e.kind).toBe(FailureKind.Invalid);
     expect(bridgePorts(node, 'fcnibr0')).toEqual([]);
     expect(addrs(pod).find((l) => l.ifname === 'eth0')).toBeUndefined();
   });

@@ -1,10 +1,10 @@
-//! napi export of fastcni_core::agent_socket: the agent's socket, accepted and read on a thread of
-//! ours; JavaScript takes one request at a time with `next()` and answers it with `reply()`.
+//! napi export of the agent's socket (fastcni_core::agent::Listener), accepted and read on a thread
+//! of ours; JavaScript takes one request at a time with `next()` and answers it with `reply()`.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use fastcni_core::agent_socket::{Incoming, Listener};
+use fastcni_core::agent::{Incoming, Listener, ReadEnd};
 use napi::bindgen_prelude::{Buffer, Object};
 use napi::{Env, Result};
 use napi_derive::napi;
@@ -21,9 +21,8 @@ pub struct AgentRequest {
     pub uid: u32,
     /// the frame (header and payload) when `end` is "complete", else as much as was read
     pub bytes: Buffer,
-    /// why reading stopped: complete, extra (bytes after the frame), rejected (not a frame of ours,
-    /// or over the limit), eof, timeout, error
-    pub end: String,
+    /// why reading stopped
+    pub end: ReadEnd,
     /// an fd of the caller's network namespace, open until reply(); absent when it is the agent's own
     pub netns_fd: Option<i32>,
     /// why the caller's namespace could not be opened (the request must not be served)
@@ -38,7 +37,7 @@ fn to_js(i: Incoming) -> AgentRequest {
         pid: i.pid,
         uid: i.uid,
         bytes: i.bytes.into(),
-        end: i.end.as_str().to_string(),
+        end: i.end,
         netns_fd: i.netns_fd,
         netns_error: i.netns_error,
         read_us: i.read_time.as_micros().min(u32::MAX as u128) as u32,

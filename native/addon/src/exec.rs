@@ -1,5 +1,5 @@
-//! napi export of fastcni_core::exec: run a plugin binary inside a network namespace (the agent's
-//! foreign delegates, which must run where the launcher ran).
+//! napi export of fastcni_core::agent::exec_here: run a plugin binary inside a network namespace
+//! (the agent's foreign delegates, which must run where the launcher ran).
 
 use fastcni_core as fc;
 use napi::bindgen_prelude::{Buffer, Object};
@@ -33,7 +33,7 @@ outcome!("Outcome of execIn.", ExecOutcome, ExecResult);
 /// `{ error }` when it cannot be started (errno kept, ETXTBSY included), else to its result.
 #[napi(ts_return_type = "Promise<ExecOutcome>")]
 pub fn exec_in(env: &Env, req: ExecInRequest) -> Result<Object<'_>> {
-    let req = fc::exec::ExecRequest {
+    let req = fc::agent::ExecRequest {
         netns: req.netns,
         path: req.path,
         env: req
@@ -49,7 +49,7 @@ pub fn exec_in(env: &Env, req: ExecInRequest) -> Result<Object<'_>> {
     on_own_thread(
         env,
         "fastcni-exec",
-        move || fc::exec::exec_here(&req),
+        move || fc::agent::exec_here(&req),
         |r| {
             ExecOutcome::from_result(r, |o| ExecResult {
                 exit_code: o.exit_code,

@@ -24,10 +24,10 @@ pub struct NativePhase {
     pub count: f64,
 }
 
-/// Per-phase time of the native ADD path (fastcni_core::phase); `reset` restarts the counters.
+/// Per-phase time of the native ADD path (fastcni_core::phase_totals); `reset` restarts the counters.
 #[napi]
 pub fn native_phases(reset: bool) -> Vec<NativePhase> {
-    fastcni_core::phase::totals(reset)
+    fastcni_core::phase_totals(reset)
         .into_iter()
         .map(|t| NativePhase { name: t.name.to_string(), total_us: t.total_ns as f64 / 1000.0, count: t.count as f64 })
         .collect()

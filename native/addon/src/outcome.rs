@@ -1,44 +1,29 @@
-//! Failures as data across the boundary: NativeFailure, the `{ error?, value? }` outcome objects
-//! every export resolves to, and the libuv-pool task shape the short nf_tables calls use.
+//! Failures as data across the boundary: the `{ error?, value? }` outcome objects every export
+//! resolves to (the error a fastcni_core::Failure), and the libuv-pool task shape the short
+//! nf_tables calls use.
 
-use fastcni_core as fc;
 use napi_derive::napi;
 
-/// A failure reported by the native addon, as data.
-#[napi(object)]
-#[derive(Clone)]
-pub struct NativeFailure {
-    /// stable class: notFound, exists, netnsGone, invalid, busy, permission, timeout, kernel, internal
-    pub kind: String,
-    /// the native operation that failed, e.g. "masq add"
-    pub op: String,
-    pub errno: i32,
-    pub message: String,
-}
-
-impl From<fc::Failure> for NativeFailure {
-    fn from(f: fc::Failure) -> Self {
-        NativeFailure { kind: f.kind.as_str().to_string(), op: f.op, errno: f.errno, message: f.message }
-    }
-}
-
-/// Declares an outcome object `{ error?: NativeFailure, value?: $value }` and its constructor from
-/// a core result.
+/// Declares an outcome object `{ error?: Failure, value?: $value }` and its constructors from a
+/// core result.
 macro_rules! outcome {
     ($doc:literal, $name:ident, $value:ty) => {
         #[doc = $doc]
         #[napi(object)]
         pub struct $name {
-            pub error: Option<crate::outcome::NativeFailure>,
+            pub error: Option<fastcni_core::Failure>,
             pub value: Option<$value>,
         }
+        #[allow(dead_code)]
         impl $name {
-            #[allow(dead_code)]
             pub(crate) fn from_result<T>(r: fastcni_core::Result<T>, conv: impl FnOnce(T) -> $value) -> Self {
                 match r {
                     Ok(v) => $name { error: None, value: Some(conv(v)) },
-                    Err(e) => $name { error: Some(e.into()), value: None },
+                    Err(e) => $name { error: Some(e), value: None },
                 }
+            }
+            pub(crate) fn of(r: fastcni_core::Result<$value>) -> Self {
+                Self::from_result(r, |v| v)
             }
         }
     };

@@ -1,58 +1,52 @@
 //! Failures as data: a stable kind, the operation that failed, the errno and a readable message.
-//! The addon hands these to JavaScript unchanged; src/spec/errors.ts maps kinds to CNI codes.
+//! JavaScript gets them unchanged (napi-rs async tasks cannot carry a custom error); src/spec/errors.ts
+//! maps kinds to CNI codes.
 
 use std::fmt;
 
-/// Stable failure classes shared with the TypeScript side (NativeFailure.kind).
+/// Stable failure classes: src/spec/errors.ts maps each to a CNI error code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+#[cfg_attr(feature = "napi", napi_derive::napi(string_enum = "camelCase"))]
+pub enum FailureKind {
+    /// a link, address, file or element that is not there
     NotFound,
     Exists,
+    /// the network namespace file is gone (on DEL: nothing left to do)
     NetnsGone,
+    /// the bridge already has a different address
     AddressConflict,
+    /// a link of that name exists but is not a bridge
     NotBridge,
+    /// a request the kernel or the core refuses as malformed
     Invalid,
+    /// EBUSY, EAGAIN: try again later
     Busy,
     Permission,
     Timeout,
+    /// any other errno
     Kernel,
     Internal,
 }
 
-impl Kind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::NotFound => "notFound",
-            Kind::Exists => "exists",
-            Kind::NetnsGone => "netnsGone",
-            Kind::AddressConflict => "addressConflict",
-            Kind::NotBridge => "notBridge",
-            Kind::Invalid => "invalid",
-            Kind::Busy => "busy",
-            Kind::Permission => "permission",
-            Kind::Timeout => "timeout",
-            Kind::Kernel => "kernel",
-            Kind::Internal => "internal",
-        }
-    }
-
+impl FailureKind {
     /// The class of a kernel errno (positive value).
-    pub fn from_errno(errno: i32) -> Kind {
+    pub fn from_errno(errno: i32) -> FailureKind {
         match errno {
-            libc::ENOENT | libc::ENODEV => Kind::NotFound,
-            libc::EEXIST => Kind::Exists,
-            libc::EBUSY | libc::EAGAIN => Kind::Busy,
-            libc::EPERM | libc::EACCES => Kind::Permission,
-            libc::EINVAL => Kind::Invalid,
-            _ => Kind::Kernel,
+            libc::ENOENT | libc::ENODEV => FailureKind::NotFound,
+            libc::EEXIST => FailureKind::Exists,
+            libc::EBUSY | libc::EAGAIN => FailureKind::Busy,
+            libc::EPERM | libc::EACCES => FailureKind::Permission,
+            libc::EINVAL => FailureKind::Invalid,
+            _ => FailureKind::Kernel,
         }
     }
 }
 
-/// One failed native operation.
+/// One failed native operation, as data: what a native call resolves to as its `error`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "napi", napi_derive::napi(object))]
 pub struct Failure {
-    pub kind: Kind,
+    pub kind: FailureKind,
     /// what was being done, e.g. "veth create"
     pub op: String,
     /// positive errno, 0 when the failure is not a kernel error
@@ -63,7 +57,7 @@ pub struct Failure {
 pub type Result<T> = std::result::Result<T, Failure>;
 
 impl Failure {
-    pub fn new(kind: Kind, op: impl Into<String>, message: impl Into<String>) -> Failure {
+    pub fn new(kind: FailureKind, op: impl Into<String>, message: impl Into<String>) -> Failure {
         Failure { kind, op: op.into(), errno: 0, message: message.into() }
     }
 
@@ -76,7 +70,7 @@ impl Failure {
             message.push_str(d);
             message.push(')');
         }
-        Failure { kind: Kind::from_errno(errno), op, errno, message }
+        Failure { kind: FailureKind::from_errno(errno), op, errno, message }
     }
 
     /// From a std::io::Error (syscalls outside netlink).
@@ -90,14 +84,14 @@ impl Failure {
     }
 
     pub fn internal(op: impl Into<String>, message: impl Into<String>) -> Failure {
-        Failure::new(Kind::Internal, op, message)
+        Failure::new(FailureKind::Internal, op, message)
     }
 
     pub fn invalid(op: impl Into<String>, message: impl Into<String>) -> Failure {
-        Failure::new(Kind::Invalid, op, message)
+        Failure::new(FailureKind::Invalid, op, message)
     }
 
-    pub fn is(&self, kind: Kind) -> bool {
+    pub fn is(&self, kind: FailureKind) -> bool {
         self.kind == kind
     }
 
@@ -108,7 +102,7 @@ impl Failure {
     }
 
     /// Same failure with a different kind and message (the errno is kept).
-    pub fn with(mut self, kind: Kind, message: impl Into<String>) -> Failure {
+    pub fn with(mut self, kind: FailureKind, message: impl Into<String>) -> Failure {
         self.kind = kind;
         self.message = message.into();
         self
@@ -138,21 +132,21 @@ mod tests {
 
     #[test]
     fn errno_kinds() {
-        assert_eq!(Kind::from_errno(libc::ENOENT), Kind::NotFound);
-        assert_eq!(Kind::from_errno(libc::ENODEV), Kind::NotFound);
-        assert_eq!(Kind::from_errno(libc::EEXIST), Kind::Exists);
-        assert_eq!(Kind::from_errno(libc::EBUSY), Kind::Busy);
-        assert_eq!(Kind::from_errno(libc::EAGAIN), Kind::Busy);
-        assert_eq!(Kind::from_errno(libc::EPERM), Kind::Permission);
-        assert_eq!(Kind::from_errno(libc::EACCES), Kind::Permission);
-        assert_eq!(Kind::from_errno(libc::EINVAL), Kind::Invalid);
-        assert_eq!(Kind::from_errno(libc::EOPNOTSUPP), Kind::Kernel);
+        assert_eq!(FailureKind::from_errno(libc::ENOENT), FailureKind::NotFound);
+        assert_eq!(FailureKind::from_errno(libc::ENODEV), FailureKind::NotFound);
+        assert_eq!(FailureKind::from_errno(libc::EEXIST), FailureKind::Exists);
+        assert_eq!(FailureKind::from_errno(libc::EBUSY), FailureKind::Busy);
+        assert_eq!(FailureKind::from_errno(libc::EAGAIN), FailureKind::Busy);
+        assert_eq!(FailureKind::from_errno(libc::EPERM), FailureKind::Permission);
+        assert_eq!(FailureKind::from_errno(libc::EACCES), FailureKind::Permission);
+        assert_eq!(FailureKind::from_errno(libc::EINVAL), FailureKind::Invalid);
+        assert_eq!(FailureKind::from_errno(libc::EOPNOTSUPP), FailureKind::Kernel);
     }
 
     #[test]
     fn errno_message() {
         let f = Failure::errno("veth create", libc::EEXIST, Some("peer exists"));
-        assert_eq!(f.kind.as_str(), "exists");
+        assert_eq!(f.kind, FailureKind::Exists);
         assert_eq!(f.errno, libc::EEXIST);
         assert_eq!(f.message, "veth create: File exists (peer exists)");
         let g = Failure::errno("link get", libc::ENODEV, None);

@@ -1,29 +1,20 @@
-//! Kernel-facing core of fastcni: rtnetlink, nf_tables, namespaces, sysctls. Knows nothing of napi.
-pub mod nft;
+//! The native core of fastcni, in two layers. `kernel` does the kernel work: rtnetlink (links,
+//! addresses, routes), sysctls, nf_tables and network namespaces, with the bridge plugin's pod
+//! wiring built on them. `agent` is the plumbing around it: the agent's socket and its callers'
+//! credentials, the resident worker threads that kernel work runs on, exec of foreign plugins,
+//! file locks. The agent layer uses the kernel layer, never the other way round; both use the
+//! leaves below (failures, the data that crosses to JavaScript, per-phase timing). Knows nothing
+//! of napi, except that with the `napi` feature its boundary types derive their bindings.
+pub mod agent;
+pub mod kernel;
 
-pub mod addr;
-pub mod agent_socket;
-pub mod bridge;
-pub mod error;
-pub mod exec;
-pub mod inspect;
-pub mod link;
-pub mod lock;
-pub mod netns;
-pub mod peer;
-pub mod phase;
-pub mod resident;
-pub mod route;
-pub mod rtnl;
-pub mod sysctl;
-pub mod types;
+mod error;
+mod phase;
+mod types;
 
-pub use bridge::{
-    attach_resident, bridge_add, bridge_add_here, bridge_del, bridge_del_here, bridge_del_resident, finish_resident, Attached,
+pub use error::{Failure, FailureKind, Result};
+pub use phase::{totals as phase_totals, PhaseTotal};
+pub use types::{
+    BridgeAddResult, BridgeDelRequest, BridgeDelResult, BridgeL3Request, BridgeLinkRequest, LinkInfo, LinkKind, LoopbackResult, MasqOwner,
+    PodInspectRequest, PodInspectResult, Route,
 };
-pub use error::{Failure, Kind, Result};
-pub use inspect::{
-    addr_list, link_del, link_get, link_list, loopback_set, loopback_set_here, pod_inspect, pod_inspect_here, route_list, sysctl_get,
-    sysctl_set,
-};
-pub use types::*;

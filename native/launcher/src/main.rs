@@ -1,10 +1,9 @@
 //! fastcni launcher: the file a container runtime execs under a plugin's name (argv[0]). It forwards
 //! the invocation — name, CNI_* variables (and PATH), stdin — to the agent over its unix socket and
 //! relays stdout, stderr and the exit code; with no agent it execs Node on the plugin entry instead.
-//! std + libc only, so it starts in well under a millisecond.
+//! std + libc (and the dependency-free frame crate) only, so it starts in well under a millisecond.
 #![cfg_attr(not(test), no_main)]
 mod config;
-mod frame;
 
 use std::ffi::{OsStr, OsString};
 use std::io::{self, Read, Write};
@@ -15,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::{exit, Command};
 
 use config::Config;
-use frame::Response;
+use fastcni_frame::Response;
 
 /// Delegation (src/ipam/delegate.ts) recognises our plugins by this string in a file's first 4 KiB.
 /// GNU ld places `.note.*` sections right after the program headers, so it lands near the start.
@@ -58,7 +57,7 @@ fn run() -> ! {
     // Connect before touching stdin: when no agent answers, Node gets stdin untouched.
     // The request is built before connecting, so the agent is woken once, with all of it waiting.
     let stdin = read_stdin();
-    let request = frame::invoke_frame(name.as_bytes(), &forwarded_env(), stdin.as_deref().unwrap_or_default());
+    let request = fastcni_frame::encode_invoke(name.as_bytes(), &forwarded_env(), stdin.as_deref().unwrap_or_default());
     match UnixStream::connect(&socket) {
         Ok(stream) => forward(stream, cfg, &name, stdin, &request),
         Err(e) => fallback(cfg.take(), &name, stdin, &format!("agent at {} unreachable: {e}", socket.to_string_lossy())),
@@ -100,12 +99,14 @@ fn load_config() -> Config {
 /// Send the invocation to the agent and relay its answer; never returns.
 fn forward(mut stream: UnixStream, cfg: Option<Config>, name: &OsStr, stdin: Option<Vec<u8>>, request: &[u8]) -> ! {
     if let Err(e) = stream.write_all(request) {
-        if let Ok(Response::Refused(reason)) = frame::read_response(&mut stream) {
+        if let Ok(Response::Refused(reason)) = fastcni_frame::read_response(&mut stream) {
             refused(&reason);
         }
         fallback(cfg, name, stdin, &format!("agent dropped the request while it was sent: {e}"));
     }
-    match frame::read_response(&mut stream) {
+    // The request reached the agent and may have been acted on: whatever the answer, never guess,
+    // never run it twice.
+    let why = match fastcni_frame::read_response(&mut stream) {
         Ok(Response::Result { exit_code, stdout, stderr }) => {
             let _ = io::stderr().write_all(&stderr);
             let mut out = io::stdout().lock();
@@ -113,13 +114,14 @@ fn forward(mut stream: UnixStream, cfg: Option<Config>, name: &OsStr, stdin: Opt
             exit(exit_code)
         }
         Ok(Response::Refused(reason)) => refused(&reason),
-        // The request reached the agent and may have been acted on: never guess, never run it twice.
-        Err(e) => cni_error(
-            CODE_TRY_AGAIN,
-            "fastcni agent connection lost before it answered; try again later",
-            &format!("{}: {e}", name.to_string_lossy()),
-        ),
-    }
+        Ok(Response::Status(_)) => "a status reply to an invocation".to_string(),
+        Err(e) => e.to_string(),
+    };
+    cni_error(
+        CODE_TRY_AGAIN,
+        "fastcni agent connection lost before it answered; try again later",
+        &format!("{}: {why}", name.to_string_lossy()),
+    )
 }
 
 fn refused(reason: &str) -> ! {

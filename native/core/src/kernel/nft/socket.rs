@@ -3,7 +3,7 @@
 
 use netlink_sys::{protocols::NETLINK_NETFILTER, Socket, SocketAddr};
 
-use super::error::{nl_errno, Failure, Kind};
+use super::error::{nl_errno, Failure, FailureKind};
 use super::wire::{self, Msg, NLMSG_DONE, NLMSG_ERROR, NLM_F_ACK, NLM_F_DUMP_INTR};
 
 const RECV_BUF: usize = 256 * 1024;
@@ -31,7 +31,7 @@ impl NftSocket {
     pub fn open(netns: Option<&str>) -> Result<Self, Failure> {
         let sock = match netns {
             None => open_socket()?,
-            Some(p) => crate::netns::run_in(Some(p), open_socket)?,
+            Some(p) => crate::kernel::netns::run_in(Some(p), open_socket)?,
         };
         Ok(NftSocket { sock, seq: 0, buf: Vec::with_capacity(RECV_BUF), poisoned: false })
     }
@@ -57,7 +57,11 @@ impl NftSocket {
         while pending > 0 {
             if !self.recv_some(op, !first_read)? {
                 if errors.is_empty() {
-                    return Err(Failure::new(Kind::Kernel, op, format!("{op}: {pending} message(s) of the batch were not acknowledged")));
+                    return Err(Failure::new(
+                        FailureKind::Kernel,
+                        op,
+                        format!("{op}: {pending} message(s) of the batch were not acknowledged"),
+                    ));
                 }
                 break;
             }
@@ -153,7 +157,7 @@ impl NftSocket {
         self.poisoned = true;
         let n = self.sock.send(bytes, 0).map_err(|e| Failure::io(format!("{op} send"), &e))?;
         if n != bytes.len() {
-            return Err(Failure::new(Kind::Kernel, op, format!("short netlink send ({n} of {})", bytes.len())));
+            return Err(Failure::new(FailureKind::Kernel, op, format!("short netlink send ({n} of {})", bytes.len())));
         }
         Ok(())
     }
@@ -167,11 +171,11 @@ impl NftSocket {
         self.buf.clear();
         let flags = if dontwait { libc::MSG_DONTWAIT } else { 0 };
         match self.sock.recv(&mut self.buf, flags) {
-            Ok(n) if n > self.buf.len() => Err(Failure::new(Kind::Internal, op, format!("netlink reply truncated ({n} bytes)"))),
+            Ok(n) if n > self.buf.len() => Err(Failure::new(FailureKind::Internal, op, format!("netlink reply truncated ({n} bytes)"))),
             Ok(_) => Ok(true),
             Err(e) if dontwait && e.raw_os_error() == Some(libc::EAGAIN) => Ok(false),
             Err(e) if e.raw_os_error() == Some(libc::EAGAIN) => {
-                let mut err = Failure::new(Kind::Timeout, op, format!("{op}: no netlink reply within {RECV_TIMEOUT_SECS}s"));
+                let mut err = Failure::new(FailureKind::Timeout, op, format!("{op}: no netlink reply within {RECV_TIMEOUT_SECS}s"));
                 err.errno = libc::EAGAIN;
                 Err(err)
             }

@@ -15,5 +15,5 @@ mod spoof_tests;
 #[cfg(test)]
 mod tests;
 
-pub use masq::{masq_add, masq_del, masq_list, set_name, MasqEntry, MasqRequest};
-pub use spoof::{spoof_add, spoof_del, spoof_list, SpoofAddRequest, SpoofDelRequest, SpoofEntry};
+pub use masq::{masq_add, masq_del, masq_list, MasqEntry, MasqRequest};
+pub use spoof::{spoof_add, spoof_del, spoof_list, SpoofCheckAddRequest, SpoofCheckDelRequest, SpoofCheckEntry};

@@ -1,23 +1,21 @@
 //! Resident worker threads: long-lived threads of ours, each parked inside one host network
-//! namespace (identified by the dev + inode of its namespace file) with its netlink socket open
-//! and the bridges it has seen cached. A call checks out an idle worker of the right namespace
-//! (or starts one), runs there, and the worker parks itself again; so concurrent calls still run
-//! in parallel, while sequential ones pay no thread start, no setns into the host and no socket
-//! open. Only these threads of ours ever sit in a foreign namespace (DESIGN: never Node's or
-//! libuv's). At most [`MAX_IDLE`] workers are parked (least recently used ones leave first); a
-//! parked worker exits when its namespace file no longer names its namespace, or after
-//! [`IDLE_EXIT`] without work.
+//! namespace (identified by the dev + inode of its namespace file) with its kernel state, a
+//! [`Resident`] (netlink socket open, bridges seen cached). A call checks out an idle worker of the
+//! right namespace (or starts one), runs there, and the worker parks itself again; so concurrent
+//! calls still run in parallel, while sequential ones pay no thread start, no setns into the host
+//! and no socket open. Only these threads of ours ever sit in a foreign namespace, never Node's or
+//! libuv's (which they reuse). At most [`MAX_IDLE`] workers are parked (least recently used ones
+//! leave first); a parked worker exits when its namespace file no longer names its namespace, or
+//! after [`IDLE_EXIT`] without work.
 
-use std::collections::HashMap;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::mpsc::{channel, RecvTimeoutError, Sender};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use crate::error::{Failure, Result};
-use crate::link::Link;
-use crate::netns;
-use crate::rtnl::Rtnl;
+use crate::kernel::netns;
+use crate::kernel::Resident;
 
 /// Parked workers kept at most (over all namespaces).
 pub const MAX_IDLE: usize = 8;
@@ -28,67 +26,6 @@ const CHECK_EVERY: Duration = Duration::from_secs(1);
 
 /// A namespace's identity: st_dev and st_ino of its namespace file.
 pub type NsKey = (u64, u64);
-
-/// What a worker keeps between calls.
-pub struct Resident {
-    host_ns: OwnedFd,
-    host: Option<Rtnl>,
-    /// bridges by name as last seen (index, MAC, flags); validated by the calls that use them
-    pub bridges: HashMap<String, Link>,
-    /// /proc/sys/net directories of the host namespace (open and use only while in it)
-    pub sysctl: crate::sysctl::Dirs,
-    /// the thread left the host namespace during the current job
-    moved: bool,
-}
-
-impl Resident {
-    /// The NETLINK_ROUTE socket of the host namespace, opened once.
-    pub fn host(&mut self) -> Result<&mut Rtnl> {
-        if self.host.is_none() {
-            self.host = Some(Rtnl::open()?);
-        }
-        Ok(self.host.as_mut().unwrap())
-    }
-
-    /// The host namespace this worker lives in.
-    pub fn host_ns(&self) -> &OwnedFd {
-        &self.host_ns
-    }
-
-    /// Take the host socket out for a job (opened on first use); give it back with
-    /// [`Resident::put_host`] unless it failed.
-    pub fn take_host(&mut self) -> Result<Rtnl> {
-        match self.host.take() {
-            Some(h) => Ok(h),
-            None => Rtnl::open(),
-        }
-    }
-
-    pub fn put_host(&mut self, h: Rtnl) {
-        self.host = Some(h);
-    }
-
-    /// Move this thread into another namespace for the rest of the job (the worker returns to the
-    /// host namespace before it parks again; see also [`Resident::back`]).
-    pub fn enter(&mut self, fd: &OwnedFd, path: &str) -> Result<()> {
-        self.moved = true;
-        netns::enter(fd, path)
-    }
-
-    /// The job is about to move this thread itself (with [`netns::enter`]); return it afterwards.
-    pub fn mark_moved(&mut self) {
-        self.moved = true;
-    }
-
-    /// Back into the host namespace.
-    pub fn back(&mut self) -> Result<()> {
-        if self.moved {
-            netns::enter(&self.host_ns, "host")?;
-            self.moved = false;
-        }
-        Ok(())
-    }
-}
 
 type Job = Box<dyn FnOnce(Result<&mut Resident>) + Send>;
 
@@ -126,7 +63,7 @@ fn key_of_path(path: &str) -> Option<NsKey> {
 /// Run `job` on a resident worker inside `host_netns` (None = the calling thread's namespace).
 /// Errors opening the namespace are handed to `job` as `Err` (so it answers the same way as
 /// before); Err from this function only when no thread can be started (the job is dropped).
-pub fn run<F>(host_netns: Option<&str>, job: F) -> std::io::Result<()>
+pub fn run_resident<F>(host_netns: Option<&str>, job: F) -> std::io::Result<()>
 where
     F: FnOnce(Result<&mut Resident>) + Send + 'static,
 {
@@ -178,7 +115,7 @@ fn spawn(key: NsKey, path: Option<String>, fd: OwnedFd, first: Job) -> std::io::
         // Short sleeps (oper-state polling) should be short on this thread.
         // SAFETY: prctl on the calling thread only.
         unsafe { libc::prctl(libc::PR_SET_TIMERSLACK, 1 as libc::c_ulong) };
-        let mut res = Resident { host_ns: fd, host: None, bridges: HashMap::new(), sysctl: Default::default(), moved: false };
+        let mut res = Resident::new(fd);
         let (tx, rx) = channel::<Msg>();
         let mut job = first;
         loop {
@@ -216,26 +153,25 @@ fn spawn(key: NsKey, path: Option<String>, fd: OwnedFd, first: Job) -> std::io::
     Ok(())
 }
 
-/// Number of parked workers (tests, diagnostics).
-pub fn parked() -> usize {
-    PARKED.lock().unwrap_or_else(|p| p.into_inner()).len()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::sync::mpsc;
 
+    fn parked() -> usize {
+        PARKED.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
     fn on_worker<T: Send + 'static>(ns: Option<&str>, f: impl FnOnce(Result<&mut Resident>) -> T + Send + 'static) -> T {
         let (tx, rx) = mpsc::channel();
-        run(ns, move |r| tx.send(f(r)).unwrap()).unwrap();
+        run_resident(ns, move |r| tx.send(f(r)).unwrap()).unwrap();
         rx.recv().unwrap()
     }
 
     #[test]
     fn sequential_calls_reuse_one_thread_and_missing_netns_fails() {
         let a = on_worker(None, |r| {
-            r.unwrap().bridges.insert("x".into(), Link::default());
+            r.unwrap().bridges.insert("x".into(), Default::default());
             std::thread::current().id()
         });
         // the worker parks right after the job: wait for it
@@ -251,7 +187,7 @@ mod tests {
         assert!(cached);
         assert_ne!(a, std::thread::current().id());
         let e = on_worker(Some("/nonexistent/fcni-ns"), |r| r.err().map(|e| e.kind));
-        assert_eq!(e, Some(crate::error::Kind::NetnsGone));
+        assert_eq!(e, Some(crate::FailureKind::NetnsGone));
         assert!(parked() <= MAX_IDLE);
     }
 }

@@ -6,14 +6,14 @@ use std::ffi::CString;
 use std::fs::File;
 use std::os::fd::{AsRawFd, OwnedFd};
 
-use crate::error::{Failure, Kind, Result};
+use crate::error::{Failure, FailureKind, Result};
 
 /// Open a namespace file (/var/run/netns/x, /proc/PID/ns/net). Missing → kind netnsGone.
 pub fn open(path: &str) -> Result<OwnedFd> {
     match File::open(path) {
         Ok(f) => Ok(OwnedFd::from(f)),
         Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT) | Some(libc::ESRCH)) => Err(Failure {
-            kind: Kind::NetnsGone,
+            kind: FailureKind::NetnsGone,
             op: "netns open".into(),
             errno: e.raw_os_error().unwrap_or(0),
             message: format!("network namespace {path} does not exist"),
@@ -149,7 +149,7 @@ pub fn create_named_here(name: &str) -> Result<String> {
     let fd = unsafe { libc::open(cpath.as_ptr(), libc::O_RDONLY | libc::O_CREAT | libc::O_EXCL | libc::O_CLOEXEC, 0) };
     if fd < 0 {
         let f = Failure::last_os("netns create");
-        return Err(if f.kind == Kind::Exists {
+        return Err(if f.kind == FailureKind::Exists {
             let m = format!("network namespace {name:?} already exists ({path})");
             f.with_message(m)
         } else {
@@ -183,11 +183,6 @@ pub fn create_named_here(name: &str) -> Result<String> {
     Ok(path)
 }
 
-/// `ip netns add NAME` from a fresh thread of its own; see [`create_named_here`].
-pub fn create_named(name: &str) -> Result<String> {
-    on_thread(|| create_named_here(name))
-}
-
 /// `ip netns del NAME`: lazy unmount (MNT_DETACH), then unlink. A missing name → kind notFound.
 pub fn delete_named(name: &str) -> Result<()> {
     let path = named_path(name)?;
@@ -198,7 +193,7 @@ pub fn delete_named(name: &str) -> Result<()> {
     // SAFETY: valid C string.
     if unsafe { libc::unlink(cpath.as_ptr()) } != 0 {
         let f = Failure::last_os("netns delete");
-        let m = if f.kind == Kind::NotFound {
+        let m = if f.kind == FailureKind::NotFound {
             format!("network namespace {name:?} does not exist ({path})")
         } else {
             format!("cannot remove namespace file {path}: {}", f.message)
@@ -222,10 +217,14 @@ impl WithPrefix for Failure {
 mod tests {
     use super::*;
 
+    fn create_named(name: &str) -> Result<String> {
+        on_thread(|| create_named_here(name))
+    }
+
     #[test]
     fn missing_netns_is_gone() {
         let e = open("/nonexistent/fcni-netns").unwrap_err();
-        assert_eq!(e.kind, Kind::NetnsGone);
+        assert_eq!(e.kind, FailureKind::NetnsGone);
         assert!(e.message.contains("/nonexistent/fcni-netns"));
     }
 
@@ -240,10 +239,10 @@ mod tests {
     fn named_paths() {
         assert_eq!(named_path("a").unwrap(), "/var/run/netns/a");
         for bad in ["", ".", "..", "a/b", "/a", "a\0b", &"x".repeat(256)] {
-            assert_eq!(named_path(bad).unwrap_err().kind, Kind::Invalid, "{bad:?}");
+            assert_eq!(named_path(bad).unwrap_err().kind, FailureKind::Invalid, "{bad:?}");
         }
-        assert_eq!(delete_named("..").unwrap_err().kind, Kind::Invalid);
-        assert_eq!(create_named("a/b").unwrap_err().kind, Kind::Invalid);
+        assert_eq!(delete_named("..").unwrap_err().kind, FailureKind::Invalid);
+        assert_eq!(create_named("a/b").unwrap_err().kind, FailureKind::Invalid);
     }
 
     #[test]
@@ -253,7 +252,7 @@ mod tests {
         assert_eq!(rx.recv().unwrap().unwrap(), 7);
         let (tx, rx) = std::sync::mpsc::channel();
         detached::<(), _, _>("t", || panic!("boom"), move |r| tx.send(r).unwrap()).unwrap();
-        assert_eq!(rx.recv().unwrap().unwrap_err().kind, Kind::Internal);
+        assert_eq!(rx.recv().unwrap().unwrap_err().kind, FailureKind::Internal);
     }
 
     /// A real named namespace, checked with iproute2, then deleted.
@@ -263,7 +262,7 @@ mod tests {
         let name = format!("fcni-t-core-{}", std::process::id());
         let path = create_named(&name).unwrap();
         assert_eq!(path, format!("/var/run/netns/{name}"));
-        assert_eq!(create_named(&name).unwrap_err().kind, Kind::Exists);
+        assert_eq!(create_named(&name).unwrap_err().kind, FailureKind::Exists);
         let out = std::process::Command::new("ip").args(["netns", "exec", &name, "ip", "-o", "link"]).output().unwrap();
         assert!(out.status.success());
         let links = String::from_utf8_lossy(&out.stdout);
@@ -271,7 +270,7 @@ mod tests {
         run_in(Some(&path), || Ok(())).unwrap();
         delete_named(&name).unwrap();
         assert!(!std::path::Path::new(&path).exists());
-        assert_eq!(delete_named(&name).unwrap_err().kind, Kind::NotFound);
+        assert_eq!(delete_named(&name).unwrap_err().kind, FailureKind::NotFound);
     }
 
     #[test]

@@ -15,10 +15,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::peer;
+use super::peer;
 
-pub const MAGIC: &[u8; 4] = b"fcni";
-pub const HEADER_SIZE: usize = 10;
 /// How long the accepting thread itself waits for a frame; a slower caller gets a thread of its own.
 const INLINE_WAIT: Duration = Duration::from_millis(20);
 /// A caller that does not read its answer holds the replying thread at most this long.
@@ -26,6 +24,7 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Why reading a request stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "napi", napi_derive::napi(string_enum = "camelCase"))]
 pub enum ReadEnd {
     /// a whole frame, and nothing after it
     Complete,
@@ -39,19 +38,6 @@ pub enum ReadEnd {
     Timeout,
     /// reading failed
     Error,
-}
-
-impl ReadEnd {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ReadEnd::Complete => "complete",
-            ReadEnd::Extra => "extra",
-            ReadEnd::Rejected => "rejected",
-            ReadEnd::Eof => "eof",
-            ReadEnd::Timeout => "timeout",
-            ReadEnd::Error => "error",
-        }
-    }
 }
 
 /// One accepted connection, read.
@@ -71,39 +57,12 @@ pub struct Incoming {
     pub read_time: Duration,
 }
 
-/// How many more bytes the frame in `buf` needs; None when reading should stop (frame whole, or
-/// its header already tells it is garbage or too long).
-fn needed(buf: &[u8], max_payload: u32) -> Option<usize> {
-    let have = buf.len();
-    if buf[..have.min(4)] != MAGIC[..have.min(4)] {
-        return None;
-    }
-    if have < HEADER_SIZE {
-        return Some(HEADER_SIZE - have);
-    }
-    let length = u32::from_be_bytes([buf[6], buf[7], buf[8], buf[9]]);
-    if length > max_payload {
-        return None;
-    }
-    let total = HEADER_SIZE + length as usize;
-    (have < total).then(|| total - have)
-}
-
-/// `buf` is exactly one frame of ours within the limit.
-fn is_whole(buf: &[u8], max_payload: u32) -> bool {
-    if buf.len() < HEADER_SIZE || buf[..4] != *MAGIC {
-        return false;
-    }
-    let length = u32::from_be_bytes([buf[6], buf[7], buf[8], buf[9]]);
-    length <= max_payload && buf.len() == HEADER_SIZE + length as usize
-}
-
 /// Read into `buf` until the frame is whole or must be given up, by `deadline`.
 fn read_frame(s: &mut UnixStream, buf: &mut Vec<u8>, max_payload: u32, deadline: Instant) -> ReadEnd {
     let mut chunk = vec![0u8; 64 * 1024];
     loop {
-        let Some(want) = needed(buf, max_payload) else {
-            if !is_whole(buf, max_payload) {
+        let Some(want) = fastcni_frame::remaining(buf, max_payload) else {
+            if !fastcni_frame::is_whole(buf, max_payload) {
                 return ReadEnd::Rejected;
             }
             return if extra_bytes(s) { ReadEnd::Extra } else { ReadEnd::Complete };
@@ -141,6 +100,15 @@ fn netns_key(path: &str) -> std::io::Result<(OwnedFd, (u64, u64))> {
     let f = std::fs::File::open(path)?;
     let m = f.metadata()?;
     Ok((OwnedFd::from(f), (m.dev(), m.ino())))
+}
+
+/// A connection being read: the caller's credentials, what has come so far, when it was accepted.
+struct Reading {
+    s: UnixStream,
+    pid: i32,
+    uid: u32,
+    bytes: Vec<u8>,
+    start: Instant,
 }
 
 /// Connections handed over, and the agent waiting for the next one.
@@ -194,7 +162,7 @@ impl Listener {
             if self.stopped.load(Ordering::SeqCst) {
                 break;
             }
-            let mut s = match accepted {
+            let s = match accepted {
                 Ok((s, _)) => s,
                 Err(e) if e.kind() == ErrorKind::Interrupted || e.kind() == ErrorKind::ConnectionAborted => continue,
                 Err(_) => {
@@ -208,25 +176,26 @@ impl Listener {
                 Ok(c) => (c.pid, c.uid),
                 Err(_) => continue, // dropped: the caller sees the connection closed
             };
-            let mut buf = Vec::with_capacity(4096);
-            let end = read_frame(&mut s, &mut buf, max_payload, start + INLINE_WAIT.min(read_timeout));
+            let mut r = Reading { s, pid, uid, bytes: Vec::with_capacity(4096), start };
+            let end = read_frame(&mut r.s, &mut r.bytes, max_payload, start + INLINE_WAIT.min(read_timeout));
             if end == ReadEnd::Timeout && start.elapsed() < read_timeout {
                 // a slow caller: finish reading on its own thread, keep accepting
                 let me = Arc::clone(&self);
                 let spawned = std::thread::Builder::new().name("fastcni-read".into()).stack_size(128 * 1024).spawn(move || {
-                    let end = read_frame(&mut s, &mut buf, max_payload, start + read_timeout);
-                    me.hand_over(s, pid, uid, buf, end, start);
+                    let end = read_frame(&mut r.s, &mut r.bytes, max_payload, start + read_timeout);
+                    me.hand_over(r, end);
                 });
                 if spawned.is_err() {
                     continue; // the closure (and the connection) is dropped
                 }
             } else {
-                self.hand_over(s, pid, uid, buf, end, start);
+                self.hand_over(r, end);
             }
         }
     }
 
-    fn hand_over(&self, s: UnixStream, pid: i32, uid: u32, bytes: Vec<u8>, end: ReadEnd, start: Instant) {
+    fn hand_over(&self, r: Reading, end: ReadEnd) {
+        let Reading { s, pid, uid, bytes, start } = r;
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         // The caller's namespace, from the pid the kernel recorded at connect. The caller is
         // normally still waiting for its answer, so the pid is still its own; one that died in
@@ -298,21 +267,11 @@ mod tests {
     use std::sync::mpsc::channel;
 
     fn frame(kind: u8, payload: &[u8]) -> Vec<u8> {
-        let mut f = MAGIC.to_vec();
-        f.extend_from_slice(&[1, kind]);
+        let mut f = fastcni_frame::MAGIC.to_vec();
+        f.extend_from_slice(&[fastcni_frame::VERSION, kind]);
         f.extend_from_slice(&(payload.len() as u32).to_be_bytes());
         f.extend_from_slice(payload);
         f
-    }
-
-    #[test]
-    fn how_much_a_frame_still_needs() {
-        assert_eq!(needed(b"", 100), Some(10));
-        assert_eq!(needed(b"fc", 100), Some(8));
-        assert_eq!(needed(b"GET /", 100), None);
-        assert_eq!(needed(&frame(1, b"abc")[..10], 100), Some(3));
-        assert_eq!(needed(&frame(1, b"abc"), 100), None);
-        assert_eq!(needed(&frame(1, &[0; 200])[..10], 100), None);
     }
 
     fn next_or_none(l: &Listener) -> Option<Incoming> {

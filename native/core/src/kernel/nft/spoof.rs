@@ -5,14 +5,15 @@
 
 use sha2::{Digest, Sha256};
 
-use super::error::{nl_errno, Failure, Kind};
+use super::error::{nl_errno, Failure, FailureKind};
 use super::masq::elem_comment;
-use super::objects::{self, Elem, IFNAME_LEN};
+use super::objects::{self, Elem, SetSpec, Table, IFNAME_LEN};
 use super::pool;
 use super::socket::{MsgError, NftSocket};
 use super::wire::{Msg, NFPROTO_BRIDGE, NLM_F_APPEND, NLM_F_CREATE, NLM_F_EXCL};
 
-pub const TABLE: &str = "fastcni";
+/// Table `bridge fastcni`.
+pub const TABLE: Table<'static> = Table { family: NFPROTO_BRIDGE, name: "fastcni" };
 pub const CHAIN: &str = "prerouting";
 pub const IF_SET_PREFIX: &str = "spoof-if-";
 pub const MAC_SET_PREFIX: &str = "spoof-mac-";
@@ -23,40 +24,44 @@ const IF_SET_ID: u32 = 1;
 const MAC_SET_ID: u32 = 2;
 const MAX_COMMENT: usize = 240;
 
-/// Guard one pod's host port (mirrors SpoofCheckAddRequest in src/native.ts).
+/// Guard a pod's host port against MAC spoofing (bridge `macspoofchk`).
 #[derive(Clone, Debug, Default)]
-pub struct SpoofAddRequest {
+#[cfg_attr(feature = "napi", napi_derive::napi(object))]
+pub struct SpoofCheckAddRequest {
+    /// namespace that plays the host (a path); undefined = the caller's own
     pub host_netns: Option<String>,
-    /// CNI network name: each network has its own pair of sets (so GC of one network never
-    /// touches another's pods)
+    /// CNI network name: each network has its own pair of sets in table `bridge fastcni` (so GC
+    /// of one network never touches another's pods)
     pub network: String,
-    /// the pod's host-side veth (bridge port)
+    /// the pod's host-side veth (the bridge port)
     pub host_ifname: String,
-    /// the container interface's MAC, aa:bb:cc:dd:ee:ff
+    /// the container interface's MAC (aa:bb:cc:dd:ee:ff): the only source MAC allowed from the port
     pub mac: String,
     pub container_id: String,
     pub ifname: String,
 }
 
-/// Remove one attachment's elements (mirrors SpoofCheckDelRequest in src/native.ts).
+/// Remove one attachment's spoof-check elements.
 #[derive(Clone, Debug, Default)]
-pub struct SpoofDelRequest {
+#[cfg_attr(feature = "napi", napi_derive::napi(object))]
+pub struct SpoofCheckDelRequest {
     pub host_netns: Option<String>,
     pub network: String,
     pub container_id: String,
     pub ifname: String,
     /// when given, only elements of this host port are removed (still only if their comment
-    /// names this attachment)
+    /// `<containerId>/<ifname>` names this attachment)
     pub host_ifname: Option<String>,
-    /// the container MAC: with host_ifname, the two elements are looked up by key instead of
+    /// the container MAC: with hostIfname, the two elements are looked up by key instead of
     /// listing the network's sets (O(1) per DEL instead of O(pods of the network)), and
-    /// host_ifname is no longer a filter when they are not found there
+    /// hostIfname is no longer a filter when they are not found there
     pub mac: Option<String>,
 }
 
-/// One guarded port as listed from the sets; `mac` is empty when only the port element exists.
+/// One guarded port as listed from the sets; `mac` is "" when only the port element exists.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SpoofEntry {
+#[cfg_attr(feature = "napi", napi_derive::napi(object))]
+pub struct SpoofCheckEntry {
     pub network: String,
     pub container_id: String,
     pub ifname: String,
@@ -72,7 +77,7 @@ pub fn set_names(network: &str) -> (String, String) {
 }
 
 fn invalid(msg: String) -> Failure {
-    Failure::new(Kind::Invalid, "spoof check", msg)
+    Failure::new(FailureKind::Invalid, "spoof check", msg)
 }
 
 pub fn parse_mac(s: &str) -> Result<[u8; 6], Failure> {
@@ -117,7 +122,7 @@ pub struct Plan {
 }
 
 impl Plan {
-    pub fn new(req: &SpoofAddRequest) -> Result<Self, Failure> {
+    pub fn new(req: &SpoofCheckAddRequest) -> Result<Self, Failure> {
         check_ifname(&req.host_ifname)?;
         let mac = parse_mac(&req.mac)?;
         let comment = elem_comment(&req.container_id, &req.ifname);
@@ -139,30 +144,32 @@ impl Plan {
     pub fn setup_msgs(&self) -> Vec<Msg> {
         let rule = objects::spoof_rule(&self.if_set, Some(IF_SET_ID), &self.mac_set, Some(MAC_SET_ID));
         vec![
-            objects::new_table(NFPROTO_BRIDGE, TABLE, NLM_F_CREATE),
+            objects::new_table(TABLE, NLM_F_CREATE),
             // No EXCL: the chain holds no rules of its own, so re-adding an identical one is harmless.
-            objects::new_filter_prerouting_chain(NFPROTO_BRIDGE, TABLE, CHAIN, PRIORITY, NLM_F_CREATE),
+            objects::new_filter_prerouting_chain(TABLE, CHAIN, PRIORITY, NLM_F_CREATE),
             objects::new_set(
-                NFPROTO_BRIDGE,
                 TABLE,
-                &self.if_set,
-                objects::TYPE_IFNAME,
-                IFNAME_LEN as u32,
-                IF_SET_ID,
-                &objects::ifname_set_udata(&self.network),
+                &SetSpec {
+                    name: &self.if_set,
+                    key_type: objects::TYPE_IFNAME,
+                    key_len: IFNAME_LEN as u32,
+                    id: IF_SET_ID,
+                    udata: objects::ifname_set_udata(&self.network),
+                },
                 NLM_F_CREATE | NLM_F_EXCL,
             ),
             objects::new_set(
-                NFPROTO_BRIDGE,
                 TABLE,
-                &self.mac_set,
-                objects::TYPE_IFNAME_ETHER,
-                (IFNAME_LEN + objects::ETHER_KEY_LEN) as u32,
-                MAC_SET_ID,
-                &objects::ifname_ether_set_udata(&self.network),
+                &SetSpec {
+                    name: &self.mac_set,
+                    key_type: objects::TYPE_IFNAME_ETHER,
+                    key_len: (IFNAME_LEN + objects::ETHER_KEY_LEN) as u32,
+                    id: MAC_SET_ID,
+                    udata: objects::ifname_ether_set_udata(&self.network),
+                },
                 NLM_F_CREATE | NLM_F_EXCL,
             ),
-            objects::new_rule(NFPROTO_BRIDGE, TABLE, CHAIN, &rule, NLM_F_CREATE | NLM_F_APPEND),
+            objects::new_rule(TABLE, CHAIN, &rule, NLM_F_CREATE | NLM_F_APPEND),
         ]
     }
 
@@ -170,22 +177,8 @@ impl Plan {
     pub fn add_elem_msgs(&self, with_ids: bool) -> Vec<Msg> {
         let f = NLM_F_CREATE | NLM_F_EXCL;
         vec![
-            objects::new_set_elems(
-                NFPROTO_BRIDGE,
-                TABLE,
-                &self.if_set,
-                with_ids.then_some(IF_SET_ID),
-                std::slice::from_ref(&self.if_elem),
-                f,
-            ),
-            objects::new_set_elems(
-                NFPROTO_BRIDGE,
-                TABLE,
-                &self.mac_set,
-                with_ids.then_some(MAC_SET_ID),
-                std::slice::from_ref(&self.mac_elem),
-                f,
-            ),
+            objects::new_set_elems(TABLE, &self.if_set, with_ids.then_some(IF_SET_ID), std::slice::from_ref(&self.if_elem), f),
+            objects::new_set_elems(TABLE, &self.mac_set, with_ids.then_some(MAC_SET_ID), std::slice::from_ref(&self.mac_elem), f),
         ]
     }
 }
@@ -197,7 +190,7 @@ fn fail(op: &str, errs: &[MsgError]) -> Failure {
 /// Guard the pod's host port. Common path: one batch with the two elements. First use of a
 /// network on this node: a batch that also creates table, chain, sets and rule; EXCL on the sets
 /// makes concurrent first uses race-free (the loser retries with the elements only).
-pub fn spoof_add(req: &SpoofAddRequest) -> Result<(), Failure> {
+pub fn spoof_add(req: &SpoofCheckAddRequest) -> Result<(), Failure> {
     const OP: &str = "spoof check add";
     let plan = Plan::new(req)?;
     let mut sock = pool::lease(req.host_netns.as_deref())?;
@@ -242,7 +235,7 @@ pub fn spoof_add(req: &SpoofAddRequest) -> Result<(), Failure> {
     if let Some(e) = last {
         return Err(nl_errno(OP, e.errno));
     }
-    Err(Failure::new(Kind::Busy, OP, "spoof-check set-up kept racing with concurrent changes"))
+    Err(Failure::new(FailureKind::Busy, OP, "spoof-check set-up kept racing with concurrent changes"))
 }
 
 /// One batch: delete every element of the plan's port, add the plan's two elements.
@@ -261,7 +254,7 @@ struct Listed {
 }
 
 fn dump_elems(sock: &mut NftSocket, set: &str) -> Result<Vec<Elem>, Failure> {
-    match sock.dump("spoof check list", &objects::dump_set_elems(NFPROTO_BRIDGE, TABLE, set)) {
+    match sock.dump("spoof check list", &objects::dump_set_elems(TABLE, set)) {
         Ok(r) => Ok(r.iter().flat_map(|p| objects::parse_set_elems(p)).collect()),
         Err(e) if e.errno == libc::ENOENT => Ok(vec![]), // no table or set: nothing there
         Err(e) => Err(e),
@@ -284,7 +277,7 @@ fn del_msgs(if_set: &str, mac_set: &str, listed: &[Listed], pick: impl Fn(&Liste
     for (set, in_mac) in [(if_set, false), (mac_set, true)] {
         let elems: Vec<Elem> = listed.iter().filter(|l| l.in_mac_set == in_mac && pick(l)).map(|l| l.elem.clone()).collect();
         if !elems.is_empty() {
-            msgs.push(objects::del_set_elems(NFPROTO_BRIDGE, TABLE, set, &elems));
+            msgs.push(objects::del_set_elems(TABLE, set, &elems));
         }
     }
     msgs
@@ -293,7 +286,7 @@ fn del_msgs(if_set: &str, mac_set: &str, listed: &[Listed], pick: impl Fn(&Liste
 /// Remove the attachment's elements, found by their comment `<containerId>/<ifname>` in the
 /// network's two sets (so a DEL running after the port name was reused leaves the new owner
 /// alone). Idempotent: missing elements, sets or table are success.
-pub fn spoof_del(req: &SpoofDelRequest) -> Result<(), Failure> {
+pub fn spoof_del(req: &SpoofCheckDelRequest) -> Result<(), Failure> {
     const OP: &str = "spoof check del";
     let mut sock = pool::lease(req.host_netns.as_deref())?;
     let (if_set, mac_set) = set_names(&req.network);
@@ -302,7 +295,7 @@ pub fn spoof_del(req: &SpoofDelRequest) -> Result<(), Failure> {
     // removes the attachment's elements on any port.
     let mut only_port = req.host_ifname.as_deref();
     if let (Some(host), Some(mac)) = (req.host_ifname.as_deref(), req.mac.as_deref()) {
-        if del_by_key(&mut sock, &if_set, &mac_set, host, mac, &mine)? {
+        if del_by_key(&mut sock, (&if_set, &mac_set), host, mac, &mine)? {
             return Ok(());
         }
         only_port = None;
@@ -322,13 +315,13 @@ pub fn spoof_del(req: &SpoofDelRequest) -> Result<(), Failure> {
             Err(e) => return Err(fail(OP, &e)),
         }
     }
-    Err(Failure::new(Kind::Busy, OP, "spoof-check elements kept changing during DEL"))
+    Err(Failure::new(FailureKind::Busy, OP, "spoof-check elements kept changing during DEL"))
 }
 
 /// The attachment's two elements looked up by key and deleted when their comment names it.
 /// False when the port element is not there as expected (never added, already deleted, or owned
 /// by another attachment): the caller then falls back to listing, which also finds strays.
-fn del_by_key(sock: &mut NftSocket, if_set: &str, mac_set: &str, host: &str, mac: &str, mine: &str) -> Result<bool, Failure> {
+fn del_by_key(sock: &mut NftSocket, (if_set, mac_set): (&str, &str), host: &str, mac: &str, mine: &str) -> Result<bool, Failure> {
     const OP: &str = "spoof check del";
     if check_ifname(host).is_err() {
         return Ok(false);
@@ -336,14 +329,14 @@ fn del_by_key(sock: &mut NftSocket, if_set: &str, mac_set: &str, host: &str, mac
     let Ok(mac) = parse_mac(mac) else { return Ok(false) };
     let mut found = Vec::new();
     for (set, key) in [(if_set, objects::ifname_key(host)), (mac_set, objects::ifname_ether_key(host, &mac))] {
-        let msg = objects::get_set_elem(NFPROTO_BRIDGE, TABLE, set, &key);
+        let msg = objects::get_set_elem(TABLE, set, &key);
         let current = match sock.request("spoof check del lookup", &msg) {
             Ok(replies) => replies.iter().flat_map(|r| objects::parse_set_elems(r)).find(|e| e.key == key),
             Err(e) if e.errno == libc::ENOENT => None,
             Err(e) => return Err(e),
         };
         match current {
-            Some(e) if e.comment.as_deref() == Some(mine) => found.push(objects::del_set_elems(NFPROTO_BRIDGE, TABLE, set, &[e])),
+            Some(e) if e.comment.as_deref() == Some(mine) => found.push(objects::del_set_elems(TABLE, set, &[e])),
             _ if set == if_set => return Ok(false),
             _ => {}
         }
@@ -357,12 +350,12 @@ fn del_by_key(sock: &mut NftSocket, if_set: &str, mac_set: &str, host: &str, mac
 
 /// The guarded ports of one network (or of all networks) in `host_netns`. Elements without a
 /// parsable comment are reported with empty containerId and ifname.
-pub fn spoof_list(host_netns: Option<&str>, network: Option<&str>) -> Result<Vec<SpoofEntry>, Failure> {
+pub fn spoof_list(host_netns: Option<&str>, network: Option<&str>) -> Result<Vec<SpoofCheckEntry>, Failure> {
     let mut sock = pool::lease(host_netns)?;
     let networks: Vec<String> = match network {
         Some(n) => vec![n.to_string()],
         None => {
-            let sets = match sock.dump("spoof check list sets", &objects::dump_sets(NFPROTO_BRIDGE, TABLE)) {
+            let sets = match sock.dump("spoof check list sets", &objects::dump_sets(TABLE)) {
                 Ok(s) => s,
                 Err(e) if e.errno == libc::ENOENT => return Ok(vec![]),
                 Err(e) => return Err(e),
@@ -374,7 +367,7 @@ pub fn spoof_list(host_netns: Option<&str>, network: Option<&str>) -> Result<Vec
                 .collect()
         }
     };
-    let mut out: Vec<SpoofEntry> = Vec::new();
+    let mut out: Vec<SpoofCheckEntry> = Vec::new();
     for net in networks {
         let (if_set, mac_set) = set_names(&net);
         let mut listed = list_network(&mut sock, &if_set, &mac_set)?;
@@ -390,7 +383,7 @@ pub fn spoof_list(host_netns: Option<&str>, network: Option<&str>) -> Result<Vec
             }
             let mac =
                 if l.in_mac_set { l.elem.key.get(IFNAME_LEN..IFNAME_LEN + 6).map(fmt_mac).unwrap_or_default() } else { String::new() };
-            out.push(SpoofEntry { network: net.clone(), container_id: cid, ifname, host_ifname: l.host_ifname, mac });
+            out.push(SpoofCheckEntry { network: net.clone(), container_id: cid, ifname, host_ifname: l.host_ifname, mac });
         }
     }
     Ok(out)

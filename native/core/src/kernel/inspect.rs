@@ -1,21 +1,17 @@
 //! Read-side and small per-namespace operations: CHECK's view of a pod, loopback, and the
 //! fine-grained calls for library users (links, addresses, routes, sysctls).
 
-use crate::addr;
-use crate::error::{Failure, Kind, Result};
-use crate::link;
-use crate::netns;
-use crate::route;
-use crate::rtnl::Rtnl;
-use crate::sysctl;
-use crate::types::{LinkInfo, LoopbackResult, PodInspectRequest, PodInspectResult, Route};
+use super::addr;
+use super::link;
+use super::netns;
+use super::route;
+use super::rtnl::Rtnl;
+use super::sysctl;
+use crate::error::{Failure, FailureKind, Result};
+use crate::types::{LinkInfo, LinkKind, LoopbackResult, PodInspectRequest, PodInspectResult, Route};
 
-/// The pod's interface, its host peer (by peer index in hostNetns) and optionally the bridge.
-pub fn pod_inspect(req: &PodInspectRequest) -> Result<PodInspectResult> {
-    netns::on_thread(|| pod_inspect_here(req))
-}
-
-/// [`pod_inspect`] on the calling thread, which must be a throwaway one (it switches namespaces).
+/// The pod's interface, its host peer (by peer index in hostNetns) and optionally the bridge, on the
+/// calling thread, which must be a throwaway one (it switches namespaces).
 pub fn pod_inspect_here(req: &PodInspectRequest) -> Result<PodInspectResult> {
     if let Some(h) = req.host_netns.as_deref() {
         netns::enter(&netns::open(h)?, h)?;
@@ -40,7 +36,7 @@ pub fn pod_inspect_here(req: &PodInspectRequest) -> Result<PodInspectResult> {
         if let Some(pi) = c.info.peer_index {
             if let Some(p) = link::by_index(&mut host, pi)? {
                 // an index is only meaningful in one namespace: accept it only if it points back
-                if p.info.kind == "veth" && p.info.peer_index == Some(c.info.index) {
+                if p.info.kind == Some(LinkKind::Veth) && p.info.peer_index == Some(c.info.index) {
                     out.host_peer = Some(link::with_master_name(&mut host, &p, bridge.as_ref())?);
                 }
             }
@@ -51,20 +47,16 @@ pub fn pod_inspect_here(req: &PodInspectRequest) -> Result<PodInspectResult> {
     Ok(out)
 }
 
-/// Set lo up or down in a namespace; report it and its addresses afterwards.
-pub fn loopback_set(netns_path: &str, up: bool) -> Result<LoopbackResult> {
-    netns::on_thread(|| loopback_set_here(netns_path, up))
-}
-
-/// [`loopback_set`] on the calling thread, which must be a throwaway one (it enters the netns).
+/// Set lo up or down in a namespace and report it and its addresses afterwards, on the calling
+/// thread, which must be a throwaway one (it enters the namespace).
 pub fn loopback_set_here(netns_path: &str, up: bool) -> Result<LoopbackResult> {
     netns::enter(&netns::open(netns_path)?, netns_path)?;
     let mut nl = Rtnl::open()?;
-    let lo = link::by_name(&mut nl, "lo")?.ok_or_else(|| Failure::new(Kind::NotFound, "loopback", "no lo in the namespace"))?;
+    let lo = link::by_name(&mut nl, "lo")?.ok_or_else(|| Failure::new(FailureKind::NotFound, "loopback", "no lo in the namespace"))?;
     if lo.info.up != up {
         link::set_up(&mut nl, lo.info.index, up)?;
     }
-    let lo = link::by_index(&mut nl, lo.info.index)?.ok_or_else(|| Failure::new(Kind::NotFound, "loopback", "lo vanished"))?;
+    let lo = link::by_index(&mut nl, lo.info.index)?.ok_or_else(|| Failure::new(FailureKind::NotFound, "loopback", "lo vanished"))?;
     let addresses = addr::list(&mut nl, Some(lo.info.index))?.into_iter().map(|a| a.cidr.to_string()).collect();
     Ok(LoopbackResult { link: lo.info, addresses })
 }
@@ -85,17 +77,6 @@ pub fn link_list(netns_path: Option<&str>) -> Result<Vec<LinkInfo>> {
     })
 }
 
-/// One link by name; None when missing.
-pub fn link_get(netns_path: Option<&str>, name: &str) -> Result<Option<LinkInfo>> {
-    netns::run_in(netns_path, || {
-        let mut nl = Rtnl::open()?;
-        match link::by_name(&mut nl, name)? {
-            Some(l) => Ok(Some(link::with_master_name(&mut nl, &l, None)?)),
-            None => Ok(None),
-        }
-    })
-}
-
 /// Delete a link by name; false when it was already gone.
 pub fn link_del(netns_path: Option<&str>, name: &str) -> Result<bool> {
     netns::run_in(netns_path, || link::delete_by_name(&mut Rtnl::open()?, name))
@@ -108,7 +89,7 @@ pub fn addr_list(netns_path: Option<&str>, name: Option<&str>) -> Result<Vec<Str
         let index = match name {
             Some(n) => Some(
                 link::by_name(&mut nl, n)?
-                    .ok_or_else(|| Failure::new(Kind::NotFound, "address list", format!("link {n:?} not found")))?
+                    .ok_or_else(|| Failure::new(FailureKind::NotFound, "address list", format!("link {n:?} not found")))?
                     .info
                     .index,
             ),
@@ -125,7 +106,7 @@ pub fn route_list(netns_path: Option<&str>, name: Option<&str>) -> Result<Vec<Ro
         let oif = match name {
             Some(n) => Some(
                 link::by_name(&mut nl, n)?
-                    .ok_or_else(|| Failure::new(Kind::NotFound, "route list", format!("link {n:?} not found")))?
+                    .ok_or_else(|| Failure::new(FailureKind::NotFound, "route list", format!("link {n:?} not found")))?
                     .info
                     .index,
             ),

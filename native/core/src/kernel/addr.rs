@@ -1,13 +1,13 @@
 //! Interface addresses over rtnetlink, and the CIDR parsing shared by addresses and routes.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr};
 
 use netlink_packet_core::{NLM_F_CREATE, NLM_F_EXCL};
 use netlink_packet_route::address::{AddressAttribute, AddressHeaderFlags, AddressMessage, AddressScope};
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 
-use crate::error::{Failure, Kind, Result};
-use crate::rtnl::{Req, Rtnl};
+use super::rtnl::{Req, Rtnl};
+use crate::error::{Failure, FailureKind, Result};
 
 /// An address with its prefix length, e.g. 10.1.0.5/24 (host bits kept).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -177,7 +177,7 @@ pub fn plan_bridge_addr(bridge: &str, have: &[Cidr], want: &Cidr, force: bool) -
         if !want.is_v6() || h.overlaps(want) {
             if !force {
                 return Err(Failure::new(
-                    Kind::AddressConflict,
+                    FailureKind::AddressConflict,
                     "bridge address",
                     format!("{bridge:?} already has an IP address different from {want}"),
                 ));
@@ -186,13 +186,6 @@ pub fn plan_bridge_addr(bridge: &str, have: &[Cidr], want: &Cidr, force: bool) -
         }
     }
     Ok(Some(remove))
-}
-
-pub fn loopback_ok(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v) => v.is_loopback(),
-        IpAddr::V6(v) => v == Ipv6Addr::LOCALHOST,
-    }
 }
 
 #[cfg(test)]
@@ -239,7 +232,7 @@ mod tests {
         let have = [c("10.1.0.1/24"), c("fe80::1/64"), c("fd00:1::1/64")];
         assert_eq!(plan_bridge_addr("cni0", &have, &c("10.1.0.1/24"), false).unwrap(), None);
         let e = plan_bridge_addr("cni0", &have, &c("10.2.0.1/24"), false).unwrap_err();
-        assert_eq!(e.kind, Kind::AddressConflict);
+        assert_eq!(e.kind, FailureKind::AddressConflict);
         assert_eq!(e.message, "\"cni0\" already has an IP address different from 10.2.0.1/24");
         assert_eq!(plan_bridge_addr("cni0", &have, &c("10.2.0.1/24"), true).unwrap(), Some(vec![c("10.1.0.1/24")]));
         // IPv6: a different, non-overlapping subnet is fine; an overlapping one conflicts

@@ -8,7 +8,7 @@ use std::os::unix::process::ExitStatusExt;
 use std::process::{Command, Stdio};
 
 use crate::error::{Failure, Result};
-use crate::netns;
+use crate::kernel::netns;
 
 pub struct ExecRequest {
     /// namespace to run the child in (a path); None = the caller's own

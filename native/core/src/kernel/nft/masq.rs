@@ -5,13 +5,14 @@ use std::net::IpAddr;
 
 use sha2::{Digest, Sha256};
 
-use super::error::{nl_errno, Failure, Kind};
-use super::objects::{self, Elem, Ip};
+use super::error::{nl_errno, Failure, FailureKind};
+use super::objects::{self, Elem, Ip, SetSpec, Table};
 use super::pool;
 use super::socket::{MsgError, NftSocket};
 use super::wire::{Msg, NFPROTO_INET, NLM_F_APPEND, NLM_F_CREATE, NLM_F_EXCL};
 
-pub const TABLE: &str = "fastcni";
+/// Table `inet fastcni`.
+pub const TABLE: Table<'static> = Table { family: NFPROTO_INET, name: "fastcni" };
 pub const CHAIN: &str = "postrouting";
 pub const SET_PREFIX: &str = "masq-";
 /// NF_IP_PRI_NAT_SRC ("srcnat").
@@ -19,20 +20,24 @@ const SRCNAT_PRIORITY: i32 = 100;
 /// libnftnl/kernel limit for userdata (NFT_USERDATA_MAXLEN) minus our TLV overhead.
 const MAX_COMMENT: usize = 240;
 
-/// One attachment's masquerade request (mirrors MasqRequest in src/native.ts).
+/// One attachment's masquerade request.
 #[derive(Clone, Debug, Default)]
+#[cfg_attr(feature = "napi", napi_derive::napi(object))]
 pub struct MasqRequest {
+    /// namespace that plays the host (a path); undefined = the caller's own
     pub host_netns: Option<String>,
     pub network: String,
     pub container_id: String,
     pub ifname: String,
-    /// pod CIDRs (address/prefix)
+    /// pod CIDRs (address/prefix); on DEL may be empty: then the attachment's elements are found
+    /// by their comment
     pub addresses: Vec<String>,
 }
 
-/// One element of our sets (mirrors MasqEntry in src/native.ts). `address` is address/prefix,
-/// the prefix being the set's subnet, so it can be handed back to masq_del as is.
+/// One element of our masquerade sets. `address` is address/prefix, the prefix being the set's
+/// subnet, so that it can be handed back to masqDel as is.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "napi", napi_derive::napi(object))]
 pub struct MasqEntry {
     pub network: String,
     pub container_id: String,
@@ -50,7 +55,7 @@ pub struct PodCidr {
 
 impl PodCidr {
     pub fn parse(s: &str) -> Result<Self, Failure> {
-        let bad = || Failure::new(Kind::Invalid, "masq", format!("invalid pod CIDR {s:?} (want address/prefix)"));
+        let bad = || Failure::new(FailureKind::Invalid, "masq", format!("invalid pod CIDR {s:?} (want address/prefix)"));
         let (a, p) = s.split_once('/').ok_or_else(bad)?;
         let addr: IpAddr = a.parse().map_err(|_| bad())?;
         let prefix: u8 = p.parse().map_err(|_| bad())?;
@@ -134,7 +139,11 @@ impl Plan {
         let set_comment = set_comment(network, &subnet);
         let comment = elem_comment(container_id, ifname);
         if set_comment.len() > MAX_COMMENT || comment.len() > MAX_COMMENT {
-            return Err(Failure::new(Kind::Invalid, "masq", "network name, container id or ifname too long for an nf_tables comment"));
+            return Err(Failure::new(
+                FailureKind::Invalid,
+                "masq",
+                "network name, container id or ifname too long for an nf_tables comment",
+            ));
         }
         Ok(Plan { set: set_name(network, &subnet), elem: Elem { key: cidr.addr.clone(), comment: Some(comment) }, cidr, set_comment })
     }
@@ -142,10 +151,10 @@ impl Plan {
     /// Table and base chain (EXCL: whoever creates the chain also adds the multicast returns).
     pub fn chain_msgs(&self) -> Vec<Msg> {
         vec![
-            objects::new_table(NFPROTO_INET, TABLE, NLM_F_CREATE),
-            objects::new_nat_postrouting_chain(NFPROTO_INET, TABLE, CHAIN, SRCNAT_PRIORITY, NLM_F_CREATE | NLM_F_EXCL),
-            objects::new_rule(NFPROTO_INET, TABLE, CHAIN, &objects::multicast_return(Ip::V4), NLM_F_CREATE | NLM_F_APPEND),
-            objects::new_rule(NFPROTO_INET, TABLE, CHAIN, &objects::multicast_return(Ip::V6), NLM_F_CREATE | NLM_F_APPEND),
+            objects::new_table(TABLE, NLM_F_CREATE),
+            objects::new_nat_postrouting_chain(TABLE, CHAIN, SRCNAT_PRIORITY, NLM_F_CREATE | NLM_F_EXCL),
+            objects::new_rule(TABLE, CHAIN, &objects::multicast_return(Ip::V4), NLM_F_CREATE | NLM_F_APPEND),
+            objects::new_rule(TABLE, CHAIN, &objects::multicast_return(Ip::V6), NLM_F_CREATE | NLM_F_APPEND),
         ]
     }
 
@@ -153,17 +162,17 @@ impl Plan {
     pub fn set_msgs(&self) -> Vec<Msg> {
         let rule = objects::masq_rule(self.cidr.ip, &self.set, Some(1), &self.cidr.net(), self.cidr.prefix);
         vec![
-            objects::new_addr_set(NFPROTO_INET, TABLE, &self.set, self.cidr.ip, 1, &self.set_comment, NLM_F_CREATE | NLM_F_EXCL),
-            objects::new_rule(NFPROTO_INET, TABLE, CHAIN, &rule, NLM_F_CREATE | NLM_F_APPEND),
+            objects::new_set(TABLE, &SetSpec::addresses(&self.set, self.cidr.ip, 1, &self.set_comment), NLM_F_CREATE | NLM_F_EXCL),
+            objects::new_rule(TABLE, CHAIN, &rule, NLM_F_CREATE | NLM_F_APPEND),
         ]
     }
 
     pub fn add_elem_msg(&self, set_id: Option<u32>) -> Msg {
-        objects::new_set_elems(NFPROTO_INET, TABLE, &self.set, set_id, std::slice::from_ref(&self.elem), NLM_F_CREATE | NLM_F_EXCL)
+        objects::new_set_elems(TABLE, &self.set, set_id, std::slice::from_ref(&self.elem), NLM_F_CREATE | NLM_F_EXCL)
     }
 
     pub fn del_elem_msg(&self) -> Msg {
-        objects::del_set_elems(NFPROTO_INET, TABLE, &self.set, std::slice::from_ref(&self.elem))
+        objects::del_set_elems(TABLE, &self.set, std::slice::from_ref(&self.elem))
     }
 }
 
@@ -228,7 +237,7 @@ fn add_one(sock: &mut NftSocket, plan: &Plan) -> Result<(), Failure> {
     if let Some(e) = last {
         return Err(nl_errno(OP, e.errno));
     }
-    Err(Failure::new(Kind::Busy, OP, "masquerade set-up kept racing with concurrent changes"))
+    Err(Failure::new(FailureKind::Busy, OP, "masquerade set-up kept racing with concurrent changes"))
 }
 
 /// Add every pod CIDR of the attachment (one batch each on the common path). No rollback of
@@ -267,7 +276,7 @@ pub fn masq_del(req: &MasqRequest) -> Result<(), Failure> {
     let mine = elem_comment(&req.container_id, &req.ifname);
     if !plans.is_empty() {
         for p in &plans {
-            let msg = objects::get_set_elem(NFPROTO_INET, TABLE, &p.set, &p.elem.key);
+            let msg = objects::get_set_elem(TABLE, &p.set, &p.elem.key);
             let current = match sock.request("masq del lookup", &msg) {
                 Ok(replies) => replies.iter().flat_map(|r| objects::parse_set_elems(r)).find(|e| e.key == p.elem.key),
                 Err(e) if e.errno == libc::ENOENT => continue,
@@ -283,7 +292,7 @@ pub fn masq_del(req: &MasqRequest) -> Result<(), Failure> {
     }
     for l in list_elems(&mut sock, Some(&req.network))? {
         if l.elem.comment.as_deref() == Some(mine.as_str()) {
-            let msg = objects::del_set_elems(NFPROTO_INET, TABLE, &l.set, std::slice::from_ref(&l.elem));
+            let msg = objects::del_set_elems(TABLE, &l.set, std::slice::from_ref(&l.elem));
             del_elem(&mut sock, msg)?;
         }
     }
@@ -300,7 +309,7 @@ struct Listed {
 
 /// Every element of our sets, optionally one network's.
 fn list_elems(sock: &mut NftSocket, network: Option<&str>) -> Result<Vec<Listed>, Failure> {
-    let sets = match sock.dump("masq list sets", &objects::dump_sets(NFPROTO_INET, TABLE)) {
+    let sets = match sock.dump("masq list sets", &objects::dump_sets(TABLE)) {
         Ok(s) => s,
         Err(e) if e.errno == libc::ENOENT => return Ok(vec![]),
         Err(e) => return Err(e),
@@ -316,7 +325,7 @@ fn list_elems(sock: &mut NftSocket, network: Option<&str>) -> Result<Vec<Listed>
         if network.is_some_and(|n| n != net) {
             continue;
         }
-        let elems = match sock.dump("masq list elements", &objects::dump_set_elems(NFPROTO_INET, TABLE, &s.name)) {
+        let elems = match sock.dump("masq list elements", &objects::dump_set_elems(TABLE, &s.name)) {
             Ok(e) => e,
             Err(e) if e.errno == libc::ENOENT => continue, // set removed meanwhile
             Err(e) => return Err(e),

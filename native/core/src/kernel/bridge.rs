@@ -1,12 +1,10 @@
-//! The bridge plugin's kernel work as two coarse calls: wire a pod into a bridge (rolled back on
-//! any failure) and unwire it (idempotent).
+//! The bridge plugin's kernel work as coarse calls: wire a pod into a bridge in two stages (rolled
+//! back on any failure) and unwire it (idempotent).
 //!
-//! Cost of an ADD, steady state on a resident worker (`bridge_add_resident`: thread, host socket
-//! and bridge already there): one pod socket, four round trips — bridge address dump, veth create
-//! (the new link is echoed back), the pod's whole configuration plus a read-back in one batch, and
-//! bridge + host end in one read (which also revalidates the cached bridge) — and a few /proc
-//! sysctl writes (~3 µs each). `bridge_add_here` (a throwaway thread) adds a bridge GET, the
-//! host socket and the thread.
+//! Cost of an ADD, steady state on a resident worker (thread, host socket and bridge already
+//! there): one pod socket, four round trips — bridge address dump, veth create (the new link is
+//! echoed back), the pod's whole configuration plus a read-back in one batch, and bridge + host
+//! end in one read (which also revalidates the cached bridge) — and a few /proc sysctl writes.
 
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::{Duration, Instant};
@@ -16,49 +14,26 @@ use netlink_packet_core::NLM_F_EXCL;
 use netlink_packet_route::link::{AfSpecBridge, BridgeVlanInfo, BridgeVlanInfoFlags, LinkAttribute, LinkFlags, LinkMessage};
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 
-use crate::addr::{self, Cidr};
-use crate::error::{Failure, Kind, Result};
-use crate::link::{self, BridgeSpec, Link, VethSpec};
-use crate::netns;
+use super::addr::{self, Cidr};
+use super::link::{self, BridgeSpec, Link, VethSpec};
+use super::netns;
+use super::resident::Resident;
+use super::route;
+use super::rtnl::{Raw, Req, Rtnl, NLM_F_ECHO};
+use super::sysctl;
+use crate::error::{Failure, FailureKind, Result};
 use crate::phase::{self, Phase};
-use crate::resident::Resident;
-use crate::route;
-use crate::rtnl::{Raw, Req, Rtnl, NLM_F_ECHO};
-use crate::sysctl;
-use crate::types::{BridgeAddRequest, BridgeAddResult, BridgeDelRequest, BridgeDelResult, MasqOwner};
+use crate::types::{BridgeAddResult, BridgeDelRequest, BridgeDelResult, BridgeL3Request, BridgeLinkRequest, LinkKind, MasqOwner};
 
 const VETH_NAME_TRIES: usize = 10;
 const OPER_UP_TIMEOUT: Duration = Duration::from_secs(2);
 const IFNAMSIZ: usize = 16;
 
-/// Ensure the bridge, create the veth pair straight into the pod, configure both sides.
-/// Anything created for this pod is deleted again when a later step fails.
-pub fn bridge_add(req: &BridgeAddRequest) -> Result<BridgeAddResult> {
-    validate(req)?;
-    netns::on_thread(|| bridge_add_here(req))
-}
-
-/// [`bridge_add`] on the calling thread, which must be a throwaway one ([`netns::on_thread`],
-/// [`netns::detached`]): it switches namespaces and does not switch back.
-pub fn bridge_add_here(req: &BridgeAddRequest) -> Result<BridgeAddResult> {
-    validate(req)?;
-    if let Some(h) = req.host_netns.as_deref() {
-        netns::enter(&netns::open(h)?, h)?;
-    }
-    let host_ns = netns::open("/proc/thread-self/ns/net")?;
-    let mut host = Rtnl::open()?;
-    let pod_ns = netns::open(&req.pod_netns)?;
-    netns::enter(&pod_ns, &req.pod_netns)?;
-    let mut pod = Rtnl::open()?;
-    netns::enter(&host_ns, "host")?;
-
-    let mut dirs = sysctl::Dirs::default();
-    let (bridge, host_end) = attached(attach_with(&mut host, &mut pod, &pod_ns, &mut dirs, req, None, true)?)?;
-    netns::enter(&host_ns, "host")?;
-    let (out, _, change) = finish_with(&mut host, &mut pod, &pod_ns, &mut dirs, req, &bridge, &host_end, false)?;
-    netns::enter(&host_ns, "host")?;
-    masquerade(&mut host, req, &out, &change)?;
-    Ok(out)
+/// A whole ADD: the first stage's request and the second's.
+#[derive(Debug, Clone, Default)]
+struct BridgeAddRequest {
+    link: BridgeLinkRequest,
+    l3: BridgeL3Request,
 }
 
 /// The first stage of an ADD done on a resident worker: the pod's veth made, plugged into the
@@ -67,19 +42,26 @@ pub fn bridge_add_here(req: &BridgeAddRequest) -> Result<BridgeAddResult> {
 /// A bridge that does not exist yet is not made here but by the second stage, with the veth: an
 /// ADD that fails in IPAM (a bad config, say) then leaves no new bridge behind.
 pub struct Attached {
+    req: BridgeLinkRequest,
     host: Rtnl,
     pod: Rtnl,
     pod_ns: OwnedFd,
-    /// the bridge and the host end; None: left to the second stage (no bridge yet)
-    linked: Option<(Link, Link)>,
+    /// None: left to the second stage (no bridge yet)
+    linked: Option<Linked>,
     used_cache: bool,
+}
+
+/// What the first stage wired: the bridge and the host end of the pod's veth.
+struct Linked {
+    bridge: Link,
+    host_end: Link,
 }
 
 impl Attached {
     /// Delete the veth again (IPAM failed, say); the host socket goes back to the worker.
     pub fn rollback(mut self, res: &mut Resident) -> Result<()> {
         let r = match &self.linked {
-            Some((_, host_end)) => self.host.ack("veth delete (rollback)", link::del_msg(host_end.info.index, None), 0),
+            Some(l) => self.host.ack("veth delete (rollback)", link::del_msg(l.host_end.info.index, None), 0),
             None => Ok(()),
         };
         res.put_host(self.host);
@@ -87,17 +69,16 @@ impl Attached {
     }
 }
 
-/// The link pair of a first stage that was allowed to create the bridge.
-fn attached(linked: Option<(Link, Link)>) -> Result<(Link, Link)> {
+/// The links of a first stage that was allowed to create the bridge.
+fn attached(linked: Option<Linked>) -> Result<Linked> {
     linked.ok_or_else(|| Failure::internal("bridge ensure", "the bridge was neither found nor created"))
 }
 
-/// The first stage on a resident worker ([`resident::run`]): its host socket, its cached bridge
+/// The first stage on a resident worker: its host socket, its cached bridge
 /// (validated by the kernel: a stale one fails a step or reads back as something else, and the
 /// work is redone once without the cache), a short setns into the pod to open the pod's socket.
-/// `req`'s IPAM-dependent fields are not used yet.
-pub fn attach_resident(res: &mut Resident, req: &BridgeAddRequest) -> Result<Attached> {
-    validate_link(req)?;
+pub fn attach_resident(res: &mut Resident, req: BridgeLinkRequest) -> Result<Attached> {
+    validate_link(&req)?;
     phase::begin();
     let pod_ns = netns::open(&req.pod_netns)?;
     res.enter(&pod_ns, &req.pod_netns)?;
@@ -109,27 +90,29 @@ pub fn attach_resident(res: &mut Resident, req: &BridgeAddRequest) -> Result<Att
     let cached = res.bridges.remove(&req.bridge).filter(|b| b.info.up && (!req.promisc || b.info.promisc));
     let used_cache = cached.is_some();
     res.mark_moved(); // attach_with() ends in the pod namespace
-    let mut r = attach_with(&mut host, &mut pod, &pod_ns, &mut res.sysctl, req, cached, false);
+    let mut r = attach_with(&mut Sides { host: &mut host, pod: &mut pod, pod_ns: &pod_ns, dirs: &mut res.sysctl }, &req, cached, false);
     if used_cache && r.is_err() {
         res.back()?;
         res.mark_moved();
-        r = attach_with(&mut host, &mut pod, &pod_ns, &mut res.sysctl, req, None, false);
+        r = attach_with(&mut Sides { host: &mut host, pod: &mut pod, pod_ns: &pod_ns, dirs: &mut res.sysctl }, &req, None, false);
     }
     res.back()?;
     // on failure the host socket is dropped: the next call opens a fresh one
     let linked = r?;
-    Ok(Attached { host, pod, pod_ns, linked, used_cache })
+    Ok(Attached { req, host, pod, pod_ns, linked, used_cache })
 }
 
-/// The second stage on the same worker, with `req` now complete (addresses, routes, gateway,
-/// masquerade): on failure the veth is deleted, so the ADD leaves nothing behind.
-pub fn finish_resident(res: &mut Resident, a: Attached, req: &BridgeAddRequest) -> Result<BridgeAddResult> {
-    let Attached { mut host, mut pod, pod_ns, linked, used_cache } = a;
+/// The second stage on the same worker, with what follows from the IPAM result (addresses, routes,
+/// gateway, masquerade): on failure the veth is deleted, so the ADD leaves nothing behind.
+pub fn finish_resident(res: &mut Resident, a: Attached, l3: BridgeL3Request) -> Result<BridgeAddResult> {
+    let Attached { req: link, mut host, mut pod, pod_ns, linked, used_cache } = a;
+    let req = &BridgeAddRequest { link, l3 };
     phase::begin();
     let mut r = match linked {
-        Some((bridge, host_end)) => {
+        Some(linked) => {
             res.mark_moved(); // finish_with() enters the pod namespace
-            finish_with(&mut host, &mut pod, &pod_ns, &mut res.sysctl, req, &bridge, &host_end, used_cache)
+            let mut s = Sides { host: &mut host, pod: &mut pod, pod_ns: &pod_ns, dirs: &mut res.sysctl };
+            finish_with(&mut s, req, &linked, used_cache)
         }
         None => add_afresh(res, &mut host, &mut pod, &pod_ns, req),
     };
@@ -143,8 +126,8 @@ pub fn finish_resident(res: &mut Resident, a: Attached, req: &BridgeAddRequest) 
     masquerade(&mut host, req, &out, &change)?;
     phase::lap(Phase::Masquerade);
     res.put_host(host);
-    if bridge.info.up && bridge.info.kind == "bridge" && bridge.info.name == req.bridge {
-        res.bridges.insert(req.bridge.clone(), bridge);
+    if bridge.info.up && bridge.info.kind == Some(LinkKind::Bridge) && bridge.info.name == req.link.bridge {
+        res.bridges.insert(req.link.bridge.clone(), bridge);
     }
     Ok(out)
 }
@@ -159,10 +142,10 @@ fn add_afresh(
 ) -> Result<(BridgeAddResult, Link, GatewayChange)> {
     res.back()?;
     res.mark_moved();
-    let (bridge, host_end) = attached(attach_with(host, pod, pod_ns, &mut res.sysctl, req, None, true)?)?;
+    let linked = attached(attach_with(&mut Sides { host, pod, pod_ns, dirs: &mut res.sysctl }, &req.link, None, true)?)?;
     res.back()?;
     res.mark_moved();
-    finish_with(host, pod, pod_ns, &mut res.sysctl, req, &bridge, &host_end, false)
+    finish_with(&mut Sides { host, pod, pod_ns, dirs: &mut res.sysctl }, req, &linked, false)
 }
 
 /// The pod's masquerade elements, from the host namespace, in the same call as the wiring (one
@@ -170,8 +153,8 @@ fn add_afresh(
 /// bridge's gateway `change` go again, so the call still leaves nothing behind; the host socket is
 /// dropped with the error. The calling thread must be in the host namespace.
 fn masquerade(host: &mut Rtnl, req: &BridgeAddRequest, out: &BridgeAddResult, change: &GatewayChange) -> Result<()> {
-    let Some(owner) = &req.masquerade else { return Ok(()) };
-    crate::nft::masq_add(&owner.request(req.host_netns.as_deref(), &req.ifname, req.addresses.clone()))
+    let Some(owner) = &req.l3.masquerade else { return Ok(()) };
+    super::nft::masq_add(&owner.request(req.link.host_netns.as_deref(), &req.link.ifname, req.l3.addresses.clone()))
         .inspect_err(|_| rollback(host, out.host_veth.index, change))
 }
 
@@ -267,7 +250,7 @@ fn masq_del_later(req: &BridgeDelRequest, owner: &MasqOwner) -> Result<MasqDelLa
         .spawn(move || match rx.recv() {
             Ok(addresses) => {
                 masq.addresses = addresses;
-                crate::nft::masq_del(&masq).map(|()| true)
+                super::nft::masq_del(&masq).map(|()| true)
             }
             Err(_) => Ok(false),
         })
@@ -279,29 +262,20 @@ fn masq_del_later(req: &BridgeDelRequest, owner: &MasqOwner) -> Result<MasqDelLa
 /// the veth pair, the host port's settings and the pod end's DAD sysctls. Returns the bridge and
 /// the host end, with the thread left in the pod namespace; on failure the veth is gone again.
 /// Without `create_bridge`, a missing bridge ends the stage early: Ok(None), nothing done.
-/// `dirs`: /proc/sys/net directories of the host namespace (sysctls of the host side go through them).
-#[allow(clippy::too_many_arguments)]
-fn attach_with(
-    host: &mut Rtnl,
-    pod: &mut Rtnl,
-    pod_ns: &OwnedFd,
-    dirs: &mut sysctl::Dirs,
-    req: &BridgeAddRequest,
-    cached: Option<Link>,
-    create_bridge: bool,
-) -> Result<Option<(Link, Link)>> {
-    if cached.is_none() && !create_bridge && link::by_name(host, &req.bridge)?.is_none() {
+fn attach_with(s: &mut Sides, req: &BridgeLinkRequest, cached: Option<Link>, create_bridge: bool) -> Result<Option<Linked>> {
+    if cached.is_none() && !create_bridge && link::by_name(s.host, &req.bridge)?.is_none() {
         return Ok(None);
     }
-    let bridge = ensure_bridge(host, dirs, req, cached)?;
+    let bridge = ensure_bridge(s.host, s.dirs, req, cached)?;
     phase::lap(Phase::BridgeEnsure);
-    let host_end = create_veth(host, pod, req, &bridge, pod_ns.as_raw_fd())?;
+    let host_end = create_veth(s.host, s.pod, req, &bridge, s.pod_ns.as_raw_fd())?;
     phase::lap(Phase::VethCreate);
-    match port_and_dad(host, pod_ns, dirs, req, &bridge, &host_end) {
-        Ok(()) => Ok(Some((bridge, host_end))),
+    let linked = Linked { bridge, host_end };
+    match port_and_dad(s, req, &linked) {
+        Ok(()) => Ok(Some(linked)),
         Err(e) => {
             // deleting one end of a veth deletes both (the socket stays in the host netns)
-            let _ = host.ack("veth delete (rollback)", link::del_msg(host_end.info.index, None), 0);
+            let _ = s.host.ack("veth delete (rollback)", link::del_msg(linked.host_end.info.index, None), 0);
             Err(e)
         }
     }
@@ -311,40 +285,29 @@ fn attach_with(
 /// addresses, link and routes, and the read-back; `check_bridge`: the bridge came from the cache.
 /// Returns the result, the bridge as read back at the end and what was changed on the bridge's
 /// gateway link (for a later step's rollback); on failure the veth is deleted and that change undone.
-#[allow(clippy::too_many_arguments)]
 fn finish_with(
-    host: &mut Rtnl,
-    pod: &mut Rtnl,
-    pod_ns: &OwnedFd,
-    dirs: &mut sysctl::Dirs,
+    s: &mut Sides,
     req: &BridgeAddRequest,
-    bridge: &Link,
-    host_end: &Link,
+    linked: &Linked,
     check_bridge: bool,
 ) -> Result<(BridgeAddResult, Link, GatewayChange)> {
     let mut change = GatewayChange::default();
     let done = validate_l3(req).and_then(|()| {
-        let gateway = setup_gateway(host, dirs, req, bridge, &mut change)?;
+        let gateway = setup_gateway(s.host, s.dirs, req, &linked.bridge, &mut change)?;
         phase::lap(Phase::Gateway);
-        let mut ctx = Sides { host: &mut *host, pod, pod_ns };
-        configure(&mut ctx, req, bridge, gateway.as_ref(), host_end, check_bridge)
+        configure(s, req, linked, gateway.as_ref(), check_bridge)
     });
     match done {
         Ok((out, br)) => Ok((out, br, change)),
         Err(e) => {
-            rollback(host, host_end.info.index, &change);
+            rollback(s.host, linked.host_end.info.index, &change);
             Err(e)
         }
     }
 }
 
-fn validate(req: &BridgeAddRequest) -> Result<()> {
-    validate_link(req)?;
-    validate_l3(req)
-}
-
 /// What the first stage needs valid: names and VLANs.
-fn validate_link(req: &BridgeAddRequest) -> Result<()> {
+fn validate_link(req: &BridgeLinkRequest) -> Result<()> {
     let name_ok = |n: &str| !n.is_empty() && n.len() < IFNAMSIZ && !n.contains(['/', ' ', '\0']) && n != "." && n != "..";
     if !name_ok(&req.bridge) {
         return Err(Failure::invalid("bridgeAdd", format!("invalid bridge name {:?}", req.bridge)));
@@ -352,8 +315,8 @@ fn validate_link(req: &BridgeAddRequest) -> Result<()> {
     if !name_ok(&req.ifname) {
         return Err(Failure::invalid("bridgeAdd", format!("invalid interface name {:?}", req.ifname)));
     }
-    if let Some(v) = req.vlan {
-        if v > 4094 {
+    for v in req.vlan.iter().chain(&req.vlan_trunk) {
+        if *v > 4094 {
             return Err(Failure::invalid("bridgeAdd", format!("invalid VLAN id {v}")));
         }
     }
@@ -363,10 +326,10 @@ fn validate_link(req: &BridgeAddRequest) -> Result<()> {
 /// What the second stage needs valid, checked before it changes the shared bridge: the
 /// IPAM-derived addresses and routes, and the VLAN gateway's name.
 fn validate_l3(req: &BridgeAddRequest) -> Result<()> {
-    for a in req.addresses.iter().chain(&req.bridge_addresses) {
+    for a in req.l3.addresses.iter().chain(&req.l3.bridge_addresses) {
         Cidr::parse(a)?;
     }
-    for r in &req.routes {
+    for r in &req.l3.routes {
         route::msg(0, r)?;
     }
     if let Some(gw) = vlan_gateway_name(req) {
@@ -383,15 +346,15 @@ fn validate_l3(req: &BridgeAddRequest) -> Result<()> {
 /// The reference puts the gateway addresses on a veth `<bridge>.<vlan>` plugged into the bridge
 /// as an untagged member of that VLAN, instead of on the bridge, when `vlan` ≠ 0 and isGateway
 /// (here: bridge addresses were asked for). None = addresses go on the bridge itself.
-pub fn vlan_gateway_name(req: &BridgeAddRequest) -> Option<String> {
-    match req.vlan {
-        Some(v) if v != 0 && !req.bridge_addresses.is_empty() => Some(format!("{}.{v}", req.bridge)),
+fn vlan_gateway_name(req: &BridgeAddRequest) -> Option<String> {
+    match req.link.vlan {
+        Some(v) if v != 0 && !req.l3.bridge_addresses.is_empty() => Some(format!("{}.{v}", req.link.bridge)),
         _ => None,
     }
 }
 
 /// Ensure the bridge (`cached`: as last read back) and its accept_ra=0.
-fn ensure_bridge(host: &mut Rtnl, dirs: &mut sysctl::Dirs, req: &BridgeAddRequest, cached: Option<Link>) -> Result<Link> {
+fn ensure_bridge(host: &mut Rtnl, dirs: &mut sysctl::Dirs, req: &BridgeLinkRequest, cached: Option<Link>) -> Result<Link> {
     let spec = BridgeSpec { name: &req.bridge, mtu: req.mtu, promisc: req.promisc, vlan_filtering: req.vlan_filtering };
     let br = match cached {
         Some(b) => b,
@@ -416,12 +379,12 @@ fn setup_gateway(
         None => None,
     };
 
-    if !req.bridge_addresses.is_empty() {
+    if !req.l3.bridge_addresses.is_empty() {
         // the link that carries the gateway addresses, and its name for messages
         // (a bridge made by this ADD has no address yet, so it gets its pin below anyway)
         let (target, target_name, target_new) = match &gateway {
             Some((gw, gw_created)) => (gw, gw.info.name.as_str(), *gw_created),
-            None => (br, req.bridge.as_str(), false),
+            None => (br, req.link.bridge.as_str(), false),
         };
         let idx = target.info.index;
         *change = GatewayChange {
@@ -434,9 +397,9 @@ fn setup_gateway(
         let have: Vec<Cidr> = addr::list(host, Some(idx))?.into_iter().map(|a| a.cidr).collect();
         // each request with the address it adds (true) or deletes (false)
         let mut batch = Vec::new();
-        for a in &req.bridge_addresses {
+        for a in &req.l3.bridge_addresses {
             let want = Cidr::parse(a)?;
-            if let Some(remove) = addr::plan_bridge_addr(target_name, &have, &want, req.force_address)? {
+            if let Some(remove) = addr::plan_bridge_addr(target_name, &have, &want, req.l3.force_address)? {
                 for r in remove {
                     batch.push((addr::del_req(idx, &r, target_name), Some((r, false))));
                 }
@@ -455,17 +418,17 @@ fn setup_gateway(
                 (Ok(()), Some((c, true))) => change.added.push(c),
                 (Ok(()), Some((c, false))) => change.removed.push(c),
                 (Ok(()), None) => {}
-                (Err(e), _) if e.kind == Kind::Exists && e.op.starts_with("address add") => {} // concurrent ADD
-                (Err(e), _) if e.kind == Kind::NotFound && e.op.starts_with("address delete") => {}
+                (Err(e), _) if e.kind == FailureKind::Exists && e.op.starts_with("address add") => {} // concurrent ADD
+                (Err(e), _) if e.kind == FailureKind::NotFound && e.op.starts_with("address delete") => {}
                 (Err(e), _) => first_failure = first_failure.and(Err(e)),
             }
         }
         first_failure?;
     }
-    if req.forward_v4 {
+    if req.l3.forward_v4 {
         dirs.ensure("net/ipv4/ip_forward", "1")?;
     }
-    if req.forward_v6 {
+    if req.l3.forward_v6 {
         dirs.ensure("net/ipv6/conf/all/forwarding", "1")?;
     }
     Ok(gateway.map(|(g, _)| g))
@@ -479,7 +442,7 @@ fn vlan_gateway_create_msg(req: &BridgeAddRequest, br: &Link, host_name: &str, n
         host_name,
         peer_name: name,
         peer_netns_fd: None,
-        mtu: Some(br.info.mtu).filter(|m| *m != 0).or(req.mtu),
+        mtu: Some(br.info.mtu).filter(|m| *m != 0).or(req.link.mtu),
         peer_mac: None,
         master: Some(br.info.index),
         host_up: true,
@@ -489,7 +452,7 @@ fn vlan_gateway_create_msg(req: &BridgeAddRequest, br: &Link, host_name: &str, n
 /// After creating the gateway pair: its bridge port becomes an untagged member (PVID) of the
 /// VLAN, the gateway end goes up, and is read back.
 fn vlan_gateway_setup_reqs(req: &BridgeAddRequest, br: &Link, host_idx: u32, name: &str) -> Vec<Req> {
-    let mut reqs = port_vlan_reqs(host_idx, req.vlan, &[], req.preserve_default_vlan, br.vlan_default_pvid);
+    let mut reqs = port_vlan_reqs(host_idx, req.link.vlan, &[], req.link.preserve_default_vlan, br.vlan_default_pvid);
     let mut up = LinkMessage::default();
     up.header.flags = LinkFlags::Up;
     up.header.change_mask = LinkFlags::Up;
@@ -514,7 +477,7 @@ fn ensure_vlan_gateway(host: &mut Rtnl, dirs: &mut sysctl::Dirs, req: &BridgeAdd
             .unwrap()
         {
             Ok(m) => m,
-            Err(e) if e.kind == Kind::Exists => {
+            Err(e) if e.kind == FailureKind::Exists => {
                 // a concurrent ADD made it first, or our random host end name was taken
                 if let Some(l) = link::by_name(host, name)? {
                     return Ok((l, false));
@@ -526,14 +489,15 @@ fn ensure_vlan_gateway(host: &mut Rtnl, dirs: &mut sysctl::Dirs, req: &BridgeAdd
         };
         let host_end = match echoed_link(&echoed, &host_name)? {
             Some(l) => l,
-            None => link::by_name(host, &host_name)?
-                .ok_or_else(|| Failure::new(Kind::NotFound, "vlan gateway create", format!("{host_name} vanished after creation")))?,
+            None => link::by_name(host, &host_name)?.ok_or_else(|| {
+                Failure::new(FailureKind::NotFound, "vlan gateway create", format!("{host_name} vanished after creation"))
+            })?,
         };
         let _ = dirs.write_if_present(&format!("net/ipv6/conf/{host_name}/accept_ra"), "0");
         let mut results = host.exchange(vlan_gateway_setup_reqs(req, br, host_end.info.index, name));
         let got = results.pop().unwrap();
         let done = first_err(results.into_iter().map(|r| r.map(|_| ())).collect(), |e| {
-            e.op == "bridge vlan delete default" && e.kind == Kind::NotFound
+            e.op == "bridge vlan delete default" && e.kind == FailureKind::NotFound
         })
         .and(got)
         .and_then(|m| m.first().map(|r| link::parse_raw(&r.buf)).unwrap_or_else(|| Err(Failure::internal("link get", "no reply"))));
@@ -563,7 +527,7 @@ fn echoed_link(msgs: &[Raw], name: &str) -> Result<Option<Link>> {
 /// Create the pair; the host end gets a fresh random name (retried on a clash), the pod end is
 /// named ifname directly in the pod. Returns the host end as the kernel echoed it (its peer
 /// index is the pod end's index in the pod).
-fn create_veth(host: &mut Rtnl, pod: &mut Rtnl, req: &BridgeAddRequest, br: &Link, pod_fd: i32) -> Result<Link> {
+fn create_veth(host: &mut Rtnl, pod: &mut Rtnl, req: &BridgeLinkRequest, br: &Link, pod_fd: i32) -> Result<Link> {
     let mac = req.mac.as_deref().map(link::parse_mac).transpose()?;
     let mut last = None;
     for _ in 0..VETH_NAME_TRIES {
@@ -583,13 +547,14 @@ fn create_veth(host: &mut Rtnl, pod: &mut Rtnl, req: &BridgeAddRequest, br: &Lin
                     return Ok(l);
                 }
                 return link::by_name(host, &name)?
-                    .ok_or_else(|| Failure::new(Kind::NotFound, "veth create", format!("host end {name} vanished after creation")));
+                    .ok_or_else(|| Failure::new(FailureKind::NotFound, "veth create", format!("host end {name} vanished after creation")));
             }
-            Err(e) if e.kind == Kind::Exists => {
+            Err(e) if e.kind == FailureKind::Exists => {
                 if link::by_name(pod, &req.ifname)?.is_some() {
-                    return Err(
-                        e.with(Kind::Exists, format!("interface {:?} already exists in network namespace {}", req.ifname, req.pod_netns))
-                    );
+                    return Err(e.with(
+                        FailureKind::Exists,
+                        format!("interface {:?} already exists in network namespace {}", req.ifname, req.pod_netns),
+                    ));
                 }
                 last = Some(e);
             }
@@ -599,11 +564,12 @@ fn create_veth(host: &mut Rtnl, pod: &mut Rtnl, req: &BridgeAddRequest, br: &Lin
     Err(last.unwrap_or_else(|| Failure::internal("veth create", "no attempt made")))
 }
 
-fn vlan_msg(index: u32, vid: u16, flags: BridgeVlanInfoFlags, del: bool) -> RouteNetlinkMessage {
+/// `vid` is a validated VLAN id (at most 4094).
+fn vlan_msg(index: u32, vid: u32, flags: BridgeVlanInfoFlags, del: bool) -> RouteNetlinkMessage {
     let mut m = LinkMessage::default();
     m.header.interface_family = AddressFamily::Bridge;
     m.header.index = index;
-    m.attributes.push(LinkAttribute::AfSpecBridge(vec![AfSpecBridge::VlanInfo(BridgeVlanInfo { flags, vid })]));
+    m.attributes.push(LinkAttribute::AfSpecBridge(vec![AfSpecBridge::VlanInfo(BridgeVlanInfo { flags, vid: vid as u16 })]));
     if del {
         RouteNetlinkMessage::DelLink(m)
     } else {
@@ -613,7 +579,7 @@ fn vlan_msg(index: u32, vid: u16, flags: BridgeVlanInfoFlags, del: bool) -> Rout
 
 /// VLAN membership of a bridge port (the reference's setupVeth): unless preserving the default
 /// VLAN, drop it; `vlan` (or 1 for a trunk without one) as PVID + untagged; trunk ids tagged.
-fn port_vlan_reqs(idx: u32, vlan: Option<u16>, trunk: &[u16], preserve_default: bool, default_pvid: Option<u16>) -> Vec<Req> {
+fn port_vlan_reqs(idx: u32, vlan: Option<u32>, trunk: &[u32], preserve_default: bool, default_pvid: Option<u16>) -> Vec<Req> {
     let vlan = vlan.filter(|v| *v != 0);
     let mut reqs = Vec::new();
     if vlan.is_none() && trunk.is_empty() {
@@ -622,7 +588,7 @@ fn port_vlan_reqs(idx: u32, vlan: Option<u16>, trunk: &[u16], preserve_default: 
     if !preserve_default {
         let pvid = default_pvid.unwrap_or(1);
         if pvid != 0 {
-            reqs.push(Req::new("bridge vlan delete default", vlan_msg(idx, pvid, BridgeVlanInfoFlags::empty(), true), 0));
+            reqs.push(Req::new("bridge vlan delete default", vlan_msg(idx, u32::from(pvid), BridgeVlanInfoFlags::empty(), true), 0));
         }
     }
     let pvid_untagged = BridgeVlanInfoFlags::Pvid | BridgeVlanInfoFlags::Untagged;
@@ -637,7 +603,7 @@ fn port_vlan_reqs(idx: u32, vlan: Option<u16>, trunk: &[u16], preserve_default: 
 }
 
 /// Host-port settings after creation: bridge-port flags, VLANs.
-fn host_port_reqs(req: &BridgeAddRequest, br: &Link, host_idx: u32) -> Vec<Req> {
+fn host_port_reqs(req: &BridgeLinkRequest, br: &Link, host_idx: u32) -> Vec<Req> {
     let mut reqs = Vec::new();
     if req.hairpin || req.port_isolation {
         reqs.push(Req::new(
@@ -663,26 +629,28 @@ fn first_err(results: Vec<Result<()>>, ignore: impl Fn(&Failure) -> bool) -> Res
     Ok(())
 }
 
-/// The two sockets of an ADD, and the pod namespace the thread enters for the pod's sysctls.
+/// The two sockets of an ADD, the pod namespace the thread enters for the pod's sysctls, and the
+/// host namespace's /proc/sys/net directories (the host side's sysctls go through them).
 struct Sides<'a> {
     host: &'a mut Rtnl,
     pod: &'a mut Rtnl,
     pod_ns: &'a OwnedFd,
+    dirs: &'a mut sysctl::Dirs,
 }
 
 /// The pod side in one batch: arp_notify, addresses, link up, routes, then the link read back.
 fn pod_reqs(req: &BridgeAddRequest, index: u32, cidrs: &[Cidr]) -> Result<Vec<Req>> {
-    let ifn = &req.ifname;
+    let ifn = &req.link.ifname;
     let mut batch = vec![Req::new(
         format!("sysctl net.ipv4.conf.{ifn}.arp_notify"),
         link::inet_devconf_msg(index, &[(link::IPV4_DEVCONF_ARP_NOTIFY, 1)]),
         0,
     )];
     batch.extend(cidrs.iter().map(|a| addr::add_req(index, a, ifn)));
-    if req.container_up {
+    if req.link.container_up {
         batch.push(Req::new(format!("link up {ifn}"), link::set_flags_msg(index, LinkFlags::Up, LinkFlags::empty()), 0));
     }
-    for r in &req.routes {
+    for r in &req.l3.routes {
         batch.push(route::add_req(index, r)?);
     }
     batch.push(link::get_req(index));
@@ -700,20 +668,14 @@ fn acked_then_link(mut results: Vec<Result<Vec<Raw>>>, ignore: impl Fn(&Failure)
 
 /// The first stage's end: host-port settings and accept_ra of the host end, then (entering the pod
 /// namespace, where the thread stays) the pod end's DAD sysctls.
-fn port_and_dad(
-    host: &mut Rtnl,
-    pod_ns: &OwnedFd,
-    dirs: &mut sysctl::Dirs,
-    req: &BridgeAddRequest,
-    br: &Link,
-    host_end: &Link,
-) -> Result<()> {
-    first_err(host.batch(host_port_reqs(req, br, host_end.info.index)), |e| {
-        e.op == "bridge vlan delete default" && e.kind == Kind::NotFound
+fn port_and_dad(s: &mut Sides, req: &BridgeLinkRequest, linked: &Linked) -> Result<()> {
+    let Linked { bridge, host_end } = linked;
+    first_err(s.host.batch(host_port_reqs(req, bridge, host_end.info.index)), |e| {
+        e.op == "bridge vlan delete default" && e.kind == FailureKind::NotFound
     })?;
-    dirs.write_if_present(&format!("net/ipv6/conf/{}/accept_ra", host_end.info.name), "0")?;
+    s.dirs.write_if_present(&format!("net/ipv6/conf/{}/accept_ra", host_end.info.name), "0")?;
     phase::lap(Phase::HostPort);
-    netns::enter(pod_ns, &req.pod_netns)?;
+    netns::enter(s.pod_ns, &req.pod_netns)?;
     let ifn = &req.ifname;
     if req.enable_dad {
         sysctl::write_if_present(&format!("net/ipv6/conf/{ifn}/enhanced_dad"), "1")?;
@@ -730,26 +692,28 @@ fn port_and_dad(
 fn configure(
     s: &mut Sides,
     req: &BridgeAddRequest,
-    br: &Link,
+    linked: &Linked,
     gateway: Option<&Link>,
-    host_end: &Link,
     check_bridge: bool,
 ) -> Result<(BridgeAddResult, Link)> {
+    let Linked { bridge: br, host_end } = linked;
     let host_idx = host_end.info.index;
     let host_name = &host_end.info.name;
-    netns::enter(s.pod_ns, &req.pod_netns)?;
+    netns::enter(s.pod_ns, &req.link.pod_netns)?;
     let pod_idx = match host_end.info.peer_index {
         Some(i) => i,
         None => {
-            link::by_name(s.pod, &req.ifname)?
-                .ok_or_else(|| Failure::new(Kind::NotFound, "veth create", format!("{:?} missing in the pod after creation", req.ifname)))?
+            link::by_name(s.pod, &req.link.ifname)?
+                .ok_or_else(|| {
+                    Failure::new(FailureKind::NotFound, "veth create", format!("{:?} missing in the pod after creation", req.link.ifname))
+                })?
                 .info
                 .index
         }
     };
-    let ifn = &req.ifname;
+    let ifn = &req.link.ifname;
     // arp_notify=1 travels in the pod batch (link::inet_devconf_msg)
-    let cidrs: Vec<Cidr> = req.addresses.iter().map(|a| Cidr::parse(a)).collect::<Result<_>>()?;
+    let cidrs: Vec<Cidr> = req.l3.addresses.iter().map(|a| Cidr::parse(a)).collect::<Result<_>>()?;
     if cidrs.iter().any(|c| c.is_v6()) {
         for dev in ["lo", ifn.as_str()] {
             sysctl::write(&format!("net/ipv6/conf/{dev}/disable_ipv6"), "0").map_err(|e| {
@@ -765,7 +729,10 @@ fn configure(
         // the peer index pointed elsewhere: never configure a link we did not create
         return Err(Failure::internal("veth create", format!("pod end of {host_name} is {:?}, not {ifn:?}", container.info.name)));
     }
-    if req.enable_dad && cidrs.iter().any(|c| c.is_v6()) && req.routes.iter().any(|r| r.gw.as_deref().is_some_and(|g| g.contains(':'))) {
+    if req.link.enable_dad
+        && cidrs.iter().any(|c| c.is_v6())
+        && req.l3.routes.iter().any(|r| r.gw.as_deref().is_some_and(|g| g.contains(':')))
+    {
         wait_dad(s.pod, pod_idx)?;
     }
 
@@ -784,13 +751,15 @@ fn configure(
     let bridge_now = links.next().unwrap();
     let mut host_now = links.next().unwrap();
     let gateway_now = links.next();
-    if req.container_up && !host_now.oper_up {
+    if req.link.container_up && !host_now.oper_up {
         host_now = wait_oper_up(s.host, host_idx, host_name)?;
     }
     if check_bridge
-        && (bridge_now.info.name != req.bridge || bridge_now.info.kind != "bridge" || host_now.master_index != Some(br.info.index))
+        && (bridge_now.info.name != req.link.bridge
+            || bridge_now.info.kind != Some(LinkKind::Bridge)
+            || host_now.master_index != Some(br.info.index))
     {
-        return Err(Failure::internal("bridge ensure", format!("bridge {:?} changed under a cached index", req.bridge)));
+        return Err(Failure::internal("bridge ensure", format!("bridge {:?} changed under a cached index", req.link.bridge)));
     }
     phase::lap(Phase::ReadBack);
     let mut host_info = host_now.info;
@@ -815,12 +784,13 @@ fn wait_oper_up(host: &mut Rtnl, index: u32, name: &str) -> Result<Link> {
     loop {
         std::thread::sleep(step);
         step = (step * 2).min(Duration::from_millis(10));
-        let l = link::by_index(host, index)?.ok_or_else(|| Failure::new(Kind::NotFound, "veth oper state", format!("{name} vanished")))?;
+        let l = link::by_index(host, index)?
+            .ok_or_else(|| Failure::new(FailureKind::NotFound, "veth oper state", format!("{name} vanished")))?;
         if l.oper_up {
             return Ok(l);
         }
         if start.elapsed() >= OPER_UP_TIMEOUT {
-            return Err(Failure::new(Kind::Timeout, "veth oper state", format!("bridge port in error state: {}", l.oper)));
+            return Err(Failure::new(FailureKind::Timeout, "veth oper state", format!("bridge port in error state: {}", l.oper)));
         }
     }
 }
@@ -831,24 +801,20 @@ fn wait_dad(pod: &mut Rtnl, index: u32) -> Result<()> {
     loop {
         let addrs = addr::list(pod, Some(index))?;
         if let Some(a) = addrs.iter().find(|a| a.dad_failed) {
-            return Err(Failure::new(Kind::Kernel, "ipv6 dad", format!("duplicate address detection failed for {}", a.cidr)));
+            return Err(Failure::new(FailureKind::Kernel, "ipv6 dad", format!("duplicate address detection failed for {}", a.cidr)));
         }
         if !addrs.iter().any(|a| a.tentative && a.cidr.is_v6()) {
             return Ok(());
         }
         if start.elapsed() > Duration::from_secs(5) {
-            return Err(Failure::new(Kind::Timeout, "ipv6 dad", "timed out waiting for IPv6 duplicate address detection"));
+            return Err(Failure::new(FailureKind::Timeout, "ipv6 dad", "timed out waiting for IPv6 duplicate address detection"));
         }
         std::thread::sleep(Duration::from_millis(20));
     }
 }
 
-/// Delete the pod's interface (which deletes its host end), reporting its global unicast addresses.
-pub fn bridge_del(req: &BridgeDelRequest) -> Result<BridgeDelResult> {
-    netns::on_thread(|| bridge_del_here(req))
-}
-
-/// [`bridge_del`] on the calling thread, which must be a throwaway one (it enters the pod netns).
+/// Delete the pod's interface (which deletes its host end), reporting its global unicast addresses,
+/// on the calling thread, which must be a throwaway one (it enters the pod namespace).
 pub fn bridge_del_here(req: &BridgeDelRequest) -> Result<BridgeDelResult> {
     del_with(req, None, None)
 }
@@ -866,7 +832,7 @@ fn del_with(
     };
     let fd = match netns::open(pod_path) {
         Ok(fd) => fd,
-        Err(e) if e.kind == Kind::NetnsGone => return Ok(gone(false)),
+        Err(e) if e.kind == FailureKind::NetnsGone => return Ok(gone(false)),
         Err(e) => return Err(e),
     };
     netns::enter(&fd, pod_path)?;
@@ -890,7 +856,7 @@ fn del_with(
     }
     match pod.ack(&format!("link delete {}", req.ifname), link::del_msg(l.info.index, None), 0) {
         Ok(()) => {}
-        Err(e) if e.kind == Kind::NotFound => {}
+        Err(e) if e.kind == FailureKind::NotFound => {}
         Err(e) => return Err(e),
     }
     Ok(BridgeDelResult { netns_found: true, addresses, host_ifname, mac, masqueraded: false })
@@ -901,22 +867,49 @@ mod tests {
     use super::*;
     use crate::types::{LinkInfo, Route};
 
-    fn req() -> BridgeAddRequest {
-        BridgeAddRequest { bridge: "cni0".into(), ifname: "eth0".into(), pod_netns: "/x".into(), ..Default::default() }
+    fn validate(req: &BridgeAddRequest) -> Result<()> {
+        validate_link(&req.link)?;
+        validate_l3(req)
+    }
+
+    fn bridge_del(req: &BridgeDelRequest) -> Result<BridgeDelResult> {
+        netns::on_thread(|| bridge_del_here(req))
+    }
+
+    fn link() -> BridgeLinkRequest {
+        BridgeLinkRequest { bridge: "cni0".into(), ifname: "eth0".into(), pod_netns: "/x".into(), ..Default::default() }
+    }
+
+    fn add(link: BridgeLinkRequest, l3: BridgeL3Request) -> BridgeAddRequest {
+        BridgeAddRequest { link, l3 }
+    }
+
+    /// An ADD that needs the VLAN gateway `cni0.10`, changed by `f`.
+    fn gateway(f: impl FnOnce(&mut BridgeAddRequest)) -> BridgeAddRequest {
+        let mut r = add(
+            BridgeLinkRequest { vlan: Some(10), vlan_filtering: true, ..link() },
+            BridgeL3Request { bridge_addresses: vec!["10.1.0.1/24".into()], ..Default::default() },
+        );
+        f(&mut r);
+        r
     }
 
     #[test]
     fn validation() {
-        assert!(validate(&req()).is_ok());
-        assert_eq!(validate(&BridgeAddRequest { bridge: "a-very-long-bridge-name".into(), ..req() }).unwrap_err().kind, Kind::Invalid);
-        assert!(validate(&BridgeAddRequest { ifname: "a/b".into(), ..req() }).is_err());
-        assert!(validate(&BridgeAddRequest { addresses: vec!["10.0.0.1".into()], ..req() }).is_err());
-        assert!(validate(&BridgeAddRequest { vlan: Some(4095), ..req() }).is_err());
+        let l3 = BridgeL3Request::default;
+        assert!(validate(&add(link(), l3())).is_ok());
+        let long = validate(&add(BridgeLinkRequest { bridge: "a-very-long-bridge-name".into(), ..link() }, l3()));
+        assert_eq!(long.unwrap_err().kind, FailureKind::Invalid);
+        assert!(validate(&add(BridgeLinkRequest { ifname: "a/b".into(), ..link() }, l3())).is_err());
+        assert!(validate(&add(link(), BridgeL3Request { addresses: vec!["10.0.0.1".into()], ..l3() })).is_err());
+        assert!(validate(&add(BridgeLinkRequest { vlan: Some(4095), ..link() }, l3())).is_err());
+        assert!(validate(&add(BridgeLinkRequest { vlan_trunk: vec![5, 4095], ..link() }, l3())).is_err());
         // routes are checked before the second stage touches the bridge
         let route = |dst: &str, gw: Option<&str>| Route { dst: dst.into(), gw: gw.map(Into::into), ..Default::default() };
-        assert!(validate_l3(&BridgeAddRequest { routes: vec![route("0.0.0.0/0", Some("10.0.0.1"))], ..req() }).is_ok());
+        let with_routes = |routes| add(link(), BridgeL3Request { routes, ..l3() });
+        assert!(validate_l3(&with_routes(vec![route("0.0.0.0/0", Some("10.0.0.1"))])).is_ok());
         for bad in [route("garbage", None), route("0.0.0.0/0", Some("garbage")), route("0.0.0.0/0", Some("fd00::1"))] {
-            assert_eq!(validate_l3(&BridgeAddRequest { routes: vec![bad], ..req() }).unwrap_err().kind, Kind::Invalid);
+            assert_eq!(validate_l3(&with_routes(vec![bad])).unwrap_err().kind, FailureKind::Invalid);
         }
     }
 
@@ -938,9 +931,9 @@ mod tests {
     #[test]
     fn host_port_plan() {
         let br = Link { vlan_default_pvid: Some(1), ..Default::default() };
-        assert!(host_port_reqs(&req(), &br, 7).is_empty());
+        assert!(host_port_reqs(&link(), &br, 7).is_empty());
         let ops: Vec<String> = host_port_reqs(
-            &BridgeAddRequest { hairpin: true, vlan_filtering: true, vlan: Some(10), vlan_trunk: vec![20, 10], ..req() },
+            &BridgeLinkRequest { hairpin: true, vlan_filtering: true, vlan: Some(10), vlan_trunk: vec![20, 10], ..link() },
             &br,
             7,
         )
@@ -949,7 +942,7 @@ mod tests {
         .collect();
         assert_eq!(ops, ["bridge port flags", "bridge vlan delete default", "bridge vlan add 10", "bridge vlan add 20"]);
         let kept: Vec<String> =
-            host_port_reqs(&BridgeAddRequest { vlan_filtering: true, vlan_trunk: vec![5], preserve_default_vlan: true, ..req() }, &br, 7)
+            host_port_reqs(&BridgeLinkRequest { vlan_filtering: true, vlan_trunk: vec![5], preserve_default_vlan: true, ..link() }, &br, 7)
                 .into_iter()
                 .map(|r| r.op)
                 .collect();
@@ -968,22 +961,20 @@ mod tests {
 
     #[test]
     fn vlan_gateway_only_with_vlan_and_gateway_addresses() {
-        let gw = BridgeAddRequest { vlan: Some(10), vlan_filtering: true, bridge_addresses: vec!["10.1.0.1/24".into()], ..req() };
-        assert_eq!(vlan_gateway_name(&gw).as_deref(), Some("cni0.10"));
-        assert_eq!(vlan_gateway_name(&BridgeAddRequest { vlan: Some(0), ..gw.clone() }), None);
-        assert_eq!(vlan_gateway_name(&BridgeAddRequest { vlan: None, ..gw.clone() }), None);
-        assert_eq!(vlan_gateway_name(&BridgeAddRequest { bridge_addresses: vec![], ..gw.clone() }), None);
+        assert_eq!(vlan_gateway_name(&gateway(|_| {})).as_deref(), Some("cni0.10"));
+        assert_eq!(vlan_gateway_name(&gateway(|g| g.link.vlan = Some(0))), None);
+        assert_eq!(vlan_gateway_name(&gateway(|g| g.link.vlan = None)), None);
+        assert_eq!(vlan_gateway_name(&gateway(|g| g.l3.bridge_addresses.clear())), None);
         // "<bridge>.<vlan>" must still be an interface name
-        let long = BridgeAddRequest { bridge: "bridge-0123456".into(), vlan: Some(4094), ..gw.clone() };
-        let e = validate(&long).unwrap_err();
-        assert_eq!(e.kind, Kind::Invalid);
+        let e = validate(&gateway(|g| (g.link.bridge, g.link.vlan) = ("bridge-0123456".into(), Some(4094)))).unwrap_err();
+        assert_eq!(e.kind, FailureKind::Invalid);
         assert!(e.message.contains("\"bridge-0123456.4094\""), "{}", e.message);
-        assert!(validate(&BridgeAddRequest { bridge: "bridge-0123".into(), ..gw }).is_ok());
+        assert!(validate(&gateway(|g| g.link.bridge = "bridge-0123".into())).is_ok());
     }
 
     #[test]
     fn vlan_gateway_messages() {
-        let gw = BridgeAddRequest { vlan: Some(10), vlan_filtering: true, bridge_addresses: vec!["10.1.0.1/24".into()], ..req() };
+        let gw = gateway(|_| {});
         let br = Link { info: LinkInfo { index: 4, mtu: 1450, ..Default::default() }, vlan_default_pvid: Some(1), ..Default::default() };
         let m = match vlan_gateway_create_msg(&gw, &br, "vethaabbccdd", "cni0.10") {
             RouteNetlinkMessage::NewLink(m) => m,
@@ -1014,18 +1005,20 @@ mod tests {
         assert_eq!((up.header.index, up.header.flags, up.header.change_mask), (0, LinkFlags::Up, LinkFlags::Up));
         assert!(matches!(reqs[3].msg, RouteNetlinkMessage::GetLink(_)));
         // preserveDefaultVlan keeps VLAN 1 on the gateway port
-        let kept = vlan_gateway_setup_reqs(&BridgeAddRequest { preserve_default_vlan: true, ..gw }, &br, 21, "cni0.10");
+        let kept = vlan_gateway_setup_reqs(&gateway(|g| g.link.preserve_default_vlan = true), &br, 21, "cni0.10");
         assert_eq!(kept[0].op, "bridge vlan add 10");
     }
 
     #[test]
     fn pod_batch_reads_the_link_back_last() {
-        let r = BridgeAddRequest {
-            addresses: vec!["10.1.0.5/24".into()],
-            routes: vec![crate::types::Route { dst: "0.0.0.0/0".into(), gw: Some("10.1.0.1".into()), ..Default::default() }],
-            container_up: true,
-            ..req()
-        };
+        let mut r = add(
+            BridgeLinkRequest { container_up: true, ..link() },
+            BridgeL3Request {
+                addresses: vec!["10.1.0.5/24".into()],
+                routes: vec![crate::types::Route { dst: "0.0.0.0/0".into(), gw: Some("10.1.0.1".into()), ..Default::default() }],
+                ..Default::default()
+            },
+        );
         let cidrs = [Cidr::parse("10.1.0.5/24").unwrap()];
         let ops: Vec<String> = pod_reqs(&r, 3, &cidrs).unwrap().into_iter().map(|q| q.op).collect();
         assert_eq!(
@@ -1038,8 +1031,8 @@ mod tests {
                 "link get #3"
             ]
         );
-        let down: Vec<String> =
-            pod_reqs(&BridgeAddRequest { container_up: false, ..r }, 3, &cidrs).unwrap().into_iter().map(|q| q.op).collect();
+        r.link.container_up = false;
+        let down: Vec<String> = pod_reqs(&r, 3, &cidrs).unwrap().into_iter().map(|q| q.op).collect();
         assert_eq!(down.last().map(String::as_str), Some("link get #3"));
         assert!(!down.iter().any(|o| o.starts_with("link up")));
     }

@@ -3,12 +3,12 @@
 //! Each testdata/*.hex line is one netlink message of the batch nft sent, in order.
 
 use super::masq::{elem_comment, set_comment, set_name, Plan, PodCidr};
-use super::objects::{self, CmpOp, Elem, Expr, Ip};
+use super::objects::{self, CmpOp, Elem, Expr, Ip, SetSpec, Table};
 use super::wire::{self, Msg, NFPROTO_INET, NLM_F_ACK, NLM_F_APPEND, NLM_F_CREATE, NLM_F_EXCL};
 
 const V4: &str = "masq-0123456789abcdef";
 const V6: &str = "masq-fedcba9876543210";
-const T: &str = "fastcni";
+const T: Table<'static> = Table { family: NFPROTO_INET, name: "fastcni" };
 
 pub(super) fn fixture(text: &str) -> Vec<Vec<u8>> {
     text.lines().filter(|l| !l.trim().is_empty()).map(|l| hex(l.trim())).collect()
@@ -66,23 +66,16 @@ fn full_setup_msgs() -> Vec<Msg> {
     let mut e6 = v6_net().to_vec();
     e6[15] = 5;
     vec![
-        objects::new_table(NFPROTO_INET, T, 0),
-        objects::new_nat_postrouting_chain(NFPROTO_INET, T, "postrouting", 100, NLM_F_CREATE),
-        objects::new_addr_set(NFPROTO_INET, T, V4, Ip::V4, 1, "net1 10.1.0.0/24", NLM_F_CREATE),
-        objects::new_addr_set(NFPROTO_INET, T, V6, Ip::V6, 2, "net1 fd00:1::/64", NLM_F_CREATE),
-        objects::new_rule(NFPROTO_INET, T, "postrouting", &objects::multicast_return(Ip::V4), rule),
-        objects::new_rule(NFPROTO_INET, T, "postrouting", &objects::multicast_return(Ip::V6), rule),
-        objects::new_rule(NFPROTO_INET, T, "postrouting", &objects::masq_rule(Ip::V4, V4, Some(1), &v4_net(), 24), rule),
-        objects::new_rule(NFPROTO_INET, T, "postrouting", &objects::masq_rule(Ip::V6, V6, Some(2), &v6_net(), 64), rule),
-        objects::new_set_elems(
-            NFPROTO_INET,
-            T,
-            V4,
-            Some(1),
-            &[Elem { key: vec![10, 1, 0, 5], comment: Some("cid1/eth0".into()) }],
-            NLM_F_CREATE,
-        ),
-        objects::new_set_elems(NFPROTO_INET, T, V6, Some(2), &[Elem { key: e6, comment: Some("cid1/eth0".into()) }], NLM_F_CREATE),
+        objects::new_table(T, 0),
+        objects::new_nat_postrouting_chain(T, "postrouting", 100, NLM_F_CREATE),
+        objects::new_set(T, &SetSpec::addresses(V4, Ip::V4, 1, "net1 10.1.0.0/24"), NLM_F_CREATE),
+        objects::new_set(T, &SetSpec::addresses(V6, Ip::V6, 2, "net1 fd00:1::/64"), NLM_F_CREATE),
+        objects::new_rule(T, "postrouting", &objects::multicast_return(Ip::V4), rule),
+        objects::new_rule(T, "postrouting", &objects::multicast_return(Ip::V6), rule),
+        objects::new_rule(T, "postrouting", &objects::masq_rule(Ip::V4, V4, Some(1), &v4_net(), 24), rule),
+        objects::new_rule(T, "postrouting", &objects::masq_rule(Ip::V6, V6, Some(2), &v6_net(), 64), rule),
+        objects::new_set_elems(T, V4, Some(1), &[Elem { key: vec![10, 1, 0, 5], comment: Some("cid1/eth0".into()) }], NLM_F_CREATE),
+        objects::new_set_elems(T, V6, Some(2), &[Elem { key: e6, comment: Some("cid1/eth0".into()) }], NLM_F_CREATE),
     ]
 }
 
@@ -101,7 +94,7 @@ fn full_setup_batch_matches_nft() {
 fn element_batch_matches_nft() {
     let nft = fixture(include_str!("testdata/elem.hex"));
     let el = Elem { key: vec![10, 1, 0, 6], comment: Some("cid2/eth0".into()) };
-    let ours = batch_messages(&[objects::new_set_elems(NFPROTO_INET, T, V4, Some(1), &[el], NLM_F_CREATE)]);
+    let ours = batch_messages(&[objects::new_set_elems(T, V4, Some(1), &[el], NLM_F_CREATE)]);
     assert_msgs_eq(&ours, &nft);
 }
 
@@ -113,8 +106,8 @@ fn delete_batch_matches_nft() {
     let mut e6 = v6_net().to_vec();
     e6[15] = 5;
     let ours = batch_messages(&[
-        objects::del_set_elems(NFPROTO_INET, T, V4, &[Elem { key: vec![10, 1, 0, 5], comment: None }]),
-        objects::del_set_elems(NFPROTO_INET, T, V6, &[Elem { key: e6, comment: None }]),
+        objects::del_set_elems(T, V4, &[Elem { key: vec![10, 1, 0, 5], comment: None }]),
+        objects::del_set_elems(T, V6, &[Elem { key: e6, comment: None }]),
     ]);
     assert_msgs_eq(&ours, &nft);
 }
@@ -126,8 +119,8 @@ fn unaligned_prefix_rules_match_nft() {
     let nft = fixture(include_str!("testdata/odd.hex"));
     let rule = NLM_F_CREATE | NLM_F_APPEND;
     let ours = batch_messages(&[
-        objects::new_rule(NFPROTO_INET, T, "postrouting", &objects::masq_rule(Ip::V4, V4, Some(1), &v4_net(), 20), rule),
-        objects::new_rule(NFPROTO_INET, T, "postrouting", &objects::masq_rule(Ip::V6, V6, Some(2), &v6_net(), 60), rule),
+        objects::new_rule(T, "postrouting", &objects::masq_rule(Ip::V4, V4, Some(1), &v4_net(), 20), rule),
+        objects::new_rule(T, "postrouting", &objects::masq_rule(Ip::V6, V6, Some(2), &v6_net(), 60), rule),
     ]);
     assert_msgs_eq(&ours, &nft);
 }
@@ -195,7 +188,7 @@ fn dump_requests_match_nft() {
     let want = hex("3c0000000d0a0103000000000000000001000000\
                     1a0002006d6173712d30313233343536373839616263646566000000\
                     0c00010066617374636e6900");
-    assert_eq!(to_hex(&wire::encode_request(&objects::dump_set_elems(NFPROTO_INET, T, V4), 0)), to_hex(&want));
+    assert_eq!(to_hex(&wire::encode_request(&objects::dump_set_elems(T, V4), 0)), to_hex(&want));
 }
 
 #[test]

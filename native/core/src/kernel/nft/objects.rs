@@ -273,26 +273,40 @@ pub fn masq_rule(ip: Ip, set: &str, set_id: Option<u32>, net: &[u8], prefix: u8)
     v
 }
 
-pub fn new_table(family: u8, name: &str, flags: u16) -> Msg {
+/// A table: its family and name, which every message about its objects carries.
+#[derive(Clone, Copy, Debug)]
+pub struct Table<'a> {
+    pub family: u8,
+    pub name: &'a str,
+}
+
+pub fn new_table(t: Table, flags: u16) -> Msg {
     let mut a = Attrs::new();
-    a.str(NFTA_TABLE_NAME, name).u32be(NFTA_TABLE_FLAGS, 0);
-    Msg::new(MsgType::NewTable, family, flags, a)
+    a.str(NFTA_TABLE_NAME, t.name).u32be(NFTA_TABLE_FLAGS, 0);
+    Msg::new(MsgType::NewTable, t.family, flags, a)
+}
+
+/// Where a base chain hooks in: its type, hook number and priority.
+struct Hook<'a> {
+    kind: &'a str,
+    hooknum: u32,
+    priority: i32,
 }
 
 /// A nat base chain on postrouting with policy accept.
-pub fn new_nat_postrouting_chain(family: u8, table: &str, name: &str, priority: i32, flags: u16) -> Msg {
-    base_chain(family, table, name, "nat", NF_INET_POST_ROUTING, priority, flags)
+pub fn new_nat_postrouting_chain(t: Table, name: &str, priority: i32, flags: u16) -> Msg {
+    base_chain(t, name, Hook { kind: "nat", hooknum: NF_INET_POST_ROUTING, priority }, flags)
 }
 
-/// A base chain of type `kind` on hook `hooknum` with policy accept (attribute order as nft sends it).
-fn base_chain(family: u8, table: &str, name: &str, kind: &str, hooknum: u32, priority: i32, flags: u16) -> Msg {
+/// A base chain on `hook` with policy accept (attribute order as nft sends it).
+fn base_chain(t: Table, name: &str, hook: Hook, flags: u16) -> Msg {
     let mut a = Attrs::new();
-    a.str(NFTA_CHAIN_TABLE, table).str(NFTA_CHAIN_NAME, name).str(NFTA_CHAIN_TYPE, kind);
+    a.str(NFTA_CHAIN_TABLE, t.name).str(NFTA_CHAIN_NAME, name).str(NFTA_CHAIN_TYPE, hook.kind);
     a.u32be(NFTA_CHAIN_POLICY, NF_ACCEPT);
     a.nest(NFTA_CHAIN_HOOK, |h| {
-        h.u32be(NFTA_HOOK_HOOKNUM, hooknum).u32be(NFTA_HOOK_PRIORITY, priority as u32);
+        h.u32be(NFTA_HOOK_HOOKNUM, hook.hooknum).u32be(NFTA_HOOK_PRIORITY, hook.priority as u32);
     });
-    Msg::new(MsgType::NewChain, family, flags, a)
+    Msg::new(MsgType::NewChain, t.family, flags, a)
 }
 
 /// `iifname @<ifset> iifname . ether saddr != @<macset> drop`: frames from a guarded port whose
@@ -310,18 +324,40 @@ pub fn spoof_rule(ifset: &str, ifset_id: Option<u32>, macset: &str, macset_id: O
 }
 
 /// A filter base chain on prerouting with policy accept (bridge family: the bridge's own hook).
-pub fn new_filter_prerouting_chain(family: u8, table: &str, name: &str, priority: i32, flags: u16) -> Msg {
-    base_chain(family, table, name, "filter", NF_INET_PRE_ROUTING, priority, flags)
+pub fn new_filter_prerouting_chain(t: Table, name: &str, priority: i32, flags: u16) -> Msg {
+    base_chain(t, name, Hook { kind: "filter", hooknum: NF_INET_PRE_ROUTING, priority }, flags)
 }
 
-/// A set (no flags) with a raw key type and length and libnftnl userdata as nft writes it.
-#[allow(clippy::too_many_arguments)]
-pub fn new_set(family: u8, table: &str, name: &str, key_type: u32, key_len: u32, id: u32, udata: &[u8], flags: u16) -> Msg {
+/// A set (no flags): a raw key type and length, its id within a batch, and libnftnl userdata as
+/// nft writes it.
+pub struct SetSpec<'a> {
+    pub name: &'a str,
+    pub key_type: u32,
+    pub key_len: u32,
+    pub id: u32,
+    pub udata: Vec<u8>,
+}
+
+impl<'a> SetSpec<'a> {
+    /// A plain set of addresses carrying a comment in its userdata.
+    pub fn addresses(name: &'a str, ip: Ip, id: u32, comment: &str) -> SetSpec<'a> {
+        let mut udata = Vec::new();
+        super::wire::udata_put(&mut udata, UDATA_SET_KEYBYTEORDER, &BYTEORDER_BIG_ENDIAN.to_le_bytes());
+        super::wire::udata_put(&mut udata, UDATA_SET_COMMENT, &nul_terminated(comment));
+        let key_type = match ip {
+            Ip::V4 => TYPE_IPADDR,
+            Ip::V6 => TYPE_IP6ADDR,
+        };
+        SetSpec { name, key_type, key_len: ip.addr_len() as u32, id, udata }
+    }
+}
+
+pub fn new_set(t: Table, s: &SetSpec, flags: u16) -> Msg {
     let mut a = Attrs::new();
-    a.str(NFTA_SET_TABLE, table).str(NFTA_SET_NAME, name).u32be(NFTA_SET_FLAGS, 0);
-    a.u32be(NFTA_SET_KEY_TYPE, key_type).u32be(NFTA_SET_KEY_LEN, key_len);
-    a.u32be(NFTA_SET_ID, id).put(NFTA_SET_USERDATA, udata);
-    Msg::new(MsgType::NewSet, family, flags, a)
+    a.str(NFTA_SET_TABLE, t.name).str(NFTA_SET_NAME, s.name).u32be(NFTA_SET_FLAGS, 0);
+    a.u32be(NFTA_SET_KEY_TYPE, s.key_type).u32be(NFTA_SET_KEY_LEN, s.key_len);
+    a.u32be(NFTA_SET_ID, s.id).put(NFTA_SET_USERDATA, &s.udata);
+    Msg::new(MsgType::NewSet, t.family, flags, a)
 }
 
 /// Userdata of a set `type ifname` with a comment, as nft 1.0.6 writes it (key byte order host).
@@ -343,27 +379,15 @@ pub fn ifname_ether_set_udata(comment: &str) -> Vec<u8> {
     ud
 }
 
-/// A plain set of addresses (no flags) carrying a comment in its userdata.
-pub fn new_addr_set(family: u8, table: &str, name: &str, ip: Ip, id: u32, comment: &str, flags: u16) -> Msg {
-    let mut ud = Vec::new();
-    super::wire::udata_put(&mut ud, UDATA_SET_KEYBYTEORDER, &BYTEORDER_BIG_ENDIAN.to_le_bytes());
-    super::wire::udata_put(&mut ud, UDATA_SET_COMMENT, &nul_terminated(comment));
-    let key_type = match ip {
-        Ip::V4 => TYPE_IPADDR,
-        Ip::V6 => TYPE_IP6ADDR,
-    };
-    new_set(family, table, name, key_type, ip.addr_len() as u32, id, &ud, flags)
-}
-
-pub fn new_rule(family: u8, table: &str, chain: &str, exprs: &[Expr], flags: u16) -> Msg {
+pub fn new_rule(t: Table, chain: &str, exprs: &[Expr], flags: u16) -> Msg {
     let mut a = Attrs::new();
-    a.str(NFTA_RULE_TABLE, table).str(NFTA_RULE_CHAIN, chain);
+    a.str(NFTA_RULE_TABLE, t.name).str(NFTA_RULE_CHAIN, chain);
     a.nest(NFTA_RULE_EXPRESSIONS, |l| {
         for e in exprs {
             e.encode(l);
         }
     });
-    Msg::new(MsgType::NewRule, family, flags, a)
+    Msg::new(MsgType::NewRule, t.family, flags, a)
 }
 
 /// One element: its key and an optional comment.
@@ -399,41 +423,41 @@ fn elem_list(a: &mut Attrs, elems: &[Elem]) {
 }
 
 /// NEWSETELEM; `set_id` names a set created earlier in the same batch (nft always sends one).
-pub fn new_set_elems(family: u8, table: &str, set: &str, set_id: Option<u32>, elems: &[Elem], flags: u16) -> Msg {
-    let mut a = elem_list_head(table, set);
+pub fn new_set_elems(t: Table, set: &str, set_id: Option<u32>, elems: &[Elem], flags: u16) -> Msg {
+    let mut a = elem_list_head(t.name, set);
     if let Some(id) = set_id {
         a.u32be(NFTA_SET_ELEM_LIST_SET_ID, id);
     }
     elem_list(&mut a, elems);
-    Msg::new(MsgType::NewSetElem, family, flags, a)
+    Msg::new(MsgType::NewSetElem, t.family, flags, a)
 }
 
-pub fn del_set_elems(family: u8, table: &str, set: &str, elems: &[Elem]) -> Msg {
-    let mut a = elem_list_head(table, set);
+pub fn del_set_elems(t: Table, set: &str, elems: &[Elem]) -> Msg {
+    let mut a = elem_list_head(t.name, set);
     let keys: Vec<Elem> = elems.iter().map(|e| Elem { key: e.key.clone(), comment: None }).collect();
     elem_list(&mut a, &keys);
-    Msg::new(MsgType::DelSetElem, family, 0, a)
+    Msg::new(MsgType::DelSetElem, t.family, 0, a)
 }
 
 /// GETSET dump of one table's sets.
-pub fn dump_sets(family: u8, table: &str) -> Msg {
+pub fn dump_sets(t: Table) -> Msg {
     let mut a = Attrs::new();
-    a.str(NFTA_SET_TABLE, table);
-    Msg::new(MsgType::GetSet, family, super::wire::NLM_F_DUMP, a)
+    a.str(NFTA_SET_TABLE, t.name);
+    Msg::new(MsgType::GetSet, t.family, super::wire::NLM_F_DUMP, a)
 }
 
 /// GETSETELEM dump of one set (attribute order as nft sends it).
-pub fn dump_set_elems(family: u8, table: &str, set: &str) -> Msg {
+pub fn dump_set_elems(t: Table, set: &str) -> Msg {
     let mut a = Attrs::new();
-    a.str(NFTA_SET_ELEM_LIST_SET, set).str(NFTA_SET_ELEM_LIST_TABLE, table);
-    Msg::new(MsgType::GetSetElem, family, super::wire::NLM_F_DUMP, a)
+    a.str(NFTA_SET_ELEM_LIST_SET, set).str(NFTA_SET_ELEM_LIST_TABLE, t.name);
+    Msg::new(MsgType::GetSetElem, t.family, super::wire::NLM_F_DUMP, a)
 }
 
 /// GETSETELEM of one element by key (not a dump).
-pub fn get_set_elem(family: u8, table: &str, set: &str, key: &[u8]) -> Msg {
-    let mut a = elem_list_head(table, set);
+pub fn get_set_elem(t: Table, set: &str, key: &[u8]) -> Msg {
+    let mut a = elem_list_head(t.name, set);
     elem_list(&mut a, &[Elem { key: key.to_vec(), comment: None }]);
-    Msg::new(MsgType::GetSetElem, family, 0, a)
+    Msg::new(MsgType::GetSetElem, t.family, 0, a)
 }
 
 fn nul_terminated(s: &str) -> Vec<u8> {

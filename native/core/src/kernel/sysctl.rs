@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use crate::error::{Failure, Kind, Result};
+use crate::error::{Failure, FailureKind, Result};
 
 /// Normalise "net.ipv4.ip_forward" or "net/ipv4/ip_forward" to a /proc/sys path; only net/ keys.
 pub fn path_of(key: &str) -> Result<String> {
@@ -26,18 +26,10 @@ pub fn write(key: &str, value: &str) -> Result<()> {
     f.write_all(value.as_bytes()).map_err(|e| Failure::io("sysctl write", &e).with_msg_suffix(&path))
 }
 
-/// Write unless the value is already there (saves a write that may trigger kernel work).
-pub fn ensure(key: &str, value: &str) -> Result<()> {
-    match read(key) {
-        Ok(v) if v == value => Ok(()),
-        _ => write(key, value),
-    }
-}
-
 /// Write, ignoring a key that does not exist (IPv6 disabled, interface without that knob).
 pub fn write_if_present(key: &str, value: &str) -> Result<()> {
     match write(key, value) {
-        Err(e) if e.kind == Kind::NotFound => Ok(()),
+        Err(e) if e.kind == FailureKind::NotFound => Ok(()),
         r => r,
     }
 }
@@ -126,7 +118,7 @@ impl Dirs {
     /// [`write_if_present`] through the cached directory.
     pub fn write_if_present(&mut self, key: &str, value: &str) -> Result<()> {
         match self.write(key, value) {
-            Err(e) if e.kind == Kind::NotFound => Ok(()),
+            Err(e) if e.kind == FailureKind::NotFound => Ok(()),
             r => r,
         }
     }
@@ -162,7 +154,7 @@ mod tests {
             assert_eq!(d.read(k).unwrap(), read(k).unwrap());
         }
         assert_eq!(d.fds.len(), 1);
-        assert_eq!(d.read("net/ipv4/conf/nonexistent-xyz/forwarding").unwrap_err().kind, Kind::NotFound);
+        assert_eq!(d.read("net/ipv4/conf/nonexistent-xyz/forwarding").unwrap_err().kind, FailureKind::NotFound);
         assert!(d.write_if_present("net/ipv6/conf/nonexistent-xyz/accept_ra", "0").is_ok());
         assert!(d.read("kernel.hostname").is_err());
     }

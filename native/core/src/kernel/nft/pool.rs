@@ -34,7 +34,7 @@ pub fn lease(netns: Option<&str>) -> Result<Lease, Failure> {
         None => NsKey::Own,
         Some(p) => {
             // Same errors as every other namespace entry point (missing → netnsGone).
-            let m = std::fs::File::from(crate::netns::open(p)?).metadata().map_err(|e| Failure::io("netns stat", &e))?;
+            let m = std::fs::File::from(crate::kernel::netns::open(p)?).metadata().map_err(|e| Failure::io("netns stat", &e))?;
             NsKey::Ns { dev: m.dev(), ino: m.ino() }
         }
     };

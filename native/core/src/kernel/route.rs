@@ -6,9 +6,9 @@ use netlink_packet_core::{NLM_F_APPEND, NLM_F_CREATE};
 use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteProtocol, RouteScope, RouteType};
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 
-use crate::addr::Cidr;
+use super::addr::Cidr;
+use super::rtnl::{Req, Rtnl};
 use crate::error::{Failure, Result};
-use crate::rtnl::{Req, Rtnl};
 use crate::types::Route;
 
 const RT_TABLE_MAIN: u32 = 254;
@@ -50,7 +50,7 @@ pub fn msg(index: u32, r: &Route) -> Result<RouteMessage> {
     m.header.protocol = RouteProtocol::Boot;
     m.header.kind = RouteType::Unicast;
     m.header.scope = match r.scope {
-        Some(s) => RouteScope::from(s),
+        Some(s) => RouteScope::from(s.min(255) as u8),
         None if gw.is_none() => RouteScope::Link,
         None => RouteScope::Universe,
     };
@@ -112,7 +112,7 @@ pub fn parse(m: &RouteMessage) -> Option<(Route, Option<u32>)> {
     let ip = dst.unwrap_or(if v6 { IpAddr::V6(0u128.into()) } else { IpAddr::V4(0u32.into()) });
     r.dst = Cidr { ip, prefix: m.header.destination_prefix_length }.to_string();
     r.table = Some(table);
-    r.scope = Some(u8::from(m.header.scope));
+    r.scope = Some(u32::from(u8::from(m.header.scope)));
     Some((r, oif))
 }
 

@@ -1,12 +1,12 @@
 //! Spoof-check encoding against captures of nft 1.0.6 (taken as for tests.rs, in a throwaway
 //! namespace; the nft input of each capture is quoted above its test), plus a live round trip.
 
-use super::objects::{self, Elem};
-use super::spoof::{parse_mac, set_names, Plan, SpoofAddRequest};
+use super::objects::{self, Elem, SetSpec, Table};
+use super::spoof::{parse_mac, set_names, Plan, SpoofCheckAddRequest};
 use super::tests::{assert_msgs_eq, batch_messages, fixture, normalise, split_owned, to_hex};
 use super::wire::{self, Msg, NFPROTO_BRIDGE, NLM_F_APPEND, NLM_F_CREATE};
 
-const T: &str = "fastcni";
+const T: Table<'static> = Table { family: NFPROTO_BRIDGE, name: "fastcni" };
 const IFS: &str = "spoof-if-0123456789abcdef";
 const MACS: &str = "spoof-mac-0123456789abcdef";
 const MAC5: [u8; 6] = [0x0a, 0x58, 0x0a, 0x01, 0x00, 0x05];
@@ -24,16 +24,28 @@ fn elem(key: Vec<u8>, comment: Option<&str>) -> Elem {
 add element bridge fastcni spoof-if-0123456789abcdef { "veth1234abcd" comment "cid1/eth0" }
 add element bridge fastcni spoof-mac-0123456789abcdef { "veth1234abcd" . 0a:58:0a:01:00:05 comment "cid1/eth0" } */
 fn full_setup_msgs() -> Vec<Msg> {
-    let b = NFPROTO_BRIDGE;
     vec![
-        objects::new_table(b, T, 0),
-        objects::new_filter_prerouting_chain(b, T, "prerouting", -300, NLM_F_CREATE),
-        objects::new_set(b, T, IFS, objects::TYPE_IFNAME, 16, 1, &objects::ifname_set_udata("net1"), NLM_F_CREATE),
-        objects::new_set(b, T, MACS, objects::TYPE_IFNAME_ETHER, 24, 2, &objects::ifname_ether_set_udata("net1"), NLM_F_CREATE),
-        objects::new_rule(b, T, "prerouting", &objects::spoof_rule(IFS, Some(1), MACS, Some(2)), NLM_F_CREATE | NLM_F_APPEND),
-        objects::new_set_elems(b, T, IFS, Some(1), &[elem(objects::ifname_key("veth1234abcd"), Some("cid1/eth0"))], NLM_F_CREATE),
+        objects::new_table(T, 0),
+        objects::new_filter_prerouting_chain(T, "prerouting", -300, NLM_F_CREATE),
+        objects::new_set(
+            T,
+            &SetSpec { name: IFS, key_type: objects::TYPE_IFNAME, key_len: 16, id: 1, udata: objects::ifname_set_udata("net1") },
+            NLM_F_CREATE,
+        ),
+        objects::new_set(
+            T,
+            &SetSpec {
+                name: MACS,
+                key_type: objects::TYPE_IFNAME_ETHER,
+                key_len: 24,
+                id: 2,
+                udata: objects::ifname_ether_set_udata("net1"),
+            },
+            NLM_F_CREATE,
+        ),
+        objects::new_rule(T, "prerouting", &objects::spoof_rule(IFS, Some(1), MACS, Some(2)), NLM_F_CREATE | NLM_F_APPEND),
+        objects::new_set_elems(T, IFS, Some(1), &[elem(objects::ifname_key("veth1234abcd"), Some("cid1/eth0"))], NLM_F_CREATE),
         objects::new_set_elems(
-            b,
             T,
             MACS,
             Some(2),
@@ -58,16 +70,8 @@ add element bridge fastcni spoof-mac-0123456789abcdef { "veth5678ef01" . 0a:58:0
 fn spoof_element_batch_matches_nft() {
     let nft = fixture(include_str!("testdata/spoof-elem.hex"));
     let ours = batch_messages(&[
+        objects::new_set_elems(T, IFS, Some(1), &[elem(objects::ifname_key("veth5678ef01"), Some("cid2/eth0"))], NLM_F_CREATE),
         objects::new_set_elems(
-            NFPROTO_BRIDGE,
-            T,
-            IFS,
-            Some(1),
-            &[elem(objects::ifname_key("veth5678ef01"), Some("cid2/eth0"))],
-            NLM_F_CREATE,
-        ),
-        objects::new_set_elems(
-            NFPROTO_BRIDGE,
             T,
             MACS,
             Some(2),
@@ -85,8 +89,8 @@ fn spoof_delete_batch_matches_nft() {
     let nft = fixture(include_str!("testdata/spoof-del.hex"));
     // Comments of listed elements are dropped by del_set_elems, as nft sends keys only.
     let ours = batch_messages(&[
-        objects::del_set_elems(NFPROTO_BRIDGE, T, IFS, &[elem(objects::ifname_key("veth5678ef01"), Some("cid2/eth0"))]),
-        objects::del_set_elems(NFPROTO_BRIDGE, T, MACS, &[elem(objects::ifname_ether_key("veth5678ef01", &MAC6), None)]),
+        objects::del_set_elems(T, IFS, &[elem(objects::ifname_key("veth5678ef01"), Some("cid2/eth0"))]),
+        objects::del_set_elems(T, MACS, &[elem(objects::ifname_ether_key("veth5678ef01", &MAC6), None)]),
     ]);
     assert_msgs_eq(&ours, &nft);
 }
@@ -96,7 +100,7 @@ fn spoof_delete_batch_matches_nft() {
 #[test]
 fn spoof_production_plan_matches_nft_objects() {
     let nft = fixture(include_str!("testdata/spoof-all.hex"));
-    let plan = Plan::new(&SpoofAddRequest {
+    let plan = Plan::new(&SpoofCheckAddRequest {
         host_netns: None,
         network: "net1".into(),
         host_ifname: "veth1234abcd".into(),
@@ -139,8 +143,9 @@ fn spoof_keys_and_names() {
     assert!(a.starts_with("spoof-if-") && a.len() == 25);
     assert_eq!(&a[9..], &b[10..]);
     assert_ne!(set_names("net2").0, a);
-    let bad =
-        |h: &str| Plan::new(&SpoofAddRequest { host_ifname: h.into(), mac: "0a:58:0a:01:00:05".into(), ..Default::default() }).is_err();
+    let bad = |h: &str| {
+        Plan::new(&SpoofCheckAddRequest { host_ifname: h.into(), mac: "0a:58:0a:01:00:05".into(), ..Default::default() }).is_err()
+    };
     assert!(bad("") && bad("0123456789abcdef") && bad("a/b"));
     assert!(!bad("veth0"));
 }
@@ -149,12 +154,12 @@ fn spoof_keys_and_names() {
 #[test]
 #[ignore = "needs root (CAP_SYS_ADMIN) and nf_tables: make test runs it with --include-ignored"]
 fn live_spoof_in_private_netns() {
-    use super::spoof::{spoof_add, spoof_del, spoof_list, SpoofDelRequest};
+    use super::spoof::{spoof_add, spoof_del, spoof_list, SpoofCheckDelRequest};
     let res = std::thread::spawn(|| {
         // SAFETY: unshare affects only this thread, which ends with the test.
         assert_eq!(unsafe { libc::unshare(libc::CLONE_NEWNET) }, 0, "unshare: {}", std::io::Error::last_os_error());
         let ns = format!("/proc/self/task/{}/ns/net", unsafe { libc::gettid() });
-        let add = |net: &str, cid: &str, host: &str, mac: &str| SpoofAddRequest {
+        let add = |net: &str, cid: &str, host: &str, mac: &str| SpoofCheckAddRequest {
             host_netns: Some(ns.clone()),
             network: net.into(),
             host_ifname: host.into(),
@@ -162,7 +167,7 @@ fn live_spoof_in_private_netns() {
             container_id: cid.into(),
             ifname: "eth0".into(),
         };
-        let del = |net: &str, cid: &str, host: Option<&str>, mac: Option<&str>| SpoofDelRequest {
+        let del = |net: &str, cid: &str, host: Option<&str>, mac: Option<&str>| SpoofCheckDelRequest {
             host_netns: Some(ns.clone()),
             network: net.into(),
             container_id: cid.into(),

@@ -5,13 +5,13 @@ use std::os::fd::RawFd;
 use netlink_packet_core::{DefaultNla, NLM_F_CREATE, NLM_F_EXCL};
 use netlink_packet_route::link::{
     InfoBridge, InfoBridgePort, InfoData, InfoKind, InfoPortData, InfoPortKind, InfoVeth, LinkAttribute, LinkExtentMask, LinkFlags,
-    LinkInfo as NlLinkInfo, LinkMessage, State,
+    LinkInfo as NlLinkInfo, LinkMessage,
 };
 use netlink_packet_route::RouteNetlinkMessage;
 
-use crate::error::{Failure, Kind, Result};
-use crate::rtnl::{Req, Rtnl};
-use crate::types::LinkInfo;
+use super::rtnl::{Req, Rtnl};
+use crate::error::{Failure, FailureKind, Result};
+use crate::types::{LinkInfo, LinkKind};
 
 /// A parsed link with the extra facts the core needs beyond [`LinkInfo`].
 #[derive(Debug, Clone, Default)]
@@ -66,68 +66,6 @@ fn random_u32() -> u32 {
         return t.subsec_nanos() ^ (std::process::id() << 16);
     }
     u32::from_ne_bytes(b)
-}
-
-fn kind_name(k: &InfoKind) -> String {
-    match k {
-        InfoKind::Other(s) => s.clone(),
-        k => k.to_string(),
-    }
-}
-
-pub fn parse(m: &LinkMessage) -> Link {
-    let mut l = Link::default();
-    l.info.index = m.header.index;
-    l.info.up = m.header.flags.contains(LinkFlags::Up);
-    l.info.promisc = m.header.flags.contains(LinkFlags::Promisc);
-    let mut is_veth = false;
-    let mut link_attr = None;
-    for a in &m.attributes {
-        match a {
-            LinkAttribute::IfName(n) => l.info.name = n.clone(),
-            LinkAttribute::Address(b) => {
-                l.info.mac = format_mac(b);
-                l.mac_bytes = b.clone();
-            }
-            LinkAttribute::Mtu(v) => l.info.mtu = *v,
-            LinkAttribute::Controller(v) => l.master_index = Some(*v),
-            LinkAttribute::Link(v) => link_attr = Some(*v),
-            LinkAttribute::OperState(s) => {
-                l.oper_up = *s == State::Up;
-                l.oper = format!("{s:?}").to_lowercase();
-            }
-            LinkAttribute::LinkInfo(infos) => {
-                for i in infos {
-                    match i {
-                        NlLinkInfo::Kind(k) => {
-                            is_veth = *k == InfoKind::Veth;
-                            l.info.kind = kind_name(k);
-                        }
-                        NlLinkInfo::Data(InfoData::Bridge(attrs)) => {
-                            for b in attrs {
-                                if let InfoBridge::VlanDefaultPvid(p) = b {
-                                    l.vlan_default_pvid = Some(*p);
-                                }
-                            }
-                        }
-                        NlLinkInfo::PortData(InfoPortData::BridgePort(attrs)) => {
-                            for p in attrs {
-                                if let InfoBridgePort::HairpinMode(h) = p {
-                                    l.info.hairpin = Some(*h);
-                                }
-                            }
-                        }
-                        _ => {}
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-    if is_veth {
-        l.info.peer_index = link_attr;
-    }
-    l
 }
 
 /// Attribute numbers of linux/if_link.h that [`parse_raw`] reads.
@@ -221,10 +159,10 @@ pub fn parse_raw(buf: &[u8]) -> Result<Link> {
                 for (ik, iv) in attrs(v) {
                     match ik {
                         ifla::INFO_KIND => {
-                            l.info.kind = cstr_of(iv);
-                            is_veth = l.info.kind == "veth";
+                            l.info.kind = Some(LinkKind::from_name(&cstr_of(iv)));
+                            is_veth = l.info.kind == Some(LinkKind::Veth);
                         }
-                        ifla::INFO_DATA if l.info.kind == "bridge" => {
+                        ifla::INFO_DATA if l.info.kind == Some(LinkKind::Bridge) => {
                             for (bk, bv) in attrs(iv) {
                                 if bk == ifla::BR_VLAN_DEFAULT_PVID && bv.len() >= 2 {
                                     l.vlan_default_pvid = Some(u16::from_ne_bytes([bv[0], bv[1]]));
@@ -264,7 +202,7 @@ pub fn get_msg(index: u32, name: Option<&str>) -> RouteNetlinkMessage {
 fn get(nl: &mut Rtnl, msg: RouteNetlinkMessage, what: &str) -> Result<Option<Link>> {
     match nl.get_raw(&format!("link get {what}"), msg) {
         Ok(m) => parse_raw(&m.buf).map(Some),
-        Err(e) if e.kind == Kind::NotFound => Ok(None),
+        Err(e) if e.kind == FailureKind::NotFound => Ok(None),
         Err(e) => Err(e),
     }
 }
@@ -367,7 +305,7 @@ pub fn del_msg(index: u32, name: Option<&str>) -> RouteNetlinkMessage {
 pub fn delete_by_name(nl: &mut Rtnl, name: &str) -> Result<bool> {
     match nl.ack(&format!("link delete {name}"), del_msg(0, Some(name)), 0) {
         Ok(()) => Ok(true),
-        Err(e) if e.kind == Kind::NotFound => Ok(false),
+        Err(e) if e.kind == FailureKind::NotFound => Ok(false),
         Err(e) => Err(e),
     }
 }
@@ -408,15 +346,16 @@ pub fn ensure_bridge(nl: &mut Rtnl, s: &BridgeSpec) -> Result<(Link, bool)> {
         None => {
             match nl.ack(&format!("bridge create {}", s.name), bridge_create_msg(s), NLM_F_CREATE | NLM_F_EXCL) {
                 Ok(()) => created = true,
-                Err(e) if e.kind == Kind::Exists => {}
+                Err(e) if e.kind == FailureKind::Exists => {}
                 Err(e) => return Err(e),
             }
-            by_name(nl, s.name)?
-                .ok_or_else(|| Failure::new(Kind::NotFound, "bridge create", format!("bridge {:?} vanished after creation", s.name)))?
+            by_name(nl, s.name)?.ok_or_else(|| {
+                Failure::new(FailureKind::NotFound, "bridge create", format!("bridge {:?} vanished after creation", s.name))
+            })?
         }
     };
-    if link.info.kind != "bridge" {
-        return Err(Failure::new(Kind::NotBridge, "bridge ensure", format!("{:?} already exists but is not a bridge", s.name)));
+    if link.info.kind != Some(LinkKind::Bridge) {
+        return Err(Failure::new(FailureKind::NotBridge, "bridge ensure", format!("{:?} already exists but is not a bridge", s.name)));
     }
     let mut set = LinkFlags::empty();
     if !link.info.up {
@@ -498,6 +437,70 @@ pub fn bridge_port_msg(index: u32, hairpin: Option<bool>, isolated: Option<bool>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use netlink_packet_route::link::State;
+
+    /// The typed parser of netlink-packet-route, against which [`parse_raw`] is held.
+    fn kind_name(k: &InfoKind) -> String {
+        match k {
+            InfoKind::Other(s) => s.clone(),
+            k => k.to_string(),
+        }
+    }
+
+    fn parse(m: &LinkMessage) -> Link {
+        let mut l = Link::default();
+        l.info.index = m.header.index;
+        l.info.up = m.header.flags.contains(LinkFlags::Up);
+        l.info.promisc = m.header.flags.contains(LinkFlags::Promisc);
+        let mut is_veth = false;
+        let mut link_attr = None;
+        for a in &m.attributes {
+            match a {
+                LinkAttribute::IfName(n) => l.info.name = n.clone(),
+                LinkAttribute::Address(b) => {
+                    l.info.mac = format_mac(b);
+                    l.mac_bytes = b.clone();
+                }
+                LinkAttribute::Mtu(v) => l.info.mtu = *v,
+                LinkAttribute::Controller(v) => l.master_index = Some(*v),
+                LinkAttribute::Link(v) => link_attr = Some(*v),
+                LinkAttribute::OperState(s) => {
+                    l.oper_up = *s == State::Up;
+                    l.oper = format!("{s:?}").to_lowercase();
+                }
+                LinkAttribute::LinkInfo(infos) => {
+                    for i in infos {
+                        match i {
+                            NlLinkInfo::Kind(k) => {
+                                is_veth = *k == InfoKind::Veth;
+                                l.info.kind = Some(LinkKind::from_name(&kind_name(k)));
+                            }
+                            NlLinkInfo::Data(InfoData::Bridge(attrs)) => {
+                                for b in attrs {
+                                    if let InfoBridge::VlanDefaultPvid(p) = b {
+                                        l.vlan_default_pvid = Some(*p);
+                                    }
+                                }
+                            }
+                            NlLinkInfo::PortData(InfoPortData::BridgePort(attrs)) => {
+                                for p in attrs {
+                                    if let InfoBridgePort::HairpinMode(h) = p {
+                                        l.info.hairpin = Some(*h);
+                                    }
+                                }
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        if is_veth {
+            l.info.peer_index = link_attr;
+        }
+        l
+    }
     use netlink_packet_core::{NetlinkMessage, NetlinkPayload};
 
     #[test]
@@ -583,7 +586,7 @@ mod tests {
         ];
         let l = parse(&roundtrip(RouteNetlinkMessage::NewLink(m)));
         assert_eq!(l.info.name, "veth0");
-        assert_eq!(l.info.kind, "veth");
+        assert_eq!(l.info.kind, Some(LinkKind::Veth));
         assert_eq!(l.info.mac, "02:00:00:00:00:09");
         assert_eq!(l.info.peer_index, Some(2));
         assert_eq!(l.info.hairpin, Some(true));
@@ -655,13 +658,13 @@ mod tests {
     #[test]
     #[ignore = "needs root: make test runs it with --include-ignored"]
     fn raw_parser_agrees_on_kernel_replies() {
-        crate::netns::on_thread(|| {
+        crate::kernel::netns::on_thread(|| {
             assert_eq!(unsafe { libc::unshare(libc::CLONE_NEWNET) }, 0);
             let mut nl = Rtnl::open()?;
             let spec = BridgeSpec { name: "br-t", mtu: None, promisc: false, vlan_filtering: false };
             let (br, created) = ensure_bridge(&mut nl, &spec)?;
-            assert!(created && br.info.kind == "bridge");
-            let self_fd = crate::netns::open("/proc/thread-self/ns/net")?;
+            assert!(created && br.info.kind == Some(LinkKind::Bridge));
+            let self_fd = crate::kernel::netns::open("/proc/thread-self/ns/net")?;
             let veth = VethSpec {
                 host_name: "vt0",
                 peer_name: "vt1",

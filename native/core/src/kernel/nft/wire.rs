@@ -110,16 +110,26 @@ impl Msg {
     }
 }
 
-fn frame(out: &mut Vec<u8>, ty: u16, flags: u16, seq: u32, family: u8, res_id: u16, attrs: &[u8]) {
+/// The headers of one message: nlmsghdr (type, flags, sequence number) and nfgenmsg (family,
+/// resource id).
+struct Header {
+    ty: u16,
+    flags: u16,
+    seq: u32,
+    family: u8,
+    res_id: u16,
+}
+
+fn frame(out: &mut Vec<u8>, h: Header, attrs: &[u8]) {
     let len = NLMSG_HDRLEN + NFGENMSG_LEN + attrs.len();
     out.extend_from_slice(&(len as u32).to_le_bytes());
-    out.extend_from_slice(&ty.to_le_bytes());
-    out.extend_from_slice(&flags.to_le_bytes());
-    out.extend_from_slice(&seq.to_le_bytes());
+    out.extend_from_slice(&h.ty.to_le_bytes());
+    out.extend_from_slice(&h.flags.to_le_bytes());
+    out.extend_from_slice(&h.seq.to_le_bytes());
     out.extend_from_slice(&0u32.to_le_bytes()); // portid: the kernel fills in ours
-    out.push(family);
+    out.push(h.family);
     out.push(0); // NFNETLINK_V0
-    out.extend_from_slice(&res_id.to_be_bytes());
+    out.extend_from_slice(&h.res_id.to_be_bytes());
     out.extend_from_slice(attrs);
 }
 
@@ -127,7 +137,7 @@ fn frame(out: &mut Vec<u8>, ty: u16, flags: u16, seq: u32, family: u8, res_id: u
 pub fn encode_request(msg: &Msg, seq: u32) -> Vec<u8> {
     let mut out = Vec::with_capacity(NLMSG_HDRLEN + NFGENMSG_LEN + msg.attrs.bytes().len());
     let ty = (NFNL_SUBSYS_NFTABLES << 8) | msg.ty as u16;
-    frame(&mut out, ty, NLM_F_REQUEST | msg.flags, seq, msg.family, 0, msg.attrs.bytes());
+    frame(&mut out, Header { ty, flags: NLM_F_REQUEST | msg.flags, seq, family: msg.family, res_id: 0 }, msg.attrs.bytes());
     out
 }
 
@@ -136,17 +146,18 @@ pub fn encode_request(msg: &Msg, seq: u32) -> Vec<u8> {
 pub fn encode_batch(msgs: &[Msg], first_seq: u32, ack: bool) -> (Vec<u8>, Vec<u32>) {
     let mut out = Vec::with_capacity(256 * (msgs.len() + 2));
     let mut seq = first_seq;
-    frame(&mut out, NFNL_MSG_BATCH_BEGIN, NLM_F_REQUEST, seq, 0, NFNL_SUBSYS_NFTABLES, &[]);
+    let batch = |ty, seq| Header { ty, flags: NLM_F_REQUEST, seq, family: 0, res_id: NFNL_SUBSYS_NFTABLES };
+    frame(&mut out, batch(NFNL_MSG_BATCH_BEGIN, seq), &[]);
     let mut seqs = Vec::with_capacity(msgs.len());
     for m in msgs {
         seq = seq.wrapping_add(1);
         seqs.push(seq);
         let ty = (NFNL_SUBSYS_NFTABLES << 8) | m.ty as u16;
         let flags = NLM_F_REQUEST | m.flags | if ack { NLM_F_ACK } else { 0 };
-        frame(&mut out, ty, flags, seq, m.family, 0, m.attrs.bytes());
+        frame(&mut out, Header { ty, flags, seq, family: m.family, res_id: 0 }, m.attrs.bytes());
     }
     seq = seq.wrapping_add(1);
-    frame(&mut out, NFNL_MSG_BATCH_END, NLM_F_REQUEST, seq, 0, NFNL_SUBSYS_NFTABLES, &[]);
+    frame(&mut out, batch(NFNL_MSG_BATCH_END, seq), &[]);
     (out, seqs)
 }
 

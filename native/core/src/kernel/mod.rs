@@ -1,0 +1,24 @@
+//! The kernel work, over rtnetlink, nf_tables, /proc/sys and setns: the bridge plugin's pod wiring
+//! and unwiring, CHECK's view of a pod, loopback, named network namespaces, masquerade and MAC
+//! spoof-check sets, and the small per-namespace calls (links, addresses, routes, sysctls). Every
+//! call that switches namespaces does it on a thread of ours (see netns.rs), never the caller's.
+
+mod addr;
+mod bridge;
+mod inspect;
+mod link;
+pub(crate) mod netns;
+mod nft;
+mod resident;
+mod route;
+mod rtnl;
+mod sysctl;
+
+pub use bridge::{attach_resident, bridge_del_here, bridge_del_resident, finish_resident, Attached};
+pub use inspect::{addr_list, link_del, link_list, loopback_set_here, pod_inspect_here, route_list, sysctl_get, sysctl_set};
+pub use netns::{create_named_here, delete_named, detached};
+pub use nft::{
+    masq_add, masq_del, masq_list, spoof_add, spoof_del, spoof_list, MasqEntry, MasqRequest, SpoofCheckAddRequest, SpoofCheckDelRequest,
+    SpoofCheckEntry,
+};
+pub use resident::Resident;
