@@ -5,9 +5,9 @@
 // src/spec/errors.ts for the mapping to CNI codes).
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type * as Addon from '../native/addon/index.js';
+import { packageRoot } from './package-root.js';
 import { NativeError } from './spec/errors.js';
 import { recordPhase, type PhaseTotal } from './phases.js';
 
@@ -39,14 +39,13 @@ export type NetnsPath = string | undefined;
 
 function addonPath(): string {
   if (process.env.FASTCNI_ADDON) return process.env.FASTCNI_ADDON;
-  // Works both from src/ (vitest) and dist/src/ (built): walk up to the package root.
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 4; i++) {
-    const candidate = join(dir, 'native', 'addon', 'index.node');
-    if (existsSync(candidate)) return candidate;
-    dir = dirname(dir);
+  const path = join(packageRoot(), 'native', 'addon', 'index.node');
+  if (!existsSync(path)) {
+    throw new Error(
+      `fastcni native addon not found at ${path}: run \`make build\` in the repository, or \`node scripts/build-native.mjs\` in an installed package`,
+    );
   }
-  throw new Error('fastcni native addon not found: run `make build` (native/addon/index.node)');
+  return path;
 }
 
 let loaded: typeof Addon | undefined;

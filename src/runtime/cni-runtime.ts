@@ -50,6 +50,10 @@ export class CniRuntime {
   private readonly gate: GcGate;
 
   constructor(readonly options: RuntimeOptions) {
+    // An exec'd plugin runs where the caller runs: a host namespace it would silently ignore is a mistake.
+    if (options.hostNetns !== undefined && (!options.loadPlugin || options.inProcess === false)) {
+      throw new TypeError("CniRuntime: hostNetns applies to plugins run in-process only: pass loadPlugin (from 'fastcni')");
+    }
     this.confDir = options.confDir ?? DEFAULT_CONF_DIR;
     this.cacheDir = options.cacheDir ?? DEFAULT_CACHE_DIR;
     this.runner = new PluginRunner({ ...options, timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS });

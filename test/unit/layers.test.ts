@@ -12,6 +12,9 @@ import { ROOT } from '../helpers/run-plugin.js';
  */
 const RANKS: ReadonlyArray<[unit: RegExp, rank: number]> = [
   [/^src\/net\//, 0],
+  [/^src\/package-root\.ts$/, 0],
+  // the addon's generated declarations (native/addon/index.d.ts), imported for their types
+  [/^native\/addon\/index\.ts$/, 0],
   [/^src\/spec\//, 1],
   [/^src\/phases\.ts$/, 1],
   [/^src\/native\.ts$/, 2],

@@ -130,3 +130,14 @@ describe('exec path', () => {
     expect(calls(bin)).toEqual([]);
   });
 });
+
+describe('options', () => {
+  it('refuses a host namespace that exec would ignore (no loadPlugin, or in-process off)', async () => {
+    const { CniRuntime } = await import('../../src/runtime/cni-runtime.js');
+    const { loadPlugin } = await import('../../src/plugins.js');
+    const hostNetns = '/var/run/netns/node';
+    expect(() => new CniRuntime({ pluginPath: [], hostNetns })).toThrow(/hostNetns applies to plugins run in-process only/);
+    expect(() => new CniRuntime({ pluginPath: [], hostNetns, loadPlugin, inProcess: false })).toThrow(/in-process only/);
+    expect(new CniRuntime({ pluginPath: [], hostNetns, loadPlugin }).options.hostNetns).toBe(hostNetns);
+  });
+});
