@@ -16,6 +16,7 @@ export type {
   PluginDefinition,
   Plugin,
   PluginLoader,
+  PathView,
   Rollback,
 } from './skel/index.js';
 export { ErrorCode, CniError, NativeError, toCniError, type NativeFailure } from './spec/errors.js';

@@ -218,19 +218,20 @@ export function agentListen(path: string, maxPayload: number, readTimeoutMs: num
   return addon().agentListen(path, maxPayload, readTimeoutMs);
 }
 
-/** One exec inside a network namespace: the native request, with the environment as a record and stdin as text or bytes. */
+/** One exec where a caller runs: the native request, with the environment as a record and stdin as text or bytes. */
 export type ExecInRequest = Omit<Addon.ExecInRequest, 'env' | 'stdin'> & { env: Record<string, string>; stdin: Uint8Array | string };
 
 /**
- * Run a binary to completion inside `req.netns`; rejects with a NativeError carrying the errno when
- * it cannot be started. For the agent's exec'd delegates, which must run where the launcher ran.
+ * Run a binary to completion inside `req.netns`, with `req.mntns`, `req.root` and `req.cwd`; rejects
+ * with a NativeError carrying the errno when it cannot be started. For the agent's exec'd
+ * delegates, which must run where the launcher ran.
  */
 export async function execIn(req: ExecInRequest): Promise<Addon.ExecResult> {
   const stdin =
     typeof req.stdin === 'string'
       ? Buffer.from(req.stdin, 'utf8')
       : Buffer.from(req.stdin.buffer, req.stdin.byteOffset, req.stdin.byteLength);
-  return call('execIn', () => addon().execIn({ netns: req.netns, path: req.path, env: Object.entries(req.env), stdin }));
+  return call('execIn', () => addon().execIn({ ...req, env: Object.entries(req.env), stdin }));
 }
 
 /** Per-phase time of the native ADD path (native/core/src/phase.rs); `reset` restarts the counters. */

@@ -47,10 +47,21 @@ export interface AgentRequest {
   bytes: Buffer
   /** why reading stopped */
   end: ReadEnd
-  /** an fd of the caller's network namespace, open until reply(); absent when it is the agent's own */
+  /**
+   * Where the caller runs, as descriptors it sent, open until reply(). Its network namespace;
+   * absent when it is the agent's own.
+   */
   netnsFd?: number
-  /** why the caller's namespace could not be opened (the request must not be served) */
-  netnsError?: string
+  /**
+   * its mount namespace and root directory; absent when both are the agent's own (then its
+   * absolute paths name the agent's files)
+   */
+  mntnsFd?: number
+  rootFd?: number
+  /** its working directory */
+  cwdFd?: number
+  /** why the descriptors do not say where the caller runs (an invoke request must then be refused) */
+  callerError?: string
   /** from the accept to the hand-over, in microseconds */
   readUs: number
 }
@@ -83,7 +94,7 @@ export interface BridgeDelOutcome {
 }
 
 /**
- * Run the binary to completion in `netns`, from a thread of ours that entered it. Resolves to
+ * Run the binary to completion in `netns` (and `mntns`, `root`, `cwd`), from a thread of ours that entered it. Resolves to
  * `{ error }` when it cannot be started (errno kept, ETXTBSY included), else to its result.
  */
 export declare function execIn(req: ExecInRequest): Promise<ExecOutcome>
@@ -92,6 +103,14 @@ export declare function execIn(req: ExecInRequest): Promise<ExecOutcome>
 export interface ExecInRequest {
   /** network namespace (path) to run the child in; undefined = the caller's own */
   netns?: string
+  /**
+   * mount namespace and root directory (paths, e.g. /proc/self/fd/N) to run the child in, with
+   * `path` seen from there; undefined = the caller's own
+   */
+  mntns?: string
+  root?: string
+  /** the child's working directory (a path); undefined = the caller's own */
+  cwd?: string
   path: string
   /** the child's whole environment, as [name, value] pairs */
   env: Array<Array<string>>

@@ -23,7 +23,12 @@ export async function checkAttachment(conf: BridgeConfig, ctx: PluginContext): P
   const ifaces = prev.interfaces ?? [];
   const brIface = ifaces.find((i) => i.name === conf.bridge);
   const contIface = ifaces.find((i) => i.name === ctx.ifname && i.sandbox === ctx.netns);
-  const state = await podInspect({ hostNetns: ctx.hostNetns, podNetns: ctx.netns, ifname: ctx.ifname, bridge: conf.bridge });
+  const state = await podInspect({
+    hostNetns: ctx.hostNetns,
+    podNetns: ctx.paths.local(ctx.netns),
+    ifname: ctx.ifname,
+    bridge: conf.bridge,
+  });
 
   const br = state.bridge;
   if (!brIface || !br) fail(`CNI created bridge ${conf.bridge} in host namespace was not found`);

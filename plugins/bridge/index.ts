@@ -48,9 +48,10 @@ async function add(conf: BridgeConfig, ctx: PluginContext): Promise<Result> {
   const type = ipamType(conf);
   return withRollback(async (rb) => {
     const trunk = trunkVlans(conf.vlanTrunk);
+    const podNetns = ctx.paths.local(ctx.netns);
     const stage = native.bridgeAddBegin({
       hostNetns: ctx.hostNetns,
-      podNetns: ctx.netns,
+      podNetns,
       bridge: conf.bridge,
       mtu: conf.mtu || undefined,
       promisc: conf.promiscMode,
@@ -74,7 +75,7 @@ async function add(conf: BridgeConfig, ctx: PluginContext): Promise<Result> {
     });
     const links = await stage.finish(l3);
     const { addresses, masquerade } = l3;
-    rb.push(() => native.bridgeDel({ hostNetns: ctx.hostNetns, podNetns: ctx.netns, ifname: ctx.ifname, namePort: false }));
+    rb.push(() => native.bridgeDel({ hostNetns: ctx.hostNetns, podNetns, ifname: ctx.ifname, namePort: false }));
     // bridgeAdd masqueraded the addresses as its last step
     if (masquerade) rb.push(() => native.masqDel(masqRequest(conf, ctx, addresses)));
     if (conf.macspoofchk) {
@@ -121,7 +122,7 @@ async function unwire(ctx: PluginContext, o: { namePort: boolean; masquerade?: n
   const none: Unwired = { addresses: [], port: {}, masqueraded: false };
   if (!ctx.netns) return none;
   try {
-    const gone = await native.bridgeDel({ hostNetns: ctx.hostNetns, podNetns: ctx.netns, ifname: ctx.ifname, ...o });
+    const gone = await native.bridgeDel({ hostNetns: ctx.hostNetns, podNetns: ctx.paths.local(ctx.netns), ifname: ctx.ifname, ...o });
     const port = gone.hostIfname && gone.mac ? { hostIfname: gone.hostIfname, mac: gone.mac } : {};
     return { addresses: gone.addresses, port, masqueraded: gone.masqueraded };
   } catch (e) {

@@ -28,14 +28,19 @@ export function requestedFromArgs(rawArgs: string | undefined): Ip | undefined {
   return ip;
 }
 
+/** The network's directory under dataDir, reached as the caller means the path. */
+function storeOf(config: HostLocalConfig, ctx: PluginContext): DiskStore {
+  return new DiskStore(ctx.paths.local(config.dataDir), config.name);
+}
+
 /** Allocate one address per range set for the attachment; on any failure release what was taken. */
 async function add(config: HostLocalConfig, ctx: PluginContext): Promise<Result> {
   const fromEnv = requestedFromArgs(ctx.env.CNI_ARGS);
   const requested = new Map<string, Ip>();
   for (const ip of fromEnv ? [fromEnv, ...config.requestedIps] : config.requestedIps) requested.set(formatIp(ip), ip);
 
-  const dns = config.resolvConf ? parseResolvConf(config.resolvConf) : undefined;
-  const store = new DiskStore(config.dataDir, config.name);
+  const dns = config.resolvConf ? parseResolvConf(ctx.paths.local(config.resolvConf)) : undefined;
+  const store = storeOf(config, ctx);
   const allocations: Allocation[] = [];
   const releaseTaken = async (count: number): Promise<void> => {
     // As the reference: one release of the whole attachment per range set already allocated.
@@ -70,7 +75,7 @@ async function add(config: HostLocalConfig, ctx: PluginContext): Promise<Result>
 
 /** Release the attachment's addresses once per range set, collecting errors as the reference does. */
 async function del(config: HostLocalConfig, ctx: PluginContext): Promise<void> {
-  const store = new DiskStore(config.dataDir, config.name);
+  const store = storeOf(config, ctx);
   const errors: string[] = [];
   for (let i = 0; i < config.ranges.length; i++) {
     try {
@@ -84,7 +89,7 @@ async function del(config: HostLocalConfig, ctx: PluginContext): Promise<void> {
 
 /** Some address of the directory belongs to the attachment (or, failing that, to its container). */
 async function check(config: HostLocalConfig, ctx: PluginContext): Promise<void> {
-  const store = new DiskStore(config.dataDir, config.name);
+  const store = storeOf(config, ctx);
   const found = await store.transaction((tx) => tx.hasOwner(ctx.containerId, ctx.ifname));
   if (!found) throw internal(`host-local: Failed to find address added by container ${ctx.containerId}`);
 }
@@ -94,7 +99,7 @@ async function check(config: HostLocalConfig, ctx: PluginContext): Promise<void>
  * is not in cni.dev/valid-attachments. The index is rebuilt from a full scan first.
  */
 async function gc(config: HostLocalConfig, ctx: PluginContext): Promise<void> {
-  const store = new DiskStore(config.dataDir, config.name);
+  const store = storeOf(config, ctx);
   // Without the list we cannot tell stale from live: release nothing rather than everything.
   if (!ctx.validAttachments) return ctx.log('host-local: GC without cni.dev/valid-attachments: nothing released');
   const valid = ctx.validAttachments;

@@ -14,7 +14,7 @@ function isLoopbackCidr(cidr: string): boolean {
 }
 
 async function add(_conf: LoopbackConfig, ctx: PluginContext): Promise<Result> {
-  const lo = await loopbackSet(ctx.netns, true);
+  const lo = await loopbackSet(ctx.paths.local(ctx.netns), true);
   const stray = lo.addresses.filter((a) => !isLoopbackCidr(a));
   if (stray.length) throw new CniError(ErrorCode.Internal, `loopback interface has non-loopback addresses: ${stray.join(', ')}`);
   // Chained after another plugin: pass its result through unchanged.
@@ -30,7 +30,7 @@ async function add(_conf: LoopbackConfig, ctx: PluginContext): Promise<Result> {
 async function del(_conf: LoopbackConfig, ctx: PluginContext): Promise<void> {
   if (!ctx.netns) return;
   try {
-    await loopbackSet(ctx.netns, false);
+    await loopbackSet(ctx.paths.local(ctx.netns), false);
   } catch (e) {
     if (e instanceof NativeError && (e.kind === FailureKind.NetnsGone || e.kind === FailureKind.NotFound)) return;
     throw e;
@@ -38,7 +38,7 @@ async function del(_conf: LoopbackConfig, ctx: PluginContext): Promise<void> {
 }
 
 async function check(_conf: LoopbackConfig, ctx: PluginContext): Promise<void> {
-  const state = await podInspect({ hostNetns: ctx.hostNetns, podNetns: ctx.netns, ifname: 'lo' });
+  const state = await podInspect({ hostNetns: ctx.hostNetns, podNetns: ctx.paths.local(ctx.netns), ifname: 'lo' });
   if (!state.container?.up) throw new CniError(ErrorCode.Internal, 'loopback interface is down');
 }
 

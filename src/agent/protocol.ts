@@ -1,9 +1,10 @@
 // The agent protocol, agent side: one request frame per connection, one response frame back. The
-// format and its Rust side (the launcher and the agent's listener) are native/frame/src/lib.rs;
-// test/unit/agent-protocol.test.ts holds this file to it, frame by frame and refusal by refusal.
+// format and its Rust side (the launcher and the agent's listener, which also receives the
+// descriptors an invoke frame carries) are native/frame/src/lib.rs; test/unit/agent-protocol.test.ts
+// holds this file to it, frame by frame and refusal by refusal.
 
 export const MAGIC = Buffer.from('fcni', 'latin1');
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 export const HEADER_SIZE = 10;
 /** Default request size limit (payload bytes). */
 export const DEFAULT_MAX_FRAME = 1 << 20;
@@ -47,7 +48,10 @@ function lengthPrefixed(b: Buffer): Buffer[] {
   return [n, b];
 }
 
-/** Encode an invoke request (the launcher's job; here for tests and other clients). */
+/**
+ * Encode an invoke request (the launcher's job; here for tests). The agent serves it only with the
+ * caller's descriptors alongside, which a Node socket cannot send: see native/frame/src/lib.rs.
+ */
 export function encodeInvoke(req: InvokeRequest): Buffer {
   const name = Buffer.from(req.plugin, 'utf8');
   const nameLen = Buffer.alloc(2);

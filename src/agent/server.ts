@@ -1,5 +1,6 @@
-// The agent's socket server: one framed request per connection, served concurrently; the host side of
-// each request is the caller's network namespace (SO_PEERCRED pid), and only root callers are served.
+// The agent's socket server: one framed request per connection, served concurrently, and only for
+// root callers. Each request runs where its caller runs: its host side is the caller's network
+// namespace, and its paths are the caller's files, from the descriptors the launcher sent with it.
 // A native thread accepts and reads each request (src/native.ts agentListen); here it is decoded,
 // checked and answered.
 import { chmodSync, lstatSync, mkdirSync, type Stats, statSync, unlinkSync } from 'node:fs';
@@ -11,6 +12,7 @@ import { loadPlugin, pluginTypes } from '../plugins.js';
 import { ReadEnd, agentListen, type AgentListener, type AgentRequest } from '../native.js';
 import { recordPhase } from '../phases.js';
 import type { InvocationOutput, PluginLoader } from '../skel/types.js';
+import { CallerPaths, type PathView } from '../skel/caller-paths.js';
 import { jsonLogger, type Logger } from './log.js';
 import { Metrics, prometheusText, type AgentStatus } from './metrics.js';
 import {
@@ -115,6 +117,17 @@ function frameOf(req: AgentRequest, maxPayload: number, timeoutMs: number): { ki
   }
 }
 
+function fdPath(fd: number): string {
+  return `/proc/self/fd/${fd}`;
+}
+
+/** Where the caller of `r` sees its files, or why its descriptors do not say. */
+function callerPaths(r: AgentRequest): PathView | string {
+  if (r.callerError != null || r.cwdFd == null) return r.callerError ?? 'no working directory among the descriptors';
+  const elsewhere = r.rootFd != null && r.mntnsFd != null ? { root: fdPath(r.rootFd), mountNs: fdPath(r.mntnsFd) } : {};
+  return new CallerPaths({ cwd: fdPath(r.cwdFd), ...elsewhere });
+}
+
 /** Start the agent; resolves once it listens. */
 export async function startAgent(options: AgentOptions = {}): Promise<Agent> {
   const socketPath = options.socketPath ?? DEFAULT_SOCKET;
@@ -140,22 +153,20 @@ export async function startAgent(options: AgentOptions = {}): Promise<Agent> {
   };
 
   /**
-   * Run the request with the caller's namespace as its host side: `r.netnsFd`, opened by the
-   * listener from the caller's pid and held until the reply (so /proc/self/fd/N keeps naming it even
-   * if the caller exits and its pid is reused); absent: the agent's own.
+   * Run the request where its caller runs, from the descriptors the launcher sent, held until the
+   * reply (so /proc/self/fd/N keeps naming them even if the caller exits meanwhile): its network
+   * namespace is the host side (`r.netnsFd`; absent: the agent's own), and its paths are opened
+   * through its root and working directory (`paths`).
    */
-  const invoke = async (req: InvokeRequest, r: AgentRequest): Promise<InvocationOutput> => {
-    // never run a request anywhere but where its caller runs
-    if (r.netnsError)
-      return { exitCode: 1, stdout: '', stderr: `fastcni agent: cannot open the caller's network namespace: ${r.netnsError}\n` };
-    const netnsFd = r.netnsFd ?? undefined;
+  const invoke = async (req: InvokeRequest, r: AgentRequest, paths: PathView): Promise<InvocationOutput> => {
     const plugin = await load(req.plugin);
     // The same answer as the plugin entry gives for a type we do not provide.
     if (!plugin) return { exitCode: 1, stdout: '', stderr: `fastcni: unknown plugin type "${req.plugin}"\n` };
     return plugin.invoke({
       env: req.env,
       stdin: req.stdin,
-      hostNetns: netnsFd === undefined ? undefined : `/proc/self/fd/${netnsFd}`,
+      hostNetns: r.netnsFd == null ? undefined : fdPath(r.netnsFd),
+      paths,
       loadPlugin: load,
     });
   };
@@ -176,12 +187,15 @@ export async function startAgent(options: AgentOptions = {}): Promise<Agent> {
       listener.reply(id, encodeStatusReply(metrics.snapshot()));
       return;
     }
+    // Never run a request anywhere but where its caller runs.
+    const paths = callerPaths(r);
+    if (typeof paths === 'string') return refuse(id, `malformed request: ${paths}`, { pid });
     const started = performance.now();
     const command = req.invoke.env.CNI_COMMAND ?? '';
     metrics.inFlight++;
     let out: InvocationOutput;
     try {
-      out = await invoke(req.invoke, r);
+      out = await invoke(req.invoke, r, paths);
     } catch (e) {
       // plugin.invoke never throws; this is a load error.
       out = { exitCode: 1, stdout: '', stderr: `fastcni agent: ${(e as Error).message}\n` };

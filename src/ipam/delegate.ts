@@ -1,7 +1,7 @@
-// IPAM delegation for an upper plugin: find the delegate in CNI_PATH exactly as libcni does, run it
-// in-process when the file found is one of ours and the context's plugin table has its type, exec
-// it otherwise; either way its output is read
-// as an exec'd plugin's would be, and results come back in the newest form.
+// IPAM delegation for an upper plugin: find the delegate in CNI_PATH exactly as libcni does (in the
+// caller's file system), run it in-process when the file found is one of ours and the context's
+// plugin table has its type, exec it where the caller would have otherwise; either way its output
+// is read as an exec'd plugin's would be, and results come back in the newest form.
 import { CniError, ErrorCode, toCniError } from '../spec/errors.js';
 import { toCurrentResult } from '../spec/result-convert.js';
 import type { Invocation, InvocationOutput, PluginContext } from '../skel/types.js';
@@ -14,7 +14,7 @@ import { timePhase } from '../phases.js';
 export type DelegateCommand = 'ADD' | 'DEL' | 'CHECK' | 'GC' | 'STATUS';
 
 /** What delegation needs from the caller's context (a PluginContext has all of it). */
-export type DelegateContext = Pick<PluginContext, 'env' | 'stdin' | 'hostNetns' | 'loadPlugin' | 'path' | 'cniVersion' | 'log'>;
+export type DelegateContext = Pick<PluginContext, 'env' | 'stdin' | 'hostNetns' | 'paths' | 'loadPlugin' | 'path' | 'cniVersion' | 'log'>;
 
 /** Exec a plugin binary (the runtime's exec: "text file busy" retried like libcni); stderr lines to the log. */
 function execDelegate(path: string, inv: Invocation, log: (line: string) => void): Promise<InvocationOutput> {
@@ -22,9 +22,11 @@ function execDelegate(path: string, inv: Invocation, log: (line: string) => void
     path,
     env: inv.env,
     stdin: inv.stdin,
-    // In the agent, the caller's namespace when it is not the agent's: the delegate runs where a
-    // runtime would have run it.
+    // In the agent, the caller's namespaces, root and working directory when they are not the
+    // agent's: the delegate runs where a runtime would have run it, and `path` means what it
+    // means there.
     ...(inv.hostNetns !== undefined ? { netns: inv.hostNetns } : {}),
+    ...(inv.paths?.caller !== undefined ? { caller: inv.paths.caller } : {}),
     onStderr: (text) => {
       for (const line of text.split('\n')) if (line !== '') log(line);
     },
@@ -79,15 +81,16 @@ async function runDelegate(
   cmd: DelegateCommand,
   ctx: DelegateContext,
 ): Promise<{ stdout: string; json?: Record<string, unknown> }> {
-  const path = await findInPath(type, ctx.path);
+  const path = await findInPath(type, ctx.path, ctx.paths);
   const inv: Invocation = {
     env: { ...ctx.env, CNI_COMMAND: cmd },
     stdin: ctx.stdin,
     ...(ctx.hostNetns !== undefined ? { hostNetns: ctx.hostNetns } : {}),
+    paths: ctx.paths,
     ...(ctx.loadPlugin !== undefined ? { loadPlugin: ctx.loadPlugin } : {}),
   };
   // The marker check comes first: a file that is not ours is exec'd even when its type is one we implement.
-  const ours = ctx.loadPlugin && (await isOurPlugin(path)) ? await ctx.loadPlugin(type) : undefined;
+  const ours = ctx.loadPlugin && (await isOurPlugin(ctx.paths.local(path))) ? await ctx.loadPlugin(type) : undefined;
   if (ours?.invokeDirect) {
     // Same skeleton checks and handler as invoke; log lines as an exec'd plugin's stderr lines.
     const log = (line: string): void => {

@@ -71,7 +71,10 @@ interface Cached {
   owners: Map<string, Set<string>>;
 }
 
-// Long-lived processes (the agent) keep the parsed index per directory; disk stays the truth.
+// Long-lived processes (the agent) keep the parsed index per directory; disk stays the truth. Keyed
+// by the directory's identity, not its path: the agent reaches one directory by different paths
+// (its own, or through the descriptors of a caller in another mount namespace), and one path may
+// name different directories for callers that see different files.
 const memory = new Map<string, Cached>();
 
 /** Forget the in-memory copies of indexes (the index files stay and are read again). */
@@ -99,9 +102,17 @@ export const RESERVING_FILE = '.fastcni-reserving';
  */
 export const SPARES_DIR = '.fastcni-spares';
 
-function stampOf(dir: string): DirStamp {
-  const s = statSync(dir, { bigint: true });
+function stampOf(s: BigIntStats): DirStamp {
   return { dev: String(s.dev), ino: String(s.ino), mtimeNs: String(s.mtimeNs), ctimeNs: String(s.ctimeNs) };
+}
+
+/**
+ * Which directory this is, whatever path reached it: the key of its in-memory index, its spares
+ * and its lock's queue. The birth time tells a directory from an earlier one whose inode number it
+ * reuses (0 where the file system does not keep it).
+ */
+export function dirIdentity(st: BigIntStats): string {
+  return `${st.dev}:${st.ino}:${st.birthtimeNs}`;
 }
 
 function sameStamp(a: DirStamp, b: DirStamp): boolean {
@@ -229,6 +240,8 @@ export class DirIndex {
   private appendable: { fileKey: string; records: number } | undefined;
   /** the entries came from a scan: the whole index must be written even with no change */
   private scanned = false;
+  /** the directory's identity as of load() (dirIdentity) */
+  identity = '';
   private readonly path: string;
 
   constructor(readonly dir: string) {
@@ -237,7 +250,9 @@ export class DirIndex {
 
   /** Load and validate the index; rebuild it from the directory if it cannot be trusted. */
   load(forceRebuild = false): void {
-    const stamp = stampOf(this.dir);
+    const st = statSync(this.dir, { bigint: true });
+    const stamp = stampOf(st);
+    this.identity = dirIdentity(st);
     const found = forceRebuild ? undefined : this.tryLoad(stamp);
     this.pending.clear();
     this.touched = false;
@@ -249,7 +264,7 @@ export class DirIndex {
       this.scanned = false;
       return;
     }
-    memory.delete(this.dir);
+    memory.delete(this.identity);
     this.entries = scanDirectory(this.dir);
     this.owners = ownersOf(this.entries);
     this.source = 'rebuilt';
@@ -270,12 +285,12 @@ export class DirIndex {
       // Racily clean: the index is not strictly newer than the directory state it records.
       if (st.mtimeNs <= BigInt(stamp.mtimeNs)) return undefined;
       const fileKey = keyOf(st);
-      const cached = memory.get(this.dir);
+      const cached = memory.get(this.identity);
       if (cached && cached.fileKey === fileKey && sameStamp(cached.stamp, stamp)) return { cached, source: 'memory' };
       const parsed = parseIndex(readAll(fd, Number(st.size)));
       if (!parsed || !sameStamp(parsed.stamp, stamp)) return undefined;
       const fresh: Cached = { stamp, fileKey, records: parsed.records, entries: parsed.entries, owners: ownersOf(parsed.entries) };
-      memory.set(this.dir, fresh);
+      memory.set(this.identity, fresh);
       return { cached: fresh, source: 'file' };
     } finally {
       closeSync(fd);
@@ -332,7 +347,7 @@ export class DirIndex {
       this.write();
     } catch (e) {
       // The file may or may not hold the change: trust neither it nor our copy.
-      memory.delete(this.dir);
+      memory.delete(this.identity);
       throw e;
     } finally {
       this.pending.clear();
@@ -344,7 +359,7 @@ export class DirIndex {
     // Create the file first: creating it changes the directory, which the stamp must include.
     const fd = openSync(this.path, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
     try {
-      const stamp = stampOf(this.dir);
+      const stamp = stampOf(statSync(this.dir, { bigint: true }));
       let st = fstatSync(fd, { bigint: true });
       const append = !this.needsSnapshot() && this.appendable!.fileKey === keyOf(st);
       let text: string;
@@ -377,7 +392,7 @@ export class DirIndex {
         if (st.mtimeNs > BigInt(stamp.mtimeNs)) break;
       }
       const fileKey = keyOf(st);
-      memory.set(this.dir, { stamp, fileKey, records, entries: this.entries, owners: this.owners });
+      memory.set(this.identity, { stamp, fileKey, records, entries: this.entries, owners: this.owners });
       this.appendable = { fileKey, records };
       this.scanned = false;
     } finally {

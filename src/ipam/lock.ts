@@ -6,20 +6,21 @@ const chains = new Map<string, Promise<unknown>>();
 
 /**
  * Run fn while holding an exclusive flock on `path` (created if missing). Callers in this process
- * for the same path run one after another; other processes (the reference host-local included)
- * are excluded by the flock itself. The lock is released also when fn throws.
+ * for the same `key` (default: the path; callers that reach one file by several paths pass what
+ * identifies it) run one after another; others, and other processes (the reference host-local
+ * included), are excluded by the flock itself. The lock is released also when fn throws.
  */
-export async function withLock<T>(path: string, fn: () => Promise<T>): Promise<T> {
-  const previous = chains.get(path) ?? Promise.resolve();
+export async function withLock<T>(path: string, fn: () => Promise<T>, key = path): Promise<T> {
+  const previous = chains.get(key) ?? Promise.resolve();
   const run = previous.then(
     () => locked(path, fn),
     () => locked(path, fn),
   );
   // The chain must not carry this run's failure to the next waiter, nor grow without bound.
   const tail = run.catch(() => undefined);
-  chains.set(path, tail);
+  chains.set(key, tail);
   void tail.then(() => {
-    if (chains.get(path) === tail) chains.delete(path);
+    if (chains.get(key) === tail) chains.delete(key);
   });
   return run;
 }

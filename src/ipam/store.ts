@@ -12,13 +12,14 @@ import {
   openSync,
   readdirSync,
   readFileSync,
+  statSync,
   truncateSync,
   unlinkSync,
   writeSync,
   constants,
 } from 'node:fs';
 import { join } from 'node:path';
-import { DirIndex, RESERVING_FILE, SPARES_DIR, type IndexSource } from './dir-index.js';
+import { DirIndex, RESERVING_FILE, SPARES_DIR, dirIdentity, type IndexSource } from './dir-index.js';
 import { withLock } from './lock.js';
 import { spareRefillsOn } from './spare-policy.js';
 export { setSpareRefills } from './spare-policy.js';
@@ -43,6 +44,8 @@ export class DiskStore {
   readonly dir: string;
   /** the flock file shared with the reference */
   readonly lockPath: string;
+  /** the network directory's identity (dirIdentity): its path may be one of several to it */
+  private readonly identity: string;
   /** how the index was obtained inside the last transaction (diagnostics, tests) */
   lastIndexSource: IndexSource | undefined;
 
@@ -50,78 +53,48 @@ export class DiskStore {
     this.dir = join(dataDir, network);
     this.lockPath = join(this.dir, 'lock');
     mkdirSync(this.dir, { recursive: true, mode: 0o755 });
+    this.identity = dirIdentity(statSync(this.dir, { bigint: true }));
   }
 
   /**
    * Keep SPARE_TARGET empty files ready in <dir>/.fastcni-spares for the next reservations to write
-   * into: an ADD then does not wait for the file system to allocate an inode (0.2–0.4 ms per file on
-   * this project's test machine). Made in a long-lived process after a reservation took one, on a
-   * libuv thread, while the pod is being wired. They live in a directory of their own, so making
-   * them changes neither the network directory nor the index: no flock and no index record. Only
-   * reservations (under the flock) take them.
+   * into: an ADD then does not wait for the file system to allocate an inode. Made in a long-lived
+   * process after a reservation took one, on a libuv thread, while the pod is being wired. They live
+   * in a directory of their own, so making them changes neither the network directory nor the
+   * index: no flock and no index record. Only reservations (under the flock) take them.
+   *
+   * The refill goes on after the request that started it has been answered, so it reaches the
+   * directory through a descriptor of its own, opened now: the store's path may name the
+   * descriptors of the agent's caller (PathView.local), which close with the answer. The pool is
+   * the directory's (`identity`), whatever path led to it.
    */
-  async refillSpares(): Promise<void> {
-    const pool = poolOf(this.dir);
+  private async refillSpares(identity: string): Promise<void> {
+    const pool = poolOf(identity);
     if (pool.filling) return;
     pool.filling = true;
+    let dirFd: number | undefined;
     try {
-      if (!pool.prepared) await this.prepareSpares(pool);
-      const spares = join(this.dir, SPARES_DIR);
+      dirFd = openSync(this.dir, constants.O_RDONLY | constants.O_DIRECTORY);
+      // replaced since the transaction: its spares are another directory's business
+      if (dirIdentity(fstatSync(dirFd, { bigint: true })) !== identity) return;
+      const dir = `/proc/self/fd/${dirFd}`;
+      if (!pool.prepared) await prepareSpares(dir, pool, identity);
+      const spares = join(dir, SPARES_DIR);
       while (pool.ready.length < SPARE_TARGET) {
-        const path = join(spares, `${process.pid}.${++pool.seq}`);
+        const name = `${process.pid}.${++pool.seq}`;
         try {
-          closeSync(await openAsync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600));
+          closeSync(await openAsync(join(spares, name), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600));
         } catch (e) {
           // a name left by an earlier process with our pid (adopted already): take the next one
           if ((e as NodeJS.ErrnoException).code === 'EEXIST') continue;
           throw e;
         }
-        pool.ready.push(path);
+        pool.ready.push(name);
       }
     } finally {
+      if (dirFd !== undefined) closeSync(dirFd);
       pool.filling = false;
     }
-  }
-
-  /**
-   * Once per process and directory, under the flock: make the spares directory (the index records
-   * the network directory's new stamp), adopt the spares an earlier process left, emptied, and
-   * clear what a crash between writing and linking left: a spare still linked to an address loses
-   * only its spare name, and a staging file in the network directory goes.
-   */
-  private async prepareSpares(pool: SparePool): Promise<void> {
-    await withLock(this.lockPath, async () => {
-      const index = new DirIndex(this.dir);
-      index.load(false);
-      try {
-        const spares = join(this.dir, SPARES_DIR);
-        try {
-          mkdirSync(spares, { mode: 0o700 });
-          index.touch();
-        } catch (e) {
-          if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-        }
-        for (const name of readdirSync(spares)) {
-          const path = join(spares, name);
-          const st = lstatSync(path);
-          if (!st.isFile()) continue;
-          if (st.nlink > 1) unlinkSync(path);
-          else {
-            if (st.size > 0) truncateSync(path, 0);
-            pool.ready.push(path);
-          }
-        }
-        try {
-          unlinkSync(join(this.dir, RESERVING_FILE));
-          index.touch();
-        } catch (e) {
-          if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-        }
-      } finally {
-        index.commit();
-      }
-      pool.prepared = true;
-    });
   }
 
   /**
@@ -129,20 +102,64 @@ export class DiskStore {
    * transaction are written to the index before the lock is released.
    */
   async transaction<T>(fn: (tx: StoreTransaction) => T, opts: { rebuildIndex?: boolean } = {}): Promise<T> {
-    return withLock(this.lockPath, async () => {
+    const run = async (): Promise<T> => {
       const index = new DirIndex(this.dir);
       index.load(opts.rebuildIndex ?? false);
       this.lastIndexSource = index.source;
-      const tx = new StoreTransaction(this.dir, index);
+      const tx = new StoreTransaction(this.dir, index, pools.get(index.identity));
       try {
         return fn(tx);
       } finally {
         index.commit();
         // the directory may be gone; the next reservation then makes its own staging file
-        if (tx.spareTaken && spareRefillsOn()) this.refillSpares().catch(() => undefined);
+        if (tx.spareTaken && spareRefillsOn()) this.refillSpares(index.identity).catch(() => undefined);
       }
-    });
+    };
+    return withLock(this.lockPath, run, this.identity);
   }
+}
+
+/**
+ * Once per process and directory, under the flock: make the spares directory (the index records
+ * the network directory's new stamp), adopt the spares an earlier process left, emptied, and
+ * clear what a crash between writing and linking left: a spare still linked to an address loses
+ * only its spare name, and a staging file in the network directory goes.
+ */
+async function prepareSpares(dir: string, pool: SparePool, identity: string): Promise<void> {
+  const prepare = async (): Promise<void> => {
+    const index = new DirIndex(dir);
+    index.load(false);
+    try {
+      const spares = join(dir, SPARES_DIR);
+      try {
+        mkdirSync(spares, { mode: 0o700 });
+        index.touch();
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      }
+      for (const name of readdirSync(spares)) {
+        const path = join(spares, name);
+        const st = lstatSync(path);
+        if (!st.isFile()) continue;
+        if (st.nlink > 1) unlinkSync(path);
+        else {
+          if (st.size > 0) truncateSync(path, 0);
+          pool.ready.push(name);
+        }
+      }
+      try {
+        unlinkSync(join(dir, RESERVING_FILE));
+        index.touch();
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      }
+    } finally {
+      index.commit();
+    }
+    pool.prepared = true;
+  };
+  // queued behind the transaction that asked for the refill (same key), not on a second flock
+  await withLock(join(dir, 'lock'), prepare, identity);
 }
 
 /** Spares kept ready per network directory. */
@@ -150,7 +167,7 @@ const SPARE_TARGET = 4;
 
 /** This process's spares of one network directory. */
 interface SparePool {
-  /** paths of empty files in the spares directory, taken last first */
+  /** names of empty files in the spares directory, taken last first */
   ready: string[];
   /** the directory was made and earlier processes' spares adopted */
   prepared: boolean;
@@ -160,11 +177,12 @@ interface SparePool {
   seq: number;
 }
 
+/** By the directory's identity (dirIdentity), like its in-memory index. */
 const pools = new Map<string, SparePool>();
 
-function poolOf(dir: string): SparePool {
-  let p = pools.get(dir);
-  if (!p) pools.set(dir, (p = { ready: [], prepared: false, filling: false, seq: 0 }));
+function poolOf(identity: string): SparePool {
+  let p = pools.get(identity);
+  if (!p) pools.set(identity, (p = { ready: [], prepared: false, filling: false, seq: 0 }));
   return p;
 }
 
@@ -182,6 +200,8 @@ export class StoreTransaction {
   constructor(
     readonly dir: string,
     private readonly index: DirIndex,
+    /** the directory's spares, if this process made any */
+    private readonly spares?: SparePool,
   ) {}
 
   /** Whether the index knows a reservation of this address. */
@@ -200,7 +220,8 @@ export class StoreTransaction {
     // The reference creates the file and then writes it, so a crash in between leaves an empty
     // reservation nobody owns. We write the content first and link it into place: link(2) fails
     // with EEXIST like O_EXCL does, and the address file never exists without its owner.
-    const staging = pools.get(this.dir)?.ready.pop() ?? join(this.dir, RESERVING_FILE);
+    const spare = this.spares?.ready.pop();
+    const staging = spare !== undefined ? join(this.dir, SPARES_DIR, spare) : join(this.dir, RESERVING_FILE);
     this.writeStaging(staging, content);
     try {
       linkSync(staging, path);

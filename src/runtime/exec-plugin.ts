@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CniError, ErrorCode, NativeError } from '../spec/errors.js';
 import { execIn } from '../native.js';
 import type { InvocationOutput } from '../skel/types.js';
+import type { CallerFiles } from '../skel/caller-paths.js';
 
 /** node:child_process, through a require made on first use (see execOnce) */
 let requireBuiltin: NodeJS.Require | undefined;
@@ -28,6 +29,11 @@ export interface ExecRequest {
    * where the launcher ran. Such an exec has no deadline (timeoutMs is for the runtime's own execs).
    */
   netns?: string;
+  /**
+   * the mount namespace, root and working directory the child runs in (the agent's launcher's), with
+   * `path` as seen from there; no deadline either
+   */
+  caller?: CallerFiles;
 }
 
 /** libcni retries a start that fails with ETXTBSY this many times in all. */
@@ -56,11 +62,13 @@ export async function execPlugin(req: ExecRequest): Promise<InvocationOutput> {
   }
 }
 
-/** The child forked from a native thread inside req.netns; start failures look like spawn's. */
-async function execInNetns(req: ExecRequest & { netns: string }): Promise<InvocationOutput> {
+/** The child forked from a native thread inside req.netns and req.caller; start failures look like spawn's. */
+async function execWhere(req: ExecRequest): Promise<InvocationOutput> {
   const env = definedEnv(req.env);
+  const { netns, caller } = req;
+  const where = { netns, mntns: caller?.mountNs, root: caller?.root, cwd: caller?.cwd };
   try {
-    return await execIn({ netns: req.netns, path: req.path, env, stdin: req.stdin });
+    return await execIn({ ...where, path: req.path, env, stdin: req.stdin });
   } catch (e) {
     if (!(e instanceof NativeError) || e.errno === 0) throw e;
     const code = errnoName(e.errno);
@@ -80,7 +88,7 @@ function errnoName(errno: number): string {
 }
 
 async function execOnce(req: ExecRequest): Promise<InvocationOutput> {
-  if (req.netns !== undefined) return execInNetns({ ...req, netns: req.netns });
+  if (req.netns !== undefined || req.caller !== undefined) return execWhere(req);
   // Loaded on first use: a plugin process that never execs another spares its start-up the module.
   // (require, not import(): the bundled plugin entry runs as a vm.Script, which has no dynamic import.)
   requireBuiltin ??= createRequire(import.meta.url);

@@ -15,16 +15,21 @@ const MARKER_WINDOW = 4096;
 /**
  * libcni's FindInPath: the first dir/type that exists and is a regular file (no exec-bit check).
  * Errors are worded as libcni words them. Not cached: a stat per directory is what libcni does and
- * costs microseconds.
+ * costs microseconds. `view`: how to reach the paths of a caller whose files are not this
+ * process's (PathView.local); the path returned is the caller's.
  */
-export async function findInPath(type: string, paths: readonly string[]): Promise<string> {
+export async function findInPath(
+  type: string,
+  paths: readonly string[],
+  view: { local(path: string): string } = { local: (p) => p },
+): Promise<string> {
   if (type === '') throw new CniError(ErrorCode.Internal, 'no plugin name provided');
   if (type.includes('/')) throw new CniError(ErrorCode.Internal, `invalid plugin name: ${type}`);
   if (paths.length === 0) throw new CniError(ErrorCode.Internal, 'no paths provided');
   for (const dir of paths) {
     const full = join(dir, type);
     try {
-      if (statSync(full, { throwIfNoEntry: false })?.isFile()) return full;
+      if (statSync(view.local(full), { throwIfNoEntry: false })?.isFile()) return full;
     } catch {
       // not there (or not a directory, or not searchable): try the next directory
     }
@@ -32,23 +37,28 @@ export async function findInPath(type: string, paths: readonly string[]): Promis
   throw new CniError(ErrorCode.Internal, `failed to find plugin ${JSON.stringify(type)} in path [${paths.join(' ')}]`);
 }
 
-const markerCache = new Map<string, { key: string; ours: boolean }>();
+const markerCache = new Map<string, { version: string; ours: boolean }>();
 
-function fileKey(st: BigIntStats): string {
-  return `${st.dev}:${st.ino}:${st.mtimeNs}:${st.ctimeNs}:${st.size}`;
+/** Which file: the same path may name different files for callers that see different files. */
+function identity(st: BigIntStats): string {
+  return `${st.dev}:${st.ino}`;
+}
+
+/** Which contents of that file. */
+function version(st: BigIntStats): string {
+  return `${st.mtimeNs}:${st.ctimeNs}:${st.size}`;
 }
 
 /**
  * Whether the file is one of our plugin entries (marker in its first 4 KiB). The answer is cached
- * by path and the file's identity (device, inode, mtime, ctime, size): replacing, rewriting or
- * chmod-ing the file changes the key, and the file is then opened and read again.
+ * by the file's identity (device, inode) and version (mtime, ctime, size), not by its path:
+ * replacing, rewriting or chmod-ing the file changes the key, and the file is then opened and read
+ * again.
  */
 export async function isOurPlugin(path: string): Promise<boolean> {
-  const hit = markerCache.get(path);
-  if (hit) {
-    const st = statSync(path, { bigint: true, throwIfNoEntry: false });
-    if (st && hit.key === fileKey(st)) return hit.ours;
-  }
+  const st = statSync(path, { bigint: true, throwIfNoEntry: false });
+  const hit = st && markerCache.get(identity(st));
+  if (st && hit && hit.version === version(st)) return hit.ours;
   const fd = openSync(path, 'r');
   try {
     const st = fstatSync(fd, { bigint: true });
@@ -60,7 +70,7 @@ export async function isOurPlugin(path: string): Promise<boolean> {
       bytesRead += n;
     }
     const ours = buf.subarray(0, bytesRead).includes(PLUGIN_MARKER);
-    markerCache.set(path, { key: fileKey(st), ours });
+    markerCache.set(identity(st), { version: version(st), ours });
     return ours;
   } finally {
     closeSync(fd);

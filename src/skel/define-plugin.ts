@@ -13,6 +13,7 @@ import { checkNotHostNetns, netnsCheckDisabled } from './netns-check.js';
 import { aboutOutput, errorOutput, versionOutput } from './output.js';
 import { decodeConfigVersion, readRequestConfig, type RequestConfig } from './read-config.js';
 import { ConfigMemo } from './config-memo.js';
+import { OWN_PATHS, type PathView } from './caller-paths.js';
 import { readPrevResult } from './prev-result.js';
 import type { DirectOutput, Invocation, InvocationOutput, Plugin, PluginContext, PluginDefinition } from './types.js';
 import { timePhase } from '../phases.js';
@@ -46,14 +47,16 @@ export function definePlugin<C>(def: PluginDefinition<C>): Plugin<C> {
     definition: def,
     async invoke(inv: Invocation): Promise<InvocationOutput> {
       const logs: string[] = [];
+      let out: InvocationOutput;
       try {
         const go = () => run(def, supported, about, memo, inv, (line) => void logs.push(`${line}\n`), 'text');
         const phase = phaseOf(def.name, inv.env);
-        const out = await (phase ? timePhase(phase, go) : go());
-        return { ...out, stderr: logs.join('') + out.stderr };
+        const done = await (phase ? timePhase(phase, go) : go());
+        out = { exitCode: done.exitCode, stdout: done.stdout, stderr: logs.join('') + done.stderr };
       } catch (e) {
-        return errorOutput(e, logs.join(''));
+        out = errorOutput(e, logs.join(''));
       }
+      return reported(inv.paths, out);
     },
     async invokeDirect(inv: Invocation, log: (line: string) => void): Promise<DirectOutput> {
       const go = () => run(def, supported, about, memo, inv, log, 'json');
@@ -61,6 +64,12 @@ export function definePlugin<C>(def: PluginDefinition<C>): Plugin<C> {
       return phase ? timePhase(phase, go) : go();
     },
   };
+}
+
+/** The output with the caller's strings for the paths the plugin opened in its own form. */
+function reported(paths: PathView | undefined, out: InvocationOutput): InvocationOutput {
+  if (!paths) return out;
+  return { exitCode: out.exitCode, stdout: paths.reported(out.stdout), stderr: paths.reported(out.stderr) };
 }
 
 async function run<C>(
@@ -104,8 +113,9 @@ async function run<C>(
   const attachments = common['cni.dev/valid-attachments'] ?? common['cni.dev/attachments'];
 
   const netns = env.CNI_NETNS ?? '';
+  const paths = inv.paths ?? OWN_PATHS;
   if (NETNS_CHECKED.includes(command) && !netnsCheckDisabled(env.CNI_NETNS_OVERRIDE)) {
-    await checkNotHostNetns(netns, inv.hostNetns);
+    await checkNotHostNetns(paths.local(netns), inv.hostNetns);
   }
 
   const ctx: PluginContext = {
@@ -116,6 +126,7 @@ async function run<C>(
     args: splitCniArgs(env.CNI_ARGS),
     path: (env.CNI_PATH ?? '').split(':').filter((p) => p !== ''),
     hostNetns: inv.hostNetns,
+    paths,
     loadPlugin: inv.loadPlugin,
     env,
     rawConfig: raw,

@@ -10,7 +10,8 @@ export function netnsCheckDisabled(override: string | undefined): boolean {
 }
 
 // Our own namespace never changes (no thread Node owns ever switches namespace), so its identity
-// is stat()ed once. Any other host path (the agent's /proc/<launcher pid>/ns/net) is stat()ed per call.
+// is stat()ed once. Any other host path (in the agent, the launcher's namespace as the descriptor
+// it sent, /proc/self/fd/N) is stat()ed per call.
 let selfNetns: BigIntStats | undefined;
 
 function hostStat(hostNetns: string): BigIntStats {
@@ -19,7 +20,8 @@ function hostStat(hostNetns: string): BigIntStats {
 }
 
 /**
- * Throw code 8 when `netns` is the same namespace as `hostNetns` (default: /proc/self/ns/net),
+ * Throw code 8 when `netns` (a path this process opens: PathView.local) is the same namespace as
+ * `hostNetns` (default: /proc/self/ns/net),
  * compared by device and inode. A netns path that cannot be opened passes, as in the reference.
  * Synchronous stat calls: two nsfs/procfs lookups cost less than two thread-pool round trips.
  */

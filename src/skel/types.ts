@@ -1,6 +1,7 @@
 // The contract between the skeleton and a plugin: what a plugin hands over, what its handlers receive.
 import type { z } from 'zod';
 import type { Result } from '../spec/result.js';
+import type { PathView } from './caller-paths.js';
 
 /** An attachment named in GC's cni.dev/valid-attachments. */
 export interface Attachment {
@@ -17,6 +18,12 @@ export interface Invocation {
    * to the launcher's namespace; library users pass it explicitly.
    */
   hostNetns?: string;
+  /**
+   * What the request's paths mean: the agent sets it for a launcher that sees other files than the
+   * agent does (another mount namespace or root), or whose relative paths start elsewhere; absent,
+   * the paths are this process's own.
+   */
+  paths?: PathView;
   /**
    * Our plugins, for a plugin that delegates (IPAM): a delegate whose file in CNI_PATH is one of our
    * entries runs in this process when this finds its type. Absent: every delegate is exec'd.
@@ -40,7 +47,7 @@ export interface InvocationOutput {
 export interface PluginContext {
   command: 'ADD' | 'DEL' | 'CHECK' | 'GC' | 'STATUS';
   containerId: string;
-  /** CNI_NETNS ("" when not given, e.g. DEL after the runtime removed it) */
+  /** CNI_NETNS ("" when not given, e.g. DEL after the runtime removed it), as the caller wrote it */
   netns: string;
   ifname: string;
   /** CNI_ARGS parsed into key/value pairs, in order */
@@ -48,6 +55,12 @@ export interface PluginContext {
   /** CNI_PATH split on ':' */
   path: string[];
   hostNetns?: string;
+  /**
+   * The request's paths as the caller means them: open `paths.local(p)` for any path of the
+   * request or its config (CNI_NETNS, a dataDir, a file a config names), and report the caller's
+   * own string. Messages that name a local path are turned back when the skeleton prints them.
+   */
+  paths: PathView;
   /** the invocation's plugin table, for delegation (see Invocation.loadPlugin) */
   loadPlugin?: PluginLoader;
   /** the whole environment of the request (delegates get it unchanged but CNI_COMMAND) */

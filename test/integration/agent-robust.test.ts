@@ -1,11 +1,12 @@
-// The agent under abuse: a non-root caller, oversized and garbage frames, and a SIGKILL in the middle
-// of a burst of 100 ADDs through the launcher (every pod set up or given an error; DEL leaves nothing).
+// The agent under abuse: a non-root caller, oversized and garbage frames, an invoke frame without the
+// caller's descriptors, and a SIGKILL in the middle of a burst of 100 ADDs through the launcher
+// (every pod set up or given an error; DEL leaves nothing).
 import { chmodSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { agentStatus } from '../../src/agent/status.js';
-import { decodeResponse, encodeInvoke, type Response } from '../../src/agent/protocol.js';
+import { decodeResponse, encodeInvoke, MAGIC, PROTOCOL_VERSION, type Response } from '../../src/agent/protocol.js';
 import { runLauncher, startAgentProcess } from '../helpers/agent.js';
 import { addrs, bridgeConf, bridgePorts, cidrsOf, tempDir } from '../helpers/fixtures.js';
 import { hlConf } from '../helpers/host-local.js';
@@ -64,7 +65,7 @@ describe('agent refuses what it must', () => {
     expect(ok.code).toBe(0);
   });
 
-  it('rejects oversized, garbage and truncated frames with a logged reason and keeps serving', async () => {
+  it('rejects oversized, garbage, truncated and descriptor-less frames with a logged reason and keeps serving', async () => {
     const agent = await startAgentProcess();
     const dataDir = tempDir('hl');
     const big = encodeInvoke({ plugin: 'host-local', env: { CNI_COMMAND: 'ADD' }, stdin: Buffer.alloc(2 << 20, 0x20) });
@@ -73,10 +74,10 @@ describe('agent refuses what it must', () => {
       await rawExchange(agent.socketPath, Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n')),
       await rawExchange(
         agent.socketPath,
-        Buffer.concat([Buffer.from('fcni\x01\x01', 'latin1'), Buffer.from([0, 0, 0, 5]), Buffer.from([0, 200, 1, 2, 3])]),
+        Buffer.concat([MAGIC, Buffer.from([PROTOCOL_VERSION, 1, 0, 0, 0, 5]), Buffer.from([0, 200, 1, 2, 3])]),
       ),
       await rawExchange(agent.socketPath, encodeInvoke({ plugin: 'host-local', env: {}, stdin: Buffer.from('{}') }).subarray(0, 20)),
-      await rawExchange(agent.socketPath, Buffer.concat([Buffer.from('fcni\x01\x07', 'latin1'), Buffer.alloc(4)])),
+      await rawExchange(agent.socketPath, Buffer.concat([MAGIC, Buffer.from([PROTOCOL_VERSION, 7]), Buffer.alloc(4)])),
       await rawExchange(agent.socketPath, Buffer.from('GE')), // garbage shorter than the magic
     ];
     const reasons = answers.map((a) => (a?.kind === 'refused' ? a.reason : `not refused: ${JSON.stringify(a)}`));
@@ -88,21 +89,20 @@ describe('agent refuses what it must', () => {
     expect(reasons[5]).toMatch(/bad magic/);
     const refusals = agent.logs().filter((l) => l.msg === 'request refused');
     expect(refusals).toHaveLength(6);
-    // still serving, both over the raw protocol and through the launcher
-    const good = await rawExchange(
-      agent.socketPath,
-      encodeInvoke({
-        plugin: 'host-local',
-        ...(() => {
-          const r = hlRequest(dataDir, 'ctr-raw');
-          return { env: r.env, stdin: Buffer.from(r.stdin) };
-        })(),
-      }),
-    );
-    expect(good).toMatchObject({ kind: 'result', exitCode: 0 });
+    // a whole invoke frame, but without the caller's descriptors: the agent cannot tell where its
+    // paths and namespaces are, so it runs nothing
+    const r = hlRequest(dataDir, 'ctr-raw');
+    const bare = await rawExchange(agent.socketPath, encodeInvoke({ plugin: 'host-local', env: r.env, stdin: Buffer.from(r.stdin) }));
+    expect(bare).toEqual({
+      kind: 'refused',
+      reason:
+        'malformed request: an invoke frame carries 4 descriptors (network namespace, mount namespace, root directory, working directory), this one 0',
+    });
+    expect(existsSync(join(dataDir, 'net1'))).toBe(false);
+    // still serving through the launcher, which sends them
     const run = await runLauncher({ plugin: 'host-local', ...hlRequest(dataDir, 'ctr-after'), socketPath: agent.socketPath });
-    expect(JSON.parse(run.stdout).ips[0].address).toBe('10.77.0.3/24');
-    expect(await agentStatus(agent.socketPath)).toMatchObject({ requests: 2, errors: 0, refused: 6 });
+    expect(JSON.parse(run.stdout).ips[0].address).toBe('10.77.0.2/24');
+    expect(await agentStatus(agent.socketPath)).toMatchObject({ requests: 1, errors: 0, refused: 7 });
   });
 });
 

@@ -12,6 +12,7 @@ import {
   HEADER_SIZE,
   Kind,
   MAX_RESPONSE,
+  PROTOCOL_VERSION,
   type InvokeRequest,
   decodeRequest,
   decodeResponse,
@@ -53,16 +54,17 @@ describe('agent protocol', () => {
     const h = (s: string, kind: number, len: number): Buffer => {
       const b = Buffer.alloc(HEADER_SIZE);
       b.write(s, 0, 'latin1');
-      b[4] = 1;
+      b[4] = PROTOCOL_VERSION;
       b[5] = kind;
       b.writeUInt32BE(len, 6);
       return b;
     };
     expect(() => parseHeader(h('POST', 1, 0), DEFAULT_MAX_FRAME)).toThrow(/bad magic/);
     expect(() => parseHeader(h('fcni', 1, DEFAULT_MAX_FRAME + 1), DEFAULT_MAX_FRAME)).toThrow(/exceeds the limit/);
-    const v2 = h('fcni', 1, 0);
-    v2[4] = 2;
-    expect(() => parseHeader(v2, DEFAULT_MAX_FRAME)).toThrow(/version 2/);
+    // a launcher or agent of the first protocol, whose invoke frames carried no descriptors
+    const v1 = h('fcni', 1, 0);
+    v1[4] = 1;
+    expect(() => parseHeader(v1, DEFAULT_MAX_FRAME)).toThrow(/unsupported protocol version 1/);
     const good = encodeInvoke({ plugin: 'x', env: { A: 'b' }, stdin: Buffer.from('zz') }).subarray(HEADER_SIZE);
     expect(() => decodeRequest(Kind.Invoke, good.subarray(0, good.length - 1))).toThrow(FrameError);
     expect(() => decodeRequest(Kind.Invoke, Buffer.concat([good, Buffer.from([0])]))).toThrow(/trailing/);
@@ -137,7 +139,7 @@ function tsResponse(frame: Buffer): Decoded {
 }
 
 /** `payload` under a header that announces exactly its length. */
-function framed(kind: number, payload: Buffer, version = 1): Buffer {
+function framed(kind: number, payload: Buffer, version = PROTOCOL_VERSION): Buffer {
   const h = Buffer.alloc(HEADER_SIZE);
   h.write('fcni', 0, 'latin1');
   h[4] = version;
@@ -202,7 +204,7 @@ describe('agent frames, TypeScript against Rust', () => {
       ['bad magic', Buffer.from('POST / HTTP/1.1\r\n')],
       ['short', Buffer.from('fc')],
       ['truncated header', Buffer.from('fcni\x01\x01\x00')],
-      ['version', framed(Kind.Invoke, good, 2)],
+      ['version', framed(Kind.Invoke, good, 1)],
       ['over the limit', framed(Kind.Invoke, Buffer.alloc(DEFAULT_MAX_FRAME + 1))],
       ['a response kind', framed(Kind.Result, good)],
       ['unknown kind', framed(0x42, good)],

@@ -1,6 +1,7 @@
-// The agent in-process with a stand-in plugin: concurrency, SIGTERM-style close with requests in
-// flight, the status request and the Prometheus endpoint. No namespaces are touched.
-import { existsSync } from 'node:fs';
+// The agent in-process with a stand-in plugin, called through the launcher as a runtime would:
+// concurrency, SIGTERM-style close with requests in flight, the status request and the Prometheus
+// endpoint. No namespaces are touched.
+import { existsSync, symlinkSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -10,14 +11,21 @@ import { agentStatus } from '../../src/agent/status.js';
 import { decodeResponse, encodeInvoke, type Response } from '../../src/agent/protocol.js';
 import type { Plugin } from '../../src/skel/types.js';
 import { tempDir } from '../helpers/fixtures.js';
+import { execWith, OUR_BIN, type PluginRun } from '../helpers/run-plugin.js';
 
-/** A plugin that echoes its env after a delay, and records the hostNetns it was given. */
-function slowPlugin(delayMs: number, seen: Array<string | undefined>): Plugin<unknown> {
+/** What the stand-in plugin saw of where its caller runs. */
+interface Seen {
+  hostNetns?: string;
+  root?: string;
+}
+
+/** A plugin that echoes its env after a delay, and records where it was told its caller runs. */
+function slowPlugin(delayMs: number, seen: Seen[]): Plugin<unknown> {
   return {
     name: 'slow',
     definition: {} as Plugin<unknown>['definition'],
     async invoke(inv) {
-      seen.push(inv.hostNetns);
+      seen.push({ hostNetns: inv.hostNetns, root: inv.paths?.caller?.root });
       await sleep(delayMs);
       return {
         exitCode: inv.env.CNI_COMMAND === 'ADD' ? 0 : 3,
@@ -28,22 +36,21 @@ function slowPlugin(delayMs: number, seen: Array<string | undefined>): Plugin<un
   };
 }
 
-function ask(socketPath: string, id: string, command = 'ADD'): Promise<Response> {
-  return new Promise((resolve, reject) => {
-    const sock = connect(socketPath);
-    const chunks: Buffer[] = [];
-    sock.on('connect', () =>
-      sock.end(encodeInvoke({ plugin: 'slow', env: { CNI_COMMAND: command, CNI_CONTAINERID: id }, stdin: Buffer.from('in') })),
-    );
-    sock.on('data', (c: Buffer) => chunks.push(c));
-    sock.on('error', reject);
-    sock.on('close', () => resolve(decodeResponse(Buffer.concat(chunks))));
-  });
+/** The launcher under another plugin name (its file name is the plugin it forwards). */
+function launcherNamed(name: string): string {
+  const path = join(tempDir('launcher'), name);
+  symlinkSync(join(OUR_BIN, 'bridge'), path);
+  return path;
+}
+
+/** One invocation through the launcher, which sends the frame with its descriptors. */
+function ask(socketPath: string, id: string, command = 'ADD', launcher = launcherNamed('slow')): Promise<PluginRun> {
+  return execWith(launcher, [], { FASTCNI_SOCKET: socketPath, CNI_COMMAND: command, CNI_CONTAINERID: id }, 'in');
 }
 
 describe('agent server', () => {
   it('serves concurrently, finishes in-flight requests on close, then refuses new ones', async () => {
-    const seen: Array<string | undefined> = [];
+    const seen: Seen[] = [];
     const lines: string[] = [];
     const socketPath = join(tempDir('agent'), 'a', 'agent.sock');
     const agent = await startAgent({
@@ -53,7 +60,8 @@ describe('agent server', () => {
       metricsPort: 0,
     });
     const started = Date.now();
-    const answers = Promise.all(Array.from({ length: 8 }, (_, i) => ask(socketPath, `c${i}`)));
+    const launcher = launcherNamed('slow');
+    const answers = Promise.all(Array.from({ length: 8 }, (_, i) => ask(socketPath, `c${i}`, 'ADD', launcher)));
     for (let i = 0; i < 100 && agent.status().inFlight < 8; i++) await sleep(10);
     expect(agent.status().inFlight).toBe(8);
     const res = await fetch(`http://127.0.0.1:${agent.metricsPort}/metrics`);
@@ -64,10 +72,10 @@ describe('agent server', () => {
     const all = await answers;
     await closing;
     expect(Date.now() - started).toBeLessThan(4000); // concurrent, not 8 × 1000 ms
-    expect(all.map((a) => (a.kind === 'result' ? a.stdout.toString() : a.kind))).toEqual(Array.from({ length: 8 }, (_, i) => `c${i}:in`));
-    expect(all[0]).toMatchObject({ kind: 'result', exitCode: 0, stderr: Buffer.from('log\n') });
-    // the caller (this process) shares the agent's namespace: no host namespace path is passed
-    expect(seen.every((h) => h === undefined)).toBe(true);
+    expect(all.map((a) => a.stdout)).toEqual(Array.from({ length: 8 }, (_, i) => `c${i}:in`));
+    expect(all[0]).toMatchObject({ code: 0, stderr: 'log\n' });
+    // the caller shares the agent's namespaces and root: no host namespace path, no other root
+    expect(seen).toEqual(Array.from({ length: 8 }, () => ({ hostNetns: undefined, root: undefined })));
     expect(lines).toContain('agent stopped');
   });
 
@@ -90,7 +98,7 @@ describe('agent server', () => {
       });
       await sleep(50);
       const t = Date.now();
-      expect(await ask(socketPath, 'c1')).toMatchObject({ kind: 'result', exitCode: 0 });
+      expect(await ask(socketPath, 'c1')).toMatchObject({ code: 0 });
       expect(Date.now() - t).toBeLessThan(300); // not queued behind the stalled caller
       expect(await stalled).toEqual({ kind: 'refused', reason: 'malformed request: request not complete after 400 ms' });
       expect(warned).toContainEqual(expect.objectContaining({ reason: 'malformed request: request not complete after 400 ms' }));
@@ -107,20 +115,9 @@ describe('agent server', () => {
       logger: { debug() {}, info() {}, warn() {}, error() {} },
     });
     try {
-      expect(await ask(socketPath, 'x', 'DEL')).toMatchObject({ kind: 'result', exitCode: 3 });
-      const unknown = await new Promise<Response>((resolve) => {
-        const sock = connect(socketPath);
-        const chunks: Buffer[] = [];
-        sock.on('connect', () => sock.end(encodeInvoke({ plugin: 'nope', env: {}, stdin: Buffer.alloc(0) })));
-        sock.on('data', (c: Buffer) => chunks.push(c));
-        sock.on('close', () => resolve(decodeResponse(Buffer.concat(chunks))));
-      });
-      expect(unknown).toEqual({
-        kind: 'result',
-        exitCode: 1,
-        stdout: Buffer.alloc(0),
-        stderr: Buffer.from('fastcni: unknown plugin type "nope"\n'),
-      });
+      expect(await ask(socketPath, 'x', 'DEL')).toMatchObject({ code: 3 });
+      const unknown = await ask(socketPath, 'x', 'ADD', launcherNamed('nope'));
+      expect(unknown).toEqual({ code: 1, stdout: '', stderr: 'fastcni: unknown plugin type "nope"\n' });
       const s = await agentStatus(socketPath);
       expect(s).toMatchObject({ requests: 2, errors: 2, inFlight: 0, pid: process.pid });
       expect(s.rssBytes).toBeGreaterThan(0);

@@ -8,6 +8,7 @@ import { hlConf } from '../helpers/host-local.js';
 import { ipamAdd, ipamCheck, ipamDel, type DelegateContext } from '../../src/ipam/delegate.js';
 import { findInPath, isOurPlugin, PLUGIN_MARKER } from '../../src/runtime/plugin-lookup.js';
 import { loadPlugin } from '../../src/plugins.js';
+import { OWN_PATHS } from '../../src/skel/caller-paths.js';
 import { CniError } from '../../src/spec/errors.js';
 import { toCurrentResult } from '../../src/spec/result-convert.js';
 
@@ -25,6 +26,7 @@ function ctxFor(path: string[], conf: unknown, env: Record<string, string> = {})
     },
     stdin: new TextEncoder().encode(JSON.stringify(conf)),
     path,
+    paths: OWN_PATHS,
     cniVersion: (conf as { cniVersion: string }).cniVersion,
     loadPlugin,
     log: (l) => logs.push(l),

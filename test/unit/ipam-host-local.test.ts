@@ -1,5 +1,5 @@
 // host-local in-process against temp directories: allocation order, files, errors, release, CHECK.
-import { existsSync, linkSync, readdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, readdirSync, readFileSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/fixtures.js';
@@ -92,6 +92,29 @@ describe('host-local ADD', () => {
     expect(statSync(join(dir, '10.9.0.4')).ino).not.toBe(statSync(join(dir, '10.9.0.2')).ino);
     expect((await ours('DEL', 'c1', conf)).code).toBe(0);
     expect(reservations(dir)).toEqual(['10.9.0.2', '10.9.0.4']);
+  });
+
+  it('keeps one index and one set of spares per directory, whichever path reaches it', async () => {
+    const dataDir = tempDir('hl');
+    const conf = hlConf({ dataDir, ranges: [[{ subnet: '10.9.0.0/24' }]] });
+    forgetSpares();
+    expect((await ours('ADD', 'c0', conf)).code).toBe(0);
+    const dir = join(dataDir, 'net1');
+    const inodes = (await spares(dir, 4)).map((f) => statSync(f).ino);
+    // the same directory by another path, as the agent reaches a caller's files through its root
+    const link = join(tempDir('hl-link'), 'data');
+    symlinkSync(dataDir, link);
+    expect((await ours('ADD', 'c1', { ...conf, ipam: { ...(conf.ipam as object), dataDir: link } })).json.ips[0].address).toBe(
+      '10.9.0.3/24',
+    );
+    expect(inodes).toContain(statSync(join(dir, '10.9.0.3')).ino);
+    // that path gone at once, as a caller's descriptors close with the agent's answer: the spare
+    // taken is made again all the same (spares() waits for the fourth)
+    unlinkSync(link);
+    expect((await spares(dir, 4)).filter((f) => !inodes.includes(statSync(f).ino))).toHaveLength(1);
+    const store = new DiskStore(dataDir, 'net1');
+    await store.transaction(() => undefined);
+    expect(store.lastIndexSource).toBe('memory');
   });
 
   it('a new process adopts the spares an earlier one left: emptied, and without those still linked to an address', async () => {

@@ -23,23 +23,34 @@ pub struct AgentRequest {
     pub bytes: Buffer,
     /// why reading stopped
     pub end: ReadEnd,
-    /// an fd of the caller's network namespace, open until reply(); absent when it is the agent's own
+    /// Where the caller runs, as descriptors it sent, open until reply(). Its network namespace;
+    /// absent when it is the agent's own.
     pub netns_fd: Option<i32>,
-    /// why the caller's namespace could not be opened (the request must not be served)
-    pub netns_error: Option<String>,
+    /// its mount namespace and root directory; absent when both are the agent's own (then its
+    /// absolute paths name the agent's files)
+    pub mntns_fd: Option<i32>,
+    pub root_fd: Option<i32>,
+    /// its working directory
+    pub cwd_fd: Option<i32>,
+    /// why the descriptors do not say where the caller runs (an invoke request must then be refused)
+    pub caller_error: Option<String>,
     /// from the accept to the hand-over, in microseconds
     pub read_us: u32,
 }
 
 fn to_js(i: Incoming) -> AgentRequest {
+    let place = i.caller.as_ref().ok();
     AgentRequest {
         id: i.id as u32,
         pid: i.pid,
         uid: i.uid,
         bytes: i.bytes.into(),
         end: i.end,
-        netns_fd: i.netns_fd,
-        netns_error: i.netns_error,
+        netns_fd: place.and_then(|p| p.netns),
+        mntns_fd: place.and_then(|p| p.mntns_root).map(|(m, _)| m),
+        root_fd: place.and_then(|p| p.mntns_root).map(|(_, r)| r),
+        cwd_fd: place.map(|p| p.cwd),
+        caller_error: i.caller.err(),
         read_us: i.read_time.as_micros().min(u32::MAX as u128) as u32,
     }
 }

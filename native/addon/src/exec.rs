@@ -1,5 +1,6 @@
-//! napi export of fastcni_core::agent::exec_here: run a plugin binary inside a network namespace
-//! (the agent's foreign delegates, which must run where the launcher ran).
+//! napi export of fastcni_core::agent::exec_here: run a plugin binary inside a network namespace,
+//! and with a mount namespace, root and working directory (the agent's foreign delegates, which must
+//! run where the launcher ran).
 
 use fastcni_core as fc;
 use napi::bindgen_prelude::{Buffer, Object};
@@ -13,6 +14,12 @@ use crate::net::on_own_thread;
 pub struct ExecInRequest {
     /// network namespace (path) to run the child in; undefined = the caller's own
     pub netns: Option<String>,
+    /// mount namespace and root directory (paths, e.g. /proc/self/fd/N) to run the child in, with
+    /// `path` seen from there; undefined = the caller's own
+    pub mntns: Option<String>,
+    pub root: Option<String>,
+    /// the child's working directory (a path); undefined = the caller's own
+    pub cwd: Option<String>,
     pub path: String,
     /// the child's whole environment, as [name, value] pairs
     pub env: Vec<Vec<String>>,
@@ -29,12 +36,15 @@ pub struct ExecResult {
 
 outcome!("Outcome of execIn.", ExecOutcome, ExecResult);
 
-/// Run the binary to completion in `netns`, from a thread of ours that entered it. Resolves to
+/// Run the binary to completion in `netns` (and `mntns`, `root`, `cwd`), from a thread of ours that entered it. Resolves to
 /// `{ error }` when it cannot be started (errno kept, ETXTBSY included), else to its result.
 #[napi(ts_return_type = "Promise<ExecOutcome>")]
 pub fn exec_in(env: &Env, req: ExecInRequest) -> Result<Object<'_>> {
     let req = fc::agent::ExecRequest {
         netns: req.netns,
+        mntns: req.mntns,
+        root: req.root,
+        cwd: req.cwd,
         path: req.path,
         env: req
             .env

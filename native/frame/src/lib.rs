@@ -1,17 +1,19 @@
 //! The agent protocol's frames: one request frame per connection to the agent, one response frame
-//! back. Both Rust sides use this crate: the launcher (it encodes an invocation and reads the
-//! answer) and the agent's listener in fastcni-core (it reads one request frame off the socket).
-//! The agent's TypeScript side, src/agent/protocol.ts, is checked against this crate by
-//! test/unit/agent-protocol.test.ts through the `fastcni-frame-check` binary. std only, no
-//! dependencies: the launcher starts in well under a millisecond.
+//! back. Both Rust sides use this crate: the launcher (it encodes an invocation, sends it with its
+//! descriptors and reads the answer) and the agent's listener in fastcni-core (it reads one request
+//! frame, and the descriptors that came with it, off the socket). The agent's TypeScript side,
+//! src/agent/protocol.ts, is checked against this crate by test/unit/agent-protocol.test.ts through
+//! the `fastcni-frame-check` binary. std and libc only: the launcher starts in well under a
+//! millisecond.
 //!
 //! ```text
-//! Frame     = "fcni" | u8 version (1) | u8 kind | u32 BE payload length | payload   (10-byte header)
+//! Frame     = "fcni" | u8 version (2) | u8 kind | u32 BE payload length | payload   (10-byte header)
 //! Requests
 //!   0x01 invoke   u16 BE name length, plugin name (UTF-8)
 //!                 u32 BE variable count, then per variable u32 BE length + "KEY=VALUE" bytes
 //!                 u32 BE stdin length, stdin bytes
-//!   0x02 status   empty
+//!                 + 4 descriptors (SCM_RIGHTS, with the frame's first bytes), see [`caller_fd`]
+//!   0x02 status   empty (no descriptors)
 //! Responses
 //!   0x81 result   i32 BE exit code | u32 BE length + stdout | u32 BE length + stderr
 //!   0x82 status   the agent's status as UTF-8 JSON
@@ -20,12 +22,22 @@
 //!
 //! The launcher sends the CNI_* variables and PATH (so that a foreign delegate is exec'd as in the
 //! fallback). A binary layout: no escaping, no base64, and the launcher needs no JSON library.
+//!
+//! Every path in a request (CNI_NETNS, CNI_PATH, a config's dataDir, …) means what it means to the
+//! caller, which may run in a mount namespace or under a root of its own (a runtime in a container,
+//! containerd's private mounts). So an invoke frame carries the caller's network namespace, mount
+//! namespace, root and working directory as open descriptors: the agent opens the caller's paths
+//! through them and execs foreign delegates inside them, and no /proc/<pid> lookup can name another
+//! process once the caller's pid is reused. Version 1 frames had no descriptors; an agent and a
+//! launcher of different versions refuse each other's frames rather than serve a request in the
+//! wrong place.
 
 use std::fmt;
 use std::io::{self, Read};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
 pub const MAGIC: [u8; 4] = *b"fcni";
-pub const VERSION: u8 = 1;
+pub const VERSION: u8 = 2;
 pub const HEADER_SIZE: usize = 10;
 /// The agent's default limit on a request's payload.
 pub const DEFAULT_MAX_REQUEST: u32 = 1 << 20;
@@ -39,6 +51,45 @@ pub mod kind {
     pub const RESULT: u8 = 0x81;
     pub const STATUS_REPLY: u8 = 0x82;
     pub const REFUSED: u8 = 0x83;
+}
+
+/// The descriptors an invoke frame carries, in this order: where the caller runs.
+pub mod caller_fd {
+    /// its network namespace (/proc/self/ns/net): the request's host side
+    pub const NETNS: usize = 0;
+    /// its mount namespace (/proc/self/ns/mnt): where a foreign delegate is exec'd
+    pub const MNTNS: usize = 1;
+    /// its root directory ("/", O_PATH): where its absolute paths start
+    pub const ROOT: usize = 2;
+    /// its working directory (".", O_PATH): where its relative paths start
+    pub const CWD: usize = 3;
+    pub const COUNT: usize = 4;
+    /// What each one is, for messages.
+    pub const NAMES: [&str; COUNT] = ["network namespace", "mount namespace", "root directory", "working directory"];
+    /// What the caller opens for each, and how.
+    pub(crate) const SOURCES: [(&std::ffi::CStr, libc::c_int); COUNT] = [
+        (c"/proc/self/ns/net", libc::O_RDONLY),
+        (c"/proc/self/ns/mnt", libc::O_RDONLY),
+        (c"/", libc::O_PATH | libc::O_DIRECTORY),
+        (c".", libc::O_PATH | libc::O_DIRECTORY),
+    ];
+}
+
+/// This process's own [`caller_fd`] descriptors, in order, to send with an invoke frame.
+pub fn caller_fds() -> io::Result<Vec<OwnedFd>> {
+    caller_fd::SOURCES
+        .iter()
+        .map(|(path, flags)| {
+            // SAFETY: a NUL-terminated literal; the descriptor is owned from here on.
+            let fd = unsafe { libc::open(path.as_ptr(), flags | libc::O_CLOEXEC) };
+            if fd < 0 {
+                let e = io::Error::last_os_error();
+                return Err(io::Error::new(e.kind(), format!("open {}: {e}", path.to_string_lossy())));
+            }
+            // SAFETY: just opened, owned by nobody else.
+            Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+        })
+        .collect()
 }
 
 /// Why some bytes are not a frame of ours. The message is the reason the agent gives when it
@@ -315,6 +366,90 @@ pub fn read_response(r: &mut impl Read) -> io::Result<Response> {
     Ok(decode_response_payload(h.kind, &payload)?)
 }
 
+/// The most descriptors [`recv`] takes from one read; more are closed by the kernel (MSG_CTRUNC),
+/// and the frame then fails the agent's count check.
+pub const MAX_FDS: usize = 8;
+
+fn cmsg_space(fds: usize) -> usize {
+    // SAFETY: a pure size computation.
+    unsafe { libc::CMSG_SPACE((fds * std::mem::size_of::<RawFd>()) as u32) as usize }
+}
+
+/// Write a whole frame to a connected unix stream socket, with `fds` passed along with its first
+/// bytes (SCM_RIGHTS): the receiver gets them on the read that returns those bytes.
+pub fn send(sock: BorrowedFd<'_>, frame: &[u8], fds: &[BorrowedFd<'_>]) -> io::Result<()> {
+    // u64 words keep the control buffer aligned for cmsghdr
+    let mut control = vec![0u64; cmsg_space(fds.len()).div_ceil(8)];
+    let mut off = 0;
+    while off < frame.len() {
+        let mut iov = libc::iovec { iov_base: frame[off..].as_ptr() as *mut libc::c_void, iov_len: frame.len() - off };
+        // SAFETY: a zeroed msghdr is valid; every pointer set below outlives the sendmsg call.
+        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        if off == 0 && !fds.is_empty() {
+            msg.msg_control = control.as_mut_ptr().cast();
+            msg.msg_controllen = cmsg_space(fds.len()) as _;
+            // SAFETY: the control buffer has room for one header and fds.len() descriptors.
+            unsafe {
+                let c = libc::CMSG_FIRSTHDR(&msg);
+                (*c).cmsg_level = libc::SOL_SOCKET;
+                (*c).cmsg_type = libc::SCM_RIGHTS;
+                (*c).cmsg_len = libc::CMSG_LEN((fds.len() * std::mem::size_of::<RawFd>()) as u32) as _;
+                let data = libc::CMSG_DATA(c).cast::<RawFd>();
+                for (i, fd) in fds.iter().enumerate() {
+                    data.add(i).write_unaligned(fd.as_raw_fd());
+                }
+            }
+        }
+        // SAFETY: msg describes valid buffers; MSG_NOSIGNAL: a closed peer is EPIPE, not a signal.
+        let n = unsafe { libc::sendmsg(sock.as_raw_fd(), &msg, libc::MSG_NOSIGNAL) };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e);
+        }
+        off += n as usize;
+    }
+    Ok(())
+}
+
+/// Read at most `buf.len()` bytes from a unix stream socket, appending the descriptors that came
+/// with them (close-on-exec) to `fds`. 0 is the end of input; the socket's read time-out applies.
+pub fn recv(sock: BorrowedFd<'_>, buf: &mut [u8], fds: &mut Vec<OwnedFd>) -> io::Result<usize> {
+    let mut control = vec![0u64; cmsg_space(MAX_FDS).div_ceil(8)];
+    let mut iov = libc::iovec { iov_base: buf.as_mut_ptr().cast(), iov_len: buf.len() };
+    // SAFETY: a zeroed msghdr is valid; the pointers set below outlive the recvmsg call.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.as_mut_ptr().cast();
+    msg.msg_controllen = cmsg_space(MAX_FDS) as _;
+    // SAFETY: msg describes buffers we own.
+    let n = unsafe { libc::recvmsg(sock.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: walking the control messages the kernel wrote into our buffer; each SCM_RIGHTS
+    // descriptor is new in this process and owned from here on.
+    unsafe {
+        let mut c = libc::CMSG_FIRSTHDR(&msg);
+        while !c.is_null() {
+            if (*c).cmsg_level == libc::SOL_SOCKET && (*c).cmsg_type == libc::SCM_RIGHTS {
+                let count = ((*c).cmsg_len as usize - libc::CMSG_LEN(0) as usize) / std::mem::size_of::<RawFd>();
+                let data = libc::CMSG_DATA(c).cast::<RawFd>();
+                for i in 0..count {
+                    fds.push(OwnedFd::from_raw_fd(data.add(i).read_unaligned()));
+                }
+            }
+            c = libc::CMSG_NXTHDR(&msg, c);
+        }
+    }
+    Ok(n as usize)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -322,7 +457,7 @@ mod tests {
     #[test]
     fn invoke_layout_and_round_trip() {
         let f = encode_invoke(b"bridge", &[b"CNI_COMMAND=ADD".to_vec(), b"A=b=c".to_vec()], b"{}");
-        assert_eq!(&f[0..6], b"fcni\x01\x01");
+        assert_eq!(&f[0..6], b"fcni\x02\x01");
         assert_eq!(u32::from_be_bytes([f[6], f[7], f[8], f[9]]) as usize, f.len() - HEADER_SIZE);
         assert_eq!(&f[10..12], &[0, 6]);
         assert_eq!(&f[f.len() - 2..], b"{}");
@@ -364,8 +499,43 @@ mod tests {
         assert_eq!(err(kind::INVOKE, &encode_invoke(b"../x", &[], b"")[HEADER_SIZE..]), "invalid plugin name \"../x\"");
         assert_eq!(err(kind::INVOKE, &encode_invoke(b"x", &[b"=v".to_vec()], b"")[HEADER_SIZE..]), "environment entry without a name");
         assert_eq!(parse_header(b"POST / HTTP", 9).unwrap_err().0, "bad magic: not a fastcni frame");
-        assert_eq!(parse_header(b"fcni\x02\x01\0\0\0\0", 9).unwrap_err().0, "unsupported protocol version 2");
-        assert_eq!(parse_header(b"fcni\x01\x01\0\0\0\x0a", 9).unwrap_err().0, "frame of 10 bytes exceeds the limit of 9");
+        assert_eq!(parse_header(b"fcni\x01\x01\0\0\0\0", 9).unwrap_err().0, "unsupported protocol version 1");
+        assert_eq!(parse_header(b"fcni\x02\x01\0\0\0\x0a", 9).unwrap_err().0, "frame of 10 bytes exceeds the limit of 9");
+    }
+
+    #[test]
+    fn descriptors_travel_with_the_first_bytes() {
+        use std::os::fd::AsFd;
+        use std::os::unix::net::UnixStream;
+        let (a, b) = UnixStream::pair().unwrap();
+        let (file, ns) = (std::fs::File::open("/").unwrap(), std::fs::File::open("/proc/self/ns/net").unwrap());
+        let frame = encode_invoke(b"bridge", &[], &[7; 300]);
+        send(a.as_fd(), &frame, &[file.as_fd(), ns.as_fd()]).unwrap();
+        let (mut got, mut fds) = (vec![0u8; frame.len()], Vec::new());
+        // two reads: the descriptors come with the first
+        assert_eq!(recv(b.as_fd(), &mut got[..HEADER_SIZE], &mut fds).unwrap(), HEADER_SIZE);
+        assert_eq!(fds.len(), 2);
+        assert_eq!(recv(b.as_fd(), &mut got[HEADER_SIZE..], &mut fds).unwrap(), frame.len() - HEADER_SIZE);
+        assert_eq!((got, fds.len()), (frame, 2));
+        let same = |x: &OwnedFd, y: RawFd| {
+            let st = |fd: RawFd| {
+                // SAFETY: fstat into a zeroed struct on an open descriptor.
+                let mut s: libc::stat = unsafe { std::mem::zeroed() };
+                assert_eq!(unsafe { libc::fstat(fd, &mut s) }, 0);
+                (s.st_dev, s.st_ino)
+            };
+            st(x.as_raw_fd()) == st(y)
+        };
+        assert!(same(&fds[0], file.as_raw_fd()) && same(&fds[1], ns.as_raw_fd()));
+        // SAFETY: F_GETFD on an open descriptor.
+        assert_ne!(unsafe { libc::fcntl(fds[0].as_raw_fd(), libc::F_GETFD) } & libc::FD_CLOEXEC, 0);
+        // none sent, none received; the end of input reads as 0
+        send(a.as_fd(), b"x", &[]).unwrap();
+        drop(a);
+        let mut none = Vec::new();
+        assert_eq!(recv(b.as_fd(), &mut [0; 4], &mut none).unwrap(), 1);
+        assert_eq!(recv(b.as_fd(), &mut [0; 4], &mut none).unwrap(), 0);
+        assert!(none.is_empty());
     }
 
     #[test]

@@ -1,12 +1,14 @@
 //! fastcni launcher: the file a container runtime execs under a plugin's name (argv[0]). It forwards
-//! the invocation — name, CNI_* variables (and PATH), stdin — to the agent over its unix socket and
-//! relays stdout, stderr and the exit code; with no agent it execs Node on the plugin entry instead.
+//! the invocation — name, CNI_* variables (and PATH), stdin, and descriptors of where it runs (its
+//! namespaces, root and working directory) — to the agent over its unix socket and relays stdout,
+//! stderr and the exit code; with no agent it execs Node on the plugin entry instead.
 //! std + libc (and the dependency-free frame crate) only, so it starts in well under a millisecond.
 #![cfg_attr(not(test), no_main)]
 mod config;
 
 use std::ffi::{OsStr, OsString};
 use std::io::{self, Read, Write};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
@@ -58,8 +60,14 @@ fn run() -> ! {
     // The request is built before connecting, so the agent is woken once, with all of it waiting.
     let stdin = read_stdin();
     let request = fastcni_frame::encode_invoke(name.as_bytes(), &forwarded_env(), stdin.as_deref().unwrap_or_default());
+    // Where this process runs, for the agent to serve the request there. Without them (no /proc in
+    // this mount namespace, say) the agent could not, and Node runs the request here instead.
+    let place = match fastcni_frame::caller_fds() {
+        Ok(fds) => fds,
+        Err(e) => fallback(cfg.take(), &name, stdin, &format!("cannot describe where the launcher runs: {e}")),
+    };
     match UnixStream::connect(&socket) {
-        Ok(stream) => forward(stream, cfg, &name, stdin, &request),
+        Ok(stream) => forward(stream, cfg, &name, stdin, Request { frame: &request, fds: &place }),
         Err(e) => fallback(cfg.take(), &name, stdin, &format!("agent at {} unreachable: {e}", socket.to_string_lossy())),
     }
 }
@@ -96,9 +104,16 @@ fn load_config() -> Config {
     std::fs::read(dir.join(".fastcni.json")).ok().and_then(|t| config::parse(&t)).map(|c| c.relative_to(&dir)).unwrap_or_default()
 }
 
+/// An invoke frame and the descriptors that go with it.
+struct Request<'a> {
+    frame: &'a [u8],
+    fds: &'a [OwnedFd],
+}
+
 /// Send the invocation to the agent and relay its answer; never returns.
-fn forward(mut stream: UnixStream, cfg: Option<Config>, name: &OsStr, stdin: Option<Vec<u8>>, request: &[u8]) -> ! {
-    if let Err(e) = stream.write_all(request) {
+fn forward(mut stream: UnixStream, cfg: Option<Config>, name: &OsStr, stdin: Option<Vec<u8>>, request: Request<'_>) -> ! {
+    let fds: Vec<BorrowedFd<'_>> = request.fds.iter().map(|f| f.as_fd()).collect();
+    if let Err(e) = fastcni_frame::send(stream.as_fd(), request.frame, &fds) {
         if let Ok(Response::Refused(reason)) = fastcni_frame::read_response(&mut stream) {
             refused(&reason);
         }

@@ -1,6 +1,6 @@
 //! The agent's listening socket, served by a thread of ours: it accepts, reads the caller's
-//! credentials (SO_PEERCRED) and one request frame, and hands both to the agent (JavaScript), which
-//! answers with [`Listener::reply`]. Node's stream machinery would cost the agent a socket object,
+//! credentials (SO_PEERCRED) and one request frame with the descriptors that came with it (where
+//! the caller runs), and hands them to the agent (JavaScript), which answers with [`Listener::reply`]. Node's stream machinery would cost the agent a socket object,
 //! several event-loop turns and a timer per request; here a request reaches JavaScript once, whole.
 //!
 //! Only the framing is checked here (magic, announced length against the limit, end of input,
@@ -8,14 +8,14 @@
 //! the agent with the reason reading ended, and the agent decodes it and words any refusal.
 
 use std::collections::{HashMap, VecDeque};
-use std::io::{ErrorKind, Read, Write};
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::io::{ErrorKind, Write};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::peer;
+use super::peer::{self, CallerPlace, OwnPlace};
 
 /// How long the accepting thread itself waits for a frame; a slower caller gets a thread of its own.
 const INLINE_WAIT: Duration = Duration::from_millis(20);
@@ -49,16 +49,16 @@ pub struct Incoming {
     /// what was read: the header and payload of a whole frame, or as much as reading got
     pub bytes: Vec<u8>,
     pub end: ReadEnd,
-    /// the caller's network namespace, opened (kept open until the reply); None when it is the
-    /// agent's own, or when it could not be opened (then `netns_error` says why)
-    pub netns_fd: Option<i32>,
-    pub netns_error: Option<String>,
+    /// where the caller runs, from the descriptors it sent (kept open until the reply); Err: why
+    /// they do not tell (none were sent, as with a status request, or not the right ones)
+    pub caller: std::result::Result<CallerPlace, String>,
     /// from the accept to the hand-over
     pub read_time: Duration,
 }
 
-/// Read into `buf` until the frame is whole or must be given up, by `deadline`.
-fn read_frame(s: &mut UnixStream, buf: &mut Vec<u8>, max_payload: u32, deadline: Instant) -> ReadEnd {
+/// Read into `buf` (and the descriptors that come with it into `fds`) until the frame is whole or
+/// must be given up, by `deadline`.
+fn read_frame(s: &mut UnixStream, buf: &mut Vec<u8>, fds: &mut Vec<OwnedFd>, max_payload: u32, deadline: Instant) -> ReadEnd {
     let mut chunk = vec![0u8; 64 * 1024];
     loop {
         let Some(want) = fastcni_frame::remaining(buf, max_payload) else {
@@ -72,7 +72,7 @@ fn read_frame(s: &mut UnixStream, buf: &mut Vec<u8>, max_payload: u32, deadline:
             return ReadEnd::Timeout;
         }
         let n = want.min(chunk.len());
-        match s.read(&mut chunk[..n]) {
+        match fastcni_frame::recv(s.as_fd(), &mut chunk[..n], fds) {
             Ok(0) => return ReadEnd::Eof,
             Ok(k) => buf.extend_from_slice(&chunk[..k]),
             Err(e) if e.kind() == ErrorKind::Interrupted => {}
@@ -94,20 +94,13 @@ fn extra_bytes(s: &UnixStream) -> bool {
     n > 0
 }
 
-/// A namespace file opened, with its st_dev and st_ino.
-fn netns_key(path: &str) -> std::io::Result<(OwnedFd, (u64, u64))> {
-    use std::os::unix::fs::MetadataExt;
-    let f = std::fs::File::open(path)?;
-    let m = f.metadata()?;
-    Ok((OwnedFd::from(f), (m.dev(), m.ino())))
-}
-
 /// A connection being read: the caller's credentials, what has come so far, when it was accepted.
 struct Reading {
     s: UnixStream,
     pid: i32,
     uid: u32,
     bytes: Vec<u8>,
+    fds: Vec<OwnedFd>,
     start: Instant,
 }
 
@@ -123,10 +116,10 @@ pub struct Listener {
     path: String,
     stopped: AtomicBool,
     next_id: AtomicU64,
-    /// connections read and not yet answered, with the caller's namespace
-    open: Mutex<HashMap<u64, (UnixStream, Option<OwnedFd>)>>,
-    /// st_dev and st_ino of this process's own network namespace
-    own_netns: Option<(u64, u64)>,
+    /// connections read and not yet answered, with the descriptors their callers sent
+    open: Mutex<HashMap<u64, (UnixStream, Vec<OwnedFd>)>>,
+    /// where this process runs, to tell the callers that run elsewhere
+    own: OwnPlace,
     queue: Mutex<Queue>,
 }
 
@@ -140,7 +133,7 @@ impl Listener {
             stopped: AtomicBool::new(false),
             next_id: AtomicU64::new(1),
             open: Mutex::new(HashMap::new()),
-            own_netns: netns_key("/proc/self/ns/net").ok().map(|(_, k)| k),
+            own: OwnPlace::current(),
             queue: Mutex::new(Queue { ready: VecDeque::new(), waiter: None }),
         }))
     }
@@ -176,13 +169,13 @@ impl Listener {
                 Ok(c) => (c.pid, c.uid),
                 Err(_) => continue, // dropped: the caller sees the connection closed
             };
-            let mut r = Reading { s, pid, uid, bytes: Vec::with_capacity(4096), start };
-            let end = read_frame(&mut r.s, &mut r.bytes, max_payload, start + INLINE_WAIT.min(read_timeout));
+            let mut r = Reading { s, pid, uid, bytes: Vec::with_capacity(4096), fds: Vec::new(), start };
+            let end = read_frame(&mut r.s, &mut r.bytes, &mut r.fds, max_payload, start + INLINE_WAIT.min(read_timeout));
             if end == ReadEnd::Timeout && start.elapsed() < read_timeout {
                 // a slow caller: finish reading on its own thread, keep accepting
                 let me = Arc::clone(&self);
                 let spawned = std::thread::Builder::new().name("fastcni-read".into()).stack_size(128 * 1024).spawn(move || {
-                    let end = read_frame(&mut r.s, &mut r.bytes, max_payload, start + read_timeout);
+                    let end = read_frame(&mut r.s, &mut r.bytes, &mut r.fds, max_payload, start + read_timeout);
                     me.hand_over(r, end);
                 });
                 if spawned.is_err() {
@@ -195,20 +188,13 @@ impl Listener {
     }
 
     fn hand_over(&self, r: Reading, end: ReadEnd) {
-        let Reading { s, pid, uid, bytes, start } = r;
+        let Reading { s, pid, uid, bytes, fds, start } = r;
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        // The caller's namespace, from the pid the kernel recorded at connect. The caller is
-        // normally still waiting for its answer, so the pid is still its own; one that died in
-        // between only gets an answer nobody reads.
-        let path = format!("/proc/{pid}/ns/net");
-        let (netns, netns_error) = match netns_key(&path) {
-            Ok((_, k)) if Some(k) == self.own_netns => (None, None),
-            Ok((fd, _)) => (Some(fd), None),
-            Err(e) => (None, Some(format!("{path}: {e}"))),
-        };
-        let netns_fd = netns.as_ref().map(|fd| fd.as_raw_fd());
-        self.open.lock().unwrap().insert(id, (s, netns));
-        let inc = Incoming { id, pid, uid, bytes, end, netns_fd, netns_error, read_time: start.elapsed() };
+        // Where the caller runs comes from the descriptors it sent, not from its pid: they name its
+        // namespaces and directories even if it has exited and its pid been reused meanwhile.
+        let caller = peer::caller_place(&fds, &self.own);
+        self.open.lock().unwrap().insert(id, (s, fds));
+        let inc = Incoming { id, pid, uid, bytes, end, caller, read_time: start.elapsed() };
         let mut q = self.queue.lock().unwrap();
         match q.waiter.take() {
             Some(w) => {
@@ -236,7 +222,7 @@ impl Listener {
 
     /// Answer request `id` and close its connection; false when the caller is already gone.
     pub fn reply(&self, id: u64, bytes: &[u8]) -> bool {
-        let Some((mut s, _netns)) = self.open.lock().unwrap().remove(&id) else { return false };
+        let Some((mut s, _fds)) = self.open.lock().unwrap().remove(&id) else { return false };
         let _ = s.set_write_timeout(Some(WRITE_TIMEOUT));
         s.write_all(bytes).is_ok()
     }
@@ -264,6 +250,7 @@ impl Listener {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Read;
     use std::sync::mpsc::channel;
 
     fn frame(kind: u8, payload: &[u8]) -> Vec<u8> {
@@ -304,12 +291,27 @@ mod tests {
         let mut c = send(&frame(1, b"hello"), false);
         let inc = next(&l);
         assert_eq!((inc.end, inc.bytes.clone(), inc.pid as u32), (ReadEnd::Complete, frame(1, b"hello"), std::process::id()));
-        assert_eq!((inc.netns_fd, inc.netns_error), (None, None)); // the caller is in our own namespace
+        assert!(inc.caller.unwrap_err().ends_with("this one 0")); // no descriptors came
         assert!(l.reply(inc.id, b"answer"));
         let mut got = Vec::new();
         c.read_to_end(&mut got).unwrap();
         assert_eq!(got, b"answer");
         assert!(!l.reply(inc.id, b"again"));
+
+        // with the caller's descriptors: here, in the agent's own namespaces and root
+        let mut c = UnixStream::connect(&path).unwrap();
+        let fds = fastcni_frame::caller_fds().unwrap();
+        let borrowed: Vec<_> = fds.iter().map(|f| f.as_fd()).collect();
+        fastcni_frame::send(c.as_fd(), &frame(1, b"hi"), &borrowed).unwrap();
+        let inc = next(&l);
+        let place = inc.caller.unwrap();
+        assert_eq!((inc.end, place.netns, place.mntns_root), (ReadEnd::Complete, None, None));
+        // the received copy of the working directory, open until the reply
+        let cwd = |fd: i32| std::fs::read_link(format!("/proc/self/fd/{fd}")).ok();
+        assert_eq!(cwd(place.cwd), Some(std::env::current_dir().unwrap()));
+        assert!(l.reply(inc.id, b"ok"));
+        assert_ne!(cwd(place.cwd), Some(std::env::current_dir().unwrap()));
+        c.read_to_end(&mut Vec::new()).unwrap();
 
         let _c = send(b"GET / HTTP/1.1\r\n", false);
         assert_eq!(next(&l).end, ReadEnd::Rejected);
