@@ -94,8 +94,9 @@ export interface BridgeDelOutcome {
 }
 
 /**
- * Run the binary to completion in `netns` (and `mntns`, `root`, `cwd`), from a thread of ours that entered it. Resolves to
- * `{ error }` when it cannot be started (errno kept, ETXTBSY included), else to its result.
+ * Run the binary to completion in `netns`, `mntns`, `root` and `cwd`, from a thread of ours that
+ * entered them. Resolves to `{ error }` when it cannot be started (errno kept, ETXTBSY included),
+ * else to its result.
  */
 export declare function execIn(req: ExecInRequest): Promise<ExecOutcome>
 

@@ -36,8 +36,9 @@ pub struct ExecResult {
 
 outcome!("Outcome of execIn.", ExecOutcome, ExecResult);
 
-/// Run the binary to completion in `netns` (and `mntns`, `root`, `cwd`), from a thread of ours that entered it. Resolves to
-/// `{ error }` when it cannot be started (errno kept, ETXTBSY included), else to its result.
+/// Run the binary to completion in `netns`, `mntns`, `root` and `cwd`, from a thread of ours that
+/// entered them. Resolves to `{ error }` when it cannot be started (errno kept, ETXTBSY included),
+/// else to its result.
 #[napi(ts_return_type = "Promise<ExecOutcome>")]
 pub fn exec_in(env: &Env, req: ExecInRequest) -> Result<Object<'_>> {
     let req = fc::agent::ExecRequest {
