@@ -27,6 +27,17 @@ async function spares(dir: string, count: number): Promise<string[]> {
   return list();
 }
 
+/** A network whose first ADD (c0) is done and whose spares are made, in a process that had none. */
+async function firstAddWithSpares(): Promise<{ dataDir: string; conf: Record<string, unknown>; dir: string; made: string[] }> {
+  const dataDir = tempDir('hl');
+  const conf = hlConf({ dataDir, ranges: [[{ subnet: '10.9.0.0/24' }]] });
+  forgetSpares();
+  expect((await ours('ADD', 'c0', conf)).code).toBe(0);
+  const dir = join(dataDir, 'net1');
+  // made after the reservation, off its path, in a directory of their own
+  return { dataDir, conf, dir, made: await spares(dir, 4) };
+}
+
 describe('host-local ADD', () => {
   it('allocates .2 first (gateway .1 skipped), writes the reference files and result', async () => {
     const dataDir = tempDir('hl');
@@ -64,13 +75,7 @@ describe('host-local ADD', () => {
   });
 
   it('writes reservations into spares made ahead, never into one still linked to an address, and keeps the index valid', async () => {
-    const dataDir = tempDir('hl');
-    const conf = hlConf({ dataDir, ranges: [[{ subnet: '10.9.0.0/24' }]] });
-    forgetSpares();
-    expect((await ours('ADD', 'c0', conf)).code).toBe(0);
-    const dir = join(dataDir, 'net1');
-    // made after the reservation, off its path, in a directory of their own
-    const made = await spares(dir, 4);
+    const { dataDir, conf, dir, made } = await firstAddWithSpares();
     for (const f of made) expect(readFileSync(f, 'latin1')).toBe('');
     const inodes = made.map((f) => statSync(f).ino);
     expect((await ours('ADD', 'c1', conf)).json.ips[0].address).toBe('10.9.0.3/24');
@@ -95,12 +100,8 @@ describe('host-local ADD', () => {
   });
 
   it('keeps one index and one set of spares per directory, whichever path reaches it', async () => {
-    const dataDir = tempDir('hl');
-    const conf = hlConf({ dataDir, ranges: [[{ subnet: '10.9.0.0/24' }]] });
-    forgetSpares();
-    expect((await ours('ADD', 'c0', conf)).code).toBe(0);
-    const dir = join(dataDir, 'net1');
-    const inodes = (await spares(dir, 4)).map((f) => statSync(f).ino);
+    const { dataDir, conf, dir, made } = await firstAddWithSpares();
+    const inodes = made.map((f) => statSync(f).ino);
     // the same directory by another path, as the agent reaches a caller's files through its root
     const link = join(tempDir('hl-link'), 'data');
     symlinkSync(dataDir, link);
