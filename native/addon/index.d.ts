@@ -72,7 +72,8 @@ export interface BridgeAddOutcome {
 
 /**
  * Delete the container link (idempotent), reporting the global unicast addresses it had. Runs on
- * its own thread: the kernel's ~20 ms veth teardown overlaps across concurrent calls.
+ * a resident worker, off the libuv pool: the kernel's veth teardown (an RCU grace period)
+ * overlaps across concurrent calls.
  */
 export declare function bridgeDel(req: BridgeDelRequest): Promise<BridgeDelOutcome>
 

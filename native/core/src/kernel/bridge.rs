@@ -211,7 +211,7 @@ impl GatewayChange {
 /// [`bridge_del`] on a resident worker; the thread returns to the host namespace afterwards.
 /// It also names the host end (read before the deletion takes it away) for the spoof-check DEL.
 /// With masquerade, the elements go on a thread started here in the host namespace, overlapping
-/// the kernel's ~20 ms veth teardown; it waits for the addresses the link had.
+/// the kernel's veth teardown (an RCU grace period); it waits for the addresses the link had.
 pub fn bridge_del_resident(res: &mut Resident, req: &BridgeDelRequest) -> Result<BridgeDelResult> {
     let mut host = if req.name_port { res.take_host().ok() } else { None };
     let masq = match &req.masquerade {
