@@ -1,5 +1,6 @@
 // The bridge plugin: a veth from the pod into a Linux bridge on the host, with optional gateway,
-// masquerade and IPAM, behaving like the reference bridge (SPEC-NOTES §3.1).
+// masquerade and IPAM, behaving like the reference bridge
+// (https://github.com/containernetworking/plugins/blob/main/plugins/main/bridge/bridge.go).
 import { definePlugin } from '../../src/skel/define-plugin.js';
 import { withRollback, type Rollback } from '../../src/skel/rollback.js';
 import type { PluginContext } from '../../src/skel/types.js';
@@ -134,7 +135,7 @@ async function unwire(ctx: PluginContext, o: { namePort: boolean; masquerade?: n
 async function del(conf: BridgeConfig, ctx: PluginContext): Promise<void> {
   const type = ipamType(conf);
   const masquerade = type && conf.ipMasq ? { network: conf.name, containerId: ctx.containerId } : undefined;
-  // IPAM is released while the kernel tears the veth down (it waits ~20 ms for RCU), and whether or
+  // IPAM is released while the kernel tears the veth down (an RCU grace period), and whether or
   // not that succeeds — the reference releases it first; its error, if any, is the one reported.
   // bridgeDel removes the masquerade elements during that wait too, when the link had addresses.
   const [link, released] = await Promise.allSettled([
