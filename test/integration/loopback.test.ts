@@ -56,12 +56,12 @@ describe('loopback', () => {
     const node = makeNetns('node');
     const loUp = (pod: { name: string; path: string }) =>
       addrs(pod)
-        .find((l) => l.ifname === 'lo')!
-        .flags.includes('UP');
+        .find((l) => l.ifname === 'lo')
+        ?.flags?.includes('UP') ?? false;
     // Debian's build of the reference prints 1.x results in struct order with an empty dns, ours as
     // src/spec/result-print.ts says: compared as data, an empty dns ignored.
-    const result = (json: Record<string, unknown> | undefined, podPath: string) => {
-      const { dns, ...rest } = json ?? {};
+    const result = (json: unknown, podPath: string) => {
+      const { dns, ...rest } = (json ?? {}) as Record<string, unknown>;
       expect([undefined, {}]).toContainEqual(dns);
       return JSON.parse(JSON.stringify(rest).replaceAll(podPath, 'POD')) as unknown;
     };
