@@ -76,7 +76,7 @@ async function add(conf: BridgeConfig, ctx: PluginContext): Promise<Result> {
     const links = await stage.finish(l3);
     const { addresses, masquerade } = l3;
     rb.push(() => native.bridgeDel({ hostNetns: ctx.hostNetns, podNetns: ctx.netns, ifname: ctx.ifname, namePort: false }));
-    // bridgeAdd masqueraded the addresses as its last step
+    // the second stage masqueraded the addresses as its last step
     if (masquerade) rb.push(() => native.masqDel(masqRequest(conf, ctx, addresses)));
     if (conf.macspoofchk) {
       // Frames from the pod's port must carry the container's MAC (set-based: two elements).
