@@ -23,6 +23,11 @@ function spoofKey(conf: BridgeConfig, ctx: PluginContext) {
   return { hostNetns: ctx.hostNetns, network: conf.name, containerId: ctx.containerId, ifname: ctx.ifname };
 }
 
+/** Whose nf_tables elements this attachment's are. */
+function owner(conf: BridgeConfig, ctx: PluginContext): native.NftOwner {
+  return { network: conf.name, containerId: ctx.containerId };
+}
+
 /** IPAM's result (released again on a later failure), and what it makes of the pod's interface. */
 async function addressing(type: string | undefined, conf: BridgeConfig, ctx: PluginContext, rb: Rollback) {
   let ipam: Result | undefined;
@@ -39,7 +44,8 @@ async function addressing(type: string | undefined, conf: BridgeConfig, ctx: Plu
     forceAddress: conf.forceAddress,
     forwardV4: plan?.forwardV4 ?? false,
     forwardV6: plan?.forwardV6 ?? false,
-    masquerade: conf.ipMasq && plan ? { network: conf.name, containerId: ctx.containerId } : undefined,
+    masquerade: conf.ipMasq && plan ? owner(conf, ctx) : undefined,
+    spoofCheck: conf.macspoofchk ? owner(conf, ctx) : undefined,
   };
   return { ipam, plan, l3 };
 }
@@ -72,16 +78,14 @@ async function add(conf: BridgeConfig, ctx: PluginContext): Promise<Result> {
       await stage.abort();
       throw e;
     });
+    // One native call wires the pod, masquerades its addresses and guards its port against MAC
+    // spoofing; when any of it fails, it undoes all of it (the gateway on a shared bridge included).
     const links = await stage.finish(l3);
-    const { addresses, masquerade } = l3;
+    const { addresses, masquerade, spoofCheck } = l3;
     rb.push(() => native.bridgeDel({ hostNetns: ctx.hostNetns, podNetns: ctx.netns, ifname: ctx.ifname, namePort: false }));
-    // bridgeAdd masqueraded the addresses as its last step
     if (masquerade) rb.push(() => native.masqDel(masqRequest(conf, ctx, addresses)));
-    if (conf.macspoofchk) {
-      // Frames from the pod's port must carry the container's MAC (set-based: two elements).
-      await native.spoofCheckAdd({ ...spoofKey(conf, ctx), hostIfname: links.hostVeth.name, mac: links.container.mac });
-      rb.push(() => native.spoofCheckDel({ ...spoofKey(conf, ctx), hostIfname: links.hostVeth.name, mac: links.container.mac }));
-    }
+    const port = { hostIfname: links.hostVeth.name, mac: links.container.mac };
+    if (spoofCheck) rb.push(() => native.spoofCheckDel({ ...spoofKey(conf, ctx), ...port }));
     const result: Result = {
       interfaces: [
         { name: links.bridge.name, mac: links.bridge.mac },
