@@ -164,8 +164,15 @@ export declare function masqAdd(req: MasqRequest): Promise<BoolOutcome>
 /**
  * Remove the pod's addresses from our masquerade sets; idempotent (missing element, set or
  * table is success). With no addresses, the attachment's elements are found by their comment.
+ * A set left empty goes with the rule that uses it.
  */
 export declare function masqDel(req: MasqRequest): Promise<BoolOutcome>
+
+/**
+ * GC of one network's masquerade elements: those of attachments not in `valid` go, then the
+ * network's empty sets with their rules. Resolves to `{ value: true }` or `{ error }`.
+ */
+export declare function masqGc(req: NftGcRequest): Promise<BoolOutcome>
 
 /** List the elements of our masquerade sets (all networks, or one) in `hostNetns`. */
 export declare function masqList(hostNetns?: string | undefined | null, network?: string | undefined | null): Promise<MasqListOutcome>
@@ -232,9 +239,16 @@ export declare function spoofCheckAdd(req: SpoofCheckAddRequest): Promise<BoolOu
 
 /**
  * Remove the attachment's spoof-check elements, found by their comment; idempotent (missing
- * elements, sets or table are success). Needs only the host namespace, not the pod's.
+ * elements, sets or table are success). Needs only the host namespace, not the pod's. The
+ * network's sets and rule go with its last elements.
  */
 export declare function spoofCheckDel(req: SpoofCheckDelRequest): Promise<BoolOutcome>
+
+/**
+ * GC of one network's spoof-check elements: those of attachments not in `valid` go, then the
+ * network's sets and rule if they are left empty. Resolves to `{ value: true }` or `{ error }`.
+ */
+export declare function spoofCheckGc(req: NftGcRequest): Promise<BoolOutcome>
 
 /** List the guarded ports (all networks, or one) in `hostNetns`. */
 export declare function spoofCheckList(hostNetns?: string | undefined | null, network?: string | undefined | null): Promise<SpoofCheckListOutcome>

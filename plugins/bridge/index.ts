@@ -174,33 +174,22 @@ async function gc(conf: BridgeConfig, ctx: PluginContext): Promise<void> {
       errors.push(e instanceof Error ? e.message : String(e));
     }
   }
-  if (conf.ipMasq) {
-    const valid = new Set((ctx.validAttachments ?? []).map((a) => `${a.containerID}/${a.ifname}`));
-    const entries = await native.masqList(ctx.hostNetns, conf.name);
-    for (const e of entries) {
-      if (valid.has(`${e.containerId}/${e.ifname}`)) continue;
-      try {
-        await native.masqDel({
-          hostNetns: ctx.hostNetns,
-          network: conf.name,
-          containerId: e.containerId,
-          ifname: e.ifname,
-          addresses: [e.address],
-        });
-      } catch (err) {
-        errors.push(err instanceof Error ? err.message : String(err));
-      }
-    }
-  }
-  if (conf.macspoofchk) {
-    const valid = new Set((ctx.validAttachments ?? []).map((a) => `${a.containerID}/${a.ifname}`));
-    for (const e of await native.spoofCheckList(ctx.hostNetns, conf.name)) {
-      if (valid.has(`${e.containerId}/${e.ifname}`)) continue;
-      try {
-        await native.spoofCheckDel({ ...spoofKey(conf, ctx), containerId: e.containerId, ifname: e.ifname, hostIfname: e.hostIfname });
-      } catch (err) {
-        errors.push(err instanceof Error ? err.message : String(err));
-      }
+  // Each removes the elements of attachments that are no longer valid, then the network's sets
+  // (and rules) that this leaves empty.
+  const req: native.NftGcRequest = {
+    hostNetns: ctx.hostNetns,
+    network: conf.name,
+    valid: (ctx.validAttachments ?? []).map((a) => ({ containerId: a.containerID, ifname: a.ifname })),
+  };
+  for (const [wanted, sweep] of [
+    [conf.ipMasq, native.masqGc],
+    [conf.macspoofchk, native.spoofCheckGc],
+  ] as const) {
+    if (!wanted) continue;
+    try {
+      await sweep(req);
+    } catch (err) {
+      errors.push(err instanceof Error ? err.message : String(err));
     }
   }
   if (errors.length) throw new CniError(ErrorCode.Internal, `bridge GC: ${errors.join('; ')}`);
