@@ -340,11 +340,7 @@ struct NetSet {
 
 /// Our sets (optionally one network's), as their comments name them.
 fn network_sets(sock: &mut NftSocket, network: Option<&str>) -> Result<Vec<NetSet>, Failure> {
-    let sets = match sock.dump("masq list sets", &objects::dump_sets(TABLE)) {
-        Ok(s) => s,
-        Err(e) if e.errno == libc::ENOENT => return Ok(vec![]),
-        Err(e) => return Err(e),
-    };
+    let sets = sock.dump_existing("masq list sets", &objects::dump_sets(TABLE))?.unwrap_or_default();
     Ok(sets
         .iter()
         .filter_map(|p| objects::parse_set(p))

@@ -53,11 +53,8 @@ impl NftGcRequest {
 
 /// The elements of one set; None when the set (or its table) does not exist.
 pub fn set_elems(sock: &mut NftSocket, t: Table, set: &str) -> Result<Option<Vec<objects::Elem>>, Failure> {
-    match sock.dump("nft list elements", &objects::dump_set_elems(t, set)) {
-        Ok(r) => Ok(Some(r.iter().flat_map(|p| objects::parse_set_elems(p)).collect())),
-        Err(e) if e.errno == libc::ENOENT => Ok(None),
-        Err(e) => Err(e),
-    }
+    let replies = sock.dump_existing("nft list elements", &objects::dump_set_elems(t, set))?;
+    Ok(replies.map(|r| r.iter().flat_map(|p| objects::parse_set_elems(p)).collect()))
 }
 
 /// Where the rules that use a family's sets are (our table and its base chain), and the operation
@@ -146,11 +143,7 @@ fn all_empty<'s>(sock: &mut NftSocket, t: Table, sets: &[&'s str]) -> Result<Opt
 
 /// Handles of the chain's rules that look up any of `sets`.
 fn rules_using(sock: &mut NftSocket, scope: Scope, sets: &[&str]) -> Result<Vec<u64>, Failure> {
-    let rules = match sock.dump("nft list rules", &objects::dump_rules(scope.table, scope.chain)) {
-        Ok(r) => r,
-        Err(e) if e.errno == libc::ENOENT => return Ok(vec![]),
-        Err(e) => return Err(e),
-    };
+    let rules = sock.dump_existing("nft list rules", &objects::dump_rules(scope.table, scope.chain))?.unwrap_or_default();
     Ok(rules
         .iter()
         .filter_map(|p| objects::parse_rule(p))

@@ -88,16 +88,16 @@ mod live {
     /// The set names of a table and, per rule of `chain`, the sets it looks up (sorted).
     fn objects_of(ns: &str, t: Table, chain: &str) -> (Vec<String>, Vec<Vec<String>>) {
         let mut sock = NftSocket::open(Some(ns)).unwrap();
-        let mut sets: Vec<String> = match sock.dump("test", &objects::dump_sets(t)) {
-            Ok(r) => r.iter().filter_map(|p| objects::parse_set(p)).map(|s| s.name).collect(),
-            Err(e) if e.errno == libc::ENOENT => vec![],
-            Err(e) => panic!("{e:?}"),
-        };
-        let rules = match sock.dump("test", &objects::dump_rules(t, chain)) {
-            Ok(r) => r.iter().filter_map(|p| objects::parse_rule(p)).map(|r| r.sets).collect(),
-            Err(e) if e.errno == libc::ENOENT => vec![],
-            Err(e) => panic!("{e:?}"),
-        };
+        let mut sets: Vec<String> = sock
+            .dump_existing("test", &objects::dump_sets(t))
+            .unwrap()
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|p| objects::parse_set(p))
+            .map(|s| s.name)
+            .collect();
+        let rules = sock.dump_existing("test", &objects::dump_rules(t, chain)).unwrap().unwrap_or_default();
+        let rules = rules.iter().filter_map(|p| objects::parse_rule(p)).map(|r| r.sets).collect();
         sets.sort();
         (sets, rules)
     }

@@ -159,6 +159,16 @@ impl NftSocket {
         unreachable!()
     }
 
+    /// A dump of objects that may not exist: None when the kernel says ENOENT (no such table,
+    /// chain or set), which for our callers means "nothing there".
+    pub fn dump_existing(&mut self, op: &str, msg: &Msg) -> Result<Option<Vec<Vec<u8>>>, Failure> {
+        match self.dump(op, msg) {
+            Ok(r) => Ok(Some(r)),
+            Err(e) if e.errno == libc::ENOENT => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     fn dump_once(&mut self, op: &str, msg: &Msg) -> Result<(Vec<Vec<u8>>, bool), Failure> {
         let seq = self.next_seq(1);
         self.send(op, &wire::encode_request(msg, seq))?;

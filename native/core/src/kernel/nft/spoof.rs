@@ -372,11 +372,7 @@ pub fn spoof_list(host_netns: Option<&str>, network: Option<&str>) -> Result<Vec
     let networks: Vec<String> = match network {
         Some(n) => vec![n.to_string()],
         None => {
-            let sets = match sock.dump("spoof check list sets", &objects::dump_sets(TABLE)) {
-                Ok(s) => s,
-                Err(e) if e.errno == libc::ENOENT => return Ok(vec![]),
-                Err(e) => return Err(e),
-            };
+            let sets = sock.dump_existing("spoof check list sets", &objects::dump_sets(TABLE))?.unwrap_or_default();
             sets.iter()
                 .filter_map(|p| objects::parse_set(p))
                 .filter(|s| s.name.starts_with(MAC_SET_PREFIX))
