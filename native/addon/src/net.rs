@@ -130,8 +130,8 @@ enum Stage {
 
 /// An ADD under way: its first stage (bridge, veth into the pod, host port, DAD sysctls) runs on
 /// a resident worker from `bridgeAddBegin` on, while the caller runs IPAM; the worker then waits
-/// for `finish` (addresses, routes, gateway, masquerade) or `abort` (veth deleted). Dropped
-/// without either (garbage-collected), the worker deletes the veth too.
+/// for `finish` (addresses, routes, gateway, masquerade, spoof check) or `abort` (veth deleted).
+/// Dropped without either (garbage-collected), the worker deletes the veth too.
 #[napi]
 pub struct BridgeAddStage {
     tx: Option<std::sync::mpsc::Sender<Stage>>,
