@@ -31,14 +31,14 @@ export interface BenchmarkOptions {
   /**
    * false = diagnostic run: IPv6 is disabled in every pod namespace before the pods are added, to
    * show that per-pod time grows with N because each new pod's IPv6 multicast is flooded by the
-   * bridge to every pod (benchmarks/README.md). The issue's targets assume IPv6 on (default true).
+   * bridge to every pod (benchmarks/README.md). The targets assume IPv6 on (default true).
    */
   podIpv6?: boolean;
   /**
    * run every mode this many times per size, the modes interleaved (floor, …, agent, floor, …), and
    * judge the targets by the median of the per-round ratios (default 1). On a small, busy machine one
-   * round's floor and agent can each be 20–40 % off; pairing them within a round and taking the
-   * median keeps one bad minute from deciding a verdict.
+   * round's floor and agent can each be far off (benchmarks/README.md, Rounds); pairing them within a
+   * round and taking the median keeps one bad minute from deciding a verdict.
    */
   rounds?: number;
   /** show a progress bar on stderr (default: when stderr is a terminal) */

@@ -100,7 +100,7 @@ export function formatTable(runs: RunResult[], targets: Target[], workers: numbe
     cells.map((c, i) => (i < (several ? 4 : 3) ? c.padEnd(widths[i]!) : i === cells.length - 1 ? c : c.padStart(widths[i]!))).join('  ');
   const out = [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)];
   const diagnostic =
-    "DIAGNOSTIC RUN: the pods had IPv6 disabled (--pod-ipv6 off); the issue's targets are defined with IPv6 on, so these verdicts do not count";
+    'DIAGNOSTIC RUN: the pods had IPv6 disabled (--pod-ipv6 off); the targets are defined with IPv6 on, so these verdicts do not count';
   if (!podIpv6) out.unshift(diagnostic, '');
   const rss = runs
     .filter((r) => r.agentRssMb !== undefined)
@@ -117,8 +117,8 @@ export function formatTable(runs: RunResult[], targets: Target[], workers: numbe
   out.push(
     '',
     several
-      ? `targets (issue 4), each the median of the ${byRound(runs).length} rounds' values (pairs from one round):`
-      : 'targets (issue 4):',
+      ? `targets (benchmarks/README.md), each the median of the ${byRound(runs).length} rounds' values (pairs from one round):`
+      : 'targets (benchmarks/README.md):',
   );
   if (!podIpv6) out.push(`  ${diagnostic}`);
   for (const t of targets) {
@@ -184,7 +184,7 @@ interface Check {
   combine: 'median' | 'max';
 }
 
-/** The targets of issue 4 in one round's runs, at N = 300 when it was run (else the largest N). */
+/** The targets (benchmarks/README.md) in one round's runs, at N = 300 when it was run (else the largest N). */
 function checksOf(runs: RunResult[], workers: number): Check[] {
   const sizes = [...new Set(runs.map((r) => r.pods))].sort((a, b) => a - b);
   const n = sizes.includes(300) ? 300 : sizes[sizes.length - 1];
@@ -249,7 +249,7 @@ function checksOf(runs: RunResult[], workers: number): Check[] {
 }
 
 /**
- * The targets of issue 4. Each ratio pairs modes of the same round; with several rounds a target's
+ * The targets (benchmarks/README.md). Each ratio pairs modes of the same round; with several rounds a target's
  * value is the median of its rounds' values (the agent's RSS: the largest), so that a verdict does
  * not hang on one round's noise.
  */

@@ -21,11 +21,13 @@ export type {
   BridgeLinkRequest,
   ExecResult,
   Failure,
+  GcAttachment,
   LinkInfo,
   LoopbackResult,
   MasqEntry,
-  MasqOwner,
   MasqRequest,
+  NftGcRequest,
+  NftOwner,
   PodInspectRequest,
   PodInspectResult,
   Route as NativeRoute,
@@ -139,9 +141,13 @@ export async function loopbackSet(netns: string, up: boolean): Promise<Addon.Loo
 export async function masqAdd(req: Addon.MasqRequest): Promise<void> {
   await call('masqAdd', () => addon().masqAdd(req));
 }
-/** Remove the pod's addresses from our masquerade sets; idempotent. */
+/** Remove the pod's addresses from our masquerade sets, and a set left empty with its rule; idempotent. */
 export async function masqDel(req: Addon.MasqRequest): Promise<void> {
   await call('masqDel', () => addon().masqDel(req));
+}
+/** GC of one network's masquerade elements: those of attachments not in `valid`, then the network's empty sets. */
+export async function masqGc(req: Addon.NftGcRequest): Promise<void> {
+  await call('masqGc', () => addon().masqGc(req));
 }
 /** List masquerade elements (all networks, or one). */
 export async function masqList(hostNetns?: string, network?: string): Promise<Addon.MasqEntry[]> {
@@ -151,9 +157,13 @@ export async function masqList(hostNetns?: string, network?: string): Promise<Ad
 export async function spoofCheckAdd(req: Addon.SpoofCheckAddRequest): Promise<void> {
   await call('spoofCheckAdd', () => addon().spoofCheckAdd(req));
 }
-/** Remove the attachment's spoof-check elements (found by comment); idempotent, needs only the host namespace. */
+/** Remove the attachment's spoof-check elements (found by comment), and the network's sets and rule when they are left empty; idempotent, needs only the host namespace. */
 export async function spoofCheckDel(req: Addon.SpoofCheckDelRequest): Promise<void> {
   await call('spoofCheckDel', () => addon().spoofCheckDel(req));
+}
+/** GC of one network's spoof-check elements: those of attachments not in `valid`, then the network's sets and rule if left empty. */
+export async function spoofCheckGc(req: Addon.NftGcRequest): Promise<void> {
+  await call('spoofCheckGc', () => addon().spoofCheckGc(req));
 }
 /** List guarded ports (all networks, or one). */
 export async function spoofCheckList(hostNetns?: string, network?: string): Promise<Addon.SpoofCheckEntry[]> {

@@ -1,5 +1,5 @@
 // Fails the run when a test left anything behind: fcni-t-* namespaces, links or nftables tables in the
-// machine's own namespace (shared/TESTING.md).
+// machine's own namespace, which tests never change (they work in namespaces they create and remove).
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 

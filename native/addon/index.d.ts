@@ -14,8 +14,8 @@ export declare class AgentListener {
 /**
  * An ADD under way: its first stage (bridge, veth into the pod, host port, DAD sysctls) runs on
  * a resident worker from `bridgeAddBegin` on, while the caller runs IPAM; the worker then waits
- * for `finish` (addresses, routes, gateway, masquerade) or `abort` (veth deleted). Dropped
- * without either (garbage-collected), the worker deletes the veth too.
+ * for `finish` (addresses, routes, gateway, masquerade, spoof check) or `abort` (veth deleted).
+ * Dropped without either (garbage-collected), the worker deletes the veth too.
  */
 export declare class BridgeAddStage {
   /**
@@ -83,7 +83,8 @@ export interface BridgeAddOutcome {
 
 /**
  * Delete the container link (idempotent), reporting the global unicast addresses it had. Runs on
- * its own thread: the kernel's ~20 ms veth teardown overlaps across concurrent calls.
+ * a resident worker, off the libuv pool: the kernel's veth teardown (an RCU grace period)
+ * overlaps across concurrent calls.
  */
 export declare function bridgeDel(req: BridgeDelRequest): Promise<BridgeDelOutcome>
 
@@ -184,8 +185,15 @@ export declare function masqAdd(req: MasqRequest): Promise<BoolOutcome>
 /**
  * Remove the pod's addresses from our masquerade sets; idempotent (missing element, set or
  * table is success). With no addresses, the attachment's elements are found by their comment.
+ * A set left empty goes with the rule that uses it.
  */
 export declare function masqDel(req: MasqRequest): Promise<BoolOutcome>
+
+/**
+ * GC of one network's masquerade elements: those of attachments not in `valid` go, then the
+ * network's empty sets with their rules. Resolves to `{ value: true }` or `{ error }`.
+ */
+export declare function masqGc(req: NftGcRequest): Promise<BoolOutcome>
 
 /** List the elements of our masquerade sets (all networks, or one) in `hostNetns`. */
 export declare function masqList(hostNetns?: string | undefined | null, network?: string | undefined | null): Promise<MasqListOutcome>
@@ -252,9 +260,16 @@ export declare function spoofCheckAdd(req: SpoofCheckAddRequest): Promise<BoolOu
 
 /**
  * Remove the attachment's spoof-check elements, found by their comment; idempotent (missing
- * elements, sets or table are success). Needs only the host namespace, not the pod's.
+ * elements, sets or table are success). Needs only the host namespace, not the pod's. The
+ * network's sets and rule go with its last elements.
  */
 export declare function spoofCheckDel(req: SpoofCheckDelRequest): Promise<BoolOutcome>
+
+/**
+ * GC of one network's spoof-check elements: those of attachments not in `valid` go, then the
+ * network's sets and rule if they are left empty. Resolves to `{ value: true }` or `{ error }`.
+ */
+export declare function spoofCheckGc(req: NftGcRequest): Promise<BoolOutcome>
 
 /** List the guarded ports (all networks, or one) in `hostNetns`. */
 export declare function spoofCheckList(hostNetns?: string | undefined | null, network?: string | undefined | null): Promise<SpoofCheckListOutcome>
@@ -310,7 +325,7 @@ export interface BridgeDelRequest {
    * ipMasq: remove the masquerade elements of the link's addresses while the kernel tears the veth
    * down (`masqueraded` in the result says whether it happened; not when the link was gone)
    */
-  masquerade?: MasqOwner
+  masquerade?: NftOwner
 }
 
 /** What unwiring found. */
@@ -344,10 +359,15 @@ export interface BridgeL3Request {
   forwardV4: boolean
   forwardV6: boolean
   /**
-   * ipMasq: add `addresses` to the network's masquerade set as the call's last step (undone with
-   * the veth if it fails); removed again by masqDel
+   * ipMasq: add `addresses` to the network's masquerade set once the pod is wired (when this or
+   * a later step fails, the call undoes everything it did); removed again by masqDel
    */
-  masquerade?: MasqOwner
+  masquerade?: NftOwner
+  /**
+   * macspoofchk: allow only the container's MAC from the pod's host port, the call's last step
+   * (when it fails, the call undoes everything it did); removed again by spoofCheckDel
+   */
+  spoofCheck?: NftOwner
 }
 
 /** Wire one pod into a bridge: what the first stage of an ADD needs (no IPAM result). */
@@ -407,6 +427,12 @@ export declare enum FailureKind {
   /** any other errno */
   Kernel = 'kernel',
   Internal = 'internal',
+}
+
+/** An attachment whose elements GC keeps. */
+export interface GcAttachment {
+  containerId: string
+  ifname: string
 }
 
 /** A link as the native side reports it. */
@@ -469,14 +495,6 @@ export interface MasqEntry {
   address: string
 }
 
-/** Whose masquerade elements an ADD creates or a DEL removes. */
-export interface MasqOwner {
-  /** network name (selects the nf_tables set) */
-  network: string
-  /** container ID (with the ifname, the elements' comment) */
-  containerId: string
-}
-
 /** One attachment's masquerade request. */
 export interface MasqRequest {
   /** namespace that plays the host (a path); undefined = the caller's own */
@@ -489,6 +507,26 @@ export interface MasqRequest {
    * by their comment
    */
   addresses: Array<string>
+}
+
+/**
+ * GC of one network's nf_tables elements: those of attachments not in `valid` go, then the
+ * network's sets that are empty, with the rules that use them.
+ */
+export interface NftGcRequest {
+  /** namespace that plays the host (a path); undefined = the caller's own */
+  hostNetns?: string
+  network: string
+  /** the runtime's valid attachments (CNI GC `cni.dev/valid-attachments`) */
+  valid: Array<GcAttachment>
+}
+
+/** Whose nf_tables elements (masquerade, spoof check) an ADD creates or a DEL removes. */
+export interface NftOwner {
+  /** network name (selects the nf_tables sets) */
+  network: string
+  /** container ID (with the ifname, the elements' comment) */
+  containerId: string
 }
 
 /** What to describe for CHECK. */

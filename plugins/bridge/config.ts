@@ -1,4 +1,5 @@
-// The bridge plugin's network config: fields, defaults and cross-field rules of the reference (SPEC-NOTES §3.1).
+// The bridge plugin's network config: fields, defaults and cross-field rules of the reference
+// (https://github.com/containernetworking/plugins/blob/main/plugins/main/bridge/bridge.go, loadNetConf).
 import { z } from 'zod';
 import { dnsSchema } from '../../src/spec/net-conf.js';
 

@@ -1,5 +1,6 @@
 // The bridge plugin: a veth from the pod into a Linux bridge on the host, with optional gateway,
-// masquerade and IPAM, behaving like the reference bridge (SPEC-NOTES §3.1).
+// masquerade and IPAM, behaving like the reference bridge
+// (https://github.com/containernetworking/plugins/blob/main/plugins/main/bridge/bridge.go).
 import { definePlugin } from '../../src/skel/define-plugin.js';
 import { withRollback, type Rollback } from '../../src/skel/rollback.js';
 import type { PluginContext } from '../../src/skel/types.js';
@@ -23,6 +24,11 @@ function spoofKey(conf: BridgeConfig, ctx: PluginContext) {
   return { hostNetns: ctx.hostNetns, network: conf.name, containerId: ctx.containerId, ifname: ctx.ifname };
 }
 
+/** Whose nf_tables elements this attachment's are. */
+function owner(conf: BridgeConfig, ctx: PluginContext): native.NftOwner {
+  return { network: conf.name, containerId: ctx.containerId };
+}
+
 /** IPAM's result (released again on a later failure), and what it makes of the pod's interface. */
 async function addressing(type: string | undefined, conf: BridgeConfig, ctx: PluginContext, rb: Rollback) {
   let ipam: Result | undefined;
@@ -39,7 +45,8 @@ async function addressing(type: string | undefined, conf: BridgeConfig, ctx: Plu
     forceAddress: conf.forceAddress,
     forwardV4: plan?.forwardV4 ?? false,
     forwardV6: plan?.forwardV6 ?? false,
-    masquerade: conf.ipMasq && plan ? { network: conf.name, containerId: ctx.containerId } : undefined,
+    masquerade: conf.ipMasq && plan ? owner(conf, ctx) : undefined,
+    spoofCheck: conf.macspoofchk ? owner(conf, ctx) : undefined,
   };
   return { ipam, plan, l3 };
 }
@@ -73,16 +80,14 @@ async function add(conf: BridgeConfig, ctx: PluginContext): Promise<Result> {
       await stage.abort();
       throw e;
     });
+    // One native call wires the pod, masquerades its addresses and guards its port against MAC
+    // spoofing; when any of it fails, it undoes all of it (the gateway on a shared bridge included).
     const links = await stage.finish(l3);
-    const { addresses, masquerade } = l3;
+    const { addresses, masquerade, spoofCheck } = l3;
     rb.push(() => native.bridgeDel({ hostNetns: ctx.hostNetns, podNetns, ifname: ctx.ifname, namePort: false }));
-    // bridgeAdd masqueraded the addresses as its last step
     if (masquerade) rb.push(() => native.masqDel(masqRequest(conf, ctx, addresses)));
-    if (conf.macspoofchk) {
-      // Frames from the pod's port must carry the container's MAC (set-based: two elements).
-      await native.spoofCheckAdd({ ...spoofKey(conf, ctx), hostIfname: links.hostVeth.name, mac: links.container.mac });
-      rb.push(() => native.spoofCheckDel({ ...spoofKey(conf, ctx), hostIfname: links.hostVeth.name, mac: links.container.mac }));
-    }
+    const port = { hostIfname: links.hostVeth.name, mac: links.container.mac };
+    if (spoofCheck) rb.push(() => native.spoofCheckDel({ ...spoofKey(conf, ctx), ...port }));
     const result: Result = {
       interfaces: [
         { name: links.bridge.name, mac: links.bridge.mac },
@@ -135,7 +140,7 @@ async function unwire(ctx: PluginContext, o: { namePort: boolean; masquerade?: n
 async function del(conf: BridgeConfig, ctx: PluginContext): Promise<void> {
   const type = ipamType(conf);
   const masquerade = type && conf.ipMasq ? { network: conf.name, containerId: ctx.containerId } : undefined;
-  // IPAM is released while the kernel tears the veth down (it waits ~20 ms for RCU), and whether or
+  // IPAM is released while the kernel tears the veth down (an RCU grace period), and whether or
   // not that succeeds — the reference releases it first; its error, if any, is the one reported.
   // bridgeDel removes the masquerade elements during that wait too, when the link had addresses.
   const [link, released] = await Promise.allSettled([
@@ -171,33 +176,22 @@ async function gc(conf: BridgeConfig, ctx: PluginContext): Promise<void> {
       errors.push(e instanceof Error ? e.message : String(e));
     }
   }
-  if (conf.ipMasq) {
-    const valid = new Set((ctx.validAttachments ?? []).map((a) => `${a.containerID}/${a.ifname}`));
-    const entries = await native.masqList(ctx.hostNetns, conf.name);
-    for (const e of entries) {
-      if (valid.has(`${e.containerId}/${e.ifname}`)) continue;
-      try {
-        await native.masqDel({
-          hostNetns: ctx.hostNetns,
-          network: conf.name,
-          containerId: e.containerId,
-          ifname: e.ifname,
-          addresses: [e.address],
-        });
-      } catch (err) {
-        errors.push(err instanceof Error ? err.message : String(err));
-      }
-    }
-  }
-  if (conf.macspoofchk) {
-    const valid = new Set((ctx.validAttachments ?? []).map((a) => `${a.containerID}/${a.ifname}`));
-    for (const e of await native.spoofCheckList(ctx.hostNetns, conf.name)) {
-      if (valid.has(`${e.containerId}/${e.ifname}`)) continue;
-      try {
-        await native.spoofCheckDel({ ...spoofKey(conf, ctx), containerId: e.containerId, ifname: e.ifname, hostIfname: e.hostIfname });
-      } catch (err) {
-        errors.push(err instanceof Error ? err.message : String(err));
-      }
+  // Each removes the elements of attachments that are no longer valid, then the network's sets
+  // (and rules) that this leaves empty.
+  const req: native.NftGcRequest = {
+    hostNetns: ctx.hostNetns,
+    network: conf.name,
+    valid: (ctx.validAttachments ?? []).map((a) => ({ containerId: a.containerID, ifname: a.ifname })),
+  };
+  for (const [wanted, sweep] of [
+    [conf.ipMasq, native.masqGc],
+    [conf.macspoofchk, native.spoofCheckGc],
+  ] as const) {
+    if (!wanted) continue;
+    try {
+      await sweep(req);
+    } catch (err) {
+      errors.push(err instanceof Error ? err.message : String(err));
     }
   }
   if (errors.length) throw new CniError(ErrorCode.Internal, `bridge GC: ${errors.join('; ')}`);

@@ -1,5 +1,6 @@
-// Turns the IPAM result and the bridge config into the result skeleton and the one native request of an
-// ADD, refusing an IPAM result that the kernel would take but that makes no sense for a bridge.
+// Turns the IPAM result and the bridge config into the result's IPs and routes and the request of the
+// ADD's second native stage (addresses, routes, gateway), refusing an IPAM result that the kernel
+// would take but that makes no sense for a bridge.
 import type { NativeRoute } from '../../src/native.js';
 import { formatIp, ipFamily, networkOf, nextIp, parseCidr } from '../../src/net/ip.js';
 import { CniError, ErrorCode } from '../../src/spec/errors.js';

@@ -1,4 +1,6 @@
-// The loopback plugin: brings `lo` up in the pod (SPEC-NOTES §3.7). CNI_IFNAME and config fields are ignored.
+// The loopback plugin: brings `lo` up in the pod, as the reference does
+// (https://github.com/containernetworking/plugins/blob/main/plugins/main/loopback/loopback.go).
+// CNI_IFNAME and config fields are ignored. Behaviour and differences: ./README.md.
 import { z } from 'zod';
 import { definePlugin } from '../../src/skel/define-plugin.js';
 import type { PluginContext } from '../../src/skel/types.js';

@@ -58,10 +58,11 @@ export class DiskStore {
 
   /**
    * Keep SPARE_TARGET empty files ready in <dir>/.fastcni-spares for the next reservations to write
-   * into: an ADD then does not wait for the file system to allocate an inode. Made in a long-lived
-   * process after a reservation took one, on a libuv thread, while the pod is being wired. They live
-   * in a directory of their own, so making them changes neither the network directory nor the
-   * index: no flock and no index record. Only reservations (under the flock) take them.
+   * into: an ADD then does not wait for the file system to allocate an inode (a figure is in
+   * benchmarks/README.md). Made in a long-lived process after a reservation took one, on a libuv
+   * thread, while the pod is being wired. They live in a directory of their own, so making them
+   * changes neither the network directory nor the index: no flock and no index record. Only
+   * reservations (under the flock) take them.
    *
    * The refill goes on after the request that started it has been answered, so it reaches the
    * directory through a descriptor of its own, opened now: the store's path may name the
@@ -371,7 +372,7 @@ function readOwner(path: string): string | undefined {
 /**
  * Overwrite last_reserved_ip.<range> with `text` (mode 0600 when created), as the reference's
  * os.WriteFile does, but without O_TRUNC: on ext4, truncating a file with data to zero and writing
- * it again makes close() flush it (auto_da_alloc), which costs 0.3–4 ms per ADD on a busy disk.
+ * it again makes close() flush it (auto_da_alloc), a wait on every ADD (figure: benchmarks/README.md).
  * Writing in place and then cutting to the new length leaves the same bytes. Only flock holders
  * (us and the reference) read the file, so no reader sees the step between. A crash in between can
  * leave other text there (as a crash after O_TRUNC leaves an empty file): the file is only the

@@ -236,7 +236,7 @@ export class CniRuntime {
       try {
         cached = await this.cache.result(key, list.cniVersion);
       } catch {
-        // cni#1072: an unreadable cache must not block DEL.
+        // An unreadable cache must not block DEL (libcni since https://github.com/containernetworking/cni/pull/1072).
         await this.cache.remove(key);
         cached = undefined;
       }

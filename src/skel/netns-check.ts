@@ -10,8 +10,8 @@ export function netnsCheckDisabled(override: string | undefined): boolean {
 }
 
 // Our own namespace never changes (no thread Node owns ever switches namespace), so its identity
-// is stat()ed once. Any other host path (in the agent, the launcher's namespace as the descriptor
-// it sent, /proc/self/fd/N) is stat()ed per call.
+// is stat()ed once. Any other host path (in the agent, /proc/self/fd/N: the caller's namespace, the
+// descriptor its launcher sent, held open for the request) is stat()ed per call.
 let selfNetns: BigIntStats | undefined;
 
 function hostStat(hostNetns: string): BigIntStats {

@@ -2,7 +2,7 @@
 // Only the skeleton turns these into the spec's JSON and an exit code.
 import type { Failure, FailureKind } from '../../native/addon/index.js';
 
-/** The spec's well-known error codes (SPEC-NOTES §1.8). */
+/** The spec's well-known error codes (https://github.com/containernetworking/cni/blob/main/SPEC.md#error). */
 export const ErrorCode = {
   IncompatibleVersion: 1,
   UnsupportedField: 2,

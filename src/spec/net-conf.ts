@@ -30,7 +30,8 @@ const typeSchema = z
 
 /**
  * The common fields of a plugin's network config (types.NetConf plus the well-known optional keys).
- * Plugins extend it: `netConfSchema.extend({ bridge: z.string().default('cni0') })`.
+ * The skeleton checks every request against it, then against the plugin's own schema (the `config`
+ * of definePlugin), which therefore names only the fields its handlers read.
  * A missing `cniVersion` means 0.1.0 (see configVersion).
  */
 export const netConfSchema = z

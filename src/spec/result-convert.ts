@@ -1,4 +1,5 @@
-// Result version conversion exactly as the reference's pkg/types/{020,040,100} converters (SPEC-NOTES §1.7).
+// Result version conversion exactly as the reference's pkg/types/{020,040,100} converters
+// (https://github.com/containernetworking/cni/tree/main/pkg/types).
 import type { Result } from './result.js';
 import { ipFamily } from '../net/ip.js';
 import { CURRENT_VERSION, resultFamily, type ResultFamily } from './versions.js';

@@ -27,3 +27,30 @@ export function masqElements(ns: Netns): string[] {
 export function hasMasqElement(ns: Netns, address: string): boolean {
   return masqElements(ns).some((e) => e.includes(address));
 }
+
+/** Our nf_tables objects (tables `inet fastcni` and `bridge fastcni`) as nft lists them, in short. */
+export interface OurObjects {
+  /** "<family> <set> <comment>", sorted */
+  sets: string[];
+  /** "<family> <chain> <the sets it looks up, @-prefixed>", sorted */
+  rules: string[];
+  /** "<family> <chain>" */
+  chains: string[];
+}
+
+export function ourObjects(ns: Netns): OurObjects {
+  const out: OurObjects = { sets: [], rules: [], chains: [] };
+  for (const item of ruleset(ns)) {
+    const [kind, obj] = Object.entries(item)[0] as [string, Record<string, unknown>];
+    if (obj.table !== 'fastcni') continue;
+    if (kind === 'set') out.sets.push(`${obj.family} ${obj.name} ${obj.comment ?? ''}`);
+    if (kind === 'chain') out.chains.push(`${obj.family} ${obj.name}`);
+    if (kind === 'rule') {
+      const sets = [...JSON.stringify(obj.expr).matchAll(/"(@[\w-]+)"/g)].map((m) => m[1]);
+      out.rules.push([obj.family, obj.chain, ...sets].join(' '));
+    }
+  }
+  out.sets.sort();
+  out.rules.sort();
+  return out;
+}

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { inNs, ip, ipJson, makeNetns, removeNetns, type Netns } from '../helpers/netns.js';
 import { addrs, bridgeConf, bridgePorts, cidrsOf, cni, nodeAndPod, tempDir } from '../helpers/fixtures.js';
-import { hasMasqElement, masqElements } from '../helpers/nft.js';
+import { hasMasqElement, masqElements, ourObjects } from '../helpers/nft.js';
 import { OUR_BIN, REF_BIN } from '../helpers/run-plugin.js';
 
 const VERSIONS = ['0.1.0', '0.2.0', '0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'];
@@ -275,6 +275,28 @@ describe('bridge ADD that fails part-way leaves nothing behind', () => {
     expect(masqElements(node)).toEqual([]);
     // the gateway this ADD put on the bridge went with it
     expect(cidrsOf(node, 'fcnibr0')).toEqual([]);
+  });
+
+  it('when the spoof check cannot be installed (after masquerade, in the same native ADD)', async () => {
+    const { node, pod } = nodeAndPod();
+    const dataDir = tempDir('ipam');
+    // The network's spoof-check sets exist, of a type that cannot hold a port name: the kernel
+    // refuses the pod's elements, as one without nf_tables' bridge family would refuse the table.
+    const hash = createHash('sha256').update('testnet').digest('hex').slice(0, 16);
+    inNs(node.name, 'nft', 'add table bridge fastcni');
+    for (const set of [`spoof-if-${hash}`, `spoof-mac-${hash}`])
+      inNs(node.name, 'nft', `add set bridge fastcni ${set} { type ether_addr; }`);
+    const res = await cni('ADD', { node, pod, id: 'ctr-spoof', conf: bridgeConf({ dataDir, extra: { macspoofchk: true } }) });
+    expect(res.code).not.toBe(0);
+    expect((res.json as { msg: string }).msg).toMatch(/spoof check/);
+    expect(addrs(pod).find((l) => l.ifname === 'eth0')).toBeUndefined();
+    expect(bridgePorts(node, 'fcnibr0')).toEqual([]);
+    expect(reservations(dataDir)).toEqual([]);
+    // the gateway it put on the bridge is gone
+    expect(cidrsOf(node, 'fcnibr0')).toEqual([]);
+    // and so is the masquerade it had added, its set (this network's first) with it
+    expect(masqElements(node)).toEqual([]);
+    expect(ourObjects(node).sets.filter((s) => s.startsWith('inet'))).toEqual([]);
   });
 
   // A route the kernel refuses (its gateway is on no subnet of the pod) fails the pod's batch,

@@ -1,9 +1,11 @@
 //! napi exports for rtnetlink work (fastcni_core): pod wiring, inspection, loopback, locks, and
 //! fine-grained link/address/route/sysctl calls. Every async export resolves to { error?, value? }
-//! and never rejects for a kernel failure. The pod-wiring calls and namespace creation run on a
-//! short-lived thread of their own (they must setns anyway), so a kernel wait (veth deletion is
-//! ~20 ms of RCU) holds no libuv pool thread and concurrent calls overlap; the small calls are
-//! AsyncTasks whose core function spawns its namespace thread.
+//! and never rejects for a kernel failure. The pod-wiring calls (bridgeAddBegin, bridgeDel) run on
+//! a resident worker parked in the host namespace (fc::agent::run_resident); inspection, loopback,
+//! namespace creation and lock waits on a short-lived thread of their own (they must setns, or may
+//! wait long). So a kernel wait (a veth deletion waits for an RCU grace period) holds no libuv pool
+//! thread and concurrent calls overlap; the small calls are AsyncTasks on the libuv pool whose core
+//! function spawns its namespace thread.
 
 use fastcni_core as fc;
 use fastcni_core::{
@@ -128,8 +130,8 @@ enum Stage {
 
 /// An ADD under way: its first stage (bridge, veth into the pod, host port, DAD sysctls) runs on
 /// a resident worker from `bridgeAddBegin` on, while the caller runs IPAM; the worker then waits
-/// for `finish` (addresses, routes, gateway, masquerade) or `abort` (veth deleted). Dropped
-/// without either (garbage-collected), the worker deletes the veth too.
+/// for `finish` (addresses, routes, gateway, masquerade, spoof check) or `abort` (veth deleted).
+/// Dropped without either (garbage-collected), the worker deletes the veth too.
 #[napi]
 pub struct BridgeAddStage {
     tx: Option<std::sync::mpsc::Sender<Stage>>,
@@ -200,7 +202,8 @@ fn once() -> fc::Failure {
 }
 
 /// Delete the container link (idempotent), reporting the global unicast addresses it had. Runs on
-/// its own thread: the kernel's ~20 ms veth teardown overlaps across concurrent calls.
+/// a resident worker, off the libuv pool: the kernel's veth teardown (an RCU grace period)
+/// overlaps across concurrent calls.
 #[napi(ts_return_type = "Promise<BridgeDelOutcome>")]
 pub fn bridge_del(env: &Env, req: BridgeDelRequest) -> Result<Object<'_>> {
     let host = req.host_netns.clone();

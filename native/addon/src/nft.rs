@@ -3,7 +3,7 @@
 //! typed error.
 
 use fastcni_core::kernel as fc;
-use fastcni_core::kernel::{MasqEntry, MasqRequest, SpoofCheckAddRequest, SpoofCheckDelRequest, SpoofCheckEntry};
+use fastcni_core::kernel::{MasqEntry, MasqRequest, NftGcRequest, SpoofCheckAddRequest, SpoofCheckDelRequest, SpoofCheckEntry};
 use napi::bindgen_prelude::AsyncTask;
 use napi_derive::napi;
 
@@ -17,9 +17,11 @@ type ListScope = (Option<String>, Option<String>);
 
 pool_task!(MasqAddTask, MasqRequest, BoolOutcome, |r| BoolOutcome::from_result(fc::masq_add(r), |()| true));
 pool_task!(MasqDelTask, MasqRequest, BoolOutcome, |r| BoolOutcome::from_result(fc::masq_del(r), |()| true));
+pool_task!(MasqGcTask, NftGcRequest, BoolOutcome, |r| BoolOutcome::from_result(fc::masq_gc(r), |()| true));
 pool_task!(MasqListTask, ListScope, MasqListOutcome, |s| MasqListOutcome::of(fc::masq_list(s.0.as_deref(), s.1.as_deref())));
 pool_task!(SpoofAddTask, SpoofCheckAddRequest, BoolOutcome, |r| BoolOutcome::from_result(fc::spoof_add(r), |()| true));
 pool_task!(SpoofDelTask, SpoofCheckDelRequest, BoolOutcome, |r| BoolOutcome::from_result(fc::spoof_del(r), |()| true));
+pool_task!(SpoofGcTask, NftGcRequest, BoolOutcome, |r| BoolOutcome::from_result(fc::spoof_gc(r), |()| true));
 pool_task!(SpoofListTask, ListScope, SpoofCheckListOutcome, |s| SpoofCheckListOutcome::of(fc::spoof_list(s.0.as_deref(), s.1.as_deref())));
 
 /// Add the pod's addresses to our nf_tables masquerade sets (table `inet fastcni`), creating the
@@ -32,9 +34,17 @@ pub fn masq_add(req: MasqRequest) -> AsyncTask<MasqAddTask> {
 
 /// Remove the pod's addresses from our masquerade sets; idempotent (missing element, set or
 /// table is success). With no addresses, the attachment's elements are found by their comment.
+/// A set left empty goes with the rule that uses it.
 #[napi]
 pub fn masq_del(req: MasqRequest) -> AsyncTask<MasqDelTask> {
     AsyncTask::new(MasqDelTask(req))
+}
+
+/// GC of one network's masquerade elements: those of attachments not in `valid` go, then the
+/// network's empty sets with their rules. Resolves to `{ value: true }` or `{ error }`.
+#[napi]
+pub fn masq_gc(req: NftGcRequest) -> AsyncTask<MasqGcTask> {
+    AsyncTask::new(MasqGcTask(req))
 }
 
 /// List the elements of our masquerade sets (all networks, or one) in `hostNetns`.
@@ -53,10 +63,18 @@ pub fn spoof_check_add(req: SpoofCheckAddRequest) -> AsyncTask<SpoofAddTask> {
 }
 
 /// Remove the attachment's spoof-check elements, found by their comment; idempotent (missing
-/// elements, sets or table are success). Needs only the host namespace, not the pod's.
+/// elements, sets or table are success). Needs only the host namespace, not the pod's. The
+/// network's sets and rule go with its last elements.
 #[napi]
 pub fn spoof_check_del(req: SpoofCheckDelRequest) -> AsyncTask<SpoofDelTask> {
     AsyncTask::new(SpoofDelTask(req))
+}
+
+/// GC of one network's spoof-check elements: those of attachments not in `valid` go, then the
+/// network's sets and rule if they are left empty. Resolves to `{ value: true }` or `{ error }`.
+#[napi]
+pub fn spoof_check_gc(req: NftGcRequest) -> AsyncTask<SpoofGcTask> {
+    AsyncTask::new(SpoofGcTask(req))
 }
 
 /// List the guarded ports (all networks, or one) in `hostNetns`.

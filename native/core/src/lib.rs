@@ -15,6 +15,6 @@ mod types;
 pub use error::{Failure, FailureKind, Result};
 pub use phase::{totals as phase_totals, PhaseTotal};
 pub use types::{
-    BridgeAddResult, BridgeDelRequest, BridgeDelResult, BridgeL3Request, BridgeLinkRequest, LinkInfo, LinkKind, LoopbackResult, MasqOwner,
+    BridgeAddResult, BridgeDelRequest, BridgeDelResult, BridgeL3Request, BridgeLinkRequest, LinkInfo, LinkKind, LoopbackResult, NftOwner,
     PodInspectRequest, PodInspectResult, Route,
 };

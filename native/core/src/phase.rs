@@ -32,9 +32,11 @@ pub enum Phase {
     ReadBack,
     /// the pod's masquerade elements
     Masquerade,
+    /// the pod's spoof-check elements
+    SpoofCheck,
 }
 
-const PHASES: [Phase; 9] = [
+const PHASES: [Phase; 10] = [
     Phase::PodSocket,
     Phase::BridgeEnsure,
     Phase::VethCreate,
@@ -44,6 +46,7 @@ const PHASES: [Phase; 9] = [
     Phase::PodBatch,
     Phase::ReadBack,
     Phase::Masquerade,
+    Phase::SpoofCheck,
 ];
 
 impl Phase {
@@ -58,6 +61,7 @@ impl Phase {
             Phase::PodBatch => "bridgeAdd.podBatch",
             Phase::ReadBack => "bridgeAdd.readBack",
             Phase::Masquerade => "bridgeAdd.masquerade",
+            Phase::SpoofCheck => "bridgeAdd.spoofCheck",
         }
     }
 }

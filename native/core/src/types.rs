@@ -126,30 +126,52 @@ pub struct BridgeL3Request {
     pub force_address: bool,
     pub forward_v4: bool,
     pub forward_v6: bool,
-    /// ipMasq: add `addresses` to the network's masquerade set as the call's last step (undone with
-    /// the veth if it fails); removed again by masqDel
-    pub masquerade: Option<MasqOwner>,
+    /// ipMasq: add `addresses` to the network's masquerade set once the pod is wired (when this or
+    /// a later step fails, the call undoes everything it did); removed again by masqDel
+    pub masquerade: Option<NftOwner>,
+    /// macspoofchk: allow only the container's MAC from the pod's host port, the call's last step
+    /// (when it fails, the call undoes everything it did); removed again by spoofCheckDel
+    pub spoof_check: Option<NftOwner>,
 }
 
-/// Whose masquerade elements an ADD creates or a DEL removes.
+/// Whose nf_tables elements (masquerade, spoof check) an ADD creates or a DEL removes.
 #[derive(Debug, Clone, Default)]
 #[cfg_attr(feature = "napi", napi_derive::napi(object))]
-pub struct MasqOwner {
-    /// network name (selects the nf_tables set)
+pub struct NftOwner {
+    /// network name (selects the nf_tables sets)
     pub network: String,
     /// container ID (with the ifname, the elements' comment)
     pub container_id: String,
 }
 
-impl MasqOwner {
-    /// The nf_tables request for this owner's attachment `ifname` in `host_netns`.
-    pub fn request(&self, host_netns: Option<&str>, ifname: &str, addresses: Vec<String>) -> crate::kernel::MasqRequest {
+impl NftOwner {
+    /// The masquerade request for this owner's attachment `ifname` in `host_netns`.
+    pub fn masq_request(&self, host_netns: Option<&str>, ifname: &str, addresses: Vec<String>) -> crate::kernel::MasqRequest {
         crate::kernel::MasqRequest {
             host_netns: host_netns.map(str::to_string),
             network: self.network.clone(),
             container_id: self.container_id.clone(),
             ifname: ifname.to_string(),
             addresses,
+        }
+    }
+
+    /// The spoof-check request for this owner's attachment `ifname`: only `mac` may leave through
+    /// the host port `host_ifname`.
+    pub fn spoof_request(
+        &self,
+        host_netns: Option<&str>,
+        ifname: &str,
+        host_ifname: &str,
+        mac: &str,
+    ) -> crate::kernel::SpoofCheckAddRequest {
+        crate::kernel::SpoofCheckAddRequest {
+            host_netns: host_netns.map(str::to_string),
+            network: self.network.clone(),
+            host_ifname: host_ifname.to_string(),
+            mac: mac.to_string(),
+            container_id: self.container_id.clone(),
+            ifname: ifname.to_string(),
         }
     }
 }
@@ -179,7 +201,7 @@ pub struct BridgeDelRequest {
     pub name_port: bool,
     /// ipMasq: remove the masquerade elements of the link's addresses while the kernel tears the veth
     /// down (`masqueraded` in the result says whether it happened; not when the link was gone)
-    pub masquerade: Option<MasqOwner>,
+    pub masquerade: Option<NftOwner>,
 }
 
 /// What unwiring found.

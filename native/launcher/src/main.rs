@@ -18,8 +18,9 @@ use std::process::{exit, Command};
 use config::Config;
 use fastcni_frame::Response;
 
-/// Delegation (src/ipam/delegate.ts) recognises our plugins by this string in a file's first 4 KiB.
-/// GNU ld places `.note.*` sections right after the program headers, so it lands near the start.
+/// Plugin lookup (src/runtime/plugin-lookup.ts) recognises our plugins by this string in a file's
+/// first 4 KiB. GNU ld places `.note.*` sections right after the program headers, so it lands near
+/// the start.
 #[used]
 #[link_section = ".note.fastcni"]
 static MARKER: [u8; 16] = *b"fastcni-plugin\0\0";

@@ -23,7 +23,7 @@ use super::rtnl::{Raw, Req, Rtnl, NLM_F_ECHO};
 use super::sysctl;
 use crate::error::{Failure, FailureKind, Result};
 use crate::phase::{self, Phase};
-use crate::types::{BridgeAddResult, BridgeDelRequest, BridgeDelResult, BridgeL3Request, BridgeLinkRequest, LinkKind, MasqOwner};
+use crate::types::{BridgeAddResult, BridgeDelRequest, BridgeDelResult, BridgeL3Request, BridgeLinkRequest, LinkKind, NftOwner};
 
 const VETH_NAME_TRIES: usize = 10;
 const OPER_UP_TIMEOUT: Duration = Duration::from_secs(2);
@@ -103,7 +103,8 @@ pub fn attach_resident(res: &mut Resident, req: BridgeLinkRequest) -> Result<Att
 }
 
 /// The second stage on the same worker, with what follows from the IPAM result (addresses, routes,
-/// gateway, masquerade): on failure the veth is deleted, so the ADD leaves nothing behind.
+/// gateway, masquerade, spoof check): on failure the veth is deleted and the bridge's gateway
+/// change undone, so the ADD leaves nothing behind.
 pub fn finish_resident(res: &mut Resident, a: Attached, l3: BridgeL3Request) -> Result<BridgeAddResult> {
     let Attached { req: link, mut host, mut pod, pod_ns, linked, used_cache } = a;
     let req = &BridgeAddRequest { link, l3 };
@@ -123,8 +124,7 @@ pub fn finish_resident(res: &mut Resident, a: Attached, l3: BridgeL3Request) -> 
     let (out, bridge, change) = r?;
     // nf_tables sockets for "the caller's own namespace" open in this thread's current one
     res.back()?;
-    masquerade(&mut host, req, &out, &change)?;
-    phase::lap(Phase::Masquerade);
+    nft_elements(&mut host, req, &out, &change)?;
     res.put_host(host);
     if bridge.info.up && bridge.info.kind == Some(LinkKind::Bridge) && bridge.info.name == req.link.bridge {
         res.bridges.insert(req.link.bridge.clone(), bridge);
@@ -148,14 +148,33 @@ fn add_afresh(
     finish_with(&mut Sides { host, pod, pod_ns, dirs: &mut res.sysctl }, req, &linked, false)
 }
 
-/// The pod's masquerade elements, from the host namespace, in the same call as the wiring (one
-/// hop between Node and a native thread per ADD instead of two). On failure the veth and the
-/// bridge's gateway `change` go again, so the call still leaves nothing behind; the host socket is
-/// dropped with the error. The calling thread must be in the host namespace.
-fn masquerade(host: &mut Rtnl, req: &BridgeAddRequest, out: &BridgeAddResult, change: &GatewayChange) -> Result<()> {
-    let Some(owner) = &req.l3.masquerade else { return Ok(()) };
-    super::nft::masq_add(&owner.request(req.link.host_netns.as_deref(), &req.link.ifname, req.l3.addresses.clone()))
-        .inspect_err(|_| rollback(host, out.host_veth.index, change))
+/// The pod's nf_tables elements (masquerade, then spoof check), from the host namespace, in the
+/// same call as the wiring (one hop between Node and a native thread per ADD instead of two or
+/// three). On failure the elements added go again, then the veth and the bridge's gateway
+/// `change`, so the call still leaves nothing behind; the host socket is dropped with the error.
+/// The calling thread must be in the host namespace.
+fn nft_elements(host: &mut Rtnl, req: &BridgeAddRequest, out: &BridgeAddResult, change: &GatewayChange) -> Result<()> {
+    let host_netns = req.link.host_netns.as_deref();
+    let masq = req.l3.masquerade.as_ref().map(|o| o.masq_request(host_netns, &req.link.ifname, req.l3.addresses.clone()));
+    let undo = |host: &mut Rtnl| {
+        // Whatever masquerade went in (an address family added before a later one failed, say):
+        // its DEL is idempotent and takes a set it leaves empty.
+        if let Some(m) = &masq {
+            let _ = super::nft::masq_del(m);
+        }
+        rollback(host, out.host_veth.index, change);
+    };
+    if let Some(m) = &masq {
+        super::nft::masq_add(m).inspect_err(|_| undo(host))?;
+        phase::lap(Phase::Masquerade);
+    }
+    if let Some(owner) = &req.l3.spoof_check {
+        // its two elements go in one batch: a failed add left neither of them
+        let spoof = owner.spoof_request(host_netns, &req.link.ifname, &out.host_veth.name, &out.container.mac);
+        super::nft::spoof_add(&spoof).inspect_err(|_| undo(host))?;
+        phase::lap(Phase::SpoofCheck);
+    }
+    Ok(())
 }
 
 /// Undo a failed second stage on the host side: the veth (which takes its pod end along), then
@@ -211,7 +230,7 @@ impl GatewayChange {
 /// [`bridge_del`] on a resident worker; the thread returns to the host namespace afterwards.
 /// It also names the host end (read before the deletion takes it away) for the spoof-check DEL.
 /// With masquerade, the elements go on a thread started here in the host namespace, overlapping
-/// the kernel's ~20 ms veth teardown; it waits for the addresses the link had.
+/// the kernel's veth teardown (an RCU grace period); it waits for the addresses the link had.
 pub fn bridge_del_resident(res: &mut Resident, req: &BridgeDelRequest) -> Result<BridgeDelResult> {
     let mut host = if req.name_port { res.take_host().ok() } else { None };
     let masq = match &req.masquerade {
@@ -241,9 +260,9 @@ struct MasqDelLater {
     done: std::thread::JoinHandle<Result<bool>>,
 }
 
-fn masq_del_later(req: &BridgeDelRequest, owner: &MasqOwner) -> Result<MasqDelLater> {
+fn masq_del_later(req: &BridgeDelRequest, owner: &NftOwner) -> Result<MasqDelLater> {
     let (tx, rx) = std::sync::mpsc::channel::<Vec<String>>();
-    let mut masq = owner.request(req.host_netns.as_deref(), &req.ifname, vec![]);
+    let mut masq = owner.masq_request(req.host_netns.as_deref(), &req.ifname, vec![]);
     let done = std::thread::Builder::new()
         .name("fastcni-masq-del".into())
         .stack_size(128 * 1024)

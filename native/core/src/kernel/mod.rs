@@ -18,7 +18,7 @@ pub use bridge::{attach_resident, bridge_del_here, bridge_del_resident, finish_r
 pub use inspect::{addr_list, link_del, link_list, loopback_set_here, pod_inspect_here, route_list, sysctl_get, sysctl_set};
 pub use netns::{create_named_here, delete_named, detached};
 pub use nft::{
-    masq_add, masq_del, masq_list, spoof_add, spoof_del, spoof_list, MasqEntry, MasqRequest, SpoofCheckAddRequest, SpoofCheckDelRequest,
-    SpoofCheckEntry,
+    masq_add, masq_del, masq_gc, masq_list, spoof_add, spoof_del, spoof_gc, spoof_list, GcAttachment, MasqEntry, MasqRequest, NftGcRequest,
+    SpoofCheckAddRequest, SpoofCheckDelRequest, SpoofCheckEntry,
 };
 pub use resident::Resident;

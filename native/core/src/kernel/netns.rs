@@ -1,5 +1,7 @@
-//! Network namespaces, only ever entered from short-lived threads we spawn ourselves, so no thread
-//! that Node or libuv owns is left in a foreign namespace. Sockets opened there keep that netns.
+//! Network namespaces, only ever entered from threads we spawn ourselves — short-lived ones, and
+//! the resident workers (crate::agent::workers), which return to their host namespace before they
+//! wait for more work — so no thread that Node or libuv owns is left in a foreign namespace.
+//! Sockets opened there keep that netns.
 //! Also named namespaces as `ip netns add|del` keeps them: a bind mount per name under /var/run/netns.
 
 use std::ffi::CString;
@@ -22,7 +24,9 @@ pub fn open(path: &str) -> Result<OwnedFd> {
     }
 }
 
-/// Move the calling thread into the namespace. Only call this on a thread from [`on_thread`].
+/// Move the calling thread into the namespace. Only call this on a thread of ours: one from
+/// [`on_thread`], [`run_in`] or [`detached`], or a resident worker that marks the move on its
+/// `Resident` (so it goes back to its host namespace before it parks).
 pub fn enter(fd: &OwnedFd, path: &str) -> Result<()> {
     // SAFETY: plain syscall on a valid fd.
     if unsafe { libc::setns(fd.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {

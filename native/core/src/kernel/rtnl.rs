@@ -1,8 +1,9 @@
 //! A synchronous NETLINK_ROUTE socket: several requests in one send, each acked, with the replies
 //! of GETs collected (one round trip for a whole step), or a dump (retried when the kernel marks it
 //! interrupted). Replies stay raw bytes until a caller parses them: netlink-packet-route builds its
-//! error-context strings even on success (rust-netlink/netlink-packet-route#297), which made one
-//! bridge RTM_GETLINK cost ~1 ms, so hot paths use the small parsers in link.rs instead.
+//! error-context strings even on success (rust-netlink/netlink-packet-route#297), which made parsing
+//! a bridge's RTM_GETLINK reply cost more than the round trip (figure: benchmarks/README.md), so hot
+//! paths use the small parsers in link.rs instead.
 //! The socket keeps the netns it was opened in.
 
 use netlink_packet_core::{NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST};

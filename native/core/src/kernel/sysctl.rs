@@ -38,10 +38,11 @@ pub fn write_if_present(key: &str, value: &str) -> Result<()> {
 /// one namespace and reused for that namespace's keys. Why: /proc/sys/net is one dentry shared by
 /// every namespace, and each namespace adds its own "ipv4"/"ipv6" child of the same name, all on
 /// one dcache hash chain that a lookup walks (proc_sys_compare per entry); the oldest namespace's
-/// (the host's) sits at the end, so a full-path open in the host costs ~75 µs at 300 pods and
-/// grows with them. A lookup relative to the cached dirfd starts below that chain. The dirfd names
-/// the directory of the namespace that was current when it was opened (later lookups under it stay
-/// in that namespace's table), so keep one `Dirs` per namespace and open it from inside it.
+/// (the host's) sits at the end, so a full-path open in the host gets slower with every pod
+/// namespace (figure: benchmarks/README.md). A lookup relative to the cached dirfd starts below
+/// that chain. The dirfd names the directory of the namespace that was current when it was opened
+/// (later lookups under it stay in that namespace's table), so keep one `Dirs` per namespace and
+/// open it from inside it.
 #[derive(Default)]
 pub struct Dirs {
     fds: Vec<(String, std::os::fd::OwnedFd)>,

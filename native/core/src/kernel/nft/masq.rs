@@ -1,5 +1,6 @@
 //! Pod masquerading with nf_tables sets: table `inet fastcni`, base chain `postrouting`, one set
-//! of pod addresses per (network, subnet) plus one rule using it. Adding a pod adds an element.
+//! of pod addresses per (network, subnet) plus one rule using it. Adding a pod adds an element;
+//! the DEL that takes a set's last element also takes the set and its rule (see reap.rs).
 
 use std::net::IpAddr;
 
@@ -8,6 +9,7 @@ use sha2::{Digest, Sha256};
 use super::error::{nl_errno, Failure, FailureKind};
 use super::objects::{self, Elem, Ip, SetSpec, Table};
 use super::pool;
+use super::reap::{self, NftGcRequest};
 use super::socket::{MsgError, NftSocket};
 use super::wire::{Msg, NFPROTO_INET, NLM_F_APPEND, NLM_F_CREATE, NLM_F_EXCL};
 
@@ -19,6 +21,9 @@ pub const SET_PREFIX: &str = "masq-";
 const SRCNAT_PRIORITY: i32 = 100;
 /// libnftnl/kernel limit for userdata (NFT_USERDATA_MAXLEN) minus our TLV overhead.
 const MAX_COMMENT: usize = 240;
+const DEL: &str = "masq del";
+/// Where the rules that use our sets are.
+const SCOPE: reap::Scope<'static> = reap::Scope { table: TABLE, chain: CHAIN, op: DEL };
 
 /// One attachment's masquerade request.
 #[derive(Clone, Debug, Default)]
@@ -205,7 +210,8 @@ fn add_one(sock: &mut NftSocket, plan: &Plan) -> Result<(), Failure> {
         let exists = |i: usize| errs.iter().any(|e| e.index == i && e.errno == libc::EEXIST);
         if !need_set {
             match errs.iter().find(|e| e.index == elem_at).map(|e| e.errno) {
-                // Set or table missing: first use of this network on this node.
+                // Set or table missing: first use of this network on this node, or the DEL of its
+                // last pod removed it since (nothing remembers a network as set up: this ENOENT tells).
                 Some(libc::ENOENT) => (need_chain, need_set) = (true, true),
                 // A stale element (address reused after a missed DEL): replace it; the newest ADD owns the address.
                 Some(libc::EEXIST) => {
@@ -260,16 +266,19 @@ fn plans(req: &MasqRequest) -> Result<Vec<Plan>, Failure> {
 
 /// Delete one element; missing element, set or table is success.
 fn del_elem(sock: &mut NftSocket, msg: Msg) -> Result<(), Failure> {
-    match sock.transact("masq del", &[msg])? {
+    match sock.transact(DEL, &[msg])? {
         Ok(()) => Ok(()),
         Err(e) if e.iter().all(|e| e.errno == libc::ENOENT) => Ok(()),
-        Err(e) => Err(fail("masq del", &e)),
+        Err(e) => Err(fail(DEL, &e)),
     }
 }
 
-/// Remove the attachment's elements. With addresses, each element is deleted only if its comment
-/// names this attachment (or it has none), so a DEL that runs after the address was reused by
-/// another pod leaves the new owner alone. Without addresses, elements are found by comment.
+/// Remove the attachment's elements, and each set this leaves empty with the rule using it.
+/// With addresses, each element is deleted only if its comment names this attachment (or it has
+/// none), so a DEL that runs after the address was reused by another pod leaves the new owner
+/// alone. Without addresses, elements are found by comment in the network's sets.
+/// The emptiness check costs one dump of the set per address after the element's deletion, also
+/// when the element was already gone, so that a repeated DEL finishes what a failed one began.
 pub fn masq_del(req: &MasqRequest) -> Result<(), Failure> {
     let plans = plans(req)?;
     let mut sock = pool::lease(req.host_netns.as_deref())?;
@@ -279,29 +288,72 @@ pub fn masq_del(req: &MasqRequest) -> Result<(), Failure> {
             let msg = objects::get_set_elem(TABLE, &p.set, &p.elem.key);
             let current = match sock.request("masq del lookup", &msg) {
                 Ok(replies) => replies.iter().flat_map(|r| objects::parse_set_elems(r)).find(|e| e.key == p.elem.key),
-                Err(e) if e.errno == libc::ENOENT => continue,
+                Err(e) if e.errno == libc::ENOENT => None,
                 Err(e) => return Err(e),
             };
-            match current {
-                None => continue,
-                Some(e) if e.comment.as_deref().is_some_and(|c| c != mine) => continue,
-                Some(_) => del_elem(&mut sock, p.del_elem_msg())?,
+            if current.is_some_and(|e| e.comment.as_deref().is_none_or(|c| c == mine)) {
+                del_elem(&mut sock, p.del_elem_msg())?;
             }
+            reap::reap_if_empty(&mut sock, SCOPE, &[&p.set])?;
         }
         return Ok(());
     }
-    for l in list_elems(&mut sock, Some(&req.network))? {
-        if l.elem.comment.as_deref() == Some(mine.as_str()) {
-            let msg = objects::del_set_elems(TABLE, &l.set, std::slice::from_ref(&l.elem));
-            del_elem(&mut sock, msg)?;
+    for set in network_sets(&mut sock, Some(&req.network))? {
+        let elems = reap::set_elems(&mut sock, TABLE, &set.name)?.unwrap_or_default();
+        let gone: Vec<Elem> = elems.into_iter().filter(|e| e.comment.as_deref() == Some(mine.as_str())).collect();
+        if !gone.is_empty() {
+            del_elem(&mut sock, objects::del_set_elems(TABLE, &set.name, &gone))?;
         }
+        reap::reap_if_empty(&mut sock, SCOPE, &[&set.name])?;
     }
     Ok(())
 }
 
+/// GC of one network: the elements of attachments that are not valid go (in one transaction per
+/// listing, valid only if nothing changed since), then every set of the network left empty.
+pub fn masq_gc(req: &NftGcRequest) -> Result<(), Failure> {
+    const OP: &str = "masq gc";
+    let mut sock = pool::lease(req.host_netns.as_deref())?;
+    reap::sweep(&mut sock, OP, |sock| {
+        let mut msgs = Vec::new();
+        for set in network_sets(sock, Some(&req.network))? {
+            let elems = reap::set_elems(sock, TABLE, &set.name)?.unwrap_or_default();
+            let stale: Vec<Elem> = elems.into_iter().filter(|e| !req.keeps(e.comment.as_deref())).collect();
+            if !stale.is_empty() {
+                msgs.push(objects::del_set_elems(TABLE, &set.name, &stale));
+            }
+        }
+        Ok(msgs)
+    })?;
+    for set in network_sets(&mut sock, Some(&req.network))? {
+        reap::reap_if_empty(&mut sock, reap::Scope { op: OP, ..SCOPE }, &[&set.name])?;
+    }
+    Ok(())
+}
+
+/// One of our sets, with what its comment says it is for.
+struct NetSet {
+    name: String,
+    network: String,
+    subnet: PodCidr,
+}
+
+/// Our sets (optionally one network's), as their comments name them.
+fn network_sets(sock: &mut NftSocket, network: Option<&str>) -> Result<Vec<NetSet>, Failure> {
+    let sets = sock.dump_existing("masq list sets", &objects::dump_sets(TABLE))?.unwrap_or_default();
+    Ok(sets
+        .iter()
+        .filter_map(|p| objects::parse_set(p))
+        .filter(|s| s.name.starts_with(SET_PREFIX))
+        .filter_map(|s| {
+            let (net, subnet) = s.comment.as_deref().and_then(parse_set_comment)?;
+            network.is_none_or(|n| n == net).then_some(NetSet { name: s.name, network: net, subnet })
+        })
+        .collect())
+}
+
 /// An element of one of our sets, with what its set says about it.
 struct Listed {
-    set: String,
     network: String,
     subnet: PodCidr,
     elem: Elem,
@@ -309,29 +361,11 @@ struct Listed {
 
 /// Every element of our sets, optionally one network's.
 fn list_elems(sock: &mut NftSocket, network: Option<&str>) -> Result<Vec<Listed>, Failure> {
-    let sets = match sock.dump("masq list sets", &objects::dump_sets(TABLE)) {
-        Ok(s) => s,
-        Err(e) if e.errno == libc::ENOENT => return Ok(vec![]),
-        Err(e) => return Err(e),
-    };
     let mut out = Vec::new();
-    for s in sets.iter().filter_map(|p| objects::parse_set(p)) {
-        if !s.name.starts_with(SET_PREFIX) {
-            continue;
-        }
-        let Some((net, subnet)) = s.comment.as_deref().and_then(parse_set_comment) else {
-            continue;
-        };
-        if network.is_some_and(|n| n != net) {
-            continue;
-        }
-        let elems = match sock.dump("masq list elements", &objects::dump_set_elems(TABLE, &s.name)) {
-            Ok(e) => e,
-            Err(e) if e.errno == libc::ENOENT => continue, // set removed meanwhile
-            Err(e) => return Err(e),
-        };
-        for el in elems.iter().flat_map(|p| objects::parse_set_elems(p)) {
-            out.push(Listed { set: s.name.clone(), network: net.clone(), subnet: subnet.clone(), elem: el });
+    for s in network_sets(sock, network)? {
+        // a set removed meanwhile has no elements
+        for elem in reap::set_elems(sock, TABLE, &s.name)?.unwrap_or_default() {
+            out.push(Listed { network: s.network.clone(), subnet: s.subnet.clone(), elem });
         }
     }
     Ok(out)

@@ -1,19 +1,24 @@
 //! nf_tables over netlink with our own small encoder (no nft process, no rule strings):
 //! pod masquerading through per-network address sets in table `inet fastcni`, and the bridge
-//! plugin's MAC spoof check through per-network port sets in table `bridge fastcni`.
+//! plugin's MAC spoof check through per-network port sets in table `bridge fastcni`. A network's
+//! sets and rules go with its last element, guarded against concurrent ADDs (reap.rs).
 
 mod error;
 mod masq;
 mod objects;
 mod pool;
+mod reap;
 mod socket;
 mod spoof;
 mod wire;
 
 #[cfg(test)]
+mod reap_tests;
+#[cfg(test)]
 mod spoof_tests;
 #[cfg(test)]
 mod tests;
 
-pub use masq::{masq_add, masq_del, masq_list, MasqEntry, MasqRequest};
-pub use spoof::{spoof_add, spoof_del, spoof_list, SpoofCheckAddRequest, SpoofCheckDelRequest, SpoofCheckEntry};
+pub use masq::{masq_add, masq_del, masq_gc, masq_list, MasqEntry, MasqRequest};
+pub use reap::{GcAttachment, NftGcRequest};
+pub use spoof::{spoof_add, spoof_del, spoof_gc, spoof_list, SpoofCheckAddRequest, SpoofCheckDelRequest, SpoofCheckEntry};

@@ -32,9 +32,12 @@ const NFTA_DATA_VERDICT: u16 = 2;
 const NFTA_VERDICT_CODE: u16 = 1;
 const NFTA_RULE_TABLE: u16 = 1;
 const NFTA_RULE_CHAIN: u16 = 2;
+const NFTA_RULE_HANDLE: u16 = 3;
 const NFTA_RULE_EXPRESSIONS: u16 = 4;
 const NFTA_EXPR_NAME: u16 = 1;
 const NFTA_EXPR_DATA: u16 = 2;
+const NFTA_LOOKUP_SET: u16 = 1;
+const NFTA_GEN_ID: u16 = 1;
 
 /// udata TLV types (libnftnl NFTNL_UDATA_SET_*, NFTNL_UDATA_SET_ELEM_*).
 pub const UDATA_SET_KEYBYTEORDER: u8 = 0;
@@ -458,6 +461,60 @@ pub fn get_set_elem(t: Table, set: &str, key: &[u8]) -> Msg {
     let mut a = elem_list_head(t.name, set);
     elem_list(&mut a, &[Elem { key: key.to_vec(), comment: None }]);
     Msg::new(MsgType::GetSetElem, t.family, 0, a)
+}
+
+/// DELSET of one set (by name, as nft sends it; no NLM_F_NONREC: the caller decides
+/// emptiness itself, under a generation check).
+pub fn del_set(t: Table, name: &str) -> Msg {
+    let mut a = Attrs::new();
+    a.str(NFTA_SET_TABLE, t.name).str(NFTA_SET_NAME, name);
+    Msg::new(MsgType::DelSet, t.family, 0, a)
+}
+
+/// GETRULE dump of one chain's rules.
+pub fn dump_rules(t: Table, chain: &str) -> Msg {
+    let mut a = Attrs::new();
+    a.str(NFTA_RULE_TABLE, t.name).str(NFTA_RULE_CHAIN, chain);
+    Msg::new(MsgType::GetRule, t.family, super::wire::NLM_F_DUMP, a)
+}
+
+/// DELRULE of one rule by its handle.
+pub fn del_rule(t: Table, chain: &str, handle: u64) -> Msg {
+    let mut a = Attrs::new();
+    a.str(NFTA_RULE_TABLE, t.name).str(NFTA_RULE_CHAIN, chain).u64be(NFTA_RULE_HANDLE, handle);
+    Msg::new(MsgType::DelRule, t.family, 0, a)
+}
+
+/// GETGEN: the ruleset generation of the namespace (AF_UNSPEC, no attributes).
+pub fn get_gen() -> Msg {
+    Msg::new(MsgType::GetGen, 0, 0, Attrs::new())
+}
+
+/// The generation in a NEWGEN reply payload.
+pub fn parse_gen(payload: &[u8]) -> Option<u32> {
+    let v = super::wire::find_attr(payload.get(super::wire::NFGENMSG_LEN..)?, NFTA_GEN_ID)?;
+    Some(u32::from_be_bytes(v.try_into().ok()?))
+}
+
+/// A rule as read back: its handle and the sets its lookups use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleInfo {
+    pub handle: u64,
+    pub sets: Vec<String>,
+}
+
+/// Parse a NEWRULE message payload (after nlmsghdr).
+pub fn parse_rule(payload: &[u8]) -> Option<RuleInfo> {
+    use super::wire::{attr_str, find_attr, parse_attrs};
+    let attrs = payload.get(super::wire::NFGENMSG_LEN..)?;
+    let handle = u64::from_be_bytes(find_attr(attrs, NFTA_RULE_HANDLE)?.try_into().ok()?);
+    let exprs = find_attr(attrs, NFTA_RULE_EXPRESSIONS).unwrap_or_default();
+    let sets = parse_attrs(exprs)
+        .filter(|(t, _)| *t == NFTA_LIST_ELEM)
+        .filter(|(_, e)| find_attr(e, NFTA_EXPR_NAME).map(attr_str).as_deref() == Some("lookup"))
+        .filter_map(|(_, e)| find_attr(find_attr(e, NFTA_EXPR_DATA)?, NFTA_LOOKUP_SET).map(attr_str))
+        .collect();
+    Some(RuleInfo { handle, sets })
 }
 
 fn nul_terminated(s: &str) -> Vec<u8> {

@@ -1,6 +1,6 @@
 //! Reuse of nf_tables sockets across calls. Closing a NETLINK_NETFILTER socket makes the kernel
 //! flush nf_tables' deferred-destroy work under the commit mutex, which waits for an RCU grace
-//! period (~10 ms) after any element deletion; keeping sockets open avoids that on every call.
+//! period after any element deletion; keeping sockets open avoids that wait on every call.
 //! A socket is keyed by the identity (dev, inode) of the namespace it was opened in, never by
 //! path, so a path that now names a different namespace never gets a stale socket.
 

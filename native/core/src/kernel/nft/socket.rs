@@ -4,6 +4,7 @@
 use netlink_sys::{protocols::NETLINK_NETFILTER, Socket, SocketAddr};
 
 use super::error::{nl_errno, Failure, FailureKind};
+use super::objects;
 use super::wire::{self, Msg, NLMSG_DONE, NLMSG_ERROR, NLM_F_ACK, NLM_F_DUMP_INTR};
 
 const RECV_BUF: usize = 256 * 1024;
@@ -16,6 +17,16 @@ pub struct MsgError {
     /// index into the messages given to `transact`
     pub index: usize,
     pub errno: i32,
+}
+
+/// How a transaction guarded by a ruleset generation ended.
+#[derive(Debug)]
+pub enum Guarded {
+    Committed,
+    /// some message failed (the batch was aborted): the kernel's verdicts
+    Refused(Vec<MsgError>),
+    /// the ruleset moved on since the generation was read: nothing was done
+    Stale,
 }
 
 pub struct NftSocket {
@@ -45,8 +56,33 @@ impl NftSocket {
     /// Send one transaction. Ok(()) when every message was accepted and committed; otherwise the
     /// per-message errors (the kernel aborts the whole batch when any message fails).
     pub fn transact(&mut self, op: &str, msgs: &[Msg]) -> Result<Result<(), Vec<MsgError>>, Failure> {
+        self.send_batch(op, msgs, None)
+    }
+
+    /// A transaction that commits only if the ruleset is still at generation `genid` (from
+    /// [`NftSocket::generation`], read before whatever the batch was computed from).
+    pub fn transact_at(&mut self, op: &str, msgs: &[Msg], genid: u32) -> Result<Guarded, Failure> {
+        match self.send_batch(op, msgs, Some(genid)) {
+            Ok(Ok(())) => Ok(Guarded::Committed),
+            Ok(Err(errs)) => Ok(Guarded::Refused(errs)),
+            Err(e) if e.errno == libc::ERESTART => Ok(Guarded::Stale),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The namespace's current ruleset generation (bumped by every commit).
+    pub fn generation(&mut self) -> Result<u32, Failure> {
+        const OP: &str = "nft generation";
+        let replies = self.request(OP, &objects::get_gen())?;
+        replies
+            .iter()
+            .find_map(|r| objects::parse_gen(r))
+            .ok_or_else(|| Failure::new(FailureKind::Internal, OP, "the kernel sent no ruleset generation"))
+    }
+
+    fn send_batch(&mut self, op: &str, msgs: &[Msg], genid: Option<u32>) -> Result<Result<(), Vec<MsgError>>, Failure> {
         let first = self.next_seq(msgs.len() as u32 + 2);
-        let (bytes, seqs) = wire::encode_batch(msgs, first, true);
+        let (bytes, seqs) = wire::encode_batch(msgs, first, true, genid);
         let end_seq = first.wrapping_add(msgs.len() as u32 + 1);
         self.send(op, &bytes)?;
         let mut pending = msgs.len();
@@ -77,7 +113,8 @@ impl NftSocket {
                         errors.push(MsgError { index, errno });
                     }
                 } else if (m.seq == first || m.seq == end_seq) && errno != 0 {
-                    // The batch framing itself was refused: no per-message replies follow.
+                    // The batch itself was refused (its framing, or ERESTART for a stale
+                    // generation): no per-message replies follow.
                     self.poisoned = false;
                     return Err(nl_errno(op, errno));
                 }
@@ -120,6 +157,16 @@ impl NftSocket {
             }
         }
         unreachable!()
+    }
+
+    /// A dump of objects that may not exist: None when the kernel says ENOENT (no such table,
+    /// chain or set), which for our callers means "nothing there".
+    pub fn dump_existing(&mut self, op: &str, msg: &Msg) -> Result<Option<Vec<Vec<u8>>>, Failure> {
+        match self.dump(op, msg) {
+            Ok(r) => Ok(Some(r)),
+            Err(e) if e.errno == libc::ENOENT => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     fn dump_once(&mut self, op: &str, msg: &Msg) -> Result<(Vec<Vec<u8>>, bool), Failure> {

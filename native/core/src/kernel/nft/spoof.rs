@@ -1,7 +1,8 @@
 //! The bridge plugin's MAC spoof check with nf_tables sets: table `bridge fastcni`, base chain
 //! `prerouting` (filter, priority -300), and per network two sets and one rule:
 //!   iifname @spoof-if-<h> iifname . ether saddr != @spoof-mac-<h> drop
-//! Adding a pod adds two elements (its host veth; its host veth . container MAC) in one batch.
+//! Adding a pod adds two elements (its host veth; its host veth . container MAC) in one batch;
+//! the DEL that takes the network's last elements also takes its sets and rule (see reap.rs).
 
 use sha2::{Digest, Sha256};
 
@@ -9,6 +10,7 @@ use super::error::{nl_errno, Failure, FailureKind};
 use super::masq::elem_comment;
 use super::objects::{self, Elem, SetSpec, Table, IFNAME_LEN};
 use super::pool;
+use super::reap::{self, NftGcRequest};
 use super::socket::{MsgError, NftSocket};
 use super::wire::{Msg, NFPROTO_BRIDGE, NLM_F_APPEND, NLM_F_CREATE, NLM_F_EXCL};
 
@@ -23,6 +25,9 @@ const PRIORITY: i32 = -300;
 const IF_SET_ID: u32 = 1;
 const MAC_SET_ID: u32 = 2;
 const MAX_COMMENT: usize = 240;
+const DEL: &str = "spoof check del";
+/// Where the rule that uses a network's sets is.
+const SCOPE: reap::Scope<'static> = reap::Scope { table: TABLE, chain: CHAIN, op: DEL };
 
 /// Guard a pod's host port against MAC spoofing (bridge `macspoofchk`).
 #[derive(Clone, Debug, Default)]
@@ -208,7 +213,8 @@ pub fn spoof_add(req: &SpoofCheckAddRequest) -> Result<(), Failure> {
         if !need_setup {
             let elem_errs: Vec<i32> = (elems_at..msgs.len()).filter_map(errno_at).collect();
             if elem_errs.contains(&libc::ENOENT) {
-                // Set or table missing: first use of this network on this node.
+                // Set or table missing: first use of this network on this node, or the DEL of its
+                // last pod removed it since (nothing remembers a network as set up: this ENOENT tells).
                 need_setup = true;
                 continue;
             }
@@ -253,18 +259,11 @@ struct Listed {
     elem: Elem,
 }
 
-fn dump_elems(sock: &mut NftSocket, set: &str) -> Result<Vec<Elem>, Failure> {
-    match sock.dump("spoof check list", &objects::dump_set_elems(TABLE, set)) {
-        Ok(r) => Ok(r.iter().flat_map(|p| objects::parse_set_elems(p)).collect()),
-        Err(e) if e.errno == libc::ENOENT => Ok(vec![]), // no table or set: nothing there
-        Err(e) => Err(e),
-    }
-}
-
 fn list_network(sock: &mut NftSocket, if_set: &str, mac_set: &str) -> Result<Vec<Listed>, Failure> {
     let mut out = Vec::new();
     for (set, in_mac_set) in [(if_set, false), (mac_set, true)] {
-        for elem in dump_elems(sock, set)? {
+        // no table or set: nothing there
+        for elem in reap::set_elems(sock, TABLE, set)?.unwrap_or_default() {
             out.push(Listed { in_mac_set, host_ifname: key_ifname(&elem.key), elem });
         }
     }
@@ -285,44 +284,62 @@ fn del_msgs(if_set: &str, mac_set: &str, listed: &[Listed], pick: impl Fn(&Liste
 
 /// Remove the attachment's elements, found by their comment `<containerId>/<ifname>` in the
 /// network's two sets (so a DEL running after the port name was reused leaves the new owner
-/// alone). Idempotent: missing elements, sets or table are success.
+/// alone), then the network's sets and rule if no element is left (see reap.rs). Idempotent:
+/// missing elements, sets or table are success, and a repeated DEL still removes empty sets.
 pub fn spoof_del(req: &SpoofCheckDelRequest) -> Result<(), Failure> {
-    const OP: &str = "spoof check del";
     let mut sock = pool::lease(req.host_netns.as_deref())?;
     let (if_set, mac_set) = set_names(&req.network);
+    del_elements(&mut sock, req, (&if_set, &mac_set))?;
+    reap::reap_if_empty(&mut sock, SCOPE, &[&if_set, &mac_set])
+}
+
+fn del_elements(sock: &mut NftSocket, req: &SpoofCheckDelRequest, (if_set, mac_set): (&str, &str)) -> Result<(), Failure> {
     let mine = elem_comment(&req.container_id, &req.ifname);
     // With the MAC, the port is where to look first, not a filter: the listing that follows a miss
     // removes the attachment's elements on any port.
     let mut only_port = req.host_ifname.as_deref();
     if let (Some(host), Some(mac)) = (req.host_ifname.as_deref(), req.mac.as_deref()) {
-        if del_by_key(&mut sock, (&if_set, &mac_set), host, mac, &mine)? {
+        if del_by_key(sock, (if_set, mac_set), host, mac, &mine)? {
             return Ok(());
         }
         only_port = None;
     }
     for _ in 0..3 {
-        let listed = list_network(&mut sock, &if_set, &mac_set)?;
-        let msgs = del_msgs(&if_set, &mac_set, &listed, |l| {
+        let listed = list_network(sock, if_set, mac_set)?;
+        let msgs = del_msgs(if_set, mac_set, &listed, |l| {
             l.elem.comment.as_deref() == Some(mine.as_str()) && only_port.is_none_or(|h| h == l.host_ifname)
         });
         if msgs.is_empty() {
             return Ok(());
         }
-        match sock.transact(OP, &msgs)? {
+        match sock.transact(DEL, &msgs)? {
             Ok(()) => return Ok(()),
             // Something was deleted meanwhile (the whole batch was refused): list again.
             Err(e) if e.iter().all(|e| e.errno == libc::ENOENT) => continue,
-            Err(e) => return Err(fail(OP, &e)),
+            Err(e) => return Err(fail(DEL, &e)),
         }
     }
-    Err(Failure::new(FailureKind::Busy, OP, "spoof-check elements kept changing during DEL"))
+    Err(Failure::new(FailureKind::Busy, DEL, "spoof-check elements kept changing during DEL"))
+}
+
+/// GC of one network: the elements of attachments that are not valid go (in one transaction,
+/// valid only if nothing changed since they were listed), then the network's sets and rule if no
+/// element is left.
+pub fn spoof_gc(req: &NftGcRequest) -> Result<(), Failure> {
+    const OP: &str = "spoof check gc";
+    let mut sock = pool::lease(req.host_netns.as_deref())?;
+    let (if_set, mac_set) = set_names(&req.network);
+    reap::sweep(&mut sock, OP, |sock| {
+        let listed = list_network(sock, &if_set, &mac_set)?;
+        Ok(del_msgs(&if_set, &mac_set, &listed, |l| !req.keeps(l.elem.comment.as_deref())))
+    })?;
+    reap::reap_if_empty(&mut sock, reap::Scope { op: OP, ..SCOPE }, &[&if_set, &mac_set])
 }
 
 /// The attachment's two elements looked up by key and deleted when their comment names it.
 /// False when the port element is not there as expected (never added, already deleted, or owned
 /// by another attachment): the caller then falls back to listing, which also finds strays.
 fn del_by_key(sock: &mut NftSocket, (if_set, mac_set): (&str, &str), host: &str, mac: &str, mine: &str) -> Result<bool, Failure> {
-    const OP: &str = "spoof check del";
     if check_ifname(host).is_err() {
         return Ok(false);
     }
@@ -341,10 +358,10 @@ fn del_by_key(sock: &mut NftSocket, (if_set, mac_set): (&str, &str), host: &str,
             _ => {}
         }
     }
-    match sock.transact(OP, &found)? {
+    match sock.transact(DEL, &found)? {
         Ok(()) => Ok(true),
         Err(e) if e.iter().all(|e| e.errno == libc::ENOENT) => Ok(false), // changed meanwhile: list
-        Err(e) => Err(fail(OP, &e)),
+        Err(e) => Err(fail(DEL, &e)),
     }
 }
 
@@ -355,11 +372,7 @@ pub fn spoof_list(host_netns: Option<&str>, network: Option<&str>) -> Result<Vec
     let networks: Vec<String> = match network {
         Some(n) => vec![n.to_string()],
         None => {
-            let sets = match sock.dump("spoof check list sets", &objects::dump_sets(TABLE)) {
-                Ok(s) => s,
-                Err(e) if e.errno == libc::ENOENT => return Ok(vec![]),
-                Err(e) => return Err(e),
-            };
+            let sets = sock.dump_existing("spoof check list sets", &objects::dump_sets(TABLE))?.unwrap_or_default();
             sets.iter()
                 .filter_map(|p| objects::parse_set(p))
                 .filter(|s| s.name.starts_with(MAC_SET_PREFIX))

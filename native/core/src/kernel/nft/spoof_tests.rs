@@ -59,7 +59,7 @@ fn full_setup_msgs() -> Vec<Msg> {
 fn spoof_setup_batch_matches_nft() {
     let nft = fixture(include_str!("testdata/spoof-all.hex"));
     assert_msgs_eq(&batch_messages(&full_setup_msgs()), &nft);
-    let (bytes, _) = wire::encode_batch(&full_setup_msgs(), 0, false);
+    let (bytes, _) = wire::encode_batch(&full_setup_msgs(), 0, false, None);
     assert_eq!(to_hex(&bytes), to_hex(&nft.concat()));
 }
 
@@ -112,7 +112,7 @@ fn spoof_production_plan_matches_nft_objects() {
     assert_eq!((plan.if_set.clone(), plan.mac_set.clone()), set_names("net1"));
     let mut msgs = plan.setup_msgs();
     msgs.extend(plan.add_elem_msgs(true));
-    let (bytes, _) = wire::encode_batch(&msgs, 0, true);
+    let (bytes, _) = wire::encode_batch(&msgs, 0, true, None);
     let ours = split_owned(&bytes);
     assert_eq!(ours.len(), nft.len());
     for (i, m) in ours.iter().enumerate() {

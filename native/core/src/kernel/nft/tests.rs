@@ -19,7 +19,7 @@ fn hex(s: &str) -> Vec<u8> {
 }
 
 pub(super) fn batch_messages(msgs: &[Msg]) -> Vec<Vec<u8>> {
-    let (bytes, _) = wire::encode_batch(msgs, 0, false);
+    let (bytes, _) = wire::encode_batch(msgs, 0, false, None);
     wire::split_messages(&bytes)
         .iter()
         .map(|m| {
@@ -84,7 +84,7 @@ fn full_setup_batch_matches_nft() {
     let nft = fixture(include_str!("testdata/all.hex"));
     assert_msgs_eq(&batch_messages(&full_setup_msgs()), &nft);
     // and as one buffer, framing and padding included
-    let (bytes, seqs) = wire::encode_batch(&full_setup_msgs(), 0, false);
+    let (bytes, seqs) = wire::encode_batch(&full_setup_msgs(), 0, false, None);
     assert_eq!(bytes, nft.concat());
     assert_eq!(seqs, (1..=10).collect::<Vec<u32>>());
 }
@@ -150,7 +150,7 @@ fn production_plan_matches_nft_objects() {
     let mut msgs = plan.chain_msgs();
     msgs.extend(plan.set_msgs());
     msgs.push(plan.add_elem_msg(Some(1)));
-    let (bytes, _) = wire::encode_batch(&msgs, 0, true);
+    let (bytes, _) = wire::encode_batch(&msgs, 0, true, None);
     let ours: Vec<Vec<u8>> = split_owned(&bytes);
     // ours: begin, table, chain, mcast4, mcast6, set4, rule4, elem4, end
     // nft:  begin, table, chain, set4, set6, mcast4, mcast6, rule4, rule6, elem4, elem6, end

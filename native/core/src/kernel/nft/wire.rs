@@ -4,6 +4,8 @@
 pub const NFNL_SUBSYS_NFTABLES: u16 = 10;
 pub const NFNL_MSG_BATCH_BEGIN: u16 = 16;
 pub const NFNL_MSG_BATCH_END: u16 = 17;
+/// The batch-begin attribute carrying the ruleset generation the batch was computed against.
+const NFNL_BATCH_GENID: u16 = 1;
 
 pub const NLMSG_ERROR: u16 = 2;
 pub const NLMSG_DONE: u16 = 3;
@@ -28,11 +30,15 @@ pub enum MsgType {
     NewTable = 0,
     NewChain = 3,
     NewRule = 6,
+    GetRule = 7,
+    DelRule = 8,
     NewSet = 9,
     GetSet = 10,
+    DelSet = 11,
     NewSetElem = 12,
     GetSetElem = 13,
     DelSetElem = 14,
+    GetGen = 16,
 }
 
 /// Protocol families (NFPROTO_*).
@@ -79,6 +85,10 @@ impl Attrs {
 
     /// nf_tables integers are big-endian on the wire.
     pub fn u32be(&mut self, ty: u16, v: u32) -> &mut Self {
+        self.put(ty, &v.to_be_bytes())
+    }
+
+    pub fn u64be(&mut self, ty: u16, v: u64) -> &mut Self {
         self.put(ty, &v.to_be_bytes())
     }
 
@@ -142,12 +152,19 @@ pub fn encode_request(msg: &Msg, seq: u32) -> Vec<u8> {
 }
 
 /// A transaction: BATCH_BEGIN, the messages with consecutive sequence numbers, BATCH_END.
+/// With `genid`, the kernel refuses the whole batch (ERESTART, acked on BATCH_BEGIN) unless the
+/// ruleset is still at that generation, checked and committed under the same mutex
+/// (nfnetlink_rcv_batch, nf_tables_valid_genid); iptables-nft sends it the same way.
 /// Returns the bytes and the sequence number given to each message (in order).
-pub fn encode_batch(msgs: &[Msg], first_seq: u32, ack: bool) -> (Vec<u8>, Vec<u32>) {
+pub fn encode_batch(msgs: &[Msg], first_seq: u32, ack: bool, genid: Option<u32>) -> (Vec<u8>, Vec<u32>) {
     let mut out = Vec::with_capacity(256 * (msgs.len() + 2));
     let mut seq = first_seq;
     let batch = |ty, seq| Header { ty, flags: NLM_F_REQUEST, seq, family: 0, res_id: NFNL_SUBSYS_NFTABLES };
-    frame(&mut out, batch(NFNL_MSG_BATCH_BEGIN, seq), &[]);
+    let mut begin = Attrs::new();
+    if let Some(g) = genid {
+        begin.u32be(NFNL_BATCH_GENID, g);
+    }
+    frame(&mut out, batch(NFNL_MSG_BATCH_BEGIN, seq), begin.bytes());
     let mut seqs = Vec::with_capacity(msgs.len());
     for m in msgs {
         seq = seq.wrapping_add(1);
