@@ -85,6 +85,8 @@ function escapeRegExp(s: string): string {
 
 /** The paths of one request whose caller sent the descriptors of where it is (the agent). */
 export class CallerPaths implements PathView {
+  /** the caller's string → its local form: a request asks for some paths more than once */
+  private readonly made = new Map<string, string>();
   /** local form → the caller's string, for reported() */
   private readonly seen = new Map<string, string>();
   /** the caller's root as a prefix of local paths, followed by a "/" */
@@ -99,7 +101,10 @@ export class CallerPaths implements PathView {
     const { root, cwd } = this.caller;
     // Same root and mount namespace: the caller's absolute paths are ours, at no cost.
     if (root === undefined && path.startsWith('/')) return path;
-    const local = root === undefined ? `${cwd}/${path}` : resolveUnder(root, cwd, path);
+    let local = this.made.get(path);
+    if (local !== undefined) return local;
+    local = root === undefined ? `${cwd}/${path}` : resolveUnder(root, cwd, path);
+    this.made.set(path, local);
     this.seen.set(local, path);
     return local;
   }
