@@ -1,10 +1,10 @@
 // Runs the built `fastcni` CLI like a person does, optionally inside a node namespace, with a sandbox of
 // its own: a temp config dir, cache dir and IPAM data dir, CNI_PATH = dist/cni.
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bridgeConf, tempDir } from './fixtures.js';
 import type { Netns } from './netns.js';
-import { execWith, OUR_BIN, ROOT, type PluginRun } from './run-plugin.js';
+import { CNITOOL, execWith, OUR_BIN, REF_BIN, ROOT, type PluginRun } from './run-plugin.js';
 
 export const CLI = join(ROOT, 'dist', 'src', 'cli', 'fastcni.js');
 
@@ -58,4 +58,51 @@ export function reservations(s: Sandbox, net = 'testnet'): string[] {
         .filter((f) => /^[0-9.]+$|:/.test(f) && !f.startsWith('last_'))
         .sort()
     : [];
+}
+
+/** Whether libcni's cnitool was built by the set-up (.cache/bin/cnitool). */
+export const haveCnitool = existsSync(CNITOOL);
+
+/** A sandbox whose cache dir is <varLib>/cni, so cnitool (with varLib mounted on /var/lib) shares it. */
+export interface CnitoolSandbox extends Sandbox {
+  varLib: string;
+}
+
+export function cnitoolSandbox(): CnitoolSandbox {
+  const s = sandbox();
+  const varLib = tempDir('varlib');
+  mkdirSync(join(varLib, 'cni'));
+  const cacheDir = join(varLib, 'cni');
+  return { ...s, cacheDir, varLib, env: { ...s.env, FASTCNI_CACHE_DIR: cacheDir } };
+}
+
+/**
+ * Run cnitool ARGS inside `node`, with the sandbox's conf dir and CNI_PATH (ours unless given).
+ * cnitool's cache root is fixed at /var/lib/cni: it runs in a private mount namespace where the
+ * sandbox's varLib is bind-mounted over /var/lib, so the machine's own /var/lib/cni is never touched.
+ */
+export function cnitool(
+  s: CnitoolSandbox,
+  node: Netns,
+  args: string[],
+  o: { cniPath?: string; env?: Record<string, string> } = {},
+): Promise<PluginRun> {
+  const script = 'mount --bind "$1" /var/lib && shift && exec ip netns exec "$@"';
+  return execWith(
+    'unshare',
+    ['-m', '--propagation', 'private', 'sh', '-c', script, 'sh', s.varLib, node.name, CNITOOL, ...args],
+    { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', NETCONFPATH: s.confDir, CNI_PATH: o.cniPath ?? OUR_BIN, ...o.env },
+    '',
+  );
+}
+
+/**
+ * A CNI_PATH directory of one plugin per name, each taken from ours (dist/cni) or the reference
+ * (/usr/lib/cni): e.g. the reference bridge and host-local chained before our portmap. Ours are
+ * symbolic links to the launcher, which finds its configuration through /proc/self/exe.
+ */
+export function mixedPluginDir(choice: Record<string, 'ours' | 'ref'>): string {
+  const dir = tempDir('cni-bin');
+  for (const [name, from] of Object.entries(choice)) symlinkSync(join(from === 'ours' ? OUR_BIN : REF_BIN, name), join(dir, name));
+  return dir;
 }

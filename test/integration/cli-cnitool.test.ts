@@ -1,36 +1,12 @@
 // fastcni and cnitool share attachments: same synthesised container ID, same cache, same printed result.
 // cnitool's cache root is fixed at /var/lib/cni, so it runs in a private mount namespace where a temp
 // directory is bind-mounted over /var/lib: the machine's own /var/lib/cni is never touched.
-import { existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cnitoolContainerId } from '../../src/cli/invocation.js';
-import { cacheFiles, fastcni, reservations, sandbox, writeBridgeList, type Sandbox } from '../helpers/cli.js';
-import { addrs, cidrsOf, nodeAndPod, tempDir } from '../helpers/fixtures.js';
+import { cacheFiles, cnitool, cnitoolSandbox, fastcni, haveCnitool, reservations, writeBridgeList, type Sandbox } from '../helpers/cli.js';
+import { addrs, cidrsOf, nodeAndPod } from '../helpers/fixtures.js';
 import type { Netns } from '../helpers/netns.js';
 import { masqElements } from '../helpers/nft.js';
-import { CNITOOL, execWith, OUR_BIN, type PluginRun } from '../helpers/run-plugin.js';
-
-const haveCnitool = existsSync(CNITOOL);
-
-/** A sandbox whose cache dir is <varLib>/cni, so cnitool (with varLib mounted on /var/lib) shares it. */
-function sharedSandbox(): Sandbox & { varLib: string } {
-  const s = sandbox();
-  const varLib = tempDir('varlib');
-  mkdirSync(join(varLib, 'cni'));
-  const cacheDir = join(varLib, 'cni');
-  return { ...s, cacheDir, varLib, env: { ...s.env, FASTCNI_CACHE_DIR: cacheDir } };
-}
-
-function cnitool(s: Sandbox & { varLib: string }, node: Netns, args: string[]): Promise<PluginRun> {
-  const script = 'mount --bind "$1" /var/lib && shift && exec ip netns exec "$@"';
-  return execWith(
-    'unshare',
-    ['-m', '--propagation', 'private', 'sh', '-c', script, 'sh', s.varLib, node.name, CNITOOL, ...args],
-    { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', NETCONFPATH: s.confDir, CNI_PATH: OUR_BIN },
-    '',
-  );
-}
 
 function expectClean(s: Sandbox, node: Netns, pod: Netns): void {
   expect(addrs(pod).filter((l) => l.ifname !== 'lo')).toEqual([]);
@@ -52,7 +28,7 @@ function shape(stdout: string, pod: Netns): string {
 describe.skipIf(!haveCnitool)('fastcni ⇄ cnitool', () => {
   it('cnitool add → fastcni list, check, del; printed results have the same bytes but for the per-pod values', async () => {
     const { node, pod } = nodeAndPod();
-    const s = sharedSandbox();
+    const s = cnitoolSandbox();
     writeBridgeList(s);
     const add = await cnitool(s, node, ['add', 'testnet', pod.path]);
     expect(add.code, add.stderr).toBe(0);
