@@ -1,6 +1,7 @@
 // The node's sysctl allowlist: when the file exists, every sysctl a config sets must match one of its
 // lines (regular expressions), as in the reference's validateSysctlConf. Its path is fixed in the
-// reference; here FASTCNI_TUNING_ALLOWLIST in the request's environment names another file.
+// reference; here CNI_TUNING_ALLOWLIST in the request's environment names another file (CNI_*, since
+// the launcher forwards only CNI_* variables and PATH to the agent).
 import { readFile } from 'node:fs/promises';
 import { CniError, ErrorCode } from '../../src/spec/errors.js';
 import type { PluginContext } from '../../src/skel/types.js';
@@ -33,7 +34,7 @@ async function readAllowlist(path: string, local: string): Promise<RegExp[] | un
 /** Refuse (code 7, naming the field) a sysctl that the allowlist, if there is one, does not match. */
 export async function checkAllowlist(sysctls: readonly Sysctl[], ctx: PluginContext): Promise<void> {
   if (sysctls.length === 0) return;
-  const path = ctx.env.FASTCNI_TUNING_ALLOWLIST || DEFAULT_ALLOWLIST;
+  const path = ctx.env.CNI_TUNING_ALLOWLIST || DEFAULT_ALLOWLIST;
   const allowed = await readAllowlist(path, ctx.paths.local(path));
   if (!allowed) return;
   for (const s of sysctls) {
