@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { CniError, ErrorCode } from '../../src/spec/errors.js';
 import { parseCniArgs } from '../../src/spec/cni-args.js';
+import { goInt } from '../../src/spec/fields.js';
 import { toText } from '../../src/spec/go-json.js';
 import type { LinkTuning, SysctlValue } from '../../src/native.js';
 import { duplicateKeys } from './duplicate-keys.js';
@@ -11,9 +12,8 @@ import { duplicateKeys } from './duplicate-keys.js';
 /** Where the reference keeps its backups (one file per attachment). */
 export const DEFAULT_DATA_DIR = '/run/cni/tuning';
 
+// mtu and txQLen are Go ints: any integer passes decoding; their ranges are checked by an ADD
 const sysctlMap = z.record(z.string(), z.string());
-/** Go decodes these into int and *int: any integer passes decoding; ranges are an ADD's check. */
-const goInt = z.number().int();
 
 /** Raw config; unknown keys are kept (other plugins of a chain may own them). */
 export const tuningConfigSchema = z

@@ -21,7 +21,7 @@ import {
 } from '../helpers/cli.js';
 import { addrs, nodeAndPod, tempDir } from '../helpers/fixtures.js';
 import type { Netns } from '../helpers/netns.js';
-import { privateCaller, type PrivateCaller } from '../helpers/private-caller.js';
+import { callOnPath, privateCaller, type CallPath, type PrivateCaller } from '../helpers/private-caller.js';
 import { OUR_BIN, type PluginRun } from '../helpers/run-plugin.js';
 import { linkView, podInterface, podSysctl } from '../helpers/tuning.js';
 
@@ -61,21 +61,33 @@ function expectGone(s: Sandbox, node: Netns, pod: Netns, dataDir: string): void 
   expect(existsSync(dataDir) ? readdirSync(dataDir) : []).toEqual([]);
 }
 
+/**
+ * ADD, CHECK and DEL of the chain through `run` (our runtime or cnitool): the result reports the
+ * MAC on the pod's interface, the kernel has every setting, DEL leaves nothing.
+ */
+async function addCheckDel(
+  run: (verb: 'add' | 'check' | 'del') => Promise<PluginRun>,
+  o: { s: Sandbox; node: Netns; pod: Netns; dataDir: string; mac: string },
+): Promise<void> {
+  const add = await run('add');
+  expect(add.code, add.stderr).toBe(0);
+  expect((add.json as Added).interfaces.find((i) => i.sandbox)).toMatchObject({ name: 'eth0', mac: o.mac });
+  expectTuned(o.pod, o.dataDir, o.mac);
+  for (const verb of ['check', 'del'] as const) {
+    const r = await run(verb);
+    expect(r.code, `${verb}: ${r.stderr}`).toBe(0);
+  }
+  expectGone(o.s, o.node, o.pod, o.dataDir);
+}
+
 describe('tuning chained after a bridge', () => {
-  it('after our bridge, through our runtime: ADD, CHECK, DEL', async () => {
+  it('after our bridge, through our runtime', async () => {
     const { node, pod } = nodeAndPod();
     const s = sandbox();
     const dataDir = join(s.dataDir, 'tuning');
     writeBridgeList(s, { extraPlugins: [tuningEntry(dataDir)] });
-    const add = await fastcni(['add', 'testnet', pod.name, '--json'], { node, env: s.env });
-    expect(add.code, add.stderr).toBe(0);
-    expect((add.json as Added).interfaces.find((i) => i.sandbox)).toMatchObject({ name: 'eth0', mac: MAC });
-    expectTuned(pod, dataDir, MAC);
-    const check = await fastcni(['check', 'testnet', pod.name], { node, env: s.env });
-    expect(check.code, check.stderr).toBe(0);
-    const del = await fastcni(['del', 'testnet', pod.name], { node, env: s.env });
-    expect(del.code, del.stderr).toBe(0);
-    expectGone(s, node, pod, dataDir);
+    const run = (verb: string) => fastcni([verb, 'testnet', pod.name, ...(verb === 'add' ? ['--json'] : [])], { node, env: s.env });
+    await addCheckDel(run, { s, node, pod, dataDir, mac: MAC });
   });
 
   it.skipIf(!haveCnitool)('after our bridge, through cnitool, the MAC from the mac capability', async () => {
@@ -84,15 +96,7 @@ describe('tuning chained after a bridge', () => {
     const dataDir = join(s.dataDir, 'tuning');
     writeBridgeList(s, { extraPlugins: [tuningEntry(dataDir, { capabilities: { mac: true } })] });
     const env = { CAP_ARGS: JSON.stringify({ mac: CAP_MAC }) };
-    const add = await cnitool(s, node, ['add', 'testnet', pod.path], { env });
-    expect(add.code, add.stderr).toBe(0);
-    expect((add.json as Added).interfaces.find((i) => i.sandbox)).toMatchObject({ name: 'eth0', mac: CAP_MAC });
-    expectTuned(pod, dataDir, CAP_MAC);
-    const check = await cnitool(s, node, ['check', 'testnet', pod.path], { env });
-    expect(check.code, check.stderr).toBe(0);
-    const del = await cnitool(s, node, ['del', 'testnet', pod.path], { env });
-    expect(del.code, del.stderr).toBe(0);
-    expectGone(s, node, pod, dataDir);
+    await addCheckDel((verb) => cnitool(s, node, [verb, 'testnet', pod.path], { env }), { s, node, pod, dataDir, mac: CAP_MAC });
   });
 
   it.skipIf(!haveCnitool)('after the reference bridge and host-local (1.0.0), through cnitool', async () => {
@@ -101,51 +105,20 @@ describe('tuning chained after a bridge', () => {
     const dataDir = join(s.dataDir, 'tuning');
     writeBridgeList(s, { cniVersion: '1.0.0', extraPlugins: [tuningEntry(dataDir)] });
     const cniPath = mixedPluginDir({ bridge: 'ref', 'host-local': 'ref', tuning: 'ours' });
-    const add = await cnitool(s, node, ['add', 'testnet', pod.path], { cniPath });
-    expect(add.code, add.stderr).toBe(0);
-    expect((add.json as Added).interfaces.find((i) => i.sandbox)).toMatchObject({ name: 'eth0', mac: MAC });
-    expectTuned(pod, dataDir, MAC);
-    const check = await cnitool(s, node, ['check', 'testnet', pod.path], { cniPath });
-    expect(check.code, check.stderr).toBe(0);
-    const del = await cnitool(s, node, ['del', 'testnet', pod.path], { cniPath });
-    expect(del.code, del.stderr).toBe(0);
-    expectGone(s, node, pod, dataDir);
+    await addCheckDel((verb) => cnitool(s, node, [verb, 'testnet', pod.path], { cniPath }), { s, node, pod, dataDir, mac: MAC });
   });
 });
 
-type Path = 'agent' | 'fallback' | 'in-process';
-
-/**
- * A shell script run where the caller is, which reads all of its stdin: the helper writes stdin, and
- * a child that exits without reading it may make that write fail (EPIPE) after the test.
- */
-function callerSh(c: PrivateCaller, script: string, stdin = ''): Promise<PluginRun> {
-  return c.run('sh', ['-c', script], { PATH: process.env.PATH ?? '/usr/bin:/bin' }, stdin);
-}
-
-/** The file names in a directory of the caller's. */
-async function callerLs(c: PrivateCaller, dir: string): Promise<string> {
-  return (await callerSh(c, `cat > /dev/null; ls ${dir}`)).stdout;
-}
-
 /** One call as the private caller makes it, on the path under test. */
-function call(path: Path, c: PrivateCaller, socketPath: string, env: Record<string, string>, conf: unknown): Promise<PluginRun> {
-  const stdin = JSON.stringify(conf);
-  if (path === 'in-process') return c.invokeInProcess('tuning', env, stdin);
-  const socket = path === 'agent' ? socketPath : join(c.dir, 'no-agent.sock');
-  return c.run(
-    join(OUR_BIN, 'tuning'),
-    [],
-    { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', FASTCNI_SOCKET: socket, ...env },
-    stdin,
-  );
+function call(path: CallPath, c: PrivateCaller, socketPath: string, env: Record<string, string>, conf: unknown): Promise<PluginRun> {
+  return callOnPath(path, { caller: c, plugin: 'tuning', socketPath, env, conf });
 }
 
 describe('tuning from a caller in a mount namespace of its own', () => {
   it('ADD, CHECK, DEL and a refused sysctl: the same bytes through the agent, the fallback and in-process', async () => {
     const agent = await startAgentProcess();
     const dir = tempDir('private');
-    const outputs: Record<Path, string[]> = { agent: [], fallback: [], 'in-process': [] };
+    const outputs: Record<CallPath, string[]> = { agent: [], fallback: [], 'in-process': [] };
     for (const path of ['agent', 'fallback', 'in-process'] as const) {
       const { node, pod } = nodeAndPod();
       podInterface(pod);
@@ -153,7 +126,12 @@ describe('tuning from a caller in a mount namespace of its own', () => {
       const caller = await privateCaller({ node, pod, dir });
       // the allowlist and the backups live where only the caller sees them
       const allowlist = join(dir, 'data', 'allowlist.conf');
-      const wrote = await callerSh(caller, `cat > ${allowlist}`, '^net\\.ipv4\\.conf\\.IFNAME\\.\n');
+      const wrote = await caller.run(
+        'sh',
+        ['-c', `cat > ${allowlist}`],
+        { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+        '^net\\.ipv4\\.conf\\.IFNAME\\.\n',
+      );
       expect(wrote.code, wrote.stderr).toBe(0);
       expect(existsSync(join(dir, 'data'))).toBe(false);
       const dataDir = join(dir, 'data-link', 'tuning');
@@ -180,7 +158,7 @@ describe('tuning from a caller in a mount namespace of its own', () => {
       expect(add, `${path} ADD`).toMatchObject({ code: 0, stderr: '' });
       expect(linkView(pod)).toMatchObject({ mac: MAC, promisc: true });
       expect(podSysctl(pod, 'net/ipv4/conf/eth0/rp_filter')).toBe('2');
-      expect(await callerLs(caller, join(dir, 'data', 'tuning'))).toBe('ctr-mnt_eth0.json\n');
+      expect(await caller.files(join('data', 'tuning'))).toEqual([join(dir, 'data', 'tuning', 'ctr-mnt_eth0.json')]);
       outputs[path].push(add.stdout);
       const check = await call(path, caller, agent.socketPath, env('CHECK'), { ...conf, prevResult: JSON.parse(add.stdout) });
       expect(check, `${path} CHECK`).toEqual({ code: 0, stdout: '', stderr: '' });
@@ -195,7 +173,7 @@ describe('tuning from a caller in a mount namespace of its own', () => {
       const del = await call(path, caller, agent.socketPath, env('DEL'), conf);
       expect(del, `${path} DEL`).toEqual({ code: 0, stdout: '', stderr: '' });
       expect(linkView(pod)).toEqual(before);
-      expect(await callerLs(caller, join(dir, 'data', 'tuning'))).toBe('');
+      expect(await caller.files(join('data', 'tuning'))).toEqual([]);
     }
     const status = await agentStatus(agent.socketPath);
     expect(status.latency).toMatchObject({
