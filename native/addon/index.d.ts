@@ -251,6 +251,26 @@ export interface RoutesOutcome {
 }
 
 /**
+ * Source-based routing for a pod interface: per address a table (the first free id from 100, or
+ * the fixed `table`), a rule `from <address> lookup <table>`, the default route and the interface's
+ * routes copied into it, then those routes removed from main. Undone entirely on a failure.
+ */
+export declare function sbrAdd(req: SbrAddRequest): Promise<SbrRulesOutcome>
+
+/**
+ * Remove the rules of the interface's addresses (and of `addresses`), and with `flushTables` the
+ * routes through the interface in their tables. Kind netnsGone when the namespace is gone; a
+ * missing interface is no failure.
+ */
+export declare function sbrDel(req: SbrDelRequest): Promise<SbrRulesOutcome>
+
+/** Outcome of sbrAdd and sbrDel: the rules added or removed. */
+export interface SbrRulesOutcome {
+  error?: Failure
+  value?: Array<SbrRule>
+}
+
+/**
  * Allow only `mac` as source MAC of frames entering the bridge from `hostIfname` (table
  * `bridge fastcni`, chain `prerouting`, the network's sets `spoof-if-*` / `spoof-mac-*`), creating
  * the table, chain, sets and rule on first use. One netlink batch of two elements when the
@@ -611,6 +631,48 @@ export interface Route {
   table?: number
   /** rtnetlink scope (0–255; a larger value counts as 255) */
   scope?: number
+}
+
+/** Source-based routing for one pod interface: the sbr plugin's ADD. */
+export interface SbrAddRequest {
+  /** the pod's network namespace (a path the calling process can open) */
+  netns: string
+  ifname: string
+  addresses: Array<SbrAddress>
+  /** a fixed table: only the rules are added, no route is copied or removed */
+  table?: number
+  /**
+   * keep the interface's on-link routes to an address's subnet in main, with that address as
+   * their source hint, instead of removing them
+   */
+  sourceHints: boolean
+}
+
+/** One address of the pod interface, and the gateway of its table's default route. */
+export interface SbrAddress {
+  /** with its prefix length, e.g. 10.1.0.5/24: the prefix decides which routes are copied */
+  address: string
+  /** the default route's gateway in the address's table; undefined = no default route */
+  gateway?: string
+}
+
+/** The sbr plugin's DEL for one pod interface. */
+export interface SbrDelRequest {
+  netns: string
+  ifname: string
+  /**
+   * addresses whose rules go, besides those still on the interface (prevResult's: the interface
+   * may be gone already)
+   */
+  addresses: Array<string>
+  /** the rules' tables were picked by ADD (no fixed table): their routes through the interface go too */
+  flushTables: boolean
+}
+
+/** A policy rule of the sbr plugin: `from <source> lookup <table>`. */
+export interface SbrRule {
+  source: string
+  table: number
 }
 
 /** Guard a pod's host port against MAC spoofing (bridge `macspoofchk`). */

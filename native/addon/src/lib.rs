@@ -5,6 +5,7 @@ mod agent;
 mod exec;
 mod net;
 mod nft;
+mod sbr;
 mod tuning;
 
 use napi_derive::napi;

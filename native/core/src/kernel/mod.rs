@@ -12,6 +12,7 @@ mod nft;
 mod resident;
 mod route;
 mod rtnl;
+mod sbr;
 mod sysctl;
 mod tuning;
 
@@ -27,3 +28,4 @@ pub use tuning::{
     tuning_apply_here, tuning_inspect_here, tuning_restore_here, LinkTuning, SysctlValue, TuningInspectRequest, TuningInspectResult,
     TuningLinkState, TuningPrior, TuningRequest,
 };
+pub use sbr::{sbr_add_here, sbr_del_here, SbrAddRequest, SbrAddress, SbrDelRequest, SbrRule};
