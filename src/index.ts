@@ -2,6 +2,7 @@
 export { bridge } from '../plugins/bridge/index.js';
 export { hostLocal } from '../plugins/host-local/index.js';
 export { loopback } from '../plugins/loopback/index.js';
+export { sbr } from '../plugins/sbr/index.js';
 export { tuning } from '../plugins/tuning/index.js';
 export { loadPlugin, pluginTypes } from './plugins.js';
 export { pluginDir } from './package-root.js';

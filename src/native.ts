@@ -279,3 +279,16 @@ export async function tuningRestore(req: Addon.TuningRequest): Promise<boolean> 
 export async function tuningInspect(req: Addon.TuningInspectRequest): Promise<Addon.TuningInspectResult> {
   return call('tuningInspect', () => addon().tuningInspect(req));
 }
+
+// The sbr plugin: one call for ADD, one for DEL, each in the pod namespace on a thread of its own.
+export type { SbrAddRequest, SbrAddress, SbrDelRequest, SbrRule } from '../native/addon/index.js';
+
+/** Source-based routing for a pod interface (rules, tables, routes; undone on a failure); the rules added. */
+export async function sbrAdd(req: Addon.SbrAddRequest): Promise<Addon.SbrRule[]> {
+  return call('sbrAdd', () => addon().sbrAdd(req));
+}
+
+/** Remove a pod interface's source-based routing; the rules removed. NativeError kind netnsGone when the namespace is gone. */
+export async function sbrDel(req: Addon.SbrDelRequest): Promise<Addon.SbrRule[]> {
+  return call('sbrDel', () => addon().sbrDel(req));
+}
