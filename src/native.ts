@@ -280,8 +280,8 @@ export async function tuningInspect(req: Addon.TuningInspectRequest): Promise<Ad
   return call('tuningInspect', () => addon().tuningInspect(req));
 }
 
-// The sbr plugin: one call for ADD, one for DEL, each in the pod namespace on a thread of its own.
-export type { SbrAddRequest, SbrAddress, SbrDelRequest, SbrRule } from '../native/addon/index.js';
+// The sbr plugin: one call each for ADD, DEL and CHECK, in the pod namespace on a thread of its own.
+export type { SbrAddRequest, SbrAddress, SbrDelRequest, SbrInspectRequest, SbrRule, SbrRuleState } from '../native/addon/index.js';
 
 /** Source-based routing for a pod interface (rules, tables, routes; undone on a failure); the rules added. */
 export async function sbrAdd(req: Addon.SbrAddRequest): Promise<Addon.SbrRule[]> {
@@ -291,4 +291,9 @@ export async function sbrAdd(req: Addon.SbrAddRequest): Promise<Addon.SbrRule[]>
 /** Remove a pod interface's source-based routing; the rules removed. NativeError kind netnsGone when the namespace is gone. */
 export async function sbrDel(req: Addon.SbrDelRequest): Promise<Addon.SbrRule[]> {
   return call('sbrDel', () => addon().sbrDel(req));
+}
+
+/** A pod interface's source rules and the routes of their tables through it, for CHECK. */
+export async function sbrInspect(req: Addon.SbrInspectRequest): Promise<Addon.SbrRuleState[]> {
+  return call('sbrInspect', () => addon().sbrInspect(req));
 }

@@ -264,6 +264,18 @@ export declare function sbrAdd(req: SbrAddRequest): Promise<SbrRulesOutcome>
  */
 export declare function sbrDel(req: SbrDelRequest): Promise<SbrRulesOutcome>
 
+/**
+ * CHECK's view of a pod interface: every rule with a source address, with the routes of its table
+ * through the interface. Kind notFound when the interface is missing.
+ */
+export declare function sbrInspect(req: SbrInspectRequest): Promise<SbrInspectOutcome>
+
+/** Outcome of sbrInspect. */
+export interface SbrInspectOutcome {
+  error?: Failure
+  value?: Array<SbrRuleState>
+}
+
 /** Outcome of sbrAdd and sbrDel: the rules added or removed. */
 export interface SbrRulesOutcome {
   error?: Failure
@@ -669,10 +681,23 @@ export interface SbrDelRequest {
   flushTables: boolean
 }
 
+/** What CHECK reads: a pod interface's source rules and what their tables route through it. */
+export interface SbrInspectRequest {
+  netns: string
+  ifname: string
+}
+
 /** A policy rule of the sbr plugin: `from <source> lookup <table>`. */
 export interface SbrRule {
   source: string
   table: number
+}
+
+/** A rule with a source address, and the routes of its table through the interface. */
+export interface SbrRuleState {
+  source: string
+  table: number
+  routes: Array<Route>
 }
 
 /** Guard a pod's host port against MAC spoofing (bridge `macspoofchk`). */

@@ -7,11 +7,11 @@ import type { Result } from '../../src/spec/result.js';
 import { CniError, ErrorCode, NativeError } from '../../src/spec/errors.js';
 import { FailureKind, sbrAdd, sbrDel } from '../../src/native.js';
 import { sbrConfigSchema, type SbrConfig } from './config.js';
-import { interfaceIps, sbrAddresses } from './plan.js';
+import { chained, interfaceIps, sbrAddresses } from './plan.js';
+import { checkRouting } from './check.js';
 
 async function add(conf: SbrConfig, ctx: PluginContext): Promise<Result> {
-  const prev = ctx.prevResult;
-  if (!prev) throw new CniError(ErrorCode.InvalidNetworkConfig, 'sbr must be called as a chained plugin: prevResult is missing');
+  const prev = chained(ctx.prevResult);
   if (!prev.ips?.length) throw new CniError(ErrorCode.InvalidNetworkConfig, `No IP addresses supplied on interface: ${ctx.ifname}`);
   await sbrAdd({
     netns: ctx.paths.local(ctx.netns),
@@ -47,6 +47,7 @@ export const sbr = definePlugin({
   config: sbrConfigSchema,
   add,
   del,
+  check: checkRouting,
 });
 
 export default sbr;

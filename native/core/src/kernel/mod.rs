@@ -28,4 +28,6 @@ pub use tuning::{
     tuning_apply_here, tuning_inspect_here, tuning_restore_here, LinkTuning, SysctlValue, TuningInspectRequest, TuningInspectResult,
     TuningLinkState, TuningPrior, TuningRequest,
 };
-pub use sbr::{sbr_add_here, sbr_del_here, SbrAddRequest, SbrAddress, SbrDelRequest, SbrRule};
+pub use sbr::{
+    sbr_add_here, sbr_del_here, sbr_inspect_here, SbrAddRequest, SbrAddress, SbrDelRequest, SbrInspectRequest, SbrRule, SbrRuleState,
+};

@@ -76,6 +76,23 @@ pub struct SbrDelRequest {
     pub flush_tables: bool,
 }
 
+/// What CHECK reads: a pod interface's source rules and what their tables route through it.
+#[derive(Debug, Clone, Default)]
+#[cfg_attr(feature = "napi", napi_derive::napi(object))]
+pub struct SbrInspectRequest {
+    pub netns: String,
+    pub ifname: String,
+}
+
+/// A rule with a source address, and the routes of its table through the interface.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "napi", napi_derive::napi(object))]
+pub struct SbrRuleState {
+    pub source: String,
+    pub table: u32,
+    pub routes: Vec<Route>,
+}
+
 /// ADD on the calling thread, which must be a throwaway one (it enters the pod namespace). On a
 /// failure everything done so far is undone. Resolves to the rules added, in address order.
 pub fn sbr_add_here(req: &SbrAddRequest) -> Result<Vec<SbrRule>> {
@@ -116,9 +133,8 @@ fn add_with(nl: &mut Rtnl, req: &SbrAddRequest, index: u32, addresses: &[(Cidr, 
         }
         return Ok(added);
     }
-    let mut used: BTreeSet<u32> = rules(nl)?.iter().map(rule_table).collect();
-    let all_routes = routes(nl)?;
-    used.extend(all_routes.iter().map(route_table));
+    let (all_rules, all_routes) = rules_and_routes(nl)?;
+    let mut used: BTreeSet<u32> = all_rules.iter().map(rule_table).chain(all_routes.iter().map(route_table)).collect();
     let ours: Vec<Found> =
         all_routes.iter().filter(|m| route_table(m) == RT_TABLE_MAIN && oif(m) == Some(index)).filter_map(Found::of).collect();
 
@@ -134,8 +150,10 @@ fn add_with(nl: &mut Rtnl, req: &SbrAddRequest, index: u32, addresses: &[(Cidr, 
                 .map_err(why(format!("failed to add default route to {gw} in table {table}")))?;
             undo.push(("sbr route undo", RouteNetlinkMessage::DelRoute(m), 0));
         }
-        // replace: the default route just added may be one of them
-        for r in ours.iter().filter(|r| r.belongs_to(cidr)) {
+        // replace: the default route just added may be one of them; but a default route of main via
+        // another gateway (when `gateways` names one) does not take the place of the address's own
+        let displaces = |r: &Found| gw.is_some() && r.dst.prefix == 0 && r.dst.is_v6() == cidr.is_v6() && r.gw != *gw;
+        for r in ours.iter().filter(|r| r.belongs_to(cidr) && !displaces(r)) {
             let m = r.in_table(table);
             nl.ack("sbr route copy", RouteNetlinkMessage::NewRoute(m.clone()), NLM_F_CREATE | NLM_F_REPLACE)
                 .map_err(why(format!("failed to copy route {} to table {table}", r.dst)))?;
@@ -177,7 +195,8 @@ pub fn sbr_del_here(req: &SbrDelRequest) -> Result<Vec<SbrRule>> {
     // Like the reference: keep going after a failure, report the last one.
     let mut failed = None;
     let mut removed = Vec::new();
-    for r in rules(&mut nl)? {
+    let (rules, routes) = rules_and_routes(&mut nl)?;
+    for r in rules {
         let Some(src) = rule_source(&r) else { continue };
         if !wanted.contains(&src) {
             continue;
@@ -190,7 +209,7 @@ pub fn sbr_del_here(req: &SbrDelRequest) -> Result<Vec<SbrRule>> {
     }
     if let (true, Some(i)) = (req.flush_tables, index) {
         let tables: BTreeSet<u32> = removed.iter().map(|r| r.table).filter(|t| !RESERVED_TABLES.contains(t)).collect();
-        for m in routes(&mut nl)?.into_iter().filter(|m| tables.contains(&route_table(m)) && oif(m) == Some(i)) {
+        for m in routes.into_iter().filter(|m| tables.contains(&route_table(m)) && oif(m) == Some(i)) {
             if let Some(f) = Found::of(&m) {
                 match nl.ack("sbr route delete", RouteNetlinkMessage::DelRoute(f.msg), 0) {
                     Ok(()) => {}
@@ -204,6 +223,27 @@ pub fn sbr_del_here(req: &SbrDelRequest) -> Result<Vec<SbrRule>> {
         Some(e) => Err(e),
         None => Ok(removed),
     }
+}
+
+/// CHECK's view on the calling thread, which must be a throwaway one: every rule with a source
+/// address, and the routes of its table through the interface (kind notFound when it is missing).
+pub fn sbr_inspect_here(req: &SbrInspectRequest) -> Result<Vec<SbrRuleState>> {
+    netns::enter(&netns::open(&req.netns)?, &req.netns)?;
+    let mut nl = Rtnl::open()?;
+    let index = link::by_name(&mut nl, &req.ifname)?
+        .ok_or_else(|| Failure::new(FailureKind::NotFound, "sbr", format!("cannot find network interface {}", req.ifname)))?
+        .info
+        .index;
+    let (rules, routes) = rules_and_routes(&mut nl)?;
+    let through: Vec<Route> = routes.iter().filter_map(route::parse).filter(|(_, o)| *o == Some(index)).map(|(r, _)| r).collect();
+    Ok(rules
+        .iter()
+        .filter_map(|r| {
+            let table = rule_table(r);
+            let routes = through.iter().filter(|x| x.table == Some(table)).cloned().collect();
+            Some(SbrRuleState { source: rule_source(r)?.to_string(), table, routes })
+        })
+        .collect())
 }
 
 /// Open the namespace file (never creating it), flock it, and enter it. The lock lasts as long as
@@ -290,34 +330,28 @@ fn rule_source(r: &RuleMessage) -> Option<IpAddr> {
     r.attributes.iter().find_map(|a| if let RuleAttribute::Source(ip) = a { Some(*ip) } else { None })
 }
 
-/// Every policy rule, both families.
-fn rules(nl: &mut Rtnl) -> Result<Vec<RuleMessage>> {
-    let mut out = Vec::new();
+/// Every policy rule, and every route of every table, both families (the kernel's cached clones
+/// are not dumped).
+fn rules_and_routes(nl: &mut Rtnl) -> Result<(Vec<RuleMessage>, Vec<RouteMessage>)> {
+    let (mut rules, mut routes) = (Vec::new(), Vec::new());
     for family in [AddressFamily::Inet, AddressFamily::Inet6] {
-        let mut m = RuleMessage::default();
-        m.header.family = family;
-        for reply in nl.dump("rule list", RouteNetlinkMessage::GetRule(m))? {
-            if let RouteNetlinkMessage::NewRule(r) = reply {
-                out.push(r);
+        let mut rule = RuleMessage::default();
+        rule.header.family = family;
+        let mut route = RouteMessage::default();
+        route.header.address_family = family;
+        for reply in nl
+            .dump("rule list", RouteNetlinkMessage::GetRule(rule))?
+            .into_iter()
+            .chain(nl.dump("route list", RouteNetlinkMessage::GetRoute(route))?)
+        {
+            match reply {
+                RouteNetlinkMessage::NewRule(r) => rules.push(r),
+                RouteNetlinkMessage::NewRoute(r) => routes.push(r),
+                _ => {}
             }
         }
     }
-    Ok(out)
-}
-
-/// Every route of every table, both families (the kernel's cached clones are not dumped).
-fn routes(nl: &mut Rtnl) -> Result<Vec<RouteMessage>> {
-    let mut out = Vec::new();
-    for family in [AddressFamily::Inet, AddressFamily::Inet6] {
-        let mut m = RouteMessage::default();
-        m.header.address_family = family;
-        for reply in nl.dump("route list", RouteNetlinkMessage::GetRoute(m))? {
-            if let RouteNetlinkMessage::NewRoute(r) = reply {
-                out.push(r);
-            }
-        }
-    }
-    Ok(out)
+    Ok((rules, routes))
 }
 
 fn route_table(m: &RouteMessage) -> u32 {

@@ -103,6 +103,11 @@ fn add_then_del_in_a_namespace() {
         let t102 = ip("route show table 102");
         assert!(t102.contains("10.9.0.0/16 via 10.2.0.1") && !t102.contains("default"), "{t102}");
         assert_eq!(ip("-4 route show dev eth0"), "");
+        let seen = sbr_inspect_here(&SbrInspectRequest { netns: req.netns.clone(), ifname: "eth0".into() })?;
+        let t101 = seen.iter().find(|r| r.source == "10.1.0.5").unwrap();
+        assert_eq!(t101.table, 101);
+        assert!(t101.routes.iter().any(|r| r.dst == "0.0.0.0/0" && r.gw.as_deref() == Some("10.1.0.1")), "{t101:?}");
+        assert_eq!(seen.iter().find(|r| r.source == "10.2.0.5").map(|r| r.table), Some(102));
 
         let removed =
             sbr_del_here(&SbrDelRequest { netns: req.netns.clone(), ifname: "eth0".into(), addresses: vec![], flush_tables: true })?;
