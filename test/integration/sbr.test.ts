@@ -9,9 +9,9 @@ import { describe, expect, it } from 'vitest';
 import { startAgentProcess } from '../helpers/agent.js';
 import { cnitool, cnitoolSandbox, fastcni, haveCnitool, mixedPluginDir, sandbox, writeBridgeList } from '../helpers/cli.js';
 import { bridgeConf, cni, nodeAndPod, tempDir } from '../helpers/fixtures.js';
-import { removeNetns, type Netns } from '../helpers/netns.js';
-import { privateCaller, type PrivateCaller } from '../helpers/private-caller.js';
-import { OUR_BIN, type PluginRun } from '../helpers/run-plugin.js';
+import { ip, removeNetns, type Netns } from '../helpers/netns.js';
+import { callerInvoke, privateCaller, type CallPath } from '../helpers/private-caller.js';
+import { OUR_BIN } from '../helpers/run-plugin.js';
 import { routingState, sourceRules, tableRoutes, udpProbe } from '../helpers/sbr.js';
 
 const SBR = { type: 'sbr' };
@@ -82,10 +82,44 @@ describe('sbr after our bridge', () => {
     expect(sourceRules(pod)).toEqual(['32765: from 10.99.0.2 lookup 5000']);
     expect(mainRoutes(pod)).toContain('default via 10.99.0.1 dev eth0');
     expect(tableRoutes(pod, 5000)).toEqual([]);
+    expect(await cni('CHECK', { node, pod, id, conf })).toMatchObject({ code: 0, stdout: '' });
+    const other = await cni('CHECK', { node, pod, id, conf: { ...conf, table: 5001 } });
+    expect(other.json).toMatchObject({ code: 999, msg: 'sbr: the rule from 10.99.0.2 looks up table 5000, not 5001 (interface eth0)' });
     const del = await cni('DEL', { node, pod, id, conf });
     expect(del.code, del.stdout).toBe(0);
     expect(sourceRules(pod)).toEqual([]);
     expect(mainRoutes(pod)).toContain('default via 10.99.0.1 dev eth0');
+  });
+
+  it("gateways replace the default route's gateway; addSourceHints keeps the subnet route in main with the address as source", async () => {
+    const { node, pod } = nodeAndPod();
+    const { id, prev } = await bridged(node, pod);
+    const conf = { cniVersion: '1.0.0', name: 'testnet', type: 'sbr', gateways: ['10.99.0.254'], addSourceHints: true, prevResult: prev };
+    expect((await cni('ADD', { node, pod, id, conf })).code).toBe(0);
+    expect(tableRoutes(pod, 100)).toEqual([
+      'default via 10.99.0.254 dev eth0',
+      '10.99.0.0/24 dev eth0 src 10.99.0.2',
+      'fe80::/64 dev eth0',
+    ]);
+    expect(mainRoutes(pod)).toEqual(['10.99.0.0/24 dev eth0 src 10.99.0.2']);
+    expect(await cni('CHECK', { node, pod, id, conf })).toMatchObject({ code: 0, stdout: '' });
+    expect((await cni('DEL', { node, pod, id, conf })).code).toBe(0);
+    expect(tableRoutes(pod, 100)).toEqual([]);
+  });
+
+  it('CHECK finds a missing default route or rule', async () => {
+    const { node, pod } = nodeAndPod();
+    const { id, prev } = await bridged(node, pod);
+    const conf = { cniVersion: '1.0.0', name: 'testnet', type: 'sbr', prevResult: prev };
+    expect((await cni('ADD', { node, pod, id, conf })).code).toBe(0);
+    expect(await cni('CHECK', { node, pod, id, conf })).toMatchObject({ code: 0, stdout: '' });
+    ip('-n', pod.name, 'route', 'del', 'default', 'table', '100');
+    const noDefault = await cni('CHECK', { node, pod, id, conf });
+    expect(noDefault.json).toMatchObject({ code: 999, msg: 'sbr: table 100 has no default route via 10.99.0.1 (interface eth0)' });
+    ip('-n', pod.name, 'rule', 'del', 'from', '10.99.0.2');
+    const noRule = await cni('CHECK', { node, pod, id, conf });
+    expect(noRule.json).toMatchObject({ code: 999, msg: 'sbr: no rule from 10.99.0.2 (interface eth0)' });
+    expect((await cni('DEL', { node, pod, id, conf })).code).toBe(0);
   });
 });
 
@@ -159,22 +193,11 @@ describe('sbr bad input', () => {
   });
 });
 
-type Path = 'agent' | 'fallback' | 'in-process';
-
-/** One sbr call from the private caller, on the path under test. */
-function callSbr(path: Path, c: PrivateCaller, socketPath: string, env: Record<string, string>, conf: unknown): Promise<PluginRun> {
-  const stdin = JSON.stringify(conf);
-  if (path === 'in-process') return c.invokeInProcess('sbr', env, stdin);
-  const socket = path === 'agent' ? socketPath : join(c.dir, 'no-agent.sock');
-  const sys = { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', FASTCNI_SOCKET: socket };
-  return c.run(join(OUR_BIN, 'sbr'), [], { ...sys, ...env }, stdin);
-}
-
 describe('sbr from a caller in a mount namespace of its own', () => {
   it('ADD, DEL and a DEL of a namespace that is gone: same bytes through the agent, the fallback and in-process', async () => {
     const agent = await startAgentProcess();
     const dir = tempDir('private');
-    const outputs: Record<Path, string[]> = { agent: [], fallback: [], 'in-process': [] };
+    const outputs: Record<CallPath, string[]> = { agent: [], fallback: [], 'in-process': [] };
     for (const path of ['agent', 'fallback', 'in-process'] as const) {
       const { node, pod } = nodeAndPod();
       const { id } = await bridged(node, pod);
@@ -193,18 +216,20 @@ describe('sbr from a caller in a mount namespace of its own', () => {
         CNI_NETNS: netns,
         CNI_PATH: OUR_BIN,
       });
-      const add = await callSbr(path, caller, agent.socketPath, env('ADD'), conf);
+      const add = await callerInvoke(caller, { path, plugin: 'sbr', socketPath: agent.socketPath, env: env('ADD'), conf });
       expect(add, `${path} ADD`).toMatchObject({ code: 0, stderr: '' });
       expect(sourceRules(pod)).toEqual(['32765: from 10.99.0.2 lookup 100']);
+      const check = await callerInvoke(caller, { path, plugin: 'sbr', socketPath: agent.socketPath, env: env('CHECK'), conf });
+      expect(check, `${path} CHECK`).toEqual({ code: 0, stdout: '', stderr: '' });
       const missing = join(caller.dir, 'netns', 'missing');
-      const failed = await callSbr(path, caller, agent.socketPath, env('ADD', missing), conf);
+      const failed = await callerInvoke(caller, { path, plugin: 'sbr', socketPath: agent.socketPath, env: env('ADD', missing), conf });
       expect(failed.code, `${path} ${failed.stdout}`).toBe(1);
       expect(failed.stdout).toContain(missing);
       expect(failed.stdout + failed.stderr).not.toContain('/proc/self/fd');
-      const del = await callSbr(path, caller, agent.socketPath, env('DEL'), conf);
+      const del = await callerInvoke(caller, { path, plugin: 'sbr', socketPath: agent.socketPath, env: env('DEL'), conf });
       expect(del, `${path} DEL`).toEqual({ code: 0, stdout: '', stderr: '' });
       expect(sourceRules(pod)).toEqual([]);
-      const gone = await callSbr(path, caller, agent.socketPath, env('DEL', missing), conf);
+      const gone = await callerInvoke(caller, { path, plugin: 'sbr', socketPath: agent.socketPath, env: env('DEL', missing), conf });
       expect(gone, `${path} DEL of a missing namespace`).toEqual({ code: 0, stdout: '', stderr: '' });
       expect(await caller.files('netns')).toEqual([join(caller.dir, 'netns', 'pod')]);
       outputs[path].push(add.stdout, failed.stdout);
