@@ -10,7 +10,7 @@ import { startAgentProcess } from '../helpers/agent.js';
 import { cnitool, cnitoolSandbox, fastcni, haveCnitool, mixedPluginDir, sandbox, writeBridgeList } from '../helpers/cli.js';
 import { bridgeConf, cni, nodeAndPod, tempDir } from '../helpers/fixtures.js';
 import { ip, removeNetns, type Netns } from '../helpers/netns.js';
-import { callerInvoke, privateCaller, type CallPath } from '../helpers/private-caller.js';
+import { callOnPath, privateCaller, type CallPath } from '../helpers/private-caller.js';
 import { OUR_BIN } from '../helpers/run-plugin.js';
 import { routingState, sourceRules, tableRoutes, udpProbe } from '../helpers/sbr.js';
 
@@ -216,20 +216,21 @@ describe('sbr from a caller in a mount namespace of its own', () => {
         CNI_NETNS: netns,
         CNI_PATH: OUR_BIN,
       });
-      const add = await callerInvoke(caller, { path, plugin: 'sbr', socketPath: agent.socketPath, env: env('ADD'), conf });
+      const call = (e: Record<string, string>) => callOnPath(path, { caller, plugin: 'sbr', socketPath: agent.socketPath, env: e, conf });
+      const add = await call(env('ADD'));
       expect(add, `${path} ADD`).toMatchObject({ code: 0, stderr: '' });
       expect(sourceRules(pod)).toEqual(['32765: from 10.99.0.2 lookup 100']);
-      const check = await callerInvoke(caller, { path, plugin: 'sbr', socketPath: agent.socketPath, env: env('CHECK'), conf });
+      const check = await call(env('CHECK'));
       expect(check, `${path} CHECK`).toEqual({ code: 0, stdout: '', stderr: '' });
       const missing = join(caller.dir, 'netns', 'missing');
-      const failed = await callerInvoke(caller, { path, plugin: 'sbr', socketPath: agent.socketPath, env: env('ADD', missing), conf });
+      const failed = await call(env('ADD', missing));
       expect(failed.code, `${path} ${failed.stdout}`).toBe(1);
       expect(failed.stdout).toContain(missing);
       expect(failed.stdout + failed.stderr).not.toContain('/proc/self/fd');
-      const del = await callerInvoke(caller, { path, plugin: 'sbr', socketPath: agent.socketPath, env: env('DEL'), conf });
+      const del = await call(env('DEL'));
       expect(del, `${path} DEL`).toEqual({ code: 0, stdout: '', stderr: '' });
       expect(sourceRules(pod)).toEqual([]);
-      const gone = await callerInvoke(caller, { path, plugin: 'sbr', socketPath: agent.socketPath, env: env('DEL', missing), conf });
+      const gone = await call(env('DEL', missing));
       expect(gone, `${path} DEL of a missing namespace`).toEqual({ code: 0, stdout: '', stderr: '' });
       expect(await caller.files('netns')).toEqual([join(caller.dir, 'netns', 'pod')]);
       outputs[path].push(add.stdout, failed.stdout);

@@ -24,10 +24,10 @@ pub use nft::{
     SpoofCheckAddRequest, SpoofCheckDelRequest, SpoofCheckEntry,
 };
 pub use resident::Resident;
+pub use sbr::{
+    sbr_add_here, sbr_del_here, sbr_inspect_here, SbrAddRequest, SbrAddress, SbrDelRequest, SbrInspectRequest, SbrRule, SbrRuleState,
+};
 pub use tuning::{
     tuning_apply_here, tuning_inspect_here, tuning_restore_here, LinkTuning, SysctlValue, TuningInspectRequest, TuningInspectResult,
     TuningLinkState, TuningPrior, TuningRequest,
-};
-pub use sbr::{
-    sbr_add_here, sbr_del_here, sbr_inspect_here, SbrAddRequest, SbrAddress, SbrDelRequest, SbrInspectRequest, SbrRule, SbrRuleState,
 };
