@@ -164,6 +164,19 @@ describe('sbr DEL', () => {
   });
 });
 
+describe('sbr DEL without the interface', () => {
+  it("removes the rules of prevResult's addresses (the reference fails when the interface is gone)", async () => {
+    const { node, pod } = nodeAndPod();
+    const { id, prev } = await bridged(node, pod);
+    const conf = { cniVersion: '1.0.0', name: 'testnet', type: 'sbr', prevResult: prev };
+    expect((await cni('ADD', { node, pod, id, conf })).code).toBe(0);
+    ip('-n', pod.name, 'link', 'del', 'eth0');
+    expect(sourceRules(pod)).toEqual(['32765: from 10.99.0.2 lookup 100']);
+    expect(await cni('DEL', { node, pod, id, conf })).toMatchObject({ code: 0, stdout: '' });
+    expect(sourceRules(pod)).toEqual([]);
+  });
+});
+
 describe('sbr bad input', () => {
   it('each gets its code, a message naming the problem, and leaves the routing as it was', async () => {
     const { node, pod } = nodeAndPod();
