@@ -255,3 +255,21 @@ export function nativePhases(reset = false): PhaseTotal[] {
 export function nativeVersion(): string {
   return addon().nativeVersion();
 }
+
+// The bandwidth plugin's tc work (native/core/src/kernel/tc).
+export type {
+  BandwidthAddResult,
+  BandwidthInspectResult,
+  BandwidthRequest,
+  BandwidthShape,
+  ShapeState,
+  TbfInfo,
+} from '../native/addon/index.js';
+/** Shape an attachment (tbf on the host veth; IFB, ingress qdisc, redirect filter and tbf); removes what it made on failure. */
+export async function bandwidthAdd(req: Addon.BandwidthRequest): Promise<Addon.BandwidthAddResult> {
+  return call('bandwidthAdd', () => addon().bandwidthAdd(req));
+}
+/** The attachment's tbf qdiscs as the kernel has them, beside what bandwidthAdd would set. */
+export async function bandwidthInspect(req: Addon.BandwidthRequest): Promise<Addon.BandwidthInspectResult> {
+  return call('bandwidthInspect', () => addon().bandwidthInspect(req));
+}
