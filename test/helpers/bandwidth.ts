@@ -129,3 +129,8 @@ export async function transferRate(o: { from: Netns; to: Netns; address: string;
   if (got.total !== o.bytes) throw new Error(`received ${got.total} of ${o.bytes} bytes`);
   return got.rate;
 }
+
+/** What shaping a namespace has: its tbf and ingress qdiscs and its IFB devices (both empty = none). */
+export function shapingOf(ns: Netns): { qdiscs: TcQdisc[]; ifbs: ReturnType<typeof ifbs> } {
+  return { qdiscs: qdiscs(ns), ifbs: ifbs(ns) };
+}

@@ -5,11 +5,13 @@
 import { describe, expect, it } from 'vitest';
 import { ifbName } from '../../plugins/bandwidth/index.js';
 import { cnitoolContainerId } from '../../src/cli/invocation.js';
-import { ifbs, qdiscs } from '../helpers/bandwidth.js';
+import { ifbs, qdiscs, shapingOf } from '../helpers/bandwidth.js';
 import { cnitool, cnitoolSandbox, fastcni, haveCnitool, mixedPluginDir, sandbox, writeBridgeList } from '../helpers/cli.js';
 import { nodeAndPod } from '../helpers/fixtures.js';
 import type { Netns } from '../helpers/netns.js';
 import type { PluginRun } from '../helpers/run-plugin.js';
+
+const NONE = { qdiscs: [], ifbs: [] };
 
 const BANDWIDTH = { type: 'bandwidth', capabilities: { bandwidth: true } };
 const CAP_ARGS = JSON.stringify({
@@ -34,11 +36,6 @@ function expectShaped(add: PluginRun, node: Netns, pod: Netns): void {
   ]);
 }
 
-function expectGone(node: Netns): void {
-  expect(ifbs(node)).toEqual([]);
-  expect(qdiscs(node)).toEqual([]);
-}
-
 describe('bandwidth chained after a bridge', () => {
   it('through our runtime (fastcni add, check, del)', async () => {
     const { node, pod } = nodeAndPod();
@@ -50,7 +47,7 @@ describe('bandwidth chained after a bridge', () => {
     expect(check.code, check.stderr).toBe(0);
     const del = await fastcni(['del', 'testnet', pod.name], { node, env });
     expect(del.code, del.stderr).toBe(0);
-    expectGone(node);
+    expect(shapingOf(node)).toEqual(NONE);
   });
 
   it.skipIf(!haveCnitool)('through libcni (cnitool add, check, del)', async () => {
@@ -62,7 +59,7 @@ describe('bandwidth chained after a bridge', () => {
     expect(check.code, check.stderr).toBe(0);
     const del = await cnitool(s, node, ['del', 'testnet', pod.path], { env: { CAP_ARGS } });
     expect(del.code, del.stderr).toBe(0);
-    expectGone(node);
+    expect(shapingOf(node)).toEqual(NONE);
   });
 
   it.skipIf(!haveCnitool)('after the reference bridge and host-local at cniVersion 1.0.0 (cnitool)', async () => {
@@ -76,6 +73,6 @@ describe('bandwidth chained after a bridge', () => {
     expect(check.code, check.stderr).toBe(0);
     const del = await cnitool(s, node, ['del', 'testnet', pod.path], o);
     expect(del.code, del.stderr).toBe(0);
-    expectGone(node);
+    expect(shapingOf(node)).toEqual(NONE);
   });
 });

@@ -3,10 +3,12 @@
 // implementations, CHECK, a real transfer in each direction at the configured rate, bad inputs and
 // a failed ADD leaving nothing behind.
 import { describe, expect, it } from 'vitest';
-import { bareVeth, ifbs, ingressFilters, qdiscs, transferRate, type BareVeth } from '../helpers/bandwidth.js';
+import { bareVeth, ifbs, ingressFilters, qdiscs, shapingOf, transferRate, type BareVeth } from '../helpers/bandwidth.js';
 import { cni, nodeAndPod } from '../helpers/fixtures.js';
 import { ip, type Netns } from '../helpers/netns.js';
 import { OUR_BIN, REF_BIN, type PluginRun } from '../helpers/run-plugin.js';
+
+const NONE = { qdiscs: [], ifbs: [] };
 
 const LIMITS = { ingressRate: 8_000_000, ingressBurst: 800_000, egressRate: 4_000_000, egressBurst: 800_000 };
 /** The reference's IFB name for network "bwnet" and container "ctr-bw": bwp + sha512("bwnetctr-bw")[:12]. */
@@ -36,11 +38,6 @@ function tcState(node: Netns, veth: BareVeth) {
     filters,
     ifbs: ifbs(node).map(({ address: _a, ...l }) => l),
   };
-}
-
-function expectNothingLeft(node: Netns): void {
-  expect(qdiscs(node)).toEqual([]);
-  expect(ifbs(node)).toEqual([]);
 }
 
 describe('bandwidth on a veth', () => {
@@ -161,7 +158,7 @@ describe('bandwidth on a veth', () => {
     const add = await bw('ADD', { node, pod, veth, fields: { ...zero, runtimeConfig: { bandwidth: LIMITS } } });
     expect(add.code, add.stdout).toBe(0);
     expect((add.json as { interfaces: unknown[] }).interfaces).toEqual(veth.prevResult.interfaces);
-    expectNothingLeft(node);
+    expect(shapingOf(node)).toEqual(NONE);
   });
 
   it('the bandwidth capability is used when there are no top-level limits', async () => {
@@ -221,7 +218,7 @@ describe('bandwidth: bad input leaves nothing', () => {
       const ref = await bw('ADD', { node, pod, veth, fields, bin: REF_BIN });
       expect(ref.code).toBe(1);
       if (refMsg) expect((ref.json as ErrJson).msg).toBe(refMsg);
-      expectNothingLeft(node);
+      expect(shapingOf(node)).toEqual(NONE);
     });
   }
 
@@ -237,7 +234,7 @@ describe('bandwidth: bad input leaves nothing', () => {
     expect((notListed.json as ErrJson).msg).toBe('no veth peer of container interface found in host ns');
     const noPrev = await bw('ADD', { node, pod });
     expect(noPrev.json as ErrJson).toMatchObject({ code: 999, msg: 'must be called as chained plugin' });
-    expectNothingLeft(node);
+    expect(shapingOf(node)).toEqual(NONE);
   });
 
   it('an ADD that fails half-way removes what it made, and only that', async () => {
