@@ -47,6 +47,11 @@ export function execWith(cmd: string, args: string[], env: Record<string, string
       }
       resolvePromise({ code: code ?? -1, stdout, stderr, json });
     });
+    // A child that exits without reading its input (find, say) closes the pipe first: EPIPE here is
+    // not the caller's failure, its exit code and output are what count.
+    child.stdin.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EPIPE') reject(e);
+    });
     child.stdin.end(stdin);
   });
 }
