@@ -78,6 +78,31 @@ describe('bandwidth on a veth', () => {
     expect(ours!.ifbs[0]!.txqlen ?? 0).toBe(0);
   });
 
+  it("prints the reference's result for every version: the same bytes (0.3.x, 0.4.0), the same JSON (1.x)", async () => {
+    for (const cniVersion of ['0.3.0', '0.3.1', '0.4.0', '1.0.0']) {
+      const out: string[] = [];
+      for (const bin of [OUR_BIN, REF_BIN]) {
+        const { node, pod } = nodeAndPod();
+        const veth = bareVeth(node, pod);
+        const v040 = !cniVersion.startsWith('1.');
+        const prevResult = {
+          ...veth.prevResult,
+          cniVersion,
+          ips: [{ ...(v040 ? { version: '4' } : {}), interface: 1, address: `${veth.podIp}/24`, gateway: veth.hostIp }],
+          routes: [{ dst: '0.0.0.0/0' }],
+          dns: { nameservers: [veth.hostIp] },
+        };
+        const conf = { cniVersion, name: 'bwnet', type: 'bandwidth', ...LIMITS, prevResult };
+        const add = await cni('ADD', { node, pod, id: 'ctr-bw', conf, binDir: bin });
+        expect(add.code, `${cniVersion} ${add.stdout}`).toBe(0);
+        out.push(add.stdout.replace(/"([0-9a-f]{2}:){5}[0-9a-f]{2}"/g, '"MAC"').replaceAll(pod.path, 'NETNS'));
+      }
+      // 1.x results go through a map in newer libcni (keys sorted); Debian's v1.1.1 prints struct order
+      if (cniVersion.startsWith('1.')) expect(JSON.parse(out[0]!), cniVersion).toEqual(JSON.parse(out[1]!));
+      else expect(out[0], cniVersion).toBe(out[1]);
+    }
+  });
+
   it('DEL removes the IFB, whichever implementation made it; again and without prevResult it succeeds', async () => {
     for (const [adder, deleter] of [
       [REF_BIN, OUR_BIN],
