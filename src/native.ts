@@ -35,6 +35,23 @@ export type {
   SpoofCheckDelRequest,
   SpoofCheckEntry,
 } from '../native/addon/index.js';
+export type {
+  LinkTuning,
+  SysctlValue,
+  TuningInspectRequest,
+  TuningInspectResult,
+  TuningLinkState,
+  TuningPrior,
+  TuningRequest,
+} from '../native/addon/index.js';
+export type {
+  BandwidthAddResult,
+  BandwidthInspectResult,
+  BandwidthRequest,
+  BandwidthShape,
+  ShapeState,
+  TbfInfo,
+} from '../native/addon/index.js';
 
 /** A network namespace: a path such as /var/run/netns/x or /proc/PID/ns/net; undefined = the caller's own. */
 export type NetnsPath = string | undefined;
@@ -257,14 +274,6 @@ export function nativeVersion(): string {
 }
 
 // The bandwidth plugin's tc work (native/core/src/kernel/tc).
-export type {
-  BandwidthAddResult,
-  BandwidthInspectResult,
-  BandwidthRequest,
-  BandwidthShape,
-  ShapeState,
-  TbfInfo,
-} from '../native/addon/index.js';
 /** Shape an attachment (tbf on the host veth; IFB, ingress qdisc, redirect filter and tbf); removes what it made on failure. */
 export async function bandwidthAdd(req: Addon.BandwidthRequest): Promise<Addon.BandwidthAddResult> {
   return call('bandwidthAdd', () => addon().bandwidthAdd(req));
@@ -272,4 +281,19 @@ export async function bandwidthAdd(req: Addon.BandwidthRequest): Promise<Addon.B
 /** The attachment's tbf qdiscs as the kernel has them, beside what bandwidthAdd would set. */
 export async function bandwidthInspect(req: Addon.BandwidthRequest): Promise<Addon.BandwidthInspectResult> {
   return call('bandwidthInspect', () => addon().bandwidthInspect(req));
+}
+
+// The tuning plugin: one call per command, each in the pod's namespace on a thread of its own.
+
+/** Tuning's ADD: sysctls, then the link's attributes; a failure puts back what was changed. Resolves to the former values. */
+export async function tuningApply(req: Addon.TuningRequest): Promise<Addon.TuningPrior> {
+  return call('tuningApply', () => addon().tuningApply(req));
+}
+/** Tuning's DEL (and a failed ADD's undo): write former values back, trying every step; false when the link is gone. */
+export async function tuningRestore(req: Addon.TuningRequest): Promise<boolean> {
+  return call('tuningRestore', () => addon().tuningRestore(req));
+}
+/** Tuning's CHECK: the sysctls' values (as read) and the link's attributes (absent: no such link). */
+export async function tuningInspect(req: Addon.TuningInspectRequest): Promise<Addon.TuningInspectResult> {
+  return call('tuningInspect', () => addon().tuningInspect(req));
 }

@@ -9,14 +9,13 @@ import { runLauncher, startAgentProcess } from '../helpers/agent.js';
 import { bareVeth, ifbs, qdiscs } from '../helpers/bandwidth.js';
 import { nodeAndPod, tempDir } from '../helpers/fixtures.js';
 import type { Netns } from '../helpers/netns.js';
-import { privateCaller } from '../helpers/private-caller.js';
+import { callOnPath, privateCaller, type CallPath } from '../helpers/private-caller.js';
 import { OUR_BIN, type PluginRun } from '../helpers/run-plugin.js';
 
-type Path = 'agent' | 'fallback' | 'in-process';
 const LIMITS = { ingressRate: 8_000_000, ingressBurst: 800_000, egressRate: 4_000_000, egressBurst: 800_000 };
 
 /** How one request reaches the plugin: from the node's namespace, or from a private caller there. */
-type Runner = (path: Path, env: Record<string, string>, stdin: string) => Promise<PluginRun>;
+type Runner = (path: CallPath, env: Record<string, string>, stdin: string) => Promise<PluginRun>;
 
 function fromNode(node: Netns, socketPath: string): Runner {
   return async (path, env, stdin) => {
@@ -45,12 +44,8 @@ describe('bandwidth: three paths, two callers, same bytes', () => {
         if (caller === 'private') {
           const c = await privateCaller({ node, pod, dir });
           netns = c.netnsPath;
-          run = (p, env, stdin) => {
-            if (p === 'in-process') return c.invokeInProcess('bandwidth', env, stdin);
-            const socket = p === 'agent' ? agent.socketPath : join(dir, 'no-agent.sock');
-            const launcherEnv = { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', FASTCNI_SOCKET: socket, ...env };
-            return c.run(join(OUR_BIN, 'bandwidth'), [], launcherEnv, stdin);
-          };
+          run = (p, env, stdin) =>
+            callOnPath(p, { caller: c, plugin: 'bandwidth', socketPath: agent.socketPath, env, conf: JSON.parse(stdin) });
         }
         const prevResult = {
           ...veth.prevResult,

@@ -6,6 +6,7 @@ mod bandwidth;
 mod exec;
 mod net;
 mod nft;
+mod tuning;
 
 use napi_derive::napi;
 

@@ -14,6 +14,7 @@ mod route;
 mod rtnl;
 mod sysctl;
 mod tc;
+mod tuning;
 
 pub use bridge::{attach_resident, bridge_del_here, bridge_del_resident, finish_resident, Attached};
 pub use inspect::{addr_list, link_del, link_list, loopback_set_here, pod_inspect_here, route_list, sysctl_get, sysctl_set};
@@ -26,4 +27,8 @@ pub use resident::Resident;
 pub use tc::{
     bandwidth_add_here, bandwidth_inspect_here, BandwidthAddResult, BandwidthInspectResult, BandwidthRequest, BandwidthShape, ShapeState,
     TbfInfo,
+};
+pub use tuning::{
+    tuning_apply_here, tuning_inspect_here, tuning_restore_here, LinkTuning, SysctlValue, TuningInspectRequest, TuningInspectResult,
+    TuningLinkState, TuningPrior, TuningRequest,
 };
