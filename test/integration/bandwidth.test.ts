@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { bareVeth, ifbs, ingressFilters, qdiscs, shapingOf, transferRate, type BareVeth } from '../helpers/bandwidth.js';
 import { cni, nodeAndPod } from '../helpers/fixtures.js';
-import { ip, type Netns } from '../helpers/netns.js';
+import { ip, removeNetns, type Netns } from '../helpers/netns.js';
 import { OUR_BIN, REF_BIN, type PluginRun } from '../helpers/run-plugin.js';
 
 const NONE = { qdiscs: [], ifbs: [] };
@@ -116,6 +116,15 @@ describe('bandwidth on a veth', () => {
       expect(ifbs(node)).toEqual([]);
       expect(await bw('DEL', { node, pod })).toMatchObject({ code: 0, stdout: '' });
     }
+  });
+
+  it("DEL removes the IFB when the pod's namespace is already gone", async () => {
+    const { node, pod } = nodeAndPod();
+    const veth = bareVeth(node, pod);
+    expect((await bw('ADD', { node, pod, veth })).code).toBe(0);
+    removeNetns(pod.name);
+    expect(await bw('DEL', { node, pod, veth })).toMatchObject({ code: 0, stdout: '' });
+    expect(ifbs(node)).toEqual([]);
   });
 
   it('CHECK passes after either ADD, and fails when a tbf differs or the IFB is gone', async () => {
