@@ -44,6 +44,14 @@ export type {
   TuningPrior,
   TuningRequest,
 } from '../native/addon/index.js';
+export type {
+  BandwidthAddResult,
+  BandwidthInspectResult,
+  BandwidthRequest,
+  BandwidthShape,
+  ShapeState,
+  TbfInfo,
+} from '../native/addon/index.js';
 
 /** A network namespace: a path such as /var/run/netns/x or /proc/PID/ns/net; undefined = the caller's own. */
 export type NetnsPath = string | undefined;
@@ -263,6 +271,16 @@ export function nativePhases(reset = false): PhaseTotal[] {
 /** Version string of the loaded addon. */
 export function nativeVersion(): string {
   return addon().nativeVersion();
+}
+
+// The bandwidth plugin's tc work (native/core/src/kernel/tc).
+/** Shape an attachment (tbf on the host veth; IFB, ingress qdisc, redirect filter and tbf); removes what it made on failure. */
+export async function bandwidthAdd(req: Addon.BandwidthRequest): Promise<Addon.BandwidthAddResult> {
+  return call('bandwidthAdd', () => addon().bandwidthAdd(req));
+}
+/** The attachment's tbf qdiscs as the kernel has them, beside what bandwidthAdd would set. */
+export async function bandwidthInspect(req: Addon.BandwidthRequest): Promise<Addon.BandwidthInspectResult> {
+  return call('bandwidthInspect', () => addon().bandwidthInspect(req));
 }
 
 // The tuning plugin: one call per command, each in the pod's namespace on a thread of its own.

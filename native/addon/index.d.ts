@@ -66,6 +66,28 @@ export interface AgentRequest {
   readUs: number
 }
 
+/**
+ * Shape an attachment: a tbf root qdisc on the pod's host veth (ingress), and an IFB with a tbf
+ * root qdisc fed by the veth's ingress qdisc and a redirecting u32 filter (egress). One call; on
+ * failure what it made is removed again.
+ */
+export declare function bandwidthAdd(req: BandwidthRequest): Promise<BandwidthAddOutcome>
+
+/** Outcome of bandwidthAdd. */
+export interface BandwidthAddOutcome {
+  error?: Failure
+  value?: BandwidthAddResult
+}
+
+/** The attachment's tbf qdiscs as the kernel has them, beside what bandwidthAdd would set. */
+export declare function bandwidthInspect(req: BandwidthRequest): Promise<BandwidthInspectOutcome>
+
+/** Outcome of bandwidthInspect. */
+export interface BandwidthInspectOutcome {
+  error?: Failure
+  value?: BandwidthInspectResult
+}
+
 /** Outcome of a call whose value is a flag (masq and spoof-check add/del, lockRelease, linkDel, sysctlSet, netnsDelete). */
 export interface BoolOutcome {
   error?: Failure
@@ -356,6 +378,45 @@ export interface TuningInspectOutcome {
  * Resolves to false when the link is gone.
  */
 export declare function tuningRestore(req: TuningRequest): Promise<BoolOutcome>
+
+/** What bandwidthAdd made. */
+export interface BandwidthAddResult {
+  /** the host veth that was shaped */
+  hostIfname: string
+  /** the IFB's MAC, when egress is shaped */
+  ifbMac?: string
+}
+
+/** bandwidthInspect's view of an attachment. */
+export interface BandwidthInspectResult {
+  hostIfname: string
+  ingress?: ShapeState
+  egress?: ShapeState
+}
+
+/** One attachment's shaping, for bandwidthAdd and bandwidthInspect. */
+export interface BandwidthRequest {
+  /** namespace that plays the host (a path); undefined = the caller's own */
+  hostNetns?: string
+  /** the pod's namespace (a path), where `ifname` is */
+  podNetns: string
+  /** the pod's veth; its peer in the host namespace is the link shaped */
+  ifname: string
+  /** the host-side interfaces prevResult lists (those without a sandbox): the peer must be one */
+  hostInterfaces: Array<string>
+  /** traffic toward the pod: tbf on the host veth */
+  ingress?: BandwidthShape
+  /** traffic from the pod: through the IFB `ifb` */
+  egress?: BandwidthShape
+  /** the IFB device's name (used with `egress`) */
+  ifb: string
+}
+
+/** One direction's limit as configured: a rate in bits per second and a burst in bits (both > 0). */
+export interface BandwidthShape {
+  rate: number
+  burst: number
+}
 
 /** The links of a wired pod. */
 export interface BridgeAddResult {
@@ -700,6 +761,17 @@ export interface SbrRuleState {
   routes: Array<Route>
 }
 
+/** One shaped direction as CHECK sees it: what ADD would set, and what the link's root qdisc is. */
+export interface ShapeState {
+  /** the link that carries the tbf (host veth or IFB); undefined when it does not exist */
+  link?: string
+  expected: TbfInfo
+  /** the root qdisc's kind (undefined: none reported) */
+  rootKind?: string
+  /** its parameters, when it is a tbf */
+  actual?: TbfInfo
+}
+
 /** Guard a pod's host port against MAC spoofing (bridge `macspoofchk`). */
 export interface SpoofCheckAddRequest {
   /** namespace that plays the host (a path); undefined = the caller's own */
@@ -749,6 +821,13 @@ export interface SpoofCheckEntry {
 export interface SysctlValue {
   key: string
   value: string
+}
+
+/** A tbf qdisc's parameters: rate in bytes/s, limit in bytes, buffer in scheduler ticks. */
+export interface TbfInfo {
+  rate: number
+  limit: number
+  buffer: number
 }
 
 /** What CHECK reads in a pod. */

@@ -11,7 +11,7 @@ import { FASTCNI, startAgentProcess, runLauncher } from '../helpers/agent.js';
 import { bridgeConf, bridgePorts, cidrsOf, nodeAndPod, tempDir } from '../helpers/fixtures.js';
 import { hlConf } from '../helpers/host-local.js';
 import { ipJson } from '../helpers/netns.js';
-import { OUR_BIN, type PluginRun } from '../helpers/run-plugin.js';
+import { OUR_BIN, type PluginRun, SHIPPED_PLUGINS } from '../helpers/run-plugin.js';
 
 type Path = 'agent' | 'fallback' | 'in-process';
 
@@ -150,7 +150,7 @@ describe('three paths, same bytes', () => {
     for (const path of ['agent', 'fallback', 'in-process'] as const) {
       const { node, pod } = nodeAndPod();
       const { type: _type, ...conf } = bridgeConf({ dataDir: tempDir('br') });
-      for (const plugin of ['bridge', 'host-local', 'loopback', 'sbr', 'tuning']) {
+      for (const plugin of SHIPPED_PLUGINS) {
         const run = await viaPath(path, { plugin, node, socketPath: agent.socketPath, conf, env: cniEnv('ADD', 'ctr-1', pod.path) });
         outputs[path].push(run);
         expect(run.code, `${path} ${plugin}`).toBe(1);

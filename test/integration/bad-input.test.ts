@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { addrs, bridgeConf, bridgePorts, nodeAndPod, tempDir } from '../helpers/fixtures.js';
 import { masqElements } from '../helpers/nft.js';
-import { cniEnv, OUR_BIN, runPlugin } from '../helpers/run-plugin.js';
+import { cniEnv, OUR_BIN, runPlugin, SHIPPED_PLUGINS } from '../helpers/run-plugin.js';
 import type { Netns } from '../helpers/netns.js';
 
 interface ErrJson {
@@ -180,7 +180,7 @@ describe('bad input', () => {
     expectNothingLeft(node, pod, dataDir);
   });
 
-  for (const plugin of ['bridge', 'host-local', 'loopback', 'sbr', 'tuning']) {
+  for (const plugin of SHIPPED_PLUGINS) {
     it(`a network config without type → 7 naming the field (${plugin})`, async () => {
       const { node, pod } = nodeAndPod();
       const dataDir = tempDir('ipam');

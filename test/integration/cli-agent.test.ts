@@ -4,7 +4,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { tempDir } from '../helpers/fixtures.js';
-import { execWith, ROOT } from '../helpers/run-plugin.js';
+import { execWith, ROOT, SHIPPED_PLUGINS } from '../helpers/run-plugin.js';
 
 const CLI = join(ROOT, 'dist', 'src', 'cli', 'fastcni.js');
 const env = () => ({ PATH: process.env.PATH ?? '/usr/bin:/bin' });
@@ -19,7 +19,7 @@ describe('fastcni install / agent', () => {
     const bin = join(dir, 'bin');
     const res = await execWith(process.execPath, [CLI, 'install', '--bin-dir', bin, '--conf-dir', join(dir, 'conf')], env(), '');
     expect(res.code, res.stderr).toBe(0);
-    for (const p of ['bridge', 'host-local', 'loopback', 'sbr', 'tuning']) expect(statSync(join(bin, p)).mode & 0o111).not.toBe(0);
+    for (const p of SHIPPED_PLUGINS) expect(statSync(join(bin, p)).mode & 0o111).not.toBe(0);
     expect(JSON.parse(readFileSync(join(dir, 'conf', '10-fastcni.conflist'), 'utf8')).plugins[0].type).toBe('bridge');
     expect(res.stdout).toContain(`ExecStart=${process.execPath} ${CLI} agent --socket /run/fastcni/agent.sock`);
 

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { install } from '../../src/agent/install.js';
 import { isOurPlugin } from '../../src/runtime/plugin-lookup.js';
 import { tempDir } from '../helpers/fixtures.js';
+import { SHIPPED_PLUGINS } from '../helpers/run-plugin.js';
 
 describe('install', () => {
   it('installs the launcher under each plugin name with its config, conflist and unit', async () => {
@@ -18,7 +19,7 @@ describe('install', () => {
       node: '/usr/bin/node',
       entry: '/opt/fastcni/dist/src/cli/plugin-entry.js',
     });
-    expect(r.installed.map((p) => p.slice(binDir.length + 1)).sort()).toEqual(['bridge', 'host-local', 'loopback', 'sbr', 'tuning']);
+    expect(r.installed.map((p) => p.slice(binDir.length + 1)).sort()).toEqual(SHIPPED_PLUGINS);
     for (const p of r.installed) {
       expect(await isOurPlugin(p)).toBe(true);
       expect(statSync(p).mode & 0o777).toBe(0o755);

@@ -2,6 +2,7 @@
 #[macro_use]
 mod outcome;
 mod agent;
+mod bandwidth;
 mod exec;
 mod net;
 mod nft;
