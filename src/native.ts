@@ -21,6 +21,9 @@ export type {
   BridgeLinkRequest,
   ExecResult,
   Failure,
+  FirewallDelRequest,
+  FirewallInspection,
+  FirewallRequest,
   GcAttachment,
   LinkInfo,
   LoopbackResult,
@@ -254,4 +257,23 @@ export function nativePhases(reset = false): PhaseTotal[] {
 /** Version string of the loaded addon. */
 export function nativeVersion(): string {
   return addon().nativeVersion();
+}
+
+// --- firewall plugin (table inet fastcni-firewall) ---
+
+/** Accept forwarding for the pod's addresses and apply its bridge's ingress policy (one batch of set elements). */
+export async function firewallAdd(req: Addon.FirewallRequest): Promise<void> {
+  await call('firewallAdd', () => addon().firewallAdd(req));
+}
+/** Remove the attachment's firewall elements, found by comment; idempotent. */
+export async function firewallDel(req: Addon.FirewallDelRequest): Promise<void> {
+  await call('firewallDel', () => addon().firewallDel(req));
+}
+/** GC of one network's firewall elements: those of attachments not in `valid`, then the network's empty sets. */
+export async function firewallGc(req: Addon.NftGcRequest): Promise<void> {
+  await call('firewallGc', () => addon().firewallGc(req));
+}
+/** What the kernel holds for an attachment's firewall request, for CHECK. */
+export async function firewallInspect(req: Addon.FirewallRequest): Promise<Addon.FirewallInspection> {
+  return call('firewallInspect', () => addon().firewallInspect(req));
 }

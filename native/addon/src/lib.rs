@@ -3,6 +3,7 @@
 mod outcome;
 mod agent;
 mod exec;
+mod firewall;
 mod net;
 mod nft;
 
