@@ -37,8 +37,14 @@ export async function nameHasOwner(o: { address: string; name: string; local: (p
   if (!sock) return { bus: 'absent', socket: o.address };
   const target = sock.abstract ? `\0${sock.path}` : o.local(sock.path);
   if (!sock.abstract && !existsSync(target)) return { bus: 'absent', socket: sock.path };
-  const owned = await withTimeout(ask(target, o.name), TIMEOUT_MS, `D-Bus at ${sock.path} did not answer`);
-  return { bus: 'present', socket: sock.path, owned };
+  const s = connect({ path: target });
+  try {
+    const owned = await withTimeout(ask(s, o.name), TIMEOUT_MS, `D-Bus at ${sock.path} did not answer`);
+    return { bus: 'present', socket: sock.path, owned };
+  } finally {
+    // also on a timeout: a socket left open would keep a fallback process alive
+    s.destroy();
+  }
 }
 
 async function withTimeout<T>(p: Promise<T>, ms: number, msg: string): Promise<T> {
@@ -53,29 +59,24 @@ async function withTimeout<T>(p: Promise<T>, ms: number, msg: string): Promise<T
   }
 }
 
-async function ask(path: string, name: string): Promise<boolean> {
-  const s = connect({ path });
-  try {
-    const reader = new Reader(s);
-    await new Promise<void>((resolve, reject) => {
-      s.once('connect', resolve);
-      s.once('error', reject);
-    });
-    const uid = Buffer.from(String(process.getuid?.() ?? 0)).toString('hex');
-    s.write(`\0AUTH EXTERNAL ${uid}\r\n`);
-    const line = (await reader.line()).trim();
-    if (!line.startsWith('OK ')) throw new Error(`D-Bus authentication refused: ${line}`);
-    s.write('BEGIN\r\n');
-    s.write(methodCall(1, 'Hello'));
-    s.write(methodCall(2, 'NameHasOwner', name));
-    for (;;) {
-      const m = await reader.message();
-      if (m.replySerial !== 2) continue;
-      if (m.type === MSG_ERROR) throw new Error(`D-Bus NameHasOwner failed: ${m.errorName ?? 'error'}`);
-      return (m.le ? m.body.readUInt32LE(0) : m.body.readUInt32BE(0)) !== 0;
-    }
-  } finally {
-    s.destroy();
+async function ask(s: Socket, name: string): Promise<boolean> {
+  const reader = new Reader(s);
+  await new Promise<void>((resolve, reject) => {
+    s.once('connect', resolve);
+    s.once('error', reject);
+  });
+  const uid = Buffer.from(String(process.getuid?.() ?? 0)).toString('hex');
+  s.write(`\0AUTH EXTERNAL ${uid}\r\n`);
+  const line = (await reader.line()).trim();
+  if (!line.startsWith('OK ')) throw new Error(`D-Bus authentication refused: ${line}`);
+  s.write('BEGIN\r\n');
+  s.write(methodCall(1, 'Hello'));
+  s.write(methodCall(2, 'NameHasOwner', name));
+  for (;;) {
+    const m = await reader.message();
+    if (m.replySerial !== 2) continue;
+    if (m.type === MSG_ERROR) throw new Error(`D-Bus NameHasOwner failed: ${m.errorName ?? 'error'}`);
+    return (m.le ? m.body.readUInt32LE(0) : m.body.readUInt32BE(0)) !== 0;
   }
 }
 
