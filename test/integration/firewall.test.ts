@@ -180,4 +180,27 @@ describe('bad input', () => {
     expect(await cni('DEL', { node, pod, id: 'ctr-1', conf: noPrev })).toMatchObject({ code: 0, stdout: '' });
     expect(firewallTable(node).elements).toEqual([]);
   });
+
+  it('GC removes the elements of attachments that are not valid any more, of its network only', async () => {
+    const node = makeNetns('node');
+    const pod = makeNetns('pod');
+    const add = async (id: string, name: string, address: string) => {
+      const c = { ...conf({}), name, prevResult: { ...prevResult, ips: [{ address }] } };
+      expect((await cni('ADD', { node, pod, id, conf: c })).code).toBe(0);
+    };
+    await add('ctr-1', 'fwgc', '10.95.0.5/24');
+    await add('ctr-2', 'fwgc', '10.95.0.6/24');
+    await add('ctr-3', 'fwother', '10.95.1.7/24');
+    const gcConf = {
+      cniVersion: '1.1.0',
+      name: 'fwgc',
+      type: 'firewall',
+      'cni.dev/valid-attachments': [{ containerID: 'ctr-2', ifname: 'eth0' }],
+    };
+    const gc = await cni('GC', { node, id: '', conf: gcConf });
+    expect(gc, gc.stdout).toMatchObject({ code: 0, stdout: '' });
+    expect(firewallTable(node).elements).toEqual(
+      [`pods4-${hash('fwgc\nCNI-ADMIN')} "10.95.0.6" ctr-2/eth0`, `pods4-${hash('fwother\nCNI-ADMIN')} "10.95.1.7" ctr-3/eth0`].sort(),
+    );
+  });
 });
