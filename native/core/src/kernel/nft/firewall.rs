@@ -321,6 +321,10 @@ fn commit(sock: &mut NftSocket, op: &str, msgs: &[Msg], genid: u32) -> Result<Op
 pub fn firewall_add(req: &FirewallRequest) -> Result<(), Failure> {
     const OP: &str = "firewall add";
     let plan = Plan::new(req)?;
+    if plan.elems.is_empty() && plan.policy == Policy::Open {
+        // nothing to accept: the reference then sets up nothing either
+        return Ok(());
+    }
     let mut sock = pool::lease(req.host_netns.as_deref())?;
     let mut replace = vec![false; plan.elems.len()];
     let mut last: Option<MsgError> = None;

@@ -141,6 +141,11 @@ fn live_firewall_in_private_netns() {
             container_id: cid.into(),
             ifname: "eth0".into(),
         };
+        // no address and no policy: nothing to set up, as the reference
+        let mut bare = add("n0", "CNI-ADMIN", "c0", &[]);
+        bare.ingress_policy = "open".into();
+        firewall_add(&bare).unwrap();
+        assert!(!firewall_inspect(&bare).unwrap().admin_jump);
         firewall_add(&add("n1", "CNI-ADMIN", "c1", &["10.1.0.5", "fd00::5"])).unwrap();
         firewall_add(&add("n1", "CNI-ADMIN", "c1", &["10.1.0.5", "fd00::5"])).unwrap(); // idempotent re-ADD
         firewall_add(&add("n1", "CNI-ADMIN", "c2", &["10.1.0.6"])).unwrap();
