@@ -37,13 +37,21 @@ export async function nameHasOwner(o: { address: string; name: string; local: (p
   if (!sock) return { bus: 'absent', socket: o.address };
   const target = sock.abstract ? `\0${sock.path}` : o.local(sock.path);
   if (!sock.abstract && !existsSync(target)) return { bus: 'absent', socket: sock.path };
-  const s = connect({ path: target });
+  const bus = new BusConnection(target);
   try {
-    const owned = await withTimeout(ask(s, o.name), TIMEOUT_MS, `D-Bus at ${sock.path} did not answer`);
+    const owned = await withTimeout(
+      (async () => {
+        await bus.register();
+        const reply = await bus.call('NameHasOwner', [o.name]);
+        return (reply.le ? reply.body.readUInt32LE(0) : reply.body.readUInt32BE(0)) !== 0;
+      })(),
+      TIMEOUT_MS,
+      `D-Bus at ${sock.path} did not answer`,
+    );
     return { bus: 'present', socket: sock.path, owned };
   } finally {
     // also on a timeout: a socket left open would keep a fallback process alive
-    s.destroy();
+    bus.close();
   }
 }
 
@@ -59,24 +67,49 @@ async function withTimeout<T>(p: Promise<T>, ms: number, msg: string): Promise<T
   }
 }
 
-async function ask(s: Socket, name: string): Promise<boolean> {
-  const reader = new Reader(s);
-  await new Promise<void>((resolve, reject) => {
-    s.once('connect', resolve);
-    s.once('error', reject);
-  });
-  const uid = Buffer.from(String(process.getuid?.() ?? 0)).toString('hex');
-  s.write(`\0AUTH EXTERNAL ${uid}\r\n`);
-  const line = (await reader.line()).trim();
-  if (!line.startsWith('OK ')) throw new Error(`D-Bus authentication refused: ${line}`);
-  s.write('BEGIN\r\n');
-  s.write(methodCall(1, 'Hello'));
-  s.write(methodCall(2, 'NameHasOwner', name));
-  for (;;) {
-    const m = await reader.message();
-    if (m.replySerial !== 2) continue;
-    if (m.type === MSG_ERROR) throw new Error(`D-Bus NameHasOwner failed: ${m.errorName ?? 'error'}`);
-    return (m.le ? m.body.readUInt32LE(0) : m.body.readUInt32BE(0)) !== 0;
+/** A connection to a bus, authenticated (SASL EXTERNAL) and registered (Hello), calling the bus itself. */
+export class BusConnection {
+  private serial = 0;
+  private readonly s: Socket;
+  private readonly reader: Reader;
+
+  /** Connect to the unix socket at `path` (a leading NUL: abstract); then register(). */
+  constructor(path: string) {
+    this.s = connect({ path });
+    this.reader = new Reader(this.s);
+  }
+
+  /** Authenticate as this process's uid and say Hello, as every bus client must first. */
+  async register(): Promise<void> {
+    const s = this.s;
+    if (s.connecting) {
+      await new Promise<void>((resolve, reject) => {
+        s.once('connect', resolve);
+        s.once('error', reject);
+      });
+    }
+    const uid = Buffer.from(String(process.getuid?.() ?? 0)).toString('hex');
+    s.write(`\0AUTH EXTERNAL ${uid}\r\n`);
+    const line = (await this.reader.line()).trim();
+    if (!line.startsWith('OK ')) throw new Error(`D-Bus authentication refused: ${line}`);
+    s.write('BEGIN\r\n');
+    await this.call('Hello', []);
+  }
+
+  /** Call a method of org.freedesktop.DBus with string ('s') and uint32 ('u') arguments; its reply. */
+  async call(member: string, args: Array<string | number>): Promise<Incoming> {
+    const serial = ++this.serial;
+    this.s.write(methodCall(serial, member, args));
+    for (;;) {
+      const m = await this.reader.message();
+      if (m.replySerial !== serial) continue; // signals (NameAcquired) and the like
+      if (m.type === MSG_ERROR) throw new Error(`D-Bus ${member} failed: ${m.errorName ?? 'error'}`);
+      return m;
+    }
+  }
+
+  close(): void {
+    this.s.destroy();
   }
 }
 
@@ -118,10 +151,10 @@ class Writer {
   }
 }
 
-/** A call to org.freedesktop.DBus (the bus itself), with at most one string argument. */
-function methodCall(serial: number, member: string, arg?: string): Buffer {
+/** A call to org.freedesktop.DBus (the bus itself) with string and uint32 arguments. */
+function methodCall(serial: number, member: string, args: Array<string | number>): Buffer {
   const body = new Writer();
-  if (arg !== undefined) body.string(arg);
+  for (const a of args) typeof a === 'string' ? body.string(a) : body.u32(a);
   const fields = new Writer();
   const field = (code: number, sig: string, put: (w: Writer) => void) => {
     fields.align(8).byte(code).signature(sig);
@@ -131,7 +164,7 @@ function methodCall(serial: number, member: string, arg?: string): Buffer {
   field(2, 's', (w) => w.string('org.freedesktop.DBus'));
   field(3, 's', (w) => w.string(member));
   field(6, 's', (w) => w.string('org.freedesktop.DBus'));
-  if (arg !== undefined) field(8, 'g', (w) => w.signature('s'));
+  if (args.length) field(8, 'g', (w) => w.signature(args.map((a) => (typeof a === 'string' ? 's' : 'u')).join('')));
   const head = new Writer().byte(0x6c).byte(MSG_METHOD_CALL).byte(0).byte(1);
   head.u32(body.length).u32(serial).u32(fields.length);
   const h = Buffer.concat([head.buffer(), fields.buffer()]);
@@ -139,7 +172,8 @@ function methodCall(serial: number, member: string, arg?: string): Buffer {
   return Buffer.concat([h, pad, body.buffer()]);
 }
 
-interface Incoming {
+/** A message from the bus: its type, the serial it replies to, its error name, its body. */
+export interface Incoming {
   type: number;
   /** little-endian (the sender's byte order) */
   le: boolean;

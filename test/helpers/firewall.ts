@@ -3,6 +3,7 @@
 // inside namespaces the test made.
 import { spawn, spawnSync } from 'node:child_process';
 import { onTestFinished } from 'vitest';
+import { BusConnection } from '../../plugins/firewall/dbus.js';
 import type { Netns } from './netns.js';
 import { ruleset } from './nft.js';
 
@@ -64,4 +65,14 @@ export function firewallTable(ns: Netns): FirewallView {
 /** Whether bridged traffic passes the IP hooks (br_netfilter), which same-bridge isolation needs, as the reference's does. */
 export function bridgeNetfilter(): boolean {
   return spawnSync('test', ['-e', '/proc/sys/net/bridge/bridge-nf-call-iptables']).status === 0;
+}
+
+/** Own `name` on the bus at the unix socket `path` until the test finishes (firewalld's name, say). */
+export async function ownName(path: string, name: string): Promise<void> {
+  const bus = new BusConnection(path);
+  onTestFinished(() => bus.close());
+  await bus.register();
+  const reply = await bus.call('RequestName', [name, 0]);
+  // DBUS_REQUEST_NAME_REPLY_PRIMARY_OWNER
+  if (reply.body.readUInt32LE(0) !== 1) throw new Error(`could not own ${name}`);
 }

@@ -10,7 +10,7 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import { agentStatus } from '../../src/agent/status.js';
 import { startAgentProcess } from '../helpers/agent.js';
 import { nodeAndPod, tempDir } from '../helpers/fixtures.js';
-import { firewallTable } from '../helpers/firewall.js';
+import { firewallTable, ownName } from '../helpers/firewall.js';
 import { privateCaller, type PrivateCaller } from '../helpers/private-caller.js';
 import { OUR_BIN, type PluginRun } from '../helpers/run-plugin.js';
 
@@ -157,6 +157,34 @@ describe('the firewalld backend', () => {
         expect.arrayContaining([expect.stringMatching(/^pods4-\w+ "10\.96\.0\.5" ctr-fwd\/eth0$/)]),
       );
     }
+    expect(outputs['in-process']).toEqual(outputs.fallback);
+  });
+
+  it('is refused with code 2 when firewalld owns its name, also as the default backend', async () => {
+    const address = await privateBus();
+    await ownName(address.slice('unix:path='.length), 'org.fedoraproject.FirewallD1');
+    const outputs: Record<'fallback' | 'in-process', PluginRun[]> = { fallback: [], 'in-process': [] };
+    for (const path of ['fallback', 'in-process'] as const) {
+      const { node, pod } = nodeAndPod();
+      const caller = await privateCaller({ node, pod, dir: tempDir('private') });
+      for (const backend of ['firewalld', '']) {
+        const env = { CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'ctr-fwd', CNI_IFNAME: 'eth0', CNI_NETNS: caller.netnsPath, CNI_PATH: OUR_BIN };
+        const r = await call(path, caller, '', { ...env, DBUS_SYSTEM_BUS_ADDRESS: address }, conf({ backend }));
+        expect(r.code).toBe(1);
+        outputs[path].push({ code: r.code, stdout: r.stdout, stderr: r.stderr });
+      }
+      expect(firewallTable(node)).toEqual({ chains: [], elements: [] });
+    }
+    expect(outputs.fallback.map((r) => JSON.parse(r.stdout))).toEqual([
+      {
+        code: 2,
+        msg: `backend "firewalld" is not supported by fastcni (firewalld owns org.fedoraproject.FirewallD1 on the system bus); use backend "iptables" for fastcni's nf_tables rules`,
+      },
+      {
+        code: 2,
+        msg: `backend "firewalld" is not supported by fastcni (the default backend is "firewalld" because firewalld owns org.fedoraproject.FirewallD1 on the system bus); use backend "iptables" for fastcni's nf_tables rules`,
+      },
+    ]);
     expect(outputs['in-process']).toEqual(outputs.fallback);
   });
 });
