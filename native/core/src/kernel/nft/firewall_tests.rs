@@ -9,7 +9,9 @@ use super::wire::NFPROTO_INET;
 
 const T: Table<'static> = Table { family: NFPROTO_INET, name: "fastcni-firewall" };
 
-fn request(network: &str, admin: &str, cid: &str, addresses: &[&str], policy: &str, bridge: Option<&str>) -> FirewallRequest {
+/// A request under `policy` on `bridge`, given as "policy" or "policy bridge".
+fn request(network: &str, admin: &str, cid: &str, addresses: &[&str], policy: &str) -> FirewallRequest {
+    let (policy, bridge) = policy.split_once(' ').map_or((policy, None), |(p, b)| (p, Some(b)));
     FirewallRequest {
         host_netns: None,
         network: network.into(),
@@ -59,7 +61,7 @@ add element inet fastcni-firewall bridge-pairs { "cni0" . "cni0" }
 add element inet fastcni-firewall isolated-pairs { "cni0" . "cni0" } */
 #[test]
 fn firewall_setup_batch_matches_nft() {
-    let req = request("net1", "CNI-ADMIN", "cid1", &["10.1.0.5", "fd00:1::5"], "isolated", Some("cni0"));
+    let req = request("net1", "CNI-ADMIN", "cid1", &["10.1.0.5", "fd00:1::5"], "isolated cni0");
     let p = plan(&req, "0123456789abcdef");
     let (mut msgs, ids) = p.setup_msgs(Need { core: true, admin: true, sets: true });
     msgs.extend(p.elem_msgs(&ids, &[]));
@@ -73,7 +75,7 @@ add element inet fastcni-firewall bridge-pairs { "cni1" . "cni1" }
 (the sets exist; nft still names them by id as well, which our ADD does not) */
 #[test]
 fn firewall_element_batch_matches_nft() {
-    let req = request("net1", "CNI-ADMIN", "cid2", &["10.1.0.6", "fd00:1::6"], "same-bridge", Some("cni1"));
+    let req = request("net1", "CNI-ADMIN", "cid2", &["10.1.0.6", "fd00:1::6"], "same-bridge cni1");
     let p = plan(&req, "0123456789abcdef");
     let ids = SetIds { policy: Some(1), pairs: Some(2), isolated: Some(3), pods: [Some(4), Some(5)] };
     assert_msgs_eq(&batch_messages(&p.elem_msgs(&ids, &[])), &fixture(include_str!("testdata/firewall-elem.hex")));
@@ -104,7 +106,7 @@ create element inet fastcni-firewall pods4-fedcba9876543210 { 10.2.0.5 comment "
 (the table exists: a second network with an admin chain of its own) */
 #[test]
 fn firewall_network_setup_batch_matches_nft() {
-    let req = request("net2", "MY-ADMIN", "cid3", &["10.2.0.5"], "open", None);
+    let req = request("net2", "MY-ADMIN", "cid3", &["10.2.0.5"], "open");
     let p = plan(&req, "fedcba9876543210");
     let (mut msgs, ids) = p.setup_msgs(Need { core: false, admin: true, sets: true });
     msgs.extend(p.elem_msgs(&ids, &[]));
@@ -114,12 +116,12 @@ fn firewall_network_setup_batch_matches_nft() {
 #[test]
 fn firewall_refuses_bad_requests() {
     let bad = |r: FirewallRequest| Plan::new(&r).is_err();
-    assert!(bad(request("n", "CNI-ADMIN", "c", &[], "strict", Some("br0"))));
-    assert!(bad(request("n", "forward", "c", &[], "open", None)));
-    assert!(bad(request("n", "", "c", &[], "open", None)));
-    assert!(bad(request("n", "CNI-ADMIN", "c", &[], "isolated", None)));
-    assert!(bad(request("n", "CNI-ADMIN", "c", &["10.0.0.300"], "open", None)));
-    assert!(!bad(request("n", "CNI-ADMIN", "c", &["10.0.0.3", "fd00::3"], "isolated", Some("br0"))));
+    assert!(bad(request("n", "CNI-ADMIN", "c", &[], "strict br0")));
+    assert!(bad(request("n", "forward", "c", &[], "open")));
+    assert!(bad(request("n", "", "c", &[], "open")));
+    assert!(bad(request("n", "CNI-ADMIN", "c", &[], "isolated")));
+    assert!(bad(request("n", "CNI-ADMIN", "c", &["10.0.0.300"], "open")));
+    assert!(!bad(request("n", "CNI-ADMIN", "c", &["10.0.0.3", "fd00::3"], "isolated br0")));
 }
 
 /// Live round trip in a private network namespace.
@@ -131,7 +133,7 @@ fn live_firewall_in_private_netns() {
         assert_eq!(unsafe { libc::unshare(libc::CLONE_NEWNET) }, 0, "unshare: {}", std::io::Error::last_os_error());
         let ns = format!("/proc/self/task/{}/ns/net", unsafe { libc::gettid() });
         let add = |net: &str, admin: &str, cid: &str, addrs: &[&str]| {
-            let mut r = request(net, admin, cid, addrs, "isolated", Some("br0"));
+            let mut r = request(net, admin, cid, addrs, "isolated br0");
             r.host_netns = Some(ns.clone());
             r
         };
