@@ -38,6 +38,15 @@ export type {
   SpoofCheckDelRequest,
   SpoofCheckEntry,
 } from '../native/addon/index.js';
+export type {
+  LinkTuning,
+  SysctlValue,
+  TuningInspectRequest,
+  TuningInspectResult,
+  TuningLinkState,
+  TuningPrior,
+  TuningRequest,
+} from '../native/addon/index.js';
 
 /** A network namespace: a path such as /var/run/netns/x or /proc/PID/ns/net; undefined = the caller's own. */
 export type NetnsPath = string | undefined;
@@ -276,4 +285,19 @@ export async function firewallGc(req: Addon.NftGcRequest): Promise<void> {
 /** What the kernel holds for an attachment's firewall request, for CHECK. */
 export async function firewallInspect(req: Addon.FirewallRequest): Promise<Addon.FirewallInspection> {
   return call('firewallInspect', () => addon().firewallInspect(req));
+}
+
+// The tuning plugin: one call per command, each in the pod's namespace on a thread of its own.
+
+/** Tuning's ADD: sysctls, then the link's attributes; a failure puts back what was changed. Resolves to the former values. */
+export async function tuningApply(req: Addon.TuningRequest): Promise<Addon.TuningPrior> {
+  return call('tuningApply', () => addon().tuningApply(req));
+}
+/** Tuning's DEL (and a failed ADD's undo): write former values back, trying every step; false when the link is gone. */
+export async function tuningRestore(req: Addon.TuningRequest): Promise<boolean> {
+  return call('tuningRestore', () => addon().tuningRestore(req));
+}
+/** Tuning's CHECK: the sysctls' values (as read) and the link's attributes (absent: no such link). */
+export async function tuningInspect(req: Addon.TuningInspectRequest): Promise<Addon.TuningInspectResult> {
+  return call('tuningInspect', () => addon().tuningInspect(req));
 }

@@ -8,6 +8,7 @@ const loaders: Record<string, () => Promise<{ default: Plugin<unknown> }>> = {
   firewall: () => import('../plugins/firewall/index.js'),
   'host-local': () => import('../plugins/host-local/index.js'),
   loopback: () => import('../plugins/loopback/index.js'),
+  tuning: () => import('../plugins/tuning/index.js'),
 };
 
 /** Names of the plugin types we provide. */

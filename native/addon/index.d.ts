@@ -329,6 +329,33 @@ export declare function sysctlGet(netns: string | undefined | null, key: string)
 /** Write a net.* sysctl inside a namespace. */
 export declare function sysctlSet(netns: string | undefined | null, key: string, value: string): Promise<BoolOutcome>
 
+/**
+ * Tuning's ADD: write the sysctls, then set the link's attributes, in the pod's namespace; every
+ * key is checked first, and a failed step puts back what was changed. Resolves to the former values.
+ */
+export declare function tuningApply(req: TuningRequest): Promise<TuningApplyOutcome>
+
+/** Outcome of tuningApply: the former values of what it changed. */
+export interface TuningApplyOutcome {
+  error?: Failure
+  value?: TuningPrior
+}
+
+/** Tuning's CHECK: the sysctls' values and the link's attributes in the pod's namespace. */
+export declare function tuningInspect(req: TuningInspectRequest): Promise<TuningInspectOutcome>
+
+/** Outcome of tuningInspect. */
+export interface TuningInspectOutcome {
+  error?: Failure
+  value?: TuningInspectResult
+}
+
+/**
+ * Tuning's DEL (and a failed ADD's undo): write the given values back, trying every step.
+ * Resolves to false when the link is gone.
+ */
+export declare function tuningRestore(req: TuningRequest): Promise<BoolOutcome>
+
 /** The links of a wired pod. */
 export interface BridgeAddResult {
   bridge: LinkInfo
@@ -545,6 +572,16 @@ export declare enum LinkKind {
   Other = 'other',
 }
 
+/** Link attributes to set (or restore); each one undefined is left alone. */
+export interface LinkTuning {
+  /** "aa:bb:cc:dd:ee:ff" */
+  mac?: string
+  mtu?: number
+  promisc?: boolean
+  allmulti?: boolean
+  txQLen?: number
+}
+
 /** lo after loopbackSet. */
 export interface LoopbackResult {
   /** lo as it is after the call */
@@ -688,4 +725,51 @@ export interface SpoofCheckEntry {
   ifname: string
   hostIfname: string
   mac: string
+}
+
+/** One sysctl: `key` relative to /proc/sys in slash form ("net/ipv4/conf/eth0/rp_filter"). */
+export interface SysctlValue {
+  key: string
+  value: string
+}
+
+/** What CHECK reads in a pod. */
+export interface TuningInspectRequest {
+  netns: string
+  ifname: string
+  /** keys in slash form, as in SysctlValue */
+  sysctls: Array<string>
+}
+
+/** The sysctls' values (as read, newline included) and the link (absent: no such link). */
+export interface TuningInspectResult {
+  sysctls: Array<SysctlValue>
+  link?: TuningLinkState
+}
+
+/** The attributes tuning manages, as the kernel reports them. */
+export interface TuningLinkState {
+  mac: string
+  mtu: number
+  promisc: boolean
+  allmulti: boolean
+  txQLen: number
+}
+
+/** What an ADD changed, as it was before: give it back to tuningRestore to undo the ADD. */
+export interface TuningPrior {
+  /** the former values of the sysctls written (one that could not be read, a write-only one, is absent) */
+  sysctls: Array<SysctlValue>
+  /** the former values of exactly the attributes the request set */
+  link: LinkTuning
+}
+
+/** What tuning changes in a pod (ADD), or puts back (DEL, a failed ADD's undo). */
+export interface TuningRequest {
+  /** the pod's namespace (a path) */
+  netns: string
+  ifname: string
+  /** written in this order, before the link is touched */
+  sysctls: Array<SysctlValue>
+  link: LinkTuning
 }

@@ -90,3 +90,22 @@ export async function privateCaller(o: { node: Netns; pod: Netns; dir: string })
     },
   };
 }
+
+/** The three ways a request reaches one of our plugins. */
+export type CallPath = 'agent' | 'fallback' | 'in-process';
+
+/**
+ * One request as the caller makes it, on `path`: through the launcher with the agent at
+ * `socketPath`, through the launcher with no agent at all (it then starts Node in the caller's
+ * namespaces), or through the library in-process.
+ */
+export function callOnPath(
+  path: CallPath,
+  o: { caller: PrivateCaller; plugin: string; socketPath: string; env: Record<string, string>; conf: unknown },
+): Promise<PluginRun> {
+  const stdin = JSON.stringify(o.conf);
+  if (path === 'in-process') return o.caller.invokeInProcess(o.plugin, o.env, stdin);
+  const socket = path === 'agent' ? o.socketPath : join(o.caller.dir, 'no-agent.sock');
+  const env = { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', FASTCNI_SOCKET: socket, ...o.env };
+  return o.caller.run(join(ROOT, 'dist', 'cni', o.plugin), [], env, stdin);
+}

@@ -47,6 +47,11 @@ export function execWith(cmd: string, args: string[], env: Record<string, string
       }
       resolvePromise({ code: code ?? -1, stdout, stderr, json });
     });
+    // a child that exits without reading its stdin (find, a failing exec) makes this write fail with
+    // EPIPE; that is not the test's concern, and unhandled it would fail the whole run
+    child.stdin.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EPIPE') reject(e);
+    });
     child.stdin.end(stdin);
   });
 }

@@ -11,10 +11,8 @@ import { agentStatus } from '../../src/agent/status.js';
 import { startAgentProcess } from '../helpers/agent.js';
 import { nodeAndPod, tempDir } from '../helpers/fixtures.js';
 import { firewallTable, ownName } from '../helpers/firewall.js';
-import { privateCaller, type PrivateCaller } from '../helpers/private-caller.js';
+import { type CallPath, callOnPath, privateCaller } from '../helpers/private-caller.js';
 import { OUR_BIN, type PluginRun } from '../helpers/run-plugin.js';
-
-type Path = 'agent' | 'fallback' | 'in-process';
 
 const PREV = { cniVersion: '1.0.0', interfaces: [{ name: 'fcfwp0' }], ips: [{ address: '10.96.0.5/24' }] };
 const conf = (extra: Record<string, unknown> = {}) => ({
@@ -27,23 +25,11 @@ const conf = (extra: Record<string, unknown> = {}) => ({
   ...extra,
 });
 
-function call(path: Path, c: PrivateCaller, socketPath: string, env: Record<string, string>, stdin: unknown): Promise<PluginRun> {
-  const text = JSON.stringify(stdin);
-  if (path === 'in-process') return c.invokeInProcess('firewall', env, text);
-  const socket = path === 'agent' ? socketPath : join(c.dir, 'no-agent.sock');
-  return c.run(
-    join(OUR_BIN, 'firewall'),
-    [],
-    { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', FASTCNI_SOCKET: socket, ...env },
-    text,
-  );
-}
-
 describe('firewall from a caller in a mount namespace of its own', () => {
   it('ADD, CHECK, DEL and errors give the same bytes through the agent, the fallback and in-process', async () => {
     const agent = await startAgentProcess();
     const dir = tempDir('private');
-    const outputs: Record<Path, PluginRun[]> = { agent: [], fallback: [], 'in-process': [] };
+    const outputs: Record<CallPath, PluginRun[]> = { agent: [], fallback: [], 'in-process': [] };
     for (const path of ['agent', 'fallback', 'in-process'] as const) {
       const { node, pod } = nodeAndPod();
       const caller = await privateCaller({ node, pod, dir });
@@ -55,7 +41,7 @@ describe('firewall from a caller in a mount namespace of its own', () => {
         CNI_PATH: OUR_BIN,
       });
       const run = async (command: string, stdin: unknown) => {
-        const r = await call(path, caller, agent.socketPath, env(command), stdin);
+        const r = await callOnPath(path, { caller, plugin: 'firewall', socketPath: agent.socketPath, env: env(command), conf: stdin });
         outputs[path].push({ code: r.code, stdout: r.stdout, stderr: r.stderr });
         return r;
       };
@@ -134,7 +120,13 @@ describe('the firewalld backend', () => {
         DBUS_SYSTEM_BUS_ADDRESS: bus,
       });
       const run = async (bus: string, extra: Record<string, unknown>) => {
-        const r = await call(path, caller, '', env('ADD', bus), conf({ backend: 'firewalld', ...extra }));
+        const r = await callOnPath(path, {
+          caller,
+          plugin: 'firewall',
+          socketPath: '',
+          env: env('ADD', bus),
+          conf: conf({ backend: 'firewalld', ...extra }),
+        });
         outputs[path].push({ code: r.code, stdout: r.stdout.replaceAll(address, 'BUS').replaceAll(none, 'NOBUS'), stderr: r.stderr });
         return r;
       };
@@ -169,7 +161,13 @@ describe('the firewalld backend', () => {
       const caller = await privateCaller({ node, pod, dir: tempDir('private') });
       for (const backend of ['firewalld', '']) {
         const env = { CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'ctr-fwd', CNI_IFNAME: 'eth0', CNI_NETNS: caller.netnsPath, CNI_PATH: OUR_BIN };
-        const r = await call(path, caller, '', { ...env, DBUS_SYSTEM_BUS_ADDRESS: address }, conf({ backend }));
+        const r = await callOnPath(path, {
+          caller,
+          plugin: 'firewall',
+          socketPath: '',
+          env: { ...env, DBUS_SYSTEM_BUS_ADDRESS: address },
+          conf: conf({ backend }),
+        });
         expect(r.code).toBe(1);
         outputs[path].push({ code: r.code, stdout: r.stdout, stderr: r.stderr });
       }

@@ -6,6 +6,7 @@ mod exec;
 mod firewall;
 mod net;
 mod nft;
+mod tuning;
 
 use napi_derive::napi;
 

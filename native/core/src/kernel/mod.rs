@@ -13,6 +13,7 @@ mod resident;
 mod route;
 mod rtnl;
 mod sysctl;
+mod tuning;
 
 pub use bridge::{attach_resident, bridge_del_here, bridge_del_resident, finish_resident, Attached};
 pub use inspect::{addr_list, link_del, link_list, loopback_set_here, pod_inspect_here, route_list, sysctl_get, sysctl_set};
@@ -23,3 +24,7 @@ pub use nft::{
     SpoofCheckAddRequest, SpoofCheckDelRequest, SpoofCheckEntry,
 };
 pub use resident::Resident;
+pub use tuning::{
+    tuning_apply_here, tuning_inspect_here, tuning_restore_here, LinkTuning, SysctlValue, TuningInspectRequest, TuningInspectResult,
+    TuningLinkState, TuningPrior, TuningRequest,
+};
