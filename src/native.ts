@@ -21,6 +21,9 @@ export type {
   BridgeLinkRequest,
   ExecResult,
   Failure,
+  FirewallDelRequest,
+  FirewallInspection,
+  FirewallRequest,
   GcAttachment,
   LinkInfo,
   LoopbackResult,
@@ -281,6 +284,25 @@ export async function bandwidthAdd(req: Addon.BandwidthRequest): Promise<Addon.B
 /** The attachment's tbf qdiscs as the kernel has them, beside what bandwidthAdd would set. */
 export async function bandwidthInspect(req: Addon.BandwidthRequest): Promise<Addon.BandwidthInspectResult> {
   return call('bandwidthInspect', () => addon().bandwidthInspect(req));
+}
+
+// --- firewall plugin (table inet fastcni-firewall) ---
+
+/** Accept forwarding for the pod's addresses and apply its bridge's ingress policy (one batch of set elements). */
+export async function firewallAdd(req: Addon.FirewallRequest): Promise<void> {
+  await call('firewallAdd', () => addon().firewallAdd(req));
+}
+/** Remove the attachment's firewall elements, found by comment; idempotent. */
+export async function firewallDel(req: Addon.FirewallDelRequest): Promise<void> {
+  await call('firewallDel', () => addon().firewallDel(req));
+}
+/** GC of one network's firewall elements: those of attachments not in `valid`, then the network's empty sets. */
+export async function firewallGc(req: Addon.NftGcRequest): Promise<void> {
+  await call('firewallGc', () => addon().firewallGc(req));
+}
+/** What the kernel holds for an attachment's firewall request, for CHECK. */
+export async function firewallInspect(req: Addon.FirewallRequest): Promise<Addon.FirewallInspection> {
+  return call('firewallInspect', () => addon().firewallInspect(req));
 }
 
 // The tuning plugin: one call per command, each in the pod's namespace on a thread of its own.

@@ -154,6 +154,37 @@ export interface ExecResult {
   stderr: string
 }
 
+/**
+ * Accept forwarding for the pod's addresses (replies toward it, anything from it) and apply the
+ * bridge's ingress policy: one batch of set elements, after the set-up of table, chains, admin
+ * chain and the network's sets when they are missing. Resolves to `{ value: true }` or `{ error }`.
+ */
+export declare function firewallAdd(req: FirewallRequest): Promise<BoolOutcome>
+
+/**
+ * Remove the attachment's elements, found by their comment (no addresses needed); idempotent.
+ * The network's sets go with their last element; chains and bridge policies stay.
+ */
+export declare function firewallDel(req: FirewallDelRequest): Promise<BoolOutcome>
+
+/**
+ * GC of one network's firewall elements: those of attachments not in `valid` go, then the
+ * network's empty sets with their rules. Resolves to `{ value: true }` or `{ error }`.
+ */
+export declare function firewallGc(req: NftGcRequest): Promise<BoolOutcome>
+
+/**
+ * What the kernel holds for an attachment's firewall request (its addresses, the admin chain's
+ * jump, the bridge's policy), for CHECK.
+ */
+export declare function firewallInspect(req: FirewallRequest): Promise<FirewallInspectOutcome>
+
+/** Outcome of firewallInspect. */
+export interface FirewallInspectOutcome {
+  error?: Failure
+  value?: FirewallInspection
+}
+
 /** Delete a link by name; value false when it was already gone. */
 export declare function linkDel(netns: string | undefined | null, name: string): Promise<BoolOutcome>
 
@@ -547,6 +578,44 @@ export declare enum FailureKind {
   /** any other errno */
   Kernel = 'kernel',
   Internal = 'internal',
+}
+
+/** One attachment, for DEL: its elements are found by their comment. */
+export interface FirewallDelRequest {
+  /** namespace that plays the host (a path); undefined = the caller's own */
+  hostNetns?: string
+  network: string
+  containerId: string
+  ifname: string
+}
+
+/** What the kernel holds for one attachment's request (CHECK compares it with the request). */
+export interface FirewallInspection {
+  /** the attachment's addresses in the sets of the request's network and admin chain */
+  addresses: Array<string>
+  /** whether chain `admin` jumps to the admin chain */
+  adminJump: boolean
+  /** whether the bridge is under a same-bridge or isolated policy */
+  policyBridge: boolean
+  /** whether the bridge is isolated */
+  isolatedBridge: boolean
+}
+
+/** One attachment's firewall request (ADD and CHECK). */
+export interface FirewallRequest {
+  /** namespace that plays the host (a path); undefined = the caller's own */
+  hostNetns?: string
+  network: string
+  containerId: string
+  ifname: string
+  /** the chain users fill (iptablesAdminChainName), jumped to before our accepts */
+  adminChain: string
+  /** the pod's addresses, without prefix */
+  addresses: Array<string>
+  /** "open", "same-bridge" or "isolated" */
+  ingressPolicy: string
+  /** the bridge the policy applies to (prevResult.interfaces[0].name); unused with "open" */
+  bridge?: string
 }
 
 /** An attachment whose elements GC keeps. */

@@ -4,6 +4,7 @@ mod outcome;
 mod agent;
 mod bandwidth;
 mod exec;
+mod firewall;
 mod net;
 mod nft;
 mod sbr;

@@ -20,6 +20,7 @@ mod tuning;
 pub use bridge::{attach_resident, bridge_del_here, bridge_del_resident, finish_resident, Attached};
 pub use inspect::{addr_list, link_del, link_list, loopback_set_here, pod_inspect_here, route_list, sysctl_get, sysctl_set};
 pub use netns::{create_named_here, delete_named, detached};
+pub use nft::{firewall_add, firewall_del, firewall_gc, firewall_inspect, FirewallDelRequest, FirewallInspection, FirewallRequest};
 pub use nft::{
     masq_add, masq_del, masq_gc, masq_list, spoof_add, spoof_del, spoof_gc, spoof_list, GcAttachment, MasqEntry, MasqRequest, NftGcRequest,
     SpoofCheckAddRequest, SpoofCheckDelRequest, SpoofCheckEntry,

@@ -96,7 +96,7 @@ impl PodCidr {
     }
 }
 
-fn fmt_addr(b: &[u8]) -> String {
+pub(super) fn fmt_addr(b: &[u8]) -> String {
     match b.len() {
         4 => std::net::Ipv4Addr::from(<[u8; 4]>::try_from(b).unwrap()).to_string(),
         16 => std::net::Ipv6Addr::from(<[u8; 16]>::try_from(b).unwrap()).to_string(),

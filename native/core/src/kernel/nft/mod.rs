@@ -4,6 +4,7 @@
 //! sets and rules go with its last element, guarded against concurrent ADDs (reap.rs).
 
 mod error;
+mod firewall;
 mod masq;
 mod objects;
 mod pool;
@@ -13,12 +14,15 @@ mod spoof;
 mod wire;
 
 #[cfg(test)]
+mod firewall_tests;
+#[cfg(test)]
 mod reap_tests;
 #[cfg(test)]
 mod spoof_tests;
 #[cfg(test)]
 mod tests;
 
+pub use firewall::{firewall_add, firewall_del, firewall_gc, firewall_inspect, FirewallDelRequest, FirewallInspection, FirewallRequest};
 pub use masq::{masq_add, masq_del, masq_gc, masq_list, MasqEntry, MasqRequest};
 pub use reap::{GcAttachment, NftGcRequest};
 pub use spoof::{spoof_add, spoof_del, spoof_gc, spoof_list, SpoofCheckAddRequest, SpoofCheckDelRequest, SpoofCheckEntry};

@@ -30,6 +30,7 @@ pub const NFTA_SET_ELEM_USERDATA: u16 = 6;
 pub const NFTA_DATA_VALUE: u16 = 1;
 const NFTA_DATA_VERDICT: u16 = 2;
 const NFTA_VERDICT_CODE: u16 = 1;
+const NFTA_VERDICT_CHAIN: u16 = 2;
 const NFTA_RULE_TABLE: u16 = 1;
 const NFTA_RULE_CHAIN: u16 = 2;
 const NFTA_RULE_HANDLE: u16 = 3;
@@ -46,10 +47,14 @@ pub const UDATA_SET_ELEM_COMMENT: u8 = 0;
 const BYTEORDER_BIG_ENDIAN: u32 = 2;
 
 const NF_INET_PRE_ROUTING: u32 = 0;
+const NF_INET_FORWARD: u32 = 2;
 const NF_INET_POST_ROUTING: u32 = 4;
 const NF_DROP: u32 = 0;
 const NF_ACCEPT: u32 = 1;
+const NFT_JUMP: i32 = -3;
 const NFT_RETURN: i32 = -5;
+const NFT_META_OIFNAME: u32 = 7;
+const NFT_CT_STATE: u32 = 0;
 /// Legacy 16-byte data register 1, as nft allocates it for these rules.
 const NFT_REG_1: u32 = 1;
 const NFT_REG_VERDICT: u32 = 0;
@@ -63,6 +68,8 @@ const NFT_LOOKUP_F_INV: u32 = 1;
 /// `ifname . ether_addr` ((TYPE_IFNAME << 6) | TYPE_ETHERADDR).
 pub const TYPE_IFNAME: u32 = 41;
 pub const TYPE_IFNAME_ETHER: u32 = (41 << 6) | 9;
+/// `ifname . ifname` ((TYPE_IFNAME << 6) | TYPE_IFNAME).
+pub const TYPE_IFNAME_PAIR: u32 = (41 << 6) | 41;
 /// Width of an interface name in a key (IFNAMSIZ) and of a MAC inside a concatenation (padded to 4).
 pub const IFNAME_LEN: usize = 16;
 pub const ETHER_KEY_LEN: usize = 8;
@@ -152,6 +159,16 @@ pub enum Expr {
     /// immediate reg 0 drop
     Drop,
     Masquerade,
+    /// meta load oifname => `dreg` (legacy 16-byte register number)
+    MetaOifname {
+        dreg: u32,
+    },
+    /// ct load state => reg 1
+    CtState,
+    /// immediate reg 0 accept
+    Accept,
+    /// immediate reg 0 jump `chain`
+    Jump(String),
 }
 
 impl Expr {
@@ -227,6 +244,34 @@ impl Expr {
             Expr::Masquerade => {
                 e.str(NFTA_EXPR_NAME, "masq").nest(NFTA_EXPR_DATA, |_| {});
             }
+            Expr::MetaOifname { dreg } => {
+                e.str(NFTA_EXPR_NAME, "meta").nest(NFTA_EXPR_DATA, |d| {
+                    d.u32be(2, NFT_META_OIFNAME).u32be(1, *dreg); // KEY, DREG
+                });
+            }
+            Expr::CtState => {
+                e.str(NFTA_EXPR_NAME, "ct").nest(NFTA_EXPR_DATA, |d| {
+                    d.u32be(2, NFT_CT_STATE).u32be(1, NFT_REG_1); // KEY, DREG
+                });
+            }
+            Expr::Accept => {
+                e.str(NFTA_EXPR_NAME, "immediate").nest(NFTA_EXPR_DATA, |d| {
+                    d.u32be(1, NFT_REG_VERDICT).nest(2, |data| {
+                        data.nest(NFTA_DATA_VERDICT, |v| {
+                            v.u32be(NFTA_VERDICT_CODE, NF_ACCEPT);
+                        });
+                    });
+                });
+            }
+            Expr::Jump(chain) => {
+                e.str(NFTA_EXPR_NAME, "immediate").nest(NFTA_EXPR_DATA, |d| {
+                    d.u32be(1, NFT_REG_VERDICT).nest(2, |data| {
+                        data.nest(NFTA_DATA_VERDICT, |v| {
+                            v.u32be(NFTA_VERDICT_CODE, NFT_JUMP as u32).str(NFTA_VERDICT_CHAIN, chain);
+                        });
+                    });
+                });
+            }
         });
     }
 }
@@ -276,6 +321,69 @@ pub fn masq_rule(ip: Ip, set: &str, set_id: Option<u32>, net: &[u8], prefix: u8)
     v
 }
 
+/// Which side of a forwarded packet a pod-address rule matches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PodSide {
+    /// `ip daddr @set ct state established,related accept`: replies toward the pod
+    ToPodEstablished,
+    /// `ip saddr @set accept`: anything from the pod
+    FromPod,
+}
+
+/// The firewall plugin's per-family accept rules (ip6 likewise).
+pub fn pod_accept_rule(ip: Ip, set: &str, set_id: Option<u32>, side: PodSide) -> Vec<Expr> {
+    let mut v = nfproto_is(ip).to_vec();
+    let offset = match side {
+        PodSide::ToPodEstablished => ip.daddr_offset(),
+        PodSide::FromPod => ip.saddr_offset(),
+    };
+    v.push(Expr::Payload { offset, len: ip.addr_len() as u32 });
+    v.push(Expr::Lookup { set: set.to_string(), set_id, inv: false });
+    if side == PodSide::ToPodEstablished {
+        // ct state established,related: (state & (ESTABLISHED | RELATED)) != 0, host byte order
+        let mask = ((1u32 << 1) | (1u32 << 2)).to_ne_bytes().to_vec();
+        v.extend([Expr::CtState, Expr::Bitwise { mask }, Expr::Cmp { op: CmpOp::Neq, data: vec![0; 4] }]);
+    }
+    v.push(Expr::Accept);
+    v
+}
+
+/// `jump <chain>`.
+pub fn jump_rule(chain: &str) -> Vec<Expr> {
+    vec![Expr::Jump(chain.to_string())]
+}
+
+/// `iifname . oifname @<pairs> drop` (`inv`: `!= @<pairs>`), with the interface names in regs 1
+/// and 2 as nft allocates them for the concatenation.
+fn if_pair_lookup(pairs: &str, pairs_id: Option<u32>, inv: bool) -> [Expr; 3] {
+    [
+        Expr::MetaIifname { dreg: NFT_REG_1 },
+        Expr::MetaOifname { dreg: NFT_REG_1 + 1 },
+        Expr::Lookup { set: pairs.to_string(), set_id: pairs_id, inv },
+    ]
+}
+
+/// `iifname . oifname @<pairs> drop`: traffic between two ports of one isolated bridge.
+pub fn same_bridge_drop_rule(pairs: &str, pairs_id: Option<u32>) -> Vec<Expr> {
+    let mut v = if_pair_lookup(pairs, pairs_id, false).to_vec();
+    v.push(Expr::Drop);
+    v
+}
+
+/// `iifname @<bridges> oifname @<bridges> iifname . oifname != @<pairs> drop`: traffic from one
+/// policed bridge to another (`pairs` holds `b . b` for every bridge `b` of `bridges`).
+pub fn cross_bridge_drop_rule(bridges: &str, bridges_id: Option<u32>, pairs: &str, pairs_id: Option<u32>) -> Vec<Expr> {
+    let mut v = vec![
+        Expr::MetaIifname { dreg: NFT_REG_1 },
+        Expr::Lookup { set: bridges.to_string(), set_id: bridges_id, inv: false },
+        Expr::MetaOifname { dreg: NFT_REG_1 },
+        Expr::Lookup { set: bridges.to_string(), set_id: bridges_id, inv: false },
+    ];
+    v.extend(if_pair_lookup(pairs, pairs_id, true));
+    v.push(Expr::Drop);
+    v
+}
+
 /// A table: its family and name, which every message about its objects carries.
 #[derive(Clone, Copy, Debug)]
 pub struct Table<'a> {
@@ -299,6 +407,18 @@ struct Hook<'a> {
 /// A nat base chain on postrouting with policy accept.
 pub fn new_nat_postrouting_chain(t: Table, name: &str, priority: i32, flags: u16) -> Msg {
     base_chain(t, name, Hook { kind: "nat", hooknum: NF_INET_POST_ROUTING, priority }, flags)
+}
+
+/// A filter base chain on forward with policy accept.
+pub fn new_filter_forward_chain(t: Table, name: &str, priority: i32, flags: u16) -> Msg {
+    base_chain(t, name, Hook { kind: "filter", hooknum: NF_INET_FORWARD, priority }, flags)
+}
+
+/// A regular chain (reached only by jumps).
+pub fn new_chain(t: Table, name: &str, flags: u16) -> Msg {
+    let mut a = Attrs::new();
+    a.str(NFTA_CHAIN_TABLE, t.name).str(NFTA_CHAIN_NAME, name);
+    Msg::new(MsgType::NewChain, t.family, flags, a)
 }
 
 /// A base chain on `hook` with policy accept (attribute order as nft sends it).
@@ -380,6 +500,43 @@ pub fn ifname_ether_set_udata(comment: &str) -> Vec<u8> {
     super::wire::udata_put(&mut ud, 3, &[0x00, 0x04, 0x0d, 0x00, 0x00, 0x00, 0x01, 0x00]);
     super::wire::udata_put(&mut ud, UDATA_SET_COMMENT, &nul_terminated(comment));
     ud
+}
+
+/// Userdata of a set `type ifname . ifname` without a comment, as nft 1.0.6 writes it (the same
+/// concatenation description as [`ifname_ether_set_udata`]'s).
+pub fn ifname_pair_set_udata() -> Vec<u8> {
+    let mut ud = Vec::new();
+    super::wire::udata_put(&mut ud, UDATA_SET_KEYBYTEORDER, &0u32.to_le_bytes());
+    super::wire::udata_put(&mut ud, 3, &[0x00, 0x04, 0x0d, 0x00, 0x00, 0x00, 0x01, 0x00]);
+    ud
+}
+
+/// Userdata of a set `type ifname` without a comment (key byte order host).
+pub fn ifname_plain_set_udata() -> Vec<u8> {
+    let mut ud = Vec::new();
+    super::wire::udata_put(&mut ud, UDATA_SET_KEYBYTEORDER, &1u32.to_le_bytes());
+    ud
+}
+
+/// The key `ifname . ifname`.
+pub fn ifname_pair_key(a: &str, b: &str) -> Vec<u8> {
+    let mut k = ifname_key(a);
+    k.extend(ifname_key(b));
+    k
+}
+
+/// The chain a rule's `jump` names, if it has one.
+pub fn parse_rule_jump(payload: &[u8]) -> Option<String> {
+    use super::wire::{attr_str, find_attr, parse_attrs};
+    let attrs = payload.get(super::wire::NFGENMSG_LEN..)?;
+    let exprs = find_attr(attrs, NFTA_RULE_EXPRESSIONS)?;
+    parse_attrs(exprs)
+        .filter(|(t, _)| *t == NFTA_LIST_ELEM)
+        .filter(|(_, e)| find_attr(e, NFTA_EXPR_NAME).map(attr_str).as_deref() == Some("immediate"))
+        .find_map(|(_, e)| {
+            let verdict = find_attr(find_attr(find_attr(e, NFTA_EXPR_DATA)?, 2)?, NFTA_DATA_VERDICT)?;
+            find_attr(verdict, NFTA_VERDICT_CHAIN).map(attr_str)
+        })
 }
 
 pub fn new_rule(t: Table, chain: &str, exprs: &[Expr], flags: u16) -> Msg {

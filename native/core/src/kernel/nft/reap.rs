@@ -175,7 +175,7 @@ pub fn sweep(sock: &mut NftSocket, op: &str, mut stale: impl FnMut(&mut NftSocke
 
 /// Run `attempt` until it decides (Some) or [`GUARDED_TRIES`] attempts were stale (None), with a
 /// short growing pause between them so that contenders stop colliding.
-fn guarded<T>(mut attempt: impl FnMut() -> Result<Option<T>, Failure>, op: &str) -> Result<T, Failure> {
+pub(super) fn guarded<T>(mut attempt: impl FnMut() -> Result<Option<T>, Failure>, op: &str) -> Result<T, Failure> {
     for i in 0..GUARDED_TRIES {
         if let Some(v) = attempt()? {
             return Ok(v);
