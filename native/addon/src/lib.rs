@@ -5,6 +5,7 @@ mod agent;
 mod exec;
 mod net;
 mod nft;
+mod portmap;
 
 use napi_derive::napi;
 

@@ -7,11 +7,15 @@ mod error;
 mod masq;
 mod objects;
 mod pool;
+mod portmap;
+mod portmap_objects;
 mod reap;
 mod socket;
 mod spoof;
 mod wire;
 
+#[cfg(test)]
+mod portmap_tests;
 #[cfg(test)]
 mod reap_tests;
 #[cfg(test)]
@@ -20,5 +24,10 @@ mod spoof_tests;
 mod tests;
 
 pub use masq::{masq_add, masq_del, masq_gc, masq_list, MasqEntry, MasqRequest};
+pub use portmap::{
+    portmap_check, portmap_gc, portmap_list, portmap_map, portmap_unmap, PortMapping, PortmapAddRequest, PortmapEntry, PortmapKey,
+};
 pub use reap::{GcAttachment, NftGcRequest};
 pub use spoof::{spoof_add, spoof_del, spoof_gc, spoof_list, SpoofCheckAddRequest, SpoofCheckDelRequest, SpoofCheckEntry};
+/// nfnetlink framing, shared with ctnetlink (kernel/conntrack.rs): same messages, another subsystem.
+pub(crate) use wire::{find_attr, split_messages, NLMSG_DONE, NLMSG_ERROR};

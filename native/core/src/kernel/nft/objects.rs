@@ -573,3 +573,8 @@ pub fn parse_set_elems(payload: &[u8]) -> Vec<Elem> {
         })
         .collect()
 }
+
+/// A nat base chain on any hook (hook number as in NF_INET_*) with policy accept.
+pub fn new_nat_chain(t: Table, name: &str, hooknum: u32, priority: i32, flags: u16) -> Msg {
+    base_chain(t, name, Hook { kind: "nat", hooknum, priority }, flags)
+}
