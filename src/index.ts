@@ -2,6 +2,7 @@
 export { bridge } from '../plugins/bridge/index.js';
 export { hostLocal } from '../plugins/host-local/index.js';
 export { loopback } from '../plugins/loopback/index.js';
+export { portmap } from '../plugins/portmap/index.js';
 export { loadPlugin, pluginTypes } from './plugins.js';
 export { pluginDir } from './package-root.js';
 export { phaseTotals, type PhaseTotal } from './phases.js';

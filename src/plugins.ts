@@ -7,6 +7,7 @@ const loaders: Record<string, () => Promise<{ default: Plugin<unknown> }>> = {
   bridge: () => import('../plugins/bridge/index.js'),
   'host-local': () => import('../plugins/host-local/index.js'),
   loopback: () => import('../plugins/loopback/index.js'),
+  portmap: () => import('../plugins/portmap/index.js'),
 };
 
 /** Names of the plugin types we provide. */
