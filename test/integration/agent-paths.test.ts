@@ -150,7 +150,7 @@ describe('three paths, same bytes', () => {
     for (const path of ['agent', 'fallback', 'in-process'] as const) {
       const { node, pod } = nodeAndPod();
       const { type: _type, ...conf } = bridgeConf({ dataDir: tempDir('br') });
-      for (const plugin of ['bridge', 'host-local', 'loopback']) {
+      for (const plugin of ['bridge', 'host-local', 'loopback', 'portmap']) {
         const run = await viaPath(path, { plugin, node, socketPath: agent.socketPath, conf, env: cniEnv('ADD', 'ctr-1', pod.path) });
         outputs[path].push(run);
         expect(run.code, `${path} ${plugin}`).toBe(1);

@@ -180,7 +180,7 @@ describe('bad input', () => {
     expectNothingLeft(node, pod, dataDir);
   });
 
-  for (const plugin of ['bridge', 'host-local', 'loopback']) {
+  for (const plugin of ['bridge', 'host-local', 'loopback', 'portmap']) {
     it(`a network config without type → 7 naming the field (${plugin})`, async () => {
       const { node, pod } = nodeAndPod();
       const dataDir = tempDir('ipam');

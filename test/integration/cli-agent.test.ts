@@ -19,7 +19,7 @@ describe('fastcni install / agent', () => {
     const bin = join(dir, 'bin');
     const res = await execWith(process.execPath, [CLI, 'install', '--bin-dir', bin, '--conf-dir', join(dir, 'conf')], env(), '');
     expect(res.code, res.stderr).toBe(0);
-    for (const p of ['bridge', 'host-local', 'loopback']) expect(statSync(join(bin, p)).mode & 0o111).not.toBe(0);
+    for (const p of ['bridge', 'host-local', 'loopback', 'portmap']) expect(statSync(join(bin, p)).mode & 0o111).not.toBe(0);
     expect(JSON.parse(readFileSync(join(dir, 'conf', '10-fastcni.conflist'), 'utf8')).plugins[0].type).toBe('bridge');
     expect(res.stdout).toContain(`ExecStart=${process.execPath} ${CLI} agent --socket /run/fastcni/agent.sock`);
 

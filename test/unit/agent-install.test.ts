@@ -18,7 +18,7 @@ describe('install', () => {
       node: '/usr/bin/node',
       entry: '/opt/fastcni/dist/src/cli/plugin-entry.js',
     });
-    expect(r.installed.map((p) => p.slice(binDir.length + 1)).sort()).toEqual(['bridge', 'host-local', 'loopback']);
+    expect(r.installed.map((p) => p.slice(binDir.length + 1)).sort()).toEqual(['bridge', 'host-local', 'loopback', 'portmap']);
     for (const p of r.installed) {
       expect(await isOurPlugin(p)).toBe(true);
       expect(statSync(p).mode & 0o777).toBe(0o755);

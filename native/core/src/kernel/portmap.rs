@@ -91,8 +91,8 @@ pub fn portmap_add(req: &PortmapAddRequest) -> Result<PortmapAddResult> {
                 Err(e) => out.conntrack_error = Some(e.message),
             }
         }
-        if let Some(ip) = localnet {
-            let ifname = route_ifname(ip)?;
+        // No route to the pod (yet): nothing to set, as the reference's getRoutableHostIF decides.
+        if let Some(ifname) = localnet.and_then(|ip| route_ifname(ip).ok()) {
             // the slash form: an interface name may contain dots
             sysctl::write(&format!("net/ipv4/conf/{ifname}/route_localnet"), "1")?;
             out.route_localnet = Some(ifname);
