@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cnitoolContainerId } from '../../src/cli/invocation.js';
 import { fastcni, sandbox, type Sandbox } from '../helpers/cli.js';
-import { bridgeConf, cidrsOf, nodeAndPod } from '../helpers/fixtures.js';
+import { bridgeConf, cidrsOf, cni, nodeAndPod } from '../helpers/fixtures.js';
 import { inNs, makeNetns, type Netns } from '../helpers/netns.js';
 import { portmapElements, serve, talk, wireToNode } from '../helpers/portmap.js';
 
@@ -146,5 +146,37 @@ describe('portmap after our bridge, through our runtime', () => {
     expect(add.code, add.stderr).toBe(0);
     // the same 5-tuple again: only DNATed if the old entry is gone
     expect(await talk(client.ns, 'udp', client.nodeV4, 5300, 40000)).toBe(`pod ${client.v4}`);
+  });
+
+  it("GC removes the elements of attachments that are not valid, and only its own network's", async () => {
+    const { node, pod } = nodeAndPod();
+    const attach = (net: string, id: string, address: string, hostPort: number) =>
+      cni('ADD', {
+        node,
+        pod,
+        id,
+        conf: {
+          cniVersion: '1.1.0',
+          name: net,
+          type: 'portmap',
+          runtimeConfig: { portMappings: [{ hostPort, containerPort: 80 }] },
+          prevResult: { cniVersion: '1.1.0', interfaces: [{ name: 'eth0', sandbox: pod.path }], ips: [{ address, interface: 0 }] },
+        },
+      });
+    for (const [net, id, address, port] of [
+      ['net-a', 'keep', '10.97.0.2/24', 8001],
+      ['net-a', 'stale', '10.97.0.3/24', 8002],
+      ['net-b', 'other', '10.96.0.2/24', 8003],
+    ] as const) {
+      expect((await attach(net, id, address, port)).code).toBe(0);
+    }
+    const gc = await cni('GC', {
+      node,
+      id: '',
+      conf: { cniVersion: '1.1.0', name: 'net-a', type: 'portmap', 'cni.dev/valid-attachments': [{ containerID: 'keep', ifname: 'eth0' }] },
+    });
+    expect(gc.code, gc.stdout).toBe(0);
+    const owners = [...new Set(portmapElements(node).map((e) => e.split(' # ')[1]!.split(' : ')[0]))].sort();
+    expect(owners).toEqual(['net-a keep/eth0', 'net-b other/eth0']);
   });
 });
