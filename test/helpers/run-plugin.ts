@@ -47,6 +47,11 @@ export function execWith(cmd: string, args: string[], env: Record<string, string
       }
       resolvePromise({ code: code ?? -1, stdout, stderr, json });
     });
+    // A child may exit without reading its stdin (a launcher refusing its environment): its exit
+    // and output are the result, not the broken pipe.
+    child.stdin.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EPIPE') reject(e);
+    });
     child.stdin.end(stdin);
   });
 }
