@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { onTestFinished } from 'vitest';
 import type { Netns } from './netns.js';
-import { execWith, REF_BIN, ROOT, type PluginRun } from './run-plugin.js';
+import { execWith, OUR_BIN, REF_BIN, ROOT, type PluginRun } from './run-plugin.js';
 
 export interface PrivateCaller {
   /** the mount point of the tmpfs only this caller sees */
@@ -89,4 +89,28 @@ export async function privateCaller(o: { node: Netns; pod: Netns; dir: string })
         .sort();
     },
   };
+}
+
+/** The three ways a request reaches our plugin code. */
+export type CallPath = 'agent' | 'fallback' | 'in-process';
+
+/**
+ * One call of our plugin as the caller makes it, on `path`: its launcher with the agent at
+ * `socketPath`, its launcher with no agent at all (it then starts Node in the caller's namespaces),
+ * or the library in-process.
+ */
+export function callPlugin(
+  path: CallPath,
+  c: PrivateCaller,
+  o: { plugin: string; socketPath: string; env: Record<string, string>; conf: unknown },
+): Promise<PluginRun> {
+  const stdin = JSON.stringify(o.conf);
+  if (path === 'in-process') return c.invokeInProcess(o.plugin, o.env, stdin);
+  const socket = path === 'agent' ? o.socketPath : join(c.dir, 'no-agent.sock');
+  return c.run(
+    join(OUR_BIN, o.plugin),
+    [],
+    { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', FASTCNI_SOCKET: socket, ...o.env },
+    stdin,
+  );
 }

@@ -11,10 +11,10 @@ import { agentStatus } from '../../src/agent/status.js';
 import { startAgentProcess } from '../helpers/agent.js';
 import { addrs, bridgeConf, bridgePorts, cidrsOf, nodeAndPod, tempDir } from '../helpers/fixtures.js';
 import { hasMasqElement, masqElements } from '../helpers/nft.js';
-import { privateCaller, type PrivateCaller } from '../helpers/private-caller.js';
+import { callPlugin, privateCaller, type CallPath, type PrivateCaller } from '../helpers/private-caller.js';
 import { OUR_BIN, type PluginRun } from '../helpers/run-plugin.js';
 
-type Path = 'agent' | 'fallback' | 'in-process';
+type Path = CallPath;
 
 /**
  * Two attachments of one pod: one whose IPAM is ours (run in-process), with its dataDir through an
@@ -44,18 +44,9 @@ const ATTACHMENTS = [
 
 const isAddress = (file: string) => /^\d+\.\d+\.\d+\.\d+$/.test(basename(file));
 
-/** One call as the caller makes it, on the path under test. */
+/** One call of the bridge as the caller makes it, on the path under test. */
 function call(path: Path, c: PrivateCaller, socketPath: string, env: Record<string, string>, conf: unknown): Promise<PluginRun> {
-  const stdin = JSON.stringify(conf);
-  if (path === 'in-process') return c.invokeInProcess('bridge', env, stdin);
-  // no agent at all for the fallback: the launcher then starts Node in the caller's namespaces
-  const socket = path === 'agent' ? socketPath : join(c.dir, 'no-agent.sock');
-  return c.run(
-    join(OUR_BIN, 'bridge'),
-    [],
-    { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', FASTCNI_SOCKET: socket, ...env },
-    stdin,
-  );
+  return callPlugin(path, c, { plugin: 'bridge', socketPath, env, conf });
 }
 
 describe('a caller in a mount namespace of its own', () => {

@@ -2,37 +2,24 @@
 // container is), through the launcher and the agent, the launcher's fallback to Node, and the library
 // in-process: the same bytes for ADD, CHECK, DEL and a refused request, the maps right after ADD and
 // empty after DEL, and the agent serving exactly its share.
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { agentStatus } from '../../src/agent/status.js';
 import { startAgentProcess } from '../helpers/agent.js';
 import { nodeAndPod, tempDir } from '../helpers/fixtures.js';
 import { portmapElements } from '../helpers/portmap.js';
-import { privateCaller, type PrivateCaller } from '../helpers/private-caller.js';
-import { OUR_BIN, type PluginRun } from '../helpers/run-plugin.js';
-
-type Path = 'agent' | 'fallback' | 'in-process';
-
-function call(path: Path, c: PrivateCaller, socketPath: string, env: Record<string, string>, conf: unknown): Promise<PluginRun> {
-  const stdin = JSON.stringify(conf);
-  if (path === 'in-process') return c.invokeInProcess('portmap', env, stdin);
-  const socket = path === 'agent' ? socketPath : join(c.dir, 'no-agent.sock');
-  return c.run(
-    join(OUR_BIN, 'portmap'),
-    [],
-    { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', FASTCNI_SOCKET: socket, ...env },
-    stdin,
-  );
-}
+import { callPlugin, privateCaller, type CallPath } from '../helpers/private-caller.js';
+import { OUR_BIN } from '../helpers/run-plugin.js';
 
 describe('portmap on every path, from a caller with its own mounts', () => {
   it('ADD, CHECK, DEL and a refusal give the same bytes through the agent, the fallback and in-process', async () => {
     const agent = await startAgentProcess();
     const dir = tempDir('private');
-    const outputs: Record<Path, string[]> = { agent: [], fallback: [], 'in-process': [] };
+    const outputs: Record<CallPath, string[]> = { agent: [], fallback: [], 'in-process': [] };
     for (const path of ['agent', 'fallback', 'in-process'] as const) {
       const { node, pod } = nodeAndPod();
       const caller = await privateCaller({ node, pod, dir });
+      const call = (env: Record<string, string>, conf: unknown) =>
+        callPlugin(path, caller, { plugin: 'portmap', socketPath: agent.socketPath, env, conf });
       const prevResult = {
         cniVersion: '1.1.0',
         interfaces: [{ name: 'eth0', mac: '0a:58:0a:62:00:05', sandbox: caller.netnsPath }],
@@ -54,7 +41,7 @@ describe('portmap on every path, from a caller with its own mounts', () => {
         CNI_PATH: OUR_BIN,
       });
 
-      const add = await call(path, caller, agent.socketPath, env('ADD'), conf);
+      const add = await call(env('ADD'), conf);
       expect(add, `${path} ADD`).toMatchObject({ code: 0, stderr: '' });
       // the result is prevResult, unchanged
       expect(JSON.parse(add.stdout)).toEqual(prevResult);
@@ -67,18 +54,18 @@ describe('portmap on every path, from a caller with its own mounts', () => {
         'ip6 hostports tcp . 8080 # pmnet ctr-pm/eth0 : fd00:98::5 . 80',
       ]);
       outputs[path].push(add.stdout);
-      const check = await call(path, caller, agent.socketPath, env('CHECK'), conf);
+      const check = await call(env('CHECK'), conf);
       expect(check, `${path} CHECK`).toEqual({ code: 0, stdout: '', stderr: '' });
       // another attachment asking for a held port
-      const refused = await call(path, caller, agent.socketPath, { ...env('ADD'), CNI_CONTAINERID: 'ctr-other' }, conf);
+      const refused = await call({ ...env('ADD'), CNI_CONTAINERID: 'ctr-other' }, conf);
       expect(refused.code, `${path} refused`).toBe(1);
       outputs[path].push(refused.stdout);
       // DEL as a runtime that sends neither the mappings nor prevResult
-      const del = await call(path, caller, agent.socketPath, env('DEL'), { cniVersion: '1.1.0', name: 'pmnet', type: 'portmap' });
+      const del = await call(env('DEL'), { cniVersion: '1.1.0', name: 'pmnet', type: 'portmap' });
       expect(del, `${path} DEL`).toEqual({ code: 0, stdout: '', stderr: '' });
       expect(portmapElements(node)).toEqual([]);
       // CHECK now names what is missing
-      const gone = await call(path, caller, agent.socketPath, env('CHECK'), conf);
+      const gone = await call(env('CHECK'), conf);
       expect(gone.code, `${path} CHECK after DEL`).toBe(1);
       expect(JSON.parse(gone.stdout).msg).toMatch(/^portmap: host port tcp\/8080 -> 10\.98\.0\.5:80 is missing/);
       outputs[path].push(gone.stdout);

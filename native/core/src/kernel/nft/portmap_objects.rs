@@ -4,7 +4,13 @@
 //! pairs, a masquerade-all set of pod addresses, and three base chains whose six rules look them
 //! up. Rules and sets are fixed; a pod is only elements.
 
-use super::objects::{self, Table};
+use super::objects::{
+    self, Table, NFTA_DATA_VALUE, NFTA_EXPR_DATA, NFTA_EXPR_NAME, NFTA_LIST_ELEM, NFTA_RULE_CHAIN, NFTA_RULE_EXPRESSIONS, NFTA_RULE_TABLE,
+    NFTA_SET_ELEM_KEY, NFTA_SET_ELEM_LIST_ELEMENTS, NFTA_SET_ELEM_LIST_SET, NFTA_SET_ELEM_LIST_SET_ID, NFTA_SET_ELEM_LIST_TABLE,
+    NFTA_SET_ELEM_USERDATA, NFTA_SET_FLAGS, NFTA_SET_ID, NFTA_SET_KEY_LEN, NFTA_SET_KEY_TYPE, NFTA_SET_NAME, NFTA_SET_TABLE,
+    NFTA_SET_USERDATA, NFT_PAYLOAD_NETWORK_HEADER, NFT_REG_1, NF_INET_POST_ROUTING, NF_INET_PRE_ROUTING, TYPE_IP6ADDR, TYPE_IPADDR,
+    UDATA_SET_ELEM_COMMENT,
+};
 use super::wire::{Attrs, Msg, MsgType, NFPROTO_IPV4, NFPROTO_IPV6};
 
 /// Our table's name in both families (`ip fastcni-portmap`, `ip6 fastcni-portmap`).
@@ -13,59 +19,33 @@ pub const PREROUTING: &str = "prerouting";
 pub const OUTPUT: &str = "output";
 pub const POSTROUTING: &str = "postrouting";
 
-const NF_INET_PRE_ROUTING: u32 = 0;
 const NF_INET_LOCAL_OUT: u32 = 3;
-const NF_INET_POST_ROUTING: u32 = 4;
 /// NF_IP_PRI_NAT_DST ("dstnat") and NF_IP_PRI_NAT_SRC ("srcnat").
 const DSTNAT: i32 = -100;
 const SRCNAT: i32 = 100;
 
-// NFTA_SET_*, NFTA_SET_ELEM_*, NFTA_EXPR_* attribute numbers (include/uapi/linux/netfilter/nf_tables.h)
-const NFTA_SET_TABLE: u16 = 1;
-const NFTA_SET_NAME: u16 = 2;
-const NFTA_SET_FLAGS: u16 = 3;
-const NFTA_SET_KEY_TYPE: u16 = 4;
-const NFTA_SET_KEY_LEN: u16 = 5;
+// attribute numbers the shared encoder does not use (include/uapi/linux/netfilter/nf_tables.h)
 const NFTA_SET_DATA_TYPE: u16 = 6;
 const NFTA_SET_DATA_LEN: u16 = 7;
-const NFTA_SET_ID: u16 = 10;
-const NFTA_SET_USERDATA: u16 = 13;
-const NFTA_SET_ELEM_LIST_TABLE: u16 = 1;
-const NFTA_SET_ELEM_LIST_SET: u16 = 2;
-const NFTA_SET_ELEM_LIST_ELEMENTS: u16 = 3;
-const NFTA_SET_ELEM_LIST_SET_ID: u16 = 4;
-const NFTA_SET_ELEM_KEY: u16 = 1;
 const NFTA_SET_ELEM_DATA: u16 = 2;
-const NFTA_SET_ELEM_USERDATA: u16 = 6;
-const NFTA_DATA_VALUE: u16 = 1;
-const NFTA_LIST_ELEM: u16 = 1;
-const NFTA_RULE_TABLE: u16 = 1;
-const NFTA_RULE_CHAIN: u16 = 2;
-const NFTA_RULE_EXPRESSIONS: u16 = 4;
-const NFTA_EXPR_NAME: u16 = 1;
-const NFTA_EXPR_DATA: u16 = 2;
-const UDATA_SET_ELEM_COMMENT: u8 = 0;
 
 const NFT_SET_MAP: u32 = 0x8;
 const NFT_META_L4PROTO: u32 = 16;
-const NFT_PAYLOAD_NETWORK_HEADER: u32 = 1;
 const NFT_PAYLOAD_TRANSPORT_HEADER: u32 = 2;
 const NFTA_FIB_F_DADDR: u32 = 1 << 1;
 const NFT_FIB_RESULT_ADDRTYPE: u32 = 3;
 const RTN_LOCAL: u32 = 2;
 const NFT_NAT_DNAT: u32 = 1;
-/// Registers as nft allocates them: legacy 16-byte register 1 and 2, and 4-byte register 9 (the
-/// second word of register 1) and 13 (the second word of register 2).
-const REG_1: u32 = 1;
+/// Registers as nft allocates them: legacy 16-byte registers 1 and 2, and 4-byte register 9 (the
+/// second word of register 1), 10 (its third) and 13 (the second word of register 2).
+const REG_1: u32 = NFT_REG_1;
 const REG_2: u32 = 2;
 const REG32_01: u32 = 9;
 const REG32_02: u32 = 10;
 const REG32_05: u32 = 13;
 
-/// nft data types (TYPE_IPADDR, TYPE_IP6ADDR, TYPE_INET_PROTOCOL, TYPE_INET_SERVICE); a
+/// nft data types TYPE_INET_PROTOCOL and TYPE_INET_SERVICE (addresses: objects.rs); a
 /// concatenation's type is its members' types shifted in 6 bits at a time.
-const TYPE_IPADDR: u32 = 7;
-const TYPE_IP6ADDR: u32 = 8;
 const TYPE_INET_PROTOCOL: u32 = 12;
 const TYPE_INET_SERVICE: u32 = 13;
 
