@@ -48,4 +48,24 @@ describe.skipIf(!haveCnitool)('portmap through cnitool', () => {
       expect(portmapElements(node)).toEqual([]);
     });
   }
+
+  it('prints what the reference portmap prints for the same chain (prevResult unchanged)', async () => {
+    const outputs: string[] = [];
+    for (const portmap of ['ref', 'ours'] as const) {
+      const { node, pod } = nodeAndPod();
+      const s = cnitoolSandbox();
+      writeList(s);
+      const path = mixedPluginDir({ bridge: 'ref', 'host-local': 'ref', portmap });
+      const add = await cnitool(s, node, ['add', 'testnet', pod.path], { cniPath: path, env: CAP });
+      expect(add.code, `${portmap}: ${add.stderr}`).toBe(0);
+      outputs.push(
+        add.stdout
+          .replace(/"([0-9a-f]{2}:){5}[0-9a-f]{2}"/g, '"MAC"')
+          .replace(/"veth[0-9a-f]+"/g, '"VETH"')
+          .replaceAll(pod.path, 'POD'),
+      );
+      expect((await cnitool(s, node, ['del', 'testnet', pod.path], { cniPath: path, env: CAP })).code).toBe(0);
+    }
+    expect(outputs[1]).toBe(outputs[0]);
+  });
 });

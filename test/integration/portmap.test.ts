@@ -29,7 +29,7 @@ function capArgs(portMappings: Mapping[]): Record<string, string> {
  * host port is bridged back out of the port it came in, as for the reference) + host-local +
  * portmap, IPv4 or dual-stack.
  */
-function writeList(s: Sandbox, o: { dualStack?: boolean } = {}): void {
+function writeList(s: Sandbox, o: { dualStack?: boolean; portmap?: Record<string, unknown> } = {}): void {
   const ranges = o.dualStack ? [[{ subnet: '10.99.0.0/24' }], [{ subnet: 'fd00:99::/64' }]] : [[{ subnet: '10.99.0.0/24' }]];
   const routes = o.dualStack ? [{ dst: '0.0.0.0/0' }, { dst: '::/0' }] : [{ dst: '0.0.0.0/0' }];
   const {
@@ -37,7 +37,7 @@ function writeList(s: Sandbox, o: { dualStack?: boolean } = {}): void {
     name: _n,
     ...bridge
   } = bridgeConf({ dataDir: s.dataDir, ranges, ipamExtra: { routes }, extra: { hairpinMode: true } });
-  const list = { cniVersion, name: 'testnet', plugins: [bridge, PORTMAP] };
+  const list = { cniVersion, name: 'testnet', plugins: [bridge, { ...PORTMAP, ...o.portmap }] };
   writeFileSync(join(s.confDir, '10-testnet.conflist'), JSON.stringify(list));
 }
 
@@ -146,6 +146,23 @@ describe('portmap after our bridge, through our runtime', () => {
     expect(add.code, add.stderr).toBe(0);
     // the same 5-tuple again: only DNATed if the old entry is gone
     expect(await talk(client.ns, 'udp', client.nodeV4, 5300, 40000)).toBe(`pod ${client.v4}`);
+  });
+
+  it("masqAll: traffic from outside reaches the pod from the node's address", async () => {
+    const { node, pod } = nodeAndPod();
+    const s = sandbox();
+    writeList(s, { portmap: { masqAll: true } });
+    const client = wireToNode(node, 'client', 207);
+    await serve(pod, 'tcp', 80, 'pod');
+    const add = await fastcni(['add', 'testnet', pod.name], {
+      node,
+      env: { ...s.env, ...capArgs([{ hostPort: 8080, containerPort: 80 }]) },
+    });
+    expect(add.code, add.stderr).toBe(0);
+    const podIp = podAddress(pod, 4);
+    const owner = `testnet ${cnitoolContainerId(pod.path)}/eth0`;
+    expect(portmapElements(node)).toEqual([`ip hostports tcp . 8080 # ${owner} : ${podIp} . 80`, `ip masq-all ${podIp} # ${owner}`]);
+    expect(await talk(client.ns, 'tcp', client.nodeV4, 8080)).toBe('pod 10.99.0.1');
   });
 
   it("GC removes the elements of attachments that are not valid, and only its own network's", async () => {
