@@ -259,22 +259,21 @@ export function nativeVersion(): string {
 // portmap: host ports in nf_tables maps (native/core/src/kernel/nft/portmap.rs).
 export type {
   PortMapping as NativePortMapping,
-  PortmapAddRequest,
+  PortmapRequest,
   PortmapAddResult,
   PortmapEntry,
-  PortmapKey,
 } from '../native/addon/index.js';
 
 /** Map an attachment's host ports (one nf_tables batch), flush their UDP conntrack entries, set route_localnet. */
-export async function portmapAdd(req: Addon.PortmapAddRequest): Promise<Addon.PortmapAddResult> {
+export async function portmapAdd(req: Addon.PortmapRequest): Promise<Addon.PortmapAddResult> {
   return call('portmapAdd', () => addon().portmapAdd(req));
 }
-/** Remove every portmap element of the attachment (found by its comment); idempotent. */
-export async function portmapDel(req: Addon.PortmapKey): Promise<void> {
+/** Remove the attachment's portmap elements (by key, or found by their comment); idempotent. */
+export async function portmapDel(req: Addon.PortmapRequest): Promise<void> {
   await call('portmapDel', () => addon().portmapDel(req));
 }
 /** CHECK of an attachment's portmap elements: the problems found, one line each (empty: all there). */
-export async function portmapCheck(req: Addon.PortmapAddRequest): Promise<string[]> {
+export async function portmapCheck(req: Addon.PortmapRequest): Promise<string[]> {
   return call('portmapCheck', () => addon().portmapCheck(req));
 }
 /** GC of one network's portmap elements: those of attachments not in `valid` go. */

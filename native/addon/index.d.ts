@@ -248,7 +248,7 @@ export interface PodInspectOutcome {
  * on the host interface that routes to the pod. A host port that another attachment holds is
  * refused (kind `exists`) and nothing is added.
  */
-export declare function portmapAdd(req: PortmapAddRequest): Promise<PortmapAddOutcome>
+export declare function portmapAdd(req: PortmapRequest): Promise<PortmapAddOutcome>
 
 /** Outcome of portmapAdd. */
 export interface PortmapAddOutcome {
@@ -260,7 +260,7 @@ export interface PortmapAddOutcome {
  * CHECK: every element an ADD of `req` makes must be there, owned by the attachment and leading
  * to the same pod address and port. Resolves to the problems found, one line each.
  */
-export declare function portmapCheck(req: PortmapAddRequest): Promise<PortmapCheckOutcome>
+export declare function portmapCheck(req: PortmapRequest): Promise<PortmapCheckOutcome>
 
 /** Outcome of portmapCheck: what is wrong, one line per element (empty: all there). */
 export interface PortmapCheckOutcome {
@@ -269,10 +269,11 @@ export interface PortmapCheckOutcome {
 }
 
 /**
- * Remove every element of the attachment, found by its comment (no mappings or addresses
- * needed); idempotent.
+ * Remove the attachment's elements; idempotent. With its addresses and mappings, by key; with
+ * addresses, snat and no mappings, nothing when its masquerade element is not there; otherwise
+ * found by their comment (neither mappings nor addresses needed).
  */
-export declare function portmapDel(req: PortmapKey): Promise<BoolOutcome>
+export declare function portmapDel(req: PortmapRequest): Promise<BoolOutcome>
 
 /** GC of one network's portmap elements: those of attachments not in `valid` go. */
 export declare function portmapGc(req: NftGcRequest): Promise<BoolOutcome>
@@ -595,22 +596,6 @@ export interface PodInspectResult {
   routes: Array<Route>
 }
 
-/** Map an attachment's host ports to its pod addresses. */
-export interface PortmapAddRequest {
-  /** namespace that plays the host (a path); undefined = the caller's own */
-  hostNetns?: string
-  network: string
-  containerId: string
-  ifname: string
-  /** the pod's addresses without prefix, at most one per family */
-  containerIps: Array<string>
-  mappings: Array<PortMapping>
-  /** masquerade traffic from the pod to its own host port and from the node's 127.0.0.1 */
-  snat: boolean
-  /** with snat: masquerade every connection to the pod instead */
-  masqAll: boolean
-}
-
 /** What an ADD did besides the maps. */
 export interface PortmapAddResult {
   /** the host interface whose route_localnet was set (IPv4 with snat) */
@@ -638,14 +623,6 @@ export interface PortmapEntry {
   containerPort?: number
 }
 
-/** One attachment of one network (DEL). */
-export interface PortmapKey {
-  hostNetns?: string
-  network: string
-  containerId: string
-  ifname: string
-}
-
 /** One host port mapping (CNI `portMappings` capability). */
 export interface PortMapping {
   hostPort: number
@@ -657,6 +634,27 @@ export interface PortMapping {
    * address of the node. A mapping whose hostIP is of the other family is skipped there.
    */
   hostIp?: string
+}
+
+/**
+ * An attachment's host ports and pod addresses: what ADD maps and CHECK verifies. DEL takes it
+ * too, with what it knows: with addresses and mappings it deletes by key; with addresses and
+ * snat but no mappings it first looks for the attachment's masquerade element; otherwise it finds
+ * the attachment's elements by their comment (a dump of the maps).
+ */
+export interface PortmapRequest {
+  /** namespace that plays the host (a path); undefined = the caller's own */
+  hostNetns?: string
+  network: string
+  containerId: string
+  ifname: string
+  /** the pod's addresses without prefix, at most one per family */
+  containerIps: Array<string>
+  mappings: Array<PortMapping>
+  /** masquerade traffic from the pod to its own host port and from the node's 127.0.0.1 */
+  snat: boolean
+  /** with snat: masquerade every connection to the pod instead */
+  masqAll: boolean
 }
 
 /** Why reading a request stopped. */

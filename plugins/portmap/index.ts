@@ -28,10 +28,11 @@ async function add(conf: PortmapConfig, ctx: PluginContext): Promise<Result> {
   if (!ips.length) return prev;
   return withRollback(async (rb) => {
     // Whatever part of the ADD got done is undone with the attachment's elements.
-    rb.push(() => native.portmapDel(owner(conf, ctx)));
+    const req = addRequest(conf, owner(conf, ctx), ips);
+    rb.push(() => native.portmapDel(req));
     let done: native.PortmapAddResult;
     try {
-      done = await native.portmapAdd(addRequest(conf, owner(conf, ctx), ips));
+      done = await native.portmapAdd(req);
     } catch (e) {
       // A host port held by another attachment: the batch was refused whole, nothing was added.
       if (e instanceof NativeError && e.kind === native.FailureKind.Exists) {
@@ -45,10 +46,13 @@ async function add(conf: PortmapConfig, ctx: PluginContext): Promise<Result> {
   }, ctx.log);
 }
 
-/** DEL finds the attachment's elements by their owner, so it needs neither portMappings nor prevResult. */
+/**
+ * DEL hands over what it knows: with prevResult and portMappings the elements go by key; without
+ * them they are found by their owner, so DEL needs neither.
+ */
 async function del(conf: PortmapConfig, ctx: PluginContext): Promise<void> {
   checkBackend(conf);
-  await native.portmapDel(owner(conf, ctx));
+  await native.portmapDel(addRequest(conf, owner(conf, ctx), ctx.prevResult ? containerIps(ctx.prevResult, ctx.ifname) : []));
 }
 
 async function check(conf: PortmapConfig, ctx: PluginContext): Promise<void> {

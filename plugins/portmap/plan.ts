@@ -1,7 +1,7 @@
 // Pure planning for portmap: the pod's addresses from prevResult and the native request.
 import type { Result } from '../../src/spec/result.js';
 import { formatIp, parseCidr } from '../../src/net/ip.js';
-import type { PortmapAddRequest } from '../../src/native.js';
+import type { PortmapRequest } from '../../src/native.js';
 import { protocolOf, type PortmapConfig } from './config.js';
 
 /**
@@ -30,7 +30,7 @@ export interface Owner {
 }
 
 /** The native ADD request for an attachment with mappings. */
-export function addRequest(conf: PortmapConfig, owner: Owner, containerIps: string[]): PortmapAddRequest {
+export function addRequest(conf: PortmapConfig, owner: Owner, containerIps: string[]): PortmapRequest {
   return {
     ...owner,
     containerIps,

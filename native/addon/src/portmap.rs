@@ -2,7 +2,7 @@
 //! nft/portmap.rs) plus the host-side work of an ADD. Failures travel as data ({ error }).
 
 use fastcni_core::kernel as fc;
-use fastcni_core::kernel::{NftGcRequest, PortmapAddRequest, PortmapAddResult, PortmapEntry, PortmapKey};
+use fastcni_core::kernel::{NftGcRequest, PortmapAddResult, PortmapEntry, PortmapRequest};
 use napi::bindgen_prelude::AsyncTask;
 use napi_derive::napi;
 
@@ -12,9 +12,9 @@ outcome!("Outcome of portmapAdd.", PortmapAddOutcome, PortmapAddResult);
 outcome!("Outcome of portmapList.", PortmapListOutcome, Vec<PortmapEntry>);
 outcome!("Outcome of portmapCheck: what is wrong, one line per element (empty: all there).", PortmapCheckOutcome, Vec<String>);
 
-pool_task!(PortmapAddTask, PortmapAddRequest, PortmapAddOutcome, |r| PortmapAddOutcome::of(fc::portmap_add(r)));
-pool_task!(PortmapDelTask, PortmapKey, BoolOutcome, |r| BoolOutcome::from_result(fc::portmap_unmap(r), |()| true));
-pool_task!(PortmapCheckTask, PortmapAddRequest, PortmapCheckOutcome, |r| PortmapCheckOutcome::of(fc::portmap_check(r)));
+pool_task!(PortmapAddTask, PortmapRequest, PortmapAddOutcome, |r| PortmapAddOutcome::of(fc::portmap_add(r)));
+pool_task!(PortmapDelTask, PortmapRequest, BoolOutcome, |r| BoolOutcome::from_result(fc::portmap_unmap(r), |()| true));
+pool_task!(PortmapCheckTask, PortmapRequest, PortmapCheckOutcome, |r| PortmapCheckOutcome::of(fc::portmap_check(r)));
 pool_task!(PortmapGcTask, NftGcRequest, BoolOutcome, |r| BoolOutcome::from_result(fc::portmap_gc(r), |()| true));
 pool_task!(PortmapListTask, (Option<String>, Option<String>), PortmapListOutcome, |s| PortmapListOutcome::of(fc::portmap_list(
     s.0.as_deref(),
@@ -27,21 +27,22 @@ pool_task!(PortmapListTask, (Option<String>, Option<String>), PortmapListOutcome
 /// on the host interface that routes to the pod. A host port that another attachment holds is
 /// refused (kind `exists`) and nothing is added.
 #[napi]
-pub fn portmap_add(req: PortmapAddRequest) -> AsyncTask<PortmapAddTask> {
+pub fn portmap_add(req: PortmapRequest) -> AsyncTask<PortmapAddTask> {
     AsyncTask::new(PortmapAddTask(req))
 }
 
-/// Remove every element of the attachment, found by its comment (no mappings or addresses
-/// needed); idempotent.
+/// Remove the attachment's elements; idempotent. With its addresses and mappings, by key; with
+/// addresses, snat and no mappings, nothing when its masquerade element is not there; otherwise
+/// found by their comment (neither mappings nor addresses needed).
 #[napi]
-pub fn portmap_del(req: PortmapKey) -> AsyncTask<PortmapDelTask> {
+pub fn portmap_del(req: PortmapRequest) -> AsyncTask<PortmapDelTask> {
     AsyncTask::new(PortmapDelTask(req))
 }
 
 /// CHECK: every element an ADD of `req` makes must be there, owned by the attachment and leading
 /// to the same pod address and port. Resolves to the problems found, one line each.
 #[napi]
-pub fn portmap_check(req: PortmapAddRequest) -> AsyncTask<PortmapCheckTask> {
+pub fn portmap_check(req: PortmapRequest) -> AsyncTask<PortmapCheckTask> {
     AsyncTask::new(PortmapCheckTask(req))
 }
 

@@ -23,6 +23,6 @@ pub use nft::{
     masq_add, masq_del, masq_gc, masq_list, spoof_add, spoof_del, spoof_gc, spoof_list, GcAttachment, MasqEntry, MasqRequest, NftGcRequest,
     SpoofCheckAddRequest, SpoofCheckDelRequest, SpoofCheckEntry,
 };
-pub use nft::{portmap_check, portmap_gc, portmap_list, portmap_unmap, PortMapping, PortmapAddRequest, PortmapEntry, PortmapKey};
+pub use nft::{portmap_check, portmap_gc, portmap_list, portmap_unmap, PortMapping, PortmapEntry, PortmapRequest};
 pub use portmap::{portmap_add, PortmapAddResult};
 pub use resident::Resident;

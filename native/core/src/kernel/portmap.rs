@@ -11,7 +11,7 @@ use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteMessage};
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 
 use super::conntrack;
-use super::nft::{portmap_map, PortmapAddRequest};
+use super::nft::{portmap_map, PortmapRequest};
 use super::rtnl::Rtnl;
 use super::sysctl;
 use crate::error::{Failure, Result};
@@ -56,7 +56,7 @@ fn route_ifname(ip: IpAddr) -> Result<String> {
 }
 
 /// UDP host ports per family that the request maps (AF_INET, AF_INET6).
-fn udp_ports(req: &PortmapAddRequest) -> Vec<(u8, Vec<u16>)> {
+fn udp_ports(req: &PortmapRequest) -> Vec<(u8, Vec<u16>)> {
     let mut out = Vec::new();
     for ip in req.container_ips.iter().filter_map(|s| s.parse::<IpAddr>().ok()) {
         let ports: Vec<u16> = req
@@ -75,7 +75,7 @@ fn udp_ports(req: &PortmapAddRequest) -> Vec<(u8, Vec<u16>)> {
 
 /// Map the attachment's host ports (one nf_tables batch), then fix up the host namespace. No
 /// rollback of the maps when the host part fails: the caller's undo deletes the attachment.
-pub fn portmap_add(req: &PortmapAddRequest) -> Result<PortmapAddResult> {
+pub fn portmap_add(req: &PortmapRequest) -> Result<PortmapAddResult> {
     portmap_map(req)?;
     let v4 = req.container_ips.iter().filter_map(|s| s.parse::<IpAddr>().ok()).find(IpAddr::is_ipv4);
     let localnet = v4.filter(|_| req.snat && !req.mappings.is_empty());

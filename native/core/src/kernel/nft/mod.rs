@@ -24,9 +24,7 @@ mod spoof_tests;
 mod tests;
 
 pub use masq::{masq_add, masq_del, masq_gc, masq_list, MasqEntry, MasqRequest};
-pub use portmap::{
-    portmap_check, portmap_gc, portmap_list, portmap_map, portmap_unmap, PortMapping, PortmapAddRequest, PortmapEntry, PortmapKey,
-};
+pub use portmap::{portmap_check, portmap_gc, portmap_list, portmap_map, portmap_unmap, PortMapping, PortmapEntry, PortmapRequest};
 pub use reap::{GcAttachment, NftGcRequest};
 pub use spoof::{spoof_add, spoof_del, spoof_gc, spoof_list, SpoofCheckAddRequest, SpoofCheckDelRequest, SpoofCheckEntry};
 /// nfnetlink framing, shared with ctnetlink (kernel/conntrack.rs): same messages, another subsystem.

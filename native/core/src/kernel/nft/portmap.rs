@@ -32,10 +32,13 @@ pub struct PortMapping {
     pub host_ip: Option<String>,
 }
 
-/// Map an attachment's host ports to its pod addresses.
+/// An attachment's host ports and pod addresses: what ADD maps and CHECK verifies. DEL takes it
+/// too, with what it knows: with addresses and mappings it deletes by key; with addresses and
+/// snat but no mappings it first looks for the attachment's masquerade element; otherwise it finds
+/// the attachment's elements by their comment (a dump of the maps).
 #[derive(Clone, Debug, Default)]
 #[cfg_attr(feature = "napi", napi_derive::napi(object))]
-pub struct PortmapAddRequest {
+pub struct PortmapRequest {
     /// namespace that plays the host (a path); undefined = the caller's own
     pub host_netns: Option<String>,
     pub network: String,
@@ -48,16 +51,6 @@ pub struct PortmapAddRequest {
     pub snat: bool,
     /// with snat: masquerade every connection to the pod instead
     pub masq_all: bool,
-}
-
-/// One attachment of one network (DEL).
-#[derive(Clone, Debug, Default)]
-#[cfg_attr(feature = "napi", napi_derive::napi(object))]
-pub struct PortmapKey {
-    pub host_netns: Option<String>,
-    pub network: String,
-    pub container_id: String,
-    pub ifname: String,
 }
 
 /// One element of our maps and sets as listed.
@@ -147,7 +140,7 @@ fn port(v: u32, what: &str) -> Result<u16, Failure> {
 }
 
 /// The elements of an attachment, grouped per (family, set), in the order they are sent.
-pub fn plan(req: &PortmapAddRequest) -> Result<Vec<Group>, Failure> {
+pub fn plan(req: &PortmapRequest) -> Result<Vec<Group>, Failure> {
     let comment = owner(&req.network, &req.container_id, &req.ifname);
     if comment.len() > MAX_COMMENT {
         return Err(invalid("network name, container id or ifname too long for an nf_tables comment".into()));
@@ -262,7 +255,7 @@ fn resolve_existing(sock: &mut NftSocket, groups: &[Group], mine: &str) -> Resul
 /// Add the attachment's elements: one batch on the common path. The first use of a family on the
 /// node creates its table first (ENOENT); elements already present are resolved as
 /// [`resolve_existing`] says, then the batch is sent again with their deletion in front.
-pub fn portmap_map(req: &PortmapAddRequest) -> Result<(), Failure> {
+pub fn portmap_map(req: &PortmapRequest) -> Result<(), Failure> {
     let groups = plan(req)?;
     if groups.is_empty() {
         return Ok(());
@@ -295,7 +288,7 @@ pub fn portmap_map(req: &PortmapAddRequest) -> Result<(), Failure> {
 /// CHECK: each element ADD would make for `req` must be in the kernel, owned by this attachment
 /// and (for a host port) leading to the same pod address and port. Returns what is wrong, one
 /// line per element (empty: all there).
-pub fn portmap_check(req: &PortmapAddRequest) -> Result<Vec<String>, Failure> {
+pub fn portmap_check(req: &PortmapRequest) -> Result<Vec<String>, Failure> {
     let groups = plan(req)?;
     if groups.is_empty() {
         return Ok(vec![]);
@@ -362,11 +355,48 @@ fn sweep(sock: &mut NftSocket, op: &str, gone: impl Fn(Option<&str>) -> bool) ->
     })
 }
 
-/// Remove every element of the attachment, found by its comment (so DEL needs neither the
-/// mappings nor prevResult); idempotent.
-pub fn portmap_unmap(req: &PortmapKey) -> Result<(), Failure> {
+/// Whether any of the attachment's masquerade elements (hairpin or masq-all, keyed by its pod
+/// address) is there: with snat, an attachment that mapped ports has one, so without one there is
+/// nothing to delete (a pod without mappings pays two lookups per address, not a dump of the maps).
+fn has_masq_marker(sock: &mut NftSocket, req: &PortmapRequest, mine: &str) -> Result<bool, Failure> {
+    for ip in req.container_ips.iter().filter_map(|s| s.parse::<IpAddr>().ok()) {
+        let (f, pod) = (family_of(&ip), octets(&ip));
+        for (set, key) in [(SetKind::Hairpin, [pod.clone(), pod.clone()].concat()), (SetKind::MasqAll, pod)] {
+            if lookup(sock, f, set, &key)?.is_some_and(|e| e.comment.as_deref() == Some(mine)) {
+                return Ok(true);
+            }
+        }
+    }
+    Ok(false)
+}
+
+/// Remove the attachment's elements; idempotent. By key when the request names addresses and
+/// mappings (each element only if its comment still names this attachment); otherwise every
+/// element whose comment names it, so that DEL needs neither the mappings nor prevResult.
+pub fn portmap_unmap(req: &PortmapRequest) -> Result<(), Failure> {
     let mine = owner(&req.network, &req.container_id, &req.ifname);
     let mut sock = pool::lease(req.host_netns.as_deref())?;
+    if !req.container_ips.is_empty() {
+        // a request ADD would refuse cannot have added anything by key: fall through to the comments
+        if let (false, Ok(groups)) = (req.mappings.is_empty(), plan(req)) {
+            return reap::sweep(&mut sock, DEL, |sock| {
+                let mut msgs = Vec::new();
+                for g in &groups {
+                    let mut ours = Vec::new();
+                    for e in &g.elems {
+                        ours.extend(lookup(sock, g.family, g.set, &e.key)?.filter(|c| c.comment.as_deref() == Some(mine.as_str())));
+                    }
+                    if !ours.is_empty() {
+                        msgs.push(po::del_elems(g.family, g.set, &ours));
+                    }
+                }
+                Ok(msgs)
+            });
+        }
+        if req.mappings.is_empty() && req.snat && !has_masq_marker(&mut sock, req, &mine)? {
+            return Ok(());
+        }
+    }
     sweep(&mut sock, DEL, |c| c == Some(mine.as_str()))
 }
 

@@ -2,7 +2,7 @@
 //! namespace; the nft input of each capture is quoted above its test), the element plan, and a
 //! live round trip.
 
-use super::portmap::{owner, plan, PortMapping, PortmapAddRequest};
+use super::portmap::{owner, plan, PortMapping, PortmapRequest};
 use super::portmap_objects::{self as po, Family, MapElem, SetKind};
 use super::tests::{assert_msgs_eq, batch_messages, fixture};
 use super::wire::{Msg, MsgType, NLM_F_CREATE, NLM_F_EXCL};
@@ -11,8 +11,8 @@ fn mapping(proto: &str, host: u32, container: u32, host_ip: Option<&str>) -> Por
     PortMapping { host_port: host, container_port: container, protocol: proto.into(), host_ip: host_ip.map(str::to_string) }
 }
 
-fn request(cid: &str, ips: &[&str], mappings: Vec<PortMapping>) -> PortmapAddRequest {
-    PortmapAddRequest {
+fn request(cid: &str, ips: &[&str], mappings: Vec<PortMapping>) -> PortmapRequest {
+    PortmapRequest {
         network: "net1".into(),
         container_id: cid.into(),
         ifname: "eth0".into(),
@@ -35,7 +35,7 @@ fn as_nft_sends(mut msgs: Vec<Msg>) -> Vec<Msg> {
     msgs
 }
 
-fn add_msgs(req: &PortmapAddRequest) -> Vec<Msg> {
+fn add_msgs(req: &PortmapRequest) -> Vec<Msg> {
     plan(req).unwrap().iter().map(|g| po::new_elems(g.family, g.set, &g.elems, NLM_F_CREATE)).collect()
 }
 
@@ -121,7 +121,7 @@ fn plan_follows_the_reference_per_family() {
 #[test]
 #[ignore = "needs root (CAP_SYS_ADMIN) and nf_tables: make test runs it with --include-ignored"]
 fn live_portmap_in_private_netns() {
-    use super::portmap::{portmap_gc, portmap_list, portmap_map, portmap_unmap, PortmapKey};
+    use super::portmap::{portmap_gc, portmap_list, portmap_map, portmap_unmap};
     use super::reap::{GcAttachment, NftGcRequest};
     let res = std::thread::spawn(|| {
         // SAFETY: unshare affects only this thread, which ends with the test.
@@ -133,11 +133,13 @@ fn live_portmap_in_private_netns() {
             r.host_netns = Some(ns.clone());
             portmap_map(&r)
         };
-        let key = |net: &str, cid: &str| PortmapKey {
+        // DEL as a runtime that sends neither mappings nor prevResult
+        let key = |net: &str, cid: &str| PortmapRequest {
             host_netns: Some(ns.clone()),
             network: net.into(),
             container_id: cid.into(),
             ifname: "eth0".into(),
+            ..Default::default()
         };
         let list = || {
             let mut v: Vec<String> = portmap_list(Some(&ns), None)
@@ -177,10 +179,22 @@ fn live_portmap_in_private_netns() {
         assert_eq!(list().len(), 8); // c3: its dnat and two hairpins
         portmap_gc(&gc("n2", &[])).unwrap();
         assert_eq!(list().len(), 5);
-        portmap_unmap(&key("n1", "c1")).unwrap();
-        portmap_unmap(&key("n1", "c1")).unwrap(); // idempotent
+        // DEL with addresses and mappings: by key, and only the attachment's own elements
+        let full = |cid: &str| PortmapRequest {
+            host_netns: Some(ns.clone()),
+            ..request(cid, &["10.1.0.5", "fd00::5"], vec![mapping("tcp", 8080, 80, None)])
+        };
+        portmap_unmap(&PortmapRequest { network: "n1".into(), ..full("c9") }).unwrap();
+        assert_eq!(list().len(), 5);
+        // with addresses and no mappings, the masquerade element tells whether there is anything:
+        // none for this address, so nothing is looked for
+        portmap_unmap(&PortmapRequest { network: "n1".into(), mappings: vec![], container_ips: vec!["10.9.9.9".into()], ..full("c1") })
+            .unwrap();
+        assert_eq!(list().len(), 5);
+        portmap_unmap(&PortmapRequest { network: "n1".into(), ..full("c1") }).unwrap();
         assert!(list().is_empty(), "{:?}", list());
-        // the port is free again
+        portmap_unmap(&key("n1", "c1")).unwrap(); // idempotent
+                                                  // the port is free again
         add("n1", "c2", &["10.1.0.6"], vec![mapping("tcp", 8080, 80, None)]).unwrap();
         portmap_unmap(&key("n1", "c2")).unwrap();
     })
