@@ -337,3 +337,32 @@ export async function sbrDel(req: Addon.SbrDelRequest): Promise<Addon.SbrRule[]>
 export async function sbrInspect(req: Addon.SbrInspectRequest): Promise<Addon.SbrRuleState[]> {
   return call('sbrInspect', () => addon().sbrInspect(req));
 }
+
+// portmap: host ports in nf_tables maps (native/core/src/kernel/nft/portmap.rs).
+export type {
+  PortMapping as NativePortMapping,
+  PortmapRequest,
+  PortmapAddResult,
+  PortmapEntry,
+} from '../native/addon/index.js';
+
+/** Map an attachment's host ports (one nf_tables batch), flush their UDP conntrack entries, set route_localnet. */
+export async function portmapAdd(req: Addon.PortmapRequest): Promise<Addon.PortmapAddResult> {
+  return call('portmapAdd', () => addon().portmapAdd(req));
+}
+/** Remove the attachment's portmap elements (by key, or found by their comment); idempotent. */
+export async function portmapDel(req: Addon.PortmapRequest): Promise<void> {
+  await call('portmapDel', () => addon().portmapDel(req));
+}
+/** CHECK of an attachment's portmap elements: the problems found, one line each (empty: all there). */
+export async function portmapCheck(req: Addon.PortmapRequest): Promise<string[]> {
+  return call('portmapCheck', () => addon().portmapCheck(req));
+}
+/** GC of one network's portmap elements: those of attachments not in `valid` go. */
+export async function portmapGc(req: Addon.NftGcRequest): Promise<void> {
+  await call('portmapGc', () => addon().portmapGc(req));
+}
+/** List portmap elements (all networks, or one). */
+export async function portmapList(hostNetns?: string, network?: string): Promise<Addon.PortmapEntry[]> {
+  return call('portmapList', () => addon().portmapList(hostNetns ?? null, network ?? null));
+}

@@ -9,6 +9,7 @@ const loaders: Record<string, () => Promise<{ default: Plugin<unknown> }>> = {
   firewall: () => import('../plugins/firewall/index.js'),
   'host-local': () => import('../plugins/host-local/index.js'),
   loopback: () => import('../plugins/loopback/index.js'),
+  portmap: () => import('../plugins/portmap/index.js'),
   sbr: () => import('../plugins/sbr/index.js'),
   tuning: () => import('../plugins/tuning/index.js'),
 };

@@ -294,6 +294,52 @@ export interface PodInspectOutcome {
   value?: PodInspectResult
 }
 
+/**
+ * Map an attachment's host ports to its pod addresses: one nf_tables batch of elements into the
+ * maps of tables `ip fastcni-portmap` / `ip6 fastcni-portmap` (created on first use), then stale
+ * UDP conntrack entries of the mapped ports deleted and, for IPv4 with snat, route_localnet set
+ * on the host interface that routes to the pod. A host port that another attachment holds is
+ * refused (kind `exists`) and nothing is added.
+ */
+export declare function portmapAdd(req: PortmapRequest): Promise<PortmapAddOutcome>
+
+/** Outcome of portmapAdd. */
+export interface PortmapAddOutcome {
+  error?: Failure
+  value?: PortmapAddResult
+}
+
+/**
+ * CHECK: every element an ADD of `req` makes must be there, owned by the attachment and leading
+ * to the same pod address and port. Resolves to the problems found, one line each.
+ */
+export declare function portmapCheck(req: PortmapRequest): Promise<PortmapCheckOutcome>
+
+/** Outcome of portmapCheck: what is wrong, one line per element (empty: all there). */
+export interface PortmapCheckOutcome {
+  error?: Failure
+  value?: Array<string>
+}
+
+/**
+ * Remove the attachment's elements; idempotent. With its addresses and mappings, by key; with
+ * addresses, snat and no mappings, nothing when its masquerade element is not there; otherwise
+ * found by their comment (neither mappings nor addresses needed).
+ */
+export declare function portmapDel(req: PortmapRequest): Promise<BoolOutcome>
+
+/** GC of one network's portmap elements: those of attachments not in `valid` go. */
+export declare function portmapGc(req: NftGcRequest): Promise<BoolOutcome>
+
+/** List the elements of our portmap maps and sets (all networks, or one) in `hostNetns`. */
+export declare function portmapList(hostNetns?: string | undefined | null, network?: string | undefined | null): Promise<PortmapListOutcome>
+
+/** Outcome of portmapList. */
+export interface PortmapListOutcome {
+  error?: Failure
+  value?: Array<PortmapEntry>
+}
+
 /** Unicast routes of the main table, optionally only those through one link (by name). */
 export declare function routeList(netns?: string | undefined | null, name?: string | undefined | null): Promise<RoutesOutcome>
 
@@ -747,6 +793,67 @@ export interface PodInspectResult {
   addresses: Array<string>
   /** routes in the container's main table that use the container link */
   routes: Array<Route>
+}
+
+/** What an ADD did besides the maps. */
+export interface PortmapAddResult {
+  /** the host interface whose route_localnet was set (IPv4 with snat) */
+  routeLocalnet?: string
+  /** UDP conntrack entries deleted */
+  conntrackDeleted: number
+  /** why deleting conntrack entries failed, if it did (not an ADD failure, as for the reference) */
+  conntrackError?: string
+}
+
+/** One element of our maps and sets as listed. */
+export interface PortmapEntry {
+  network: string
+  containerId: string
+  ifname: string
+  /** "dnat" (a host port), "hairpin" (a masqueraded source . pod pair) or "masqAll" */
+  kind: string
+  /** dnat: tcp, udp, sctp (or the protocol number) */
+  protocol?: string
+  hostIp?: string
+  hostPort?: number
+  /** hairpin: the source address masqueraded toward the pod */
+  source?: string
+  containerIp: string
+  containerPort?: number
+}
+
+/** One host port mapping (CNI `portMappings` capability). */
+export interface PortMapping {
+  hostPort: number
+  containerPort: number
+  /** tcp, udp or sctp */
+  protocol: string
+  /**
+   * only traffic to this host address is mapped; empty or unspecified (0.0.0.0, ::) = any
+   * address of the node. A mapping whose hostIP is of the other family is skipped there.
+   */
+  hostIp?: string
+}
+
+/**
+ * An attachment's host ports and pod addresses: what ADD maps and CHECK verifies. DEL takes it
+ * too, with what it knows: with addresses and mappings it deletes by key; with addresses and
+ * snat but no mappings it first looks for the attachment's masquerade element; otherwise it finds
+ * the attachment's elements by their comment (a dump of the maps).
+ */
+export interface PortmapRequest {
+  /** namespace that plays the host (a path); undefined = the caller's own */
+  hostNetns?: string
+  network: string
+  containerId: string
+  ifname: string
+  /** the pod's addresses without prefix, at most one per family */
+  containerIps: Array<string>
+  mappings: Array<PortMapping>
+  /** masquerade traffic from the pod to its own host port and from the node's 127.0.0.1 */
+  snat: boolean
+  /** with snat: masquerade every connection to the pod instead */
+  masqAll: boolean
 }
 
 /** Why reading a request stopped. */

@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { onTestFinished } from 'vitest';
 import type { Netns } from './netns.js';
-import { execWith, REF_BIN, ROOT, type PluginRun } from './run-plugin.js';
+import { execWith, OUR_BIN, REF_BIN, ROOT, type PluginRun } from './run-plugin.js';
 
 export interface PrivateCaller {
   /** the mount point of the tmpfs only this caller sees */
@@ -107,5 +107,5 @@ export function callOnPath(
   if (path === 'in-process') return o.caller.invokeInProcess(o.plugin, o.env, stdin);
   const socket = path === 'agent' ? o.socketPath : join(o.caller.dir, 'no-agent.sock');
   const env = { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', FASTCNI_SOCKET: socket, ...o.env };
-  return o.caller.run(join(ROOT, 'dist', 'cni', o.plugin), [], env, stdin);
+  return o.caller.run(join(OUR_BIN, o.plugin), [], env, stdin);
 }

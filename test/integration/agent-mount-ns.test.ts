@@ -44,7 +44,7 @@ const ATTACHMENTS = [
 
 const isAddress = (file: string) => /^\d+\.\d+\.\d+\.\d+$/.test(basename(file));
 
-/** One call as the caller makes it, on the path under test. */
+/** One call of the bridge as the caller makes it, on the path under test. */
 function call(path: Path, c: PrivateCaller, socketPath: string, env: Record<string, string>, conf: unknown): Promise<PluginRun> {
   return callOnPath(path, { caller: c, plugin: 'bridge', socketPath, env, conf });
 }

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadPlugin } from '../../src/plugins.js';
 import { CniRuntime } from '../../src/runtime/cni-runtime.js';
+import { mixedPluginDir } from '../helpers/cli.js';
 import { bridgeConf, cidrsOf, tempDir } from '../helpers/fixtures.js';
 import { makeNetns, type Netns } from '../helpers/netns.js';
 import { masqElements } from '../helpers/nft.js';
@@ -144,13 +145,15 @@ describe.skipIf(!existsSync(RUNTIME_JS))('runtime with real plugins', () => {
       ifname: 'eth0',
       capabilityArgs: { portMappings: [{ hostPort: 18080, containerPort: 80, protocol: 'tcp' }] },
     };
-    const add = runInNode(node, { op: 'add', confDir, cacheDir, path: [OUR_BIN, REF_BIN], net: 'pmnet', rt });
+    // the reference portmap first in the path: ours (in dist/cni) would be found before it otherwise
+    const path = [mixedPluginDir({ portmap: 'ref' }), OUR_BIN, REF_BIN];
+    const add = runInNode(node, { op: 'add', confDir, cacheDir, path, net: 'pmnet', rt });
     expect(add.ok, add.error).toBe(true);
     const addr = (add.value as { ips: Array<{ address: string }> }).ips[0]!.address.split('/')[0]!;
     const nat = execFileSync('ip', ['netns', 'exec', node.name, 'iptables', '-t', 'nat', '-S'], { encoding: 'utf8' });
     expect(nat).toContain('CNI-HOSTPORT-DNAT');
     expect(nat).toMatch(new RegExp(`--dport 18080 .*--to-destination ${addr.replace(/\./g, '\\.')}:80`));
-    const del = runInNode(node, { op: 'del', confDir, cacheDir, path: [OUR_BIN, REF_BIN], net: 'pmnet', rt });
+    const del = runInNode(node, { op: 'del', confDir, cacheDir, path, net: 'pmnet', rt });
     expect(del.ok, del.error).toBe(true);
     const after = execFileSync('ip', ['netns', 'exec', node.name, 'iptables', '-t', 'nat', '-S'], { encoding: 'utf8' });
     expect(after).not.toContain('18080');

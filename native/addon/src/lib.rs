@@ -7,6 +7,7 @@ mod exec;
 mod firewall;
 mod net;
 mod nft;
+mod portmap;
 mod sbr;
 mod tuning;
 

@@ -5,10 +5,12 @@
 
 mod addr;
 mod bridge;
+mod conntrack;
 mod inspect;
 mod link;
 pub(crate) mod netns;
 mod nft;
+mod portmap;
 mod resident;
 mod route;
 mod rtnl;
@@ -25,6 +27,8 @@ pub use nft::{
     masq_add, masq_del, masq_gc, masq_list, spoof_add, spoof_del, spoof_gc, spoof_list, GcAttachment, MasqEntry, MasqRequest, NftGcRequest,
     SpoofCheckAddRequest, SpoofCheckDelRequest, SpoofCheckEntry,
 };
+pub use nft::{portmap_check, portmap_gc, portmap_list, portmap_unmap, PortMapping, PortmapEntry, PortmapRequest};
+pub use portmap::{portmap_add, PortmapAddResult};
 pub use resident::Resident;
 pub use sbr::{
     sbr_add_here, sbr_del_here, sbr_inspect_here, SbrAddRequest, SbrAddress, SbrDelRequest, SbrInspectRequest, SbrRule, SbrRuleState,

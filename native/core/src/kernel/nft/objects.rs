@@ -15,15 +15,15 @@ const NFTA_HOOK_HOOKNUM: u16 = 1;
 const NFTA_HOOK_PRIORITY: u16 = 2;
 pub const NFTA_SET_TABLE: u16 = 1;
 pub const NFTA_SET_NAME: u16 = 2;
-const NFTA_SET_FLAGS: u16 = 3;
-const NFTA_SET_KEY_TYPE: u16 = 4;
-const NFTA_SET_KEY_LEN: u16 = 5;
-const NFTA_SET_ID: u16 = 10;
+pub(super) const NFTA_SET_FLAGS: u16 = 3;
+pub(super) const NFTA_SET_KEY_TYPE: u16 = 4;
+pub(super) const NFTA_SET_KEY_LEN: u16 = 5;
+pub(super) const NFTA_SET_ID: u16 = 10;
 pub const NFTA_SET_USERDATA: u16 = 13;
 pub const NFTA_SET_ELEM_LIST_TABLE: u16 = 1;
 pub const NFTA_SET_ELEM_LIST_SET: u16 = 2;
 pub const NFTA_SET_ELEM_LIST_ELEMENTS: u16 = 3;
-const NFTA_SET_ELEM_LIST_SET_ID: u16 = 4;
+pub(super) const NFTA_SET_ELEM_LIST_SET_ID: u16 = 4;
 pub const NFTA_LIST_ELEM: u16 = 1;
 pub const NFTA_SET_ELEM_KEY: u16 = 1;
 pub const NFTA_SET_ELEM_USERDATA: u16 = 6;
@@ -31,12 +31,12 @@ pub const NFTA_DATA_VALUE: u16 = 1;
 const NFTA_DATA_VERDICT: u16 = 2;
 const NFTA_VERDICT_CODE: u16 = 1;
 const NFTA_VERDICT_CHAIN: u16 = 2;
-const NFTA_RULE_TABLE: u16 = 1;
-const NFTA_RULE_CHAIN: u16 = 2;
+pub(super) const NFTA_RULE_TABLE: u16 = 1;
+pub(super) const NFTA_RULE_CHAIN: u16 = 2;
 const NFTA_RULE_HANDLE: u16 = 3;
-const NFTA_RULE_EXPRESSIONS: u16 = 4;
-const NFTA_EXPR_NAME: u16 = 1;
-const NFTA_EXPR_DATA: u16 = 2;
+pub(super) const NFTA_RULE_EXPRESSIONS: u16 = 4;
+pub(super) const NFTA_EXPR_NAME: u16 = 1;
+pub(super) const NFTA_EXPR_DATA: u16 = 2;
 const NFTA_LOOKUP_SET: u16 = 1;
 const NFTA_GEN_ID: u16 = 1;
 
@@ -46,9 +46,9 @@ pub const UDATA_SET_COMMENT: u8 = 7;
 pub const UDATA_SET_ELEM_COMMENT: u8 = 0;
 const BYTEORDER_BIG_ENDIAN: u32 = 2;
 
-const NF_INET_PRE_ROUTING: u32 = 0;
+pub(super) const NF_INET_PRE_ROUTING: u32 = 0;
 const NF_INET_FORWARD: u32 = 2;
-const NF_INET_POST_ROUTING: u32 = 4;
+pub(super) const NF_INET_POST_ROUTING: u32 = 4;
 const NF_DROP: u32 = 0;
 const NF_ACCEPT: u32 = 1;
 const NFT_JUMP: i32 = -3;
@@ -56,10 +56,10 @@ const NFT_RETURN: i32 = -5;
 const NFT_META_OIFNAME: u32 = 7;
 const NFT_CT_STATE: u32 = 0;
 /// Legacy 16-byte data register 1, as nft allocates it for these rules.
-const NFT_REG_1: u32 = 1;
+pub(super) const NFT_REG_1: u32 = 1;
 const NFT_REG_VERDICT: u32 = 0;
 const NFT_PAYLOAD_LL_HEADER: u32 = 0;
-const NFT_PAYLOAD_NETWORK_HEADER: u32 = 1;
+pub(super) const NFT_PAYLOAD_NETWORK_HEADER: u32 = 1;
 const NFT_META_IIFNAME: u32 = 6;
 const NFT_META_NFPROTO: u32 = 15;
 const NFT_LOOKUP_F_INV: u32 = 1;
@@ -75,8 +75,8 @@ pub const IFNAME_LEN: usize = 16;
 pub const ETHER_KEY_LEN: usize = 8;
 
 /// nft data type ids (TYPE_IPADDR, TYPE_IP6ADDR) stored in NFTA_SET_KEY_TYPE.
-const TYPE_IPADDR: u32 = 7;
-const TYPE_IP6ADDR: u32 = 8;
+pub(super) const TYPE_IPADDR: u32 = 7;
+pub(super) const TYPE_IP6ADDR: u32 = 8;
 
 /// The address family of a set, a rule match or an element.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -729,4 +729,9 @@ pub fn parse_set_elems(payload: &[u8]) -> Vec<Elem> {
             Some(Elem { key, comment })
         })
         .collect()
+}
+
+/// A nat base chain on any hook (hook number as in NF_INET_*) with policy accept.
+pub fn new_nat_chain(t: Table, name: &str, hooknum: u32, priority: i32, flags: u16) -> Msg {
+    base_chain(t, name, Hook { kind: "nat", hooknum, priority }, flags)
 }
