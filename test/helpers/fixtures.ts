@@ -9,7 +9,8 @@ import { cniEnv, OUR_BIN, runPlugin, type PluginRun } from './run-plugin.js';
 /** A temp directory removed when the test finishes. */
 export function tempDir(label: string): string {
   const dir = mkdtempSync(join(tmpdir(), `fcni-t-${label}-`));
-  onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+  // retried: an agent may still be writing a network's spares there when the test ends (ENOTEMPTY)
+  onTestFinished(() => rmSync(dir, { recursive: true, force: true, maxRetries: 5 }));
   return dir;
 }
 
