@@ -341,6 +341,7 @@ export async function sbrInspect(req: Addon.SbrInspectRequest): Promise<Addon.Sb
 // portmap: host ports in nf_tables maps (native/core/src/kernel/nft/portmap.rs).
 export type {
   PortMapping as NativePortMapping,
+  PortmapCondition,
   PortmapRequest,
   PortmapAddResult,
   PortmapEntry,

@@ -805,6 +805,18 @@ export interface PortmapAddResult {
   conntrackError?: string
 }
 
+/**
+ * One match of conditionsV4/V6 (nftables form), parsed by the caller:
+ * `<selector> [!=] <value>`.
+ */
+export interface PortmapCondition {
+  /** "ip saddr", "ip daddr", "ip6 saddr", "ip6 daddr" or "iifname" */
+  selector: string
+  negate: boolean
+  /** an address or CIDR of the selector's family, or an interface name (optionally ending in `*`) */
+  value: string
+}
+
 /** One element of our maps and sets as listed. */
 export interface PortmapEntry {
   network: string
@@ -854,6 +866,10 @@ export interface PortmapRequest {
   snat: boolean
   /** with snat: masquerade every connection to the pod instead */
   masqAll: boolean
+  /** conditionsV4: matches in front of the network's own IPv4 DNAT rules (none: the shared maps) */
+  conditionsV4?: Array<PortmapCondition>
+  /** conditionsV6, likewise for IPv6 */
+  conditionsV6?: Array<PortmapCondition>
 }
 
 /** Why reading a request stopped. */

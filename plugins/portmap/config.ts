@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { goInt } from '../../src/spec/fields.js';
 import { parseIp } from '../../src/net/ip.js';
 import { CniError, ErrorCode } from '../../src/spec/errors.js';
+import { parseConditions } from './conditions.js';
 
 const protocols = ['tcp', 'udp', 'sctp'] as const;
 
@@ -72,10 +73,9 @@ function iptablesOnly(field: string, value: unknown): CniError {
 }
 
 /**
- * Refuse what only the reference's iptables backend has, and conditions we do not encode; called by
- * every command before anything is touched. Conditions whose first token starts with "-" or "!" are
- * iptables syntax (as the reference tells them apart); nftables conditions would be matches put in
- * front of the node-wide DNAT rules that every network shares, so none is supported.
+ * Refuse what only the reference's iptables backend has and conditions outside the grammar we
+ * encode; called by every command before anything is touched. Conditions whose first token starts
+ * with "-" or "!" are iptables syntax (as the reference tells them apart).
  */
 export function checkBackend(c: PortmapConfig): void {
   if (c.backend !== undefined && c.backend !== 'nftables') {
@@ -89,9 +89,6 @@ export function checkBackend(c: PortmapConfig): void {
     if (!conds?.length) continue;
     const first = conds[0]?.trim() ?? '';
     if (first.startsWith('-') || first.startsWith('!')) throw iptablesOnly(field, conds);
-    throw new CniError(
-      ErrorCode.InvalidNetworkConfig,
-      `${field}: conditions are not supported (the DNAT rules are shared by every network of the node): ${JSON.stringify(conds)}`,
-    );
+    parseConditions(field, conds);
   }
 }

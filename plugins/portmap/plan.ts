@@ -3,6 +3,7 @@ import type { Result } from '../../src/spec/result.js';
 import { formatIp, parseCidr } from '../../src/net/ip.js';
 import type { PortmapRequest } from '../../src/native.js';
 import { protocolOf, type PortmapConfig } from './config.js';
+import { parseConditions } from './conditions.js';
 
 /**
  * The container address per family, as the reference picks it: the first `ips` entry of each
@@ -29,7 +30,7 @@ export interface Owner {
   ifname: string;
 }
 
-/** The native ADD request for an attachment with mappings. */
+/** The native request for an attachment (ADD, CHECK and DEL), with the network's conditions parsed. */
 export function addRequest(conf: PortmapConfig, owner: Owner, containerIps: string[]): PortmapRequest {
   return {
     ...owner,
@@ -42,5 +43,7 @@ export function addRequest(conf: PortmapConfig, owner: Owner, containerIps: stri
     })),
     snat: conf.snat,
     masqAll: conf.masqAll,
+    conditionsV4: parseConditions('conditionsV4', conf.conditionsV4),
+    conditionsV6: parseConditions('conditionsV6', conf.conditionsV6),
   };
 }

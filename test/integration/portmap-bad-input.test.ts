@@ -92,10 +92,10 @@ const CASES: Array<[string, (pod: Netns) => unknown, number, RegExp]> = [
     /^unsupported field conditionsV4/,
   ],
   [
-    'nftables conditions',
-    (p) => conf(p, { mappings: [udp(5300)], extra: { conditionsV6: ['ip6 saddr fd00::/8'] } }),
+    'nftables conditions outside the grammar',
+    (p) => conf(p, { mappings: [udp(5300)], extra: { conditionsV6: ['ip6 saddr fd00::/8 ip saddr 10.0.0.1'] } }),
     7,
-    /^conditionsV6: conditions are not supported/,
+    /^conditionsV6: unsupported selector "ip saddr" \(it belongs in conditionsV4\)/,
   ],
   ['no prevResult', (p) => conf(p, { mappings: [udp(5300)], prev: null }), 7, /^must be called as chained plugin$/],
 ];

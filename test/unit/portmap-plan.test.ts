@@ -19,7 +19,7 @@ describe('portmap config', () => {
     [{ backend: 'iptables' }, 2, /^unsupported field backend: "iptables"/],
     [{ backend: 'ebpf' }, 7, /^backend: unknown backend "ebpf"/],
     [{ conditionsV4: ['!', '-d', '1.2.3.4'] }, 2, /^unsupported field conditionsV4/],
-    [{ conditionsV4: ['ip daddr 1.2.3.4'] }, 7, /^conditionsV4: conditions are not supported/],
+    [{ conditionsV4: ['ip6 daddr fd00::1'] }, 7, /^conditionsV4: unsupported selector "ip6 daddr" \(it belongs in conditionsV6\)/],
   ])('refuses %j with code %i', (extra, code, msg) => {
     const c = portmapConfigSchema.parse({ ...base, ...extra });
     let err: unknown;

@@ -31,6 +31,7 @@ const NFTA_SET_ELEM_DATA: u16 = 2;
 
 const NFT_SET_MAP: u32 = 0x8;
 const NFT_META_L4PROTO: u32 = 16;
+const NFT_META_IIFNAME: u32 = 6;
 const NFT_PAYLOAD_TRANSPORT_HEADER: u32 = 2;
 const NFTA_FIB_F_DADDR: u32 = 1 << 1;
 const NFT_FIB_RESULT_ADDRTYPE: u32 = 3;
@@ -127,6 +128,13 @@ impl SetKind {
             SetKind::MasqAll => "masq-all",
         }
     }
+    /// The set's name: shared, or a network's own map (`hostports-<suffix>`).
+    pub fn name_in(self, net: Option<&str>) -> String {
+        match net {
+            None => self.name().to_string(),
+            Some(n) => format!("{}-{n}", self.name()),
+        }
+    }
     pub fn id(self) -> u32 {
         self as u32 + 1
     }
@@ -138,6 +146,11 @@ impl SetKind {
 /// NEWSET for one of our sets; `flags` as for any create (EXCL: the batch creating it is the one
 /// adding the rules).
 pub fn new_set(f: Family, k: SetKind, flags: u16) -> Msg {
+    new_set_in(f, k, None, flags)
+}
+
+/// NEWSET of a shared set, or of a network's own map with the network as its comment.
+fn new_set_in(f: Family, k: SetKind, net: Option<&NetRules>, flags: u16) -> Msg {
     let proto_port = concat(TYPE_INET_PROTOCOL, TYPE_INET_SERVICE);
     let addr = f.addr_type();
     let alen = f.addr_len() as u32;
@@ -156,14 +169,18 @@ pub fn new_set(f: Family, k: SetKind, flags: u16) -> Msg {
         SetKind::Hairpin => &[0, 4, 0, 0, 0, 0, 3, 8, 0, 4, 13, 0, 0, 0, 1, 0],
         SetKind::MasqAll => &[0, 4, 2, 0, 0, 0],
     };
+    let mut udata = udata.to_vec();
+    if let Some(n) = net {
+        super::wire::udata_put(&mut udata, UDATA_SET_COMMENT, &nul_terminated(&n.network));
+    }
     let mut a = Attrs::new();
-    a.str(NFTA_SET_TABLE, TABLE_NAME).str(NFTA_SET_NAME, k.name());
+    a.str(NFTA_SET_TABLE, TABLE_NAME).str(NFTA_SET_NAME, &k.name_in(net.map(|n| n.suffix.as_str())));
     a.u32be(NFTA_SET_FLAGS, if k.is_map() { NFT_SET_MAP } else { 0 });
     a.u32be(NFTA_SET_KEY_TYPE, key_type).u32be(NFTA_SET_KEY_LEN, key_len);
     if k.is_map() {
         a.u32be(NFTA_SET_DATA_TYPE, concat(addr, TYPE_INET_SERVICE)).u32be(NFTA_SET_DATA_LEN, alen + 4);
     }
-    a.u32be(NFTA_SET_ID, k.id()).put(NFTA_SET_USERDATA, udata);
+    a.u32be(NFTA_SET_ID, k.id()).put(NFTA_SET_USERDATA, &udata);
     Msg::new(MsgType::NewSet, f.table().family, flags, a)
 }
 
@@ -171,8 +188,17 @@ pub fn new_set(f: Family, k: SetKind, flags: u16) -> Msg {
 enum Expr {
     /// fib daddr type => reg 1
     FibDaddrType,
-    /// cmp eq reg 1 `data`
-    CmpEq(Vec<u8>),
+    /// cmp eq (or neq) reg 1 `data`
+    Cmp {
+        neq: bool,
+        data: Vec<u8>,
+    },
+    /// bitwise reg 1 = (reg 1 & mask) ^ 0
+    Bitwise {
+        mask: Vec<u8>,
+    },
+    /// meta load iifname => reg 1
+    MetaIifname,
     /// payload load `len` bytes at `base` + `offset` => `dreg`
     Payload {
         base: u32,
@@ -184,9 +210,10 @@ enum Expr {
     MetaL4proto {
         dreg: u32,
     },
-    /// lookup reg 1 in a set (a map: its data => reg 1)
+    /// lookup reg 1 in a set, shared or a network's (a map: its data => reg 1)
     Lookup {
         set: SetKind,
+        net: Option<String>,
         map: bool,
     },
     /// nat dnat <family> addr_min reg 1 proto_min `proto_reg`
@@ -206,11 +233,27 @@ impl Expr {
                     // FLAGS, RESULT, DREG
                 });
             }
-            Expr::CmpEq(data) => {
+            Expr::Cmp { neq, data } => {
                 e.str(NFTA_EXPR_NAME, "cmp").nest(NFTA_EXPR_DATA, |d| {
-                    d.u32be(1, REG_1).u32be(2, 0).nest(3, |v| {
+                    d.u32be(1, REG_1).u32be(2, *neq as u32).nest(3, |v| {
                         v.put(NFTA_DATA_VALUE, data);
                     });
+                });
+            }
+            Expr::Bitwise { mask } => {
+                e.str(NFTA_EXPR_NAME, "bitwise").nest(NFTA_EXPR_DATA, |d| {
+                    d.u32be(1, REG_1).u32be(2, REG_1).u32be(3, mask.len() as u32);
+                    d.nest(4, |m| {
+                        m.put(NFTA_DATA_VALUE, mask);
+                    });
+                    d.nest(5, |x| {
+                        x.put(NFTA_DATA_VALUE, &vec![0; mask.len()]);
+                    });
+                });
+            }
+            Expr::MetaIifname => {
+                e.str(NFTA_EXPR_NAME, "meta").nest(NFTA_EXPR_DATA, |d| {
+                    d.u32be(2, NFT_META_IIFNAME).u32be(1, REG_1); // KEY, DREG
                 });
             }
             Expr::Payload { base, offset, len, dreg } => {
@@ -223,13 +266,13 @@ impl Expr {
                     d.u32be(2, NFT_META_L4PROTO).u32be(1, *dreg); // KEY, DREG
                 });
             }
-            Expr::Lookup { set, map } => {
+            Expr::Lookup { set, net, map } => {
                 e.str(NFTA_EXPR_NAME, "lookup").nest(NFTA_EXPR_DATA, |d| {
                     d.u32be(2, REG_1); // SREG
                     if *map {
                         d.u32be(3, REG_1); // DREG
                     }
-                    d.str(1, set.name()).u32be(4, set.id()); // SET, SET_ID
+                    d.str(1, &set.name_in(net.as_deref())).u32be(4, set.id()); // SET, SET_ID
                 });
             }
             Expr::Dnat { nfproto, proto_reg } => {
@@ -246,6 +289,10 @@ impl Expr {
 }
 
 fn rule(f: Family, chain: &str, exprs: &[Expr]) -> Msg {
+    rule_with_comment(f, chain, exprs, None)
+}
+
+fn rule_with_comment(f: Family, chain: &str, exprs: &[Expr], comment: Option<&str>) -> Msg {
     let mut a = Attrs::new();
     a.str(NFTA_RULE_TABLE, TABLE_NAME).str(NFTA_RULE_CHAIN, chain);
     a.nest(NFTA_RULE_EXPRESSIONS, |l| {
@@ -253,14 +300,21 @@ fn rule(f: Family, chain: &str, exprs: &[Expr]) -> Msg {
             e.encode(l);
         }
     });
+    if let Some(c) = comment {
+        let mut ud = Vec::new();
+        super::wire::udata_put(&mut ud, UDATA_RULE_COMMENT, &nul_terminated(c));
+        a.put(NFTA_RULE_USERDATA, &ud);
+    }
     Msg::new(MsgType::NewRule, f.table().family, super::wire::NLM_F_CREATE | super::wire::NLM_F_APPEND, a)
 }
 
-/// `fib daddr type local dnat to [ip daddr .] meta l4proto . th dport map @<map>`: only traffic
-/// addressed to this node is redirected (the reference's v1.9.0 fix against hijacking transit
-/// traffic), and one lookup serves every pod.
-fn dnat_rule(f: Family, chain: &str, with_addr: bool) -> Msg {
-    let mut v = vec![Expr::FibDaddrType, Expr::CmpEq(RTN_LOCAL.to_ne_bytes().to_vec())];
+/// `<conditions> fib daddr type local dnat to [ip daddr .] meta l4proto . th dport map @<map>`:
+/// only traffic addressed to this node is redirected (the reference's v1.9.0 fix against
+/// hijacking transit traffic), and one lookup serves every pod. `net` names a network's own map
+/// (a network with conditions), None the shared one.
+fn dnat_rule(f: Family, chain: &str, with_addr: bool, net: Option<&NetRules>) -> Msg {
+    let mut v: Vec<Expr> = net.map(|n| n.conditions.iter().flat_map(|c| c.exprs(f)).collect()).unwrap_or_default();
+    v.extend([Expr::FibDaddrType, Expr::Cmp { neq: false, data: RTN_LOCAL.to_ne_bytes().to_vec() }]);
     let proto_reg = if with_addr {
         v.push(Expr::Payload { base: NFT_PAYLOAD_NETWORK_HEADER, offset: f.daddr_offset(), len: f.addr_len() as u32, dreg: REG_1 });
         v.push(Expr::MetaL4proto { dreg: f.after_addr() });
@@ -274,9 +328,9 @@ fn dnat_rule(f: Family, chain: &str, with_addr: bool) -> Msg {
     };
     v.push(Expr::Payload { base: NFT_PAYLOAD_TRANSPORT_HEADER, offset: 2, len: 2, dreg: proto_reg });
     let set = if with_addr { SetKind::HostIpPorts } else { SetKind::Ports };
-    v.push(Expr::Lookup { set, map: true });
+    v.push(Expr::Lookup { set, net: net.map(|n| n.suffix.clone()), map: true });
     v.push(Expr::Dnat { nfproto: f.table().family, proto_reg: f.after_addr() });
-    rule(f, chain, &v)
+    rule_with_comment(f, chain, &v, net.map(|n| n.tag.as_str()))
 }
 
 /// `ip saddr . ip daddr @hairpin masquerade` and `ip daddr @masq-all masquerade`.
@@ -289,11 +343,15 @@ fn masq_rules(f: Family) -> [Msg; 2] {
             &[
                 addr(f.saddr_offset(), REG_1),
                 addr(f.daddr_offset(), f.after_addr()),
-                Expr::Lookup { set: SetKind::Hairpin, map: false },
+                Expr::Lookup { set: SetKind::Hairpin, net: None, map: false },
                 Expr::Masquerade,
             ],
         ),
-        rule(f, POSTROUTING, &[addr(f.daddr_offset(), REG_1), Expr::Lookup { set: SetKind::MasqAll, map: false }, Expr::Masquerade]),
+        rule(
+            f,
+            POSTROUTING,
+            &[addr(f.daddr_offset(), REG_1), Expr::Lookup { set: SetKind::MasqAll, net: None, map: false }, Expr::Masquerade],
+        ),
     ]
 }
 
@@ -310,8 +368,8 @@ pub fn setup_msgs(f: Family) -> Vec<Msg> {
     ];
     v.extend(SetKind::ALL.map(|k| new_set(f, k, NLM_F_CREATE | NLM_F_EXCL)));
     for chain in [PREROUTING, OUTPUT] {
-        v.push(dnat_rule(f, chain, true));
-        v.push(dnat_rule(f, chain, false));
+        v.push(dnat_rule(f, chain, true, None));
+        v.push(dnat_rule(f, chain, false, None));
     }
     v.extend(masq_rules(f));
     v
@@ -366,9 +424,9 @@ fn elem_list(a: &mut Attrs, elems: &[MapElem], keys_only: bool) {
     });
 }
 
-fn elems_msg(f: Family, k: SetKind, ty: MsgType, flags: u16, elems: &[MapElem]) -> Msg {
+fn elems_msg(f: Family, k: SetKind, net: Option<&str>, ty: MsgType, flags: u16, elems: &[MapElem]) -> Msg {
     let mut a = Attrs::new();
-    a.str(NFTA_SET_ELEM_LIST_TABLE, TABLE_NAME).str(NFTA_SET_ELEM_LIST_SET, k.name());
+    a.str(NFTA_SET_ELEM_LIST_TABLE, TABLE_NAME).str(NFTA_SET_ELEM_LIST_SET, &k.name_in(net));
     if ty == MsgType::NewSetElem {
         // nft names the set by id as well; the kernel looks it up by name first
         a.u32be(NFTA_SET_ELEM_LIST_SET_ID, k.id());
@@ -377,14 +435,14 @@ fn elems_msg(f: Family, k: SetKind, ty: MsgType, flags: u16, elems: &[MapElem]) 
     Msg::new(ty, f.table().family, flags, a)
 }
 
-/// NEWSETELEM of `elems` into set `k`.
-pub fn new_elems(f: Family, k: SetKind, elems: &[MapElem], flags: u16) -> Msg {
-    elems_msg(f, k, MsgType::NewSetElem, flags, elems)
+/// NEWSETELEM of `elems` into set `k` (shared, or the map of the network with suffix `net`).
+pub fn new_elems(f: Family, k: SetKind, net: Option<&str>, elems: &[MapElem], flags: u16) -> Msg {
+    elems_msg(f, k, net, MsgType::NewSetElem, flags, elems)
 }
 
-/// DELSETELEM of `elems` (by key) from set `k`.
-pub fn del_elems(f: Family, k: SetKind, elems: &[MapElem]) -> Msg {
-    elems_msg(f, k, MsgType::DelSetElem, 0, elems)
+/// DELSETELEM of `elems` (by key) from set `k` (shared, or the map of the network with suffix `net`).
+pub fn del_elems(f: Family, k: SetKind, net: Option<&str>, elems: &[MapElem]) -> Msg {
+    elems_msg(f, k, net, MsgType::DelSetElem, 0, elems)
 }
 
 /// Parse the elements (with map data) of a NEWSETELEM reply payload.
@@ -401,4 +459,89 @@ pub fn parse_elems(payload: &[u8]) -> Vec<MapElem> {
             Some(MapElem { key, data, comment })
         })
         .collect()
+}
+
+// rule userdata (include/uapi/linux/netfilter/nf_tables.h; libnftnl NFTNL_UDATA_RULE_COMMENT)
+const NFTA_RULE_USERDATA: u16 = 7;
+const UDATA_RULE_COMMENT: u8 = 0;
+const UDATA_SET_COMMENT: u8 = 7;
+
+fn nul_terminated(s: &str) -> Vec<u8> {
+    let mut v = s.as_bytes().to_vec();
+    v.push(0);
+    v
+}
+
+/// One match of a network's conditions (conditionsV4/V6, nftables form), as nft encodes it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Cond {
+    /// `ip[6] saddr|daddr [!=] <net>/<prefix>` (a full-length prefix: one address)
+    Addr { daddr: bool, neq: bool, net: Vec<u8>, prefix: u8 },
+    /// `iifname [!=] <name>`; `wildcard`: the name ended in `*` (a prefix match)
+    Iif { neq: bool, name: String, wildcard: bool },
+}
+
+impl Cond {
+    /// nft's encoding: byte-aligned prefixes load only the prefix bytes, others the whole
+    /// address, masked; an exact interface name is compared NUL-padded to IFNAMSIZ, a wildcard
+    /// by its prefix only.
+    fn exprs(&self, f: Family) -> Vec<Expr> {
+        match self {
+            Cond::Addr { daddr, neq, net, prefix } => {
+                let offset = if *daddr { f.daddr_offset() } else { f.saddr_offset() };
+                let payload = |len: usize| Expr::Payload { base: NFT_PAYLOAD_NETWORK_HEADER, offset, len: len as u32, dreg: REG_1 };
+                if prefix % 8 == 0 {
+                    let n = *prefix as usize / 8;
+                    vec![payload(n), Expr::Cmp { neq: *neq, data: net[..n].to_vec() }]
+                } else {
+                    let mask: Vec<u8> =
+                        (0..net.len()).map(|i| (0xffu16 << (8 - (*prefix as i32 - 8 * i as i32).clamp(0, 8))) as u8).collect();
+                    let data = net.iter().zip(&mask).map(|(a, m)| a & m).collect();
+                    vec![payload(net.len()), Expr::Bitwise { mask }, Expr::Cmp { neq: *neq, data }]
+                }
+            }
+            Cond::Iif { neq, name, wildcard } => {
+                let mut data = name.as_bytes().to_vec();
+                if !wildcard {
+                    data.resize(16, 0);
+                }
+                vec![Expr::MetaIifname, Expr::Cmp { neq: *neq, data }]
+            }
+        }
+    }
+}
+
+/// A network's own DNAT objects in one family: the suffix of its maps' names, the network (their
+/// comment), its conditions and the rules' comment that tells which conditions they carry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NetRules {
+    pub suffix: String,
+    pub network: String,
+    pub conditions: Vec<Cond>,
+    pub tag: String,
+}
+
+/// The network's four DNAT rules (prerouting and output, with and without a host address).
+pub fn net_rules(f: Family, n: &NetRules) -> Vec<Msg> {
+    let mut v = Vec::new();
+    for chain in [PREROUTING, OUTPUT] {
+        v.push(dnat_rule(f, chain, true, Some(n)));
+        v.push(dnat_rule(f, chain, false, Some(n)));
+    }
+    v
+}
+
+/// The network's two maps (EXCL: a concurrent first ADD fails with EEXIST and finds them) and
+/// its rules, in one batch.
+pub fn net_setup_msgs(f: Family, n: &NetRules, flags: u16) -> Vec<Msg> {
+    let mut v = vec![new_set_in(f, SetKind::Ports, Some(n), flags), new_set_in(f, SetKind::HostIpPorts, Some(n), flags)];
+    v.extend(net_rules(f, n));
+    v
+}
+
+/// The comment of a rule as read back (NEWRULE payload after nlmsghdr), if it has one.
+pub fn parse_rule_comment(payload: &[u8]) -> Option<String> {
+    use super::wire::{attr_str, find_attr, udata_find, NFGENMSG_LEN};
+    let ud = find_attr(payload.get(NFGENMSG_LEN..)?, NFTA_RULE_USERDATA)?;
+    udata_find(ud, UDATA_RULE_COMMENT).map(attr_str)
 }

@@ -2,7 +2,7 @@
 //! namespace; the nft input of each capture is quoted above its test), the element plan, and a
 //! live round trip.
 
-use super::portmap::{owner, plan, PortMapping, PortmapRequest};
+use super::portmap::{net_rules, owner, plan, PortMapping, PortmapCondition, PortmapRequest};
 use super::portmap_objects::{self as po, Family, MapElem, SetKind};
 use super::tests::{assert_msgs_eq, batch_messages, fixture};
 use super::wire::{Msg, MsgType, NLM_F_CREATE, NLM_F_EXCL};
@@ -36,7 +36,7 @@ fn as_nft_sends(mut msgs: Vec<Msg>) -> Vec<Msg> {
 }
 
 fn add_msgs(req: &PortmapRequest) -> Vec<Msg> {
-    plan(req).unwrap().iter().map(|g| po::new_elems(g.family, g.set, &g.elems, NLM_F_CREATE)).collect()
+    plan(req).unwrap().iter().map(|g| po::new_elems(g.family, g.set, g.net.as_deref(), &g.elems, NLM_F_CREATE)).collect()
 }
 
 /* table ip fastcni-portmap {
@@ -77,7 +77,13 @@ fn v6_setup_and_elements_match_nft() {
     msgs.extend(add_msgs(&req));
     let pod: std::net::Ipv6Addr = "fd00:1::5".parse().unwrap();
     let c = Some(owner("net1", "cid1", "eth0"));
-    msgs.push(po::new_elems(Family::V6, SetKind::MasqAll, &[MapElem { key: pod.octets().to_vec(), data: None, comment: c }], NLM_F_CREATE));
+    msgs.push(po::new_elems(
+        Family::V6,
+        SetKind::MasqAll,
+        None,
+        &[MapElem { key: pod.octets().to_vec(), data: None, comment: c }],
+        NLM_F_CREATE,
+    ));
     assert_msgs_eq(&batch_messages(&msgs), &fixture(include_str!("testdata/portmap-all6.hex")));
 }
 
@@ -88,6 +94,69 @@ add element ip fastcni-portmap hairpin { 10.1.0.6 . 10.1.0.6 comment "net1 cid2/
 fn a_pods_elements_are_one_batch_as_nft_sends_it() {
     let req = request("cid2", &["10.1.0.6"], vec![mapping("tcp", 8081, 80, None), mapping("UDP", 5353, 53, None)]);
     assert_msgs_eq(&batch_messages(&add_msgs(&req)), &fixture(include_str!("testdata/portmap-elem.hex")));
+}
+
+fn cond(selector: &str, negate: bool, value: &str) -> PortmapCondition {
+    PortmapCondition { selector: selector.into(), negate, value: value.into() }
+}
+
+/// A network's own maps and rules, as nft sends them for (`M`: the suffix, 0123456789abcdef):
+/// add map ip fastcni-portmap hostports-M { type inet_proto . inet_service : ipv4_addr . inet_service; comment "net1"; }
+/// add map ip fastcni-portmap hostip-hostports-M { type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service; comment "net1"; }
+/// add rule ip fastcni-portmap prerouting C fib daddr type local dnat to ip daddr . meta l4proto . th dport map @hostip-hostports-M comment "K"
+/// add rule ip fastcni-portmap prerouting C fib daddr type local dnat to meta l4proto . th dport map @hostports-M comment "K"
+/// (the same two rules in chain output), with
+/// C = ip saddr != 10.0.0.0/8 iifname "eth*" ip daddr 192.168.1.1 meta iifname != "lo" ip saddr 10.1.2.0/23
+/// K = ip saddr != 10.0.0.0/8 iifname eth* ip daddr 192.168.1.1 iifname != lo ip saddr 10.1.2.0/23
+fn net_msgs(f: Family, conds: Vec<PortmapCondition>) -> Vec<Msg> {
+    let mut req = request("c", &[], vec![]);
+    match f {
+        Family::V4 => req.conditions_v4 = Some(conds),
+        Family::V6 => req.conditions_v6 = Some(conds),
+    }
+    let mut n = net_rules(&req, f).unwrap().unwrap();
+    n.suffix = "0123456789abcdef".into();
+    as_nft_sends(po::net_setup_msgs(f, &n, NLM_F_CREATE | NLM_F_EXCL))
+}
+
+#[test]
+fn v4_network_rules_with_conditions_match_nft() {
+    let conds = vec![
+        cond("ip saddr", true, "10.0.0.0/8"),
+        cond("iifname", false, "eth*"),
+        cond("ip daddr", false, "192.168.1.1"),
+        cond("iifname", true, "lo"),
+        cond("ip saddr", false, "10.1.2.0/23"),
+    ];
+    assert_msgs_eq(&batch_messages(&net_msgs(Family::V4, conds)), &fixture(include_str!("testdata/portmap-net4.hex")));
+}
+
+/// As above in table ip6, with C = K = ip6 saddr != fd00::/8 ip6 daddr fd00:1::1 ip6 saddr fd00:1:0:0:8000::/65
+#[test]
+fn v6_network_rules_with_conditions_match_nft() {
+    let conds =
+        vec![cond("ip6 saddr", true, "fd00::/8"), cond("ip6 daddr", false, "fd00:1::1"), cond("ip6 saddr", false, "fd00:1:0:0:8000::/65")];
+    assert_msgs_eq(&batch_messages(&net_msgs(Family::V6, conds)), &fixture(include_str!("testdata/portmap-net6.hex")));
+}
+
+#[test]
+fn conditions_route_the_network_to_its_own_maps_and_bad_ones_are_refused() {
+    let mut req = request("c", &["10.1.0.5", "fd00::5"], vec![mapping("tcp", 80, 8080, None)]);
+    req.conditions_v4 = Some(vec![cond("ip saddr", true, "10.0.0.0/8")]);
+    let groups = plan(&req).unwrap();
+    let net = |f: Family, s: SetKind| groups.iter().find(|g| g.family == f && g.set == s).map(|g| g.net.clone());
+    assert_eq!(net(Family::V4, SetKind::Ports), Some(Some(super::portmap::net_suffix("net1"))));
+    assert_eq!(net(Family::V4, SetKind::Hairpin), Some(None)); // masquerade stays shared
+    assert_eq!(net(Family::V6, SetKind::Ports), Some(None)); // no conditionsV6
+    for bad in [
+        cond("tcp dport", false, "80"),
+        cond("ip saddr", false, "fd00::1"),
+        cond("ip6 saddr", false, "fd00::1"),
+        cond("iifname", false, "*"),
+    ] {
+        req.conditions_v4 = Some(vec![bad.clone()]);
+        assert!(plan(&req).is_err(), "{bad:?}");
+    }
 }
 
 #[test]
@@ -197,6 +266,86 @@ fn live_portmap_in_private_netns() {
                                                   // the port is free again
         add("n1", "c2", &["10.1.0.6"], vec![mapping("tcp", 8080, 80, None)]).unwrap();
         portmap_unmap(&key("n1", "c2")).unwrap();
+    })
+    .join();
+    res.expect("live test thread panicked");
+}
+
+/// Live round trip of a network with conditions in a private network namespace: its own maps and
+/// rules, one host port across every map of the family, rules replaced when the conditions change,
+/// and the network's objects gone with its last element (DEL and GC).
+#[test]
+#[ignore = "needs root (CAP_SYS_ADMIN) and nf_tables: make test runs it with --include-ignored"]
+fn live_network_conditions_in_private_netns() {
+    use super::pool;
+    use super::portmap::{
+        net_rules_in_kernel, net_suffix, net_suffixes, portmap_check, portmap_gc, portmap_list, portmap_map, portmap_unmap,
+    };
+    use super::reap::NftGcRequest;
+    let res = std::thread::spawn(|| {
+        // SAFETY: unshare affects only this thread, which ends with the test.
+        assert_eq!(unsafe { libc::unshare(libc::CLONE_NEWNET) }, 0, "unshare: {}", std::io::Error::last_os_error());
+        let ns = format!("/proc/self/task/{}/ns/net", unsafe { libc::gettid() });
+        let req = |net: &str, cid: &str, ip: &str, port: u32, conds: Option<Vec<PortmapCondition>>| PortmapRequest {
+            host_netns: Some(ns.clone()),
+            network: net.into(),
+            conditions_v4: conds,
+            ..request(cid, &[ip], vec![mapping("tcp", port, 80, None)])
+        };
+        let a = || Some(vec![cond("ip saddr", true, "10.9.0.1")]);
+        let b = || Some(vec![cond("ip saddr", true, "10.9.0.2"), cond("iifname", false, "veth*")]);
+        let own = || net_suffixes(&mut pool::lease(Some(&ns)).unwrap(), Family::V4).unwrap();
+        let rules =
+            || net_rules_in_kernel(&mut pool::lease(Some(&ns)).unwrap(), Family::V4, &net_suffix("n1")).unwrap().unwrap_or_default();
+        let owners = || {
+            let mut v: Vec<String> = portmap_list(Some(&ns), None)
+                .unwrap()
+                .into_iter()
+                .filter(|e| e.kind == "dnat")
+                .map(|e| format!("{} {} {:?}", e.network, e.container_id, e.host_port))
+                .collect();
+            v.sort();
+            v
+        };
+        portmap_map(&req("n1", "c1", "10.1.0.5", 8080, a())).unwrap();
+        assert_eq!(own(), vec![net_suffix("n1")]);
+        assert_eq!(rules().len(), 4);
+        assert_eq!(owners(), vec!["n1 c1 Some(8080)"]);
+        // one host port is one pod's whatever map it is in, both ways
+        let e = portmap_map(&req("n2", "c2", "10.2.0.5", 8080, None)).unwrap_err();
+        assert!(e.message.contains("tcp/8080 is already mapped") && e.message.contains("c1/eth0 of network n1"), "{}", e.message);
+        portmap_map(&req("n2", "c2", "10.2.0.5", 9090, None)).unwrap();
+        let e = portmap_map(&req("n1", "c3", "10.1.0.6", 9090, a())).unwrap_err();
+        assert!(e.message.contains("c2/eth0 of network n2"), "{}", e.message);
+        // a network's first ADD refused: none of its maps or rules stays
+        assert!(portmap_map(&req("n3", "c5", "10.3.0.6", 9090, a())).is_err());
+        assert_eq!(own(), vec![net_suffix("n1")]);
+        // the latest ADD's conditions apply to the network: its rules are replaced, CHECK tells
+        assert!(portmap_check(&req("n1", "c1", "10.1.0.5", 8080, a())).unwrap().is_empty());
+        portmap_map(&req("n1", "c1", "10.1.0.5", 8080, b())).unwrap();
+        assert_eq!(rules().len(), 4);
+        assert!(rules().iter().all(|(_, _, c)| c.as_deref() == Some("ip saddr != 10.9.0.2 iifname veth*")), "{:?}", rules());
+        let p = portmap_check(&req("n1", "c1", "10.1.0.5", 8080, a())).unwrap();
+        assert!(p.len() == 1 && p[0].contains("do not carry its conditions"), "{p:?}");
+        // DEL of the network's last pod (without mappings or prevResult) takes its maps and rules
+        portmap_unmap(&PortmapRequest {
+            host_netns: Some(ns.clone()),
+            network: "n1".into(),
+            container_id: "c1".into(),
+            ifname: "eth0".into(),
+            ..Default::default()
+        })
+        .unwrap();
+        assert!(own().is_empty() && rules().is_empty(), "{:?} {:?}", own(), rules());
+        assert_eq!(owners(), vec!["n2 c2 Some(9090)"]);
+        // DEL by key (mappings and address resent) and GC likewise; n2's shared elements stay
+        portmap_map(&req("n1", "c4", "10.1.0.7", 7070, a())).unwrap();
+        portmap_unmap(&req("n1", "c4", "10.1.0.7", 7070, None)).unwrap();
+        assert!(own().is_empty() && rules().is_empty());
+        portmap_map(&req("n1", "c4", "10.1.0.7", 7070, a())).unwrap();
+        portmap_gc(&NftGcRequest { host_netns: Some(ns.clone()), network: "n1".into(), valid: vec![] }).unwrap();
+        assert!(own().is_empty() && rules().is_empty());
+        assert_eq!(owners(), vec!["n2 c2 Some(9090)"]);
     })
     .join();
     res.expect("live test thread panicked");
