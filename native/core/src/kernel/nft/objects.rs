@@ -172,7 +172,7 @@ pub enum Expr {
 }
 
 impl Expr {
-    fn encode(&self, a: &mut Attrs) {
+    pub(super) fn encode(&self, a: &mut Attrs) {
         a.nest(NFTA_LIST_ELEM, |e| match self {
             Expr::MetaNfproto => {
                 e.str(NFTA_EXPR_NAME, "meta").nest(NFTA_EXPR_DATA, |d| {
@@ -279,8 +279,16 @@ impl Expr {
 /// A prefix match on the destination address, as nft encodes it: byte-aligned prefixes load
 /// only the prefix bytes; others load the whole address and mask it.
 pub fn daddr_prefix(ip: Ip, net: &[u8], prefix: u8, op: CmpOp) -> Vec<Expr> {
+    prefix_match(ip, ip.daddr_offset(), net, prefix, op)
+}
+
+/// The same on the source address.
+pub fn saddr_prefix(ip: Ip, net: &[u8], prefix: u8, op: CmpOp) -> Vec<Expr> {
+    prefix_match(ip, ip.saddr_offset(), net, prefix, op)
+}
+
+fn prefix_match(ip: Ip, offset: u32, net: &[u8], prefix: u8, op: CmpOp) -> Vec<Expr> {
     let full = ip.addr_len();
-    let offset = ip.daddr_offset();
     if prefix.is_multiple_of(8) {
         let n = prefix as usize / 8;
         vec![Expr::Payload { offset, len: n as u32 }, Expr::Cmp { op, data: net[..n].to_vec() }]

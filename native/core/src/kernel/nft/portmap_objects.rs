@@ -31,7 +31,6 @@ const NFTA_SET_ELEM_DATA: u16 = 2;
 
 const NFT_SET_MAP: u32 = 0x8;
 const NFT_META_L4PROTO: u32 = 16;
-const NFT_META_IIFNAME: u32 = 6;
 const NFT_PAYLOAD_TRANSPORT_HEADER: u32 = 2;
 const NFTA_FIB_F_DADDR: u32 = 1 << 1;
 const NFT_FIB_RESULT_ADDRTYPE: u32 = 3;
@@ -68,6 +67,12 @@ impl Family {
         match self {
             Family::V4 => Table { family: NFPROTO_IPV4, name: TABLE_NAME },
             Family::V6 => Table { family: NFPROTO_IPV6, name: TABLE_NAME },
+        }
+    }
+    fn ip(self) -> objects::Ip {
+        match self {
+            Family::V4 => objects::Ip::V4,
+            Family::V6 => objects::Ip::V6,
         }
     }
     pub fn addr_len(self) -> usize {
@@ -188,17 +193,10 @@ fn new_set_in(f: Family, k: SetKind, net: Option<&NetRules>, flags: u16) -> Msg 
 enum Expr {
     /// fib daddr type => reg 1
     FibDaddrType,
-    /// cmp eq (or neq) reg 1 `data`
-    Cmp {
-        neq: bool,
-        data: Vec<u8>,
-    },
-    /// bitwise reg 1 = (reg 1 & mask) ^ 0
-    Bitwise {
-        mask: Vec<u8>,
-    },
-    /// meta load iifname => reg 1
-    MetaIifname,
+    /// cmp eq reg 1 `data`
+    CmpEq(Vec<u8>),
+    /// an expression the other tables' rules use too (a condition's matches)
+    Shared(objects::Expr),
     /// payload load `len` bytes at `base` + `offset` => `dreg`
     Payload {
         base: u32,
@@ -226,34 +224,22 @@ enum Expr {
 
 impl Expr {
     fn encode(&self, l: &mut Attrs) {
+        if let Expr::Shared(x) = self {
+            return x.encode(l);
+        }
         l.nest(NFTA_LIST_ELEM, |e| match self {
+            Expr::Shared(_) => {}
             Expr::FibDaddrType => {
                 e.str(NFTA_EXPR_NAME, "fib").nest(NFTA_EXPR_DATA, |d| {
                     d.u32be(3, NFTA_FIB_F_DADDR).u32be(2, NFT_FIB_RESULT_ADDRTYPE).u32be(1, REG_1);
                     // FLAGS, RESULT, DREG
                 });
             }
-            Expr::Cmp { neq, data } => {
+            Expr::CmpEq(data) => {
                 e.str(NFTA_EXPR_NAME, "cmp").nest(NFTA_EXPR_DATA, |d| {
-                    d.u32be(1, REG_1).u32be(2, *neq as u32).nest(3, |v| {
+                    d.u32be(1, REG_1).u32be(2, 0).nest(3, |v| {
                         v.put(NFTA_DATA_VALUE, data);
                     });
-                });
-            }
-            Expr::Bitwise { mask } => {
-                e.str(NFTA_EXPR_NAME, "bitwise").nest(NFTA_EXPR_DATA, |d| {
-                    d.u32be(1, REG_1).u32be(2, REG_1).u32be(3, mask.len() as u32);
-                    d.nest(4, |m| {
-                        m.put(NFTA_DATA_VALUE, mask);
-                    });
-                    d.nest(5, |x| {
-                        x.put(NFTA_DATA_VALUE, &vec![0; mask.len()]);
-                    });
-                });
-            }
-            Expr::MetaIifname => {
-                e.str(NFTA_EXPR_NAME, "meta").nest(NFTA_EXPR_DATA, |d| {
-                    d.u32be(2, NFT_META_IIFNAME).u32be(1, REG_1); // KEY, DREG
                 });
             }
             Expr::Payload { base, offset, len, dreg } => {
@@ -314,7 +300,7 @@ fn rule_with_comment(f: Family, chain: &str, exprs: &[Expr], comment: Option<&st
 /// (a network with conditions), None the shared one.
 fn dnat_rule(f: Family, chain: &str, with_addr: bool, net: Option<&NetRules>) -> Msg {
     let mut v: Vec<Expr> = net.map(|n| n.conditions.iter().flat_map(|c| c.exprs(f)).collect()).unwrap_or_default();
-    v.extend([Expr::FibDaddrType, Expr::Cmp { neq: false, data: RTN_LOCAL.to_ne_bytes().to_vec() }]);
+    v.extend([Expr::FibDaddrType, Expr::CmpEq(RTN_LOCAL.to_ne_bytes().to_vec())]);
     let proto_reg = if with_addr {
         v.push(Expr::Payload { base: NFT_PAYLOAD_NETWORK_HEADER, offset: f.daddr_offset(), len: f.addr_len() as u32, dreg: REG_1 });
         v.push(Expr::MetaL4proto { dreg: f.after_addr() });
@@ -486,28 +472,20 @@ impl Cond {
     /// address, masked; an exact interface name is compared NUL-padded to IFNAMSIZ, a wildcard
     /// by its prefix only.
     fn exprs(&self, f: Family) -> Vec<Expr> {
-        match self {
-            Cond::Addr { daddr, neq, net, prefix } => {
-                let offset = if *daddr { f.daddr_offset() } else { f.saddr_offset() };
-                let payload = |len: usize| Expr::Payload { base: NFT_PAYLOAD_NETWORK_HEADER, offset, len: len as u32, dreg: REG_1 };
-                if prefix % 8 == 0 {
-                    let n = *prefix as usize / 8;
-                    vec![payload(n), Expr::Cmp { neq: *neq, data: net[..n].to_vec() }]
-                } else {
-                    let mask: Vec<u8> =
-                        (0..net.len()).map(|i| (0xffu16 << (8 - (*prefix as i32 - 8 * i as i32).clamp(0, 8))) as u8).collect();
-                    let data = net.iter().zip(&mask).map(|(a, m)| a & m).collect();
-                    vec![payload(net.len()), Expr::Bitwise { mask }, Expr::Cmp { neq: *neq, data }]
-                }
-            }
+        use objects::{CmpOp, Expr as X};
+        let op = |neq: bool| if neq { CmpOp::Neq } else { CmpOp::Eq };
+        let v = match self {
+            Cond::Addr { daddr: true, neq, net, prefix } => objects::daddr_prefix(f.ip(), net, *prefix, op(*neq)),
+            Cond::Addr { daddr: false, neq, net, prefix } => objects::saddr_prefix(f.ip(), net, *prefix, op(*neq)),
             Cond::Iif { neq, name, wildcard } => {
                 let mut data = name.as_bytes().to_vec();
                 if !wildcard {
-                    data.resize(16, 0);
+                    data.resize(objects::IFNAME_LEN, 0);
                 }
-                vec![Expr::MetaIifname, Expr::Cmp { neq: *neq, data }]
+                vec![X::MetaIifname { dreg: REG_1 }, X::Cmp { op: op(*neq), data }]
             }
-        }
+        };
+        v.into_iter().map(Expr::Shared).collect()
     }
 }
 
