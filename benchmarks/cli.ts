@@ -1,4 +1,4 @@
-// Command line of the benchmark: node dist/benchmarks/cli.js [--sizes 100,300] [--workers 4] [--rounds 3] [--modes a,b] [--pod-ipv6 off]
+// Command line of the benchmark: node dist/benchmarks/cli.js [--sizes 100,300] [--workers 4] [--rounds 3] [--modes a,b] [--pod-ipv6 off] [--chain]
 import { Command, Option } from 'commander';
 import { MODE_IDS, runBenchmark, type ModeId } from './index.js';
 
@@ -20,6 +20,7 @@ const program = new Command('fastcni-bench')
       .choices(['on', 'off'])
       .default('on'),
   )
+  .option('--chain', "podman's default chain per pod (bridge, portmap, firewall, tuning) instead of the bridge alone")
   .option('--no-progress', 'no progress bar');
 program.parse();
 const o = program.opts<{
@@ -30,6 +31,7 @@ const o = program.opts<{
   modes?: string;
   results?: string;
   podIpv6: 'on' | 'off';
+  chain?: boolean;
   progress: boolean;
 }>();
 const modes = o.modes ? (list(o.modes) as ModeId[]) : undefined;
@@ -46,6 +48,7 @@ runBenchmark({
   ...(modes ? { modes } : {}),
   ...(o.results ? { resultsDir: o.results } : {}),
   podIpv6: o.podIpv6 === 'on',
+  chain: o.chain === true,
   ...(o.progress ? {} : { progress: false }),
 }).then(
   (r) => process.exit(r.runs.some((x) => x.leaks.seq.length || x.leaks.par.length) ? 1 : 0),

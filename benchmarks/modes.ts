@@ -66,7 +66,13 @@ export interface ModeContext {
   network: string;
   dataDir: string;
   workers: number;
+  /** run podman's chain (CHAIN_PLUGINS) for each pod instead of the bridge alone */
+  chain?: boolean;
 }
+
+/** The chain podman's CNI backend writes for a bridge network, in libcni's order for ADD. */
+export const CHAIN_PLUGINS = ['bridge', 'portmap', 'firewall', 'tuning'] as const;
+type ChainPlugin = (typeof CHAIN_PLUGINS)[number];
 
 const isElf = (p: string) =>
   existsSync(p) &&
@@ -75,7 +81,9 @@ const isElf = (p: string) =>
     .equals(Buffer.from([0x7f, 0x45, 0x4c, 0x46]));
 
 /** Why a mode cannot run here, or undefined when it can. */
-export function unavailable(mode: ModeId): string | undefined {
+export function unavailable(mode: ModeId, chain = false): string | undefined {
+  // the floor does the bridge's kernel work only; the newest reference is built with bridge and host-local only
+  if (chain && (mode === 'floor' || mode === 'ref-nft')) return "not part of a --chain run (the chain is compared with Debian's reference)";
   const need = (p: string, how: string) => (existsSync(p) ? undefined : `${p} missing (${how})`);
   switch (mode) {
     case 'debian':
@@ -111,6 +119,67 @@ export function networkConfig(mode: ModeId, network: string, dataDir: string): s
   });
 }
 
+/**
+ * One plugin's config in podman's chain as libcni hands it over: the network's name and version, the
+ * portMappings capability as runtimeConfig (a host port per pod), and the previous plugin's result.
+ */
+function chainConfig(mode: ModeId, plugin: ChainPlugin, ctx: ModeContext, pod: Pod, prevResult?: unknown): string {
+  const base = { cniVersion: '1.0.0', name: ctx.network, ...(prevResult !== undefined ? { prevResult } : {}) };
+  switch (plugin) {
+    case 'bridge':
+      return JSON.stringify({ ...JSON.parse(networkConfig(mode, ctx.network, ctx.dataDir)), hairpinMode: true, ...base });
+    case 'portmap':
+      return JSON.stringify({
+        type: 'portmap',
+        runtimeConfig: { portMappings: [{ hostPort: 20000 + pod.index, containerPort: 80, protocol: 'tcp' }] },
+        ...base,
+      });
+    default:
+      return JSON.stringify({ type: plugin, ...base });
+  }
+}
+
+/**
+ * A pod's ADD or DEL through the whole chain, as libcni runs it: ADD in order, each plugin given the
+ * result before it; DEL in reverse, each given the ADD's final result (libcni's cache). `run` execs
+ * or invokes one plugin; the time is the sum of the plugins' times.
+ */
+export function chainRunner(
+  mode: ModeId,
+  ctx: ModeContext,
+  run: (
+    plugin: ChainPlugin,
+    cmd: 'ADD' | 'DEL',
+    pod: Pod,
+    conf: string,
+    worker: number,
+  ) => Promise<{ code: number; us: number; stdout?: string; stderr?: string }>,
+): Runner['op'] {
+  const results = new Map<string, unknown>();
+  return async (pod, cmd, worker) => {
+    let us = 0;
+    if (cmd === 'ADD') {
+      let prev: unknown;
+      for (const plugin of CHAIN_PLUGINS) {
+        const r = await run(plugin, cmd, pod, chainConfig(mode, plugin, ctx, pod, prev), worker);
+        us += r.us;
+        if (r.code !== 0) return outcome(r.code, us, `${plugin}: ${r.stdout}`, r.stderr);
+        prev = JSON.parse(r.stdout ?? '');
+      }
+      results.set(pod.id, prev);
+      return outcome(0, us);
+    }
+    const prev = results.get(pod.id);
+    results.delete(pod.id);
+    for (const plugin of [...CHAIN_PLUGINS].reverse()) {
+      const r = await run(plugin, cmd, pod, chainConfig(mode, plugin, ctx, pod, prev), worker);
+      us += r.us;
+      if (r.code !== 0) return outcome(r.code, us, `${plugin}: ${r.stdout}`, r.stderr);
+    }
+    return outcome(0, us);
+  };
+}
+
 function cniEnv(cmd: string, pod: Pod, cniPath: string, extra: Record<string, string> = {}): Record<string, string> {
   // A clean environment, as a runtime gives it (no NODE_OPTIONS, no NODE_EXTRA_CA_CERTS).
   return {
@@ -141,11 +210,15 @@ function execRunner(
 ): Runner {
   const helpers = Array.from({ length: ctx.workers }, () => Helper.start(ctx.sandbox, HELPER_BIN, ctx.node));
   const conf = networkConfig(mode, ctx.network, ctx.dataDir);
+  const exec = (plugin: string, cmd: 'ADD' | 'DEL', pod: Pod, stdin: string, worker: number) =>
+    helpers[worker]!.exec(join(binDir, plugin), cniEnv(cmd, pod, binDir, extraEnv), stdin);
   return {
-    async op(pod, cmd, worker) {
-      const r = await helpers[worker]!.exec(join(binDir, 'bridge'), cniEnv(cmd, pod, binDir, extraEnv), conf);
-      return outcome(r.code, r.us, r.stdout, r.stderr);
-    },
+    op: ctx.chain
+      ? chainRunner(mode, ctx, exec)
+      : async (pod, cmd, worker) => {
+          const r = await exec('bridge', cmd, pod, conf, worker);
+          return outcome(r.code, r.us, r.stdout, r.stderr);
+        },
     async close() {
       await Promise.all(helpers.map((h) => ctx.sandbox.kill(h.child)));
       await onClose?.();
@@ -215,19 +288,20 @@ function floorRunner(ctx: ModeContext): Runner {
   };
 }
 
-interface Library {
+interface LibraryPlugin {
+  invoke(inv: {
+    env: Record<string, string>;
+    stdin: string;
+    hostNetns?: string;
+    loadPlugin?: unknown;
+  }): Promise<{ exitCode: number; stdout: string; stderr: string }>;
+}
+
+type Library = Record<ChainPlugin, LibraryPlugin> & {
   phaseTotals(reset?: boolean): PhaseTotal[];
   nativePhases(reset?: boolean): PhaseTotal[];
-  bridge: {
-    invoke(inv: {
-      env: Record<string, string>;
-      stdin: string;
-      hostNetns?: string;
-      loadPlugin?: unknown;
-    }): Promise<{ exitCode: number; stdout: string; stderr: string }>;
-  };
   loadPlugin: unknown;
-}
+};
 
 async function inprocRunner(ctx: ModeContext): Promise<Runner> {
   const lib = (await import(LIBRARY)) as Library;
@@ -235,14 +309,20 @@ async function inprocRunner(ctx: ModeContext): Promise<Runner> {
   const hostNetns = `/var/run/netns/${ctx.node}`;
   const phases = async () => [...lib.phaseTotals(true), ...lib.nativePhases(true)].filter((p) => p.count > 0);
   await phases(); // what earlier runs in this process left
+  const invoke = async (plugin: ChainPlugin, cmd: 'ADD' | 'DEL', pod: Pod, stdin: string) => {
+    const t = performance.now();
+    // the library's plugin table, so that host-local runs in this process too
+    const r = await lib[plugin].invoke({ env: cniEnv(cmd, pod, OUR_BIN), stdin, hostNetns, loadPlugin: lib.loadPlugin });
+    return { code: r.exitCode, us: (performance.now() - t) * 1000, stdout: r.stdout, stderr: r.stderr };
+  };
   return {
     phases,
-    async op(pod, cmd) {
-      const t = performance.now();
-      // the library's plugin table, so that host-local runs in this process too
-      const r = await lib.bridge.invoke({ env: cniEnv(cmd, pod, OUR_BIN), stdin: conf, hostNetns, loadPlugin: lib.loadPlugin });
-      return outcome(r.exitCode, (performance.now() - t) * 1000, r.stdout, r.stderr);
-    },
+    op: ctx.chain
+      ? chainRunner('inproc', ctx, invoke)
+      : async (pod, cmd) => {
+          const r = await invoke('bridge', cmd, pod, conf);
+          return outcome(r.code, r.us, r.stdout, r.stderr);
+        },
     async close() {},
   };
 }
@@ -307,7 +387,11 @@ export function leaks(ctx: ModeContext): string[] {
   if (elems) found.push(`${elems} nftables set element(s)`);
   if (existsSync('/usr/sbin/iptables-save')) {
     const nat = inNs(ctx.node, 'iptables-save', '-t', 'nat');
-    const chains = nat.split('\n').filter((l) => /^:CNI-/.test(l) || /^-A POSTROUTING .*CNI-/.test(l));
+    // the reference portmap's CNI-HOSTPORT-* chains and their jumps are made once per node and never removed
+    const chains = nat
+      .split('\n')
+      .filter((l) => !l.includes('CNI-HOSTPORT-'))
+      .filter((l) => /^:CNI-/.test(l) || /^-A POSTROUTING .*CNI-/.test(l));
     if (chains.length) found.push(`${chains.length} iptables CNI chain(s)/rule(s)`);
   }
   return found;
