@@ -130,15 +130,23 @@ export function formatTable(runs: RunResult[], targets: Target[], workers: numbe
   return out.join('\n');
 }
 
+/** IPAM plugins, whose command runs inside the main plugin's IPAM delegation. */
+const IPAM_TYPES = ['host-local', 'static', 'dhcp'];
+/** Chained plugins in a chain's order; each one's native calls are named after it (native.portmapAdd). */
+const CHAINED = ['portmap', 'firewall', 'tuning', 'bandwidth', 'sbr'];
+
 /**
- * Order and depth of a phase in the breakdown: the agent's whole request (agent mode), the plugin command, the IPAM delegation with the IPAM
- * plugin's own command inside it, then native calls as JavaScript sees them with the native steps
- * inside bridgeAdd.
+ * Order and depth of a phase in the breakdown: the agent's whole request (agent mode), the main plugin's
+ * command, the IPAM delegation with the IPAM plugin's own command inside it, then native calls as
+ * JavaScript sees them with the native steps inside bridgeAdd; then each chained plugin's command
+ * (a --chain run) with its native calls inside it.
  */
 function phasePlace(name: string): [order: number, depth: number] {
   if (name === 'agent.request') return [-1, 0];
   if (name.startsWith('ipam.')) return [1, 1];
-  if (/^[a-z-]+\.(ADD|DEL|CHECK|GC|STATUS)$/.test(name)) return name.startsWith('bridge.') ? [0, 0] : [2, 2];
+  const chained = CHAINED.findIndex((c) => name.startsWith(`${c}.`) || name.startsWith(`native.${c}`));
+  if (chained >= 0) return name.startsWith('native.') ? [6 + 2 * chained + 1, 1] : [6 + 2 * chained, 0];
+  if (/^[a-z-]+\.(ADD|DEL|CHECK|GC|STATUS)$/.test(name)) return IPAM_TYPES.some((t) => name.startsWith(`${t}.`)) ? [2, 2] : [0, 0];
   if (name === 'native.bridgeAdd') return [3, 1];
   if (name.startsWith('bridgeAdd.')) return [4, 2];
   return [5, 1];
