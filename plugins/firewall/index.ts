@@ -7,6 +7,7 @@ import type { PluginContext } from '../../src/skel/types.js';
 import type { Result } from '../../src/spec/result.js';
 import { CniError, ErrorCode } from '../../src/spec/errors.js';
 import * as native from '../../src/native.js';
+import { addressOf } from '../../src/net/ip.js';
 import { requireNftBackend } from './backend.js';
 import { firewallConfigSchema, type FirewallConfig } from './config.js';
 
@@ -33,7 +34,7 @@ function request(conf: FirewallConfig, ctx: PluginContext, prev: Result): native
     containerId: ctx.containerId,
     ifname: ctx.ifname,
     adminChain: conf.iptablesAdminChainName,
-    addresses: (prev.ips ?? []).map((ip) => ip.address.split('/')[0]!),
+    addresses: (prev.ips ?? []).map((ip) => addressOf(ip.address)),
     ingressPolicy: policy,
     bridge,
   };

@@ -7,6 +7,7 @@ import type { PluginContext } from '../../src/skel/types.js';
 import type { Result } from '../../src/spec/result.js';
 import { CniError, ErrorCode, NativeError } from '../../src/spec/errors.js';
 import { FailureKind, loopbackSet, podInspect } from '../../src/native.js';
+import { ipFamily } from '../../src/net/ip.js';
 
 const loopbackConfig = z.object({}).loose();
 type LoopbackConfig = z.infer<typeof loopbackConfig>;
@@ -21,8 +22,8 @@ async function add(_conf: LoopbackConfig, ctx: PluginContext): Promise<Result> {
   if (stray.length) throw new CniError(ErrorCode.Internal, `loopback interface has non-loopback addresses: ${stray.join(', ')}`);
   // Chained after another plugin: pass its result through unchanged.
   if (ctx.prevResult) return ctx.prevResult;
-  const v4 = lo.addresses.find((a) => !a.includes(':'));
-  const v6 = lo.addresses.find((a) => a.includes(':'));
+  const v4 = lo.addresses.find((a) => ipFamily(a) === 4);
+  const v6 = lo.addresses.find((a) => ipFamily(a) === 6);
   const ips = [v4, v6].filter((a): a is string => a !== undefined).map((address) => ({ address, interface: 0 }));
   const result: Result = { interfaces: [{ name: 'lo', mac: '00:00:00:00:00:00', sandbox: ctx.netns }] };
   if (ips.length) result.ips = ips;

@@ -3,7 +3,7 @@
 // interface (with the default route via its gateway, when it has one).
 import type { PluginContext } from '../../src/skel/types.js';
 import { CniError, ErrorCode } from '../../src/spec/errors.js';
-import { canonicalIp } from '../../src/net/ip.js';
+import { addressOf, canonicalIp } from '../../src/net/ip.js';
 import { sbrInspect, type SbrRuleState } from '../../src/native.js';
 import type { SbrConfig } from './config.js';
 import { chained, interfaceIps, sbrAddresses } from './plan.js';
@@ -27,7 +27,7 @@ export async function checkRouting(conf: SbrConfig, ctx: PluginContext): Promise
   const prev = chained(ctx.prevResult);
   const rules = await sbrInspect({ netns: ctx.paths.local(ctx.netns), ifname: ctx.ifname });
   for (const a of sbrAddresses(interfaceIps(prev, ctx.ifname), conf.gateways ?? [])) {
-    const ip = canonicalIp(a.address.split('/')[0] ?? '');
+    const ip = addressOf(a.address);
     const state = rules.find((r) => r.source === ip);
     const wrong = problem(state, ip, a.gateway, conf.table ?? undefined);
     if (wrong) throw new CniError(ErrorCode.Internal, `sbr: ${wrong} (interface ${ctx.ifname})`);

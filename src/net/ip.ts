@@ -89,6 +89,12 @@ export function canonicalIp(text: string): string {
   return ip ? formatIp(ip) : text;
 }
 
+/** The address of an "ip/prefix" (a result's `ips[].address`), Go-printed; the input unchanged when it does not parse. */
+export function addressOf(cidr: string): string {
+  const c = parseCidr(cidr);
+  return c ? formatIp(c.ip) : cidr;
+}
+
 /** Go's printed form of a CIDR string; the input unchanged when it does not parse. */
 export function canonicalCidr(text: string): string {
   const c = parseCidr(text);

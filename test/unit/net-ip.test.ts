@@ -1,7 +1,7 @@
 // The one IP module against Go's net package: the cases where the two former parsers (src/spec/ip.ts,
 // src/ipam/ip.ts) and the bridge's `includes(':')` disagreed, and which answer was kept and why.
 import { describe, expect, it } from 'vitest';
-import { canonicalCidr, canonicalIp, cidrText, formatIp, ipFamily, parseCidr, parseIp } from '../../src/net/ip.js';
+import { addressOf, canonicalCidr, canonicalIp, cidrText, formatIp, ipFamily, parseCidr, parseIp } from '../../src/net/ip.js';
 import { canonicalizeRange } from '../../src/ipam/ranges.js';
 import { planL3 } from '../../plugins/bridge/plan.js';
 import { bridgeConfigSchema } from '../../plugins/bridge/config.js';
@@ -23,6 +23,16 @@ describe('where the two parsers disagreed', () => {
     expect(parsed).toMatchObject({ ip: { family: 4 }, bits: 128 });
     expect(canonicalCidr(c.input)).toBe(c.go);
     expect(ipFamily(c.input)).toBe(4);
+  });
+
+  // a result's "ip/prefix" to the address alone, as the chained plugins take it from prevResult
+  it.each([
+    { input: '10.1.2.3/24', address: '10.1.2.3' },
+    { input: '2001:DB8:0:0::1/64', address: '2001:db8::1' },
+    { input: '::ffff:10.0.0.1/120', address: '10.0.0.1' },
+    { input: 'not-an-ip', address: 'not-an-ip' },
+  ])('addressOf($input) = $address', (c) => {
+    expect(addressOf(c.input)).toBe(c.address);
   });
 
   // host-local used the ipam parser: it took "::ffff:10.0.0.0/120" as 10.0.0.0/24 and called /64

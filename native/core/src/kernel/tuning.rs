@@ -260,7 +260,13 @@ pub fn tuning_apply_here(req: &TuningRequest) -> Result<TuningPrior> {
     if let Some(mac) = req.link.mac.as_deref() {
         link::parse_mac(mac)?;
     }
-    netns::enter(&netns::open(&req.netns)?, &req.netns)?;
+    let ns = netns::open(&req.netns)?;
+    if req.sysctls.is_empty() && !req.link.any() {
+        // Nothing to change (podman's bare `{"type": "tuning"}`): the namespace must open, as the
+        // reference's WithNetNSPath requires, but no thread switch or netlink socket is needed.
+        return Ok(TuningPrior::default());
+    }
+    netns::enter(&ns, &req.netns)?;
     let mut nl = Rtnl::open()?;
     let mut prior = TuningPrior::default();
     let index = if req.link.any() {
