@@ -6,6 +6,7 @@
 mod addr;
 mod bridge;
 mod conntrack;
+mod dummy;
 mod inspect;
 mod link;
 pub(crate) mod netns;
@@ -16,10 +17,13 @@ mod route;
 mod rtnl;
 mod sbr;
 mod sysctl;
+mod tap;
 mod tc;
 mod tuning;
+mod vrf;
 
 pub use bridge::{attach_resident, bridge_del_here, bridge_del_resident, finish_resident, Attached};
+pub use dummy::dummy_create_here;
 pub use inspect::{addr_list, link_del, link_list, loopback_set_here, pod_inspect_here, route_list, sysctl_get, sysctl_set};
 pub use netns::{create_named_here, delete_named, detached};
 pub use nft::{firewall_add, firewall_del, firewall_gc, firewall_inspect, FirewallDelRequest, FirewallInspection, FirewallRequest};
@@ -33,6 +37,7 @@ pub use resident::Resident;
 pub use sbr::{
     sbr_add_here, sbr_del_here, sbr_inspect_here, SbrAddRequest, SbrAddress, SbrDelRequest, SbrInspectRequest, SbrRule, SbrRuleState,
 };
+pub use tap::{tap_create_here, TapRequest};
 pub use tc::{
     bandwidth_add_here, bandwidth_inspect_here, BandwidthAddResult, BandwidthInspectResult, BandwidthRequest, BandwidthShape, ShapeState,
     TbfInfo,
@@ -41,3 +46,4 @@ pub use tuning::{
     tuning_apply_here, tuning_inspect_here, tuning_restore_here, LinkTuning, SysctlValue, TuningInspectRequest, TuningInspectResult,
     TuningLinkState, TuningPrior, TuningRequest,
 };
+pub use vrf::{vrf_add_here, vrf_del_here, VrfAddRequest, VrfDelRequest};
