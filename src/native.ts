@@ -368,3 +368,27 @@ export async function portmapGc(req: Addon.NftGcRequest): Promise<void> {
 export async function portmapList(hostNetns?: string, network?: string): Promise<Addon.PortmapEntry[]> {
   return call('portmapList', () => addon().portmapList(hostNetns ?? null, network ?? null));
 }
+
+// ---- the tap, dummy and vrf plugins (one call per ADD; their DEL of a link is linkDel) ----
+
+export type { DummyRequest, TapRequest, VrfAddRequest, VrfDelRequest } from '../native/addon/index.js';
+
+/** tap's ADD after IPAM: the tap made, renamed, enslaved, set up and configured in the pod. */
+export async function tapAdd(req: Addon.TapRequest): Promise<Addon.LinkInfo> {
+  return call('tapAdd', () => addon().tapAdd(req));
+}
+
+/** dummy's ADD after IPAM: the dummy link made and configured in the pod. */
+export async function dummyAdd(req: Addon.DummyRequest): Promise<Addon.LinkInfo> {
+  return call('dummyAdd', () => addon().dummyAdd(req));
+}
+
+/** vrf's ADD: the interface moved into the VRF; resolves to the VRF's table. */
+export async function vrfAdd(req: Addon.VrfAddRequest): Promise<number> {
+  return call('vrfAdd', () => addon().vrfAdd(req));
+}
+
+/** vrf's DEL: the interface released; resolves to whether the VRF, left empty, was deleted. */
+export async function vrfDel(req: Addon.VrfDelRequest): Promise<boolean> {
+  return call('vrfDel', () => addon().vrfDel(req));
+}

@@ -6,12 +6,15 @@ import type { Plugin } from './skel/types.js';
 const loaders: Record<string, () => Promise<{ default: Plugin<unknown> }>> = {
   bandwidth: () => import('../plugins/bandwidth/index.js'),
   bridge: () => import('../plugins/bridge/index.js'),
+  dummy: () => import('../plugins/dummy/index.js'),
   firewall: () => import('../plugins/firewall/index.js'),
   'host-local': () => import('../plugins/host-local/index.js'),
   loopback: () => import('../plugins/loopback/index.js'),
   portmap: () => import('../plugins/portmap/index.js'),
   sbr: () => import('../plugins/sbr/index.js'),
+  tap: () => import('../plugins/tap/index.js'),
   tuning: () => import('../plugins/tuning/index.js'),
+  vrf: () => import('../plugins/vrf/index.js'),
 };
 
 /** Names of the plugin types we provide. */

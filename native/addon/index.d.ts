@@ -117,6 +117,12 @@ export interface BridgeDelOutcome {
 }
 
 /**
+ * The dummy plugin's ADD after IPAM: a dummy link named `ifname` made in the pod's namespace and
+ * configured with `iface`; deleted again when the configuration fails.
+ */
+export declare function dummyAdd(req: DummyRequest): Promise<PodLinkOutcome>
+
+/**
  * Run the binary to completion in `netns`, `mntns`, `root` and `cwd`, from a thread of ours that
  * entered them. Resolves to `{ error }` when it cannot be started (errno kept, ETXTBSY included),
  * else to its result.
@@ -294,6 +300,12 @@ export interface PodInspectOutcome {
   value?: PodInspectResult
 }
 
+/** Outcome of tapAdd and dummyAdd: the pod's new link. */
+export interface PodLinkOutcome {
+  error?: Failure
+  value?: LinkInfo
+}
+
 /**
  * Map an attachment's host ports to its pod addresses: one nf_tables batch of elements into the
  * maps of tables `ip fastcni-portmap` / `ip6 fastcni-portmap` (created on first use), then stale
@@ -430,6 +442,13 @@ export declare function sysctlGet(netns: string | undefined | null, key: string)
 export declare function sysctlSet(netns: string | undefined | null, key: string, value: string): Promise<BoolOutcome>
 
 /**
+ * The tap plugin's ADD after IPAM: a persistent tap made through /dev/net/tun in the pod's
+ * namespace under a temporary name, renamed to `ifname` with its MTU and MAC, owner and group set,
+ * enslaved to `bridge`, set up and configured with `iface`. Nothing is left when it fails.
+ */
+export declare function tapAdd(req: TapRequest): Promise<PodLinkOutcome>
+
+/**
  * Tuning's ADD: write the sysctls, then set the link's attributes, in the pod's namespace; every
  * key is checked first, and a failed step puts back what was changed. Resolves to the former values.
  */
@@ -455,6 +474,26 @@ export interface TuningInspectOutcome {
  * Resolves to false when the link is gone.
  */
 export declare function tuningRestore(req: TuningRequest): Promise<BoolOutcome>
+
+/**
+ * Put the interface into the VRF (found, or created with the given or the lowest free table),
+ * keeping its global IPv6 addresses and copying its routes into the VRF's table. A failure
+ * releases the interface and deletes a VRF this call created.
+ */
+export declare function vrfAdd(req: VrfAddRequest): Promise<VrfAddOutcome>
+
+/** Outcome of vrfAdd: the VRF's routing table. */
+export interface VrfAddOutcome {
+  error?: Failure
+  value?: number
+}
+
+/**
+ * Release the interface from the VRF and delete the VRF when no member is left (resolves to
+ * whether it was deleted). Kind netnsGone when the namespace is gone; a missing VRF or interface
+ * is no failure.
+ */
+export declare function vrfDel(req: VrfDelRequest): Promise<BoolOutcome>
 
 /** What bandwidthAdd made. */
 export interface BandwidthAddResult {
@@ -592,6 +631,15 @@ export interface BridgeLinkRequest {
   enableDad: boolean
   /** false for disableContainerInterface: leave the container link down */
   containerUp: boolean
+}
+
+/** The dummy plugin's ADD after IPAM. */
+export interface DummyRequest {
+  /** the pod's namespace (a path) */
+  netns: string
+  ifname: string
+  /** the IPAM result to configure on it (ConfigureIface) */
+  iface: PodIface
 }
 
 /** One failed native operation, as data: what a native call resolves to as its `error`. */
@@ -1028,6 +1076,25 @@ export interface SysctlValue {
   value: string
 }
 
+/** The tap to make in a pod. */
+export interface TapRequest {
+  /** the pod's namespace (a path) */
+  netns: string
+  ifname: string
+  /** "aa:bb:cc:dd:ee:ff"; absent: the kernel's random one */
+  mac?: string
+  mtu?: number
+  multiQueue: boolean
+  /** uid allowed to attach to the tap; absent: any process with CAP_NET_ADMIN only */
+  owner?: number
+  /** gid allowed to attach to the tap */
+  group?: number
+  /** a bridge in the pod's namespace to enslave the tap to */
+  bridge?: string
+  /** the IPAM result to configure on it (ConfigureIface); absent: only set up */
+  iface?: PodIface
+}
+
 /** A tbf qdisc's parameters: rate in bytes/s, limit in bytes, buffer in scheduler ticks. */
 export interface TbfInfo {
   rate: number
@@ -1074,4 +1141,21 @@ export interface TuningRequest {
   /** written in this order, before the link is touched */
   sysctls: Array<SysctlValue>
   link: LinkTuning
+}
+
+/** ADD: put `ifname` into the VRF `vrfname`. */
+export interface VrfAddRequest {
+  /** the pod's namespace (a path) */
+  netns: string
+  ifname: string
+  vrfname: string
+  /** the VRF's routing table; absent: an existing VRF's, or the lowest free one for a new VRF */
+  table?: number
+}
+
+/** DEL: release `ifname` from the VRF, and delete the VRF when no member is left. */
+export interface VrfDelRequest {
+  netns: string
+  ifname: string
+  vrfname: string
 }

@@ -3,13 +3,16 @@
 mod outcome;
 mod agent;
 mod bandwidth;
+mod dummy;
 mod exec;
 mod firewall;
 mod net;
 mod nft;
 mod portmap;
 mod sbr;
+mod tap;
 mod tuning;
+mod vrf;
 
 use napi_derive::napi;
 

@@ -24,7 +24,7 @@ mod tuning;
 mod vrf;
 
 pub use bridge::{attach_resident, bridge_del_here, bridge_del_resident, finish_resident, Attached};
-pub use dummy::dummy_create_here;
+pub use dummy::{dummy_add_here, DummyRequest};
 pub use iface::PodIface;
 pub use inspect::{addr_list, link_del, link_list, loopback_set_here, pod_inspect_here, route_list, sysctl_get, sysctl_set};
 pub use netns::{create_named_here, delete_named, detached};
@@ -39,7 +39,7 @@ pub use resident::Resident;
 pub use sbr::{
     sbr_add_here, sbr_del_here, sbr_inspect_here, SbrAddRequest, SbrAddress, SbrDelRequest, SbrInspectRequest, SbrRule, SbrRuleState,
 };
-pub use tap::{tap_create_here, TapRequest};
+pub use tap::{tap_add_here, TapRequest};
 pub use tc::{
     bandwidth_add_here, bandwidth_inspect_here, BandwidthAddResult, BandwidthInspectResult, BandwidthRequest, BandwidthShape, ShapeState,
     TbfInfo,

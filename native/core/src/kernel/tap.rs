@@ -3,7 +3,8 @@
 //! https://github.com/containernetworking/plugins/blob/main/plugins/main/tap/tap.go): a persistent
 //! tap device from /dev/net/tun (TUNSETIFF, TUNSETOWNER, TUNSETGROUP, TUNSETPERSIST) under a random
 //! temporary name, then one RTM_NEWLINK renaming it to the pod's interface name with its MTU and
-//! MAC, then enslaved to a bridge of the pod's namespace and set up. Any failure removes it again.
+//! MAC, then enslaved to a bridge of the pod's namespace, set up and given the IPAM result
+//! (iface::configure). Any failure removes it again.
 //! Runs on a throwaway thread of ours: /dev/net/tun makes the device in the namespace of the thread
 //! that opens it.
 
@@ -12,6 +13,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
 use netlink_packet_route::RouteNetlinkMessage;
 
+use super::iface::{self, PodIface};
 use super::link;
 use super::netns;
 use super::rtnl::Rtnl;
@@ -35,6 +37,8 @@ pub struct TapRequest {
     pub group: Option<u32>,
     /// a bridge in the pod's namespace to enslave the tap to
     pub bridge: Option<String>,
+    /// the IPAM result to configure on it (ConfigureIface); absent: only set up
+    pub iface: Option<PodIface>,
 }
 
 // linux/if_tun.h
@@ -148,24 +152,27 @@ fn configure(nl: &mut Rtnl, index: u32, req: &TapRequest, mac: Option<Vec<u8>>) 
         };
         e.with_message(m)
     })?;
-    let l = link::by_index(nl, index)?.ok_or_else(|| Failure::new(FailureKind::NotFound, "tap get", "the new tap disappeared"))?;
+    let l = match &req.iface {
+        Some(cfg) => iface::configure(nl, index, &req.ifname, cfg)?,
+        None => link::by_index(nl, index)?.ok_or_else(|| Failure::new(FailureKind::NotFound, "tap get", "the new tap disappeared"))?,
+    };
     link::with_master_name(nl, &l, None)
 }
 
-/// Make the pod's tap (see the module doc); inside `req.netns`, on a thread of its own.
-pub fn tap_create_here(req: &TapRequest) -> Result<LinkInfo> {
+/// The tap plugin's ADD after IPAM (see the module doc). Moves the calling thread into `req.netns`:
+/// call it only on a thread of ours.
+pub fn tap_add_here(req: &TapRequest) -> Result<LinkInfo> {
     let mac = req.mac.as_deref().map(link::parse_mac).transpose()?;
-    netns::run_in(Some(&req.netns), || {
-        let temp = link::random_veth_name();
-        create_persistent(&temp, req)?;
-        let mut nl = Rtnl::open()?;
-        let index = link::by_name(&mut nl, &temp)?
-            .ok_or_else(|| Failure::new(FailureKind::NotFound, "tap create", format!("the new tap {temp} is not there")))?
-            .info
-            .index;
-        configure(&mut nl, index, req, mac).inspect_err(|_| {
-            let _ = nl.ack("tap delete", link::del_msg(index, None), 0);
-        })
+    netns::enter(&netns::open(&req.netns)?, &req.netns)?;
+    let temp = link::random_veth_name();
+    create_persistent(&temp, req)?;
+    let mut nl = Rtnl::open()?;
+    let index = link::by_name(&mut nl, &temp)?
+        .ok_or_else(|| Failure::new(FailureKind::NotFound, "tap create", format!("the new tap {temp} is not there")))?
+        .info
+        .index;
+    configure(&mut nl, index, req, mac).inspect_err(|_| {
+        let _ = nl.ack("tap delete", link::del_msg(index, None), 0);
     })
 }
 

@@ -237,49 +237,47 @@ fn move_into(nl: &mut Rtnl, req: &VrfAddRequest, index: u32, vrf: (u32, u32)) ->
 /// ADD: the table of the VRF the interface is now in. A failure releases the interface and
 /// deletes a VRF this call created.
 pub fn vrf_add_here(req: &VrfAddRequest) -> Result<u32> {
-    netns::run_in(Some(&req.netns), || {
-        let mut nl = Rtnl::open()?;
-        let all = links(&mut nl)?;
-        let iface = all
-            .iter()
-            .find(|l| l.name == req.ifname)
-            .ok_or_else(|| Failure::new(FailureKind::NotFound, "vrf", format!("could not get link by name {}", req.ifname)))?
-            .clone();
-        if let Some(m) = iface.master {
-            let name = all.iter().find(|l| l.index == m).map(|l| l.name.clone()).unwrap_or_else(|| format!("#{m}"));
-            return Err(Failure::new(FailureKind::Exists, "vrf", format!("interface {} has already a master set: {name}", req.ifname)));
+    netns::enter(&netns::open(&req.netns)?, &req.netns)?;
+    let mut nl = Rtnl::open()?;
+    let all = links(&mut nl)?;
+    let iface = all
+        .iter()
+        .find(|l| l.name == req.ifname)
+        .ok_or_else(|| Failure::new(FailureKind::NotFound, "vrf", format!("could not get link by name {}", req.ifname)))?
+        .clone();
+    if let Some(m) = iface.master {
+        let name = all.iter().find(|l| l.index == m).map(|l| l.name.clone()).unwrap_or_else(|| format!("#{m}"));
+        return Err(Failure::new(FailureKind::Exists, "vrf", format!("interface {} has already a master set: {name}", req.ifname)));
+    }
+    let (vrf_index, table, created) = ensure_vrf(&mut nl, &all, req)?;
+    move_into(&mut nl, req, iface.index, (vrf_index, table)).inspect_err(|_| {
+        let _ = nl.ack("vrf release", master_msg(iface.index, 0), 0);
+        if created {
+            let _ = nl.ack("vrf delete", link::del_msg(vrf_index, None), 0);
         }
-        let (vrf_index, table, created) = ensure_vrf(&mut nl, &all, req)?;
-        move_into(&mut nl, req, iface.index, (vrf_index, table)).inspect_err(|_| {
-            let _ = nl.ack("vrf release", master_msg(iface.index, 0), 0);
-            if created {
-                let _ = nl.ack("vrf delete", link::del_msg(vrf_index, None), 0);
-            }
-        })?;
-        Ok(table)
-    })
+    })?;
+    Ok(table)
 }
 
 /// DEL: kind netnsGone when the namespace is gone; a missing VRF or interface is no failure.
 /// Resolves to whether the VRF was deleted.
 pub fn vrf_del_here(req: &VrfDelRequest) -> Result<bool> {
-    netns::run_in(Some(&req.netns), || {
-        let mut nl = Rtnl::open()?;
-        let all = links(&mut nl)?;
-        let Some(vrf) = all.iter().find(|l| l.name == req.vrfname && l.is_vrf) else { return Ok(false) };
-        let member = all.iter().find(|l| l.name == req.ifname && l.master == Some(vrf.index));
-        if let Some(m) = member {
-            nl.ack(&format!("vrf release {}", req.ifname), master_msg(m.index, 0), 0).map_err(|e| {
-                let msg = format!("resetMaster: could not reset master to {}: {}", req.ifname, e.message);
-                e.with_message(msg)
-            })?;
-        }
-        let others = all.iter().any(|l| l.master == Some(vrf.index) && Some(l.index) != member.map(|m| m.index));
-        if others {
-            return Ok(false);
-        }
-        link::delete_by_name(&mut nl, &req.vrfname)
-    })
+    netns::enter(&netns::open(&req.netns)?, &req.netns)?;
+    let mut nl = Rtnl::open()?;
+    let all = links(&mut nl)?;
+    let Some(vrf) = all.iter().find(|l| l.name == req.vrfname && l.is_vrf) else { return Ok(false) };
+    let member = all.iter().find(|l| l.name == req.ifname && l.master == Some(vrf.index));
+    if let Some(m) = member {
+        nl.ack(&format!("vrf release {}", req.ifname), master_msg(m.index, 0), 0).map_err(|e| {
+            let msg = format!("resetMaster: could not reset master to {}: {}", req.ifname, e.message);
+            e.with_message(msg)
+        })?;
+    }
+    let others = all.iter().any(|l| l.master == Some(vrf.index) && Some(l.index) != member.map(|m| m.index));
+    if others {
+        return Ok(false);
+    }
+    link::delete_by_name(&mut nl, &req.vrfname)
 }
 
 #[cfg(test)]
