@@ -11,7 +11,7 @@ import { CniError, ErrorCode } from '../../src/spec/errors.js';
 import { dummyAdd, LinkKind } from '../../src/native.js';
 import { ipamAdd, ipamCheck, ipamDel, ipamStatus } from '../../src/ipam/delegate.js';
 import { planIface } from '../../src/ipam/iface-plan.js';
-import { checkPodIface, delPodIface } from '../../src/ipam/pod-iface.js';
+import { checkPodIface, delPodIface, requirePodNetns } from '../../src/ipam/pod-iface.js';
 
 /** No fields of its own; an `ipam` with a type is required, as in the reference. */
 export const dummyConfigSchema = z
@@ -28,6 +28,7 @@ const ipamType = (conf: DummyConfig) => conf.ipam?.type ?? '';
 
 async function add(conf: DummyConfig, ctx: PluginContext): Promise<Result> {
   const type = ipamType(conf);
+  requirePodNetns(ctx);
   return withRollback(async (rb) => {
     const ipam = await ipamAdd(type, ctx);
     rb.push(() => ipamDel(type, ctx));

@@ -11,7 +11,7 @@ import { CniError, ErrorCode } from '../../src/spec/errors.js';
 import { LinkKind, tapAdd } from '../../src/native.js';
 import { ipamAdd, ipamCheck, ipamDel, ipamStatus } from '../../src/ipam/delegate.js';
 import { planIface } from '../../src/ipam/iface-plan.js';
-import { checkPodIface, delPodIface } from '../../src/ipam/pod-iface.js';
+import { checkPodIface, delPodIface, requirePodNetns } from '../../src/ipam/pod-iface.js';
 import { refuseSelinuxContext, tapConfigSchema, tapMac, type TapConfig } from './config.js';
 
 const ipamType = (conf: TapConfig) => conf.ipam?.type || undefined;
@@ -20,6 +20,7 @@ async function add(conf: TapConfig, ctx: PluginContext): Promise<Result> {
   refuseSelinuxContext(conf);
   const mac = tapMac(conf, ctx.args);
   const type = ipamType(conf);
+  requirePodNetns(ctx);
   return withRollback(async (rb) => {
     let plan: ReturnType<typeof planIface> | undefined;
     if (type) {
