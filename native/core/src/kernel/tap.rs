@@ -227,4 +227,46 @@ mod tests {
         assert_eq!(&b[16..], &[8, 0, 10, 0, 3, 0, 0, 0]);
         assert_eq!(bytes(up_msg(7, None)).len(), 16);
     }
+
+    fn ip(args: &[&str]) -> String {
+        let out = std::process::Command::new("ip").args(args).output().unwrap();
+        assert!(out.status.success(), "ip {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// A tap with every option in a private throwaway namespace, read back with iproute2; then a
+    /// second one whose name is taken, which leaves nothing behind.
+    #[test]
+    #[ignore = "needs root: make test runs it with --include-ignored"]
+    fn add_in_a_namespace() {
+        netns::on_thread(|| {
+            // SAFETY: unshare affects only this thread, which ends with the test.
+            assert_eq!(unsafe { libc::unshare(libc::CLONE_NEWNET) }, 0);
+            ip(&["link", "add", "br0", "type", "bridge"]);
+            let req = TapRequest {
+                netns: "/proc/thread-self/ns/net".into(),
+                ifname: "tap0".into(),
+                mac: Some("02:00:00:00:00:01".into()),
+                mtu: Some(1300),
+                multi_queue: true,
+                owner: Some(1234),
+                group: Some(5678),
+                bridge: Some("br0".into()),
+                iface: Some(PodIface { addresses: vec!["10.5.0.2/24".into()], routes: vec![], notify: true }),
+            };
+            let l = tap_add_here(&req)?;
+            assert_eq!((l.name.as_str(), l.mac.as_str(), l.mtu, l.master.as_deref()), ("tap0", "02:00:00:00:00:01", 1300, Some("br0")));
+            let shown = ip(&["-d", "link", "show", "tap0"]);
+            for want in ["tun type tap", "multi_queue", "persist on", "user 1234", "group 5678", "vnet_hdr on", "master br0"] {
+                assert!(shown.contains(want), "{want}: {shown}");
+            }
+            assert!(ip(&["addr", "show", "tap0"]).contains("10.5.0.2/24"));
+            let before = ip(&["-o", "link"]).lines().count();
+            let e = tap_add_here(&TapRequest { iface: None, bridge: None, ..req.clone() }).unwrap_err();
+            assert_eq!(e.kind, FailureKind::Exists, "{e:?}");
+            assert_eq!(ip(&["-o", "link"]).lines().count(), before);
+            Ok(())
+        })
+        .unwrap();
+    }
 }
