@@ -60,15 +60,11 @@ pub fn dummy_add_here(req: &DummyRequest) -> Result<LinkInfo> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use netlink_packet_core::{NetlinkHeader, NetlinkMessage, NetlinkPayload};
+    use crate::kernel::rtnl::payload_bytes;
 
     #[test]
     fn create_message_bytes() {
-        let mut m = NetlinkMessage::new(NetlinkHeader::default(), NetlinkPayload::InnerMessage(create_msg("eth0")));
-        m.finalize();
-        let mut buf = vec![0; m.buffer_len()];
-        m.serialize(&mut buf);
-        let body = &buf[16..];
+        let body = &payload_bytes(create_msg("eth0"));
         // ifinfomsg all zero: no index, no flags
         assert_eq!(&body[..16], &[0; 16]);
         #[rustfmt::skip]

@@ -179,15 +179,7 @@ pub fn tap_add_here(req: &TapRequest) -> Result<LinkInfo> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use netlink_packet_core::{NetlinkHeader, NetlinkMessage, NetlinkPayload};
-
-    fn bytes(msg: RouteNetlinkMessage) -> Vec<u8> {
-        let mut m = NetlinkMessage::new(NetlinkHeader::default(), NetlinkPayload::InnerMessage(msg));
-        m.finalize();
-        let mut buf = vec![0; m.buffer_len()];
-        m.serialize(&mut buf);
-        buf[16..].to_vec()
-    }
+    use crate::kernel::rtnl::payload_bytes as bytes;
 
     #[test]
     fn flags_are_tap_no_pi_vnet_hdr_and_multi_queue_on_request() {

@@ -1,14 +1,6 @@
 use super::*;
-use netlink_packet_core::{NetlinkHeader, NetlinkMessage, NetlinkPayload};
+use crate::kernel::rtnl::payload_bytes as bytes;
 use netlink_packet_route::route::RouteAddress;
-
-fn bytes(msg: RouteNetlinkMessage) -> Vec<u8> {
-    let mut m = NetlinkMessage::new(NetlinkHeader::default(), NetlinkPayload::InnerMessage(msg));
-    m.finalize();
-    let mut buf = vec![0; m.buffer_len()];
-    m.serialize(&mut buf);
-    buf[16..].to_vec()
-}
 
 #[test]
 fn table_pick_is_the_lowest_free_from_one() {
