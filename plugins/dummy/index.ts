@@ -9,7 +9,7 @@ import type { PluginContext } from '../../src/skel/types.js';
 import type { Result } from '../../src/spec/result.js';
 import { CniError, ErrorCode } from '../../src/spec/errors.js';
 import { dummyAdd, LinkKind } from '../../src/native.js';
-import { ipamAdd, ipamCheck, ipamDel, ipamStatus } from '../../src/ipam/delegate.js';
+import { ipamAdd, ipamCheck, ipamDel, ipamGc, ipamStatus } from '../../src/ipam/delegate.js';
 import { planIface } from '../../src/ipam/iface-plan.js';
 import { checkPodIface, delPodIface, requirePodNetns } from '../../src/ipam/pod-iface.js';
 
@@ -52,6 +52,11 @@ async function check(conf: DummyConfig, ctx: PluginContext): Promise<void> {
   await checkPodIface(ctx, { kind: LinkKind.Dummy, kindName: 'dummy', up: true });
 }
 
+/** GC: forwarded to IPAM, whose reservations are the only per-attachment state outside the pod. */
+async function gc(conf: DummyConfig, ctx: PluginContext): Promise<void> {
+  await ipamGc(ipamType(conf), ctx);
+}
+
 async function status(conf: DummyConfig, ctx: PluginContext): Promise<void> {
   await ipamStatus(ipamType(conf), ctx);
 }
@@ -63,6 +68,7 @@ export const dummy = definePlugin({
   add,
   del,
   check,
+  gc,
   status,
 });
 

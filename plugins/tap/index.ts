@@ -9,7 +9,7 @@ import type { PluginContext } from '../../src/skel/types.js';
 import type { Result } from '../../src/spec/result.js';
 import { CniError, ErrorCode } from '../../src/spec/errors.js';
 import { LinkKind, tapAdd } from '../../src/native.js';
-import { ipamAdd, ipamCheck, ipamDel, ipamStatus } from '../../src/ipam/delegate.js';
+import { ipamAdd, ipamCheck, ipamDel, ipamGc, ipamStatus } from '../../src/ipam/delegate.js';
 import { planIface } from '../../src/ipam/iface-plan.js';
 import { checkPodIface, delPodIface, requirePodNetns } from '../../src/ipam/pod-iface.js';
 import { refuseSelinuxContext, tapConfigSchema, tapMac, type TapConfig } from './config.js';
@@ -62,6 +62,12 @@ async function check(conf: TapConfig, ctx: PluginContext): Promise<void> {
   await checkPodIface(ctx, { kind: LinkKind.Tun, kindName: 'tap', routes: true });
 }
 
+/** GC: forwarded to IPAM, whose reservations are the only per-attachment state outside the pod. */
+async function gc(conf: TapConfig, ctx: PluginContext): Promise<void> {
+  const type = ipamType(conf);
+  if (type) await ipamGc(type, ctx);
+}
+
 async function status(conf: TapConfig, ctx: PluginContext): Promise<void> {
   const type = ipamType(conf);
   if (type) await ipamStatus(type, ctx);
@@ -74,6 +80,7 @@ export const tap = definePlugin({
   add,
   del,
   check,
+  gc,
   status,
 });
 

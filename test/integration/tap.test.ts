@@ -95,6 +95,21 @@ describe('tap', () => {
     expect(podLinks(pod)).toEqual([]);
   });
 
+  it('GC is forwarded to IPAM: the reservation of an attachment that is not valid any more goes, a valid one stays', async () => {
+    const dataDir = tempDir('ipam');
+    const conf = tapConf(dataDir, { cniVersion: '1.1.0' });
+    for (const id of ['ctr-keep', 'ctr-stale']) {
+      const { node, pod } = nodeAndPod();
+      expect((await cni('ADD', { node, pod, id, conf })).code).toBe(0);
+    }
+    expect(reserved(dataDir).sort()).toEqual(['10.98.0.2', '10.98.0.3']);
+    const { node } = nodeAndPod();
+    const gcConf = { ...conf, 'cni.dev/valid-attachments': [{ containerID: 'ctr-keep', ifname: 'eth0' }] };
+    const gc = await cni('GC', { node, id: '', conf: gcConf });
+    expect(gc.code, gc.stdout + gc.stderr).toBe(0);
+    expect(reserved(dataDir)).toEqual(['10.98.0.2']);
+  });
+
   it('read and write: a process attached to the tap reads the ARP and echo requests of a ping and writes the replies the pod receives', async () => {
     const { node, pod } = nodeAndPod();
     const conf = tapConf(tempDir('ipam'));
