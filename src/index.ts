@@ -6,6 +6,7 @@ export { loopback } from '../plugins/loopback/index.js';
 export { firewall } from '../plugins/firewall/index.js';
 export { portmap } from '../plugins/portmap/index.js';
 export { sbr } from '../plugins/sbr/index.js';
+export { staticIpam } from '../plugins/static/index.js';
 export { tuning } from '../plugins/tuning/index.js';
 export { loadPlugin, pluginTypes } from './plugins.js';
 export { pluginDir } from './package-root.js';

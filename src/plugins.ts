@@ -11,6 +11,7 @@ const loaders: Record<string, () => Promise<{ default: Plugin<unknown> }>> = {
   loopback: () => import('../plugins/loopback/index.js'),
   portmap: () => import('../plugins/portmap/index.js'),
   sbr: () => import('../plugins/sbr/index.js'),
+  static: () => import('../plugins/static/index.js'),
   tuning: () => import('../plugins/tuning/index.js'),
 };
 
