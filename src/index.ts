@@ -4,6 +4,7 @@ export { bridge } from '../plugins/bridge/index.js';
 export { hostLocal } from '../plugins/host-local/index.js';
 export { loopback } from '../plugins/loopback/index.js';
 export { firewall } from '../plugins/firewall/index.js';
+export { flannel } from '../plugins/flannel/index.js';
 export { portmap } from '../plugins/portmap/index.js';
 export { sbr } from '../plugins/sbr/index.js';
 export { staticIpam } from '../plugins/static/index.js';

@@ -128,26 +128,31 @@ export async function ipamAdd(type: string, ctx: DelegateContext): Promise<Resul
   }
 }
 
-/** The result an IPAM ADD printed (or, in-process, returned), converted to the newest form. */
-function readIpamResult(type: string, out: { stdout: string; json?: Record<string, unknown> }, cniVersion: string): Result {
+/** The result an IPAM ADD (or a delegated main plugin's ADD) printed, or in-process returned, converted to the newest form. */
+function readIpamResult(
+  type: string,
+  out: { stdout: string; json?: Record<string, unknown> },
+  cniVersion: string,
+  role = 'IPAM plugin',
+): Result {
   let raw: unknown = out.json;
   if (raw === undefined) {
     try {
       raw = JSON.parse(out.stdout);
     } catch (e) {
       const what = out.stdout.trim() === '' ? 'no result' : `a result that is not JSON: ${JSON.stringify(out.stdout.slice(0, 200))}`;
-      throw new CniError(ErrorCode.DecodingFailure, `IPAM plugin ${JSON.stringify(type)} returned ${what}`, undefined, { cause: e });
+      throw new CniError(ErrorCode.DecodingFailure, `${role} ${JSON.stringify(type)} returned ${what}`, undefined, { cause: e });
     }
   }
   if (raw === null) return {};
   if (typeof raw !== 'object' || Array.isArray(raw))
-    throw new CniError(ErrorCode.DecodingFailure, `IPAM plugin ${JSON.stringify(type)} returned a result that is not an object`);
+    throw new CniError(ErrorCode.DecodingFailure, `${role} ${JSON.stringify(type)} returned a result that is not an object`);
   // libcni: a result without cniVersion is read in the config's version.
   const version =
     typeof (raw as { cniVersion?: unknown }).cniVersion === 'string' && (raw as { cniVersion: string }).cniVersion !== ''
       ? (raw as { cniVersion: string }).cniVersion
       : cniVersion;
-  return toCurrentResult({ ...(raw as object), cniVersion: version }, version, `IPAM plugin ${type} result`);
+  return toCurrentResult({ ...(raw as object), cniVersion: version }, version, `${role} ${type} result`);
 }
 
 /** DEL on the IPAM plugin. */
@@ -168,4 +173,26 @@ export async function ipamGc(type: string, ctx: DelegateContext): Promise<void> 
 /** STATUS on the IPAM plugin. */
 export async function ipamStatus(type: string, ctx: DelegateContext): Promise<void> {
   await runDelegate(type, 'STATUS', ctx);
+}
+
+/**
+ * ADD on a main plugin that a meta plugin delegates to (flannel's bridge), with the config the meta
+ * plugin rendered as `ctx.stdin` — libcni's invoke.DelegateAdd, as for IPAM. A result that cannot be
+ * read is an error after the delegate has set things up: it gets a DEL first.
+ */
+export async function delegateAdd(type: string, ctx: DelegateContext): Promise<Result> {
+  const out = await timePhase('delegate.ADD', () => runDelegate(type, 'ADD', ctx));
+  try {
+    return readIpamResult(type, out, ctx.cniVersion, 'delegate plugin');
+  } catch (e) {
+    await delegateDel(type, ctx).catch((del: unknown) =>
+      ctx.log(`delegate DEL after an unusable result failed: ${toCniError(del).message}`),
+    );
+    throw e;
+  }
+}
+
+/** DEL on a main plugin that a meta plugin delegates to, with the config in `ctx.stdin`. */
+export async function delegateDel(type: string, ctx: DelegateContext): Promise<void> {
+  await timePhase('delegate.DEL', () => runDelegate(type, 'DEL', ctx));
 }

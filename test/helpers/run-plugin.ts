@@ -14,6 +14,7 @@ export const SHIPPED_PLUGINS: readonly string[] = [
   'bandwidth',
   'bridge',
   'firewall',
+  'flannel',
   'host-local',
   'loopback',
   'portmap',
