@@ -68,11 +68,9 @@ interface Candidate {
 
 /** A candidate's prefix, or the reference's error (with the field it came from). */
 function parseCandidate(c: Candidate): Cidr {
-  const fail = (msg: string): never => {
-    throw new CniError(c.code, `${c.source}: ${msg}`);
-  };
-  if (!c.text.includes('/')) fail(`${c.what} in CIDR notation, got: '${c.text}'`);
-  return parseCidr(c.text) ?? fail(`invalid CIDR ${c.text}: invalid CIDR address: ${c.text}`);
+  const cidr = parseCidr(c.text);
+  if (!cidr) throw new CniError(c.code, `${c.source}: ${c.what} in CIDR notation, got: '${c.text}'`);
+  return cidr;
 }
 
 /** CNI_ARGS IP= (comma list of CIDRs) and GATEWAY= (comma list of addresses), as the reference reads them. */

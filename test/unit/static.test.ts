@@ -105,7 +105,7 @@ describe('static bad input: the field, the reference words, the code', () => {
       label: 'an address that is not one',
       conf: staticConf({ addresses: [{ address: '10.10.0.300/24' }] }),
       code: 7,
-      msg: 'ipam.addresses[0].address: invalid CIDR 10.10.0.300/24: invalid CIDR address: 10.10.0.300/24',
+      msg: "ipam.addresses[0].address: the 'address' field is expected to be in CIDR notation, got: '10.10.0.300/24'",
     },
     {
       label: 'a garbage gateway',
