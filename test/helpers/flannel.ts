@@ -31,23 +31,23 @@ export function writeSubnetEnv(dir: string, text: string): string {
 
 /**
  * The flannel entry of the classic 10-flannel.conflist, with subnetFile, dataDir and host-local's
- * dataDir (through flannel's `ipam`) under `dir`, and the bridge named `bridge` (tests keep cni0 free).
+ * dataDir (through flannel's `ipam`) under `dir` (the bridge is the default cni0, in the test's node namespace).
  */
-export function flannelPlugin(dir: string, bridge = 'fcnicbr0'): Record<string, unknown> {
+export function flannelPlugin(dir: string): Record<string, unknown> {
   return {
     type: 'flannel',
     subnetFile: join(dir, 'subnet.env'),
     dataDir: join(dir, 'flannel'),
     ipam: { dataDir: join(dir, 'networks') },
-    delegate: { hairpinMode: true, isDefaultGateway: true, bridge },
+    delegate: { hairpinMode: true, isDefaultGateway: true },
   };
 }
 
 /** The classic conflist: flannel, then portmap for host ports. */
-export function flannelConflist(dir: string, bridge?: string): Record<string, unknown> {
+export function flannelConflist(dir: string): Record<string, unknown> {
   return {
     name: 'cbr0',
     cniVersion: '0.3.1',
-    plugins: [flannelPlugin(dir, bridge), { type: 'portmap', capabilities: { portMappings: true } }],
+    plugins: [flannelPlugin(dir), { type: 'portmap', capabilities: { portMappings: true } }],
   };
 }
