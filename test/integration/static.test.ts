@@ -2,7 +2,6 @@
 // reference both ways (our bridge with their static, their bridge with ours), the reference's stdout
 // against ours for the same stdin and env, and the same bytes through the agent, the launcher's
 // fallback and in-process from a caller in a mount namespace of its own.
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { startAgentProcess } from '../helpers/agent.js';
 import { mixedPluginDir } from '../helpers/cli.js';
