@@ -8,16 +8,14 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, wri
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cnitoolContainerId } from '../../src/cli/invocation.js';
-import { startAgentProcess } from '../helpers/agent.js';
 import { cacheFiles, cnitool, cnitoolSandbox, fastcni, haveCnitool, sandbox, type Sandbox } from '../helpers/cli.js';
 import { addrs, bridgePorts, cidrsOf, cni, nodeAndPod, tempDir } from '../helpers/fixtures.js';
 import { flannelConflist, flannelPlugin, SUBNET_ENV_DUAL, SUBNET_ENV_V4, writeSubnetEnv } from '../helpers/flannel.js';
 import { ipJson, type Netns } from '../helpers/netns.js';
-import { masqElements } from '../helpers/nft.js';
+import { hasMasqElement, masqElements } from '../helpers/nft.js';
 import { portmapElements, serve, talk } from '../helpers/portmap.js';
-import { callOnPath, privateCaller, type CallPath } from '../helpers/private-caller.js';
+import { onEveryPath, stableBridgeResult } from '../helpers/private-caller.js';
 import type { PluginRun } from '../helpers/run-plugin.js';
-import { OUR_BIN } from '../helpers/run-plugin.js';
 
 const CAP = { CAP_ARGS: JSON.stringify({ portMappings: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp' }] }) };
 
@@ -162,29 +160,34 @@ describe('flannel refusals and DEL rules', () => {
     return r.json as { code: number; msg: string };
   }
 
-  it('subnet.env missing: 11 naming the path', async () => {
-    let path = '';
-    const err = await refusedAdd((dir) => {
-      path = join(dir, 'subnet.env');
-      return {};
+  const subnetEnvCases: Array<[string, string | undefined, (path: string) => { code: number; msg: string }]> = [
+    [
+      'subnet.env missing: 11 naming the path',
+      undefined,
+      (path) => ({
+        code: 11,
+        msg: `subnetFile ${path} does not exist: flanneld writes it once it has its subnet lease (is flannel running on this node?)`,
+      }),
+    ],
+    [
+      'keys missing: 7 naming them and the path',
+      'FLANNEL_SUBNET=10.244.1.1/24\nFLANNEL_IPMASQ=true\n',
+      (path) => ({
+        code: 7,
+        msg: `${path} is missing FLANNEL_NETWORK, FLANNEL_IPV6_NETWORK, FLANNEL_MTU (flanneld writes this file: check the flannel pod's log)`,
+      }),
+    ],
+  ];
+  for (const [label, text, expected] of subnetEnvCases) {
+    it(label, async () => {
+      let path = '';
+      const err = await refusedAdd((dir) => {
+        path = text === undefined ? join(dir, 'subnet.env') : writeSubnetEnv(dir, text);
+        return {};
+      });
+      expect(err).toEqual(expected(path));
     });
-    expect(err).toEqual({
-      code: 11,
-      msg: `subnetFile ${path} does not exist: flanneld writes it once it has its subnet lease (is flannel running on this node?)`,
-    });
-  });
-
-  it('keys missing: 7 naming them and the path', async () => {
-    let path = '';
-    const err = await refusedAdd((dir) => {
-      path = writeSubnetEnv(dir, 'FLANNEL_SUBNET=10.244.1.1/24\nFLANNEL_IPMASQ=true\n');
-      return {};
-    });
-    expect(err).toEqual({
-      code: 7,
-      msg: `${path} is missing FLANNEL_NETWORK, FLANNEL_IPV6_NETWORK, FLANNEL_MTU (flanneld writes this file: check the flannel pod's log)`,
-    });
-  });
+  }
 
   it("a delegate that fails its ADD: its error, and flannel's file is not left behind", async () => {
     const err = await refusedAdd((dir) => {
@@ -214,14 +217,63 @@ describe('flannel refusals and DEL rules', () => {
   });
 });
 
+describe('flannel GC and STATUS (1.1.0)', () => {
+  it('GC: the delegate releases what invalid attachments held, and their files go; the valid one stays', async () => {
+    const { node } = nodeAndPod();
+    const pods = [nodeAndPod().pod, nodeAndPod().pod];
+    const dir = tempDir('flannel');
+    // FLANNEL_IPMASQ=false: the delegate masquerades, so it has elements to collect too
+    writeSubnetEnv(dir, SUBNET_ENV_DUAL);
+    const conf = { cniVersion: '1.1.0', name: 'cbr0', ...flannelPlugin(dir) };
+    for (const [i, pod] of pods.entries()) {
+      const add = await cni('ADD', { node, pod, id: `ctr-gc${i}`, conf });
+      expect(add.code, add.stdout).toBe(0);
+    }
+    const reserved = () =>
+      readdirSync(join(dir, 'networks', 'cbr0'))
+        .filter((f) => /^\d+\.\d+\.\d+\.\d+$/.test(f))
+        .sort();
+    expect(reserved()).toEqual(['10.244.1.2', '10.244.1.3']);
+    expect(hasMasqElement(node, '10.244.1.3')).toBe(true);
+    expect(readdirSync(join(dir, 'flannel')).sort()).toEqual(['ctr-gc0', 'ctr-gc1']);
+    const gcConf = { ...conf, 'cni.dev/valid-attachments': [{ containerID: 'ctr-gc0', ifname: 'eth0' }] };
+    const gc = await cni('GC', { node, id: '', conf: gcConf });
+    expect(gc, gc.stdout).toMatchObject({ code: 0, stdout: '' });
+    expect(reserved()).toEqual(['10.244.1.2']);
+    expect(readdirSync(join(dir, 'flannel'))).toEqual(['ctr-gc0']);
+    expect(hasMasqElement(node, '10.244.1.3')).toBe(false);
+    expect(hasMasqElement(node, '10.244.1.2')).toBe(true);
+    const del = await cni('DEL', { node, pod: pods[0], id: 'ctr-gc0', conf });
+    expect(del.code, del.stdout).toBe(0);
+    expect(reserved()).toEqual([]);
+    expect(masqElements(node)).toEqual([]);
+  });
+
+  it('STATUS: 50 while subnet.env is missing or incomplete, naming it; then the delegate answers', async () => {
+    const { node } = nodeAndPod();
+    const dir = tempDir('flannel');
+    const conf = { cniVersion: '1.1.0', name: 'cbr0', ...flannelPlugin(dir) };
+    const missing = await cni('STATUS', { node, id: '', conf });
+    expect(missing.code).toBe(1);
+    expect(missing.json).toMatchObject({ code: 50, msg: expect.stringContaining(join(dir, 'subnet.env')) });
+    writeSubnetEnv(dir, 'FLANNEL_MTU=1450\n');
+    expect((await cni('STATUS', { node, id: '', conf })).json).toMatchObject({
+      code: 50,
+      msg: expect.stringContaining('is missing FLANNEL_NETWORK'),
+    });
+    writeSubnetEnv(dir, SUBNET_ENV_V4);
+    expect(await cni('STATUS', { node, id: '', conf })).toMatchObject({ code: 0, stdout: '' });
+    // the delegate is asked: one that is not there fails
+    const noDelegate = await cni('STATUS', { node, id: '', conf: { ...conf, delegate: { type: 'no-such-plugin' } } });
+    expect(noDelegate.code).toBe(1);
+    expect((noDelegate.json as { msg: string }).msg).toMatch(/no-such-plugin/);
+  });
+});
+
 describe('flannel from a caller in a mount namespace of its own', () => {
   it('ADD, CHECK, DEL and a refusal: the same bytes through the agent, the fallback and in-process', async () => {
-    const agent = await startAgentProcess();
-    const dir = tempDir('private');
-    const outputs: Record<CallPath, string[]> = { agent: [], fallback: [], 'in-process': [] };
-    for (const path of ['agent', 'fallback', 'in-process'] as const) {
-      const { node, pod } = nodeAndPod();
-      const caller = await privateCaller({ node, pod, dir });
+    await onEveryPath(async ({ path, node, pod, caller, env, call }) => {
+      const dir = caller.dir;
       // subnet.env and every dataDir where only the caller sees them
       const put = await caller.run(
         'sh',
@@ -239,37 +291,25 @@ describe('flannel from a caller in a mount namespace of its own', () => {
         ipam: { dataDir: join(dir, 'data', 'networks') },
         delegate: { hairpinMode: true, isDefaultGateway: true },
       };
-      const env = (command: string) => ({
-        CNI_COMMAND: command,
-        CNI_CONTAINERID: 'ctr-mnt',
-        CNI_IFNAME: 'eth0',
-        CNI_NETNS: caller.netnsPath,
-        CNI_PATH: OUR_BIN,
-      });
-      const run = (command: string, c: unknown) =>
-        callOnPath(path, { caller, plugin: 'flannel', socketPath: agent.socketPath, env: env(command), conf: c });
-      const add = await run('ADD', conf);
+      const add = await call('flannel', env('ADD'), conf);
       expect(add.code, `${path} ADD ${add.stdout}`).toBe(0);
       expect(cidrsOf(pod, 'eth0')).toEqual(['10.244.1.2/24']);
       expect(existsSync(join(dir, 'data'))).toBe(false);
       expect(await caller.files(join('data', 'flannel'))).toEqual([join(dir, 'data', 'flannel', 'ctr-mnt')]);
-      const ports = bridgePorts(node, 'cni0');
-      outputs[path].push(add.stdout.replace(/"([0-9a-f]{2}:){5}[0-9a-f]{2}"/g, '"MAC"').replaceAll(`"${ports[0]}"`, '"HOSTVETH"'));
-      const check = await run('CHECK', { ...conf, prevResult: JSON.parse(add.stdout) });
+      const check = await call('flannel', env('CHECK'), { ...conf, prevResult: JSON.parse(add.stdout) });
       expect(check, `${path} CHECK`).toMatchObject({ code: 0, stdout: '' });
       // the caller's path in the message, never the agent's view of it
-      const refused = await run('ADD', { ...conf, subnetFile: join(dir, 'data', 'nope.env') });
+      const refused = await call('flannel', env('ADD'), { ...conf, subnetFile: join(dir, 'data', 'nope.env') });
       expect(refused.code).toBe(1);
       expect(refused.stdout).toContain(join(dir, 'data', 'nope.env'));
       expect(refused.stdout).not.toContain('/proc/self/fd');
-      outputs[path].push(refused.stdout);
-      const del = await run('DEL', conf);
+      const outputs = [stableBridgeResult(add.stdout, bridgePorts(node, 'cni0')[0]), refused.stdout];
+      const del = await call('flannel', env('DEL'), conf);
       expect(del, `${path} DEL`).toMatchObject({ code: 0, stdout: '' });
       expect(addrs(pod).map((l) => l.ifname)).toEqual(['lo']);
       expect(await caller.files(join('data', 'flannel'))).toEqual([]);
       expect((await caller.files(join('data', 'networks'))).filter((f) => /\/\d+\.\d+\.\d+\.\d+$/.test(f))).toEqual([]);
-    }
-    expect(outputs.fallback).toEqual(outputs.agent);
-    expect(outputs['in-process']).toEqual(outputs.agent);
+      return outputs;
+    });
   });
 });
