@@ -1,12 +1,12 @@
 // The flannel meta plugin (fastcni-plugin): reads flanneld's subnet.env, renders the delegate's
 // config (bridge + host-local by default) as flannel's CNI plugin does, keeps it under dataDir and
 // delegates ADD and DEL to it (https://github.com/flannel-io/cni-plugin). Fields and differences: ./README.md.
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { definePlugin } from '../../src/skel/define-plugin.js';
 import { withRollback } from '../../src/skel/rollback.js';
 import type { PluginContext } from '../../src/skel/types.js';
 import type { Result } from '../../src/spec/result.js';
-import { readdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import { CniError, ErrorCode, toCniError } from '../../src/spec/errors.js';
 import { goStringify } from '../../src/spec/go-json.js';
 import { delegateAdd, delegateDel, delegateGc, delegateStatus } from '../../src/ipam/delegate.js';
@@ -51,7 +51,7 @@ async function del(conf: FlannelConfig, ctx: PluginContext): Promise<void> {
   await removeScratch(file);
 }
 
-/** As the reference: nothing to check (the delegate's CHECK would need the ADD result it never saw). */
+/** As the reference: CHECK does nothing, and the delegate is not asked. */
 async function check(): Promise<void> {}
 
 /**

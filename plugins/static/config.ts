@@ -49,12 +49,13 @@ export const staticConfigSchema = netConfSchema
   });
 export type StaticConfig = z.infer<typeof staticConfigSchema>;
 
-/** One address of the result, with where it came from (a field path, or CNI_ARGS). */
+/** One address of the result: the prefix as written (host bits kept), and its gateway if it has one. */
 export interface StaticAddress {
   cidr: Cidr;
   gateway?: Ip;
 }
 
+/** One entry of an address source, before it is parsed, with where it came from for the error. */
 interface Candidate {
   text: string;
   gateway?: Ip;
