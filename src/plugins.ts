@@ -8,11 +8,13 @@ const loaders: Record<string, () => Promise<{ default: Plugin<unknown> }>> = {
   bridge: () => import('../plugins/bridge/index.js'),
   dummy: () => import('../plugins/dummy/index.js'),
   firewall: () => import('../plugins/firewall/index.js'),
+  flannel: () => import('../plugins/flannel/index.js'),
   'host-local': () => import('../plugins/host-local/index.js'),
   loopback: () => import('../plugins/loopback/index.js'),
   portmap: () => import('../plugins/portmap/index.js'),
   sbr: () => import('../plugins/sbr/index.js'),
   tap: () => import('../plugins/tap/index.js'),
+  static: () => import('../plugins/static/index.js'),
   tuning: () => import('../plugins/tuning/index.js'),
   vrf: () => import('../plugins/vrf/index.js'),
 };
