@@ -9,6 +9,7 @@ mod net;
 mod nft;
 mod portmap;
 mod sbr;
+mod sublink;
 mod tuning;
 
 use napi_derive::napi;

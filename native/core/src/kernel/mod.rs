@@ -15,6 +15,7 @@ mod resident;
 mod route;
 mod rtnl;
 mod sbr;
+mod sublink;
 mod sysctl;
 mod tc;
 mod tuning;
@@ -32,6 +33,10 @@ pub use portmap::{portmap_add, PortmapAddResult};
 pub use resident::Resident;
 pub use sbr::{
     sbr_add_here, sbr_del_here, sbr_inspect_here, SbrAddRequest, SbrAddress, SbrDelRequest, SbrInspectRequest, SbrRule, SbrRuleState,
+};
+pub use sublink::{
+    sublink_add_here, sublink_del_here, sublink_inspect_here, SublinkAddRequest, SublinkAddResult, SublinkInspectRequest,
+    SublinkInspectResult, SublinkKind, SublinkSpec, SublinkState,
 };
 pub use tc::{
     bandwidth_add_here, bandwidth_inspect_here, BandwidthAddResult, BandwidthInspectResult, BandwidthRequest, BandwidthShape, ShapeState,
