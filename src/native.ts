@@ -374,6 +374,7 @@ export async function portmapList(hostNetns?: string, network?: string): Promise
 export type {
   SublinkAddRequest,
   SublinkAddResult,
+  SublinkConfigureRequest,
   SublinkInspectRequest,
   SublinkInspectResult,
   SublinkSpec,
@@ -387,6 +388,10 @@ export type SublinkKind = Addon.SublinkKind;
 /** Create the link on its master straight into the pod, renamed to `ifname` there; left down. */
 export async function sublinkAdd(req: Addon.SublinkAddRequest): Promise<Addon.SublinkAddResult> {
   return call('sublinkAdd', () => addon().sublinkAdd(req));
+}
+/** In the pod: ConfigureIface with `iface`, else the link only brought up; the link afterwards. */
+export async function sublinkConfigure(req: Addon.SublinkConfigureRequest): Promise<Addon.LinkInfo> {
+  return call('sublinkConfigure', () => addon().sublinkConfigure(req));
 }
 /** Delete the pod's link; false when it was gone. NativeError kind netnsGone when the namespace is gone. */
 export async function sublinkDel(podNetns: string, ifname: string): Promise<boolean> {

@@ -8,10 +8,13 @@ const loaders: Record<string, () => Promise<{ default: Plugin<unknown> }>> = {
   bridge: () => import('../plugins/bridge/index.js'),
   firewall: () => import('../plugins/firewall/index.js'),
   'host-local': () => import('../plugins/host-local/index.js'),
+  ipvlan: () => import('../plugins/ipvlan/index.js'),
   loopback: () => import('../plugins/loopback/index.js'),
+  macvlan: () => import('../plugins/macvlan/index.js'),
   portmap: () => import('../plugins/portmap/index.js'),
   sbr: () => import('../plugins/sbr/index.js'),
   tuning: () => import('../plugins/tuning/index.js'),
+  vlan: () => import('../plugins/vlan/index.js'),
 };
 
 /** Names of the plugin types we provide. */

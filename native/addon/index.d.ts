@@ -437,6 +437,18 @@ export interface SublinkAddOutcome {
   value?: SublinkAddResult
 }
 
+/**
+ * In the pod: with `iface`, the reference's ConfigureIface (addresses, link up, routes, DAD);
+ * without, the link only brought up.
+ */
+export declare function sublinkConfigure(req: SublinkConfigureRequest): Promise<SublinkConfigureOutcome>
+
+/** Outcome of sublinkConfigure: the link afterwards. */
+export interface SublinkConfigureOutcome {
+  error?: Failure
+  value?: LinkInfo
+}
+
 /** Delete the pod's link; false when it was already gone, kind netnsGone when the namespace is. */
 export declare function sublinkDel(podNetns: string, ifname: string): Promise<BoolOutcome>
 
@@ -1067,6 +1079,16 @@ export interface SublinkAddResult {
   link: LinkInfo
   /** the master's name (the default-route interface when none was asked for) */
   master: string
+}
+
+/**
+ * ADD's last step, in the pod: with `iface`, the reference's ConfigureIface (iface::configure);
+ * without, the link only brought up (macvlan without IPAM). Reports the link.
+ */
+export interface SublinkConfigureRequest {
+  podNetns: string
+  ifname: string
+  iface?: PodIface
 }
 
 /** CHECK's question: the pod's link and the master by name. */

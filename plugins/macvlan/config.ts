@@ -15,10 +15,7 @@ export const macvlanConfigSchema = sublinkBaseSchema.extend({
     .transform((m) => m || 'bridge'),
   mac: macSchema.optional(),
   bcqueuelen: z.number().int().min(0).max(0xffffffff).default(0),
-  runtimeConfig: z
-    .object({ mac: macSchema.optional() })
-    .loose()
-    .optional(),
+  runtimeConfig: z.object({ mac: macSchema.optional() }).loose().optional(),
 });
 
 export type MacvlanConfig = z.infer<typeof macvlanConfigSchema>;

@@ -11,7 +11,12 @@ export const vlanConfigSchema = sublinkBaseSchema.extend({
     .string({ error: (i) => (i.input === undefined ? MASTER_REQUIRED : undefined) })
     .min(1, MASTER_REQUIRED)
     .max(15, 'an interface name has at most 15 characters'),
-  vlanId: z.number().int().min(0, 'invalid VLAN ID (must be between 0 and 4094)').max(4094, 'invalid VLAN ID (must be between 0 and 4094)').default(0),
+  vlanId: z
+    .number()
+    .int()
+    .min(0, 'invalid VLAN ID (must be between 0 and 4094)')
+    .max(4094, 'invalid VLAN ID (must be between 0 and 4094)')
+    .default(0),
 });
 
 export type VlanConfig = z.infer<typeof vlanConfigSchema>;

@@ -4,13 +4,13 @@
 // (a second native call). As the reference does
 // (https://github.com/containernetworking/plugins/blob/main/plugins/main/macvlan/macvlan.go, cmdAdd/cmdDel).
 import { ipamAdd, ipamDel, ipamStatus } from '../ipam/delegate.js';
+import { planIface } from '../ipam/iface-plan.js';
 import * as native from '../native.js';
 import { withRollback } from '../skel/rollback.js';
 import type { PluginContext } from '../skel/types.js';
 import { CniError, ErrorCode, NativeError } from '../spec/errors.js';
 import type { Result } from '../spec/result.js';
 import { ipamTypeOf } from './config.js';
-import { configurePod } from './configure.js';
 
 /** Where a plugin's addresses come from when no `ipam.type` is configured. */
 export type WithoutIpam =
@@ -56,12 +56,14 @@ export async function addSublink(o: SublinkAdd): Promise<Result> {
       if (!addressed.ips?.length) throw new CniError(ErrorCode.Internal, 'IPAM plugin returned missing IP config');
     }
     const result: Result = { interfaces: [{ name: made.link.name, mac: made.link.mac, sandbox: ctx.netns }] };
-    if (addressed) {
-      // every address is the new link's, the only interface of the result
-      result.ips = (addressed.ips ?? []).map((ip) => ({ ...ip, interface: 0 }));
-      if (addressed.routes?.length) result.routes = addressed.routes;
+    // every address is the new link's, the only interface of the result
+    const plan = addressed ? planIface(addressed, 0, o.notify) : undefined;
+    if (plan) {
+      result.ips = plan.ips;
+      if (plan.routes.length) result.routes = plan.routes;
     }
-    await configurePod({ podNetns, ifname: ctx.ifname, result: addressed ? result : undefined, notify: o.notify });
+    // with addresses, the reference's ConfigureIface; without, the link only brought up
+    await native.sublinkConfigure({ podNetns, ifname: ctx.ifname, iface: plan?.iface });
     // the config's dns, as the reference sets it (IPAM's is not used)
     if (o.conf.dns && Object.keys(o.conf.dns).length) result.dns = o.conf.dns;
     return result;

@@ -52,7 +52,8 @@ export async function checkSublink(e: SublinkExpectation): Promise<void> {
   if (e.mode !== undefined && state.mode !== e.mode) {
     fail(`Container ${KIND_LABEL[e.kind]} mode ${state.mode} does not match expected value: ${e.mode}`);
   }
-  if (iface.mac && iface.mac !== state.link.mac) fail(`Interface ${ctx.ifname} Mac ${iface.mac} doesn't match container Mac: ${state.link.mac}`);
+  if (iface.mac && iface.mac !== state.link.mac)
+    fail(`Interface ${ctx.ifname} Mac ${iface.mac} doesn't match container Mac: ${state.link.mac}`);
   if (e.vlanId !== undefined && state.vlanId !== e.vlanId) {
     fail(`Container vlan id of ${ctx.ifname} is ${state.vlanId}, configured: ${e.vlanId}`);
   }

@@ -8,7 +8,9 @@ import { dnsSchema, ipamSchema } from '../spec/net-conf.js';
 const MAC = /^[0-9a-f]{2}([:-])[0-9a-f]{2}(\1[0-9a-f]{2}){4}$/i;
 
 /** A MAC address field; code 7 naming the field when it is not one. */
-export const macSchema = z.string().refine((m) => m === '' || MAC.test(m), { error: (i) => `invalid MAC address ${JSON.stringify(i.input)}` });
+export const macSchema = z
+  .string()
+  .refine((m) => m === '' || MAC.test(m), { error: (i) => `invalid MAC address ${JSON.stringify(i.input)}` });
 
 /** The fields every sublink plugin has; each plugin's schema extends it. */
 export const sublinkBaseSchema = z
@@ -32,7 +34,11 @@ export function ipamTypeOf(conf: { ipam?: { type?: string | undefined } | undefi
  * `runtimeConfig.mac` (the reference's loadConf order); invalid ones are refused by the kernel call
  * naming `mac`.
  */
-export function sublinkMac(o: { mac?: string | undefined; runtimeMac?: string | undefined; args: ReadonlyArray<[string, string]> }): string | undefined {
+export function sublinkMac(o: {
+  mac?: string | undefined;
+  runtimeMac?: string | undefined;
+  args: ReadonlyArray<[string, string]>;
+}): string | undefined {
   const fromArgs = o.args.find(([k]) => k === 'MAC')?.[1];
   return o.runtimeMac || fromArgs || o.mac || undefined;
 }

@@ -37,8 +37,8 @@ pub use sbr::{
     sbr_add_here, sbr_del_here, sbr_inspect_here, SbrAddRequest, SbrAddress, SbrDelRequest, SbrInspectRequest, SbrRule, SbrRuleState,
 };
 pub use sublink::{
-    sublink_add_here, sublink_del_here, sublink_inspect_here, SublinkAddRequest, SublinkAddResult, SublinkInspectRequest,
-    SublinkInspectResult, SublinkKind, SublinkSpec, SublinkState,
+    sublink_add_here, sublink_configure_here, sublink_del_here, sublink_inspect_here, SublinkAddRequest, SublinkAddResult,
+    SublinkConfigureRequest, SublinkInspectRequest, SublinkInspectResult, SublinkKind, SublinkSpec, SublinkState,
 };
 pub use tc::{
     bandwidth_add_here, bandwidth_inspect_here, BandwidthAddResult, BandwidthInspectResult, BandwidthRequest, BandwidthShape, ShapeState,

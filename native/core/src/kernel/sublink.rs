@@ -13,6 +13,7 @@ use netlink_packet_route::link::{
 use netlink_packet_route::RouteNetlinkMessage;
 
 use super::addr;
+use super::iface::{self, PodIface};
 use super::link::{self, Link};
 use super::netns;
 use super::route;
@@ -175,24 +176,42 @@ pub fn link_info(spec: &SublinkSpec) -> Result<Vec<NlLinkInfo>> {
     })
 }
 
-/// The RTM_NEWLINK that creates the link named `name` on master `master_index`, straight into the
-/// namespace of `netns_fd` when given (else where the socket is).
-pub fn create_msg(spec: &SublinkSpec, name: &str, master_index: u32, netns_fd: Option<RawFd>) -> Result<RouteNetlinkMessage> {
+/// Everything of the link's RTM_NEWLINK but its name, checked: built once per request, then named
+/// by each temporary-name attempt.
+pub struct Prepared {
+    master_index: u32,
+    netns_fd: Option<RawFd>,
+    mtu: Option<u32>,
+    mac: Option<Vec<u8>>,
+    info: Vec<NlLinkInfo>,
+}
+
+/// Check the spec (mode, VLAN id, MAC) and prepare the message for master `master_index`, made
+/// straight into the namespace of `netns_fd` when given (else where the socket is).
+pub fn prepare(spec: &SublinkSpec, master_index: u32, netns_fd: Option<RawFd>) -> Result<Prepared> {
+    let mac = match spec.mac.as_deref().filter(|m| !m.is_empty()) {
+        Some(m) => Some(link::parse_mac(m).map_err(|e| e.with_message(format!("mac: invalid MAC address {m:?}")))?),
+        None => None,
+    };
+    Ok(Prepared { master_index, netns_fd, mtu: spec.mtu.filter(|m| *m > 0), mac, info: link_info(spec)? })
+}
+
+/// The RTM_NEWLINK that creates the link named `name`.
+pub fn create_msg(p: &Prepared, name: &str) -> LinkMessage {
     let mut m = LinkMessage::default();
     m.attributes.push(LinkAttribute::IfName(name.to_string()));
-    m.attributes.push(LinkAttribute::Link(master_index));
-    if let Some(fd) = netns_fd {
+    m.attributes.push(LinkAttribute::Link(p.master_index));
+    if let Some(fd) = p.netns_fd {
         m.attributes.push(LinkAttribute::NetNsFd(fd));
     }
-    if let Some(mtu) = spec.mtu.filter(|m| *m > 0) {
+    if let Some(mtu) = p.mtu {
         m.attributes.push(LinkAttribute::Mtu(mtu));
     }
-    if let Some(mac) = spec.mac.as_deref().filter(|m| !m.is_empty()) {
-        let bytes = link::parse_mac(mac).map_err(|e| e.with_message(format!("mac: invalid MAC address {mac:?}")))?;
-        m.attributes.push(LinkAttribute::Address(bytes));
+    if let Some(mac) = &p.mac {
+        m.attributes.push(LinkAttribute::Address(mac.clone()));
     }
-    m.attributes.push(LinkAttribute::LinkInfo(link_info(spec)?));
-    Ok(RouteNetlinkMessage::NewLink(m))
+    m.attributes.push(LinkAttribute::LinkInfo(p.info.clone()));
+    m
 }
 
 /// The link of the first default route of the main table (either family, IPv4 first), as the
@@ -227,65 +246,53 @@ pub fn check_mtu(mtu: Option<u32>, master_mtu: u32) -> Result<()> {
     }
 }
 
-/// ADD: find the master, check the MTU, create the link under a temporary name straight into the
-/// pod namespace and rename it there (deleted again when the rename fails). On the calling thread,
-/// which must be a throwaway one. The link is left down.
+/// ADD's first step: find the master, check the MTU, create the link under a temporary name
+/// straight into the pod namespace and rename it there (iface::create_in_pod). On the calling
+/// thread, which must be a throwaway one. The link is left down.
 pub fn sublink_add_here(req: &SublinkAddRequest) -> Result<SublinkAddResult> {
     let spec = &req.spec;
-    // every message is checked before the kernel is touched
-    create_msg(spec, "check", 0, None)?;
+    // the spec is checked before the kernel is touched
+    prepare(spec, 0, None)?;
     if let Some(h) = req.host_netns.as_deref() {
         netns::enter(&netns::open(h)?, h)?;
     }
     let pod_fd = netns::open(&req.pod_netns)?;
-    if spec.link_in_container {
-        netns::enter(&pod_fd, &req.pod_netns)?;
-    }
-    let mut nl = Rtnl::open()?;
-    let master = find_master(&mut nl, spec.master.as_deref())?;
+    let host = if spec.link_in_container { None } else { Some(Rtnl::open()?) };
+    netns::enter(&pod_fd, &req.pod_netns)?;
+    let mut pod = Rtnl::open()?;
+    let (mut creator, ns_fd) = match host {
+        Some(h) => (h, Some(pod_fd.as_raw_fd())),
+        None => (Rtnl::open()?, None),
+    };
+    let master = find_master(&mut creator, spec.master.as_deref())?;
     check_mtu(spec.mtu, master.info.mtu)?;
-    let ns_fd = if spec.link_in_container { None } else { Some(pod_fd.as_raw_fd()) };
-    let link = create_renamed(&mut nl, spec, master.info.index, ns_fd, req)?;
+    let prepared = prepare(spec, master.info.index, ns_fd)?;
+    let link = iface::create_in_pod(&mut creator, &mut pod, &req.ifname, |name| create_msg(&prepared, name))?;
     Ok(SublinkAddResult { link: link.info, master: master.info.name })
 }
 
-/// Create under a random temporary name (a name free in the pod may be taken where the request is
-/// made), then rename to `ifname` in the pod; a name taken by chance is retried.
-fn create_renamed(nl: &mut Rtnl, spec: &SublinkSpec, master: u32, ns_fd: Option<RawFd>, req: &SublinkAddRequest) -> Result<Link> {
-    use netlink_packet_core::{NLM_F_CREATE, NLM_F_EXCL};
-    let kind = spec.kind.unwrap_or(SublinkKind::Macvlan);
-    let mut tmp = String::new();
-    for attempt in 0.. {
-        tmp = link::random_veth_name();
-        let msg = create_msg(spec, &tmp, master, ns_fd)?;
-        match nl.ack(&format!("{kind:?} create").to_lowercase(), msg, NLM_F_CREATE | NLM_F_EXCL) {
-            Ok(()) => break,
-            Err(e) if e.kind == FailureKind::Exists && attempt < 10 => continue,
-            Err(e) => return Err(e),
-        }
-    }
-    if ns_fd.is_some() {
-        netns::enter(&netns::open(&req.pod_netns)?, &req.pod_netns)?;
-        *nl = Rtnl::open()?;
-    }
-    let created =
-        link::by_name(nl, &tmp)?.ok_or_else(|| Failure::internal("link create", format!("link {tmp} vanished after creation")))?;
-    let mut rename = LinkMessage::default();
-    rename.header.index = created.info.index;
-    rename.attributes.push(LinkAttribute::IfName(req.ifname.clone()));
-    if let Err(e) = nl.ack(&format!("link rename to {}", req.ifname), RouteNetlinkMessage::NewLink(rename), 0) {
-        let _ = nl.ack("link delete", link::del_msg(created.info.index, None), 0);
-        let msg = format!("failed to rename {} to {:?}: {}", kind_name(kind), req.ifname, e.message);
-        return Err(e.with_message(msg));
-    }
-    link::by_index(nl, created.info.index)?.ok_or_else(|| Failure::internal("link create", format!("link {} vanished", req.ifname)))
+/// ADD's last step, in the pod: with `iface`, the reference's ConfigureIface (iface::configure);
+/// without, the link only brought up (macvlan without IPAM). Reports the link.
+#[derive(Debug, Clone, Default)]
+#[cfg_attr(feature = "napi", napi_derive::napi(object))]
+pub struct SublinkConfigureRequest {
+    pub pod_netns: String,
+    pub ifname: String,
+    pub iface: Option<PodIface>,
 }
 
-fn kind_name(k: SublinkKind) -> &'static str {
-    match k {
-        SublinkKind::Macvlan => "macvlan",
-        SublinkKind::Ipvlan => "ipvlan",
-        SublinkKind::Vlan => "vlan",
+/// See [`SublinkConfigureRequest`]. On the calling thread, which must be a throwaway one.
+pub fn sublink_configure_here(req: &SublinkConfigureRequest) -> Result<LinkInfo> {
+    netns::enter(&netns::open(&req.pod_netns)?, &req.pod_netns)?;
+    let mut nl = Rtnl::open()?;
+    let l = link::by_name(&mut nl, &req.ifname)?
+        .ok_or_else(|| Failure::new(FailureKind::NotFound, "configure", format!("failed to find interface name {:?}", req.ifname)))?;
+    match &req.iface {
+        Some(cfg) => Ok(iface::configure(&mut nl, l.info.index, &req.ifname, cfg)?.info),
+        None => {
+            link::set_up(&mut nl, l.info.index, true)?;
+            Ok(link::by_index(&mut nl, l.info.index)?.map(|l| l.info).unwrap_or(l.info))
+        }
     }
 }
 

@@ -36,7 +36,7 @@ const IFLA_INFO_DATA: u16 = 2;
 
 /// The top-level attributes, and IFLA_INFO_KIND and the attributes of IFLA_INFO_DATA.
 fn decode(spec: &SublinkSpec, fd: Option<RawFd>) -> (Vec<(u16, Vec<u8>)>, String, Vec<(u16, Vec<u8>)>) {
-    let b = bytes(create_msg(spec, "veth0a0b0c0d", 7, fd).unwrap());
+    let b = bytes(RouteNetlinkMessage::NewLink(create_msg(&prepare(spec, 7, fd).unwrap(), "veth0a0b0c0d")));
     assert_eq!(u16::from_ne_bytes([b[4], b[5]]), 16, "RTM_NEWLINK");
     let top = attrs(&b[32..]);
     let info = attrs(&attr(&top, IFLA_LINKINFO).expect("IFLA_LINKINFO"));
@@ -87,7 +87,7 @@ fn macvlan_modes_have_the_kernel_values() {
         assert!(attr(&top, IFLA_NET_NS_FD).is_none() && attr(&top, IFLA_MTU).is_none() && attr(&top, IFLA_ADDRESS).is_none());
         assert!(attr(&data, 7).is_none());
     }
-    let bad = create_msg(&SublinkSpec { mode: Some("bridged".into()), ..Default::default() }, "x", 1, None).unwrap_err();
+    let bad = prepare(&SublinkSpec { mode: Some("bridged".into()), ..Default::default() }, 1, None).err().unwrap();
     assert_eq!((bad.kind, bad.message.as_str()), (FailureKind::Invalid, "mode: unknown macvlan mode: \"bridged\""));
 }
 
@@ -102,7 +102,7 @@ fn ipvlan_message_has_its_mode() {
         assert_eq!(u32v(&attr(&top, IFLA_LINK).unwrap()), 7);
     }
     let spec = SublinkSpec { kind: Some(SublinkKind::Ipvlan), mode: Some("bridge".into()), ..Default::default() };
-    assert!(create_msg(&spec, "x", 1, None).unwrap_err().message.starts_with("mode: unknown ipvlan mode"));
+    assert!(prepare(&spec, 1, None).err().unwrap().message.starts_with("mode: unknown ipvlan mode"));
 }
 
 #[test]
@@ -113,7 +113,7 @@ fn vlan_message_has_its_id() {
     // IFLA_VLAN_ID (1), a u16
     assert_eq!(u16v(&attr(&data, 1).unwrap()), 4094);
     assert_eq!(u32v(&attr(&top, IFLA_MTU).unwrap()), 1496);
-    let bad = create_msg(&SublinkSpec { vlan_id: Some(4095), ..spec }, "x", 1, None).unwrap_err();
+    let bad = prepare(&SublinkSpec { vlan_id: Some(4095), ..spec }, 1, None).err().unwrap();
     assert!(bad.message.starts_with("vlanId: invalid VLAN ID 4095"), "{}", bad.message);
 }
 
@@ -129,7 +129,7 @@ fn mtu_rule() {
 #[test]
 fn parsed_kind_facts() {
     let spec = SublinkSpec { kind: Some(SublinkKind::Macvlan), mode: Some("private".into()), ..Default::default() };
-    let b = bytes(create_msg(&spec, "x", 1, None).unwrap());
+    let b = bytes(RouteNetlinkMessage::NewLink(create_msg(&prepare(&spec, 1, None).unwrap(), "x")));
     let m = match NetlinkMessage::<RouteNetlinkMessage>::deserialize(&b).unwrap().payload {
         NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewLink(m)) => m,
         other => panic!("unexpected {other:?}"),
@@ -169,7 +169,10 @@ fn macvlan_into_a_pod_and_back() {
         req.spec.mtu = Some(1300);
         // the pod's link may take a name its master has in the host namespace
         let made = sublink_add_here(&req)?;
-        assert_eq!((made.link.name.as_str(), made.link.mtu, made.master.as_str()), ("m0", 1300, "m0"));
+        assert_eq!((made.link.name.as_str(), made.link.mtu, made.master.as_str(), made.link.up), ("m0", 1300, "m0", false));
+        let iface = PodIface { addresses: vec!["10.5.0.2/24".into()], routes: vec![], notify: true };
+        let conf = SublinkConfigureRequest { pod_netns: pod_path.clone(), ifname: "m0".into(), iface: Some(iface) };
+        assert!(sublink_configure_here(&conf)?.up);
         let seen = sublink_inspect_here(&SublinkInspectRequest {
             host_netns: Some(host_path.clone()),
             pod_netns: pod_path.clone(),
@@ -179,6 +182,11 @@ fn macvlan_into_a_pod_and_back() {
         })?;
         let state = seen.state.expect("link in the pod");
         assert_eq!((seen.master.as_deref(), state.kind_name.as_str(), state.mode.as_deref()), (Some("m0"), "macvlan", Some("private")));
+        assert_eq!(state.addresses, vec!["10.5.0.2/24".to_string()]);
+        assert!(state.routes.iter().any(|r| r.dst == "10.5.0.0/24"), "{:?}", state.routes);
+        // a second link of the same name in the pod: refused, and its temporary link deleted again
+        let again = sublink_add_here(&req).unwrap_err();
+        assert_eq!(again.kind, FailureKind::Exists, "{}", again.message);
         let missing = SublinkAddRequest { spec: SublinkSpec { master: Some("nope".into()), ..Default::default() }, ..req.clone() };
         assert!(sublink_add_here(&missing).unwrap_err().message.contains("failed to lookup master \"nope\""));
         assert!(sublink_del_here(&pod_path, "m0")?);
