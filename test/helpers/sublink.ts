@@ -2,8 +2,6 @@
 // pair whose other end is up too, so the master has carrier), a probe for a link kind the kernel
 // may lack, and the pod link as `ip -j -d link` reports it.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { makeNetns, ip, ipJson, type Netns } from './netns.js';
 import { tempDir } from './fixtures.js';
 
@@ -40,17 +38,6 @@ export function linkNames(ns: Netns): string[] {
     .map((l) => l.ifname)
     .filter((n) => n !== 'lo')
     .sort();
-}
-
-/** host-local's reservation files of network `net` under `dataDir`. */
-export function ipamFiles(dataDir: string, net: string): string[] {
-  try {
-    return execFileSync('ls', [`${dataDir}/${net}`], { encoding: 'utf8' })
-      .split('\n')
-      .filter((f) => /^[0-9a-f.:]+$/.test(f));
-  } catch {
-    return [];
-  }
 }
 
 const kinds = new Map<string, boolean>();

@@ -6,12 +6,12 @@ import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { startAgentProcess } from '../helpers/agent.js';
-import { cnitool, cnitoolSandbox, fastcni, haveCnitool, mixedPluginDir, sandbox } from '../helpers/cli.js';
+import { cnitool, cnitoolSandbox, fastcni, haveCnitool, mixedPluginDir, reservations, sandbox } from '../helpers/cli.js';
 import { cidrsOf, cni, tempDir } from '../helpers/fixtures.js';
 import { inNs, ip, makeNetns, removeNetns, type Netns } from '../helpers/netns.js';
 import { callOnPath, privateCaller, type CallPath } from '../helpers/private-caller.js';
 import { OUR_BIN, REF_BIN } from '../helpers/run-plugin.js';
-import { hostLocal, ipamFiles, linkNames, linkOf, nodeWithMaster } from '../helpers/sublink.js';
+import { hostLocal, linkNames, linkOf, nodeWithMaster } from '../helpers/sublink.js';
 
 function macvlanConf(o: { master?: string; ipam?: Record<string, unknown>; extra?: Record<string, unknown>; cniVersion?: string } = {}) {
   return {
@@ -36,7 +36,8 @@ function ping(from: Netns, address: string): boolean {
 describe('macvlan ADD, CHECK, DEL', () => {
   it('two pods in bridge mode on one master reach each other; CHECK passes; DEL leaves no link and no reservation', async () => {
     const { node, master } = nodeWithMaster();
-    const dataDir = tempDir('ipam');
+    const ipamBox = sandbox();
+    const dataDir = ipamBox.dataDir;
     const conf = macvlanConf({ master, ipam: hostLocal('10.77.0.0/24', dataDir) });
     const pods = [makeNetns('pod'), makeNetns('pod')];
     const results = [];
@@ -79,7 +80,7 @@ describe('macvlan ADD, CHECK, DEL', () => {
       expect(del, del.stdout).toMatchObject({ code: 0, stdout: '' });
       expect(linkNames(pod)).toEqual([]);
     }
-    expect(ipamFiles(dataDir, 'mvnet')).toEqual([]);
+    expect(reservations(ipamBox, 'mvnet')).toEqual([]);
     expect(linkNames(node)).toEqual(['mst0', 'mst0p']);
     // DEL again, and DEL of a namespace that is gone
     expect((await cni('DEL', { node, pod: pods[0], id: 'mv-0', conf })).code).toBe(0);
@@ -151,7 +152,8 @@ describe('macvlan bad input', () => {
   it('each gets its code and a message naming the problem, and leaves no link and no reservation', async () => {
     const { node, master } = nodeWithMaster({ mtu: 1500 });
     const pod = makeNetns('pod');
-    const dataDir = tempDir('ipam');
+    const ipamBox = sandbox();
+    const dataDir = ipamBox.dataDir;
     const base = macvlanConf({ master, ipam: hostLocal('10.77.0.0/24', dataDir) });
     const cases: Array<[Record<string, unknown>, number, RegExp, string?]> = [
       [{ mtu: 1501 }, 7, /^mtu: invalid MTU 1501, must be \[0, master MTU\(1500\)\]/],
@@ -171,7 +173,7 @@ describe('macvlan bad input', () => {
       expect(run.code, label).not.toBe(0);
       expect(run.json, label).toMatchObject({ code, msg: expect.stringMatching(msg) });
       expect(linkNames(pod), label).toEqual([]);
-      expect(ipamFiles(dataDir, 'mvnet'), label).toEqual([]);
+      expect(reservations(ipamBox, 'mvnet'), label).toEqual([]);
       expect(linkNames(node), label).toEqual(['mst0', 'mst0p']);
     }
   });
@@ -183,7 +185,8 @@ describe('macvlan next to the reference binary', () => {
     for (const bin of [REF_BIN, OUR_BIN]) {
       const { node, master } = nodeWithMaster();
       const pod = makeNetns('pod');
-      const dataDir = tempDir('ipam');
+      const ipamBox = sandbox();
+      const dataDir = ipamBox.dataDir;
       const conf = macvlanConf({ master, ipam: hostLocal('10.77.0.0/24', dataDir), extra: { mode: 'vepa', mtu: 1400 } });
       const path = mixedPluginDir({ macvlan: bin === REF_BIN ? 'ref' : 'ours', 'host-local': 'ours' });
       const add = await cni('ADD', { node, pod, id: 'mv-ref', conf, binDir: path });
@@ -203,7 +206,7 @@ describe('macvlan next to the reference binary', () => {
       const del = await cni('DEL', { node, pod, id: 'mv-ref', conf });
       expect(del.code, del.stdout).toBe(0);
       expect(linkNames(pod)).toEqual([]);
-      expect(ipamFiles(dataDir, 'mvnet')).toEqual([]);
+      expect(reservations(ipamBox, 'mvnet')).toEqual([]);
     }
     expect(seen[1]).toEqual(seen[0]);
   });
@@ -238,7 +241,7 @@ describe('macvlan through our runtime and libcni', () => {
     const del = await cnitool(s, node, ['del', 'mvnet', pod.path]);
     expect(del.code, del.stderr).toBe(0);
     expect(linkNames(pod)).toEqual([]);
-    expect(ipamFiles(s.dataDir, 'mvnet')).toEqual([]);
+    expect(reservations(s, 'mvnet')).toEqual([]);
   });
 });
 
@@ -251,7 +254,8 @@ describe('macvlan from a caller in a mount namespace of its own', () => {
       const { node, master } = nodeWithMaster();
       const pod = makeNetns('pod');
       const caller = await privateCaller({ node, pod, dir });
-      const dataDir = tempDir('ipam');
+      const ipamBox = sandbox();
+      const dataDir = ipamBox.dataDir;
       const conf = macvlanConf({ master, ipam: hostLocal('10.77.0.0/24', dataDir), extra: { mac: '02:00:00:00:00:0a' } });
       const env = (command: string, netns = caller.netnsPath) => ({
         CNI_COMMAND: command,
