@@ -10,7 +10,10 @@ fn bytes(msg: RouteNetlinkMessage) -> Vec<u8> {
 }
 
 /// (type, value) of each attribute in `buf`, nested ones unparsed.
-fn attrs(mut buf: &[u8]) -> Vec<(u16, Vec<u8>)> {
+/// Attributes as (type, value).
+type Attrs = Vec<(u16, Vec<u8>)>;
+
+fn attrs(mut buf: &[u8]) -> Attrs {
     let mut out = Vec::new();
     while buf.len() >= 4 {
         let len = u16::from_ne_bytes([buf[0], buf[1]]) as usize;
@@ -35,7 +38,7 @@ const IFLA_INFO_KIND: u16 = 1;
 const IFLA_INFO_DATA: u16 = 2;
 
 /// The top-level attributes, and IFLA_INFO_KIND and the attributes of IFLA_INFO_DATA.
-fn decode(spec: &SublinkSpec, fd: Option<RawFd>) -> (Vec<(u16, Vec<u8>)>, String, Vec<(u16, Vec<u8>)>) {
+fn decode(spec: &SublinkSpec, fd: Option<RawFd>) -> (Attrs, String, Attrs) {
     let b = bytes(RouteNetlinkMessage::NewLink(create_msg(&prepare(spec, 7, fd).unwrap(), "veth0a0b0c0d")));
     assert_eq!(u16::from_ne_bytes([b[4], b[5]]), 16, "RTM_NEWLINK");
     let top = attrs(&b[32..]);
