@@ -4,42 +4,21 @@
 // (https://github.com/containernetworking/plugins/blob/main/plugins/main/ipvlan/ipvlan.go).
 // Behaviour and differences: ./README.md.
 import { definePlugin } from '../../src/skel/define-plugin.js';
-import type { PluginContext } from '../../src/skel/types.js';
-import type { Result } from '../../src/spec/result.js';
-import { addSublink, delSublink, statusSublink } from '../../src/sublink/attach.js';
-import { checkSublink } from '../../src/sublink/check.js';
-import { SublinkKind } from '../../src/native.js';
+import { sublinkHandlers } from '../../src/sublink/attach.js';
 import { ipvlanConfigSchema, ipvlanMaster, type IpvlanConfig } from './config.js';
-
-async function add(conf: IpvlanConfig, ctx: PluginContext): Promise<Result> {
-  return addSublink({
-    conf,
-    ctx,
-    spec: {
-      kind: SublinkKind.Ipvlan,
-      master: ipvlanMaster(conf, ctx.prevResult) || undefined,
-      linkInContainer: conf.linkInContainer,
-      mode: conf.mode,
-      mtu: conf.mtu || undefined,
-    },
-    withoutIpam: 'prev-result',
-    notify: true,
-  });
-}
-
-async function check(conf: IpvlanConfig, ctx: PluginContext): Promise<void> {
-  // the reference's CHECK reads the configured master only (prevResult is the ipvlan's own result there)
-  await checkSublink({ conf, ctx, kind: 'ipvlan', master: conf.master, linkInContainer: conf.linkInContainer, mode: conf.mode });
-}
 
 export const ipvlan = definePlugin({
   name: 'ipvlan',
   about: 'fastcni ipvlan plugin',
   config: ipvlanConfigSchema,
-  add,
-  del: delSublink,
-  check,
-  status: statusSublink,
+  ...sublinkHandlers<IpvlanConfig>({
+    kind: 'ipvlan',
+    withoutIpam: 'prev-result',
+    notify: true,
+    link: (conf, ctx) => ({ master: ipvlanMaster(conf, ctx.prevResult) || undefined, mode: conf.mode }),
+    // the reference's CHECK reads the configured master only
+    expected: (conf) => ({ mode: conf.mode }),
+  }),
 });
 
 export default ipvlan;

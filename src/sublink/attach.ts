@@ -10,6 +10,7 @@ import { withRollback } from '../skel/rollback.js';
 import type { PluginContext } from '../skel/types.js';
 import { CniError, ErrorCode, NativeError } from '../spec/errors.js';
 import type { Result } from '../spec/result.js';
+import { checkSublink, type SublinkExpectation } from './check.js';
 import { ipamTypeOf } from './config.js';
 
 /** Where a plugin's addresses come from when no `ipam.type` is configured. */
@@ -87,4 +88,43 @@ export async function delSublink(conf: SublinkAdd['conf'], ctx: PluginContext): 
 export async function statusSublink(conf: SublinkAdd['conf'], ctx: PluginContext): Promise<void> {
   const type = ipamTypeOf(conf);
   if (type) await ipamStatus(type, ctx);
+}
+
+/** The config fields the shared handlers read. */
+type SublinkConf = SublinkAdd['conf'] & { master: string; mtu: number; linkInContainer: boolean };
+
+/** What makes one sublink plugin: its link kind, its own link fields, its addresses and its CHECK. */
+export interface SublinkPluginSpec<C extends SublinkConf> {
+  kind: 'macvlan' | 'ipvlan' | 'vlan';
+  withoutIpam: WithoutIpam;
+  notify: boolean;
+  /** the kind's own fields of the link (mode, VLAN id, MAC…) and, when it is not `conf.master`, the master */
+  link(conf: C, ctx: PluginContext): Omit<native.SublinkSpec, 'kind' | 'linkInContainer' | 'mtu'>;
+  /** what CHECK compares besides the kind, the master and prevResult's addresses */
+  expected(conf: C): Pick<SublinkExpectation, 'mode' | 'vlanId' | 'mtu'>;
+}
+
+/** The add, del, check and status handlers of a sublink plugin, for definePlugin. */
+export function sublinkHandlers<C extends SublinkConf>(p: SublinkPluginSpec<C>) {
+  const kind = { macvlan: native.SublinkKind.Macvlan, ipvlan: native.SublinkKind.Ipvlan, vlan: native.SublinkKind.Vlan }[p.kind];
+  return {
+    add: (conf: C, ctx: PluginContext): Promise<Result> =>
+      addSublink({
+        conf,
+        ctx,
+        spec: {
+          master: conf.master || undefined,
+          ...p.link(conf, ctx),
+          kind,
+          linkInContainer: conf.linkInContainer,
+          mtu: conf.mtu || undefined,
+        },
+        withoutIpam: p.withoutIpam,
+        notify: p.notify,
+      }),
+    del: (conf: C, ctx: PluginContext): Promise<void> => delSublink(conf, ctx),
+    check: (conf: C, ctx: PluginContext): Promise<void> =>
+      checkSublink({ conf, ctx, kind: p.kind, master: conf.master, linkInContainer: conf.linkInContainer, ...p.expected(conf) }),
+    status: (conf: C, ctx: PluginContext): Promise<void> => statusSublink(conf, ctx),
+  };
 }

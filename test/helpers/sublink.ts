@@ -2,8 +2,10 @@
 // pair whose other end is up too, so the master has carrier), a probe for a link kind the kernel
 // may lack, and the pod link as `ip -j -d link` reports it.
 import { execFileSync } from 'node:child_process';
+import { expect } from 'vitest';
+import { reservations, sandbox, type Sandbox } from './cli.js';
+import { cni, tempDir } from './fixtures.js';
 import { makeNetns, ip, ipJson, type Netns } from './netns.js';
-import { tempDir } from './fixtures.js';
 
 export interface LinkJson {
   ifname: string;
@@ -69,4 +71,51 @@ export function hasLinkKind(kind: 'ipvlan' | 'vlan' | 'macvlan'): boolean {
 /** A host-local IPAM block over `subnet` with a default route, its data in a temp dir. */
 export function hostLocal(subnet = '10.77.0.0/24', dataDir = tempDir('ipam')): Record<string, unknown> {
   return { type: 'host-local', subnet, dataDir, routes: [{ dst: '0.0.0.0/0' }] };
+}
+
+/** A refused ADD: its config's changes, the error code, and the message's pattern. */
+export type RefusedCase = [extra: Record<string, unknown>, code: number, msg: RegExp, args?: string];
+
+/**
+ * Each case's ADD (on `node`'s master, into `pod`, as `ifname` when the case's config has the key
+ * `ifname`) fails with its code and message, and leaves no link in the pod, no link added in the
+ * node and no reservation of `net` in the sandbox's IPAM data.
+ */
+export async function expectRefused(o: {
+  node: Netns;
+  pod: Netns;
+  box: Sandbox;
+  net: string;
+  conf: (extra: Record<string, unknown>) => Record<string, unknown>;
+  cases: RefusedCase[];
+}): Promise<void> {
+  const nodeLinks = linkNames(o.node);
+  for (const [extra, code, msg, args] of o.cases) {
+    const { ifname, ...rest } = extra as { ifname?: string };
+    const run = await cni('ADD', { node: o.node, pod: o.pod, id: 'refused', conf: o.conf(rest), args, ifname });
+    const label = JSON.stringify(extra);
+    expect(run.code, label).not.toBe(0);
+    expect(run.json, label).toMatchObject({ code, msg: expect.stringMatching(msg) });
+    expect(linkNames(o.pod), label).toEqual([]);
+    expect(linkNames(o.node), label).toEqual(nodeLinks);
+    expect(reservations(o.box, o.net), label).toEqual([]);
+  }
+}
+
+/**
+ * Where the kernel lacks the link kind's module: ADD of a valid config fails at the link's creation
+ * leaving nothing (no IPAM was called yet), and DEL succeeds.
+ */
+export async function expectModuleMissing(o: { net: string; type: string; extra: Record<string, unknown> }): Promise<void> {
+  const { node, master } = nodeWithMaster();
+  const pod = makeNetns('pod');
+  const box = sandbox();
+  const conf = { cniVersion: '1.0.0', name: o.net, type: o.type, master, ipam: hostLocal('10.78.0.0/24', box.dataDir), ...o.extra };
+  const add = await cni('ADD', { node, pod, id: 'no-module', conf });
+  expect(add.code).not.toBe(0);
+  expect(add.json).toMatchObject({ msg: expect.stringContaining('link create') });
+  expect(linkNames(pod)).toEqual([]);
+  expect(linkNames(node)).toEqual(['mst0', 'mst0p']);
+  expect(reservations(box, o.net)).toEqual([]);
+  expect(await cni('DEL', { node, pod, id: 'no-module', conf })).toMatchObject({ code: 0, stdout: '' });
 }

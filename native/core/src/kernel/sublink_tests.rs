@@ -1,13 +1,6 @@
 use super::*;
+use crate::kernel::link::tests::bytes;
 use netlink_packet_core::{NetlinkMessage, NetlinkPayload};
-
-fn bytes(msg: RouteNetlinkMessage) -> Vec<u8> {
-    let mut nm = NetlinkMessage::from(msg);
-    nm.finalize();
-    let mut buf = vec![0u8; nm.buffer_len()];
-    nm.serialize(&mut buf);
-    buf
-}
 
 /// (type, value) of each attribute in `buf`, nested ones unparsed.
 /// Attributes as (type, value).
