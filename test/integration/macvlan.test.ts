@@ -157,8 +157,22 @@ describe('macvlan bad input', () => {
       [{}, 7, /^mac: invalid MAC address "zz"/, 'IgnoreUnknown=1;MAC=zz'],
       // the pod already has the name: the temporary link is deleted again, the address released
       [{ ifname: 'lo' }, 999, /container interface "lo" already exists/],
+      // past IPAM: the kernel refuses a route (unreachable gateway): IPAM released, link deleted
+      [{ ipam: { ...base.ipam, routes: [{ dst: '10.9.0.0/16', gw: '192.0.2.1' }] } }, 999, /route add 10\.9\.0\.0\/16 via 192\.0\.2\.1/],
     ];
     await expectRefused({ node, pod, box: ipamBox, net: 'mvnet', conf: (extra) => ({ ...base, ...extra }), cases });
+  });
+});
+
+describe('macvlan STATUS', () => {
+  it("is the IPAM plugin's STATUS, and success without IPAM", async () => {
+    const node = makeNetns('node');
+    const status = (conf: unknown) => cni('STATUS', { node, id: '', conf });
+    const conf = { ...macvlanConf({ master: 'any0', ipam: hostLocal() }), cniVersion: '1.1.0' };
+    expect(await status(conf)).toMatchObject({ code: 0, stdout: '' });
+    expect(await status({ ...conf, ipam: undefined })).toMatchObject({ code: 0, stdout: '' });
+    const missing = await status({ ...conf, ipam: { type: 'no-such-ipam' } });
+    expect(missing.json).toMatchObject({ msg: expect.stringContaining('no-such-ipam') });
   });
 });
 
