@@ -81,7 +81,7 @@ function addon(): typeof Addon {
  * One of the addon's enum objects, read from the addon on first use, so that importing this file
  * loads nothing (a CLI command or a library user that never calls native code needs no .node).
  */
-function lazyEnum<K extends 'FailureKind' | 'LinkKind' | 'ReadEnd'>(name: K): (typeof Addon)[K] {
+function lazyEnum<K extends 'FailureKind' | 'LinkKind' | 'ReadEnd' | 'SublinkKind'>(name: K): (typeof Addon)[K] {
   return new Proxy({} as (typeof Addon)[K], {
     get: (_, key) => Reflect.get(addon()[name], key),
     has: (_, key) => Reflect.has(addon()[name], key),
@@ -391,4 +391,37 @@ export async function vrfAdd(req: Addon.VrfAddRequest): Promise<number> {
 /** vrf's DEL: the interface released; resolves to whether the VRF, left empty, was deleted. */
 export async function vrfDel(req: Addon.VrfDelRequest): Promise<boolean> {
   return call('vrfDel', () => addon().vrfDel(req));
+}
+
+// macvlan, ipvlan and vlan: a link on a master made into the pod, its deletion and CHECK's view
+// (native/core/src/kernel/sublink.rs).
+export type {
+  SublinkAddRequest,
+  SublinkAddResult,
+  SublinkConfigureRequest,
+  SublinkInspectRequest,
+  SublinkInspectResult,
+  SublinkSpec,
+  SublinkState,
+} from '../native/addon/index.js';
+
+/** The kind of link a sublink plugin makes: SublinkSpec's `kind`. */
+export const SublinkKind = lazyEnum('SublinkKind');
+export type SublinkKind = Addon.SublinkKind;
+
+/** Create the link on its master straight into the pod, renamed to `ifname` there; left down. */
+export async function sublinkAdd(req: Addon.SublinkAddRequest): Promise<Addon.SublinkAddResult> {
+  return call('sublinkAdd', () => addon().sublinkAdd(req));
+}
+/** In the pod: ConfigureIface with `iface`, else the link only brought up; the link afterwards. */
+export async function sublinkConfigure(req: Addon.SublinkConfigureRequest): Promise<Addon.LinkInfo> {
+  return call('sublinkConfigure', () => addon().sublinkConfigure(req));
+}
+/** Delete the pod's link; false when it was gone. NativeError kind netnsGone when the namespace is gone. */
+export async function sublinkDel(podNetns: string, ifname: string): Promise<boolean> {
+  return call('sublinkDel', () => addon().sublinkDel(podNetns, ifname));
+}
+/** The master (found or not) and the pod's link with its kind facts, addresses and the pod's routes. */
+export async function sublinkInspect(req: Addon.SublinkInspectRequest): Promise<Addon.SublinkInspectResult> {
+  return call('sublinkInspect', () => addon().sublinkInspect(req));
 }

@@ -10,13 +10,16 @@ const loaders: Record<string, () => Promise<{ default: Plugin<unknown> }>> = {
   firewall: () => import('../plugins/firewall/index.js'),
   flannel: () => import('../plugins/flannel/index.js'),
   'host-local': () => import('../plugins/host-local/index.js'),
+  ipvlan: () => import('../plugins/ipvlan/index.js'),
   loopback: () => import('../plugins/loopback/index.js'),
+  macvlan: () => import('../plugins/macvlan/index.js'),
   portmap: () => import('../plugins/portmap/index.js'),
   sbr: () => import('../plugins/sbr/index.js'),
   tap: () => import('../plugins/tap/index.js'),
   static: () => import('../plugins/static/index.js'),
   tuning: () => import('../plugins/tuning/index.js'),
   vrf: () => import('../plugins/vrf/index.js'),
+  vlan: () => import('../plugins/vlan/index.js'),
 };
 
 /** Names of the plugin types we provide. */

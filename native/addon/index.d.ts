@@ -435,6 +435,47 @@ export interface StringsOutcome {
   value?: Array<string>
 }
 
+/**
+ * A macvlan, ipvlan or vlan link on its master (by name, or the default route's interface), made
+ * under a temporary name straight into the pod namespace and renamed to `ifname` there; left down.
+ * Kind invalid (naming the field) for a bad mode, VLAN id, MAC or an MTU above the master's; kind
+ * notFound when the master is missing.
+ */
+export declare function sublinkAdd(req: SublinkAddRequest): Promise<SublinkAddOutcome>
+
+/** Outcome of sublinkAdd. */
+export interface SublinkAddOutcome {
+  error?: Failure
+  value?: SublinkAddResult
+}
+
+/**
+ * In the pod: with `iface`, the reference's ConfigureIface (addresses, link up, routes, DAD);
+ * without, the link only brought up.
+ */
+export declare function sublinkConfigure(req: SublinkConfigureRequest): Promise<SublinkConfigureOutcome>
+
+/** Outcome of sublinkConfigure: the link afterwards. */
+export interface SublinkConfigureOutcome {
+  error?: Failure
+  value?: LinkInfo
+}
+
+/** Delete the pod's link; false when it was already gone, kind netnsGone when the namespace is. */
+export declare function sublinkDel(podNetns: string, ifname: string): Promise<BoolOutcome>
+
+/**
+ * CHECK's view: whether the master is there, and the pod's link with its kind, mode, VLAN id,
+ * addresses and the pod's routes.
+ */
+export declare function sublinkInspect(req: SublinkInspectRequest): Promise<SublinkInspectOutcome>
+
+/** Outcome of sublinkInspect. */
+export interface SublinkInspectOutcome {
+  error?: Failure
+  value?: SublinkInspectResult
+}
+
 /** Read a net.* sysctl inside a namespace ("net.ipv4.ip_forward" or "net/ipv4/ip_forward"). */
 export declare function sysctlGet(netns: string | undefined | null, key: string): Promise<StringOutcome>
 
@@ -1068,6 +1109,92 @@ export interface SpoofCheckEntry {
   ifname: string
   hostIfname: string
   mac: string
+}
+
+/** A sublink plugin's link to create in a pod. */
+export interface SublinkAddRequest {
+  /** the namespace playing the host (absent = the caller's own) */
+  hostNetns?: string
+  /** the pod's network namespace (a path the calling process can open) */
+  podNetns: string
+  /** its final name in the pod (CNI_IFNAME) */
+  ifname: string
+  spec: SublinkSpec
+}
+
+/** The link made, and the master it was made on. */
+export interface SublinkAddResult {
+  link: LinkInfo
+  /** the master's name (the default-route interface when none was asked for) */
+  master: string
+}
+
+/**
+ * ADD's last step, in the pod: with `iface`, the reference's ConfigureIface (iface::configure);
+ * without, the link only brought up (macvlan without IPAM). Reports the link.
+ */
+export interface SublinkConfigureRequest {
+  podNetns: string
+  ifname: string
+  iface?: PodIface
+}
+
+/** CHECK's question: the pod's link and the master by name. */
+export interface SublinkInspectRequest {
+  hostNetns?: string
+  podNetns: string
+  ifname: string
+  master?: string
+  linkInContainer: boolean
+}
+
+/** CHECK's answer. */
+export interface SublinkInspectResult {
+  /** the master's name when it was found (a default-route lookup included) */
+  master?: string
+  /** absent when the pod has no link of that name */
+  state?: SublinkState
+}
+
+/** The kind of link a sublink plugin makes on its master. */
+export declare enum SublinkKind {
+  Macvlan = 'macvlan',
+  Ipvlan = 'ipvlan',
+  Vlan = 'vlan',
+}
+
+/** The link a sublink plugin's ADD makes: what, on which master, with which settings. */
+export interface SublinkSpec {
+  /** `macvlan`, `ipvlan` or `vlan`; absent = macvlan */
+  kind?: SublinkKind
+  /** the master's name; absent = the interface of the first default route */
+  master?: string
+  /** the master lives in the pod namespace: it is looked up, and the link created, there */
+  linkInContainer: boolean
+  /** macvlan: bridge (default), private, vepa, passthru; ipvlan: l2 (default), l3, l3s */
+  mode?: string
+  /** vlan: the 802.1Q id (0–4094) */
+  vlanId?: number
+  /** 0 or absent = the kernel's default (the master's MTU); at most the master's MTU */
+  mtu?: number
+  /** macvlan: the link's MAC address */
+  mac?: string
+  /** macvlan: the broadcast/multicast receive queue length requested (IFLA_MACVLAN_BC_QUEUE_LEN) */
+  bcQueueLen?: number
+}
+
+/** The pod's link as the kernel has it. */
+export interface SublinkState {
+  link: LinkInfo
+  /** the IFLA_INFO_KIND the kernel reports (macvlan, ipvlan, vlan, or another kind) */
+  kindName: string
+  /** macvlan or ipvlan mode by the plugins' names (bridge, private, vepa, passthru, source; l2, l3, l3s) */
+  mode?: string
+  vlanId?: number
+  /** addresses on the link (host scope left out) */
+  addresses: Array<string>
+  /** routes of the pod's main table, every link's (the reference checks them that way) */
+  routes: Array<Route>
 }
 
 /** One sysctl: `key` relative to /proc/sys in slash form ("net/ipv4/conf/eth0/rp_filter"). */

@@ -17,12 +17,15 @@ export const SHIPPED_PLUGINS: readonly string[] = [
   'firewall',
   'flannel',
   'host-local',
+  'ipvlan',
   'loopback',
+  'macvlan',
   'portmap',
   'sbr',
   'static',
   'tap',
   'tuning',
+  'vlan',
   'vrf',
 ];
 export const CNITOOL = join(ROOT, '.cache', 'bin', 'cnitool');

@@ -10,6 +10,7 @@ mod net;
 mod nft;
 mod portmap;
 mod sbr;
+mod sublink;
 mod tap;
 mod tuning;
 mod vrf;

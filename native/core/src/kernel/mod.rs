@@ -17,6 +17,7 @@ mod resident;
 mod route;
 mod rtnl;
 mod sbr;
+mod sublink;
 mod sysctl;
 mod tap;
 mod tc;
@@ -38,6 +39,10 @@ pub use portmap::{portmap_add, PortmapAddResult};
 pub use resident::Resident;
 pub use sbr::{
     sbr_add_here, sbr_del_here, sbr_inspect_here, SbrAddRequest, SbrAddress, SbrDelRequest, SbrInspectRequest, SbrRule, SbrRuleState,
+};
+pub use sublink::{
+    sublink_add_here, sublink_configure_here, sublink_del_here, sublink_inspect_here, SublinkAddRequest, SublinkAddResult,
+    SublinkConfigureRequest, SublinkInspectRequest, SublinkInspectResult, SublinkKind, SublinkSpec, SublinkState,
 };
 pub use tap::{tap_add_here, TapRequest};
 pub use tc::{
