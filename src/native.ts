@@ -367,3 +367,15 @@ export async function portmapGc(req: Addon.NftGcRequest): Promise<void> {
 export async function portmapList(hostNetns?: string, network?: string): Promise<Addon.PortmapEntry[]> {
   return call('portmapList', () => addon().portmapList(hostNetns ?? null, network ?? null));
 }
+
+// host-device: a node device moved into the pod and back (native/core/src/kernel/hostdev.rs).
+export type { HostDeviceAddRequest, HostDeviceDelRequest, HostDeviceDelResult, HostDeviceSelector } from '../native/addon/index.js';
+
+/** Move a node device (by name or MAC) into the pod as `ifname`, through a temporary namespace; undone on a failure. */
+export async function hostDeviceAdd(req: Addon.HostDeviceAddRequest): Promise<Addon.LinkInfo> {
+  return call('hostDeviceAdd', () => addon().hostDeviceAdd(req));
+}
+/** Move the pod's `ifname` back to the node under its ifalias; NativeError kind netnsGone when the pod is gone. */
+export async function hostDeviceDel(req: Addon.HostDeviceDelRequest): Promise<Addon.HostDeviceDelResult> {
+  return call('hostDeviceDel', () => addon().hostDeviceDel(req));
+}

@@ -5,6 +5,7 @@ mod agent;
 mod bandwidth;
 mod exec;
 mod firewall;
+mod hostdev;
 mod net;
 mod nft;
 mod portmap;

@@ -6,6 +6,7 @@
 mod addr;
 mod bridge;
 mod conntrack;
+mod hostdev;
 mod inspect;
 mod link;
 pub(crate) mod netns;
@@ -40,4 +41,7 @@ pub use tc::{
 pub use tuning::{
     tuning_apply_here, tuning_inspect_here, tuning_restore_here, LinkTuning, SysctlValue, TuningInspectRequest, TuningInspectResult,
     TuningLinkState, TuningPrior, TuningRequest,
+};
+pub use hostdev::{
+    host_device_add_here, host_device_del_here, HostDeviceAddRequest, HostDeviceDelRequest, HostDeviceDelResult, HostDeviceSelector, LOOKUP_OP as HOST_DEVICE_LOOKUP_OP,
 };
