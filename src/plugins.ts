@@ -7,6 +7,7 @@ const loaders: Record<string, () => Promise<{ default: Plugin<unknown> }>> = {
   bandwidth: () => import('../plugins/bandwidth/index.js'),
   bridge: () => import('../plugins/bridge/index.js'),
   firewall: () => import('../plugins/firewall/index.js'),
+  'host-device': () => import('../plugins/host-device/index.js'),
   'host-local': () => import('../plugins/host-local/index.js'),
   loopback: () => import('../plugins/loopback/index.js'),
   portmap: () => import('../plugins/portmap/index.js'),

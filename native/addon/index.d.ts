@@ -193,11 +193,17 @@ export interface FirewallInspectOutcome {
  */
 export declare function hostDeviceAdd(req: HostDeviceAddRequest): Promise<HostDeviceAddOutcome>
 
-/** Outcome of hostDeviceAdd: the device as the pod has it. */
+/** Outcome of hostDeviceAdd and hostDeviceConfigure: the device as the pod has it. */
 export interface HostDeviceAddOutcome {
   error?: Failure
   value?: LinkInfo
 }
+
+/**
+ * host-device's ADD after IPAM: the reference's ConfigureIface on the moved device in the pod
+ * (addresses, link up, routes with gateways resolved, IPv6 DAD). Resolves to the link afterwards.
+ */
+export declare function hostDeviceConfigure(req: HostDeviceConfigureRequest): Promise<HostDeviceAddOutcome>
 
 /**
  * host-device's DEL: move the pod's `ifname` back to the node through a temporary namespace,
@@ -706,6 +712,13 @@ export interface HostDeviceAddRequest {
   device: HostDeviceSelector
   /** CNI_IFNAME: the device's name in the pod */
   ifname: string
+}
+
+/** The layer-3 half of ADD, once IPAM has answered: ConfigureIface on the moved device. */
+export interface HostDeviceConfigureRequest {
+  podNetns: string
+  ifname: string
+  iface: PodIface
 }
 
 /** The host-device plugin's DEL: move the pod's `ifname` back to the node under its alias. */

@@ -3,7 +3,7 @@
 //! unshares a temporary one and enters the pod's.
 
 use fastcni_core::kernel as fc;
-use fastcni_core::kernel::{HostDeviceAddRequest, HostDeviceDelRequest, HostDeviceDelResult};
+use fastcni_core::kernel::{HostDeviceAddRequest, HostDeviceConfigureRequest, HostDeviceDelRequest, HostDeviceDelResult};
 use fastcni_core::LinkInfo;
 use napi::bindgen_prelude::Object;
 use napi::{Env, Result};
@@ -11,7 +11,7 @@ use napi_derive::napi;
 
 use crate::net::on_own_thread;
 
-outcome!("Outcome of hostDeviceAdd: the device as the pod has it.", HostDeviceAddOutcome, LinkInfo);
+outcome!("Outcome of hostDeviceAdd and hostDeviceConfigure: the device as the pod has it.", HostDeviceAddOutcome, LinkInfo);
 outcome!("Outcome of hostDeviceDel.", HostDeviceDelOutcome, HostDeviceDelResult);
 
 /// host-device's ADD: find the node's device (by name or MAC), move it through a temporary
@@ -21,6 +21,13 @@ outcome!("Outcome of hostDeviceDel.", HostDeviceDelOutcome, HostDeviceDelResult)
 #[napi(ts_return_type = "Promise<HostDeviceAddOutcome>")]
 pub fn host_device_add(env: &Env, req: HostDeviceAddRequest) -> Result<Object<'_>> {
     on_own_thread(env, "fastcni-hostdev", move || fc::host_device_add_here(&req), HostDeviceAddOutcome::of)
+}
+
+/// host-device's ADD after IPAM: the reference's ConfigureIface on the moved device in the pod
+/// (addresses, link up, routes with gateways resolved, IPv6 DAD). Resolves to the link afterwards.
+#[napi(ts_return_type = "Promise<HostDeviceAddOutcome>")]
+pub fn host_device_configure(env: &Env, req: HostDeviceConfigureRequest) -> Result<Object<'_>> {
+    on_own_thread(env, "fastcni-hostdev", move || fc::host_device_configure_here(&req), HostDeviceAddOutcome::of)
 }
 
 /// host-device's DEL: move the pod's `ifname` back to the node through a temporary namespace,

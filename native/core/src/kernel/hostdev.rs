@@ -18,6 +18,7 @@ use netlink_packet_core::DefaultNla;
 use netlink_packet_route::link::{LinkAttribute, LinkMessage};
 use netlink_packet_route::RouteNetlinkMessage;
 
+use super::iface::{self, rename_msg, PodIface};
 use super::link::{self, Link};
 use super::netns;
 use super::rtnl::Rtnl;
@@ -64,6 +65,15 @@ pub struct HostDeviceDelResult {
     pub restored: Option<String>,
 }
 
+/// The layer-3 half of ADD, once IPAM has answered: ConfigureIface on the moved device.
+#[derive(Debug, Clone, Default)]
+#[cfg_attr(feature = "napi", napi_derive::napi(object))]
+pub struct HostDeviceConfigureRequest {
+    pub pod_netns: String,
+    pub ifname: String,
+    pub iface: PodIface,
+}
+
 /// The op of a failed lookup of the node's device (kind notFound), for the plugin to name the field.
 pub const LOOKUP_OP: &str = "host device lookup";
 
@@ -72,14 +82,6 @@ pub fn set_netns_msg(index: u32, fd: i32) -> RouteNetlinkMessage {
     let mut m = LinkMessage::default();
     m.header.index = index;
     m.attributes.push(LinkAttribute::NetNsFd(fd));
-    RouteNetlinkMessage::NewLink(m)
-}
-
-/// RTM_NEWLINK renaming link `index` (IFLA_IFNAME).
-pub fn rename_msg(index: u32, name: &str) -> RouteNetlinkMessage {
-    let mut m = LinkMessage::default();
-    m.header.index = index;
-    m.attributes.push(LinkAttribute::IfName(name.to_string()));
     RouteNetlinkMessage::NewLink(m)
 }
 
@@ -166,10 +168,20 @@ fn spaces(host_netns: Option<&str>, pod_netns: &str) -> Result<Spaces> {
 /// What ADD has done so far, undone in reverse on a failure.
 enum AddStep {
     /// in the temporary namespace under its node name; `up` = it was up in the node
-    InTemp { orig: String, up: bool },
-    Renamed { orig: String, ifname: String },
-    Aliased { ifname: String },
-    InPod { ifname: String },
+    InTemp {
+        orig: String,
+        up: bool,
+    },
+    Renamed {
+        orig: String,
+        ifname: String,
+    },
+    Aliased {
+        ifname: String,
+    },
+    InPod {
+        ifname: String,
+    },
 }
 
 fn undo_add(s: &mut Spaces, steps: Vec<AddStep>) -> Vec<String> {
@@ -187,7 +199,13 @@ fn undo_add(s: &mut Spaces, steps: Vec<AddStep>) -> Vec<String> {
             AddStep::InTemp { orig, up } => by_name(&mut s.temp, orig, "undo: back to node")
                 .and_then(|l| s.temp.ack("undo: back to node", set_netns_msg(l.info.index, s.host_fd.as_raw_fd()), 0))
                 // moving between namespaces sets a link down: bring it up again as it was
-                .and_then(|()| if *up { by_name(&mut s.host, orig, "undo: up").and_then(|l| link::set_up(&mut s.host, l.info.index, true)) } else { Ok(()) }),
+                .and_then(|()| {
+                    if *up {
+                        by_name(&mut s.host, orig, "undo: up").and_then(|l| link::set_up(&mut s.host, l.info.index, true))
+                    } else {
+                        Ok(())
+                    }
+                }),
         };
         if let Err(e) = r {
             problems.push(e.message);
@@ -240,6 +258,15 @@ fn move_in(s: &mut Spaces, dev: &Link, ifname: &str, steps: &mut Vec<AddStep>) -
     Ok(by_name(&mut s.pod, ifname, "find in pod netns")?.info)
 }
 
+/// ConfigureIface on the pod's `ifname` (addresses, up, routes, DAD), on the calling thread, which
+/// must be a throwaway one (it enters the pod). Returns the link as configured.
+pub fn host_device_configure_here(req: &HostDeviceConfigureRequest) -> Result<LinkInfo> {
+    netns::enter(&netns::open(&req.pod_netns)?, &req.pod_netns)?;
+    let mut pod = Rtnl::open()?;
+    let l = by_name(&mut pod, &req.ifname, "configure interface")?;
+    Ok(iface::configure(&mut pod, l.info.index, &req.ifname, &req.iface)?.info)
+}
+
 /// DEL on the calling thread, which must be a throwaway one: move the pod's `ifname` through a
 /// temporary namespace back to the node, renamed to its ifalias, the alias cleared, left down (its
 /// state before ADD is not known). Kind netnsGone when the pod's namespace is gone; invalid when
@@ -278,7 +305,13 @@ fn move_out(s: &mut Spaces, ifname: &str, alias: &str) -> Result<()> {
 fn undo_del(s: &mut Spaces, ifname: &str, up: bool) -> Vec<String> {
     let r = by_name(&mut s.temp, ifname, "undo: back to pod")
         .and_then(|l| s.temp.ack("undo: back to pod", set_netns_msg(l.info.index, s.pod_fd.as_raw_fd()), 0))
-        .and_then(|()| if up { by_name(&mut s.pod, ifname, "undo: up").and_then(|l| link::set_up(&mut s.pod, l.info.index, true)) } else { Ok(()) });
+        .and_then(|()| {
+            if up {
+                by_name(&mut s.pod, ifname, "undo: up").and_then(|l| link::set_up(&mut s.pod, l.info.index, true))
+            } else {
+                Ok(())
+            }
+        });
     r.err().map(|e| vec![e.message]).unwrap_or_default()
 }
 
