@@ -56,7 +56,12 @@ export function linkNames(ns: Netns): string[] {
 }
 
 /** A host-device network config (cniVersion 1.0.0, the reference's newest in Debian) with host-local IPAM unless `ipam: false`. */
-export function hostDeviceConf(o: { dataDir: string; select?: Record<string, unknown>; ipam?: boolean; extra?: Record<string, unknown> }) {
+export function hostDeviceConf(o: {
+  dataDir: string;
+  select?: Record<string, unknown>;
+  ipam?: boolean;
+  extra?: Record<string, unknown>;
+}): Record<string, unknown> {
   return {
     cniVersion: '1.0.0',
     name: 'hdnet',
