@@ -61,43 +61,43 @@ describe('host-device through a runtime', () => {
   });
 });
 
+/**
+ * On one call path, from a fresh private caller at `dir`: ADD, CHECK, an ADD naming a device the
+ * node lacks, DEL; checked in the kernel. Returns the two ADDs' stdout.
+ */
+async function viaPath(path: CallPath, socketPath: string, dir: string): Promise<string[]> {
+  const { node, pod } = nodeAndPod();
+  nodeDevice(node);
+  const caller = await privateCaller({ node, pod, dir });
+  // IPAM's files where only the caller sees them
+  const conf = hostDeviceConf({ dataDir: join(dir, 'data-link', 'ipam') });
+  const reserved = async () => (await caller.files(join('data', 'ipam', 'hdnet'))).filter((f) => f.endsWith('/10.77.0.2'));
+  const call = (command: string, c: unknown) => {
+    const env = { CNI_COMMAND: command, CNI_CONTAINERID: 'ctr-mnt', CNI_IFNAME: 'eth0', CNI_NETNS: caller.netnsPath, CNI_PATH: OUR_BIN };
+    return callOnPath(path, { caller, plugin: 'host-device', socketPath, env, conf: c });
+  };
+  const add = await call('ADD', conf);
+  expect(add, `${path} ADD`).toMatchObject({ code: 0, stderr: '' });
+  expect(linkState(pod, 'eth0')).toMatchObject({ ifalias: DEVICE, up: true, addresses: ['10.77.0.2/24'] });
+  expect(await reserved()).toHaveLength(1);
+  const check = await call('CHECK', { ...conf, prevResult: JSON.parse(add.stdout) });
+  expect(check, `${path} CHECK`).toEqual({ code: 0, stdout: '', stderr: '' });
+  const missing = await call('ADD', { ...conf, device: 'hd9' });
+  expect(missing.code, missing.stdout).toBe(1);
+  expect(JSON.parse(missing.stdout)).toMatchObject({ code: 7, msg: expect.stringMatching(/^device: failed to find host device/) });
+  const del = await call('DEL', conf);
+  expect(del, `${path} DEL`).toEqual({ code: 0, stdout: '', stderr: '' });
+  expect(linkState(node, DEVICE)).toMatchObject({ ifname: DEVICE, up: false });
+  expect(await reserved()).toEqual([]);
+  return [add.stdout, missing.stdout];
+}
+
 describe('host-device from a caller in a mount namespace of its own', () => {
   it('ADD, CHECK, DEL and a missing device: the same bytes through the agent, the fallback and in-process', async () => {
-    const agent = await startAgentProcess();
+    const { socketPath } = await startAgentProcess();
     const dir = tempDir('private');
-    const outputs: Record<CallPath, string[]> = { agent: [], fallback: [], 'in-process': [] };
-    for (const path of ['agent', 'fallback', 'in-process'] as const) {
-      const { node, pod } = nodeAndPod();
-      nodeDevice(node);
-      const caller = await privateCaller({ node, pod, dir });
-      // IPAM's files where only the caller sees them
-      const conf = hostDeviceConf({ dataDir: join(dir, 'data-link', 'ipam') });
-      const env = (command: string) => ({
-        CNI_COMMAND: command,
-        CNI_CONTAINERID: 'ctr-mnt',
-        CNI_IFNAME: 'eth0',
-        CNI_NETNS: caller.netnsPath,
-        CNI_PATH: OUR_BIN,
-      });
-      const call = (command: string, c: unknown) =>
-        callOnPath(path, { caller, plugin: 'host-device', socketPath: agent.socketPath, env: env(command), conf: c });
-      const add = await call('ADD', conf);
-      expect(add, `${path} ADD`).toMatchObject({ code: 0, stderr: '' });
-      expect(linkState(pod, 'eth0')).toMatchObject({ ifalias: DEVICE, up: true, addresses: ['10.77.0.2/24'] });
-      expect(await caller.files(join('data', 'ipam', 'hdnet'))).toContain(join(dir, 'data', 'ipam', 'hdnet', '10.77.0.2'));
-      outputs[path].push(add.stdout);
-      const check = await call('CHECK', { ...conf, prevResult: JSON.parse(add.stdout) });
-      expect(check, `${path} CHECK`).toEqual({ code: 0, stdout: '', stderr: '' });
-      const missing = await call('ADD', { ...conf, device: 'hd9' });
-      expect(missing.code, missing.stdout).toBe(1);
-      outputs[path].push(missing.stdout);
-      const del = await call('DEL', conf);
-      expect(del, `${path} DEL`).toEqual({ code: 0, stdout: '', stderr: '' });
-      expect(linkState(node, DEVICE)).toMatchObject({ ifname: DEVICE, up: false });
-      expect(await caller.files(join('data', 'ipam', 'hdnet'))).not.toContain(join(dir, 'data', 'ipam', 'hdnet', '10.77.0.2'));
-    }
-    expect(JSON.parse(outputs.agent[1]!)).toMatchObject({ code: 7, msg: expect.stringMatching(/^device: failed to find host device/) });
-    expect(outputs.fallback).toEqual(outputs.agent);
-    expect(outputs['in-process']).toEqual(outputs.agent);
+    const agent = await viaPath('agent', socketPath, dir);
+    expect(await viaPath('fallback', socketPath, dir)).toEqual(agent);
+    expect(await viaPath('in-process', socketPath, dir)).toEqual(agent);
   });
 });
