@@ -372,6 +372,7 @@ export async function portmapList(hostNetns?: string, network?: string): Promise
 // host-device: a node device moved into the pod and back (native/core/src/kernel/hostdev.rs).
 export type {
   HostDeviceAddRequest,
+  HostDeviceAddResult,
   HostDeviceConfigureRequest,
   HostDeviceDelRequest,
   HostDeviceDelResult,
@@ -379,7 +380,7 @@ export type {
 } from '../native/addon/index.js';
 
 /** Move a node device (by name or MAC) into the pod as `ifname`, through a temporary namespace; undone on a failure. */
-export async function hostDeviceAdd(req: Addon.HostDeviceAddRequest): Promise<Addon.LinkInfo> {
+export async function hostDeviceAdd(req: Addon.HostDeviceAddRequest): Promise<Addon.HostDeviceAddResult> {
   return call('hostDeviceAdd', () => addon().hostDeviceAdd(req));
 }
 /** Move the pod's `ifname` back to the node under its ifalias; NativeError kind netnsGone when the pod is gone. */

@@ -193,22 +193,29 @@ export interface FirewallInspectOutcome {
  */
 export declare function hostDeviceAdd(req: HostDeviceAddRequest): Promise<HostDeviceAddOutcome>
 
-/** Outcome of hostDeviceAdd and hostDeviceConfigure: the device as the pod has it. */
+/** Outcome of hostDeviceAdd. */
 export interface HostDeviceAddOutcome {
   error?: Failure
-  value?: LinkInfo
+  value?: HostDeviceAddResult
 }
 
 /**
  * host-device's ADD after IPAM: the reference's ConfigureIface on the moved device in the pod
  * (addresses, link up, routes with gateways resolved, IPv6 DAD). Resolves to the link afterwards.
  */
-export declare function hostDeviceConfigure(req: HostDeviceConfigureRequest): Promise<HostDeviceAddOutcome>
+export declare function hostDeviceConfigure(req: HostDeviceConfigureRequest): Promise<HostDeviceConfigureOutcome>
+
+/** Outcome of hostDeviceConfigure: the device as the pod has it. */
+export interface HostDeviceConfigureOutcome {
+  error?: Failure
+  value?: LinkInfo
+}
 
 /**
  * host-device's DEL: move the pod's `ifname` back to the node through a temporary namespace,
  * renamed to its ifalias, the alias cleared, left down. Kind netnsGone when the pod's namespace is
- * gone; `restored` undefined when the pod has no such link.
+ * gone; `restored` undefined when the pod has no such link. With `up` (undoing an ADD) the device
+ * is set up again in the node.
  */
 export declare function hostDeviceDel(req: HostDeviceDelRequest): Promise<HostDeviceDelOutcome>
 
@@ -714,6 +721,14 @@ export interface HostDeviceAddRequest {
   ifname: string
 }
 
+/** What ADD did. */
+export interface HostDeviceAddResult {
+  /** the device as the pod has it */
+  link: LinkInfo
+  /** it was up in the node (what undoing the ADD restores) */
+  nodeUp: boolean
+}
+
 /** The layer-3 half of ADD, once IPAM has answered: ConfigureIface on the moved device. */
 export interface HostDeviceConfigureRequest {
   podNetns: string
@@ -726,6 +741,8 @@ export interface HostDeviceDelRequest {
   hostNetns?: string
   podNetns: string
   ifname: string
+  /** set it up again in the node: a failed ADD's undo, for a device that was up before */
+  up: boolean
 }
 
 /** What DEL did. */

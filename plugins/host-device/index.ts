@@ -23,7 +23,7 @@ function ipamType(conf: HostDeviceConfig): string | undefined {
 }
 
 /** The device moved into the pod; a node without it is the config's problem (code 7, naming the field). */
-async function moveIn(dev: Extract<ResolvedDevice, { dpdk: false }>, ctx: PluginContext): Promise<native.LinkInfo> {
+async function moveIn(dev: Extract<ResolvedDevice, { dpdk: false }>, ctx: PluginContext): Promise<native.HostDeviceAddResult> {
   try {
     return await native.hostDeviceAdd({
       hostNetns: ctx.hostNetns,
@@ -39,8 +39,9 @@ async function moveIn(dev: Extract<ResolvedDevice, { dpdk: false }>, ctx: Plugin
   }
 }
 
-function moveOut(ctx: PluginContext): Promise<native.HostDeviceDelResult> {
-  return native.hostDeviceDel({ hostNetns: ctx.hostNetns, podNetns: ctx.paths.local(ctx.netns), ifname: ctx.ifname });
+/** The device back to the node; `up` again for a failed ADD's undo, when it was up before. */
+function moveOut(ctx: PluginContext, up = false): Promise<native.HostDeviceDelResult> {
+  return native.hostDeviceDel({ hostNetns: ctx.hostNetns, podNetns: ctx.paths.local(ctx.netns), ifname: ctx.ifname, up });
 }
 
 async function add(conf: HostDeviceConfig, ctx: PluginContext): Promise<Result> {
@@ -49,8 +50,8 @@ async function add(conf: HostDeviceConfig, ctx: PluginContext): Promise<Result> 
   return withRollback(async (rb) => {
     const result: Result = {};
     if (!dev.dpdk) {
-      const link = await moveIn(dev, ctx);
-      rb.push(() => moveOut(ctx));
+      const { link, nodeUp } = await moveIn(dev, ctx);
+      rb.push(() => moveOut(ctx, nodeUp));
       result.interfaces = [{ name: link.name, mac: link.mac, sandbox: ctx.netns }];
     }
     if (!type) return result;

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { reservations, sandbox } from '../helpers/cli.js';
 import { cni, nodeAndPod } from '../helpers/fixtures.js';
-import { DEVICE, DEVICE_MAC, FAR_ADDRESS, hostDeviceConf, linkNames, linkState, nodeDevice } from '../helpers/host-device.js';
+import { DEVICE, DEVICE_MAC, FAR_ADDRESS, hostDeviceConf, linkNames, linkState, nodeDevice, SUBNET } from '../helpers/host-device.js';
 import { inNs, ip, makeNetns, removeNetns, type Netns } from '../helpers/netns.js';
 import { REF_BIN } from '../helpers/run-plugin.js';
 
@@ -169,7 +169,7 @@ describe('host-device bad input: the code, nothing moved, nothing reserved', () 
     const missing = hostDeviceConf({ dataDir: s.dataDir, select: { device: 'hd9' } });
     expect(await refused({ conf: missing, node, pod, dataDir: s.dataDir })).toEqual({
       code: 7,
-      msg: 'device: failed to find host device: no link "hd9" in the node\'s network namespace',
+      msg: 'device: failed to find host device: no link "hd9" in the node\'s network namespace (missing, or moved into a pod already)',
     });
     const noMac = hostDeviceConf({ dataDir: s.dataDir, select: { hwaddr: '02:fc:00:00:0d:99' } });
     expect((await refused({ conf: noMac, node, pod, dataDir: s.dataDir })).msg).toMatch(
@@ -191,7 +191,7 @@ describe('host-device bad input: the code, nothing moved, nothing reserved', () 
     expect(inUse.code).toBe(1);
     expect(inUse.json).toMatchObject({
       code: 7,
-      msg: `device: failed to find host device: no link "${DEVICE}" in the node's network namespace`,
+      msg: `device: failed to find host device: no link "${DEVICE}" in the node's network namespace (missing, or moved into a pod already)`,
     });
     expect(reservations(s, 'hdnet')).toEqual(['10.77.0.2']);
     expect(linkNames(other)).toEqual(['lo']);
@@ -209,7 +209,31 @@ describe('host-device bad input: the code, nothing moved, nothing reserved', () 
     expect(reservations(s, 'hdnet')).toEqual([]);
   });
 
-  it('an IPAM failure after the move puts the device back', async () => {
+  it('a device that cannot leave its namespace (a bridge): code 7, still in the node', async () => {
+    const { node, pod } = nodeAndPod();
+    const s = sandbox();
+    ip('-n', node.name, 'link', 'add', 'hdbr0', 'type', 'bridge');
+    const res = await refused({ conf: hostDeviceConf({ dataDir: s.dataDir, select: { device: 'hdbr0' } }), node, pod, dataDir: s.dataDir });
+    expect(res).toMatchObject({
+      code: 7,
+      msg: expect.stringMatching(/^failed to move "hdbr0" into the pod as "eth0": move to temporary netns: /),
+    });
+    expect(linkState(node, 'hdbr0')).toMatchObject({ ifname: 'hdbr0' });
+    expect(linkNames(pod)).toEqual(['lo']);
+  });
+
+  it('a route the pod cannot add: IPAM released, the device back in the node', async () => {
+    const { node, pod } = nodeAndPod();
+    nodeDevice(node);
+    const s = sandbox();
+    const ipam = { type: 'host-local', subnet: SUBNET, dataDir: s.dataDir, routes: [{ dst: '10.200.0.0/16', gw: '10.99.0.1' }] };
+    const res = await refused({ conf: hostDeviceConf({ dataDir: s.dataDir, extra: { ipam } }), node, pod, dataDir: s.dataDir });
+    expect(res.msg).toMatch(/10\.200\.0\.0\/16/);
+    expect(linkState(node, DEVICE)).toEqual({ ifname: DEVICE, address: DEVICE_MAC, up: true, addresses: [] });
+    expect(linkNames(pod)).toEqual(['lo']);
+  });
+
+  it('an IPAM failure after the move puts the device back, up as it was', async () => {
     const { node, pod } = nodeAndPod();
     nodeDevice(node);
     const s = sandbox();
@@ -221,7 +245,7 @@ describe('host-device bad input: the code, nothing moved, nothing reserved', () 
     const res = await cni('ADD', { node, pod, id: 'ipam-bad', conf });
     expect(res.code, res.stdout).toBe(1);
     expect(res.json).toMatchObject({ code: 7, msg: expect.stringContaining('10.77.0.0/33') });
-    expect(linkState(node, DEVICE)).toEqual({ ifname: DEVICE, address: DEVICE_MAC, up: false, addresses: [] });
+    expect(linkState(node, DEVICE)).toEqual({ ifname: DEVICE, address: DEVICE_MAC, up: true, addresses: [] });
     expect(linkNames(pod)).toEqual(['lo']);
   });
 });

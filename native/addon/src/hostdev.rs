@@ -3,7 +3,9 @@
 //! unshares a temporary one and enters the pod's.
 
 use fastcni_core::kernel as fc;
-use fastcni_core::kernel::{HostDeviceAddRequest, HostDeviceConfigureRequest, HostDeviceDelRequest, HostDeviceDelResult};
+use fastcni_core::kernel::{
+    HostDeviceAddRequest, HostDeviceAddResult, HostDeviceConfigureRequest, HostDeviceDelRequest, HostDeviceDelResult,
+};
 use fastcni_core::LinkInfo;
 use napi::bindgen_prelude::Object;
 use napi::{Env, Result};
@@ -11,7 +13,8 @@ use napi_derive::napi;
 
 use crate::net::on_own_thread;
 
-outcome!("Outcome of hostDeviceAdd and hostDeviceConfigure: the device as the pod has it.", HostDeviceAddOutcome, LinkInfo);
+outcome!("Outcome of hostDeviceAdd.", HostDeviceAddOutcome, HostDeviceAddResult);
+outcome!("Outcome of hostDeviceConfigure: the device as the pod has it.", HostDeviceConfigureOutcome, LinkInfo);
 outcome!("Outcome of hostDeviceDel.", HostDeviceDelOutcome, HostDeviceDelResult);
 
 /// host-device's ADD: find the node's device (by name or MAC), move it through a temporary
@@ -25,14 +28,15 @@ pub fn host_device_add(env: &Env, req: HostDeviceAddRequest) -> Result<Object<'_
 
 /// host-device's ADD after IPAM: the reference's ConfigureIface on the moved device in the pod
 /// (addresses, link up, routes with gateways resolved, IPv6 DAD). Resolves to the link afterwards.
-#[napi(ts_return_type = "Promise<HostDeviceAddOutcome>")]
+#[napi(ts_return_type = "Promise<HostDeviceConfigureOutcome>")]
 pub fn host_device_configure(env: &Env, req: HostDeviceConfigureRequest) -> Result<Object<'_>> {
-    on_own_thread(env, "fastcni-hostdev", move || fc::host_device_configure_here(&req), HostDeviceAddOutcome::of)
+    on_own_thread(env, "fastcni-hostdev", move || fc::host_device_configure_here(&req), HostDeviceConfigureOutcome::of)
 }
 
 /// host-device's DEL: move the pod's `ifname` back to the node through a temporary namespace,
 /// renamed to its ifalias, the alias cleared, left down. Kind netnsGone when the pod's namespace is
-/// gone; `restored` undefined when the pod has no such link.
+/// gone; `restored` undefined when the pod has no such link. With `up` (undoing an ADD) the device
+/// is set up again in the node.
 #[napi(ts_return_type = "Promise<HostDeviceDelOutcome>")]
 pub fn host_device_del(env: &Env, req: HostDeviceDelRequest) -> Result<Object<'_>> {
     on_own_thread(env, "fastcni-hostdev", move || fc::host_device_del_here(&req), HostDeviceDelOutcome::of)

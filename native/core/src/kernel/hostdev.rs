@@ -55,6 +55,18 @@ pub struct HostDeviceDelRequest {
     pub host_netns: Option<String>,
     pub pod_netns: String,
     pub ifname: String,
+    /// set it up again in the node: a failed ADD's undo, for a device that was up before
+    pub up: bool,
+}
+
+/// What ADD did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "napi", napi_derive::napi(object))]
+pub struct HostDeviceAddResult {
+    /// the device as the pod has it
+    pub link: LinkInfo,
+    /// it was up in the node (what undoing the ADD restores)
+    pub node_up: bool,
 }
 
 /// What DEL did.
@@ -121,13 +133,13 @@ fn by_name(nl: &mut Rtnl, name: &str, op: &str) -> Result<Link> {
 fn find(nl: &mut Rtnl, sel: &HostDeviceSelector) -> Result<Link> {
     let not_found = |what: String| Failure::new(FailureKind::NotFound, LOOKUP_OP, format!("failed to find host device: {what}"));
     if let Some(name) = sel.name.as_deref() {
-        return link::by_name(nl, name)?.ok_or_else(|| not_found(format!("no link {name:?} in the node's network namespace")));
+        return link::by_name(nl, name)?
+            .ok_or_else(|| not_found(format!("no link {name:?} in the node's network namespace (missing, or moved into a pod already)")));
     }
     if let Some(mac) = sel.hwaddr.as_deref() {
-        return link::list(nl)?
-            .into_iter()
-            .find(|l| l.info.mac.eq_ignore_ascii_case(mac))
-            .ok_or_else(|| not_found(format!("no link with MAC address {mac} in the node's network namespace")));
+        return link::list(nl)?.into_iter().find(|l| l.info.mac.eq_ignore_ascii_case(mac)).ok_or_else(|| {
+            not_found(format!("no link with MAC address {mac} in the node's network namespace (missing, or moved into a pod already)"))
+        });
     }
     Err(Failure::invalid(LOOKUP_OP, "no device name or MAC address given"))
 }
@@ -227,14 +239,14 @@ fn failed(e: Failure, problems: Vec<String>) -> Failure {
 /// through a temporary namespace (renamed to `ifname`, its node name as ifalias) into the pod and
 /// set it up there. Returns the device as the pod has it. Kind notFound with op [`LOOKUP_OP`] when
 /// the node has no such device; netnsGone when the pod's namespace is gone.
-pub fn host_device_add_here(req: &HostDeviceAddRequest) -> Result<LinkInfo> {
+pub fn host_device_add_here(req: &HostDeviceAddRequest) -> Result<HostDeviceAddResult> {
     let mut s = spaces(req.host_netns.as_deref(), &req.pod_netns)?;
     let dev = find(&mut s.host, &req.device)?;
     let orig = dev.info.name.clone();
     let mut steps = Vec::new();
     let r = move_in(&mut s, &dev, &req.ifname, &mut steps);
     match r {
-        Ok(l) => Ok(l),
+        Ok(link) => Ok(HostDeviceAddResult { link, node_up: dev.info.up }),
         Err(e) => {
             let problems = undo_add(&mut s, steps);
             Err(failed(e.with_message_prefix(&format!("failed to move {orig:?} into the pod as {:?}", req.ifname)), problems))
@@ -269,7 +281,7 @@ pub fn host_device_configure_here(req: &HostDeviceConfigureRequest) -> Result<Li
 
 /// DEL on the calling thread, which must be a throwaway one: move the pod's `ifname` through a
 /// temporary namespace back to the node, renamed to its ifalias, the alias cleared, left down (its
-/// state before ADD is not known). Kind netnsGone when the pod's namespace is gone; invalid when
+/// state before ADD is not known) unless `up`. Kind netnsGone when the pod's namespace is gone; invalid when
 /// the link has no alias (not one this plugin moved).
 pub fn host_device_del_here(req: &HostDeviceDelRequest) -> Result<HostDeviceDelResult> {
     let mut s = spaces(req.host_netns.as_deref(), &req.pod_netns)?;
@@ -278,7 +290,13 @@ pub fn host_device_del_here(req: &HostDeviceDelRequest) -> Result<HostDeviceDelR
         return Err(Failure::invalid("host device del", format!("failed to find original ifname for {:?} (alias is not set)", req.ifname)));
     }
     s.pod.ack("move to temporary netns", set_netns_msg(dev.info.index, s.temp_fd.as_raw_fd()), 0)?;
-    let r = move_out(&mut s, &req.ifname, &alias);
+    let r = move_out(&mut s, &req.ifname, &alias).and_then(|()| {
+        if req.up {
+            by_name(&mut s.host, &alias, "link up").and_then(|l| link::set_up(&mut s.host, l.info.index, true))
+        } else {
+            Ok(())
+        }
+    });
     if let Err(e) = r {
         let problems = undo_del(&mut s, &req.ifname, dev.info.up);
         return Err(failed(e.with_message_prefix(&format!("failed to move {:?} back to the node as {alias:?}", req.ifname)), problems));

@@ -58,11 +58,11 @@ impl Drop for Named {
 
 fn add(node: &Named, pod: &Named, device: HostDeviceSelector) -> Result<LinkInfo> {
     let req = HostDeviceAddRequest { host_netns: Some(node.path()), pod_netns: pod.path(), device, ifname: "eth0".into() };
-    netns::on_thread(|| host_device_add_here(&req))
+    netns::on_thread(|| host_device_add_here(&req)).map(|r| r.link)
 }
 
 fn del(node: &Named, pod_path: String) -> Result<Option<String>> {
-    let req = HostDeviceDelRequest { host_netns: Some(node.path()), pod_netns: pod_path, ifname: "eth0".into() };
+    let req = HostDeviceDelRequest { host_netns: Some(node.path()), pod_netns: pod_path, ifname: "eth0".into(), up: false };
     netns::on_thread(|| host_device_del_here(&req)).map(|r| r.restored)
 }
 
@@ -118,7 +118,12 @@ fn failed_move_puts_the_device_back() {
     assert_eq!(before.split(':').next(), after.split(':').next());
     // a link without alias in the pod is not one of ours
     let e = netns::on_thread(|| {
-        host_device_del_here(&HostDeviceDelRequest { host_netns: Some(node.path()), pod_netns: pod.path(), ifname: "eth0".into() })
+        host_device_del_here(&HostDeviceDelRequest {
+            host_netns: Some(node.path()),
+            pod_netns: pod.path(),
+            ifname: "eth0".into(),
+            up: false,
+        })
     })
     .unwrap_err();
     assert_eq!(e.kind, FailureKind::Invalid);

@@ -23,8 +23,8 @@ mod tuning;
 
 pub use bridge::{attach_resident, bridge_del_here, bridge_del_resident, finish_resident, Attached};
 pub use hostdev::{
-    host_device_add_here, host_device_configure_here, host_device_del_here, HostDeviceAddRequest, HostDeviceConfigureRequest,
-    HostDeviceDelRequest, HostDeviceDelResult, HostDeviceSelector, LOOKUP_OP as HOST_DEVICE_LOOKUP_OP,
+    host_device_add_here, host_device_configure_here, host_device_del_here, HostDeviceAddRequest, HostDeviceAddResult,
+    HostDeviceConfigureRequest, HostDeviceDelRequest, HostDeviceDelResult, HostDeviceSelector, LOOKUP_OP as HOST_DEVICE_LOOKUP_OP,
 };
 pub use iface::PodIface;
 pub use inspect::{addr_list, link_del, link_list, loopback_set_here, pod_inspect_here, route_list, sysctl_get, sysctl_set};
