@@ -141,6 +141,16 @@ describe('host-device', () => {
     expect(linkNames(pod)).toEqual(['lo']);
     expect(reservations(s2, 'hdnet')).toEqual([]);
   });
+  it("STATUS is the IPAM plugin's", async () => {
+    const { node } = nodeAndPod();
+    const s = sandbox();
+    const conf = { ...hostDeviceConf({ dataDir: s.dataDir }), cniVersion: '1.1.0' };
+    const ok = await cni('STATUS', { node, id: '', conf });
+    expect(ok, ok.stdout).toMatchObject({ code: 0, stdout: '' });
+    const missing = await cni('STATUS', { node, id: '', conf: { ...conf, ipam: { type: 'fcni-no-such-ipam' } } });
+    expect(missing.code).toBe(1);
+    expect((missing.json as { msg: string }).msg).toMatch(/fcni-no-such-ipam/);
+  });
 });
 
 describe('host-device bad input: the code, nothing moved, nothing reserved', () => {
