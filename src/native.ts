@@ -425,3 +425,26 @@ export async function sublinkDel(podNetns: string, ifname: string): Promise<bool
 export async function sublinkInspect(req: Addon.SublinkInspectRequest): Promise<Addon.SublinkInspectResult> {
   return call('sublinkInspect', () => addon().sublinkInspect(req));
 }
+
+// host-device: a node device moved into the pod and back (native/core/src/kernel/hostdev.rs).
+export type {
+  HostDeviceAddRequest,
+  HostDeviceAddResult,
+  HostDeviceConfigureRequest,
+  HostDeviceDelRequest,
+  HostDeviceDelResult,
+  HostDeviceSelector,
+} from '../native/addon/index.js';
+
+/** Move a node device (by name or MAC) into the pod as `ifname`, through a temporary namespace; undone on a failure. */
+export async function hostDeviceAdd(req: Addon.HostDeviceAddRequest): Promise<Addon.HostDeviceAddResult> {
+  return call('hostDeviceAdd', () => addon().hostDeviceAdd(req));
+}
+/** Move the pod's `ifname` back to the node under its ifalias; NativeError kind netnsGone when the pod is gone. */
+export async function hostDeviceDel(req: Addon.HostDeviceDelRequest): Promise<Addon.HostDeviceDelResult> {
+  return call('hostDeviceDel', () => addon().hostDeviceDel(req));
+}
+/** ConfigureIface on the moved device (addresses, up, routes, DAD) once IPAM has answered. */
+export async function hostDeviceConfigure(req: Addon.HostDeviceConfigureRequest): Promise<Addon.LinkInfo> {
+  return call('hostDeviceConfigure', () => addon().hostDeviceConfigure(req));
+}

@@ -9,6 +9,7 @@ const loaders: Record<string, () => Promise<{ default: Plugin<unknown> }>> = {
   dummy: () => import('../plugins/dummy/index.js'),
   firewall: () => import('../plugins/firewall/index.js'),
   flannel: () => import('../plugins/flannel/index.js'),
+  'host-device': () => import('../plugins/host-device/index.js'),
   'host-local': () => import('../plugins/host-local/index.js'),
   ipvlan: () => import('../plugins/ipvlan/index.js'),
   loopback: () => import('../plugins/loopback/index.js'),

@@ -191,6 +191,46 @@ export interface FirewallInspectOutcome {
   value?: FirewallInspection
 }
 
+/**
+ * host-device's ADD: find the node's device (by name or MAC), move it through a temporary
+ * namespace, where it is renamed to `ifname` and its node name kept as its ifalias, into the pod,
+ * and set it up there; every step undone on a failure. Kind notFound with op "host device lookup"
+ * when the node has no such device.
+ */
+export declare function hostDeviceAdd(req: HostDeviceAddRequest): Promise<HostDeviceAddOutcome>
+
+/** Outcome of hostDeviceAdd. */
+export interface HostDeviceAddOutcome {
+  error?: Failure
+  value?: HostDeviceAddResult
+}
+
+/**
+ * host-device's ADD after IPAM: the reference's ConfigureIface on the moved device in the pod
+ * (addresses, link up, routes with gateways resolved, IPv6 DAD). Resolves to the link afterwards.
+ */
+export declare function hostDeviceConfigure(req: HostDeviceConfigureRequest): Promise<HostDeviceConfigureOutcome>
+
+/** Outcome of hostDeviceConfigure: the device as the pod has it. */
+export interface HostDeviceConfigureOutcome {
+  error?: Failure
+  value?: LinkInfo
+}
+
+/**
+ * host-device's DEL: move the pod's `ifname` back to the node through a temporary namespace,
+ * renamed to its ifalias, the alias cleared, left down. Kind netnsGone when the pod's namespace is
+ * gone; `restored` undefined when the pod has no such link. With `up` (undoing an ADD) the device
+ * is set up again in the node.
+ */
+export declare function hostDeviceDel(req: HostDeviceDelRequest): Promise<HostDeviceDelOutcome>
+
+/** Outcome of hostDeviceDel. */
+export interface HostDeviceDelOutcome {
+  error?: Failure
+  value?: HostDeviceDelResult
+}
+
 /** Delete a link by name; value false when it was already gone. */
 export declare function linkDel(netns: string | undefined | null, name: string): Promise<BoolOutcome>
 
@@ -757,6 +797,55 @@ export interface FirewallRequest {
 export interface GcAttachment {
   containerId: string
   ifname: string
+}
+
+/** The host-device plugin's ADD: move a node device into the pod as `ifname`. */
+export interface HostDeviceAddRequest {
+  /** the namespace that plays the node; undefined = the caller's own */
+  hostNetns?: string
+  /** the pod's network namespace (a path the calling process can open) */
+  podNetns: string
+  device: HostDeviceSelector
+  /** CNI_IFNAME: the device's name in the pod */
+  ifname: string
+}
+
+/** What ADD did. */
+export interface HostDeviceAddResult {
+  /** the device as the pod has it */
+  link: LinkInfo
+  /** it was up in the node (what undoing the ADD restores) */
+  nodeUp: boolean
+}
+
+/** The layer-3 half of ADD, once IPAM has answered: ConfigureIface on the moved device. */
+export interface HostDeviceConfigureRequest {
+  podNetns: string
+  ifname: string
+  iface: PodIface
+}
+
+/** The host-device plugin's DEL: move the pod's `ifname` back to the node under its alias. */
+export interface HostDeviceDelRequest {
+  hostNetns?: string
+  podNetns: string
+  ifname: string
+  /** set it up again in the node: a failed ADD's undo, for a device that was up before */
+  up: boolean
+}
+
+/** What DEL did. */
+export interface HostDeviceDelResult {
+  /** the device's name back in the node; undefined when the pod had no such link */
+  restored?: string
+}
+
+/** How ADD names the node's device; exactly one is set. */
+export interface HostDeviceSelector {
+  /** the device's name in the node's namespace */
+  name?: string
+  /** its MAC address, lowercase hex pairs joined by ':' (any length: 6, 8 or 20 bytes) */
+  hwaddr?: string
 }
 
 /** A link as the native side reports it. */

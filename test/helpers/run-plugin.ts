@@ -16,6 +16,7 @@ export const SHIPPED_PLUGINS: readonly string[] = [
   'dummy',
   'firewall',
   'flannel',
+  'host-device',
   'host-local',
   'ipvlan',
   'loopback',

@@ -6,6 +6,7 @@ mod bandwidth;
 mod dummy;
 mod exec;
 mod firewall;
+mod hostdev;
 mod net;
 mod nft;
 mod portmap;

@@ -7,6 +7,7 @@ mod addr;
 mod bridge;
 mod conntrack;
 mod dummy;
+mod hostdev;
 pub mod iface;
 mod inspect;
 mod link;
@@ -26,6 +27,10 @@ mod vrf;
 
 pub use bridge::{attach_resident, bridge_del_here, bridge_del_resident, finish_resident, Attached};
 pub use dummy::{dummy_add_here, DummyRequest};
+pub use hostdev::{
+    host_device_add_here, host_device_configure_here, host_device_del_here, HostDeviceAddRequest, HostDeviceAddResult,
+    HostDeviceConfigureRequest, HostDeviceDelRequest, HostDeviceDelResult, HostDeviceSelector, LOOKUP_OP as HOST_DEVICE_LOOKUP_OP,
+};
 pub use iface::PodIface;
 pub use inspect::{addr_list, link_del, link_list, loopback_set_here, pod_inspect_here, route_list, sysctl_get, sysctl_set};
 pub use netns::{create_named_here, delete_named, detached};
