@@ -80,7 +80,7 @@ function addon(): typeof Addon {
  * One of the addon's enum objects, read from the addon on first use, so that importing this file
  * loads nothing (a CLI command or a library user that never calls native code needs no .node).
  */
-function lazyEnum<K extends 'FailureKind' | 'LinkKind' | 'ReadEnd'>(name: K): (typeof Addon)[K] {
+function lazyEnum<K extends 'FailureKind' | 'LinkKind' | 'ReadEnd' | 'DhcpExchange'>(name: K): (typeof Addon)[K] {
   return new Proxy({} as (typeof Addon)[K], {
     get: (_, key) => Reflect.get(addon()[name], key),
     has: (_, key) => Reflect.has(addon()[name], key),
@@ -366,4 +366,16 @@ export async function portmapGc(req: Addon.NftGcRequest): Promise<void> {
 /** List portmap elements (all networks, or one). */
 export async function portmapList(hostNetns?: string, network?: string): Promise<Addon.PortmapEntry[]> {
   return call('portmapList', () => addon().portmapList(hostNetns ?? null, network ?? null));
+}
+
+// The dhcp daemon: one call per DHCP exchange, in the pod namespace on a thread of its own
+// (native/core/src/kernel/dhcp.rs).
+export type { DhcpAnswer, DhcpLease, DhcpOptionValue, DhcpRequest, DhcpRoute } from '../native/addon/index.js';
+/** Which exchange a DhcpRequest asks for. */
+export const DhcpExchange = lazyEnum('DhcpExchange');
+export type DhcpExchange = Addon.DhcpExchange;
+
+/** One DHCP exchange (acquire, renew, rebind, release) on a pod interface. */
+export async function dhcpExchange(req: Addon.DhcpRequest): Promise<Addon.DhcpAnswer> {
+  return call('dhcpExchange', () => addon().dhcpExchange(req));
 }

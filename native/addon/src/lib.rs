@@ -3,6 +3,7 @@
 mod outcome;
 mod agent;
 mod bandwidth;
+mod dhcp;
 mod exec;
 mod firewall;
 mod net;
