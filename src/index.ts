@@ -1,6 +1,7 @@
 // fastcni's public library surface: the plugins, the skeleton to write more, the spec types and errors.
 export { bandwidth } from '../plugins/bandwidth/index.js';
 export { bridge } from '../plugins/bridge/index.js';
+export { dhcp } from '../plugins/dhcp/index.js';
 export { hostLocal } from '../plugins/host-local/index.js';
 export { loopback } from '../plugins/loopback/index.js';
 export { firewall } from '../plugins/firewall/index.js';

@@ -6,6 +6,7 @@ import type { Plugin } from './skel/types.js';
 const loaders: Record<string, () => Promise<{ default: Plugin<unknown> }>> = {
   bandwidth: () => import('../plugins/bandwidth/index.js'),
   bridge: () => import('../plugins/bridge/index.js'),
+  dhcp: () => import('../plugins/dhcp/index.js'),
   firewall: () => import('../plugins/firewall/index.js'),
   'host-local': () => import('../plugins/host-local/index.js'),
   loopback: () => import('../plugins/loopback/index.js'),

@@ -21,6 +21,8 @@ const RANKS: ReadonlyArray<[unit: RegExp, rank: number]> = [
   [/^src\/skel\//, 2],
   [/^src\/runtime\//, 3],
   [/^src\/ipam\//, 4],
+  // the dhcp daemon and its wire protocol, shared by the dhcp plugin and the CLI
+  [/^src\/dhcp\//, 4],
   [/^plugins\/[^/]+\//, 5],
   // the registry of our plugins, handed down by the entry points as a PluginLoader
   [/^src\/plugins\.ts$/, 6],
