@@ -2,6 +2,7 @@
 // started here, stopped when the test ends) on a veth whose other end is a port of a bridge in the
 // node namespace, and `fastcni dhcp-daemon` on a temporary socket and state directory.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -172,4 +173,16 @@ export async function waitFor(what: string, cond: () => boolean, ms = 10_000): P
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
     await sleep(50);
   }
+}
+
+/** A client ID as dnsmasq writes it (lease file, --dhcp-host=id:…): colon-separated hex, its type byte (0) first. */
+export function clientIdHex(id: string): string {
+  return ['00', ...(Buffer.from(id).toString('hex').match(/../g) ?? [])].join(':');
+}
+
+/** A veth from the pod (CNI_IFNAME `ifname`) to a port of the lab's bridge: the interface an IPAM-only call leases on. */
+export function podPort(lab: DhcpLab, pod: Netns, ifname = 'eth0'): void {
+  const port = `dp${randomBytes(4).toString('hex')}`;
+  ip('-n', lab.node.name, 'link', 'add', port, 'type', 'veth', 'peer', 'name', ifname, 'netns', pod.name);
+  ip('-n', lab.node.name, 'link', 'set', port, 'master', LAB_BRIDGE, 'up');
 }

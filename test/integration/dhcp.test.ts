@@ -4,12 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { cidrsOf, cni } from '../helpers/fixtures.js';
 import { inNs, makeNetns, ipJson } from '../helpers/netns.js';
-import { dhcpBridgeConf, dhcpLab, haveDnsmasq, SERVER_IP, startDhcpDaemon, waitFor } from '../helpers/dhcp.js';
-
-/** dnsmasq's lease file writes a client ID as colon-separated hex, its type byte (0) first. */
-function clientIdHex(id: string): string {
-  return ['00', ...Buffer.from(id).toString('hex').match(/../g)!].join(':');
-}
+import { clientIdHex, dhcpBridgeConf, dhcpLab, haveDnsmasq, SERVER_IP, startDhcpDaemon, waitFor } from '../helpers/dhcp.js';
 
 describe.skipIf(!haveDnsmasq)('dhcp plugin with dnsmasq (through our bridge)', () => {
   it('ADD leases an address in the pod, CHECK holds, DEL releases it to the server', async () => {

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use dhcproto::v4::{self, DhcpOption, Flags, Message, MessageType, OptionCode, UnknownOption};
 use dhcproto::{Decodable, Encodable};
 
+use super::addr;
 use super::link;
 use super::netns;
 use super::rtnl::Rtnl;
@@ -127,11 +128,18 @@ pub fn dhcp_exchange_here(req: &DhcpRequest) -> Result<DhcpAnswer> {
     if !l.info.up {
         link::set_up(&mut nl, l.info.index, true)?;
     }
+    // Unicast (renew, release) needs the leased address on the interface; without it (an IPAM
+    // call whose caller never configured it) such a message could only go out as a broadcast.
+    let leased: Option<std::net::IpAddr> = req.address.as_deref().and_then(|a| a.parse().ok());
+    let has_address = match leased {
+        Some(ip) => addr::list(&mut nl, Some(l.info.index))?.iter().any(|a| a.cidr.ip == ip),
+        None => false,
+    };
     let sock = client_socket(&req.ifname)?;
-    let client = Client { sock: &sock, mac: &l.mac_bytes, req };
+    let client = Client { sock: &sock, mac: &l.mac_bytes, req, unicast: has_address };
     let lease = match req.exchange {
         DhcpExchange::Acquire => Some(client.acquire()?),
-        DhcpExchange::Renew => Some(client.request_lease(Target::Server, None)?),
+        DhcpExchange::Renew => Some(client.request_lease(if client.unicast { Target::Server } else { Target::Broadcast }, None)?),
         DhcpExchange::Rebind => Some(client.request_lease(Target::Broadcast, None)?),
         DhcpExchange::Release => client.release().map(|_| None)?,
     };
@@ -207,6 +215,8 @@ struct Client<'a> {
     sock: &'a OwnedFd,
     mac: &'a [u8],
     req: &'a DhcpRequest,
+    /// the leased address is on the interface: the server can be reached by unicast
+    unicast: bool,
 }
 
 impl Client<'_> {
@@ -254,9 +264,10 @@ impl Client<'_> {
         msg.opts_mut().remove(OptionCode::ParameterRequestList);
         msg.opts_mut().insert(DhcpOption::ServerIdentifier(server));
         let bytes = encode(&msg)?;
-        // Unicast as RFC 2131 says; broadcast when the server is not reachable that way any more
-        // (the address already gone from the interface), which a server on the link still hears.
-        self.send(&bytes, server).or_else(|_| self.send(&bytes, Ipv4Addr::BROADCAST))
+        // Unicast as RFC 2131 says; broadcast when the address is not (or no longer) on the
+        // interface, which a server on the link still hears.
+        let dst = if self.unicast { server } else { Ipv4Addr::BROADCAST };
+        self.send(&bytes, dst).or_else(|_| self.send(&bytes, Ipv4Addr::BROADCAST))
     }
 
     /// Send `msg` to `dst` until an answer of one of `kinds` with its xid arrives.
