@@ -109,3 +109,25 @@ export function callOnPath(
   const env = { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', FASTCNI_SOCKET: socket, ...o.env };
   return o.caller.run(join(OUR_BIN, o.plugin), [], env, stdin);
 }
+
+/**
+ * A caller's requests to one of our plugins on `path`, each output also recorded in
+ * `outputs[path]` for comparing the paths: CNI_NETNS the caller's own path to the pod, CNI_PATH ours.
+ */
+export function recordedCalls(
+  path: CallPath,
+  o: { caller: PrivateCaller; plugin: string; socketPath: string; containerId: string; outputs: Record<CallPath, PluginRun[]> },
+): (command: string, conf: unknown) => Promise<PluginRun> {
+  return async (command, conf) => {
+    const env = {
+      CNI_COMMAND: command,
+      CNI_CONTAINERID: o.containerId,
+      CNI_IFNAME: 'eth0',
+      CNI_NETNS: o.caller.netnsPath,
+      CNI_PATH: OUR_BIN,
+    };
+    const r = await callOnPath(path, { caller: o.caller, plugin: o.plugin, socketPath: o.socketPath, env, conf });
+    o.outputs[path].push({ code: r.code, stdout: r.stdout, stderr: r.stderr });
+    return r;
+  };
+}

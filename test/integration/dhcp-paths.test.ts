@@ -11,8 +11,8 @@ import { startAgentProcess } from '../helpers/agent.js';
 import { cnitool, cnitoolSandbox, fastcni, haveCnitool, mixedPluginDir } from '../helpers/cli.js';
 import { bridgePorts, cidrsOf, cni, tempDir } from '../helpers/fixtures.js';
 import { makeNetns } from '../helpers/netns.js';
-import { type CallPath, callOnPath, privateCaller } from '../helpers/private-caller.js';
-import { OUR_BIN, type PluginRun } from '../helpers/run-plugin.js';
+import { type CallPath, privateCaller, recordedCalls } from '../helpers/private-caller.js';
+import type { PluginRun } from '../helpers/run-plugin.js';
 import { clientIdHex, dhcpBridgeConf, dhcpLab, haveDnsmasq, podPort, SERVER_IP, startDhcpDaemon, waitFor } from '../helpers/dhcp.js';
 
 const FIXED = '10.77.0.60';
@@ -32,18 +32,7 @@ describe.skipIf(!haveDnsmasq)('dhcp plugin paths', () => {
       const pod = makeNetns('dpod');
       podPort(lab, pod);
       const caller = await privateCaller({ node: lab.node, pod, dir });
-      const env = (command: string) => ({
-        CNI_COMMAND: command,
-        CNI_CONTAINERID: id,
-        CNI_IFNAME: 'eth0',
-        CNI_NETNS: caller.netnsPath,
-        CNI_PATH: OUR_BIN,
-      });
-      const run = async (command: string, stdin: unknown) => {
-        const r = await callOnPath(path, { caller, plugin: 'dhcp', socketPath: agent.socketPath, env: env(command), conf: stdin });
-        outputs[path].push({ code: r.code, stdout: r.stdout, stderr: r.stderr });
-        return r;
-      };
+      const run = recordedCalls(path, { caller, plugin: 'dhcp', socketPath: agent.socketPath, containerId: id, outputs });
       const add = await run('ADD', conf);
       expect(add, `${path} ADD`).toMatchObject({ code: 0, stderr: '' });
       const result = JSON.parse(add.stdout) as { ips: Array<{ address: string }> };
