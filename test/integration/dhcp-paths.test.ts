@@ -132,6 +132,34 @@ describe.skipIf(!haveDnsmasq)('dhcp plugin paths', () => {
     expect(ok.code, ok.stdout).toBe(0);
   });
 
+  it('GC releases the leases of attachments that are not valid any more, and only those', async () => {
+    const lab = await dhcpLab();
+    const daemon = await startDhcpDaemon(lab.dir);
+    const conf = { cniVersion: '1.1.0', name: 'dhgc', type: 'dhcp', ipam: { type: 'dhcp', daemonSocketPath: daemon.socketPath } };
+    const ips: string[] = [];
+    for (const id of ['gc-keep', 'gc-stale']) {
+      const pod = makeNetns('dpod');
+      podPort(lab, pod);
+      const add = await cni('ADD', { node: lab.node, pod, id, conf, plugin: 'dhcp' });
+      expect(add.code, add.stdout).toBe(0);
+      ips.push((JSON.parse(add.stdout) as { ips: Array<{ address: string }> }).ips[0]!.address.split('/')[0]!);
+    }
+    const gc = await cni('GC', {
+      node: lab.node,
+      id: '',
+      conf: { ...conf, 'cni.dev/valid-attachments': [{ containerID: 'gc-keep', ifname: 'eth0' }] },
+    });
+    expect(gc.code, gc.stdout).toBe(0);
+    await waitFor('the stale lease to be released', () => !lab.leases().some((l) => l.includes(ips[1]!)), 3000);
+    expect(lab.leases().some((l) => l.includes(ips[0]!))).toBe(true);
+    expect(
+      daemon
+        .logs()
+        .filter((l) => l.msg === 'lease released')
+        .map((l) => l.clientId),
+    ).toEqual(['gc-stale/dhgc/eth0']);
+  });
+
   it('our bridge with the reference dhcp plugin and daemon: DEL releases before the link goes', async () => {
     const lab = await dhcpLab();
     const socketPath = join(lab.dir, 'ref-dhcp.sock');
