@@ -3,6 +3,7 @@ export { bandwidth } from '../plugins/bandwidth/index.js';
 export { bridge } from '../plugins/bridge/index.js';
 export { dummy } from '../plugins/dummy/index.js';
 export { hostDevice } from '../plugins/host-device/index.js';
+export { dhcp } from '../plugins/dhcp/index.js';
 export { hostLocal } from '../plugins/host-local/index.js';
 export { loopback } from '../plugins/loopback/index.js';
 export { firewall } from '../plugins/firewall/index.js';

@@ -81,7 +81,7 @@ function addon(): typeof Addon {
  * One of the addon's enum objects, read from the addon on first use, so that importing this file
  * loads nothing (a CLI command or a library user that never calls native code needs no .node).
  */
-function lazyEnum<K extends 'FailureKind' | 'LinkKind' | 'ReadEnd' | 'SublinkKind'>(name: K): (typeof Addon)[K] {
+function lazyEnum<K extends 'FailureKind' | 'LinkKind' | 'ReadEnd' | 'SublinkKind' | 'DhcpExchange'>(name: K): (typeof Addon)[K] {
   return new Proxy({} as (typeof Addon)[K], {
     get: (_, key) => Reflect.get(addon()[name], key),
     has: (_, key) => Reflect.has(addon()[name], key),
@@ -447,4 +447,16 @@ export async function hostDeviceDel(req: Addon.HostDeviceDelRequest): Promise<Ad
 /** ConfigureIface on the moved device (addresses, up, routes, DAD) once IPAM has answered. */
 export async function hostDeviceConfigure(req: Addon.HostDeviceConfigureRequest): Promise<Addon.LinkInfo> {
   return call('hostDeviceConfigure', () => addon().hostDeviceConfigure(req));
+}
+
+// The dhcp daemon: one call per DHCP exchange, in the pod namespace on a thread of its own
+// (native/core/src/kernel/dhcp.rs).
+export type { DhcpAnswer, DhcpLease, DhcpOptionValue, DhcpRequest, DhcpRoute } from '../native/addon/index.js';
+/** Which exchange a DhcpRequest asks for. */
+export const DhcpExchange = lazyEnum('DhcpExchange');
+export type DhcpExchange = Addon.DhcpExchange;
+
+/** One DHCP exchange (acquire, renew, rebind, release) on a pod interface. */
+export async function dhcpExchange(req: Addon.DhcpRequest): Promise<Addon.DhcpAnswer> {
+  return call('dhcpExchange', () => addon().dhcpExchange(req));
 }

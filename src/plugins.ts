@@ -7,6 +7,7 @@ const loaders: Record<string, () => Promise<{ default: Plugin<unknown> }>> = {
   bandwidth: () => import('../plugins/bandwidth/index.js'),
   bridge: () => import('../plugins/bridge/index.js'),
   dummy: () => import('../plugins/dummy/index.js'),
+  dhcp: () => import('../plugins/dhcp/index.js'),
   firewall: () => import('../plugins/firewall/index.js'),
   flannel: () => import('../plugins/flannel/index.js'),
   'host-device': () => import('../plugins/host-device/index.js'),

@@ -117,6 +117,19 @@ export interface BridgeDelOutcome {
 }
 
 /**
+ * One DHCP exchange on a pod interface (acquire, renew, rebind or release), inside its namespace.
+ * Kind timeout when no server answers in time, internal on a NAK, notFound without the interface,
+ * netnsGone without the namespace.
+ */
+export declare function dhcpExchange(req: DhcpRequest): Promise<DhcpOutcome>
+
+/** Outcome of dhcpExchange: the lease an ACK grants (none for a release). */
+export interface DhcpOutcome {
+  error?: Failure
+  value?: DhcpAnswer
+}
+
+/**
  * The dummy plugin's ADD after IPAM: a dummy link named `ifname` made in the pod's namespace and
  * configured with `iface`; deleted again when the configuration fails.
  */
@@ -712,6 +725,86 @@ export interface BridgeLinkRequest {
   enableDad: boolean
   /** false for disableContainerInterface: leave the container link down */
   containerUp: boolean
+}
+
+/** What an exchange brought back. */
+export interface DhcpAnswer {
+  /** the lease the ACK grants; undefined after a release, which has no answer */
+  lease?: DhcpLease
+}
+
+/** Which exchange a [`DhcpRequest`] asks for. */
+export declare enum DhcpExchange {
+  /** DISCOVER, OFFER, REQUEST, ACK: a new lease */
+  Acquire = 'acquire',
+  /** REQUEST with ciaddr, unicast to the server that granted the lease (state RENEWING) */
+  Renew = 'renew',
+  /** REQUEST with ciaddr, broadcast to any server (state REBINDING) */
+  Rebind = 'rebind',
+  /** RELEASE, unicast to the server; no answer */
+  Release = 'release',
+}
+
+/** What a server's ACK grants. */
+export interface DhcpLease {
+  /** yiaddr, e.g. 10.9.0.50 */
+  address: string
+  /** from the subnet mask option; undefined when the server sent none */
+  prefixLen?: number
+  /** the first router of option 3 */
+  router?: string
+  /** the server identifier (option 54), else the answer's source address */
+  server: string
+  /** option 51, seconds */
+  leaseSecs: number
+  /** option 58 (T1), seconds */
+  renewSecs?: number
+  /** option 59 (T2), seconds */
+  rebindSecs?: number
+  /** option 121 (RFC 3442), in order */
+  classlessRoutes: Array<DhcpRoute>
+  /** option 33 (classful destinations) */
+  staticRoutes: Array<DhcpRoute>
+  /** option 6 */
+  dnsServers: Array<string>
+  /** option 15 */
+  domainName?: string
+}
+
+/** A DHCP option the client sends: its code and raw value. */
+export interface DhcpOptionValue {
+  code: number
+  value: Array<number>
+}
+
+/** One DHCP exchange on a pod interface. */
+export interface DhcpRequest {
+  /** the pod's network namespace (a path the calling process can open) */
+  netns: string
+  ifname: string
+  exchange: DhcpExchange
+  /** the client identifier's bytes after its type byte (0: not a hardware address) */
+  clientId: string
+  /** the leased address: ciaddr of renew, rebind and release */
+  address?: string
+  /** the server identifier of the lease: destination of renew and release */
+  server?: string
+  /** the parameter request list (option 55) */
+  request: Array<number>
+  /** options sent as given (host-name, vendor class…), except on release */
+  provide: Array<DhcpOptionValue>
+  /** give up after this long without an answer (milliseconds) */
+  timeoutMs: number
+  /** send the message again after this long without an answer (milliseconds) */
+  resendMs: number
+}
+
+/** A route of a DHCP answer. */
+export interface DhcpRoute {
+  /** e.g. 10.0.0.0/8 */
+  dst: string
+  /** undefined = on link (option 121's router 0.0.0.0) */
+  gw?: string
 }
 
 /** The dummy plugin's ADD after IPAM. */

@@ -13,6 +13,12 @@ import { planL3 } from './plan.js';
 import { chooseDns } from '../../src/ipam/iface-plan.js';
 import { checkAttachment } from './check.js';
 
+/**
+ * IPAM types that release without the pod's link: their DEL overlaps the link's deletion (see del).
+ * Every other type's DEL runs first, while the link is still there.
+ */
+const LINKLESS_IPAM: ReadonlySet<string> = new Set(['host-local', 'static']);
+
 function ipamType(conf: BridgeConfig): string | undefined {
   return conf.ipam?.type || undefined;
 }
@@ -141,16 +147,23 @@ async function unwire(ctx: PluginContext, o: { namePort: boolean; masquerade?: n
 async function del(conf: BridgeConfig, ctx: PluginContext): Promise<void> {
   const type = ipamType(conf);
   const masquerade = type && conf.ipMasq ? { network: conf.name, containerId: ctx.containerId } : undefined;
-  // IPAM is released while the kernel tears the veth down (an RCU grace period), and whether or
-  // not that succeeds — the reference releases it first; its error, if any, is the one reported.
-  // bridgeDel removes the masquerade elements during that wait too, when the link had addresses.
-  const [link, released] = await Promise.allSettled([
-    unwire(ctx, { namePort: conf.macspoofchk, masquerade }),
-    type ? ipamDel(type, ctx) : undefined,
-  ]);
-  if (released.status === 'rejected') throw released.reason;
-  if (link.status === 'rejected') throw link.reason;
-  const { addresses, port, masqueraded } = link.value;
+  const unwiring = () => unwire(ctx, { namePort: conf.macspoofchk, masquerade });
+  let gone: Unwired;
+  if (!type || LINKLESS_IPAM.has(type)) {
+    // IPAM is released while the kernel tears the veth down (an RCU grace period), and whether or
+    // not that succeeds — the reference releases it first; its error, if any, is the one reported.
+    // bridgeDel removes the masquerade elements during that wait too, when the link had addresses.
+    const [link, released] = await Promise.allSettled([unwiring(), type ? ipamDel(type, ctx) : undefined]);
+    if (released.status === 'rejected') throw released.reason;
+    if (link.status === 'rejected') throw link.reason;
+    gone = link.value;
+  } else {
+    // Any other IPAM may need the link to release (dhcp sends DHCPRELEASE through it), so, as the
+    // reference, IPAM DEL first, and on its failure the link stays for the DEL the runtime retries.
+    await ipamDel(type, ctx);
+    gone = await unwiring();
+  }
+  const { addresses, port, masqueraded } = gone;
   // Unlike the reference, also when the netns is gone: the elements live in the host namespace.
   // The deleted link's port and MAC let the elements be deleted by key (no listing of the network's sets).
   if (conf.macspoofchk) await native.spoofCheckDel({ ...spoofKey(conf, ctx), ...port });

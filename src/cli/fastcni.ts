@@ -20,6 +20,10 @@ import { addJson, addText, errorLine, listText } from './format.js';
 import { versionAtLeast } from '../spec/versions.js';
 import { agentStatus, DEFAULT_SOCKET, install, runAgent, type LogLevel } from '../agent/index.js';
 import type { AttachmentOptions, GlobalOptions } from './invocation.js';
+import { DhcpDaemon } from '../dhcp/daemon.js';
+import { DEFAULT_DAEMON_SOCKET } from '../dhcp/protocol.js';
+import { DEFAULT_STATE_DIR } from '../dhcp/lease-store.js';
+import { jsonLogger } from '../agent/log.js';
 
 type Opts = GlobalOptions & AttachmentOptions & { json?: boolean; valid?: string[] };
 
@@ -239,6 +243,41 @@ agent
       for (const [key, l] of Object.entries(s.latency)) print(`  ${key}: ${JSON.stringify(l)}`);
       if (s.phases.length) print('  mean time per phase (ms):');
       for (const p of s.phases) print(`    ${p.name}: ${(p.totalMs / p.count).toFixed(3)} × ${p.count}`);
+    }),
+  );
+
+program
+  .command('dhcp-daemon')
+  .description('serve the dhcp IPAM plugin: acquire, renew and release DHCP leases inside pod namespaces (until SIGTERM)')
+  .option('--socket-path <path>', 'unix socket to listen on', DEFAULT_DAEMON_SOCKET)
+  .option('--state-dir <dir>', 'where leases are kept across daemon restarts', DEFAULT_STATE_DIR)
+  .option('--pidfile <path>', 'write the daemon pid to this file')
+  .option('--host-prefix <path>', "prefix to the host's root for namespace paths (a daemon in a container)")
+  .option('--timeout <seconds>', 'give up on one DHCP exchange after this long', '10')
+  .option('--resend <seconds>', 'resend an unanswered DHCP message after this long', '2')
+  .action(
+    action(async (o: { socketPath: string; stateDir: string; pidfile?: string; hostPrefix?: string; timeout: string; resend: string }) => {
+      const seconds = (flag: string, v: string): number => {
+        const n = Number(v);
+        if (!(Number.isFinite(n) && n > 0)) throw new Error(`${flag}: not a positive number of seconds: ${v}`);
+        return Math.round(n * 1000);
+      };
+      if (o.pidfile !== undefined && !o.pidfile.startsWith('/')) throw new Error(`--pidfile: path not absolute: ${o.pidfile}`);
+      const daemon = new DhcpDaemon({
+        socketPath: o.socketPath,
+        stateDir: o.stateDir,
+        pidfile: o.pidfile,
+        hostPrefix: o.hostPrefix,
+        timeoutMs: seconds('--timeout', o.timeout),
+        resendMs: seconds('--resend', o.resend),
+        log: jsonLogger('info'),
+      });
+      await daemon.start();
+      await new Promise<void>((resolve) => {
+        process.once('SIGTERM', () => resolve());
+        process.once('SIGINT', () => resolve());
+      });
+      await daemon.close();
     }),
   );
 

@@ -156,3 +156,25 @@ export async function onEveryPath(body: (run: PathRun) => Promise<string[]>): Pr
 export function stableBridgeResult(stdout: string, hostVeth: string | undefined): string {
   return stdout.replace(/"([0-9a-f]{2}:){5}[0-9a-f]{2}"/g, '"MAC"').replaceAll(`"${hostVeth}"`, '"HOSTVETH"');
 }
+
+/**
+ * A caller's requests to one of our plugins on `path`, each output also recorded in
+ * `outputs[path]` for comparing the paths: CNI_NETNS the caller's own path to the pod, CNI_PATH ours.
+ */
+export function recordedCalls(
+  path: CallPath,
+  o: { caller: PrivateCaller; plugin: string; socketPath: string; containerId: string; outputs: Record<CallPath, PluginRun[]> },
+): (command: string, conf: unknown) => Promise<PluginRun> {
+  return async (command, conf) => {
+    const env = {
+      CNI_COMMAND: command,
+      CNI_CONTAINERID: o.containerId,
+      CNI_IFNAME: 'eth0',
+      CNI_NETNS: o.caller.netnsPath,
+      CNI_PATH: OUR_BIN,
+    };
+    const r = await callOnPath(path, { caller: o.caller, plugin: o.plugin, socketPath: o.socketPath, env, conf });
+    o.outputs[path].push({ code: r.code, stdout: r.stdout, stderr: r.stderr });
+    return r;
+  };
+}

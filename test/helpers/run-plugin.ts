@@ -13,6 +13,7 @@ export const REF_BIN = '/usr/lib/cni';
 export const SHIPPED_PLUGINS: readonly string[] = [
   'bandwidth',
   'bridge',
+  'dhcp',
   'dummy',
   'firewall',
   'flannel',

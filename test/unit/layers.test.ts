@@ -23,6 +23,8 @@ const RANKS: ReadonlyArray<[unit: RegExp, rank: number]> = [
   [/^src\/ipam\//, 4],
   // what the macvlan, ipvlan and vlan plugins share: their link's ADD, DEL and CHECK (IPAM delegation included)
   [/^src\/sublink\//, 4.5],
+  // the dhcp daemon and its wire protocol, shared by the dhcp plugin and the CLI
+  [/^src\/dhcp\//, 4],
   [/^plugins\/[^/]+\//, 5],
   // the registry of our plugins, handed down by the entry points as a PluginLoader
   [/^src\/plugins\.ts$/, 6],

@@ -3,6 +3,7 @@
 mod outcome;
 mod agent;
 mod bandwidth;
+mod dhcp;
 mod dummy;
 mod exec;
 mod firewall;

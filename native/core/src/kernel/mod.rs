@@ -6,6 +6,7 @@
 mod addr;
 mod bridge;
 mod conntrack;
+mod dhcp;
 mod dummy;
 mod hostdev;
 pub mod iface;
@@ -26,6 +27,7 @@ mod tuning;
 mod vrf;
 
 pub use bridge::{attach_resident, bridge_del_here, bridge_del_resident, finish_resident, Attached};
+pub use dhcp::{dhcp_exchange_here, DhcpAnswer, DhcpExchange, DhcpLease, DhcpOptionValue, DhcpRequest, DhcpRoute};
 pub use dummy::{dummy_add_here, DummyRequest};
 pub use hostdev::{
     host_device_add_here, host_device_configure_here, host_device_del_here, HostDeviceAddRequest, HostDeviceAddResult,
