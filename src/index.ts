@@ -5,6 +5,7 @@ export { hostLocal } from '../plugins/host-local/index.js';
 export { loopback } from '../plugins/loopback/index.js';
 export { firewall } from '../plugins/firewall/index.js';
 export { portmap } from '../plugins/portmap/index.js';
+export { ptp } from '../plugins/ptp/index.js';
 export { sbr } from '../plugins/sbr/index.js';
 export { tuning } from '../plugins/tuning/index.js';
 export { loadPlugin, pluginTypes } from './plugins.js';

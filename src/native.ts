@@ -367,3 +367,11 @@ export async function portmapGc(req: Addon.NftGcRequest): Promise<void> {
 export async function portmapList(hostNetns?: string, network?: string): Promise<Addon.PortmapEntry[]> {
   return call('portmapList', () => addon().portmapList(hostNetns ?? null, network ?? null));
 }
+
+// ptp: a veth pair with no bridge, the pod routed through its gateway (native/core/src/kernel/ptp.rs).
+export type { PtpAddRequest, PtpAddResult, PtpAddress } from '../native/addon/index.js';
+
+/** Wire a pod with ptp after its IPAM (one native call, undone entirely on failure). Its DEL is bridgeDel. */
+export async function ptpAdd(req: Addon.PtpAddRequest): Promise<Addon.PtpAddResult> {
+  return call('ptpAdd', () => addon().ptpAdd(req));
+}

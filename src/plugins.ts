@@ -10,6 +10,7 @@ const loaders: Record<string, () => Promise<{ default: Plugin<unknown> }>> = {
   'host-local': () => import('../plugins/host-local/index.js'),
   loopback: () => import('../plugins/loopback/index.js'),
   portmap: () => import('../plugins/portmap/index.js'),
+  ptp: () => import('../plugins/ptp/index.js'),
   sbr: () => import('../plugins/sbr/index.js'),
   tuning: () => import('../plugins/tuning/index.js'),
 };

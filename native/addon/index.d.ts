@@ -340,6 +340,20 @@ export interface PortmapListOutcome {
   value?: Array<PortmapEntry>
 }
 
+/**
+ * Wire a pod with ptp after its IPAM: the veth pair (host end `veth` + 8 random hex, pod end
+ * `ifname` straight in the pod), the pod's interface configured and routed through each address's
+ * gateway, the gateways and host routes on the host end, forwarding, masquerade. Undone entirely
+ * on a failure.
+ */
+export declare function ptpAdd(req: PtpAddRequest): Promise<PtpAddOutcome>
+
+/** Outcome of ptpAdd. */
+export interface PtpAddOutcome {
+  error?: Failure
+  value?: PtpAddResult
+}
+
 /** Unicast routes of the main table, optionally only those through one link (by name). */
 export declare function routeList(netns?: string | undefined | null, name?: string | undefined | null): Promise<RoutesOutcome>
 
@@ -774,6 +788,12 @@ export interface NftOwner {
   containerId: string
 }
 
+/** The container interface as ConfigureIface leaves it. */
+export interface PodIface {
+  addresses: Array<string>
+  routes: Array<Route>
+}
+
 /** What to describe for CHECK. */
 export interface PodInspectRequest {
   hostNetns?: string
@@ -870,6 +890,43 @@ export interface PortmapRequest {
   conditionsV4?: Array<PortmapCondition>
   /** conditionsV6, likewise for IPv6 */
   conditionsV6?: Array<PortmapCondition>
+}
+
+/** A ptp ADD after IPAM: the veth pair, the pod's side, the host's side, masquerade. */
+export interface PtpAddRequest {
+  /** namespace that plays the host (a path); undefined = the caller's own */
+  hostNetns?: string
+  podNetns: string
+  /** container-side interface name (CNI_IFNAME) */
+  ifname: string
+  /** MTU of both veth ends; undefined = kernel default */
+  mtu?: number
+  /** the container interface as ConfigureIface leaves it */
+  iface: PodIface
+  /**
+   * every pod address with its gateway: the pod's connected route replaced by routes through
+   * the gateway, the gateway on the host end, a host route to the address
+   */
+  hops: Array<PtpAddress>
+  /**
+   * ipMasq: add the hops' addresses to the network's masquerade set (removed again by bridgeDel
+   * or masqDel)
+   */
+  masquerade?: NftOwner
+}
+
+/** A pod address of a ptp attachment and the gateway the pod reaches everything through. */
+export interface PtpAddress {
+  /** CIDR on the container interface, e.g. "10.1.0.5/24" */
+  address: string
+  /** of the address's family; it goes on the host end as /32 (/128) */
+  gateway: string
+}
+
+/** The links of a ptp attachment. */
+export interface PtpAddResult {
+  hostVeth: LinkInfo
+  container: LinkInfo
 }
 
 /** Why reading a request stopped. */

@@ -10,7 +10,17 @@ export const OUR_BIN = join(ROOT, 'dist', 'cni');
 /** Debian's reference plugins. */
 export const REF_BIN = '/usr/lib/cni';
 /** Every plugin type we ship, written out (not read from the registry) so a test notices one missing. */
-export const SHIPPED_PLUGINS: readonly string[] = ['bandwidth', 'bridge', 'firewall', 'host-local', 'loopback', 'portmap', 'sbr', 'tuning'];
+export const SHIPPED_PLUGINS: readonly string[] = [
+  'bandwidth',
+  'bridge',
+  'firewall',
+  'host-local',
+  'loopback',
+  'portmap',
+  'ptp',
+  'sbr',
+  'tuning',
+];
 export const CNITOOL = join(ROOT, '.cache', 'bin', 'cnitool');
 
 export interface PluginRun {

@@ -8,6 +8,7 @@ mod firewall;
 mod net;
 mod nft;
 mod portmap;
+mod ptp;
 mod sbr;
 mod tuning;
 

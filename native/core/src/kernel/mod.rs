@@ -6,11 +6,13 @@
 mod addr;
 mod bridge;
 mod conntrack;
+mod iface;
 mod inspect;
 mod link;
 pub(crate) mod netns;
 mod nft;
 mod portmap;
+mod ptp;
 mod resident;
 mod route;
 mod rtnl;
@@ -20,6 +22,7 @@ mod tc;
 mod tuning;
 
 pub use bridge::{attach_resident, bridge_del_here, bridge_del_resident, finish_resident, Attached};
+pub use iface::PodIface;
 pub use inspect::{addr_list, link_del, link_list, loopback_set_here, pod_inspect_here, route_list, sysctl_get, sysctl_set};
 pub use netns::{create_named_here, delete_named, detached};
 pub use nft::{firewall_add, firewall_del, firewall_gc, firewall_inspect, FirewallDelRequest, FirewallInspection, FirewallRequest};
@@ -29,6 +32,7 @@ pub use nft::{
 };
 pub use nft::{portmap_check, portmap_gc, portmap_list, portmap_unmap, PortMapping, PortmapEntry, PortmapRequest};
 pub use portmap::{portmap_add, PortmapAddResult};
+pub use ptp::{ptp_add_here, PtpAddRequest, PtpAddResult, PtpAddress};
 pub use resident::Resident;
 pub use sbr::{
     sbr_add_here, sbr_del_here, sbr_inspect_here, SbrAddRequest, SbrAddress, SbrDelRequest, SbrInspectRequest, SbrRule, SbrRuleState,
