@@ -2,7 +2,7 @@
 // and DEL read with ip(8) and nft(8), real traffic (pod ↔ node, pod ↔ pod through the node, a pod
 // masqueraded to an outside namespace), DEL of what is already gone, GC, and bad input leaving
 // nothing behind.
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { reservations, type Sandbox } from '../helpers/cli.js';
@@ -191,6 +191,7 @@ describe('ptp DEL', () => {
     const conf = ptpConf({ dataDir });
     const add = await cni('ADD', { node, pod, id: 'ctr-gone', conf });
     expect(add.code, add.stdout).toBe(0);
+    expect(hasMasqElement(node, '10.98.0.2')).toBe(true);
     removeNetns(pod.name);
     const del = await cni('DEL', { node, pod, id: 'ctr-gone', conf });
     expect(del, del.stdout).toMatchObject({ code: 0, stdout: '' });
@@ -201,6 +202,8 @@ describe('ptp DEL', () => {
 
     const pod2 = makeNetns('pod');
     expect((await cni('ADD', { node, pod: pod2, id: 'ctr-nons', conf })).code).toBe(0);
+    // host-local goes on after the last address it gave
+    expect(hasMasqElement(node, '10.98.0.3')).toBe(true);
     const noNetns = await cni('DEL', { node, netnsPath: '', id: 'ctr-nons', conf });
     expect(noNetns, noNetns.stdout).toMatchObject({ code: 0, stdout: '' });
     expect(reserved(dataDir)).toEqual([]);
@@ -213,10 +216,37 @@ describe('ptp DEL', () => {
     const conf = ptpConf({ dataDir });
     const add = await cni('ADD', { node, pod, id: 'ctr-nolink', conf });
     expect(add.code, add.stdout).toBe(0);
+    expect(hasMasqElement(node, '10.98.0.2')).toBe(true);
     ip('-n', pod.name, 'link', 'del', 'eth0');
     const del = await cni('DEL', { node, pod, id: 'ctr-nolink', conf: { ...conf, prevResult: add.json } });
     expect(del, del.stdout).toMatchObject({ code: 0, stdout: '' });
     expectNothingLeft(node, pod, dataDir);
+  });
+});
+
+describe('ptp DEL order', () => {
+  it('calls IPAM DEL while the link is still there (a DHCP IPAM sends its release through it)', async () => {
+    const { node, pod } = nodeAndPod();
+    const binDir = tempDir('bin');
+    const seen = join(binDir, 'seen');
+    // an IPAM plugin that records, on DEL, whether the pod's interface still exists
+    writeFileSync(
+      join(binDir, 'link-probe'),
+      `#!/bin/sh\ncat >/dev/null\ncase "$CNI_COMMAND" in\n` +
+        `ADD) echo '{"cniVersion":"1.0.0","ips":[{"address":"10.98.0.7/24","gateway":"10.98.0.1"}]}' ;;\n` +
+        `DEL) if nsenter --net="$CNI_NETNS" ip link show "$CNI_IFNAME" >/dev/null 2>&1; then echo present; else echo absent; fi > ${seen} ;;\n` +
+        `esac\n`,
+      { mode: 0o755 },
+    );
+    const conf = ptpConf({ dataDir: tempDir('ipam'), extra: { ipam: { type: 'link-probe' } } });
+    const path = `${binDir}:${OUR_BIN}`;
+    expect((await cni('ADD', { node, pod, id: 'ctr-order', conf, path })).code).toBe(0);
+    expect(cidrsOf(pod, 'eth0')).toEqual(['10.98.0.7/24']);
+    const del = await cni('DEL', { node, pod, id: 'ctr-order', conf, path });
+    expect(del, del.stdout).toMatchObject({ code: 0, stdout: '' });
+    expect(readFileSync(seen, 'utf8').trim()).toBe('present');
+    expect(hostEnds(node)).toEqual([]);
+    expect(addrs(pod).map((l) => l.ifname)).toEqual(['lo']);
   });
 });
 
