@@ -32,6 +32,7 @@ export type {
   NftGcRequest,
   NftOwner,
   PodInspectRequest,
+  PodIface,
   PodInspectResult,
   Route as NativeRoute,
   SpoofCheckAddRequest,

@@ -788,10 +788,17 @@ export interface NftOwner {
   containerId: string
 }
 
-/** The container interface as ConfigureIface leaves it. */
+/** The layer-3 configuration of a pod interface: the IPAM result in kernel terms. */
 export interface PodIface {
+  /** CIDRs to put on the interface, e.g. "10.1.0.5/24" */
   addresses: Array<string>
+  /** routes through the interface, gateways already resolved by the caller */
   routes: Array<Route>
+  /**
+   * announce the addresses: net.ipv4.conf.<if>.arp_notify and net.ipv6.conf.<if>.ndisc_notify
+   * (macvlan, ipvlan, tap: their MAC is new to the segment)
+   */
+  notify: boolean
 }
 
 /** What to describe for CHECK. */

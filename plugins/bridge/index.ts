@@ -9,7 +9,8 @@ import { CniError, ErrorCode, NativeError } from '../../src/spec/errors.js';
 import * as native from '../../src/native.js';
 import { ipamAdd, ipamCheck, ipamDel, ipamGc, ipamStatus } from '../../src/ipam/delegate.js';
 import { bridgeConfigSchema, containerMac, trunkVlans, type BridgeConfig } from './config.js';
-import { chooseDns, planL3 } from './plan.js';
+import { planL3 } from './plan.js';
+import { chooseDns } from '../../src/ipam/iface-plan.js';
 import { checkAttachment } from './check.js';
 
 function ipamType(conf: BridgeConfig): string | undefined {
@@ -101,7 +102,7 @@ async function add(conf: BridgeConfig, ctx: PluginContext): Promise<Result> {
       result.ips = plan.ips;
       if (plan.routes.length) result.routes = plan.routes;
     }
-    const dns = ipam ? chooseDns(conf, ipam) : chooseDns(conf, {});
+    const dns = chooseDns(conf.dns, ipam ?? {});
     if (dns) result.dns = dns;
     return result;
   }, ctx.log);

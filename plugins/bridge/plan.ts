@@ -3,7 +3,7 @@
 // would take but that makes no sense for a bridge.
 import type { NativeRoute } from '../../src/native.js';
 import { formatIp, ipFamily, networkOf, nextIp, parseCidr } from '../../src/net/ip.js';
-import { CniError, ErrorCode } from '../../src/spec/errors.js';
+import { checkGatewayFamily, resolveRoutes } from '../../src/ipam/iface-plan.js';
 import type { Result } from '../../src/spec/result.js';
 import type { BridgeConfig } from './config.js';
 
@@ -45,22 +45,6 @@ function isDefaultDst(dst: string): boolean {
 }
 
 /**
- * An IPAM gateway must be of its address's family: the reference would put it on the bridge with the
- * address's prefix length (an IPv6 address with an IPv4 prefix, say) and route the pod through it.
- * Refused here, before the native call that changes the shared bridge.
- */
-function checkGatewayFamily(ips: readonly Ip[]): void {
-  ips.forEach((ip, i) => {
-    if (ip.gateway && ipFamily(ip.gateway) !== ipFamily(ip.address)) {
-      throw new CniError(
-        ErrorCode.InvalidNetworkConfig,
-        `IPAM result ips[${i}].gateway: ${ip.gateway} is not of the family of the address ${ip.address}`,
-      );
-    }
-  });
-}
-
-/**
  * Gateways, default routes and bridge addresses exactly as the reference's calcGateways decides them,
  * after checking the IPAM result's gateways (a CniError, code 7, names the result field).
  */
@@ -86,29 +70,12 @@ export function planL3(conf: BridgeConfig, ipam: Result): L3Plan {
     if (isGateway && ip.gateway) bridgeAddresses.push(`${ip.gateway}/${prefixOf(ip.address)}`);
     ips.push(ip);
   }
-  const firstGw = (family: 'v4' | 'v6') => ips.find((i) => i.gateway && (isV6(i.address) ? 'v6' : 'v4') === family)?.gateway;
-  const nativeRoutes = routes.map((r): NativeRoute => {
-    const gw = r.gw ?? firstGw(isV6(r.dst) ? 'v6' : 'v4');
-    const out: NativeRoute = { dst: r.dst };
-    if (gw) out.gw = gw;
-    if (r.priority !== undefined) out.priority = r.priority;
-    if (r.table !== undefined) out.table = r.table;
-    if (r.scope !== undefined) out.scope = r.scope;
-    return out;
-  });
   return {
     ips,
     routes,
-    nativeRoutes,
+    nativeRoutes: resolveRoutes(routes, ips),
     bridgeAddresses,
     forwardV4: isGateway && bridgeAddresses.some((a) => !isV6(a)),
     forwardV6: isGateway && bridgeAddresses.some((a) => isV6(a)),
   };
-}
-
-/** The config's own DNS replaces IPAM's when any of its fields is set. */
-export function chooseDns(conf: BridgeConfig, ipam: Result): Result['dns'] {
-  const d = conf.dns;
-  if (d && (d.nameservers !== undefined || d.search !== undefined || d.options !== undefined || d.domain)) return d;
-  return ipam.dns;
 }

@@ -9,7 +9,7 @@ import type { PluginContext } from '../../src/skel/types.js';
 import type { Result } from '../../src/spec/result.js';
 import { CniError, ErrorCode, NativeError } from '../../src/spec/errors.js';
 import * as native from '../../src/native.js';
-import { chooseDns, planIface } from '../../src/net/iface-plan.js';
+import { chooseDns, planIface } from '../../src/ipam/iface-plan.js';
 import { ipamAdd, ipamCheck, ipamDel, ipamGc, ipamStatus } from '../../src/ipam/delegate.js';
 import { ptpConfigSchema, type PtpConfig } from './config.js';
 import { CONTAINER_IFACE_INDEX, gatewayHops } from './plan.js';

@@ -1,7 +1,6 @@
-// The ptp plugin's own decisions on an IPAM result: every address is routed through its gateway, so
-// each needs one of its own family.
+// The ptp plugin's own decision on an IPAM result: every address is routed through its gateway, so
+// each needs one (planIface has already refused a gateway of the other family).
 import type { PtpAddress } from '../../src/native.js';
-import { ipFamily } from '../../src/net/ip.js';
 import { CniError, ErrorCode } from '../../src/spec/errors.js';
 import type { Result } from '../../src/spec/result.js';
 
@@ -12,8 +11,8 @@ type Ip = NonNullable<Result['ips']>[number];
 
 /**
  * Each address with the gateway the pod reaches everything through (a CniError, code 7, naming the
- * result field when one has none or one of the other family: the reference would fail in the
- * kernel, routing the pod through `<nil>/32`).
+ * result field when one has none: the reference would fail in the kernel, routing the pod through
+ * `<nil>/32`).
  */
 export function gatewayHops(ips: readonly Ip[]): PtpAddress[] {
   return ips.map((ip, i) => {
@@ -21,12 +20,6 @@ export function gatewayHops(ips: readonly Ip[]): PtpAddress[] {
       throw new CniError(
         ErrorCode.InvalidNetworkConfig,
         `IPAM result ips[${i}].gateway: missing for ${ip.address}, ptp routes the pod through it`,
-      );
-    }
-    if (ipFamily(ip.gateway) !== ipFamily(ip.address)) {
-      throw new CniError(
-        ErrorCode.InvalidNetworkConfig,
-        `IPAM result ips[${i}].gateway: ${ip.gateway} is not of the family of the address ${ip.address}`,
       );
     }
     return { address: ip.address, gateway: ip.gateway };

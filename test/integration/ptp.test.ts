@@ -282,6 +282,11 @@ describe('ptp bad input', () => {
       `#!/bin/sh\ncat >/dev/null\n[ "$CNI_COMMAND" = ADD ] && echo '{"cniVersion":"1.0.0","ips":[{"address":"10.98.0.9/24"}]}'\nexit 0\n`,
       { mode: 0o755 },
     );
+    writeFileSync(
+      join(binDir, 'wrong-family'),
+      `#!/bin/sh\ncat >/dev/null\n[ "$CNI_COMMAND" = ADD ] && echo '{"cniVersion":"1.0.0","ips":[{"address":"10.98.0.9/24","gateway":"fd98::1"}]}'\nexit 0\n`,
+      { mode: 0o755 },
+    );
     const cases: Array<[Record<string, unknown>, number, RegExp, string?]> = [
       [{ ipam: undefined }, 7, /^ipam: required/],
       [{ ipam: { type: '' } }, 7, /^ipam\.type: /],
@@ -292,6 +297,7 @@ describe('ptp bad input', () => {
       // the kernel refuses a veth MTU below 68: the call undoes itself, IPAM is released
       [{ mtu: 10 }, 7, /veth create/],
       [{ ipam: { type: 'no-gateway' } }, 7, /^IPAM result ips\[0\]\.gateway: missing/],
+      [{ ipam: { type: 'wrong-family' } }, 7, /^IPAM result ips\[0\]\.gateway: fd98::1 is not of the family/],
     ];
     for (const [extra, code, msg] of cases) {
       const run = await cni('ADD', { node, pod, id: 'ctr-bad', conf: { ...base, ...extra }, path: `${binDir}:${OUR_BIN}` });

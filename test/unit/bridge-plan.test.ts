@@ -1,7 +1,7 @@
 // The bridge plugin's pure decisions: config rules, VLAN trunks, MAC precedence, gateways and routes.
 import { describe, expect, it } from 'vitest';
 import { bridgeConfigSchema, containerMac, trunkVlans } from '../../plugins/bridge/config.js';
-import { chooseDns, planL3 } from '../../plugins/bridge/plan.js';
+import { planL3 } from '../../plugins/bridge/plan.js';
 import { CniError } from '../../src/spec/errors.js';
 
 const base = { name: 'n', cniVersion: '1.0.0', type: 'bridge' };
@@ -129,11 +129,5 @@ describe('bridge L3 plan', () => {
     expect(refused([{ address: '10.1.2.7/24' }, { address: 'fd00::7/64', gateway: '10.1.2.1' }]).message).toContain('ips[1].gateway');
     // an IPv4-mapped IPv6 gateway is IPv4, as Go's To4() sees it
     expect(planL3(conf, { ips: [{ address: '10.1.2.7/24', gateway: '::ffff:10.1.2.1' }] }).ips[0]!.gateway).toBe('::ffff:10.1.2.1');
-  });
-
-  it('lets the config DNS replace the IPAM DNS only when set', () => {
-    const ipam = { dns: { nameservers: ['10.0.0.53'] } };
-    expect(chooseDns(bridgeConfigSchema.parse(base), ipam)).toEqual({ nameservers: ['10.0.0.53'] });
-    expect(chooseDns(bridgeConfigSchema.parse({ ...base, dns: { domain: 'x.local' } }), ipam)).toEqual({ domain: 'x.local' });
   });
 });

@@ -46,7 +46,7 @@ describe('ptp gateways', () => {
     ]);
   });
 
-  it('refuses an address without a gateway, or with one of the other family, with code 7 naming the field', () => {
+  it('refuses an address without a gateway with code 7 naming the field', () => {
     const refused = (ips: Array<{ address: string; gateway?: string }>) => {
       try {
         gatewayHops(ips);
@@ -58,9 +58,6 @@ describe('ptp gateways', () => {
     };
     expect(refused([{ address: '10.1.0.5/24', gateway: '10.1.0.1' }, { address: '10.2.0.5/24' }])).toMatch(
       /^7 IPAM result ips\[1\]\.gateway: missing/,
-    );
-    expect(refused([{ address: '10.1.0.5/24', gateway: 'fd00::1' }])).toMatch(
-      /^7 IPAM result ips\[0\]\.gateway: fd00::1 is not of the family/,
     );
   });
 });

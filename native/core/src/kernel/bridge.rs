@@ -752,7 +752,7 @@ fn configure(
         && cidrs.iter().any(|c| c.is_v6())
         && req.l3.routes.iter().any(|r| r.gw.as_deref().is_some_and(|g| g.contains(':')))
     {
-        wait_dad(s.pod, pod_idx)?;
+        super::iface::wait_dad(s.pod, pod_idx)?;
     }
 
     // Host side read-back in one round trip: bridge, host end, VLAN gateway.
@@ -811,24 +811,6 @@ fn wait_oper_up(host: &mut Rtnl, index: u32, name: &str) -> Result<Link> {
         if start.elapsed() >= OPER_UP_TIMEOUT {
             return Err(Failure::new(FailureKind::Timeout, "veth oper state", format!("bridge port in error state: {}", l.oper)));
         }
-    }
-}
-
-/// With DAD enabled and an IPv6 gateway, wait until no address of the link is tentative (5 s).
-fn wait_dad(pod: &mut Rtnl, index: u32) -> Result<()> {
-    let start = Instant::now();
-    loop {
-        let addrs = addr::list(pod, Some(index))?;
-        if let Some(a) = addrs.iter().find(|a| a.dad_failed) {
-            return Err(Failure::new(FailureKind::Kernel, "ipv6 dad", format!("duplicate address detection failed for {}", a.cidr)));
-        }
-        if !addrs.iter().any(|a| a.tentative && a.cidr.is_v6()) {
-            return Ok(());
-        }
-        if start.elapsed() > Duration::from_secs(5) {
-            return Err(Failure::new(FailureKind::Timeout, "ipv6 dad", "timed out waiting for IPv6 duplicate address detection"));
-        }
-        std::thread::sleep(Duration::from_millis(20));
     }
 }
 

@@ -6,6 +6,7 @@
 mod addr;
 mod bridge;
 mod conntrack;
+pub mod iface;
 mod inspect;
 mod link;
 pub(crate) mod netns;
@@ -21,6 +22,7 @@ mod tc;
 mod tuning;
 
 pub use bridge::{attach_resident, bridge_del_here, bridge_del_resident, finish_resident, Attached};
+pub use iface::PodIface;
 pub use inspect::{addr_list, link_del, link_list, loopback_set_here, pod_inspect_here, route_list, sysctl_get, sysctl_set};
 pub use netns::{create_named_here, delete_named, detached};
 pub use nft::{firewall_add, firewall_del, firewall_gc, firewall_inspect, FirewallDelRequest, FirewallInspection, FirewallRequest};

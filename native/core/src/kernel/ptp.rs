@@ -12,8 +12,7 @@ use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteMessage, Ro
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 
 use super::addr::{self, Cidr};
-use super::iface;
-use super::iface::PodIface;
+use super::iface::{self, PodIface};
 use super::link::{self, Link, VethSpec};
 use super::netns;
 use super::route;
@@ -146,6 +145,12 @@ fn wire(host: &mut Rtnl, req: &PtpAddRequest, hops: &[Hop], host_end: &Link, hom
     let pod_side = Rtnl::open().and_then(|mut pod| {
         let index = pod_index(&mut pod, req, host_end)?;
         let container = iface::configure(&mut pod, index, &req.ifname, &req.iface)?;
+        // The reference's ConfigureIface waits for DAD whenever an address has an IPv6 gateway,
+        // which every ptp address has; the routes below take the address as source, which the
+        // kernel refuses while it is tentative.
+        if hops.iter().any(|h| h.address.is_v6()) {
+            iface::wait_dad(&mut pod, index)?;
+        }
         pod.batch(pod_route_reqs(index, &req.ifname, hops)).into_iter().collect::<Result<()>>()?;
         Ok(container)
     });
@@ -389,7 +394,12 @@ mod tests {
     fn exists_is_no_failure_on_the_host_end() {
         let exists = |op: &str| Err(Failure { kind: FailureKind::Exists, op: op.into(), errno: libc::EEXIST, message: String::new() });
         assert!(host_outcome(vec![exists("address add 10.1.0.1/32 on v"), exists("route add 10.1.0.5/32 dev v"), Ok(())]).is_ok());
-        let other = Err(Failure { kind: FailureKind::NotFound, op: "route add 10.1.0.5/32 dev v".into(), errno: libc::ENODEV, message: String::new() });
+        let other = Err(Failure {
+            kind: FailureKind::NotFound,
+            op: "route add 10.1.0.5/32 dev v".into(),
+            errno: libc::ENODEV,
+            message: String::new(),
+        });
         assert!(host_outcome(vec![Ok(()), other]).is_err());
     }
 }
