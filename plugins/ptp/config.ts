@@ -10,7 +10,13 @@ export const ptpConfigSchema = z
     ipMasq: z.boolean().default(false),
     // Accepted as the bridge accepts it, and ignored: masquerade is always our nf_tables sets.
     ipMasqBackend: z.enum(['iptables', 'nftables']).optional(),
-    mtu: z.number().int().min(0).max(65535).default(0),
+    // 0 = the kernel's default; a veth takes 68 (the IPv4 minimum) to 65535
+    mtu: z
+      .number()
+      .int()
+      .max(65535)
+      .refine((m) => m === 0 || m >= 68, 'must be 0 (the kernel default) or 68 to 65535')
+      .default(0),
     // ptp has no L2-only mode: the pod is routed through its IPAM gateway.
     ipam: z.object({ type: z.string().min(1, 'the IPAM plugin type is required') }, 'required: ptp needs an IPAM plugin').loose(),
     dns: dnsSchema.optional(),

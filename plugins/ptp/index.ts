@@ -51,14 +51,6 @@ async function add(conf: PtpConfig, ctx: PluginContext): Promise<Result> {
   }, ctx.log);
 }
 
-/** prevResult's addresses of the container interface: which masquerade elements to remove when the link is gone. */
-function prevAddresses(ctx: PluginContext): string[] {
-  const prev = ctx.prevResult;
-  if (!prev?.ips) return [];
-  const idx = prev.interfaces?.findIndex((i) => i.name === ctx.ifname && i.sandbox);
-  return prev.ips.filter((i) => idx === undefined || idx < 0 || i.interface === undefined || i.interface === idx).map((i) => i.address);
-}
-
 /** Delete the pod's veth (with its masquerade elements when asked); whether those went with it. */
 async function unwire(ctx: PluginContext, masquerade: native.NftOwner | undefined): Promise<boolean> {
   if (!ctx.netns) return false;
@@ -86,9 +78,9 @@ async function del(conf: PtpConfig, ctx: PluginContext): Promise<void> {
   const masquerade = conf.ipMasq ? owner(conf, ctx) : undefined;
   const masqueraded = await unwire(ctx, masquerade);
   if (masquerade && !masqueraded) {
-    // Unlike the reference, also when the link or the namespace was gone: prevResult's addresses,
-    // else the attachment's elements found by their comment.
-    await native.masqDel({ hostNetns: ctx.hostNetns, ...masquerade, ifname: ctx.ifname, addresses: prevAddresses(ctx) });
+    // Unlike the reference, also when the link or the namespace was gone: without addresses the
+    // attachment's elements are found by their comment.
+    await native.masqDel({ hostNetns: ctx.hostNetns, ...masquerade, ifname: ctx.ifname, addresses: [] });
   }
 }
 

@@ -2,7 +2,7 @@
 // links, addresses and routes as ip(8) reports them, with what differs from one ADD to the next
 // (the host end's random name, MACs, link-local addresses, interface indexes) replaced.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ipJson, type Netns } from './netns.js';
+import { ip, ipJson, makeNetns, type Netns } from './netns.js';
 import { routingState } from './sbr.js';
 
 export interface PtpNetOptions {
@@ -90,4 +90,18 @@ export async function dadSettled(ns: Netns): Promise<void> {
     await sleep(50);
   }
   throw new Error(`IPv6 DAD did not settle in ${ns.name}`);
+}
+
+/**
+ * An "outside" namespace joined to the node by a veth: the node's end `uplink` 192.0.2.1/24, the
+ * outside's end `wan` 192.0.2.2/24 (removed when the test finishes).
+ */
+export function outsideOf(node: Netns): Netns {
+  const outside = makeNetns('out');
+  ip('-n', node.name, 'link', 'add', 'uplink', 'type', 'veth', 'peer', 'name', 'wan', 'netns', outside.name);
+  ip('-n', node.name, 'addr', 'add', '192.0.2.1/24', 'dev', 'uplink');
+  ip('-n', node.name, 'link', 'set', 'uplink', 'up');
+  ip('-n', outside.name, 'addr', 'add', '192.0.2.2/24', 'dev', 'wan');
+  ip('-n', outside.name, 'link', 'set', 'wan', 'up');
+  return outside;
 }

@@ -27,6 +27,8 @@ describe('ptp config', () => {
     expect(issue({ ipam: { type: '' } })).toBe('ipam.type: the IPAM plugin type is required');
     expect(issue({ mtu: -1 })).toMatch(/^mtu: /);
     expect(issue({ mtu: 65536 })).toMatch(/^mtu: /);
+    expect(issue({ mtu: 67 })).toBe('mtu: must be 0 (the kernel default) or 68 to 65535');
+    expect(parse({ mtu: 68 }).success).toBe(true);
     expect(issue({ mtu: 'big' })).toMatch(/^mtu: /);
     expect(issue({ ipMasq: 'yes' })).toMatch(/^ipMasq: /);
     expect(issue({ ipMasqBackend: 'pf' })).toMatch(/^ipMasqBackend: /);

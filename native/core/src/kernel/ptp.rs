@@ -8,6 +8,7 @@ use std::net::IpAddr;
 use std::os::fd::{AsRawFd, OwnedFd};
 
 use netlink_packet_core::{NLM_F_CREATE, NLM_F_EXCL};
+use netlink_packet_route::link::LinkMessage;
 use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteMessage, RouteScope};
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 
@@ -16,7 +17,7 @@ use super::iface::{self, PodIface};
 use super::link::{self, Link, VethSpec};
 use super::netns;
 use super::route;
-use super::rtnl::{Raw, Req, Rtnl, NLM_F_ECHO};
+use super::rtnl::{Req, Rtnl};
 use super::sysctl;
 use crate::error::{Failure, FailureKind, Result};
 use crate::types::{LinkInfo, NftOwner, Route};
@@ -60,7 +61,6 @@ pub struct PtpAddResult {
     pub container: LinkInfo,
 }
 
-const VETH_NAME_TRIES: usize = 10;
 const IFNAMSIZ: usize = 16;
 const RT_SCOPE_HOST: u32 = 254;
 
@@ -106,17 +106,21 @@ fn validate(req: &PtpAddRequest) -> Result<Vec<Hop>> {
 pub fn ptp_add_here(req: &PtpAddRequest) -> Result<PtpAddResult> {
     let hops = validate(req)?;
     let host_path = req.host_netns.as_deref().unwrap_or("/proc/thread-self/ns/net");
-    let host_ns = netns::open(host_path)?;
-    netns::enter(&host_ns, host_path)?;
-    let pod_ns = netns::open(&req.pod_netns)?;
+    let home = netns::open(host_path)?;
+    netns::enter(&home, host_path)?;
     let mut host = Rtnl::open()?;
-    let host_end = create_veth(&mut host, req, &pod_ns)?;
+    let pod_ns = netns::open(&req.pod_netns)?;
+    netns::enter(&pod_ns, &req.pod_netns)?;
+    let pod = Rtnl::open();
+    netns::enter(&home, host_path)?;
+    let mut pod = pod?;
+    let (host_end, pod_end) = create_veth(&mut host, &mut pod, req, &pod_ns)?;
     let masq = req.masquerade.as_ref().map(|o| {
         let addresses = req.hops.iter().map(|h| h.address.clone()).collect();
         o.masq_request(req.host_netns.as_deref(), &req.ifname, addresses)
     });
-    let wired = wire(&mut host, req, &hops, &host_end, (&host_ns, host_path), &pod_ns);
-    let done = wired.and_then(|container| {
+    let sides = Sides { host: &mut host, pod: &mut pod, home: (&home, host_path), pod_ns: &pod_ns };
+    let done = wire(sides, req, &hops, &host_end, pod_end.info.index).and_then(|container| {
         // nf_tables sockets for "the caller's own namespace" open in this thread's current one
         if let Some(m) = &masq {
             super::nft::masq_add(m)?;
@@ -137,76 +141,70 @@ pub fn ptp_add_here(req: &PtpAddRequest) -> Result<PtpAddResult> {
     }
 }
 
+/// The sockets of an ADD, opened in the host and pod namespaces, and those namespaces.
+struct Sides<'a> {
+    host: &'a mut Rtnl,
+    pod: &'a mut Rtnl,
+    home: (&'a OwnedFd, &'a str),
+    pod_ns: &'a OwnedFd,
+}
+
 /// Everything after the veth: the pod's side (entering it), then the host's (back in it). Returns
 /// the pod's link as configured; the thread ends in the host namespace.
-fn wire(host: &mut Rtnl, req: &PtpAddRequest, hops: &[Hop], host_end: &Link, home: (&OwnedFd, &str), pod_ns: &OwnedFd) -> Result<Link> {
+fn wire(s: Sides, req: &PtpAddRequest, hops: &[Hop], host_end: &Link, index: u32) -> Result<Link> {
     sysctl::write_if_present(&format!("net/ipv6/conf/{}/accept_ra", host_end.info.name), "0")?;
-    netns::enter(pod_ns, &req.pod_netns)?;
-    let pod_side = Rtnl::open().and_then(|mut pod| {
-        let index = pod_index(&mut pod, req, host_end)?;
-        let container = iface::configure(&mut pod, index, &req.ifname, &req.iface)?;
+    netns::enter(s.pod_ns, &req.pod_netns)?;
+    let pod = s.pod;
+    let pod_side = iface::configure(pod, index, &req.ifname, &req.iface).and_then(|container| {
         // The reference's ConfigureIface waits for DAD whenever an address has an IPv6 gateway,
         // which every ptp address has; the routes below take the address as source, which the
         // kernel refuses while it is tentative.
         if hops.iter().any(|h| h.address.is_v6()) {
-            iface::wait_dad(&mut pod, index)?;
+            iface::wait_dad(pod, index)?;
         }
         pod.batch(pod_route_reqs(index, &req.ifname, hops)).into_iter().collect::<Result<()>>()?;
         Ok(container)
     });
-    netns::enter(home.0, home.1)?;
+    netns::enter(s.home.0, s.home.1)?;
     let container = pod_side?;
-    host_outcome(host.batch(host_reqs(host_end, hops)))?;
+    host_outcome(s.host.batch(host_reqs(host_end, hops)))?;
     forward(hops)?;
     Ok(container)
 }
 
-/// Create the pair: the host end under a fresh random name (retried on a clash) and up, the pod
-/// end named ifname straight in the pod. Returns the host end as the kernel echoed it.
-fn create_veth(host: &mut Rtnl, req: &PtpAddRequest, pod_ns: &OwnedFd) -> Result<Link> {
-    let mut last = None;
-    for _ in 0..VETH_NAME_TRIES {
-        let name = link::random_veth_name();
+/// Create the pair with the shared temporary-name pattern: the host end under a fresh random name
+/// and up, the pod end straight into the pod under another and renamed to ifname there (an ifname
+/// the pod already has is kind Exists, and nothing is left). Returns the host end and the pod end.
+fn create_veth(host: &mut Rtnl, pod: &mut Rtnl, req: &PtpAddRequest, pod_ns: &OwnedFd) -> Result<(Link, Link)> {
+    let build = |temp: &str| {
         let msg = link::veth_create_msg(&VethSpec {
-            host_name: &name,
-            peer_name: &req.ifname,
+            host_name: &link::random_veth_name(),
+            peer_name: temp,
             peer_netns_fd: Some(pod_ns.as_raw_fd()),
             mtu: req.mtu,
             peer_mac: None,
             master: None,
             host_up: true,
         });
-        match host.exchange(vec![Req::new("veth create", msg, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ECHO)]).pop().unwrap() {
-            Ok(echoed) => {
-                if let Some(l) = echoed_link(&echoed, &name) {
-                    return Ok(l);
-                }
-                return link::by_name(host, &name)?
-                    .ok_or_else(|| Failure::new(FailureKind::NotFound, "veth create", format!("host end {name} vanished after creation")));
-            }
-            // our random name was taken, or the pod already has an interface of that name
-            Err(e) if e.kind == FailureKind::Exists => last = Some(e),
-            Err(e) => return Err(e),
+        // veth_create_msg always makes an RTM_NEWLINK
+        match msg {
+            RouteNetlinkMessage::NewLink(m) => m,
+            _ => LinkMessage::default(),
+        }
+    };
+    let pod_end = iface::create_in_pod(host, pod, &req.ifname, build)?;
+    // the host end, by the pod end's peer index, accepted only if it points back
+    let host_end = match pod_end.info.peer_index {
+        Some(i) => link::by_index(host, i)?.filter(|l| l.info.peer_index == Some(pod_end.info.index)),
+        None => None,
+    };
+    match host_end {
+        Some(h) => Ok((h, pod_end)),
+        None => {
+            let _ = pod.ack("veth delete (rollback)", link::del_msg(pod_end.info.index, None), 0);
+            Err(Failure::new(FailureKind::NotFound, "veth create", format!("the host end of {:?} was not found", req.ifname)))
         }
     }
-    let e = last.unwrap_or_else(|| Failure::internal("veth create", "no attempt made"));
-    let msg = format!("{}: is there already an interface {:?} in network namespace {}?", e.message, req.ifname, req.pod_netns);
-    Err(e.with_message(msg))
-}
-
-/// The link the kernel echoed back for a create with NLM_F_ECHO (kernels ≥ 6.3), if any.
-fn echoed_link(msgs: &[Raw], name: &str) -> Option<Link> {
-    msgs.iter().filter_map(|m| link::parse_raw(&m.buf).ok()).find(|l| l.info.name == name && l.info.peer_index.is_some())
-}
-
-/// The pod end's index: the host end's peer index, else looked up by name.
-fn pod_index(pod: &mut Rtnl, req: &PtpAddRequest, host_end: &Link) -> Result<u32> {
-    if let Some(i) = host_end.info.peer_index {
-        return Ok(i);
-    }
-    let l = link::by_name(pod, &req.ifname)?
-        .ok_or_else(|| Failure::new(FailureKind::NotFound, "veth create", format!("{:?} missing in the pod after creation", req.ifname)))?;
-    Ok(l.info.index)
 }
 
 fn route_addr(ip: IpAddr) -> RouteAddress {
