@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(iproute2 nftables iputils-ping containernetworking-plugins strace netcat-openbsd)
+APT_PACKAGES=(iproute2 nftables iputils-ping containernetworking-plugins strace netcat-openbsd python3)
 CNITOOL_VERSION=v1.3.0
 
 missing=()

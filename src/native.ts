@@ -81,7 +81,7 @@ function addon(): typeof Addon {
  * One of the addon's enum objects, read from the addon on first use, so that importing this file
  * loads nothing (a CLI command or a library user that never calls native code needs no .node).
  */
-function lazyEnum<K extends 'FailureKind' | 'LinkKind' | 'ReadEnd'>(name: K): (typeof Addon)[K] {
+function lazyEnum<K extends 'FailureKind' | 'LinkKind' | 'ReadEnd' | 'SublinkKind'>(name: K): (typeof Addon)[K] {
   return new Proxy({} as (typeof Addon)[K], {
     get: (_, key) => Reflect.get(addon()[name], key),
     has: (_, key) => Reflect.has(addon()[name], key),
@@ -370,9 +370,93 @@ export async function portmapList(hostNetns?: string, network?: string): Promise
 }
 
 // ptp: a veth pair with no bridge, the pod routed through its gateway (native/core/src/kernel/ptp.rs).
-export type { PtpAddRequest, PtpAddResult, PtpAddress } from '../native/addon/index.js';
+export type { PtpAddress, PtpLinks, PtpVethRequest, PtpWireRequest } from '../native/addon/index.js';
 
-/** Wire a pod with ptp after its IPAM (one native call, undone entirely on failure). Its DEL is bridgeDel. */
-export async function ptpAdd(req: Addon.PtpAddRequest): Promise<Addon.PtpAddResult> {
-  return call('ptpAdd', () => addon().ptpAdd(req));
+/** ptp's ADD before IPAM: the veth pair (nothing left on failure). */
+export async function ptpVeth(req: Addon.PtpVethRequest): Promise<Addon.PtpLinks> {
+  return call('ptpVeth', () => addon().ptpVeth(req));
+}
+/** ptp's ADD after IPAM: both ends configured, forwarding, masquerade (removed again on failure; the veth is the caller's to delete). Its DEL is bridgeDel. */
+export async function ptpWire(req: Addon.PtpWireRequest): Promise<Addon.PtpLinks> {
+  return call('ptpWire', () => addon().ptpWire(req));
+}
+
+// ---- the tap, dummy and vrf plugins (one call per ADD; their DEL of a link is linkDel) ----
+
+export type { DummyRequest, TapRequest, VrfAddRequest, VrfDelRequest } from '../native/addon/index.js';
+
+/** tap's ADD after IPAM: the tap made, renamed, enslaved, set up and configured in the pod. */
+export async function tapAdd(req: Addon.TapRequest): Promise<Addon.LinkInfo> {
+  return call('tapAdd', () => addon().tapAdd(req));
+}
+
+/** dummy's ADD after IPAM: the dummy link made and configured in the pod. */
+export async function dummyAdd(req: Addon.DummyRequest): Promise<Addon.LinkInfo> {
+  return call('dummyAdd', () => addon().dummyAdd(req));
+}
+
+/** vrf's ADD: the interface moved into the VRF; resolves to the VRF's table. */
+export async function vrfAdd(req: Addon.VrfAddRequest): Promise<number> {
+  return call('vrfAdd', () => addon().vrfAdd(req));
+}
+
+/** vrf's DEL: the interface released; resolves to whether the VRF, left empty, was deleted. */
+export async function vrfDel(req: Addon.VrfDelRequest): Promise<boolean> {
+  return call('vrfDel', () => addon().vrfDel(req));
+}
+
+// macvlan, ipvlan and vlan: a link on a master made into the pod, its deletion and CHECK's view
+// (native/core/src/kernel/sublink.rs).
+export type {
+  SublinkAddRequest,
+  SublinkAddResult,
+  SublinkConfigureRequest,
+  SublinkInspectRequest,
+  SublinkInspectResult,
+  SublinkSpec,
+  SublinkState,
+} from '../native/addon/index.js';
+
+/** The kind of link a sublink plugin makes: SublinkSpec's `kind`. */
+export const SublinkKind = lazyEnum('SublinkKind');
+export type SublinkKind = Addon.SublinkKind;
+
+/** Create the link on its master straight into the pod, renamed to `ifname` there; left down. */
+export async function sublinkAdd(req: Addon.SublinkAddRequest): Promise<Addon.SublinkAddResult> {
+  return call('sublinkAdd', () => addon().sublinkAdd(req));
+}
+/** In the pod: ConfigureIface with `iface`, else the link only brought up; the link afterwards. */
+export async function sublinkConfigure(req: Addon.SublinkConfigureRequest): Promise<Addon.LinkInfo> {
+  return call('sublinkConfigure', () => addon().sublinkConfigure(req));
+}
+/** Delete the pod's link; false when it was gone. NativeError kind netnsGone when the namespace is gone. */
+export async function sublinkDel(podNetns: string, ifname: string): Promise<boolean> {
+  return call('sublinkDel', () => addon().sublinkDel(podNetns, ifname));
+}
+/** The master (found or not) and the pod's link with its kind facts, addresses and the pod's routes. */
+export async function sublinkInspect(req: Addon.SublinkInspectRequest): Promise<Addon.SublinkInspectResult> {
+  return call('sublinkInspect', () => addon().sublinkInspect(req));
+}
+
+// host-device: a node device moved into the pod and back (native/core/src/kernel/hostdev.rs).
+export type {
+  HostDeviceAddRequest,
+  HostDeviceAddResult,
+  HostDeviceConfigureRequest,
+  HostDeviceDelRequest,
+  HostDeviceDelResult,
+  HostDeviceSelector,
+} from '../native/addon/index.js';
+
+/** Move a node device (by name or MAC) into the pod as `ifname`, through a temporary namespace; undone on a failure. */
+export async function hostDeviceAdd(req: Addon.HostDeviceAddRequest): Promise<Addon.HostDeviceAddResult> {
+  return call('hostDeviceAdd', () => addon().hostDeviceAdd(req));
+}
+/** Move the pod's `ifname` back to the node under its ifalias; NativeError kind netnsGone when the pod is gone. */
+export async function hostDeviceDel(req: Addon.HostDeviceDelRequest): Promise<Addon.HostDeviceDelResult> {
+  return call('hostDeviceDel', () => addon().hostDeviceDel(req));
+}
+/** ConfigureIface on the moved device (addresses, up, routes, DAD) once IPAM has answered. */
+export async function hostDeviceConfigure(req: Addon.HostDeviceConfigureRequest): Promise<Addon.LinkInfo> {
+  return call('hostDeviceConfigure', () => addon().hostDeviceConfigure(req));
 }

@@ -6,13 +6,22 @@ import type { Plugin } from './skel/types.js';
 const loaders: Record<string, () => Promise<{ default: Plugin<unknown> }>> = {
   bandwidth: () => import('../plugins/bandwidth/index.js'),
   bridge: () => import('../plugins/bridge/index.js'),
+  dummy: () => import('../plugins/dummy/index.js'),
   firewall: () => import('../plugins/firewall/index.js'),
+  flannel: () => import('../plugins/flannel/index.js'),
+  'host-device': () => import('../plugins/host-device/index.js'),
   'host-local': () => import('../plugins/host-local/index.js'),
+  ipvlan: () => import('../plugins/ipvlan/index.js'),
   loopback: () => import('../plugins/loopback/index.js'),
+  macvlan: () => import('../plugins/macvlan/index.js'),
   portmap: () => import('../plugins/portmap/index.js'),
   ptp: () => import('../plugins/ptp/index.js'),
   sbr: () => import('../plugins/sbr/index.js'),
+  tap: () => import('../plugins/tap/index.js'),
+  static: () => import('../plugins/static/index.js'),
   tuning: () => import('../plugins/tuning/index.js'),
+  vrf: () => import('../plugins/vrf/index.js'),
+  vlan: () => import('../plugins/vlan/index.js'),
 };
 
 /** Names of the plugin types we provide. */

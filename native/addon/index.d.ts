@@ -117,6 +117,12 @@ export interface BridgeDelOutcome {
 }
 
 /**
+ * The dummy plugin's ADD after IPAM: a dummy link named `ifname` made in the pod's namespace and
+ * configured with `iface`; deleted again when the configuration fails.
+ */
+export declare function dummyAdd(req: DummyRequest): Promise<PodLinkOutcome>
+
+/**
  * Run the binary to completion in `netns`, `mntns`, `root` and `cwd`, from a thread of ours that
  * entered them. Resolves to `{ error }` when it cannot be started (errno kept, ETXTBSY included),
  * else to its result.
@@ -183,6 +189,46 @@ export declare function firewallInspect(req: FirewallRequest): Promise<FirewallI
 export interface FirewallInspectOutcome {
   error?: Failure
   value?: FirewallInspection
+}
+
+/**
+ * host-device's ADD: find the node's device (by name or MAC), move it through a temporary
+ * namespace, where it is renamed to `ifname` and its node name kept as its ifalias, into the pod,
+ * and set it up there; every step undone on a failure. Kind notFound with op "host device lookup"
+ * when the node has no such device.
+ */
+export declare function hostDeviceAdd(req: HostDeviceAddRequest): Promise<HostDeviceAddOutcome>
+
+/** Outcome of hostDeviceAdd. */
+export interface HostDeviceAddOutcome {
+  error?: Failure
+  value?: HostDeviceAddResult
+}
+
+/**
+ * host-device's ADD after IPAM: the reference's ConfigureIface on the moved device in the pod
+ * (addresses, link up, routes with gateways resolved, IPv6 DAD). Resolves to the link afterwards.
+ */
+export declare function hostDeviceConfigure(req: HostDeviceConfigureRequest): Promise<HostDeviceConfigureOutcome>
+
+/** Outcome of hostDeviceConfigure: the device as the pod has it. */
+export interface HostDeviceConfigureOutcome {
+  error?: Failure
+  value?: LinkInfo
+}
+
+/**
+ * host-device's DEL: move the pod's `ifname` back to the node through a temporary namespace,
+ * renamed to its ifalias, the alias cleared, left down. Kind netnsGone when the pod's namespace is
+ * gone; `restored` undefined when the pod has no such link. With `up` (undoing an ADD) the device
+ * is set up again in the node.
+ */
+export declare function hostDeviceDel(req: HostDeviceDelRequest): Promise<HostDeviceDelOutcome>
+
+/** Outcome of hostDeviceDel. */
+export interface HostDeviceDelOutcome {
+  error?: Failure
+  value?: HostDeviceDelResult
 }
 
 /** Delete a link by name; value false when it was already gone. */
@@ -294,6 +340,12 @@ export interface PodInspectOutcome {
   value?: PodInspectResult
 }
 
+/** Outcome of tapAdd and dummyAdd: the pod's new link. */
+export interface PodLinkOutcome {
+  error?: Failure
+  value?: LinkInfo
+}
+
 /**
  * Map an attachment's host ports to its pod addresses: one nf_tables batch of elements into the
  * maps of tables `ip fastcni-portmap` / `ip6 fastcni-portmap` (created on first use), then stale
@@ -340,19 +392,25 @@ export interface PortmapListOutcome {
   value?: Array<PortmapEntry>
 }
 
-/**
- * Wire a pod with ptp after its IPAM: the veth pair (host end `veth` + 8 random hex, pod end
- * `ifname` straight in the pod), the pod's interface configured and routed through each address's
- * gateway, the gateways and host routes on the host end, forwarding, masquerade. Undone entirely
- * on a failure.
- */
-export declare function ptpAdd(req: PtpAddRequest): Promise<PtpAddOutcome>
-
-/** Outcome of ptpAdd. */
-export interface PtpAddOutcome {
+/** Outcome of ptpVeth and ptpWire: the two ends of the veth. */
+export interface PtpLinksOutcome {
   error?: Failure
-  value?: PtpAddResult
+  value?: PtpLinks
 }
+
+/**
+ * The first call of a ptp ADD, before IPAM: the veth pair, the host end `veth` + 8 random hex and
+ * up, the pod end made straight into the pod under a temporary name and renamed to `ifname`
+ * (down). Nothing is left on failure.
+ */
+export declare function ptpVeth(req: PtpVethRequest): Promise<PtpLinksOutcome>
+
+/**
+ * The second call, with the IPAM result: the pod's interface configured and routed through each
+ * address's gateway, the gateways and host routes on the host end, forwarding, masquerade. On a
+ * failure the masquerade elements are removed; deleting the veth (after IPAM DEL) is the caller's.
+ */
+export declare function ptpWire(req: PtpWireRequest): Promise<PtpLinksOutcome>
 
 /** Unicast routes of the main table, optionally only those through one link (by name). */
 export declare function routeList(netns?: string | undefined | null, name?: string | undefined | null): Promise<RoutesOutcome>
@@ -437,11 +495,59 @@ export interface StringsOutcome {
   value?: Array<string>
 }
 
+/**
+ * A macvlan, ipvlan or vlan link on its master (by name, or the default route's interface), made
+ * under a temporary name straight into the pod namespace and renamed to `ifname` there; left down.
+ * Kind invalid (naming the field) for a bad mode, VLAN id, MAC or an MTU above the master's; kind
+ * notFound when the master is missing.
+ */
+export declare function sublinkAdd(req: SublinkAddRequest): Promise<SublinkAddOutcome>
+
+/** Outcome of sublinkAdd. */
+export interface SublinkAddOutcome {
+  error?: Failure
+  value?: SublinkAddResult
+}
+
+/**
+ * In the pod: with `iface`, the reference's ConfigureIface (addresses, link up, routes, DAD);
+ * without, the link only brought up.
+ */
+export declare function sublinkConfigure(req: SublinkConfigureRequest): Promise<SublinkConfigureOutcome>
+
+/** Outcome of sublinkConfigure: the link afterwards. */
+export interface SublinkConfigureOutcome {
+  error?: Failure
+  value?: LinkInfo
+}
+
+/** Delete the pod's link; false when it was already gone, kind netnsGone when the namespace is. */
+export declare function sublinkDel(podNetns: string, ifname: string): Promise<BoolOutcome>
+
+/**
+ * CHECK's view: whether the master is there, and the pod's link with its kind, mode, VLAN id,
+ * addresses and the pod's routes.
+ */
+export declare function sublinkInspect(req: SublinkInspectRequest): Promise<SublinkInspectOutcome>
+
+/** Outcome of sublinkInspect. */
+export interface SublinkInspectOutcome {
+  error?: Failure
+  value?: SublinkInspectResult
+}
+
 /** Read a net.* sysctl inside a namespace ("net.ipv4.ip_forward" or "net/ipv4/ip_forward"). */
 export declare function sysctlGet(netns: string | undefined | null, key: string): Promise<StringOutcome>
 
 /** Write a net.* sysctl inside a namespace. */
 export declare function sysctlSet(netns: string | undefined | null, key: string, value: string): Promise<BoolOutcome>
+
+/**
+ * The tap plugin's ADD after IPAM: a persistent tap made through /dev/net/tun in the pod's
+ * namespace under a temporary name, renamed to `ifname` with its MTU and MAC, owner and group set,
+ * enslaved to `bridge`, set up and configured with `iface`. Nothing is left when it fails.
+ */
+export declare function tapAdd(req: TapRequest): Promise<PodLinkOutcome>
 
 /**
  * Tuning's ADD: write the sysctls, then set the link's attributes, in the pod's namespace; every
@@ -469,6 +575,26 @@ export interface TuningInspectOutcome {
  * Resolves to false when the link is gone.
  */
 export declare function tuningRestore(req: TuningRequest): Promise<BoolOutcome>
+
+/**
+ * Put the interface into the VRF (found, or created with the given or the lowest free table),
+ * keeping its global IPv6 addresses and copying its routes into the VRF's table. A failure
+ * releases the interface and deletes a VRF this call created.
+ */
+export declare function vrfAdd(req: VrfAddRequest): Promise<VrfAddOutcome>
+
+/** Outcome of vrfAdd: the VRF's routing table. */
+export interface VrfAddOutcome {
+  error?: Failure
+  value?: number
+}
+
+/**
+ * Release the interface from the VRF and delete the VRF when no member is left (resolves to
+ * whether it was deleted). Kind netnsGone when the namespace is gone; a missing VRF or interface
+ * is no failure.
+ */
+export declare function vrfDel(req: VrfDelRequest): Promise<BoolOutcome>
 
 /** What bandwidthAdd made. */
 export interface BandwidthAddResult {
@@ -608,6 +734,15 @@ export interface BridgeLinkRequest {
   containerUp: boolean
 }
 
+/** The dummy plugin's ADD after IPAM. */
+export interface DummyRequest {
+  /** the pod's namespace (a path) */
+  netns: string
+  ifname: string
+  /** the IPAM result to configure on it (ConfigureIface) */
+  iface: PodIface
+}
+
 /** One failed native operation, as data: what a native call resolves to as its `error`. */
 export interface Failure {
   kind: FailureKind
@@ -682,6 +817,55 @@ export interface FirewallRequest {
 export interface GcAttachment {
   containerId: string
   ifname: string
+}
+
+/** The host-device plugin's ADD: move a node device into the pod as `ifname`. */
+export interface HostDeviceAddRequest {
+  /** the namespace that plays the node; undefined = the caller's own */
+  hostNetns?: string
+  /** the pod's network namespace (a path the calling process can open) */
+  podNetns: string
+  device: HostDeviceSelector
+  /** CNI_IFNAME: the device's name in the pod */
+  ifname: string
+}
+
+/** What ADD did. */
+export interface HostDeviceAddResult {
+  /** the device as the pod has it */
+  link: LinkInfo
+  /** it was up in the node (what undoing the ADD restores) */
+  nodeUp: boolean
+}
+
+/** The layer-3 half of ADD, once IPAM has answered: ConfigureIface on the moved device. */
+export interface HostDeviceConfigureRequest {
+  podNetns: string
+  ifname: string
+  iface: PodIface
+}
+
+/** The host-device plugin's DEL: move the pod's `ifname` back to the node under its alias. */
+export interface HostDeviceDelRequest {
+  hostNetns?: string
+  podNetns: string
+  ifname: string
+  /** set it up again in the node: a failed ADD's undo, for a device that was up before */
+  up: boolean
+}
+
+/** What DEL did. */
+export interface HostDeviceDelResult {
+  /** the device's name back in the node; undefined when the pod had no such link */
+  restored?: string
+}
+
+/** How ADD names the node's device; exactly one is set. */
+export interface HostDeviceSelector {
+  /** the device's name in the node's namespace */
+  name?: string
+  /** its MAC address, lowercase hex pairs joined by ':' (any length: 6, 8 or 20 bytes) */
+  hwaddr?: string
 }
 
 /** A link as the native side reports it. */
@@ -899,8 +1083,22 @@ export interface PortmapRequest {
   conditionsV6?: Array<PortmapCondition>
 }
 
-/** A ptp ADD after IPAM: the veth pair, the pod's side, the host's side, masquerade. */
-export interface PtpAddRequest {
+/** A pod address of a ptp attachment and the gateway the pod reaches everything through. */
+export interface PtpAddress {
+  /** CIDR on the container interface, e.g. "10.1.0.5/24" */
+  address: string
+  /** of the address's family; it goes on the host end as /32 (/128) */
+  gateway: string
+}
+
+/** The two ends of a ptp attachment's veth. */
+export interface PtpLinks {
+  hostVeth: LinkInfo
+  container: LinkInfo
+}
+
+/** The first call of a ptp ADD: the veth pair. */
+export interface PtpVethRequest {
   /** namespace that plays the host (a path); undefined = the caller's own */
   hostNetns?: string
   podNetns: string
@@ -908,6 +1106,17 @@ export interface PtpAddRequest {
   ifname: string
   /** MTU of both veth ends; undefined = kernel default */
   mtu?: number
+}
+
+/** The second call of a ptp ADD, with the IPAM result: the pod's side, the host's side, masquerade. */
+export interface PtpWireRequest {
+  /** namespace that plays the host (a path); undefined = the caller's own */
+  hostNetns?: string
+  podNetns: string
+  /** container-side interface name (CNI_IFNAME) */
+  ifname: string
+  /** the host end's name, as ptpVeth made it */
+  hostVeth: string
   /** the container interface as ConfigureIface leaves it */
   iface: PodIface
   /**
@@ -920,20 +1129,6 @@ export interface PtpAddRequest {
    * or masqDel)
    */
   masquerade?: NftOwner
-}
-
-/** A pod address of a ptp attachment and the gateway the pod reaches everything through. */
-export interface PtpAddress {
-  /** CIDR on the container interface, e.g. "10.1.0.5/24" */
-  address: string
-  /** of the address's family; it goes on the host end as /32 (/128) */
-  gateway: string
-}
-
-/** The links of a ptp attachment. */
-export interface PtpAddResult {
-  hostVeth: LinkInfo
-  container: LinkInfo
 }
 
 /** Why reading a request stopped. */
@@ -1073,10 +1268,115 @@ export interface SpoofCheckEntry {
   mac: string
 }
 
+/** A sublink plugin's link to create in a pod. */
+export interface SublinkAddRequest {
+  /** the namespace playing the host (absent = the caller's own) */
+  hostNetns?: string
+  /** the pod's network namespace (a path the calling process can open) */
+  podNetns: string
+  /** its final name in the pod (CNI_IFNAME) */
+  ifname: string
+  spec: SublinkSpec
+}
+
+/** The link made, and the master it was made on. */
+export interface SublinkAddResult {
+  link: LinkInfo
+  /** the master's name (the default-route interface when none was asked for) */
+  master: string
+}
+
+/**
+ * ADD's last step, in the pod: with `iface`, the reference's ConfigureIface (iface::configure);
+ * without, the link only brought up (macvlan without IPAM). Reports the link.
+ */
+export interface SublinkConfigureRequest {
+  podNetns: string
+  ifname: string
+  iface?: PodIface
+}
+
+/** CHECK's question: the pod's link and the master by name. */
+export interface SublinkInspectRequest {
+  hostNetns?: string
+  podNetns: string
+  ifname: string
+  master?: string
+  linkInContainer: boolean
+}
+
+/** CHECK's answer. */
+export interface SublinkInspectResult {
+  /** the master's name when it was found (a default-route lookup included) */
+  master?: string
+  /** absent when the pod has no link of that name */
+  state?: SublinkState
+}
+
+/** The kind of link a sublink plugin makes on its master. */
+export declare enum SublinkKind {
+  Macvlan = 'macvlan',
+  Ipvlan = 'ipvlan',
+  Vlan = 'vlan',
+}
+
+/** The link a sublink plugin's ADD makes: what, on which master, with which settings. */
+export interface SublinkSpec {
+  /** `macvlan`, `ipvlan` or `vlan`; absent = macvlan */
+  kind?: SublinkKind
+  /** the master's name; absent = the interface of the first default route */
+  master?: string
+  /** the master lives in the pod namespace: it is looked up, and the link created, there */
+  linkInContainer: boolean
+  /** macvlan: bridge (default), private, vepa, passthru; ipvlan: l2 (default), l3, l3s */
+  mode?: string
+  /** vlan: the 802.1Q id (0–4094) */
+  vlanId?: number
+  /** 0 or absent = the kernel's default (the master's MTU); at most the master's MTU */
+  mtu?: number
+  /** macvlan: the link's MAC address */
+  mac?: string
+  /** macvlan: the broadcast/multicast receive queue length requested (IFLA_MACVLAN_BC_QUEUE_LEN) */
+  bcQueueLen?: number
+}
+
+/** The pod's link as the kernel has it. */
+export interface SublinkState {
+  link: LinkInfo
+  /** the IFLA_INFO_KIND the kernel reports (macvlan, ipvlan, vlan, or another kind) */
+  kindName: string
+  /** macvlan or ipvlan mode by the plugins' names (bridge, private, vepa, passthru, source; l2, l3, l3s) */
+  mode?: string
+  vlanId?: number
+  /** addresses on the link (host scope left out) */
+  addresses: Array<string>
+  /** routes of the pod's main table, every link's (the reference checks them that way) */
+  routes: Array<Route>
+}
+
 /** One sysctl: `key` relative to /proc/sys in slash form ("net/ipv4/conf/eth0/rp_filter"). */
 export interface SysctlValue {
   key: string
   value: string
+}
+
+/** The tap to make in a pod. */
+export interface TapRequest {
+  /** the pod's namespace (a path) */
+  netns: string
+  ifname: string
+  /** "aa:bb:cc:dd:ee:ff"; absent: the kernel's random one */
+  mac?: string
+  mtu?: number
+  multiQueue: boolean
+  /** uid allowed to attach to the tap; absent: any process with CAP_NET_ADMIN only */
+  owner?: number
+  /** gid allowed to attach to the tap */
+  group?: number
+  /** a bridge in the pod's namespace to enslave the tap to */
+  bridge?: string
+  /** the IPAM result to configure on it (ConfigureIface); absent: only set up */
+  iface?: PodIface
 }
 
 /** A tbf qdisc's parameters: rate in bytes/s, limit in bytes, buffer in scheduler ticks. */
@@ -1125,4 +1425,21 @@ export interface TuningRequest {
   /** written in this order, before the link is touched */
   sysctls: Array<SysctlValue>
   link: LinkTuning
+}
+
+/** ADD: put `ifname` into the VRF `vrfname`. */
+export interface VrfAddRequest {
+  /** the pod's namespace (a path) */
+  netns: string
+  ifname: string
+  vrfname: string
+  /** the VRF's routing table; absent: an existing VRF's, or the lowest free one for a new VRF */
+  table?: number
+}
+
+/** DEL: release `ifname` from the VRF, and delete the VRF when no member is left. */
+export interface VrfDelRequest {
+  netns: string
+  ifname: string
+  vrfname: string
 }

@@ -1,7 +1,8 @@
 // The ptp plugin: a veth pair with no bridge, the pod routed through its gateway, which sits as a
 // /32 (/128) on the pod's host end, like the reference
 // (https://github.com/containernetworking/plugins/blob/main/plugins/main/ptp/ptp.go).
-// One native call wires an ADD after IPAM; DEL releases IPAM first, then deletes the veth.
+// ADD: the veth, IPAM, then one native call that wires both ends; DEL releases IPAM first, then
+// deletes the veth.
 // Behaviour and differences: ./README.md.
 import { definePlugin } from '../../src/skel/define-plugin.js';
 import { withRollback } from '../../src/skel/rollback.js';
@@ -22,17 +23,22 @@ function owner(conf: PtpConfig, ctx: PluginContext): native.NftOwner {
 
 async function add(conf: PtpConfig, ctx: PluginContext): Promise<Result> {
   const type = conf.ipam.type;
+  const podNetns = ctx.paths.local(ctx.netns);
+  const at = { hostNetns: ctx.hostNetns, podNetns, ifname: ctx.ifname };
   return withRollback(async (rb) => {
+    // The link before IPAM: a dhcp IPAM acquires its lease through it (the reference's ptp calls
+    // IPAM first, so it cannot work with dhcp).
+    const veth = await native.ptpVeth({ ...at, mtu: conf.mtu || undefined });
+    rb.push(() => native.linkDel(podNetns, ctx.ifname));
     const ipam = await ipamAdd(type, ctx);
     rb.push(() => ipamDel(type, ctx));
     if (!ipam.ips?.length) throw new CniError(ErrorCode.Internal, 'IPAM plugin returned missing IP config');
     const plan = planIface(ipam, CONTAINER_IFACE_INDEX);
-    // one native call: veth, pod side, host side, forwarding, masquerade; undone by itself on failure
-    const links = await native.ptpAdd({
-      hostNetns: ctx.hostNetns,
-      podNetns: ctx.paths.local(ctx.netns),
-      ifname: ctx.ifname,
-      mtu: conf.mtu || undefined,
+    // the pod side, the host side, forwarding, masquerade (removed again on failure; the rollback
+    // then releases IPAM and deletes the veth, in that order)
+    const links = await native.ptpWire({
+      ...at,
+      hostVeth: veth.hostVeth.name,
       iface: plan.iface,
       hops: gatewayHops(plan.ips),
       masquerade: conf.ipMasq ? owner(conf, ctx) : undefined,

@@ -1,7 +1,8 @@
-// IPAM delegation for an upper plugin: find the delegate in CNI_PATH exactly as libcni does (in the
-// caller's file system), run it in-process when the file found is one of ours and the context's
-// plugin table has its type, exec it where the caller would have otherwise; either way its output
-// is read as an exec'd plugin's would be, and results come back in the newest form.
+// IPAM delegation for an upper plugin, and a meta plugin's delegation to a main plugin: find the
+// delegate in CNI_PATH exactly as libcni does (in the caller's file system), run it in-process when
+// the file found is one of ours and the context's plugin table has its type, exec it where the
+// caller would have otherwise; either way its output is read as an exec'd plugin's would be, and
+// results come back in the newest form.
 import { CniError, ErrorCode, toCniError } from '../spec/errors.js';
 import { toCurrentResult } from '../spec/result-convert.js';
 import type { Invocation, InvocationOutput, PluginContext } from '../skel/types.js';
@@ -114,45 +115,74 @@ async function runDelegate(
 }
 
 /**
- * ADD on the IPAM plugin; its result in the newest form. A result that cannot be read is an error
- * after the plugin has reserved its addresses: they are released (IPAM DEL) before it is thrown,
- * so that a failed ADD leaves nothing reserved whichever step refused the result.
+ * Who a delegate is to its caller: an IPAM plugin, or the main plugin a meta plugin hands the pod to
+ * (flannel's bridge). It names the phases (`ipam.ADD`) and the messages; the call is the same,
+ * libcni's invoke.DelegateAdd with the caller's stdin (a meta plugin passes the config it rendered).
  */
-export async function ipamAdd(type: string, ctx: DelegateContext): Promise<Result> {
-  const out = await timePhase('ipam.ADD', () => runDelegate(type, 'ADD', ctx));
+interface DelegateRole {
+  phase: string;
+  name: string;
+  label: string;
+}
+const IPAM: DelegateRole = { phase: 'ipam', name: 'IPAM', label: 'IPAM plugin' };
+const MAIN: DelegateRole = { phase: 'delegate', name: 'delegate', label: 'delegate plugin' };
+
+/**
+ * ADD on the delegate; its result in the newest form. A result that cannot be read is an error
+ * after the delegate has acted (an IPAM plugin reserved its addresses): it gets a DEL before the
+ * error is thrown, so that a failed ADD leaves nothing behind whichever step refused the result.
+ */
+async function addVia(role: DelegateRole, type: string, ctx: DelegateContext): Promise<Result> {
+  const out = await timePhase(`${role.phase}.ADD`, () => runDelegate(type, 'ADD', ctx));
   try {
-    return readIpamResult(type, out, ctx.cniVersion);
+    return readDelegateResult(type, out, ctx.cniVersion, role.label);
   } catch (e) {
-    await ipamDel(type, ctx).catch((del: unknown) => ctx.log(`IPAM DEL after an unusable result failed: ${toCniError(del).message}`));
+    await delVia(role, type, ctx).catch((del: unknown) =>
+      ctx.log(`${role.name} DEL after an unusable result failed: ${toCniError(del).message}`),
+    );
     throw e;
   }
 }
 
-/** The result an IPAM ADD printed (or, in-process, returned), converted to the newest form. */
-function readIpamResult(type: string, out: { stdout: string; json?: Record<string, unknown> }, cniVersion: string): Result {
+async function delVia(role: DelegateRole, type: string, ctx: DelegateContext): Promise<void> {
+  await timePhase(`${role.phase}.DEL`, () => runDelegate(type, 'DEL', ctx));
+}
+
+/** ADD on the IPAM plugin; its result in the newest form (released again if it cannot be read). */
+export async function ipamAdd(type: string, ctx: DelegateContext): Promise<Result> {
+  return addVia(IPAM, type, ctx);
+}
+
+/** The result an IPAM ADD (or a delegated main plugin's ADD) printed, or in-process returned, converted to the newest form. */
+function readDelegateResult(
+  type: string,
+  out: { stdout: string; json?: Record<string, unknown> },
+  cniVersion: string,
+  role = 'IPAM plugin',
+): Result {
   let raw: unknown = out.json;
   if (raw === undefined) {
     try {
       raw = JSON.parse(out.stdout);
     } catch (e) {
       const what = out.stdout.trim() === '' ? 'no result' : `a result that is not JSON: ${JSON.stringify(out.stdout.slice(0, 200))}`;
-      throw new CniError(ErrorCode.DecodingFailure, `IPAM plugin ${JSON.stringify(type)} returned ${what}`, undefined, { cause: e });
+      throw new CniError(ErrorCode.DecodingFailure, `${role} ${JSON.stringify(type)} returned ${what}`, undefined, { cause: e });
     }
   }
   if (raw === null) return {};
   if (typeof raw !== 'object' || Array.isArray(raw))
-    throw new CniError(ErrorCode.DecodingFailure, `IPAM plugin ${JSON.stringify(type)} returned a result that is not an object`);
+    throw new CniError(ErrorCode.DecodingFailure, `${role} ${JSON.stringify(type)} returned a result that is not an object`);
   // libcni: a result without cniVersion is read in the config's version.
   const version =
     typeof (raw as { cniVersion?: unknown }).cniVersion === 'string' && (raw as { cniVersion: string }).cniVersion !== ''
       ? (raw as { cniVersion: string }).cniVersion
       : cniVersion;
-  return toCurrentResult({ ...(raw as object), cniVersion: version }, version, `IPAM plugin ${type} result`);
+  return toCurrentResult({ ...(raw as object), cniVersion: version }, version, `${role} ${type} result`);
 }
 
 /** DEL on the IPAM plugin. */
 export async function ipamDel(type: string, ctx: DelegateContext): Promise<void> {
-  await timePhase('ipam.DEL', () => runDelegate(type, 'DEL', ctx));
+  await delVia(IPAM, type, ctx);
 }
 
 /** CHECK on the IPAM plugin. */
@@ -169,3 +199,16 @@ export async function ipamGc(type: string, ctx: DelegateContext): Promise<void> 
 export async function ipamStatus(type: string, ctx: DelegateContext): Promise<void> {
   await runDelegate(type, 'STATUS', ctx);
 }
+
+/** ADD on the main plugin a meta plugin delegates to, with the config it rendered as `ctx.stdin`. */
+export async function delegateAdd(type: string, ctx: DelegateContext): Promise<Result> {
+  return addVia(MAIN, type, ctx);
+}
+
+/** DEL on the main plugin a meta plugin delegates to, with the config in `ctx.stdin`. */
+export async function delegateDel(type: string, ctx: DelegateContext): Promise<void> {
+  await delVia(MAIN, type, ctx);
+}
+
+/** GC and STATUS of a meta plugin's main-plugin delegate: the very calls made to an IPAM plugin. */
+export { ipamGc as delegateGc, ipamStatus as delegateStatus };

@@ -18,7 +18,8 @@ function compact(o: Obj, keepZero: readonly string[] = []): Obj {
   return out;
 }
 
-function goRoute(r: Route): Obj {
+/** A route as types.Route marshals it: struct order, omitempty (table and scope keep 0). */
+export function goRoute(r: Route): Obj {
   return compact(
     {
       dst: canonicalCidr(r.dst),

@@ -6,7 +6,9 @@
 // Commands run there through nsenter.
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { onTestFinished } from 'vitest';
+import { expect, onTestFinished } from 'vitest';
+import { startAgentProcess } from './agent.js';
+import { nodeAndPod, tempDir } from './fixtures.js';
 import type { Netns } from './netns.js';
 import { execWith, OUR_BIN, REF_BIN, ROOT, type PluginRun } from './run-plugin.js';
 
@@ -108,4 +110,49 @@ export function callOnPath(
   const socket = path === 'agent' ? o.socketPath : join(o.caller.dir, 'no-agent.sock');
   const env = { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', FASTCNI_SOCKET: socket, ...o.env };
   return o.caller.run(join(OUR_BIN, o.plugin), [], env, stdin);
+}
+
+/** What one path's turn of a three-path test gets. */
+export interface PathRun {
+  path: CallPath;
+  node: Netns;
+  pod: Netns;
+  caller: PrivateCaller;
+  /** CNI_* for the caller's attachment ctr-mnt/eth0 in its pod, CNI_PATH ours; `extra` added or overriding */
+  env(command: string, extra?: Record<string, string>): Record<string, string>;
+  /** One request to `plugin` on this path. */
+  call(plugin: string, env: Record<string, string>, conf: unknown): Promise<PluginRun>;
+}
+
+/**
+ * Run `body` once on each of the three paths, each time with a node, a pod and a private caller of
+ * their own (its tmpfs always at one mount point, so that results naming the caller's paths compare
+ * byte for byte) and one agent for the agent path; what `body` returns must be the same on all three.
+ */
+export async function onEveryPath(body: (run: PathRun) => Promise<string[]>): Promise<void> {
+  const agent = await startAgentProcess();
+  const dir = tempDir('private');
+  const outputs: Partial<Record<CallPath, string[]>> = {};
+  for (const path of ['agent', 'fallback', 'in-process'] as const) {
+    const { node, pod } = nodeAndPod();
+    const caller = await privateCaller({ node, pod, dir });
+    const env = (command: string, extra: Record<string, string> = {}) => ({
+      CNI_COMMAND: command,
+      CNI_CONTAINERID: 'ctr-mnt',
+      CNI_IFNAME: 'eth0',
+      CNI_NETNS: caller.netnsPath,
+      CNI_PATH: OUR_BIN,
+      ...extra,
+    });
+    const call = (plugin: string, e: Record<string, string>, conf: unknown) =>
+      callOnPath(path, { caller, plugin, socketPath: agent.socketPath, env: e, conf });
+    outputs[path] = await body({ path, node, pod, caller, env, call });
+  }
+  expect(outputs.fallback).toEqual(outputs.agent);
+  expect(outputs['in-process']).toEqual(outputs.agent);
+}
+
+/** A bridge result with what differs from run to run (MAC addresses, the host veth's name) made constant. */
+export function stableBridgeResult(stdout: string, hostVeth: string | undefined): string {
+  return stdout.replace(/"([0-9a-f]{2}:){5}[0-9a-f]{2}"/g, '"MAC"').replaceAll(`"${hostVeth}"`, '"HOSTVETH"');
 }

@@ -13,13 +13,22 @@ export const REF_BIN = '/usr/lib/cni';
 export const SHIPPED_PLUGINS: readonly string[] = [
   'bandwidth',
   'bridge',
+  'dummy',
   'firewall',
+  'flannel',
+  'host-device',
   'host-local',
+  'ipvlan',
   'loopback',
+  'macvlan',
   'portmap',
   'ptp',
   'sbr',
+  'static',
+  'tap',
   'tuning',
+  'vlan',
+  'vrf',
 ];
 export const CNITOOL = join(ROOT, '.cache', 'bin', 'cnitool');
 

@@ -286,6 +286,8 @@ describe('ptp bad input', () => {
       [{ ipMasq: 'yes' }, 7, /^ipMasq: /],
       [{ mtu: 10 }, 7, /^mtu: must be 0 \(the kernel default\) or 68 to 65535/],
       [{ ipam: { type: 'no-gateway' } }, 7, /^IPAM result ips\[0\]\.gateway: missing/],
+      // the kernel refuses the route in the second native call: the veth goes, the address is released
+      [{ ipam: { ...(base.ipam as object), routes: [{ dst: '10.50.0.0/16', gw: '192.0.2.99' }] } }, 999, /192\.0\.2\.99/],
       [{ ipam: { type: 'wrong-family' } }, 7, /^IPAM result ips\[0\]\.gateway: fd98::1 is not of the family/],
     ];
     for (const [extra, code, msg] of cases) {

@@ -21,6 +21,8 @@ const RANKS: ReadonlyArray<[unit: RegExp, rank: number]> = [
   [/^src\/skel\//, 2],
   [/^src\/runtime\//, 3],
   [/^src\/ipam\//, 4],
+  // what the macvlan, ipvlan and vlan plugins share: their link's ADD, DEL and CHECK (IPAM delegation included)
+  [/^src\/sublink\//, 4.5],
   [/^plugins\/[^/]+\//, 5],
   // the registry of our plugins, handed down by the entry points as a PluginLoader
   [/^src\/plugins\.ts$/, 6],

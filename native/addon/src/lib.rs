@@ -3,14 +3,19 @@
 mod outcome;
 mod agent;
 mod bandwidth;
+mod dummy;
 mod exec;
 mod firewall;
+mod hostdev;
 mod net;
 mod nft;
 mod portmap;
 mod ptp;
 mod sbr;
+mod sublink;
+mod tap;
 mod tuning;
+mod vrf;
 
 use napi_derive::napi;
 

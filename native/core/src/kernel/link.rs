@@ -435,7 +435,7 @@ pub fn bridge_port_msg(index: u32, hairpin: Option<bool>, isolated: Option<bool>
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use netlink_packet_route::link::State;
 
@@ -594,7 +594,8 @@ mod tests {
         assert!(l.info.up && l.oper_up && !l.info.promisc);
     }
 
-    fn bytes(msg: RouteNetlinkMessage) -> Vec<u8> {
+    /// A message's bytes as the kernel gets them (other modules' tests use it too).
+    pub(crate) fn bytes(msg: RouteNetlinkMessage) -> Vec<u8> {
         let mut nm = NetlinkMessage::from(msg);
         nm.finalize();
         let mut buf = vec![0u8; nm.buffer_len()];

@@ -6,6 +6,8 @@
 mod addr;
 mod bridge;
 mod conntrack;
+mod dummy;
+mod hostdev;
 pub mod iface;
 mod inspect;
 mod link;
@@ -17,11 +19,19 @@ mod resident;
 mod route;
 mod rtnl;
 mod sbr;
+mod sublink;
 mod sysctl;
+mod tap;
 mod tc;
 mod tuning;
+mod vrf;
 
 pub use bridge::{attach_resident, bridge_del_here, bridge_del_resident, finish_resident, Attached};
+pub use dummy::{dummy_add_here, DummyRequest};
+pub use hostdev::{
+    host_device_add_here, host_device_configure_here, host_device_del_here, HostDeviceAddRequest, HostDeviceAddResult,
+    HostDeviceConfigureRequest, HostDeviceDelRequest, HostDeviceDelResult, HostDeviceSelector, LOOKUP_OP as HOST_DEVICE_LOOKUP_OP,
+};
 pub use iface::PodIface;
 pub use inspect::{addr_list, link_del, link_list, loopback_set_here, pod_inspect_here, route_list, sysctl_get, sysctl_set};
 pub use netns::{create_named_here, delete_named, detached};
@@ -32,11 +42,16 @@ pub use nft::{
 };
 pub use nft::{portmap_check, portmap_gc, portmap_list, portmap_unmap, PortMapping, PortmapEntry, PortmapRequest};
 pub use portmap::{portmap_add, PortmapAddResult};
-pub use ptp::{ptp_add_here, PtpAddRequest, PtpAddResult, PtpAddress};
+pub use ptp::{ptp_veth_here, ptp_wire_here, PtpAddress, PtpLinks, PtpVethRequest, PtpWireRequest};
 pub use resident::Resident;
 pub use sbr::{
     sbr_add_here, sbr_del_here, sbr_inspect_here, SbrAddRequest, SbrAddress, SbrDelRequest, SbrInspectRequest, SbrRule, SbrRuleState,
 };
+pub use sublink::{
+    sublink_add_here, sublink_configure_here, sublink_del_here, sublink_inspect_here, SublinkAddRequest, SublinkAddResult,
+    SublinkConfigureRequest, SublinkInspectRequest, SublinkInspectResult, SublinkKind, SublinkSpec, SublinkState,
+};
+pub use tap::{tap_add_here, TapRequest};
 pub use tc::{
     bandwidth_add_here, bandwidth_inspect_here, BandwidthAddResult, BandwidthInspectResult, BandwidthRequest, BandwidthShape, ShapeState,
     TbfInfo,
@@ -45,3 +60,4 @@ pub use tuning::{
     tuning_apply_here, tuning_inspect_here, tuning_restore_here, LinkTuning, SysctlValue, TuningInspectRequest, TuningInspectResult,
     TuningLinkState, TuningPrior, TuningRequest,
 };
+pub use vrf::{vrf_add_here, vrf_del_here, VrfAddRequest, VrfDelRequest};

@@ -1,8 +1,9 @@
-//! The ptp plugin's kernel work, one call per ADD (after IPAM) and none of its own for DEL: a veth
-//! pair with no bridge, the pod's end configured as the reference's ConfigureIface does, then routed
-//! through each address's gateway, and the gateways on the host end, as the reference does it
+//! The ptp plugin's kernel work, two calls per ADD and none of its own for DEL: the veth pair with
+//! no bridge (before IPAM: a dhcp IPAM works through the pod's link), then, with the IPAM result,
+//! the pod's end configured as the reference's ConfigureIface does and routed through each
+//! address's gateway, and the gateways on the host end, as the reference does it
 //! (https://github.com/containernetworking/plugins/blob/main/plugins/main/ptp/ptp.go,
-//! setupContainerVeth and setupHostVeth). A failure undoes everything the call did.
+//! setupContainerVeth and setupHostVeth).
 
 use std::net::IpAddr;
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -20,7 +21,7 @@ use super::route;
 use super::rtnl::{Req, Rtnl};
 use super::sysctl;
 use crate::error::{Failure, FailureKind, Result};
-use crate::types::{LinkInfo, NftOwner, Route};
+use crate::types::{LinkInfo, LinkKind, NftOwner, Route};
 
 /// A pod address of a ptp attachment and the gateway the pod reaches everything through.
 #[derive(Debug, Clone, Default)]
@@ -32,10 +33,10 @@ pub struct PtpAddress {
     pub gateway: String,
 }
 
-/// A ptp ADD after IPAM: the veth pair, the pod's side, the host's side, masquerade.
+/// The first call of a ptp ADD: the veth pair.
 #[derive(Debug, Clone, Default)]
 #[cfg_attr(feature = "napi", napi_derive::napi(object))]
-pub struct PtpAddRequest {
+pub struct PtpVethRequest {
     /// namespace that plays the host (a path); undefined = the caller's own
     pub host_netns: Option<String>,
     pub pod_netns: String,
@@ -43,6 +44,19 @@ pub struct PtpAddRequest {
     pub ifname: String,
     /// MTU of both veth ends; undefined = kernel default
     pub mtu: Option<u32>,
+}
+
+/// The second call of a ptp ADD, with the IPAM result: the pod's side, the host's side, masquerade.
+#[derive(Debug, Clone, Default)]
+#[cfg_attr(feature = "napi", napi_derive::napi(object))]
+pub struct PtpWireRequest {
+    /// namespace that plays the host (a path); undefined = the caller's own
+    pub host_netns: Option<String>,
+    pub pod_netns: String,
+    /// container-side interface name (CNI_IFNAME)
+    pub ifname: String,
+    /// the host end's name, as ptpVeth made it
+    pub host_veth: String,
     /// the container interface as ConfigureIface leaves it
     pub iface: PodIface,
     /// every pod address with its gateway: the pod's connected route replaced by routes through
@@ -53,10 +67,10 @@ pub struct PtpAddRequest {
     pub masquerade: Option<NftOwner>,
 }
 
-/// The links of a ptp attachment.
+/// The two ends of a ptp attachment's veth.
 #[derive(Debug, Clone, Default)]
 #[cfg_attr(feature = "napi", napi_derive::napi(object))]
-pub struct PtpAddResult {
+pub struct PtpLinks {
     pub host_veth: LinkInfo,
     pub container: LinkInfo,
 }
@@ -88,39 +102,85 @@ impl Hop {
     }
 }
 
-/// The request checked before anything changes: names, addresses, gateways.
-fn validate(req: &PtpAddRequest) -> Result<Vec<Hop>> {
-    let n = &req.ifname;
+fn validate_ifname(n: &str) -> Result<()> {
     if n.is_empty() || n.len() >= IFNAMSIZ || n.contains(['/', ' ', '\0']) || n == "." || n == ".." {
-        return Err(Failure::invalid("ptpAdd", format!("invalid interface name {n:?}")));
+        return Err(Failure::invalid("ptp", format!("invalid interface name {n:?}")));
     }
+    Ok(())
+}
+
+/// The second call's request checked before anything changes: names, addresses, gateways.
+fn validate(req: &PtpWireRequest) -> Result<Vec<Hop>> {
+    validate_ifname(&req.ifname)?;
     if req.hops.is_empty() {
-        return Err(Failure::invalid("ptpAdd", "no address to route the pod with"));
+        return Err(Failure::invalid("ptpWire", "no address to route the pod with"));
     }
     req.hops.iter().map(Hop::parse).collect()
 }
 
-/// Wire a pod with ptp, on the calling thread, which must be a throwaway one (it enters the host
-/// namespace, when one is named, and the pod's). On failure nothing it made is left: the veth (with
-/// everything on both its ends) is deleted and the masquerade elements removed.
-pub fn ptp_add_here(req: &PtpAddRequest) -> Result<PtpAddResult> {
-    let hops = validate(req)?;
-    let host_path = req.host_netns.as_deref().unwrap_or("/proc/thread-self/ns/net");
+/// Sockets in the host namespace (which the thread enters, and stays in) and the pod's.
+struct Opened {
+    home: OwnedFd,
+    host: Rtnl,
+    pod_ns: OwnedFd,
+    pod: Rtnl,
+}
+
+fn open_sides(host_netns: Option<&str>, pod_netns: &str) -> Result<Opened> {
+    let host_path = host_netns.unwrap_or("/proc/thread-self/ns/net");
     let home = netns::open(host_path)?;
     netns::enter(&home, host_path)?;
-    let mut host = Rtnl::open()?;
-    let pod_ns = netns::open(&req.pod_netns)?;
-    netns::enter(&pod_ns, &req.pod_netns)?;
+    let host = Rtnl::open()?;
+    let pod_ns = netns::open(pod_netns)?;
+    netns::enter(&pod_ns, pod_netns)?;
     let pod = Rtnl::open();
     netns::enter(&home, host_path)?;
-    let mut pod = pod?;
-    let (host_end, pod_end) = create_veth(&mut host, &mut pod, req, &pod_ns)?;
+    Ok(Opened { home, host, pod_ns, pod: pod? })
+}
+
+/// Make the pod's veth, on the calling thread, which must be a throwaway one (it enters the host
+/// namespace, when one is named, and the pod's): the host end up under a random name with
+/// accept_ra 0, the pod end `ifname` in the pod, down. On failure there is no veth.
+pub fn ptp_veth_here(req: &PtpVethRequest) -> Result<PtpLinks> {
+    validate_ifname(&req.ifname)?;
+    let mut o = open_sides(req.host_netns.as_deref(), &req.pod_netns)?;
+    let (host_end, pod_end) = create_veth(&mut o.host, &mut o.pod, req, &o.pod_ns)?;
+    if let Err(e) = sysctl::write_if_present(&format!("net/ipv6/conf/{}/accept_ra", host_end.info.name), "0") {
+        let _ = o.host.ack("veth delete (rollback)", link::del_msg(host_end.info.index, None), 0);
+        return Err(e);
+    }
+    Ok(PtpLinks { host_veth: host_end.info, container: pod_end.info })
+}
+
+/// A veth end by name, accepted only if it is one.
+fn veth_end(nl: &mut Rtnl, name: &str) -> Result<Link> {
+    match link::by_name(nl, name)? {
+        Some(l) if l.info.kind == Some(LinkKind::Veth) => Ok(l),
+        _ => Err(Failure::new(FailureKind::NotFound, "ptpWire", format!("veth end {name:?} not found"))),
+    }
+}
+
+/// Configure a pod's veth made by [`ptp_veth_here`], on the calling thread, which must be a
+/// throwaway one (it enters the host namespace, when one is named, and the pod's). On failure the
+/// masquerade elements are removed; the caller deletes the veth (which takes everything on both
+/// its ends). Returns the two ends as configured.
+pub fn ptp_wire_here(req: &PtpWireRequest) -> Result<PtpLinks> {
+    let hops = validate(req)?;
+    let host_path = req.host_netns.as_deref().unwrap_or("/proc/thread-self/ns/net");
+    let Opened { home, mut host, pod_ns, mut pod } = open_sides(req.host_netns.as_deref(), &req.pod_netns)?;
+    let host_end = veth_end(&mut host, &req.host_veth)?;
+    let done = veth_end(&mut pod, &req.ifname).and_then(|pod_end| {
+        if pod_end.info.peer_index != Some(host_end.info.index) {
+            return Err(Failure::internal("ptpWire", format!("{:?} is not the peer of {:?}", req.ifname, req.host_veth)));
+        }
+        let sides = Sides { host: &mut host, pod: &mut pod, home: (&home, host_path), pod_ns: &pod_ns };
+        wire(sides, req, &hops, &host_end, pod_end.info.index)
+    });
     let masq = req.masquerade.as_ref().map(|o| {
         let addresses = req.hops.iter().map(|h| h.address.clone()).collect();
         o.masq_request(req.host_netns.as_deref(), &req.ifname, addresses)
     });
-    let sides = Sides { host: &mut host, pod: &mut pod, home: (&home, host_path), pod_ns: &pod_ns };
-    let done = wire(sides, req, &hops, &host_end, pod_end.info.index).and_then(|container| {
+    let done = done.and_then(|container| {
         // nf_tables sockets for "the caller's own namespace" open in this thread's current one
         if let Some(m) = &masq {
             super::nft::masq_add(m)?;
@@ -128,14 +188,13 @@ pub fn ptp_add_here(req: &PtpAddRequest) -> Result<PtpAddResult> {
         Ok(container)
     });
     match done {
-        Ok(container) => Ok(PtpAddResult { host_veth: host_end.info, container: container.info }),
+        Ok(container) => Ok(PtpLinks { host_veth: host_end.info, container: container.info }),
         Err(e) => {
-            // Whatever masquerade went in: its DEL is idempotent. Deleting one end of a veth
-            // deletes both, with their addresses and routes.
+            // Whatever masquerade went in: its DEL is idempotent. The veth is the caller's to
+            // delete, after its IPAM DEL (a dhcp IPAM releases its lease through it).
             if let Some(m) = &masq {
                 let _ = super::nft::masq_del(m);
             }
-            let _ = host.ack("veth delete (rollback)", link::del_msg(host_end.info.index, None), 0);
             Err(e)
         }
     }
@@ -151,8 +210,7 @@ struct Sides<'a> {
 
 /// Everything after the veth: the pod's side (entering it), then the host's (back in it). Returns
 /// the pod's link as configured; the thread ends in the host namespace.
-fn wire(s: Sides, req: &PtpAddRequest, hops: &[Hop], host_end: &Link, index: u32) -> Result<Link> {
-    sysctl::write_if_present(&format!("net/ipv6/conf/{}/accept_ra", host_end.info.name), "0")?;
+fn wire(s: Sides, req: &PtpWireRequest, hops: &[Hop], host_end: &Link, index: u32) -> Result<Link> {
     netns::enter(s.pod_ns, &req.pod_netns)?;
     let pod = s.pod;
     let pod_side = iface::configure(pod, index, &req.ifname, &req.iface).and_then(|container| {
@@ -175,7 +233,7 @@ fn wire(s: Sides, req: &PtpAddRequest, hops: &[Hop], host_end: &Link, index: u32
 /// Create the pair with the shared temporary-name pattern: the host end under a fresh random name
 /// and up, the pod end straight into the pod under another and renamed to ifname there (an ifname
 /// the pod already has is kind Exists, and nothing is left). Returns the host end and the pod end.
-fn create_veth(host: &mut Rtnl, pod: &mut Rtnl, req: &PtpAddRequest, pod_ns: &OwnedFd) -> Result<(Link, Link)> {
+fn create_veth(host: &mut Rtnl, pod: &mut Rtnl, req: &PtpVethRequest, pod_ns: &OwnedFd) -> Result<(Link, Link)> {
     let build = |temp: &str| {
         let msg = link::veth_create_msg(&VethSpec {
             host_name: &link::random_veth_name(),
@@ -305,8 +363,8 @@ mod tests {
         PtpAddress { address: address.into(), gateway: gateway.into() }
     }
 
-    fn req(hops: Vec<PtpAddress>) -> PtpAddRequest {
-        PtpAddRequest { pod_netns: "/x".into(), ifname: "eth0".into(), hops, ..Default::default() }
+    fn req(hops: Vec<PtpAddress>) -> PtpWireRequest {
+        PtpWireRequest { pod_netns: "/x".into(), ifname: "eth0".into(), hops, ..Default::default() }
     }
 
     fn route_of(r: &Req) -> &RouteMessage {
@@ -324,8 +382,8 @@ mod tests {
             req(vec![hop("10.1.0.5", "10.1.0.1")]),
             req(vec![hop("10.1.0.5/24", "gw")]),
             req(vec![hop("10.1.0.5/24", "fd00::1")]),
-            PtpAddRequest { ifname: "a-very-long-ifname".into(), ..req(vec![hop("10.1.0.5/24", "10.1.0.1")]) },
-            PtpAddRequest { ifname: "a/b".into(), ..req(vec![hop("10.1.0.5/24", "10.1.0.1")]) },
+            PtpWireRequest { ifname: "a-very-long-ifname".into(), ..req(vec![hop("10.1.0.5/24", "10.1.0.1")]) },
+            PtpWireRequest { ifname: "a/b".into(), ..req(vec![hop("10.1.0.5/24", "10.1.0.1")]) },
         ] {
             assert_eq!(validate(&bad).unwrap_err().kind, FailureKind::Invalid, "{bad:?}");
         }

@@ -8,7 +8,7 @@ use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 
 use super::addr::Cidr;
 use super::rtnl::{Req, Rtnl};
-use crate::error::{Failure, Result};
+use crate::error::{Failure, FailureKind, Result};
 use crate::types::Route;
 
 const RT_TABLE_MAIN: u32 = 254;
@@ -118,6 +118,11 @@ pub fn parse(m: &RouteMessage) -> Option<(Route, Option<u32>)> {
 
 /// Unicast routes of the main table (optionally only those through link `oif`), both families.
 pub fn list(nl: &mut Rtnl, oif: Option<u32>) -> Result<Vec<Route>> {
+    Ok(list_with_links(nl, oif)?.into_iter().map(|(r, _)| r).collect())
+}
+
+/// [`list`], each route with the link it uses; IPv4 first, in the kernel's order.
+pub fn list_with_links(nl: &mut Rtnl, oif: Option<u32>) -> Result<Vec<(Route, Option<u32>)>> {
     let mut out = Vec::new();
     for family in [AddressFamily::Inet, AddressFamily::Inet6] {
         let mut m = RouteMessage::default();
@@ -126,11 +131,17 @@ pub fn list(nl: &mut Rtnl, oif: Option<u32>) -> Result<Vec<Route>> {
         if let Some(i) = oif {
             m.attributes.push(RouteAttribute::Oif(i));
         }
-        for reply in nl.dump("route list", RouteNetlinkMessage::GetRoute(m))? {
+        // A strict dump of a table the family does not have yet (no IPv6 route in a fresh
+        // namespace) fails with ENOENT: it has no routes.
+        let replies = match nl.dump("route list", RouteNetlinkMessage::GetRoute(m)) {
+            Err(e) if e.kind == FailureKind::NotFound => Vec::new(),
+            r => r?,
+        };
+        for reply in replies {
             if let RouteNetlinkMessage::NewRoute(rm) = reply {
                 if let Some((r, o)) = parse(&rm) {
                     if r.table == Some(RT_TABLE_MAIN) && oif.is_none_or(|i| o == Some(i)) {
-                        out.push(r);
+                        out.push((r, o));
                     }
                 }
             }

@@ -283,6 +283,17 @@ pub fn extack_message(payload: &[u8], flags: u16) -> Option<String> {
     None
 }
 
+/// A request's bytes after the 16-byte netlink header, as the kernel reads them: what message tests
+/// compare.
+#[cfg(test)]
+pub fn payload_bytes(msg: RouteNetlinkMessage) -> Vec<u8> {
+    let mut m = NetlinkMessage::new(NetlinkHeader::default(), NetlinkPayload::InnerMessage(msg));
+    m.finalize();
+    let mut buf = vec![0; m.buffer_len()];
+    m.serialize(&mut buf);
+    buf.split_off(16)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -380,15 +380,15 @@ fn route_address(ip: IpAddr) -> RouteAddress {
 /// A route of the interface as dumped, reduced to what adding it elsewhere and deleting it need
 /// (no cache info, no expiry: the kernel reports those, they do not describe the route).
 #[derive(Debug, Clone)]
-struct Found {
+pub(super) struct Found {
     msg: RouteMessage,
-    dst: Cidr,
+    pub(super) dst: Cidr,
     gw: Option<IpAddr>,
     prefsrc: Option<IpAddr>,
 }
 
 impl Found {
-    fn of(m: &RouteMessage) -> Option<Found> {
+    pub(super) fn of(m: &RouteMessage) -> Option<Found> {
         let v6 = match m.header.address_family {
             AddressFamily::Inet => false,
             AddressFamily::Inet6 => true,
@@ -428,7 +428,7 @@ impl Found {
 
     /// A copy for `table`, its flags cleared (the kernel refuses some it sets itself, as the
     /// reference notes).
-    fn in_table(&self, table: u32) -> RouteMessage {
+    pub(super) fn in_table(&self, table: u32) -> RouteMessage {
         let mut m = self.msg.clone();
         m.header.flags = RouteFlags::empty();
         m.header.table = if table < 256 { table as u8 } else { RouteHeader::RT_TABLE_UNSPEC };

@@ -1,0 +1,75 @@
+// The dummy plugin: a dummy link as the pod's interface, addressed by IPAM, like the reference
+// (https://github.com/containernetworking/plugins/blob/main/plugins/main/dummy/dummy.go): one
+// native call after IPAM makes the link inside the pod's namespace and configures it.
+// Behaviour and differences: ./README.md.
+import { z } from 'zod';
+import { definePlugin } from '../../src/skel/define-plugin.js';
+import { withRollback } from '../../src/skel/rollback.js';
+import type { PluginContext } from '../../src/skel/types.js';
+import type { Result } from '../../src/spec/result.js';
+import { CniError, ErrorCode } from '../../src/spec/errors.js';
+import { dummyAdd, LinkKind } from '../../src/native.js';
+import { ipamAdd, ipamCheck, ipamDel, ipamGc, ipamStatus } from '../../src/ipam/delegate.js';
+import { planIface } from '../../src/ipam/iface-plan.js';
+import { checkPodIface, delPodIface, requirePodNetns } from '../../src/ipam/pod-iface.js';
+
+/** No fields of its own; an `ipam` with a type is required, as in the reference. */
+export const dummyConfigSchema = z
+  .object({ ipam: z.object({ type: z.string().optional() }).loose().optional() })
+  .loose()
+  .superRefine((c, ctx) => {
+    if (!c.ipam?.type) ctx.addIssue({ code: 'custom', path: ['ipam'], message: 'dummy interface requires an IPAM configuration' });
+  });
+
+type DummyConfig = z.infer<typeof dummyConfigSchema>;
+
+/** The IPAM type; the schema made sure there is one. */
+const ipamType = (conf: DummyConfig) => conf.ipam?.type ?? '';
+
+async function add(conf: DummyConfig, ctx: PluginContext): Promise<Result> {
+  const type = ipamType(conf);
+  requirePodNetns(ctx);
+  return withRollback(async (rb) => {
+    const ipam = await ipamAdd(type, ctx);
+    rb.push(() => ipamDel(type, ctx));
+    if (!ipam.ips?.length) throw new CniError(ErrorCode.Internal, 'IPAM plugin returned missing IP config');
+    const plan = planIface(ipam, 0);
+    const link = await dummyAdd({ netns: ctx.paths.local(ctx.netns), ifname: ctx.ifname, iface: plan.iface });
+    // the reference returns IPAM's result (its DNS included) with the dummy as interface 0
+    const result: Result = { interfaces: [{ name: link.name, mac: link.mac, sandbox: ctx.netns }], ips: plan.ips };
+    if (plan.routes.length) result.routes = plan.routes;
+    if (ipam.dns) result.dns = ipam.dns;
+    return result;
+  }, ctx.log);
+}
+
+async function del(conf: DummyConfig, ctx: PluginContext): Promise<void> {
+  await delPodIface(ipamType(conf), ctx);
+}
+
+async function check(conf: DummyConfig, ctx: PluginContext): Promise<void> {
+  await ipamCheck(ipamType(conf), ctx);
+  await checkPodIface(ctx, { kind: LinkKind.Dummy, kindName: 'dummy', up: true });
+}
+
+/** GC: forwarded to IPAM, whose reservations are the only per-attachment state outside the pod. */
+async function gc(conf: DummyConfig, ctx: PluginContext): Promise<void> {
+  await ipamGc(ipamType(conf), ctx);
+}
+
+async function status(conf: DummyConfig, ctx: PluginContext): Promise<void> {
+  await ipamStatus(ipamType(conf), ctx);
+}
+
+export const dummy = definePlugin({
+  name: 'dummy',
+  about: 'fastcni dummy plugin',
+  config: dummyConfigSchema,
+  add,
+  del,
+  check,
+  gc,
+  status,
+});
+
+export default dummy;

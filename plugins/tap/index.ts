@@ -1,0 +1,87 @@
+// The tap plugin: a persistent tap device as the pod's interface, optionally in a bridge of the pod's
+// namespace and addressed by IPAM, like the reference
+// (https://github.com/containernetworking/plugins/blob/main/plugins/main/tap/tap.go) but without
+// ever running `ip tuntap`: the device is made through /dev/net/tun by one native call after IPAM.
+// Behaviour and differences: ./README.md.
+import { definePlugin } from '../../src/skel/define-plugin.js';
+import { withRollback } from '../../src/skel/rollback.js';
+import type { PluginContext } from '../../src/skel/types.js';
+import type { Result } from '../../src/spec/result.js';
+import { CniError, ErrorCode } from '../../src/spec/errors.js';
+import { LinkKind, tapAdd } from '../../src/native.js';
+import { ipamAdd, ipamCheck, ipamDel, ipamGc, ipamStatus } from '../../src/ipam/delegate.js';
+import { planIface } from '../../src/ipam/iface-plan.js';
+import { checkPodIface, delPodIface, requirePodNetns } from '../../src/ipam/pod-iface.js';
+import { refuseSelinuxContext, tapConfigSchema, tapMac, type TapConfig } from './config.js';
+
+const ipamType = (conf: TapConfig) => conf.ipam?.type || undefined;
+
+async function add(conf: TapConfig, ctx: PluginContext): Promise<Result> {
+  refuseSelinuxContext(conf);
+  const mac = tapMac(conf, ctx.args);
+  const type = ipamType(conf);
+  requirePodNetns(ctx);
+  return withRollback(async (rb) => {
+    let plan: ReturnType<typeof planIface> | undefined;
+    if (type) {
+      const ipam = await ipamAdd(type, ctx);
+      rb.push(() => ipamDel(type, ctx));
+      if (!ipam.ips?.length) throw new CniError(ErrorCode.Internal, 'IPAM plugin returned missing IP config');
+      // every address goes on the tap (interface 0), announced: arp_notify as the reference sets it
+      plan = planIface(ipam, 0, true);
+    }
+    const tap = await tapAdd({
+      netns: ctx.paths.local(ctx.netns),
+      ifname: ctx.ifname,
+      mac,
+      mtu: conf.mtu || undefined,
+      multiQueue: conf.multiQueue,
+      owner: conf.owner,
+      group: conf.group,
+      bridge: conf.bridge || undefined,
+      iface: plan?.iface,
+    });
+    const result: Result = { interfaces: [{ name: tap.name, mac: tap.mac, sandbox: ctx.netns }] };
+    if (plan) {
+      result.ips = plan.ips;
+      if (plan.routes.length) result.routes = plan.routes;
+    }
+    // the reference reports the config's DNS only, not IPAM's
+    if (conf.dns) result.dns = conf.dns;
+    return result;
+  }, ctx.log);
+}
+
+async function del(conf: TapConfig, ctx: PluginContext): Promise<void> {
+  await delPodIface(ipamType(conf), ctx);
+}
+
+async function check(conf: TapConfig, ctx: PluginContext): Promise<void> {
+  const type = ipamType(conf);
+  if (type) await ipamCheck(type, ctx);
+  await checkPodIface(ctx, { kind: LinkKind.Tun, kindName: 'tap', routes: true });
+}
+
+/** GC: forwarded to IPAM, whose reservations are the only per-attachment state outside the pod. */
+async function gc(conf: TapConfig, ctx: PluginContext): Promise<void> {
+  const type = ipamType(conf);
+  if (type) await ipamGc(type, ctx);
+}
+
+async function status(conf: TapConfig, ctx: PluginContext): Promise<void> {
+  const type = ipamType(conf);
+  if (type) await ipamStatus(type, ctx);
+}
+
+export const tap = definePlugin({
+  name: 'tap',
+  about: 'fastcni tap plugin',
+  config: tapConfigSchema,
+  add,
+  del,
+  check,
+  gc,
+  status,
+});
+
+export default tap;
