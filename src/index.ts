@@ -9,6 +9,7 @@ export { loopback } from '../plugins/loopback/index.js';
 export { firewall } from '../plugins/firewall/index.js';
 export { flannel } from '../plugins/flannel/index.js';
 export { portmap } from '../plugins/portmap/index.js';
+export { ptp } from '../plugins/ptp/index.js';
 export { sbr } from '../plugins/sbr/index.js';
 export { tap } from '../plugins/tap/index.js';
 export { staticIpam } from '../plugins/static/index.js';

@@ -369,6 +369,18 @@ export async function portmapList(hostNetns?: string, network?: string): Promise
   return call('portmapList', () => addon().portmapList(hostNetns ?? null, network ?? null));
 }
 
+// ptp: a veth pair with no bridge, the pod routed through its gateway (native/core/src/kernel/ptp.rs).
+export type { PtpAddress, PtpLinks, PtpVethRequest, PtpWireRequest } from '../native/addon/index.js';
+
+/** ptp's ADD before IPAM: the veth pair (nothing left on failure). */
+export async function ptpVeth(req: Addon.PtpVethRequest): Promise<Addon.PtpLinks> {
+  return call('ptpVeth', () => addon().ptpVeth(req));
+}
+/** ptp's ADD after IPAM: both ends configured, forwarding, masquerade (removed again on failure; the veth is the caller's to delete). Its DEL is bridgeDel. */
+export async function ptpWire(req: Addon.PtpWireRequest): Promise<Addon.PtpLinks> {
+  return call('ptpWire', () => addon().ptpWire(req));
+}
+
 // ---- the tap, dummy and vrf plugins (one call per ADD; their DEL of a link is linkDel) ----
 
 export type { DummyRequest, TapRequest, VrfAddRequest, VrfDelRequest } from '../native/addon/index.js';

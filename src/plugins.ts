@@ -16,6 +16,7 @@ const loaders: Record<string, () => Promise<{ default: Plugin<unknown> }>> = {
   loopback: () => import('../plugins/loopback/index.js'),
   macvlan: () => import('../plugins/macvlan/index.js'),
   portmap: () => import('../plugins/portmap/index.js'),
+  ptp: () => import('../plugins/ptp/index.js'),
   sbr: () => import('../plugins/sbr/index.js'),
   tap: () => import('../plugins/tap/index.js'),
   static: () => import('../plugins/static/index.js'),

@@ -405,6 +405,26 @@ export interface PortmapListOutcome {
   value?: Array<PortmapEntry>
 }
 
+/** Outcome of ptpVeth and ptpWire: the two ends of the veth. */
+export interface PtpLinksOutcome {
+  error?: Failure
+  value?: PtpLinks
+}
+
+/**
+ * The first call of a ptp ADD, before IPAM: the veth pair, the host end `veth` + 8 random hex and
+ * up, the pod end made straight into the pod under a temporary name and renamed to `ifname`
+ * (down). Nothing is left on failure.
+ */
+export declare function ptpVeth(req: PtpVethRequest): Promise<PtpLinksOutcome>
+
+/**
+ * The second call, with the IPAM result: the pod's interface configured and routed through each
+ * address's gateway, the gateways and host routes on the host end, forwarding, masquerade. On a
+ * failure the masquerade elements are removed; deleting the veth (after IPAM DEL) is the caller's.
+ */
+export declare function ptpWire(req: PtpWireRequest): Promise<PtpLinksOutcome>
+
 /** Unicast routes of the main table, optionally only those through one link (by name). */
 export declare function routeList(netns?: string | undefined | null, name?: string | undefined | null): Promise<RoutesOutcome>
 
@@ -1154,6 +1174,54 @@ export interface PortmapRequest {
   conditionsV4?: Array<PortmapCondition>
   /** conditionsV6, likewise for IPv6 */
   conditionsV6?: Array<PortmapCondition>
+}
+
+/** A pod address of a ptp attachment and the gateway the pod reaches everything through. */
+export interface PtpAddress {
+  /** CIDR on the container interface, e.g. "10.1.0.5/24" */
+  address: string
+  /** of the address's family; it goes on the host end as /32 (/128) */
+  gateway: string
+}
+
+/** The two ends of a ptp attachment's veth. */
+export interface PtpLinks {
+  hostVeth: LinkInfo
+  container: LinkInfo
+}
+
+/** The first call of a ptp ADD: the veth pair. */
+export interface PtpVethRequest {
+  /** namespace that plays the host (a path); undefined = the caller's own */
+  hostNetns?: string
+  podNetns: string
+  /** container-side interface name (CNI_IFNAME) */
+  ifname: string
+  /** MTU of both veth ends; undefined = kernel default */
+  mtu?: number
+}
+
+/** The second call of a ptp ADD, with the IPAM result: the pod's side, the host's side, masquerade. */
+export interface PtpWireRequest {
+  /** namespace that plays the host (a path); undefined = the caller's own */
+  hostNetns?: string
+  podNetns: string
+  /** container-side interface name (CNI_IFNAME) */
+  ifname: string
+  /** the host end's name, as ptpVeth made it */
+  hostVeth: string
+  /** the container interface as ConfigureIface leaves it */
+  iface: PodIface
+  /**
+   * every pod address with its gateway: the pod's connected route replaced by routes through
+   * the gateway, the gateway on the host end, a host route to the address
+   */
+  hops: Array<PtpAddress>
+  /**
+   * ipMasq: add the hops' addresses to the network's masquerade set (removed again by bridgeDel
+   * or masqDel)
+   */
+  masquerade?: NftOwner
 }
 
 /** Why reading a request stopped. */

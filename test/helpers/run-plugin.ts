@@ -23,6 +23,7 @@ export const SHIPPED_PLUGINS: readonly string[] = [
   'loopback',
   'macvlan',
   'portmap',
+  'ptp',
   'sbr',
   'static',
   'tap',

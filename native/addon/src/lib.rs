@@ -11,6 +11,7 @@ mod hostdev;
 mod net;
 mod nft;
 mod portmap;
+mod ptp;
 mod sbr;
 mod sublink;
 mod tap;

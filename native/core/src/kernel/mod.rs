@@ -15,6 +15,7 @@ mod link;
 pub(crate) mod netns;
 mod nft;
 mod portmap;
+mod ptp;
 mod resident;
 mod route;
 mod rtnl;
@@ -43,6 +44,7 @@ pub use nft::{
 };
 pub use nft::{portmap_check, portmap_gc, portmap_list, portmap_unmap, PortMapping, PortmapEntry, PortmapRequest};
 pub use portmap::{portmap_add, PortmapAddResult};
+pub use ptp::{ptp_veth_here, ptp_wire_here, PtpAddress, PtpLinks, PtpVethRequest, PtpWireRequest};
 pub use resident::Resident;
 pub use sbr::{
     sbr_add_here, sbr_del_here, sbr_inspect_here, SbrAddRequest, SbrAddress, SbrDelRequest, SbrInspectRequest, SbrRule, SbrRuleState,
