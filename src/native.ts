@@ -381,16 +381,26 @@ export async function ptpWire(req: Addon.PtpWireRequest): Promise<Addon.PtpLinks
   return call('ptpWire', () => addon().ptpWire(req));
 }
 
-// ---- the tap, dummy and vrf plugins (one call per ADD; their DEL of a link is linkDel) ----
+// ---- ConfigureIface in the pod, after IPAM, for the plugins that make or move the link before it
+// (macvlan, ipvlan, vlan, host-device, tap, dummy; native/core/src/kernel/iface.rs) ----
+
+export type { PodIfaceConfigureRequest } from '../native/addon/index.js';
+
+/** In the pod: ConfigureIface with `iface`, else the link only brought up; the link afterwards. */
+export async function podIfaceConfigure(req: Addon.PodIfaceConfigureRequest): Promise<Addon.LinkInfo> {
+  return call('podIfaceConfigure', () => addon().podIfaceConfigure(req));
+}
+
+// ---- the tap, dummy and vrf plugins (their DEL of a link is linkDel) ----
 
 export type { DummyRequest, TapRequest, VrfAddRequest, VrfDelRequest } from '../native/addon/index.js';
 
-/** tap's ADD after IPAM: the tap made, renamed, enslaved, set up and configured in the pod. */
+/** tap's link, before IPAM: the tap made, renamed, enslaved and set up in the pod. */
 export async function tapAdd(req: Addon.TapRequest): Promise<Addon.LinkInfo> {
   return call('tapAdd', () => addon().tapAdd(req));
 }
 
-/** dummy's ADD after IPAM: the dummy link made and configured in the pod. */
+/** dummy's link, before IPAM: the dummy link made in the pod, left down. */
 export async function dummyAdd(req: Addon.DummyRequest): Promise<Addon.LinkInfo> {
   return call('dummyAdd', () => addon().dummyAdd(req));
 }
@@ -410,7 +420,6 @@ export async function vrfDel(req: Addon.VrfDelRequest): Promise<boolean> {
 export type {
   SublinkAddRequest,
   SublinkAddResult,
-  SublinkConfigureRequest,
   SublinkInspectRequest,
   SublinkInspectResult,
   SublinkSpec,
@@ -425,10 +434,6 @@ export type SublinkKind = Addon.SublinkKind;
 export async function sublinkAdd(req: Addon.SublinkAddRequest): Promise<Addon.SublinkAddResult> {
   return call('sublinkAdd', () => addon().sublinkAdd(req));
 }
-/** In the pod: ConfigureIface with `iface`, else the link only brought up; the link afterwards. */
-export async function sublinkConfigure(req: Addon.SublinkConfigureRequest): Promise<Addon.LinkInfo> {
-  return call('sublinkConfigure', () => addon().sublinkConfigure(req));
-}
 /** Delete the pod's link; false when it was gone. NativeError kind netnsGone when the namespace is gone. */
 export async function sublinkDel(podNetns: string, ifname: string): Promise<boolean> {
   return call('sublinkDel', () => addon().sublinkDel(podNetns, ifname));
@@ -442,7 +447,6 @@ export async function sublinkInspect(req: Addon.SublinkInspectRequest): Promise<
 export type {
   HostDeviceAddRequest,
   HostDeviceAddResult,
-  HostDeviceConfigureRequest,
   HostDeviceDelRequest,
   HostDeviceDelResult,
   HostDeviceSelector,
@@ -455,10 +459,6 @@ export async function hostDeviceAdd(req: Addon.HostDeviceAddRequest): Promise<Ad
 /** Move the pod's `ifname` back to the node under its ifalias; NativeError kind netnsGone when the pod is gone. */
 export async function hostDeviceDel(req: Addon.HostDeviceDelRequest): Promise<Addon.HostDeviceDelResult> {
   return call('hostDeviceDel', () => addon().hostDeviceDel(req));
-}
-/** ConfigureIface on the moved device (addresses, up, routes, DAD) once IPAM has answered. */
-export async function hostDeviceConfigure(req: Addon.HostDeviceConfigureRequest): Promise<Addon.LinkInfo> {
-  return call('hostDeviceConfigure', () => addon().hostDeviceConfigure(req));
 }
 
 // The dhcp daemon: one call per DHCP exchange, in the pod namespace on a thread of its own

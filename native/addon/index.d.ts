@@ -130,8 +130,8 @@ export interface DhcpOutcome {
 }
 
 /**
- * The dummy plugin's ADD after IPAM: a dummy link named `ifname` made in the pod's namespace and
- * configured with `iface`; deleted again when the configuration fails.
+ * The dummy plugin's link, before IPAM: a dummy link named `ifname` made in the pod's namespace,
+ * left down (podIfaceConfigure addresses it and brings it up).
  */
 export declare function dummyAdd(req: DummyRequest): Promise<PodLinkOutcome>
 
@@ -216,18 +216,6 @@ export declare function hostDeviceAdd(req: HostDeviceAddRequest): Promise<HostDe
 export interface HostDeviceAddOutcome {
   error?: Failure
   value?: HostDeviceAddResult
-}
-
-/**
- * host-device's ADD after IPAM: the reference's ConfigureIface on the moved device in the pod
- * (addresses, link up, routes with gateways resolved, IPv6 DAD). Resolves to the link afterwards.
- */
-export declare function hostDeviceConfigure(req: HostDeviceConfigureRequest): Promise<HostDeviceConfigureOutcome>
-
-/** Outcome of hostDeviceConfigure: the device as the pod has it. */
-export interface HostDeviceConfigureOutcome {
-  error?: Failure
-  value?: LinkInfo
 }
 
 /**
@@ -343,6 +331,19 @@ export declare function netnsCreate(name: string): Promise<StringOutcome>
  * Kinds: notFound (no such name), invalid.
  */
 export declare function netnsDelete(name: string): Promise<BoolOutcome>
+
+/**
+ * In the pod, on its `ifname`: with `iface`, the reference's ConfigureIface (IPv6 enablement,
+ * addresses, link up, routes, the DAD wait); without, the link only brought up. Kind notFound
+ * when the pod has no such link.
+ */
+export declare function podIfaceConfigure(req: PodIfaceConfigureRequest): Promise<PodIfaceConfigureOutcome>
+
+/** Outcome of podIfaceConfigure: the link afterwards. */
+export interface PodIfaceConfigureOutcome {
+  error?: Failure
+  value?: LinkInfo
+}
 
 /** Describe a pod's interface, its host peer and optionally the bridge, for CHECK. */
 export declare function podInspect(req: PodInspectRequest): Promise<PodInspectOutcome>
@@ -522,18 +523,6 @@ export interface SublinkAddOutcome {
   value?: SublinkAddResult
 }
 
-/**
- * In the pod: with `iface`, the reference's ConfigureIface (addresses, link up, routes, DAD);
- * without, the link only brought up.
- */
-export declare function sublinkConfigure(req: SublinkConfigureRequest): Promise<SublinkConfigureOutcome>
-
-/** Outcome of sublinkConfigure: the link afterwards. */
-export interface SublinkConfigureOutcome {
-  error?: Failure
-  value?: LinkInfo
-}
-
 /** Delete the pod's link; false when it was already gone, kind netnsGone when the namespace is. */
 export declare function sublinkDel(podNetns: string, ifname: string): Promise<BoolOutcome>
 
@@ -556,9 +545,9 @@ export declare function sysctlGet(netns: string | undefined | null, key: string)
 export declare function sysctlSet(netns: string | undefined | null, key: string, value: string): Promise<BoolOutcome>
 
 /**
- * The tap plugin's ADD after IPAM: a persistent tap made through /dev/net/tun in the pod's
+ * The tap plugin's link, before IPAM: a persistent tap made through /dev/net/tun in the pod's
  * namespace under a temporary name, renamed to `ifname` with its MTU and MAC, owner and group set,
- * enslaved to `bridge`, set up and configured with `iface`. Nothing is left when it fails.
+ * enslaved to `bridge` and set up (podIfaceConfigure addresses it). Nothing is left when it fails.
  */
 export declare function tapAdd(req: TapRequest): Promise<PodLinkOutcome>
 
@@ -827,13 +816,11 @@ export interface DhcpRoute {
   gw?: string
 }
 
-/** The dummy plugin's ADD after IPAM. */
+/** The dummy plugin's link, made before IPAM. */
 export interface DummyRequest {
   /** the pod's namespace (a path) */
   netns: string
   ifname: string
-  /** the IPAM result to configure on it (ConfigureIface) */
-  iface: PodIface
 }
 
 /** One failed native operation, as data: what a native call resolves to as its `error`. */
@@ -929,13 +916,6 @@ export interface HostDeviceAddResult {
   link: LinkInfo
   /** it was up in the node (what undoing the ADD restores) */
   nodeUp: boolean
-}
-
-/** The layer-3 half of ADD, once IPAM has answered: ConfigureIface on the moved device. */
-export interface HostDeviceConfigureRequest {
-  podNetns: string
-  ifname: string
-  iface: PodIface
 }
 
 /** The host-device plugin's DEL: move the pod's `ifname` back to the node under its alias. */
@@ -1076,6 +1056,23 @@ export interface PodIface {
    * (macvlan, ipvlan, tap: their MAC is new to the segment)
    */
   notify: boolean
+  /**
+   * wait for the IPv6 addresses to settle (DAD) once configured, as the reference does when an
+   * IP of the IPAM result has an IPv6 gateway
+   */
+  settle: boolean
+}
+
+/**
+ * ConfigureIface on a link a plugin made or moved into the pod (macvlan, ipvlan, vlan,
+ * host-device, tap, dummy), after IPAM.
+ */
+export interface PodIfaceConfigureRequest {
+  /** the pod's namespace (a path) */
+  podNetns: string
+  ifname: string
+  /** the IPAM result; absent: the link is only brought up (macvlan without IPAM) */
+  iface?: PodIface
 }
 
 /** What to describe for CHECK. */
@@ -1379,16 +1376,6 @@ export interface SublinkAddResult {
   master: string
 }
 
-/**
- * ADD's last step, in the pod: with `iface`, the reference's ConfigureIface (iface::configure);
- * without, the link only brought up (macvlan without IPAM). Reports the link.
- */
-export interface SublinkConfigureRequest {
-  podNetns: string
-  ifname: string
-  iface?: PodIface
-}
-
 /** CHECK's question: the pod's link and the master by name. */
 export interface SublinkInspectRequest {
   hostNetns?: string
@@ -1468,8 +1455,6 @@ export interface TapRequest {
   group?: number
   /** a bridge in the pod's namespace to enslave the tap to */
   bridge?: string
-  /** the IPAM result to configure on it (ConfigureIface); absent: only set up */
-  iface?: PodIface
 }
 
 /** A tbf qdisc's parameters: rate in bytes/s, limit in bytes, buffer in scheduler ticks. */

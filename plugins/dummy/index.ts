@@ -1,6 +1,6 @@
 // The dummy plugin: a dummy link as the pod's interface, addressed by IPAM, like the reference
 // (https://github.com/containernetworking/plugins/blob/main/plugins/main/dummy/dummy.go): one
-// native call after IPAM makes the link inside the pod's namespace and configures it.
+// native call makes the link inside the pod's namespace before IPAM, a second addresses it after.
 // Behaviour and differences: ./README.md.
 import { z } from 'zod';
 import { definePlugin } from '../../src/skel/define-plugin.js';
@@ -8,10 +8,10 @@ import { withRollback } from '../../src/skel/rollback.js';
 import type { PluginContext } from '../../src/skel/types.js';
 import type { Result } from '../../src/spec/result.js';
 import { CniError, ErrorCode } from '../../src/spec/errors.js';
-import { dummyAdd, LinkKind } from '../../src/native.js';
+import { dummyAdd, LinkKind, linkDel, podIfaceConfigure } from '../../src/native.js';
 import { ipamAdd, ipamCheck, ipamDel, ipamGc, ipamStatus } from '../../src/ipam/delegate.js';
 import { planIface } from '../../src/ipam/iface-plan.js';
-import { checkPodIface, delPodIface, requirePodNetns } from '../../src/ipam/pod-iface.js';
+import { checkPodIface, delPodIface } from '../../src/ipam/pod-iface.js';
 
 /** No fields of its own; an `ipam` with a type is required, as in the reference. */
 export const dummyConfigSchema = z
@@ -28,13 +28,15 @@ const ipamType = (conf: DummyConfig) => conf.ipam?.type ?? '';
 
 async function add(conf: DummyConfig, ctx: PluginContext): Promise<Result> {
   const type = ipamType(conf);
-  requirePodNetns(ctx);
+  const podNetns = ctx.paths.local(ctx.netns);
   return withRollback(async (rb) => {
+    const link = await dummyAdd({ netns: podNetns, ifname: ctx.ifname });
+    rb.push(() => linkDel(podNetns, ctx.ifname));
     const ipam = await ipamAdd(type, ctx);
     rb.push(() => ipamDel(type, ctx));
     if (!ipam.ips?.length) throw new CniError(ErrorCode.Internal, 'IPAM plugin returned missing IP config');
     const plan = planIface(ipam, 0);
-    const link = await dummyAdd({ netns: ctx.paths.local(ctx.netns), ifname: ctx.ifname, iface: plan.iface });
+    await podIfaceConfigure({ podNetns, ifname: ctx.ifname, iface: plan.iface });
     // the reference returns IPAM's result (its DNS included) with the dummy as interface 0
     const result: Result = { interfaces: [{ name: link.name, mac: link.mac, sandbox: ctx.netns }], ips: plan.ips };
     if (plan.routes.length) result.routes = plan.routes;

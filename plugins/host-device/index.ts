@@ -60,7 +60,7 @@ async function add(conf: HostDeviceConfig, ctx: PluginContext): Promise<Result> 
     if (!ipam.ips?.length) throw new CniError(ErrorCode.Internal, 'IPAM plugin returned missing IP config');
     const plan = planIface(ipam, 0);
     if (!dev.dpdk) {
-      await native.hostDeviceConfigure({ podNetns: ctx.paths.local(ctx.netns), ifname: ctx.ifname, iface: plan.iface });
+      await native.podIfaceConfigure({ podNetns: ctx.paths.local(ctx.netns), ifname: ctx.ifname, iface: plan.iface });
       result.ips = plan.ips;
     } else {
       // nothing in the pod to point at (the reference says interface 0 of no interfaces)

@@ -1,17 +1,18 @@
 // The tap plugin: a persistent tap device as the pod's interface, optionally in a bridge of the pod's
 // namespace and addressed by IPAM, like the reference
 // (https://github.com/containernetworking/plugins/blob/main/plugins/main/tap/tap.go) but without
-// ever running `ip tuntap`: the device is made through /dev/net/tun by one native call after IPAM.
+// ever running `ip tuntap`: the device is made through /dev/net/tun by one native call before IPAM
+// (a dhcp IPAM leases on it), and addressed by a second after it.
 // Behaviour and differences: ./README.md.
 import { definePlugin } from '../../src/skel/define-plugin.js';
 import { withRollback } from '../../src/skel/rollback.js';
 import type { PluginContext } from '../../src/skel/types.js';
 import type { Result } from '../../src/spec/result.js';
 import { CniError, ErrorCode } from '../../src/spec/errors.js';
-import { LinkKind, tapAdd } from '../../src/native.js';
+import { LinkKind, linkDel, podIfaceConfigure, tapAdd } from '../../src/native.js';
 import { ipamAdd, ipamCheck, ipamDel, ipamGc, ipamStatus } from '../../src/ipam/delegate.js';
 import { planIface } from '../../src/ipam/iface-plan.js';
-import { checkPodIface, delPodIface, requirePodNetns } from '../../src/ipam/pod-iface.js';
+import { checkPodIface, delPodIface } from '../../src/ipam/pod-iface.js';
 import { refuseSelinuxContext, tapConfigSchema, tapMac, type TapConfig } from './config.js';
 
 const ipamType = (conf: TapConfig) => conf.ipam?.type || undefined;
@@ -20,18 +21,10 @@ async function add(conf: TapConfig, ctx: PluginContext): Promise<Result> {
   refuseSelinuxContext(conf);
   const mac = tapMac(conf, ctx.args);
   const type = ipamType(conf);
-  requirePodNetns(ctx);
+  const podNetns = ctx.paths.local(ctx.netns);
   return withRollback(async (rb) => {
-    let plan: ReturnType<typeof planIface> | undefined;
-    if (type) {
-      const ipam = await ipamAdd(type, ctx);
-      rb.push(() => ipamDel(type, ctx));
-      if (!ipam.ips?.length) throw new CniError(ErrorCode.Internal, 'IPAM plugin returned missing IP config');
-      // every address goes on the tap (interface 0), announced: arp_notify as the reference sets it
-      plan = planIface(ipam, 0, true);
-    }
     const tap = await tapAdd({
-      netns: ctx.paths.local(ctx.netns),
+      netns: podNetns,
       ifname: ctx.ifname,
       mac,
       mtu: conf.mtu || undefined,
@@ -39,10 +32,16 @@ async function add(conf: TapConfig, ctx: PluginContext): Promise<Result> {
       owner: conf.owner,
       group: conf.group,
       bridge: conf.bridge || undefined,
-      iface: plan?.iface,
     });
+    rb.push(() => linkDel(podNetns, ctx.ifname));
     const result: Result = { interfaces: [{ name: tap.name, mac: tap.mac, sandbox: ctx.netns }] };
-    if (plan) {
+    if (type) {
+      const ipam = await ipamAdd(type, ctx);
+      rb.push(() => ipamDel(type, ctx));
+      if (!ipam.ips?.length) throw new CniError(ErrorCode.Internal, 'IPAM plugin returned missing IP config');
+      // every address goes on the tap (interface 0), announced: arp_notify as the reference sets it
+      const plan = planIface(ipam, 0, true);
+      await podIfaceConfigure({ podNetns, ifname: ctx.ifname, iface: plan.iface });
       result.ips = plan.ips;
       if (plan.routes.length) result.routes = plan.routes;
     }

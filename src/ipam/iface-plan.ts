@@ -58,7 +58,9 @@ export function planIface(ipam: Result, ifaceIndex: number, notify = false): Ifa
   checkGatewayFamily(source);
   const ips = source.map((ip) => ({ ...ip, interface: ifaceIndex }));
   const routes = [...(ipam.routes ?? [])];
-  return { ips, routes, iface: { addresses: ips.map((ip) => ip.address), routes: resolveRoutes(routes, ips), notify } };
+  // the reference's ConfigureIface settles the addresses when an IP has an IPv6 gateway
+  const settle = ips.some((ip) => ip.gateway !== undefined && ipFamily(ip.gateway) === 6);
+  return { ips, routes, iface: { addresses: ips.map((ip) => ip.address), routes: resolveRoutes(routes, ips), notify, settle } };
 }
 
 /** The config's own DNS replaces IPAM's when any of its fields is set (the reference's rule). */

@@ -1,24 +1,10 @@
 // DEL and CHECK of a pod interface that a plugin made inside the pod namespace and configured from
 // an optional IPAM result (tap, dummy), as the reference does them (containernetworking/plugins
 // plugins/main/{tap,dummy}, pkg/ip ValidateExpectedInterfaceIPs and ValidateExpectedRoute).
-import { statSync } from 'node:fs';
 import type { PluginContext } from '../skel/types.js';
 import { CniError, ErrorCode, NativeError } from '../spec/errors.js';
 import { FailureKind, linkDel, podInspect, type LinkKind, type NativeRoute } from '../native.js';
 import { ipamDel } from './delegate.js';
-
-/**
- * ADD: the pod's namespace must be there before IPAM is asked for anything, as the reference
- * opens it first; a stat, since the native call that opens it comes after IPAM.
- */
-export function requirePodNetns(ctx: PluginContext): void {
-  try {
-    statSync(ctx.paths.local(ctx.netns));
-  } catch (e) {
-    const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (e as Error).message;
-    throw new CniError(ErrorCode.Internal, `failed to open netns ${JSON.stringify(ctx.netns)}: ${why}`);
-  }
-}
 
 /**
  * DEL: IPAM first (the dhcp IPAM sends its release through the link), then the link; a namespace

@@ -64,7 +64,7 @@ export async function addSublink(o: SublinkAdd): Promise<Result> {
       if (plan.routes.length) result.routes = plan.routes;
     }
     // with addresses, the reference's ConfigureIface; without, the link only brought up
-    await native.sublinkConfigure({ podNetns, ifname: ctx.ifname, iface: plan?.iface });
+    await native.podIfaceConfigure({ podNetns, ifname: ctx.ifname, iface: plan?.iface });
     // the config's dns, as the reference sets it (IPAM's is not used)
     if (o.conf.dns && Object.keys(o.conf.dns).length) result.dns = o.conf.dns;
     return result;

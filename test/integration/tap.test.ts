@@ -134,8 +134,10 @@ describe('tap', () => {
       [{ runtimeConfig: { mac: 'zz:11:22:33:44:55' } }, 7, /^runtimeConfig\.mac: invalid MAC address/],
       [{}, 7, /^CNI_ARGS MAC: invalid MAC address "nope"/, 'MAC=nope'],
       [{ mtu: 70000 }, 7, /^mtu: the largest MTU is 65535/],
-      // the kernel's own limit (68 at least): refused with the kernel's reason, after IPAM, undone
+      // the kernel's own limit (68 at least): refused with the kernel's reason, before IPAM
       [{ mtu: 50 }, 7, /failed to rename tap to "eth0": .*Invalid argument/],
+      // IPAM fails after the tap is made: the tap is deleted again
+      [{ ipam: { type: 'nosuch-ipam' } }, 999, /failed to find plugin "nosuch-ipam"/],
       [{ owner: -1 }, 7, /^owner: a uid is at least 0/],
       [{ owner: 4294967295 }, 7, /^owner: a uid is at most 4294967294/],
       [{ group: 1.5 }, 7, /^group: /],

@@ -26,8 +26,19 @@ describe('planIface', () => {
         { dst: '192.0.2.0/24', gw: '10.2.0.1', table: 7 },
       ],
       notify: true,
+      settle: true,
     });
     expect(ipam.ips[0]).not.toHaveProperty('interface');
+  });
+
+  it('settles the addresses only when an IP has an IPv6 gateway, as ConfigureIface does', () => {
+    const v6 = (gateway?: string) => planIface({ ips: [{ address: 'fd00::5/64', ...(gateway ? { gateway } : {}) }] }, 0).iface.settle;
+    expect(v6('fd00::1')).toBe(true);
+    expect(v6()).toBe(false);
+    // a route's IPv6 gateway is not the reference's condition (iface::configure waits for it anyway)
+    expect(
+      planIface({ ips: [{ address: '10.1.0.5/24', gateway: '10.1.0.1' }], routes: [{ dst: '::/0', gw: 'fd00::1' }] }, 0).iface.settle,
+    ).toBe(false);
   });
 
   it('leaves a route on-link when its family has no gateway', () => {

@@ -3,10 +3,7 @@
 //! unshares a temporary one and enters the pod's.
 
 use fastcni_core::kernel as fc;
-use fastcni_core::kernel::{
-    HostDeviceAddRequest, HostDeviceAddResult, HostDeviceConfigureRequest, HostDeviceDelRequest, HostDeviceDelResult,
-};
-use fastcni_core::LinkInfo;
+use fastcni_core::kernel::{HostDeviceAddRequest, HostDeviceAddResult, HostDeviceDelRequest, HostDeviceDelResult};
 use napi::bindgen_prelude::Object;
 use napi::{Env, Result};
 use napi_derive::napi;
@@ -14,7 +11,6 @@ use napi_derive::napi;
 use crate::net::on_own_thread;
 
 outcome!("Outcome of hostDeviceAdd.", HostDeviceAddOutcome, HostDeviceAddResult);
-outcome!("Outcome of hostDeviceConfigure: the device as the pod has it.", HostDeviceConfigureOutcome, LinkInfo);
 outcome!("Outcome of hostDeviceDel.", HostDeviceDelOutcome, HostDeviceDelResult);
 
 /// host-device's ADD: find the node's device (by name or MAC), move it through a temporary
@@ -24,13 +20,6 @@ outcome!("Outcome of hostDeviceDel.", HostDeviceDelOutcome, HostDeviceDelResult)
 #[napi(ts_return_type = "Promise<HostDeviceAddOutcome>")]
 pub fn host_device_add(env: &Env, req: HostDeviceAddRequest) -> Result<Object<'_>> {
     on_own_thread(env, "fastcni-hostdev", move || fc::host_device_add_here(&req), HostDeviceAddOutcome::of)
-}
-
-/// host-device's ADD after IPAM: the reference's ConfigureIface on the moved device in the pod
-/// (addresses, link up, routes with gateways resolved, IPv6 DAD). Resolves to the link afterwards.
-#[napi(ts_return_type = "Promise<HostDeviceConfigureOutcome>")]
-pub fn host_device_configure(env: &Env, req: HostDeviceConfigureRequest) -> Result<Object<'_>> {
-    on_own_thread(env, "fastcni-hostdev", move || fc::host_device_configure_here(&req), HostDeviceConfigureOutcome::of)
 }
 
 /// host-device's DEL: move the pod's `ifname` back to the node through a temporary namespace,

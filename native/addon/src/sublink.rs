@@ -35,12 +35,3 @@ pub fn sublink_del(env: &Env, pod_netns: String, ifname: String) -> Result<Objec
 pub fn sublink_inspect(env: &Env, req: SublinkInspectRequest) -> Result<Object<'_>> {
     on_own_thread(env, "fastcni-sublink", move || fc::sublink_inspect_here(&req), SublinkInspectOutcome::of)
 }
-
-outcome!("Outcome of sublinkConfigure: the link afterwards.", SublinkConfigureOutcome, fastcni_core::LinkInfo);
-
-/// In the pod: with `iface`, the reference's ConfigureIface (addresses, link up, routes, DAD);
-/// without, the link only brought up.
-#[napi(ts_return_type = "Promise<SublinkConfigureOutcome>")]
-pub fn sublink_configure(env: &Env, req: fc::SublinkConfigureRequest) -> Result<Object<'_>> {
-    on_own_thread(env, "fastcni-sublink", move || fc::sublink_configure_here(&req), SublinkConfigureOutcome::of)
-}

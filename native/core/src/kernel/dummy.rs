@@ -1,6 +1,6 @@
 //! The dummy plugin's link: a dummy device named CNI_IFNAME made inside the pod's namespace, as the
 //! reference does (https://github.com/containernetworking/plugins/blob/main/plugins/main/dummy/dummy.go),
-//! then configured with the IPAM result (iface::configure).
+//! before IPAM; ConfigureIface comes after (iface::configure_here).
 //! It is created where it will live, so no temporary name is needed. Runs on a throwaway thread of
 //! ours that enters the pod's namespace.
 
@@ -8,22 +8,19 @@ use netlink_packet_core::{NLM_F_CREATE, NLM_F_EXCL};
 use netlink_packet_route::link::{InfoKind, LinkAttribute, LinkInfo as NlLinkInfo, LinkMessage};
 use netlink_packet_route::RouteNetlinkMessage;
 
-use super::iface::{self, PodIface};
 use super::link;
 use super::netns;
 use super::rtnl::Rtnl;
 use crate::error::{Failure, FailureKind, Result};
 use crate::types::LinkInfo;
 
-/// The dummy plugin's ADD after IPAM.
+/// The dummy plugin's link, made before IPAM.
 #[derive(Debug, Clone, Default)]
 #[cfg_attr(feature = "napi", napi_derive::napi(object))]
 pub struct DummyRequest {
     /// the pod's namespace (a path)
     pub netns: String,
     pub ifname: String,
-    /// the IPAM result to configure on it (ConfigureIface)
-    pub iface: PodIface,
 }
 
 /// RTM_NEWLINK (with NLM_F_CREATE | NLM_F_EXCL) of a dummy link named `ifname`.
@@ -34,8 +31,8 @@ pub fn create_msg(ifname: &str) -> RouteNetlinkMessage {
     RouteNetlinkMessage::NewLink(m)
 }
 
-/// Make the dummy link in the pod's namespace and configure it; a failed configuration deletes
-/// it again. The message names the module when the kernel has no dummy driver.
+/// Make the dummy link in the pod's namespace, left down. The message names the module when the
+/// kernel has no dummy driver.
 pub fn dummy_add_here(req: &DummyRequest) -> Result<LinkInfo> {
     let ifname = &req.ifname;
     netns::enter(&netns::open(&req.netns)?, &req.netns)?;
@@ -47,13 +44,8 @@ pub fn dummy_add_here(req: &DummyRequest) -> Result<LinkInfo> {
         };
         e.with_message(m)
     })?;
-    let index = link::by_name(&mut nl, ifname)?
-        .ok_or_else(|| Failure::new(FailureKind::NotFound, "dummy get", format!("failed to fetch dummy {ifname:?}")))?
-        .info
-        .index;
-    let l = iface::configure(&mut nl, index, ifname, &req.iface).inspect_err(|_| {
-        let _ = nl.ack("dummy delete", link::del_msg(index, None), 0);
-    })?;
+    let l = link::by_name(&mut nl, ifname)?
+        .ok_or_else(|| Failure::new(FailureKind::NotFound, "dummy get", format!("failed to fetch dummy {ifname:?}")))?;
     Ok(l.info)
 }
 

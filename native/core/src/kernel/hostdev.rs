@@ -18,7 +18,7 @@ use netlink_packet_core::DefaultNla;
 use netlink_packet_route::link::{LinkAttribute, LinkMessage};
 use netlink_packet_route::RouteNetlinkMessage;
 
-use super::iface::{self, rename_msg, PodIface};
+use super::iface::rename_msg;
 use super::link::{self, Link};
 use super::netns;
 use super::rtnl::Rtnl;
@@ -75,15 +75,6 @@ pub struct HostDeviceAddResult {
 pub struct HostDeviceDelResult {
     /// the device's name back in the node; undefined when the pod had no such link
     pub restored: Option<String>,
-}
-
-/// The layer-3 half of ADD, once IPAM has answered: ConfigureIface on the moved device.
-#[derive(Debug, Clone, Default)]
-#[cfg_attr(feature = "napi", napi_derive::napi(object))]
-pub struct HostDeviceConfigureRequest {
-    pub pod_netns: String,
-    pub ifname: String,
-    pub iface: PodIface,
 }
 
 /// The op of a failed lookup of the node's device (kind notFound), for the plugin to name the field.
@@ -268,15 +259,6 @@ fn move_in(s: &mut Spaces, dev: &Link, ifname: &str, steps: &mut Vec<AddStep>) -
     let p = by_name(&mut s.pod, ifname, "find in pod netns")?;
     link::set_up(&mut s.pod, p.info.index, true)?;
     Ok(by_name(&mut s.pod, ifname, "find in pod netns")?.info)
-}
-
-/// ConfigureIface on the pod's `ifname` (addresses, up, routes, DAD), on the calling thread, which
-/// must be a throwaway one (it enters the pod). Returns the link as configured.
-pub fn host_device_configure_here(req: &HostDeviceConfigureRequest) -> Result<LinkInfo> {
-    netns::enter(&netns::open(&req.pod_netns)?, &req.pod_netns)?;
-    let mut pod = Rtnl::open()?;
-    let l = by_name(&mut pod, &req.ifname, "configure interface")?;
-    Ok(iface::configure(&mut pod, l.info.index, &req.ifname, &req.iface)?.info)
 }
 
 /// DEL on the calling thread, which must be a throwaway one: move the pod's `ifname` through a

@@ -1,5 +1,6 @@
 //! What the interface plugins share once their link exists: the reference's `ipam.ConfigureIface`
-//! (addresses, link up, routes, IPv6 enablement and DAD) and the temporary-name pattern of links
+//! (addresses, link up, routes, IPv6 enablement and DAD), also as one call entering the pod
+//! ([`configure_here`]), and the temporary-name pattern of links
 //! made from outside the pod namespace straight into it (macvlan, ipvlan, vlan): created under a
 //! random name, renamed inside the pod, so the final name never collides with a host link.
 //! Reference: containernetworking/plugins pkg/ipam/ipam_linux.go, plugins/main/macvlan/macvlan.go.
@@ -12,11 +13,12 @@ use netlink_packet_route::RouteNetlinkMessage;
 
 use super::addr::{self, Cidr};
 use super::link::{self, Link};
+use super::netns;
 use super::route;
 use super::rtnl::{Raw, Req, Rtnl};
 use super::sysctl;
 use crate::error::{Failure, FailureKind, Result};
-use crate::types::Route;
+use crate::types::{LinkInfo, Route};
 
 /// How often a temporary name is drawn again when it is taken (the reference's veth retry count).
 const TEMP_NAME_TRIES: usize = 10;
@@ -33,11 +35,42 @@ pub struct PodIface {
     /// announce the addresses: net.ipv4.conf.<if>.arp_notify and net.ipv6.conf.<if>.ndisc_notify
     /// (macvlan, ipvlan, tap: their MAC is new to the segment)
     pub notify: bool,
+    /// wait for the IPv6 addresses to settle (DAD) once configured, as the reference does when an
+    /// IP of the IPAM result has an IPv6 gateway
+    pub settle: bool,
+}
+
+/// ConfigureIface on a link a plugin made or moved into the pod (macvlan, ipvlan, vlan,
+/// host-device, tap, dummy), after IPAM.
+#[derive(Debug, Clone, Default)]
+#[cfg_attr(feature = "napi", napi_derive::napi(object))]
+pub struct PodIfaceConfigureRequest {
+    /// the pod's namespace (a path)
+    pub pod_netns: String,
+    pub ifname: String,
+    /// the IPAM result; absent: the link is only brought up (macvlan without IPAM)
+    pub iface: Option<PodIface>,
+}
+
+/// See [`PodIfaceConfigureRequest`]: enters the pod's namespace, so the calling thread must be a
+/// throwaway one of ours. Returns the link afterwards.
+pub fn configure_here(req: &PodIfaceConfigureRequest) -> Result<LinkInfo> {
+    netns::enter(&netns::open(&req.pod_netns)?, &req.pod_netns)?;
+    let mut nl = Rtnl::open()?;
+    let l = link::by_name(&mut nl, &req.ifname)?
+        .ok_or_else(|| Failure::new(FailureKind::NotFound, "configure", format!("failed to find interface name {:?}", req.ifname)))?;
+    match &req.iface {
+        Some(cfg) => Ok(configure(&mut nl, l.info.index, &req.ifname, cfg)?.info),
+        None => {
+            link::set_up(&mut nl, l.info.index, true)?;
+            Ok(link::by_index(&mut nl, l.info.index)?.map(|l| l.info).unwrap_or(l.info))
+        }
+    }
 }
 
 /// Configure interface `index` (named `ifname`) as ConfigureIface does: IPv6 enabled on lo and the
 /// interface when an IPv6 address comes (keep_addr_on_down too), addresses, link up, routes in one
-/// netlink batch, then — with an IPv6 gateway — a wait for DAD. Returns the link read back in the
+/// netlink batch, then — with an IPv6 gateway ([`must_settle`]) — a wait for DAD. Returns the link read back in the
 /// same batch. The calling thread must be in the pod namespace (sysctls go through its /proc) and
 /// `pod` a socket opened there.
 pub fn configure(pod: &mut Rtnl, index: u32, ifname: &str, cfg: &PodIface) -> Result<Link> {
@@ -60,10 +93,19 @@ pub fn configure(pod: &mut Rtnl, index: u32, ifname: &str, cfg: &PodIface) -> Re
         // the index now names another link: never report (or configure further) one we did not mean
         return Err(Failure::internal("configure interface", format!("link {index} is {:?}, not {ifname:?}", link.info.name)));
     }
-    if v6 && cfg.routes.iter().any(|r| r.gw.as_deref().is_some_and(|g| g.contains(':'))) {
+    if v6 && must_settle(cfg, &link) {
         wait_dad(pod, index)?;
     }
     Ok(link)
+}
+
+/// Whether `configure` waits for DAD: an IPv6 gateway, of an IP (`settle`, the reference's rule)
+/// or of a route, and a link with carrier. Without carrier the kernel does not start DAD, so the
+/// addresses would stay tentative past any wait (a tap nobody reads, a macvlan on a down master);
+/// the reference waits its timeout out there and goes on regardless.
+fn must_settle(cfg: &PodIface, link: &Link) -> bool {
+    let v6_route_gw = cfg.routes.iter().any(|r| r.gw.as_deref().is_some_and(|g| g.contains(':')));
+    (cfg.settle || v6_route_gw) && link.carrier
 }
 
 /// The whole configuration as one batch, ending with a GETLINK.
@@ -164,6 +206,7 @@ mod tests {
             addresses: vec!["10.1.0.5/24".into(), "fd00::5/64".into()],
             routes: vec![Route { dst: "0.0.0.0/0".into(), gw: Some("10.1.0.1".into()), ..Default::default() }],
             notify: true,
+            ..Default::default()
         };
         let cidrs: Vec<Cidr> = cfg.addresses.iter().map(|a| Cidr::parse(a).unwrap()).collect();
         let ops = op_names(&reqs(7, "eth0", &cfg, &cidrs).unwrap());
@@ -233,6 +276,7 @@ mod tests {
                 addresses: vec!["10.1.0.5/24".into()],
                 routes: vec![Route { dst: "0.0.0.0/0".into(), gw: Some("10.1.0.1".into()), ..Default::default() }],
                 notify: true,
+                ..Default::default()
             };
             let up = configure(&mut pod, made.info.index, "eth0", &cfg)?;
             assert!(up.info.up);
@@ -244,6 +288,60 @@ mod tests {
             assert_eq!(e.kind, FailureKind::Exists, "{e:?}");
             let links = ip("-o link show");
             assert_eq!(links.lines().count(), 2, "only lo and eth0 stay: {links}");
+            Ok(())
+        })
+        .unwrap();
+    }
+
+    /// The tentative IPv6 addresses of `dev` as iproute2 shows them.
+    fn tentative(dev: &str) -> String {
+        ip(&format!("-6 addr show dev {dev} tentative"))
+    }
+
+    /// An IPv6 address whose IP has a gateway but no IPv6 route (settle, the reference's rule):
+    /// after configure nothing is tentative; without carrier (peer down) configure does not wait
+    /// for a DAD the kernel has not started, and succeeds.
+    #[test]
+    #[ignore = "needs root: make test runs it with --include-ignored"]
+    fn settles_ipv6_with_a_gateway_and_carrier_only() {
+        super::super::netns::on_thread(|| {
+            assert_eq!(unsafe { libc::unshare(libc::CLONE_NEWNET) }, 0);
+            ip("link add s0 type veth peer name s1");
+            ip("link set s1 up");
+            ip("link add d0 type veth peer name d1");
+            let mut nl = Rtnl::open()?;
+            let settle = PodIface { addresses: vec!["fd00:5::5/64".into()], settle: true, ..Default::default() };
+            let s0 = link::by_name(&mut nl, "s0")?.unwrap().info.index;
+            configure(&mut nl, s0, "s0", &settle)?;
+            assert_eq!(tentative("s0"), "", "settled after configure");
+            let d0 = link::by_name(&mut nl, "d0")?.unwrap().info.index;
+            let start = Instant::now();
+            let l = configure(&mut nl, d0, "d0", &settle)?;
+            assert!(!l.carrier && start.elapsed() < DAD_TIMEOUT, "no wait without carrier");
+            assert!(tentative("d0").contains("fd00:5::5/64"), "DAD not run without carrier");
+            Ok(())
+        })
+        .unwrap();
+    }
+
+    /// configure_here enters the pod by its path; without `iface` it only brings the link up.
+    #[test]
+    #[ignore = "needs root: make test runs it with --include-ignored"]
+    fn configure_here_in_a_named_namespace() {
+        super::super::netns::on_thread(|| {
+            assert_eq!(unsafe { libc::unshare(libc::CLONE_NEWNET) }, 0);
+            ip("link add c0 type veth peer name c1");
+            let pod_netns = format!("/proc/{}/task/{}/ns/net", std::process::id(), unsafe { libc::gettid() });
+            let req = PodIfaceConfigureRequest { pod_netns: pod_netns.clone(), ifname: "c0".into(), iface: None };
+            let up = std::thread::scope(|t| t.spawn(|| configure_here(&req)).join().unwrap())?;
+            assert!(up.up && ip("-4 addr show dev c0").is_empty());
+            let iface = PodIface { addresses: vec!["10.7.0.2/24".into()], ..Default::default() };
+            let req = PodIfaceConfigureRequest { iface: Some(iface), ..req };
+            std::thread::scope(|t| t.spawn(|| configure_here(&req)).join().unwrap())?;
+            assert!(ip("-4 addr show dev c0").contains("10.7.0.2/24"));
+            let missing = PodIfaceConfigureRequest { ifname: "nope0".into(), iface: None, pod_netns };
+            let e = std::thread::scope(|t| t.spawn(|| configure_here(&missing)).join().unwrap()).unwrap_err();
+            assert_eq!(e.kind, FailureKind::NotFound, "{e:?}");
             Ok(())
         })
         .unwrap();

@@ -20,6 +20,8 @@ pub struct Link {
     pub master_index: Option<u32>,
     pub oper: String,
     pub oper_up: bool,
+    /// IFF_LOWER_UP: the link has carrier (IPv6 DAD runs only then)
+    pub carrier: bool,
     pub mac_bytes: Vec<u8>,
     pub vlan_default_pvid: Option<u16>,
 }
@@ -86,6 +88,7 @@ mod ifla {
 const RTM_NEWLINK: u16 = 16;
 const IFF_UP: u32 = 0x1;
 const IFF_PROMISC: u32 = 0x100;
+const IFF_LOWER_UP: u32 = 0x1_0000;
 
 /// (type without the NESTED/BYTEORDER bits, value) of each attribute in `buf`.
 fn attrs(mut buf: &[u8]) -> impl Iterator<Item = (u16, &[u8])> {
@@ -138,6 +141,7 @@ pub fn parse_raw(buf: &[u8]) -> Result<Link> {
     let flags = u32::from_ne_bytes(h[8..12].try_into().unwrap());
     l.info.up = flags & IFF_UP != 0;
     l.info.promisc = flags & IFF_PROMISC != 0;
+    l.carrier = flags & IFF_LOWER_UP != 0;
     let mut is_veth = false;
     let mut link_attr = None;
     for (kind, v) in attrs(&buf[32..]) {
@@ -452,6 +456,7 @@ pub(crate) mod tests {
         l.info.index = m.header.index;
         l.info.up = m.header.flags.contains(LinkFlags::Up);
         l.info.promisc = m.header.flags.contains(LinkFlags::Promisc);
+        l.carrier = m.header.flags.contains(LinkFlags::LowerUp);
         let mut is_veth = false;
         let mut link_attr = None;
         for a in &m.attributes {
@@ -570,7 +575,7 @@ pub(crate) mod tests {
     fn parse_reports_bridge_port_facts() {
         let mut m = LinkMessage::default();
         m.header.index = 9;
-        m.header.flags = LinkFlags::Up;
+        m.header.flags = LinkFlags::Up | LinkFlags::LowerUp;
         m.attributes = vec![
             LinkAttribute::IfName("veth0".into()),
             LinkAttribute::Address(vec![2, 0, 0, 0, 0, 9]),
@@ -591,7 +596,7 @@ pub(crate) mod tests {
         assert_eq!(l.info.peer_index, Some(2));
         assert_eq!(l.info.hairpin, Some(true));
         assert_eq!(l.master_index, Some(4));
-        assert!(l.info.up && l.oper_up && !l.info.promisc);
+        assert!(l.info.up && l.oper_up && l.carrier && !l.info.promisc);
     }
 
     /// A message's bytes as the kernel gets them (other modules' tests use it too).
@@ -606,8 +611,8 @@ pub(crate) mod tests {
     fn same(a: &Link, b: &Link) {
         assert_eq!(a.info, b.info);
         assert_eq!(
-            (a.master_index, &a.oper, a.oper_up, &a.mac_bytes, a.vlan_default_pvid),
-            (b.master_index, &b.oper, b.oper_up, &b.mac_bytes, b.vlan_default_pvid)
+            (a.master_index, &a.oper, a.oper_up, a.carrier, &a.mac_bytes, a.vlan_default_pvid),
+            (b.master_index, &b.oper, b.oper_up, b.carrier, &b.mac_bytes, b.vlan_default_pvid)
         );
     }
 

@@ -31,10 +31,10 @@ pub use bridge::{attach_resident, bridge_del_here, bridge_del_resident, finish_r
 pub use dhcp::{dhcp_exchange_here, DhcpAnswer, DhcpExchange, DhcpLease, DhcpOptionValue, DhcpRequest, DhcpRoute};
 pub use dummy::{dummy_add_here, DummyRequest};
 pub use hostdev::{
-    host_device_add_here, host_device_configure_here, host_device_del_here, HostDeviceAddRequest, HostDeviceAddResult,
-    HostDeviceConfigureRequest, HostDeviceDelRequest, HostDeviceDelResult, HostDeviceSelector, LOOKUP_OP as HOST_DEVICE_LOOKUP_OP,
+    host_device_add_here, host_device_del_here, HostDeviceAddRequest, HostDeviceAddResult, HostDeviceDelRequest, HostDeviceDelResult,
+    HostDeviceSelector, LOOKUP_OP as HOST_DEVICE_LOOKUP_OP,
 };
-pub use iface::PodIface;
+pub use iface::{configure_here as pod_iface_configure_here, PodIface, PodIfaceConfigureRequest};
 pub use inspect::{addr_list, link_del, link_list, loopback_set_here, pod_inspect_here, route_list, sysctl_get, sysctl_set};
 pub use netns::{create_named_here, delete_named, detached};
 pub use nft::{firewall_add, firewall_del, firewall_gc, firewall_inspect, FirewallDelRequest, FirewallInspection, FirewallRequest};
@@ -50,8 +50,8 @@ pub use sbr::{
     sbr_add_here, sbr_del_here, sbr_inspect_here, SbrAddRequest, SbrAddress, SbrDelRequest, SbrInspectRequest, SbrRule, SbrRuleState,
 };
 pub use sublink::{
-    sublink_add_here, sublink_configure_here, sublink_del_here, sublink_inspect_here, SublinkAddRequest, SublinkAddResult,
-    SublinkConfigureRequest, SublinkInspectRequest, SublinkInspectResult, SublinkKind, SublinkSpec, SublinkState,
+    sublink_add_here, sublink_del_here, sublink_inspect_here, SublinkAddRequest, SublinkAddResult, SublinkInspectRequest,
+    SublinkInspectResult, SublinkKind, SublinkSpec, SublinkState,
 };
 pub use tap::{tap_add_here, TapRequest};
 pub use tc::{

@@ -213,13 +213,9 @@ struct Sides<'a> {
 fn wire(s: Sides, req: &PtpWireRequest, hops: &[Hop], host_end: &Link, index: u32) -> Result<Link> {
     netns::enter(s.pod_ns, &req.pod_netns)?;
     let pod = s.pod;
+    // Every ptp address has a gateway, so ConfigureIface (`iface.settle`) has waited for DAD: the
+    // routes below take the address as source, which the kernel refuses while it is tentative.
     let pod_side = iface::configure(pod, index, &req.ifname, &req.iface).and_then(|container| {
-        // The reference's ConfigureIface waits for DAD whenever an address has an IPv6 gateway,
-        // which every ptp address has; the routes below take the address as source, which the
-        // kernel refuses while it is tentative.
-        if hops.iter().any(|h| h.address.is_v6()) {
-            iface::wait_dad(pod, index)?;
-        }
         pod.batch(pod_route_reqs(index, &req.ifname, hops)).into_iter().collect::<Result<()>>()?;
         Ok(container)
     });

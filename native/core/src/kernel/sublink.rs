@@ -13,7 +13,7 @@ use netlink_packet_route::link::{
 use netlink_packet_route::RouteNetlinkMessage;
 
 use super::addr;
-use super::iface::{self, PodIface};
+use super::iface;
 use super::link::{self, Link};
 use super::netns;
 use super::route;
@@ -269,31 +269,6 @@ pub fn sublink_add_here(req: &SublinkAddRequest) -> Result<SublinkAddResult> {
     let prepared = prepare(spec, master.info.index, ns_fd)?;
     let link = iface::create_in_pod(&mut creator, &mut pod, &req.ifname, |name| create_msg(&prepared, name))?;
     Ok(SublinkAddResult { link: link.info, master: master.info.name })
-}
-
-/// ADD's last step, in the pod: with `iface`, the reference's ConfigureIface (iface::configure);
-/// without, the link only brought up (macvlan without IPAM). Reports the link.
-#[derive(Debug, Clone, Default)]
-#[cfg_attr(feature = "napi", napi_derive::napi(object))]
-pub struct SublinkConfigureRequest {
-    pub pod_netns: String,
-    pub ifname: String,
-    pub iface: Option<PodIface>,
-}
-
-/// See [`SublinkConfigureRequest`]. On the calling thread, which must be a throwaway one.
-pub fn sublink_configure_here(req: &SublinkConfigureRequest) -> Result<LinkInfo> {
-    netns::enter(&netns::open(&req.pod_netns)?, &req.pod_netns)?;
-    let mut nl = Rtnl::open()?;
-    let l = link::by_name(&mut nl, &req.ifname)?
-        .ok_or_else(|| Failure::new(FailureKind::NotFound, "configure", format!("failed to find interface name {:?}", req.ifname)))?;
-    match &req.iface {
-        Some(cfg) => Ok(iface::configure(&mut nl, l.info.index, &req.ifname, cfg)?.info),
-        None => {
-            link::set_up(&mut nl, l.info.index, true)?;
-            Ok(link::by_index(&mut nl, l.info.index)?.map(|l| l.info).unwrap_or(l.info))
-        }
-    }
 }
 
 /// DEL: delete the pod's link; Ok(false) when it was already gone. Kind netnsGone when the

@@ -166,9 +166,9 @@ fn macvlan_into_a_pod_and_back() {
         // the pod's link may take a name its master has in the host namespace
         let made = sublink_add_here(&req)?;
         assert_eq!((made.link.name.as_str(), made.link.mtu, made.master.as_str(), made.link.up), ("m0", 1300, "m0", false));
-        let iface = PodIface { addresses: vec!["10.5.0.2/24".into()], routes: vec![], notify: true };
-        let conf = SublinkConfigureRequest { pod_netns: pod_path.clone(), ifname: "m0".into(), iface: Some(iface) };
-        assert!(sublink_configure_here(&conf)?.up);
+        let iface = iface::PodIface { addresses: vec!["10.5.0.2/24".into()], notify: true, ..Default::default() };
+        let conf = iface::PodIfaceConfigureRequest { pod_netns: pod_path.clone(), ifname: "m0".into(), iface: Some(iface) };
+        assert!(iface::configure_here(&conf)?.up);
         let seen = sublink_inspect_here(&SublinkInspectRequest {
             host_netns: Some(host_path.clone()),
             pod_netns: pod_path.clone(),

@@ -3,8 +3,9 @@
 //! https://github.com/containernetworking/plugins/blob/main/plugins/main/tap/tap.go): a persistent
 //! tap device from /dev/net/tun (TUNSETIFF, TUNSETOWNER, TUNSETGROUP, TUNSETPERSIST) under a random
 //! temporary name, then one RTM_NEWLINK renaming it to the pod's interface name with its MTU and
-//! MAC, then enslaved to a bridge of the pod's namespace, set up and given the IPAM result
-//! (iface::configure). Any failure removes it again.
+//! MAC, then enslaved to a bridge of the pod's namespace and set up; IPAM and ConfigureIface come
+//! after (iface::configure_here), as the reference makes the link before IPAM. Any failure
+//! removes it again.
 //! Runs on a throwaway thread of ours: /dev/net/tun makes the device in the namespace of the thread
 //! that opens it.
 
@@ -13,7 +14,6 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
 use netlink_packet_route::RouteNetlinkMessage;
 
-use super::iface::{self, PodIface};
 use super::link;
 use super::netns;
 use super::rtnl::Rtnl;
@@ -37,8 +37,6 @@ pub struct TapRequest {
     pub group: Option<u32>,
     /// a bridge in the pod's namespace to enslave the tap to
     pub bridge: Option<String>,
-    /// the IPAM result to configure on it (ConfigureIface); absent: only set up
-    pub iface: Option<PodIface>,
 }
 
 // linux/if_tun.h
@@ -139,7 +137,8 @@ fn find_bridge(nl: &mut Rtnl, name: &str) -> Result<u32> {
     }
 }
 
-fn configure(nl: &mut Rtnl, index: u32, req: &TapRequest, mac: Option<Vec<u8>>) -> Result<LinkInfo> {
+/// The new tap under its final name with its MTU and MAC, in its bridge and up.
+fn finish(nl: &mut Rtnl, index: u32, req: &TapRequest, mac: Option<Vec<u8>>) -> Result<LinkInfo> {
     nl.ack(&format!("tap rename to {}", req.ifname), rename_msg(index, &req.ifname, req.mtu, mac), 0).map_err(|e| {
         let m = format!("failed to rename tap to {:?}: {}", req.ifname, e.message);
         e.with_message(m)
@@ -152,14 +151,11 @@ fn configure(nl: &mut Rtnl, index: u32, req: &TapRequest, mac: Option<Vec<u8>>) 
         };
         e.with_message(m)
     })?;
-    let l = match &req.iface {
-        Some(cfg) => iface::configure(nl, index, &req.ifname, cfg)?,
-        None => link::by_index(nl, index)?.ok_or_else(|| Failure::new(FailureKind::NotFound, "tap get", "the new tap disappeared"))?,
-    };
+    let l = link::by_index(nl, index)?.ok_or_else(|| Failure::new(FailureKind::NotFound, "tap get", "the new tap disappeared"))?;
     link::with_master_name(nl, &l, None)
 }
 
-/// The tap plugin's ADD after IPAM (see the module doc). Moves the calling thread into `req.netns`:
+/// The tap plugin's link, before IPAM (see the module doc). Moves the calling thread into `req.netns`:
 /// call it only on a thread of ours.
 pub fn tap_add_here(req: &TapRequest) -> Result<LinkInfo> {
     let mac = req.mac.as_deref().map(link::parse_mac).transpose()?;
@@ -171,7 +167,7 @@ pub fn tap_add_here(req: &TapRequest) -> Result<LinkInfo> {
         .ok_or_else(|| Failure::new(FailureKind::NotFound, "tap create", format!("the new tap {temp} is not there")))?
         .info
         .index;
-    configure(&mut nl, index, req, mac).inspect_err(|_| {
+    finish(&mut nl, index, req, mac).inspect_err(|_| {
         let _ = nl.ack("tap delete", link::del_msg(index, None), 0);
     })
 }
@@ -244,7 +240,6 @@ mod tests {
                 owner: Some(1234),
                 group: Some(5678),
                 bridge: Some("br0".into()),
-                iface: Some(PodIface { addresses: vec!["10.5.0.2/24".into()], routes: vec![], notify: true }),
             };
             let l = tap_add_here(&req)?;
             assert_eq!((l.name.as_str(), l.mac.as_str(), l.mtu, l.master.as_deref()), ("tap0", "02:00:00:00:00:01", 1300, Some("br0")));
@@ -252,9 +247,8 @@ mod tests {
             for want in ["tun type tap", "multi_queue", "persist on", "user 1234", "group 5678", "vnet_hdr on", "master br0"] {
                 assert!(shown.contains(want), "{want}: {shown}");
             }
-            assert!(ip(&["addr", "show", "tap0"]).contains("10.5.0.2/24"));
             let before = ip(&["-o", "link"]).lines().count();
-            let e = tap_add_here(&TapRequest { iface: None, bridge: None, ..req.clone() }).unwrap_err();
+            let e = tap_add_here(&TapRequest { bridge: None, ..req.clone() }).unwrap_err();
             assert_eq!(e.kind, FailureKind::Exists, "{e:?}");
             assert_eq!(ip(&["-o", "link"]).lines().count(), before);
             Ok(())
