@@ -1,13 +1,15 @@
 // host-local: hands out addresses from configured ranges and records them as files in
 // <dataDir>/<network>/, sharing that directory safely with the reference plugin.
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { CniError, ErrorCode } from '../../src/spec/errors.js';
 import { parseCniArgs } from '../../src/spec/cni-args.js';
 import type { PluginContext, PluginDefinition } from '../../src/skel/types.js';
 import type { Result } from '../../src/spec/result.js';
 import { DiskStore } from '../../src/ipam/store.js';
-import { allocate, release, type Allocation } from '../../src/ipam/allocator.js';
+import { allocate, hasFreeAddress, release, type Allocation } from '../../src/ipam/allocator.js';
 import { formatCidr, formatIp, parseIp, type Ip } from '../../src/net/ip.js';
-import { rangeContains } from '../../src/ipam/ranges.js';
+import { rangeContains, rangeSetString } from '../../src/ipam/ranges.js';
 import { hostLocalConfigSchema, type HostLocalConfig } from './config.js';
 import { parseResolvConf } from './dns.js';
 
@@ -107,6 +109,46 @@ async function gc(config: HostLocalConfig, ctx: PluginContext): Promise<void> {
   for (const name of released) ctx.log(`host-local: GC released ${name}`);
 }
 
+/**
+ * Why nothing can be created at `path` (the network directory, or where mkdir -p would start making
+ * it), as the kernel answers access(W_OK): for root only a read-only mount or an immutable directory
+ * refuses, whatever the mode bits, and that is exactly when an ADD would fail. Undefined: writable.
+ */
+function writeProblem(path: string, ctx: PluginContext): string | undefined {
+  for (let p = path; ; p = dirname(p)) {
+    const local = ctx.paths.local(p);
+    if (!existsSync(local) && p !== dirname(p)) continue;
+    try {
+      accessSync(local, constants.W_OK);
+      return statSync(local).isDirectory() ? undefined : `${p} is not a directory`;
+    } catch (e) {
+      return `${p}: ${(e as NodeJS.ErrnoException).code ?? message(e)}`;
+    }
+  }
+}
+
+/**
+ * STATUS (CNI 1.1.0; the reference host-local has none and always succeeds): not available (50)
+ * when no ADD could succeed — the network directory cannot be written, or a range set has no free
+ * address. An ADD takes one address from every range set, so one exhausted set is enough
+ * (https://github.com/containernetworking/cni/blob/main/SPEC.md#status-check-plugin-status: "if
+ * those resources are exhausted and no new ADD requests can be serviced"). Nothing is created: a
+ * network directory not made yet has every address free.
+ */
+async function status(config: HostLocalConfig, ctx: PluginContext): Promise<void> {
+  const dir = join(config.dataDir, config.name);
+  const problem = writeProblem(dir, ctx);
+  if (problem) throw new CniError(ErrorCode.PluginNotAvailable, `host-local: dataDir ${config.dataDir} is not writable: ${problem}`);
+  if (!existsSync(ctx.paths.local(dir))) return;
+  const full = await storeOf(config, ctx).transaction((tx) => config.ranges.findIndex((set) => !hasFreeAddress(tx, set)));
+  if (full >= 0) {
+    throw new CniError(
+      ErrorCode.PluginNotAvailable,
+      `host-local: range set ${full} is exhausted: no IP addresses available in range set: ${rangeSetString(config.ranges[full]!)}`,
+    );
+  }
+}
+
 /** The host-local plugin as handed to definePlugin. */
 export const hostLocalDefinition: PluginDefinition<HostLocalConfig> = {
   name: 'host-local',
@@ -116,4 +158,5 @@ export const hostLocalDefinition: PluginDefinition<HostLocalConfig> = {
   del,
   check,
   gc,
+  status,
 };

@@ -3,5 +3,5 @@ export { startAgent, DEFAULT_SOCKET, type Agent, type AgentOptions } from './ser
 export { runAgent, type RunAgentOptions } from './run.js';
 export { agentStatus } from './status.js';
 export { install, agentUnit, LAUNCHER_CONFIG, EXAMPLE_CONFLIST, type InstallOptions, type InstallResult } from './install.js';
-export { prometheusText, type AgentStatus, type LatencyStats } from './metrics.js';
+export { prometheusText, type AgentStatus, type LatencyStats, type NetworkHealth } from './metrics.js';
 export { jsonLogger, type Logger, type LogLevel } from './log.js';

@@ -1,5 +1,6 @@
 // Counters and latency percentiles of the agent, per plugin and command, the per-phase time of the
-// plugin calls it served (src/phases.ts), plus the Prometheus text form.
+// plugin calls it served (src/phases.ts), each network's last STATUS answer, plus the Prometheus
+// text form.
 import { phaseTotals, type PhaseTotal } from '../phases.js';
 import { nativePhases } from '../native.js';
 
@@ -10,6 +11,23 @@ export interface LatencyStats {
   p50Ms: number;
   p95Ms: number;
   p99Ms: number;
+}
+
+/**
+ * A network's health as the last STATUS request for it that the agent served answered. libcni asks
+ * a list's plugins in order and stops at the first error, so the last answer of a complete check is
+ * its outcome: the failing plugin's error, or the last plugin's success.
+ */
+export interface NetworkHealth {
+  ready: boolean;
+  /** the CNI error code when not ready */
+  code?: number;
+  /** the error's message when not ready */
+  msg?: string;
+  /** the plugin that answered */
+  plugin: string;
+  /** when, in milliseconds since the epoch */
+  checkedAt: number;
 }
 
 /** What `fastcni agent status` shows. */
@@ -28,7 +46,12 @@ export interface AgentStatus {
   latency: Record<string, LatencyStats>;
   /** summed time per phase since the agent started: plugin commands, IPAM, native calls and their phases */
   phases: PhaseTotal[];
+  /** by network name: the last STATUS answer served for it */
+  networks: Record<string, NetworkHealth>;
 }
+
+/** Networks whose health is kept; the one checked longest ago goes first, so memory stays bounded. */
+export const MAX_NETWORKS = 256;
 
 /** Percentiles come from this many most recent samples per key. */
 export const SAMPLE_WINDOW = 2048;
@@ -66,6 +89,8 @@ export class Metrics {
   refused = 0;
   inFlight = 0;
   private readonly series = new Map<string, Series>();
+  /** in order of the last check, oldest first */
+  private readonly networks = new Map<string, NetworkHealth>();
 
   /** Record one answered request. */
   record(plugin: string, command: string, ms: number, exitCode: number): void {
@@ -75,6 +100,34 @@ export class Metrics {
     let s = this.series.get(key);
     if (!s) this.series.set(key, (s = new Series()));
     s.add(ms, exitCode !== 0);
+  }
+
+  /**
+   * Record a served STATUS request: the network named in its config, and its answer (a zero exit,
+   * or the error object printed). A config without a name is not recorded.
+   */
+  recordStatus(plugin: string, stdin: Buffer, out: { exitCode: number; stdout: string }): void {
+    let network: unknown;
+    try {
+      network = (JSON.parse(stdin.toString('utf8')) as { name?: unknown }).name;
+    } catch {
+      return;
+    }
+    if (typeof network !== 'string' || network === '') return;
+    const health: NetworkHealth = { ready: out.exitCode === 0, plugin, checkedAt: Date.now() };
+    if (!health.ready) {
+      let e: { code?: unknown; msg?: unknown } = {};
+      try {
+        e = JSON.parse(out.stdout) as typeof e;
+      } catch {
+        // no error object: the code stays unknown (999), as libcni reads such an answer
+      }
+      health.code = typeof e?.code === 'number' ? e.code : 999;
+      health.msg = typeof e?.msg === 'string' ? e.msg : out.stdout.trim();
+    }
+    this.networks.delete(network);
+    this.networks.set(network, health);
+    if (this.networks.size > MAX_NETWORKS) this.networks.delete(this.networks.keys().next().value!);
   }
 
   snapshot(): AgentStatus {
@@ -90,6 +143,7 @@ export class Metrics {
       rssBytes: process.memoryUsage.rss(),
       latency,
       phases: [...phaseTotals(), ...nativePhases()].filter((p) => p.count > 0),
+      networks: Object.fromEntries([...this.networks].sort(([a], [b]) => a.localeCompare(b))),
     };
   }
 }
@@ -142,5 +196,17 @@ export function prometheusText(s: AgentStatus): string {
   for (const p of s.phases) lines.push(`fastcni_agent_phase_seconds_total{phase="${label(p.name)}"} ${p.totalMs / 1000}`);
   lines.push('# HELP fastcni_agent_phase_calls_total Occurrences per phase.', '# TYPE fastcni_agent_phase_calls_total counter');
   for (const p of s.phases) lines.push(`fastcni_agent_phase_calls_total{phase="${label(p.name)}"} ${p.count}`);
+  const networks = Object.entries(s.networks);
+  lines.push(
+    '# HELP fastcni_network_ready Whether the last STATUS of the network the agent served said ready (1) or not (0).',
+    '# TYPE fastcni_network_ready gauge',
+    ...networks.map(([n, h]) => `fastcni_network_ready{network="${label(n)}"} ${h.ready ? 1 : 0}`),
+    '# HELP fastcni_network_status_code CNI error code of the last STATUS of the network (0: ready).',
+    '# TYPE fastcni_network_status_code gauge',
+    ...networks.map(([n, h]) => `fastcni_network_status_code{network="${label(n)}"} ${h.code ?? 0}`),
+    '# HELP fastcni_network_status_checked_seconds When the network last had its STATUS checked (Unix time).',
+    '# TYPE fastcni_network_status_checked_seconds gauge',
+    ...networks.map(([n, h]) => `fastcni_network_status_checked_seconds{network="${label(n)}"} ${h.checkedAt / 1000}`),
+  );
   return `${lines.join('\n')}\n`;
 }

@@ -204,6 +204,7 @@ export async function startAgent(options: AgentOptions = {}): Promise<Agent> {
     }
     const ms = performance.now() - started;
     metrics.record(req.invoke.plugin, command, ms, out.exitCode);
+    if (command === 'STATUS') metrics.recordStatus(req.invoke.plugin, req.invoke.stdin, out);
     if (log.enabled?.('debug') !== false)
       log.debug('request', {
         plugin: req.invoke.plugin,

@@ -4,6 +4,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadPlugin } from '../plugins.js';
+import { agentStatus } from '../agent/status.js';
+import type { AgentStatus } from '../agent/metrics.js';
 import { CniRuntime } from '../runtime/cni-runtime.js';
 import { findInPath } from '../runtime/plugin-lookup.js';
 import { createNetns, deleteNetns, listNetns, netnsExists } from '../runtime/netns.js';
@@ -212,6 +214,41 @@ export async function statusCommand(
   const list = await loadList(runtime, network);
   await runtime.statusNetworkList(list);
   return { network: list.name, cniVersion: list.cniVersion };
+}
+
+/** A network `fastcni agent status` was asked about: the STATUS a runtime gets for it now. */
+export interface NetworkCheck {
+  network: string;
+  ready: boolean;
+  /** the CNI error code when not ready */
+  code?: number;
+  msg?: string;
+}
+
+/**
+ * The agent's status, after asking it for the STATUS of each named network: the runtime execs the
+ * plugins (never in-process), so the launchers in CNI_PATH hand each request to the agent at
+ * `socketPath`, which records the answer as it records a runtime's (its `networks`).
+ */
+export async function agentStatusCommand(
+  networks: readonly string[],
+  opts: GlobalOptions & { socketPath: string },
+  ctx: CommandContext = {},
+): Promise<{ agent: AgentStatus; checked: NetworkCheck[] }> {
+  const env = { ...(ctx.env ?? process.env), FASTCNI_SOCKET: opts.socketPath };
+  const make = ctx.runtime ?? defaultRuntime;
+  const viaLaunchers: CommandContext = { env, runtime: (options) => make({ ...options, inProcess: false }) };
+  const checked: NetworkCheck[] = [];
+  for (const network of networks) {
+    try {
+      await statusCommand(network, opts, viaLaunchers);
+      checked.push({ network, ready: true });
+    } catch (e) {
+      const err = toCniError(e);
+      checked.push({ network, ready: false, code: err.code, msg: err.message });
+    }
+  }
+  return { agent: await agentStatus(opts.socketPath), checked };
 }
 
 /** What `fastcni list` shows. */

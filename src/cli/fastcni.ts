@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
   addCommand,
+  agentStatusCommand,
   checkCommand,
   delCommand,
   gcCommand,
@@ -18,7 +19,7 @@ import {
 } from './commands.js';
 import { addJson, addText, errorLine, listText } from './format.js';
 import { versionAtLeast } from '../spec/versions.js';
-import { agentStatus, DEFAULT_SOCKET, install, runAgent, type LogLevel } from '../agent/index.js';
+import { DEFAULT_SOCKET, install, runAgent, type LogLevel } from '../agent/index.js';
 import type { AttachmentOptions, GlobalOptions } from './invocation.js';
 import { DhcpDaemon } from '../dhcp/daemon.js';
 import { DEFAULT_DAEMON_SOCKET } from '../dhcp/protocol.js';
@@ -218,31 +219,44 @@ const agent = program
   .command('agent')
   .description('run the resident agent that serves plugin invocations handed over by the launcher (until SIGTERM)')
   .option('--socket <path>', 'unix socket to listen on (default: $FASTCNI_SOCKET or /run/fastcni/agent.sock)')
-  .option('--metrics-port <port>', 'serve Prometheus text metrics on 127.0.0.1:PORT')
+  .option('--metrics-port <port>', 'serve Prometheus text metrics on 127.0.0.1:PORT (0: any free port, logged as metricsPort)')
   .option('--log-level <level>', 'debug, info, warn or error (default: info)')
   .action(
     action(async (o: { socket?: string; metricsPort?: string; logLevel?: string }) => {
       const port = o.metricsPort === undefined ? undefined : Number(o.metricsPort);
-      if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536))
+      if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port < 65536))
         throw new Error(`--metrics-port: not a port number: ${o.metricsPort}`);
       await runAgent({ socketPath: o.socket ?? agentSocket(), metricsPort: port, logLevel: o.logLevel as LogLevel | undefined });
     }),
   );
 agent
-  .command('status')
-  .description("the running agent's uptime, requests, errors and latency percentiles")
+  .command('status [network...]')
+  .description(
+    "the running agent's uptime, requests, errors, latency percentiles and each network's last STATUS; the networks named are checked first, through the launchers in CNI_PATH (exit status 1 when one is not ready)",
+  )
   .option('--socket <path>', 'the agent socket (default: $FASTCNI_SOCKET or /run/fastcni/agent.sock)')
   .action(
-    action(async (_o: { socket?: string }, cmd: Command) => {
+    action(async (networks: string[], _o: { socket?: string }, cmd: Command) => {
       // `--socket` after `status` may be taken by the parent `agent` command: read both.
-      const s = await agentStatus(cmd.optsWithGlobals<{ socket?: string }>().socket ?? agentSocket());
-      if (cmd.optsWithGlobals<Opts>().json) return json(s);
+      const o = cmd.optsWithGlobals<Opts & { socket?: string }>();
+      const { agent: s, checked } = await agentStatusCommand(networks, { ...o, socketPath: o.socket ?? agentSocket() });
+      if (checked.some((c) => !c.ready)) process.exitCode = 1;
+      if (o.json) return json(networks.length > 0 ? { ...s, checked } : s);
       print(
         `agent pid ${s.pid}, up ${s.uptimeSeconds.toFixed(0)} s, ${s.requests} requests, ${s.errors} errors, ${s.refused} refused, ${s.inFlight} in flight, RSS ${(s.rssBytes / 2 ** 20).toFixed(1)} MiB`,
       );
       for (const [key, l] of Object.entries(s.latency)) print(`  ${key}: ${JSON.stringify(l)}`);
       if (s.phases.length) print('  mean time per phase (ms):');
       for (const p of s.phases) print(`    ${p.name}: ${(p.totalMs / p.count).toFixed(3)} × ${p.count}`);
+      const health = Object.entries(s.networks);
+      if (health.length) print('  networks (last STATUS served):');
+      for (const [name, h] of health) {
+        const when = new Date(h.checkedAt).toISOString();
+        print(`    ${name}: ${h.ready ? 'ready' : `not ready: ${h.msg} (CNI code ${h.code})`} (${h.plugin}, ${when})`);
+      }
+      // a network the agent did not serve (CNI_PATH without our launchers, or no such network)
+      for (const c of checked.filter((c) => !c.ready && !s.networks[c.network]))
+        process.stderr.write(`error: status ${c.network}: ${c.msg} (CNI code ${c.code})\n`);
     }),
   );
 

@@ -75,6 +75,13 @@ export function allocateIn(tx: StoreTransaction, set: RangeSet, rangeId: number,
   return fail(`no IP addresses available in range set: ${rangeSetString(set)}`);
 }
 
+/** Whether an allocation from the set could succeed now: some candidate address is not reserved. */
+export function hasFreeAddress(tx: StoreTransaction, set: RangeSet): boolean {
+  // Each step passes a reserved address or ends at a free one: O(reservations), never O(range).
+  for (const { ip } of candidates(set, undefined)) if (!tx.isReserved(ip)) return true;
+  return false;
+}
+
 /** Allocate one address of a range set, holding the store's lock for just this set. */
 export function allocate(
   store: DiskStore,
