@@ -33,16 +33,27 @@ async function add(conf: FlannelConfig, ctx: PluginContext): Promise<Result> {
 /** DEL the delegate with exactly the bytes ADD gave it; the file goes only when that succeeded. */
 async function del(conf: FlannelConfig, ctx: PluginContext): Promise<void> {
   const file = scratchFile(ctx.paths.local(conf.dataDir), ctx.containerId);
-  const bytes = await readScratch(file);
+  let bytes = await readScratch(file);
   // nothing was added, or DEL already ran
   if (bytes === undefined) return;
   let type: unknown;
   try {
     type = (JSON.parse(bytes.toString('utf8')) as { type?: unknown }).type;
   } catch (e) {
-    // As the reference: the delegate's leftovers stay (a reboot clears them), DEL succeeds, the file stays.
-    ctx.log(`failed to parse netconf ${conf.dataDir}/${ctx.containerId}: ${(e as Error).message}`);
-    return;
+    // A torn file (the reference writes it in place) names no delegate. Rendered again from
+    // subnet.env as ADD rendered it, the delegate's DEL still frees the address, so that the next ADD
+    // of the container works. Without subnet.env, as the reference: the delegate's leftovers stay,
+    // DEL succeeds, the file stays (GC removes it).
+    const torn = `failed to parse netconf ${conf.dataDir}/${ctx.containerId}: ${(e as Error).message}`;
+    try {
+      const again = renderDelegate(conf, await loadSubnetEnv(ctx.paths.local(conf.subnetFile), conf.subnetFile));
+      ctx.log(`${torn}: DEL with the delegate rendered again from ${conf.subnetFile}`);
+      bytes = Buffer.from(again.bytes);
+      type = again.type;
+    } catch (e2) {
+      ctx.log(`${torn}; cannot render the delegate again: ${toCniError(e2).message}`);
+      return;
+    }
   }
   if (typeof type !== 'string' || type === '') {
     throw new CniError(ErrorCode.Internal, `${conf.dataDir}/${ctx.containerId} names no delegate type: cannot DEL it`);

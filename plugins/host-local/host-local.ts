@@ -32,7 +32,7 @@ export function requestedFromArgs(rawArgs: string | undefined): Ip | undefined {
 
 /** The network's directory under dataDir, reached as the caller means the path. */
 function storeOf(config: HostLocalConfig, ctx: PluginContext): DiskStore {
-  return new DiskStore(ctx.paths.local(config.dataDir), config.name);
+  return new DiskStore(ctx.paths.local(config.dataDir), config.name, ctx.log);
 }
 
 /** Allocate one address per range set for the attachment; on any failure release what was taken. */

@@ -49,7 +49,12 @@ export class DiskStore {
   /** how the index was obtained inside the last transaction (diagnostics, tests) */
   lastIndexSource: IndexSource | undefined;
 
-  constructor(dataDir: string, network: string) {
+  /** @param log where warnings about damaged files go (a plugin's stderr) */
+  constructor(
+    dataDir: string,
+    network: string,
+    private readonly log: (line: string) => void = () => undefined,
+  ) {
     this.dir = join(dataDir, network);
     this.lockPath = join(this.dir, 'lock');
     mkdirSync(this.dir, { recursive: true, mode: 0o755 });
@@ -107,7 +112,7 @@ export class DiskStore {
       const index = new DirIndex(this.dir);
       index.load(opts.rebuildIndex ?? false);
       this.lastIndexSource = index.source;
-      const tx = new StoreTransaction(this.dir, index, pools.get(index.identity));
+      const tx = new StoreTransaction(this.dir, index, pools.get(index.identity), this.log);
       try {
         return fn(tx);
       } finally {
@@ -203,6 +208,7 @@ export class StoreTransaction {
     private readonly index: DirIndex,
     /** the directory's spares, if this process made any */
     private readonly spares?: SparePool,
+    private readonly log: (line: string) => void = () => undefined,
   ) {}
 
   /** Whether the index knows a reservation of this address. */
@@ -269,11 +275,17 @@ export class StoreTransaction {
 
   /** The address last reserved in a range set, if the file exists and parses. */
   lastReservedIp(rangeId: string): Ip | undefined {
+    const file = join(this.dir, LAST_IP_PREFIX + rangeId);
+    let text: string;
     try {
-      return parseIp(readFileSync(join(this.dir, LAST_IP_PREFIX + rangeId), 'utf8'));
+      text = readFileSync(file, 'utf8');
     } catch {
       return undefined;
     }
+    const ip = parseIp(text);
+    // As the reference (net.ParseIP gives nil): only the round robin's start is lost.
+    if (!ip) this.log(`host-local: ${file} holds no address (${JSON.stringify(text.slice(0, 64))}): allocating from the range start`);
+    return ip;
   }
 
   /** Addresses held by (id, ifname), legacy id-only files included (reference GetByID). */
@@ -314,7 +326,14 @@ export class StoreTransaction {
     const released = this.releaseMatching((owner) => owner === key, this.index.namesOf(key));
     if (released.length > 0) return released;
     const legacy = id.trim();
-    return this.releaseMatching((owner) => owner === legacy, this.index.namesOf(legacy));
+    const old = this.releaseMatching((owner) => owner === legacy, this.index.namesOf(legacy));
+    if (old.length > 0) return old;
+    // A torn write (the reference creates the file before writing its owner) may have been this
+    // attachment's: which one is unknown, so it stays reserved, never handed out twice, until GC.
+    for (const name of this.index.namesOf('') ?? []) {
+      this.log(`host-local: ${join(this.dir, name)} is empty: its owner is unknown, the address stays reserved until GC releases it`);
+    }
+    return [];
   }
 
   /**

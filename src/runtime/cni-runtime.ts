@@ -202,6 +202,15 @@ export class CniRuntime {
           );
         }
       }
+      // An unreadable file names no attachment to DEL: the plugins' GC below reclaims what it held.
+      const validFiles = new Set(
+        valid?.map((a) => this.cache.file({ networkName: list.name, containerId: a.containerID, ifname: a.ifname })),
+      );
+      for (const file of await this.cache.unreadable(list.name)) {
+        if (validFiles.has(file)) continue;
+        this.warn(`${file} is not a cache file: removed`);
+        await this.cache.removeFile(file);
+      }
       if (atLeast(list.cniVersion, '1.1.0')) {
         for (const p of list.plugins) {
           try {
@@ -229,14 +238,22 @@ export class CniRuntime {
     }
   }
 
+  /** A warning line where plugins' stderr goes. */
+  private warn(line: string): void {
+    const text = `fastcni: warning: ${line}\n`;
+    if (this.options.stderr) this.options.stderr(text);
+    else process.stderr.write(text);
+  }
+
   private async del(list: NetworkList, rt: RuntimeConf): Promise<void> {
     const key = this.key(list, rt);
     let cached: VersionedResultJson | undefined;
     if (versionAtLeast(list.cniVersion, '0.4.0')) {
       try {
         cached = await this.cache.result(key, list.cniVersion);
-      } catch {
+      } catch (e) {
         // An unreadable cache must not block DEL (libcni since https://github.com/containernetworking/cni/pull/1072).
+        this.warn(`${this.cache.file(key)}: ${toCniError(e).message}: removed, DEL goes on without prevResult`);
         await this.cache.remove(key);
         cached = undefined;
       }

@@ -150,6 +150,32 @@ export class ResultsCache {
     await rm(this.file(k), { force: true });
   }
 
+  /** Remove a file of results/ by its path (one `file` or `unreadable` gave); a missing file is fine. */
+  async removeFile(path: string): Promise<void> {
+    await rm(path, { force: true });
+  }
+
+  /**
+   * Files of results/ named for `networkName` that are not JSON (a torn write: libcni writes in
+   * place). A network whose name is this one's plus "-…" shares the prefix: its files are listed too.
+   */
+  async unreadable(networkName: string): Promise<string[]> {
+    let names: string[];
+    try {
+      names = await readdir(this.resultsDir);
+    } catch {
+      return [];
+    }
+    const out: string[] = [];
+    for (const name of names.sort()) {
+      if (!name.startsWith(`${networkName}-`)) continue;
+      const path = join(this.resultsDir, name);
+      const bytes = await readFile(path).catch(() => undefined);
+      if (bytes && decodeCache(bytes).kind === 'invalid') out.push(path);
+    }
+    return out;
+  }
+
   /**
    * libcni's GetCachedAttachments: every cniCacheV1 file of results/ (sorted by name) with a
    * network and ifname, optionally only those of one container. Throws when results/ cannot be read.
