@@ -41,13 +41,19 @@ const VALID: Record<string, Record<string, unknown>> = {
   vrf: { vrfname: 'vrf0', prevResult: prev },
 };
 
-const validConfig = (type: string, version = '1.1.0') => ({ cniVersion: version, name: 'net1', type, ...VALID[type] });
+const validConfig = (type: string, version = '1.1.0'): Record<string, unknown> => ({
+  cniVersion: version,
+  name: 'net1',
+  type,
+  ...VALID[type],
+});
 
 /** What the skeleton answers for these stdin bytes: the CniError it rejects with. */
 async function answer(type: string, command: string, stdin: Uint8Array | string): Promise<CniError> {
   const plugin = await loadPlugin(type);
+  if (!plugin?.invokeDirect) throw new Error(`${type}: not runnable in-process`);
   try {
-    await plugin!.invokeDirect({ env: { ...ENV, CNI_COMMAND: command }, stdin }, () => {});
+    await plugin.invokeDirect({ env: { ...ENV, CNI_COMMAND: command }, stdin }, () => {});
   } catch (e) {
     if (!(e instanceof CniError)) throw new Error(`${type} ${command}: not a CniError: ${(e as Error)?.stack ?? e}`);
     return e;
