@@ -14,18 +14,22 @@ fn config() -> ProptestConfig {
     ProptestConfig { cases: 512, ..ProptestConfig::default() }
 }
 
-/// One netlink attribute: a length that is right most of the time, a type among those the link
-/// parser reads (nested ones included) or any, and a value that may itself be attributes.
-fn attr(depth: u32) -> BoxedStrategy<Vec<u8>> {
-    let ty = prop_oneof![prop::sample::select(vec![1u16, 2, 3, 4, 5, 10, 16, 18, 39, 0x8012]), any::<u16>()];
-    let leaf = proptest::collection::vec(any::<u8>(), 0..24);
+/// One netlink attribute (header in host order, as both rtnetlink and nfnetlink send it): a length
+/// that is right most of the time, a type among `types` (with or without the NESTED bit) or any, and
+/// a value that may be bytes, libnftnl udata (u8 type, u8 length, value) or attributes again. The
+/// nf_tables tests use it too.
+pub(super) fn attr(depth: u32, types: &'static [u16]) -> BoxedStrategy<Vec<u8>> {
+    let ty = prop_oneof![3 => prop::sample::select(types), 1 => any::<u16>()];
+    let udata = (0u8..10, proptest::collection::vec(any::<u8>(), 0..12)).prop_map(|(t, v)| [vec![t, v.len() as u8], v].concat());
+    let leaf = prop_oneof![proptest::collection::vec(any::<u8>(), 0..24), udata];
     let value = if depth == 0 {
         leaf.boxed()
     } else {
-        prop_oneof![leaf, proptest::collection::vec(attr(depth - 1), 0..4).prop_map(|v| v.concat())].boxed()
+        prop_oneof![leaf, proptest::collection::vec(attr(depth - 1, types), 0..4).prop_map(|v| v.concat())].boxed()
     };
-    (ty, value, prop_oneof![Just(None), any::<u16>().prop_map(Some)])
-        .prop_map(|(ty, v, len)| {
+    (ty, any::<bool>(), value, prop_oneof![3 => Just(None), 1 => any::<u16>().prop_map(Some)])
+        .prop_map(|(ty, nested, v, len)| {
+            let ty = ty | if nested { 0x8000 } else { 0 };
             let mut a = len.unwrap_or(4 + v.len() as u16).to_ne_bytes().to_vec();
             a.extend_from_slice(&ty.to_ne_bytes());
             a.extend_from_slice(&v);
@@ -37,7 +41,12 @@ fn attr(depth: u32) -> BoxedStrategy<Vec<u8>> {
 
 /// An RTM_NEWLINK message: netlink header, ifinfomsg, then attributes; sometimes cut short.
 fn newlink_like() -> impl Strategy<Value = Vec<u8>> {
-    (proptest::collection::vec(any::<u8>(), 32), proptest::collection::vec(attr(3), 0..6), any::<prop::sample::Index>(), any::<bool>())
+    (
+        proptest::collection::vec(any::<u8>(), 32),
+        proptest::collection::vec(attr(3, &[1, 2, 3, 4, 5, 10, 16, 18, 39]), 0..6),
+        any::<prop::sample::Index>(),
+        any::<bool>(),
+    )
         .prop_map(|(mut head, attrs, cut, whole)| {
             head[4..6].copy_from_slice(&16u16.to_ne_bytes());
             let mut m = [head, attrs.concat()].concat();

@@ -5,6 +5,7 @@
 
 use proptest::prelude::*;
 
+use super::super::decode_props::attr;
 use super::objects::{self, Elem, Table};
 use super::portmap_objects::{self as po, Family, MapElem, SetKind};
 use super::wire::{self, NFPROTO_INET};
@@ -15,45 +16,21 @@ fn config() -> ProptestConfig {
     ProptestConfig { cases: 512, ..ProptestConfig::default() }
 }
 
-/// One attribute (little-endian TLV as nf_tables sends them): a length right most of the time, a
-/// small type (the ones the parsers look for), a value that may itself be attributes or udata.
-fn attr(depth: u32) -> BoxedStrategy<Vec<u8>> {
-    let leaf = prop_oneof![
-        proptest::collection::vec(any::<u8>(), 0..24),
-        (0u8..10, proptest::collection::vec(any::<u8>(), 0..12)).prop_map(|(t, v)| {
-            let mut u = vec![t, v.len() as u8];
-            u.extend(v);
-            u
-        }),
-    ];
-    let value = if depth == 0 {
-        leaf.boxed()
-    } else {
-        prop_oneof![leaf, proptest::collection::vec(attr(depth - 1), 0..4).prop_map(|v| v.concat())].boxed()
-    };
-    (0u16..16, any::<bool>(), value, prop_oneof![3 => Just(None), 1 => any::<u16>().prop_map(Some)])
-        .prop_map(|(ty, nested, v, len)| {
-            let ty = ty | if nested { 0x8000 } else { 0 };
-            let mut a = len.unwrap_or(4 + v.len() as u16).to_le_bytes().to_vec();
-            a.extend_from_slice(&ty.to_le_bytes());
-            a.extend_from_slice(&v);
-            a.resize((a.len() + 3) & !3, 0);
-            a
-        })
-        .boxed()
-}
-
 /// A message payload as the parsers get it: nfgenmsg, then attributes; sometimes cut short.
 fn payload_like() -> impl Strategy<Value = Vec<u8>> {
-    let structured =
-        (proptest::collection::vec(any::<u8>(), 4), proptest::collection::vec(attr(4), 0..5), any::<prop::sample::Index>(), any::<bool>())
-            .prop_map(|(head, attrs, cut, whole)| {
-                let mut p = [head, attrs.concat()].concat();
-                if !whole {
-                    p.truncate(cut.index(p.len() + 1));
-                }
-                p
-            });
+    let structured = (
+        proptest::collection::vec(any::<u8>(), 4),
+        proptest::collection::vec(attr(4, &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]), 0..5),
+        any::<prop::sample::Index>(),
+        any::<bool>(),
+    )
+        .prop_map(|(head, attrs, cut, whole)| {
+            let mut p = [head, attrs.concat()].concat();
+            if !whole {
+                p.truncate(cut.index(p.len() + 1));
+            }
+            p
+        });
     prop_oneof![proptest::collection::vec(any::<u8>(), 0..64), structured]
 }
 
