@@ -6,6 +6,8 @@
 mod addr;
 mod bridge;
 mod conntrack;
+#[cfg(test)]
+mod decode_props;
 mod dhcp;
 mod dummy;
 mod hostdev;

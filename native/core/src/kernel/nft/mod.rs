@@ -18,6 +18,8 @@ mod spoof;
 mod wire;
 
 #[cfg(test)]
+mod decode_props;
+#[cfg(test)]
 mod firewall_tests;
 #[cfg(test)]
 mod portmap_tests;
