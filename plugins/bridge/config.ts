@@ -1,6 +1,7 @@
 // The bridge plugin's network config: fields, defaults and cross-field rules of the reference
 // (https://github.com/containernetworking/plugins/blob/main/plugins/main/bridge/bridge.go, loadNetConf).
 import { z } from 'zod';
+import { linkName } from '../../src/spec/fields.js';
 import { dnsSchema } from '../../src/spec/net-conf.js';
 
 const vlanId = z.number().int();
@@ -11,7 +12,7 @@ const trunkEntry = z.object({ id: vlanId.optional(), minID: vlanId.optional(), m
 export const bridgeConfigSchema = z
   .object({
     name: z.string(),
-    bridge: z.string().min(1).max(15).default('cni0'),
+    bridge: linkName.default('cni0'),
     isGateway: z.boolean().default(false),
     isDefaultGateway: z.boolean().default(false),
     forceAddress: z.boolean().default(false),

@@ -90,8 +90,8 @@ export const hostLocalConfigSchema = baseSchema.transform((n, ctx): HostLocalCon
   // at request time.
   const requestedIps: Ip[] = [];
   const addRequested = (text: string, path: Path): void => {
-    const bare = text.includes('/') ? text.slice(0, text.indexOf('/')) : text;
-    const ip = parseIp(bare);
+    // as the reference's ip.ParseIP: a CIDR must be a valid one (Go's net.ParseCIDR), else a bare IP
+    const ip = text.includes('/') ? parseCidr(text)?.ip : parseIp(text);
     if (!ip) fail(`cannot understand ip: invalid IP address: ${text}`, path);
     else requestedIps.push(ip);
   };

@@ -1,6 +1,7 @@
 // Reusable zod field types for configs and results: Go-style booleans, IPs and CIDRs with CNI messages.
 import { z } from 'zod';
 import { parseCidr, parseIp } from '../net/ip.js';
+import { validateInterfaceName } from './validate-names.js';
 
 /** A boolean that also accepts "true"/"false" in any case, as libcni does for disableCheck/disableGC. */
 export const looseBool = z.unknown().transform((v, ctx): boolean => {
@@ -28,3 +29,15 @@ export const cidrString = z
 
 /** An integer (Go int fields reject fractions). */
 export const goInt = z.number().int();
+
+/**
+ * A link name a config names (a bridge, say), under the kernel's rules for names (dev_valid_name) as
+ * CNI_IFNAME is checked: refused while the config is read, before IPAM reserves anything.
+ */
+export const linkName = z.string().superRefine((s, ctx) => {
+  try {
+    validateInterfaceName(s);
+  } catch (e) {
+    ctx.addIssue({ code: 'custom', message: `invalid name ${JSON.stringify(s)}: ${(e as Error).message}` });
+  }
+});
