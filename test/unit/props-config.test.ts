@@ -16,23 +16,25 @@ import { SHIPPED_PLUGINS } from '../helpers/run-plugin.js';
 
 const CODES: readonly number[] = Object.values(ErrorCode).filter((c) => c !== ErrorCode.Internal);
 const ENV = { CNI_CONTAINERID: 'c1', CNI_NETNS: '/proc/self/ns/net', CNI_IFNAME: 'eth0', CNI_PATH: '/nonexistent' };
+// Never the node's real /var/lib/cni, should a request ever get past the netns guard.
+const HOST_LOCAL = { type: 'host-local', subnet: '10.1.0.0/24', dataDir: '/nonexistent/ipam' };
 
 const prev = { cniVersion: '1.1.0', interfaces: [{ name: 'eth0', sandbox: '/x' }], ips: [{ address: '10.0.0.2/24', interface: 0 }] };
 /** Per plugin, the keys beyond name/type/cniVersion that make a valid config. */
 const VALID: Record<string, Record<string, unknown>> = {
   bandwidth: { ingressRate: 1000, ingressBurst: 1000, prevResult: prev },
-  bridge: { bridge: 'br0', ipam: { type: 'host-local', subnet: '10.1.0.0/24' } },
+  bridge: { bridge: 'br0', ipam: HOST_LOCAL },
   dhcp: { ipam: { type: 'dhcp' } },
-  dummy: { ipam: { type: 'host-local', subnet: '10.1.0.0/24' } },
+  dummy: { ipam: HOST_LOCAL },
   firewall: { prevResult: prev },
   flannel: { subnetFile: '/nonexistent/subnet.env', dataDir: '/nonexistent/d' },
   'host-device': { device: 'eth1' },
-  'host-local': { ipam: { type: 'host-local', subnet: '10.1.0.0/24' } },
+  'host-local': { ipam: HOST_LOCAL },
   ipvlan: { master: 'eth0' },
   loopback: {},
   macvlan: { master: 'eth0' },
   portmap: { prevResult: prev },
-  ptp: { ipam: { type: 'host-local', subnet: '10.1.0.0/24' } },
+  ptp: { ipam: HOST_LOCAL },
   sbr: { prevResult: prev },
   static: { ipam: { type: 'static', addresses: [{ address: '10.1.0.2/24' }] } },
   tap: {},
