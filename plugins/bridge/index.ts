@@ -7,7 +7,7 @@ import type { PluginContext } from '../../src/skel/types.js';
 import type { Result } from '../../src/spec/result.js';
 import { CniError, ErrorCode, NativeError } from '../../src/spec/errors.js';
 import * as native from '../../src/native.js';
-import { ipamAdd, ipamCheck, ipamDel, ipamGc, ipamStatus } from '../../src/ipam/delegate.js';
+import { ipamAdd, ipamCheck, ipamDel, ipamGc, ipamStatus, ipamTypeOf } from '../../src/ipam/delegate.js';
 import { bridgeConfigSchema, containerMac, trunkVlans, type BridgeConfig } from './config.js';
 import { planL3 } from './plan.js';
 import { chooseDns } from '../../src/ipam/iface-plan.js';
@@ -19,9 +19,7 @@ import { checkAttachment } from './check.js';
  */
 const LINKLESS_IPAM: ReadonlySet<string> = new Set(['host-local', 'static']);
 
-function ipamType(conf: BridgeConfig): string | undefined {
-  return conf.ipam?.type || undefined;
-}
+const ipamType = ipamTypeOf;
 
 function masqRequest(conf: BridgeConfig, ctx: PluginContext, addresses: string[]): native.MasqRequest {
   return { hostNetns: ctx.hostNetns, network: conf.name, containerId: ctx.containerId, ifname: ctx.ifname, addresses };

@@ -7,7 +7,7 @@ import type { PluginContext } from '../../src/skel/types.js';
 import type { Result } from '../../src/spec/result.js';
 import { CniError, ErrorCode, NativeError } from '../../src/spec/errors.js';
 import * as native from '../../src/native.js';
-import { ipamAdd, ipamCheck, ipamDel, ipamGc, ipamStatus } from '../../src/ipam/delegate.js';
+import { ipamAdd, ipamCheck, ipamDel, ipamGc, ipamStatus, ipamTypeOf } from '../../src/ipam/delegate.js';
 import { planIface } from '../../src/ipam/iface-plan.js';
 import { hostDeviceConfigSchema, type HostDeviceConfig } from './config.js';
 import { isUserspaceDevice, resolveDevice, type ResolvedDevice } from './sysfs.js';
@@ -18,9 +18,7 @@ function sysfsRoot(ctx: PluginContext): string {
   return ctx.paths.local('/sys');
 }
 
-function ipamType(conf: HostDeviceConfig): string | undefined {
-  return conf.ipam?.type || undefined;
-}
+const ipamType = ipamTypeOf;
 
 /** The device moved into the pod; a node without it is the config's problem (code 7, naming the field). */
 async function moveIn(dev: Extract<ResolvedDevice, { dpdk: false }>, ctx: PluginContext): Promise<native.HostDeviceAddResult> {

@@ -10,12 +10,12 @@ import type { PluginContext } from '../../src/skel/types.js';
 import type { Result } from '../../src/spec/result.js';
 import { CniError, ErrorCode } from '../../src/spec/errors.js';
 import { LinkKind, linkDel, podIfaceConfigure, tapAdd } from '../../src/native.js';
-import { ipamAdd, ipamCheck, ipamDel, ipamGc, ipamStatus } from '../../src/ipam/delegate.js';
+import { ipamAdd, ipamCheck, ipamDel, ipamGc, ipamStatus, ipamTypeOf } from '../../src/ipam/delegate.js';
 import { planIface } from '../../src/ipam/iface-plan.js';
 import { checkPodIface, delPodIface } from '../../src/ipam/pod-iface.js';
 import { refuseSelinuxContext, tapConfigSchema, tapMac, type TapConfig } from './config.js';
 
-const ipamType = (conf: TapConfig) => conf.ipam?.type || undefined;
+const ipamType = ipamTypeOf;
 
 async function add(conf: TapConfig, ctx: PluginContext): Promise<Result> {
   refuseSelinuxContext(conf);

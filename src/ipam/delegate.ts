@@ -11,6 +11,11 @@ import { execPlugin } from '../runtime/exec-plugin.js';
 import { findInPath, isOurPlugin } from '../runtime/plugin-lookup.js';
 import { timePhase } from '../phases.js';
 
+/** The type of a plugin config's IPAM plugin, when one is configured (an empty type counts as none). */
+export function ipamTypeOf(conf: { ipam?: { type?: string | undefined } | undefined }): string | undefined {
+  return conf.ipam?.type || undefined;
+}
+
 /** The verbs an upper plugin forwards to its IPAM plugin. */
 export type DelegateCommand = 'ADD' | 'DEL' | 'CHECK' | 'GC' | 'STATUS';
 

@@ -3,7 +3,7 @@
 // (one native call), then IPAM (which may need the link: dhcp), then the interface is configured
 // (a second native call). As the reference does
 // (https://github.com/containernetworking/plugins/blob/main/plugins/main/macvlan/macvlan.go, cmdAdd/cmdDel).
-import { ipamAdd, ipamDel, ipamStatus } from '../ipam/delegate.js';
+import { ipamAdd, ipamDel, ipamStatus, ipamTypeOf } from '../ipam/delegate.js';
 import { planIface } from '../ipam/iface-plan.js';
 import * as native from '../native.js';
 import { withRollback } from '../skel/rollback.js';
@@ -11,7 +11,6 @@ import type { PluginContext } from '../skel/types.js';
 import { CniError, ErrorCode, NativeError } from '../spec/errors.js';
 import type { Result } from '../spec/result.js';
 import { checkSublink, type SublinkExpectation } from './check.js';
-import { ipamTypeOf } from './config.js';
 
 /** Where a plugin's addresses come from when no `ipam.type` is configured. */
 export type WithoutIpam =

@@ -2,12 +2,11 @@
 // the configured kind and settings, its master found, and prevResult's addresses and routes in
 // place — the reference's cmdCheck and validateCniContainerInterface
 // (https://github.com/containernetworking/plugins/blob/main/plugins/main/macvlan/macvlan.go).
-import { ipamCheck } from '../ipam/delegate.js';
+import { ipamCheck, ipamTypeOf } from '../ipam/delegate.js';
 import { canonicalCidr, canonicalIp } from '../net/ip.js';
 import * as native from '../native.js';
 import type { PluginContext } from '../skel/types.js';
 import { CniError, ErrorCode } from '../spec/errors.js';
-import { ipamTypeOf } from './config.js';
 
 function fail(msg: string): never {
   throw new CniError(ErrorCode.Internal, msg);

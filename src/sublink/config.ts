@@ -24,11 +24,6 @@ export const sublinkBaseSchema = z
   })
   .loose();
 
-/** The IPAM plugin's type, when one is configured. */
-export function ipamTypeOf(conf: { ipam?: { type?: string | undefined } | undefined }): string | undefined {
-  return conf.ipam?.type || undefined;
-}
-
 /**
  * The MAC macvlan gives its link: the config's `mac`, replaced by CNI_ARGS `MAC`, replaced by
  * `runtimeConfig.mac` (the reference's loadConf order); invalid ones are refused by the kernel call
