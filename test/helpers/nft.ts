@@ -54,3 +54,34 @@ export function ourObjects(ns: Netns): OurObjects {
   out.rules.sort();
   return out;
 }
+
+/** One value of nft -j: a concatenation as "a . b", an element with a comment as "value # comment". */
+function nftValue(v: unknown): string {
+  if (Array.isArray(v)) return v.map(nftValue).join(' : '); // a map element: [key, data]
+  if (v && typeof v === 'object') {
+    const o = v as { concat?: unknown[]; elem?: { val: unknown; comment?: string } };
+    if (o.concat) return o.concat.map(nftValue).join(' . ');
+    if (o.elem) return `${nftValue(o.elem.val)}${o.elem.comment ? ` # ${o.elem.comment}` : ''}`;
+    return JSON.stringify(v);
+  }
+  return String(v);
+}
+
+/**
+ * The elements of every set and map of the nf_tables tables named `table` (any family) as nft lists
+ * them: "<family> <set> <key>[ # <comment>][ : <data>]", sorted.
+ */
+export function tableElements(ns: Netns, table: string): string[] {
+  const out: string[] = [];
+  for (const item of ruleset(ns)) {
+    const set = (item.map ?? item.set) as { family?: string; table?: string; name?: string; elem?: unknown[] } | undefined;
+    if (set?.table !== table) continue;
+    for (const e of set.elem ?? []) out.push(`${set.family} ${set.name} ${nftValue(e)}`);
+  }
+  return out.sort();
+}
+
+/** The elements of our portmap maps and sets (tables ip/ip6 fastcni-portmap), as tableElements lists them. */
+export function portmapElements(node: Netns): string[] {
+  return tableElements(node, 'fastcni-portmap');
+}

@@ -6,31 +6,7 @@ import { onTestFinished } from 'vitest';
 import { ip, makeNetns, type Netns } from './netns.js';
 import { ruleset } from './nft.js';
 
-/** One value of nft -j: a concatenation as "a . b", an element with a comment as "value # comment". */
-function nftValue(v: unknown): string {
-  if (Array.isArray(v)) return v.map(nftValue).join(' : '); // a map element: [key, data]
-  if (v && typeof v === 'object') {
-    const o = v as { concat?: unknown[]; elem?: { val: unknown; comment?: string } };
-    if (o.concat) return o.concat.map(nftValue).join(' . ');
-    if (o.elem) return `${nftValue(o.elem.val)}${o.elem.comment ? ` # ${o.elem.comment}` : ''}`;
-    return JSON.stringify(v);
-  }
-  return String(v);
-}
-
-/**
- * The elements of our portmap maps and sets (tables ip/ip6 fastcni-portmap) as nft lists them:
- * "<family> <set> <key>[ # <comment>][ : <data>]", sorted.
- */
-export function portmapElements(node: Netns): string[] {
-  const out: string[] = [];
-  for (const item of ruleset(node)) {
-    const set = (item.map ?? item.set) as { family?: string; table?: string; name?: string; elem?: unknown[] } | undefined;
-    if (set?.table !== 'fastcni-portmap') continue;
-    for (const e of set.elem ?? []) out.push(`${set.family} ${set.name} ${nftValue(e)}`);
-  }
-  return out.sort();
-}
+export { portmapElements } from './nft.js';
 
 /** Whether the node has any nf_tables table of the portmap plugin. */
 export function portmapTables(node: Netns): string[] {

@@ -1,7 +1,7 @@
 // The agent under abuse: a non-root caller, oversized and garbage frames, an invoke frame without the
 // caller's descriptors, and a SIGKILL in the middle of a burst of 100 ADDs through the launcher
 // (every pod set up or given an error; DEL leaves nothing).
-import { chmodSync, existsSync, readdirSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync } from 'node:fs';
 import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -10,6 +10,7 @@ import { decodeResponse, encodeInvoke, MAGIC, PROTOCOL_VERSION, type Response } 
 import { runLauncher, startAgentProcess } from '../helpers/agent.js';
 import { addrs, bridgeConf, bridgePorts, cidrsOf, tempDir } from '../helpers/fixtures.js';
 import { hlConf } from '../helpers/host-local.js';
+import { pool, reservations } from '../helpers/load.js';
 import { makeNetns, type Netns } from '../helpers/netns.js';
 import { masqElements } from '../helpers/nft.js';
 import { OUR_BIN, type PluginRun } from '../helpers/run-plugin.js';
@@ -106,29 +107,6 @@ describe('agent refuses what it must', () => {
   });
 });
 
-/** Run tasks with at most `limit` at once. */
-async function pool<T>(n: number, limit: number, task: (i: number) => Promise<T>): Promise<T[]> {
-  const out: T[] = new Array(n);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: limit }, async () => {
-      for (let i = next++; i < n; i = next++) out[i] = await task(i);
-    }),
-  );
-  return out;
-}
-
-function reservations(dataDir: string, net = 'testnet'): Map<string, string> {
-  const dir = join(dataDir, net);
-  const m = new Map<string, string>();
-  if (!existsSync(dir)) return m;
-  for (const f of readdirSync(dir)) {
-    if (!/^\d+\.\d+\.\d+\.\d+$/.test(f)) continue;
-    m.set(f, readFileSync(join(dir, f), 'utf8').split(/\r?\n/)[0]!);
-  }
-  return m;
-}
-
 describe('agent killed mid-burst', () => {
   it('100 ADDs through the launcher, SIGKILL part-way: each pod set up or given an error; DEL of all leaves nothing', {
     timeout: 240_000,
@@ -171,7 +149,7 @@ describe('agent killed mid-burst', () => {
       expect(JSON.parse(r.stdout)).toMatchObject({ code: 11, msg: expect.stringContaining('connection lost') });
     }
     console.log(`burst: ${ok} set up, ${tryAgain.length} told to try again`);
-    const reserved = reservations(dataDir);
+    const reserved = reservations(dataDir, 'testnet');
     for (let i = 0; i < N; i++) {
       const r = adds[i]!;
       const have = cidrsOf(pods[i]!, 'eth0');
@@ -197,7 +175,7 @@ describe('agent killed mid-burst', () => {
     expect(bridgePorts(node, 'fcnibr0')).toEqual([]);
     expect(addrs(node).filter((l) => l.linkinfo?.info_kind === 'veth')).toEqual([]);
     for (const p of pods) expect(addrs(p).map((l) => l.ifname)).toEqual(['lo']);
-    expect([...reservations(dataDir).keys()]).toEqual([]);
+    expect([...reservations(dataDir, 'testnet').keys()]).toEqual([]);
     expect(masqElements(node)).toEqual([]);
     expect((await agentStatus(agent2.socketPath)).latency['bridge DEL']?.count).toBe(N);
   });
