@@ -39,3 +39,11 @@ bench:
 
 clean:
 	rm -rf dist native/addon/*.node target
+
+# Churn through the launchers and the agent with the invariants checked throughout, and a summary
+# (benchmarks/README.md). Not part of `make test`. make soak SOAK_ARGS='--minutes 30 --cycles 10000'
+.PHONY: soak
+SOAK_ARGS ?= --minutes 10
+soak: setup
+	@npx tsc -p benchmarks/tsconfig.json
+	@node dist/benchmarks/soak.js $(SOAK_ARGS)

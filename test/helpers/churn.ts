@@ -35,8 +35,10 @@ export interface ChurnOptions {
   seed: number;
   /** stop after this many steps … */
   steps?: number;
-  /** … or at this time (Date.now()), whichever comes first */
+  /** … or at this time (Date.now()) … */
   until?: number;
+  /** … or after this many ADD/DEL cycles (DELs that succeeded), whichever comes first */
+  cycles?: number;
   /** at most this many pods alive at once */
   maxPods: number;
   /** namespace names start with this (the caller removes what is left of them on failure) */
@@ -121,7 +123,11 @@ export async function runChurn(o: ChurnOptions): Promise<ChurnSummary> {
     else await o.net.check(p);
     return p.id;
   };
-  while ((o.steps === undefined || s.steps < o.steps) && (o.until === undefined || Date.now() < o.until)) {
+  const more = () =>
+    (o.steps === undefined || s.steps < o.steps) &&
+    (o.until === undefined || Date.now() < o.until) &&
+    (o.cycles === undefined || s.ops.DEL.ok < o.cycles);
+  while (more()) {
     const r = rand();
     const pick = rand();
     const n = live.size;

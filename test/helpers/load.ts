@@ -9,7 +9,6 @@ import { join } from 'node:path';
 import { scanDirectory } from '../../src/ipam/dir-index.js';
 import { CniRuntime, parseNetworkList, type NetworkList, type RuntimeConf } from '../../src/runtime/index.js';
 import { portmapElements, tableElements } from './nft.js';
-import { OUR_BIN } from './run-plugin.js';
 
 /** Run tasks with at most `limit` at once; results in task order. */
 export async function pool<T>(n: number, limit: number, task: (i: number) => Promise<T>): Promise<T[]> {
@@ -37,6 +36,8 @@ export interface LoadNetOptions {
   node: string;
   /** an empty directory for the config, the results cache, the IPAM data and the exec wrappers */
   dir: string;
+  /** the launchers (dist/cni) */
+  binDir: string;
   /** the agent's socket; a path where none listens makes every launcher fall back to Node */
   socketPath: string;
   /** an IPv4 subnet for the pods */
@@ -101,7 +102,7 @@ export class LoadNet {
     for (const p of plugins) {
       const file = join(wrappers, p.type as string);
       // CNI_PATH set back to the launchers: the bridge's host-local delegate is found there, as on a node
-      writeFileSync(file, `#!/bin/sh\nCNI_PATH=${OUR_BIN} exec ip netns exec ${o.node} ${join(OUR_BIN, p.type as string)}\n`);
+      writeFileSync(file, `#!/bin/sh\nCNI_PATH=${o.binDir} exec ip netns exec ${o.node} ${join(o.binDir, p.type as string)}\n`);
       chmodSync(file, 0o755);
     }
     const bytes = Buffer.from(JSON.stringify({ cniVersion: '1.1.0', name: this.name, plugins }));

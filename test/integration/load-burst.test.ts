@@ -8,6 +8,7 @@ import { CniError, ErrorCode } from '../../src/spec/errors.js';
 import { startAgentProcess } from '../helpers/agent.js';
 import { addrs, tempDir } from '../helpers/fixtures.js';
 import { checkInvariants, type LivePod, LoadNet, pool } from '../helpers/load.js';
+import { OUR_BIN } from '../helpers/run-plugin.js';
 import { makeNetns, type Netns } from '../helpers/netns.js';
 
 /** ADD then DEL of `n` pods at 16 parallel; the pods set up, every invariant checked in between. */
@@ -31,6 +32,7 @@ describe('load', () => {
     const agent = await startAgentProcess();
     const net = new LoadNet({
       node: node.name,
+      binDir: OUR_BIN,
       dir: tempDir('load'),
       socketPath: agent.socketPath,
       subnet: '10.94.0.0/23',
@@ -50,7 +52,14 @@ describe('load', () => {
     const node = makeNetns('node');
     const pods = Array.from({ length: 48 }, (_, i) => makeNetns(`f${i}`));
     const dir = tempDir('load-fallback');
-    const net = new LoadNet({ node: node.name, dir, socketPath: `${dir}/no-agent.sock`, subnet: '10.93.0.0/24', portmap: false });
+    const net = new LoadNet({
+      node: node.name,
+      binDir: OUR_BIN,
+      dir,
+      socketPath: `${dir}/no-agent.sock`,
+      subnet: '10.93.0.0/24',
+      portmap: false,
+    });
     await burst(net, pods);
   });
 
@@ -61,7 +70,13 @@ describe('load', () => {
     const node = makeNetns('node');
     const pods = Array.from({ length: N }, (_, i) => makeNetns(`r${i}`));
     const agent = await startAgentProcess();
-    const net = new LoadNet({ node: node.name, dir: tempDir('restart'), socketPath: agent.socketPath, subnet: '10.92.0.0/24' });
+    const net = new LoadNet({
+      node: node.name,
+      binDir: OUR_BIN,
+      dir: tempDir('restart'),
+      socketPath: agent.socketPath,
+      subnet: '10.92.0.0/24',
+    });
     let answered = 0;
     let restarted: Promise<Awaited<ReturnType<typeof startAgentProcess>>> | undefined;
     const outcomes = await pool(N, 16, async (i) => {

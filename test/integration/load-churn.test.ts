@@ -6,6 +6,7 @@ import { startAgentProcess } from '../helpers/agent.js';
 import { churnSeed, runChurn } from '../helpers/churn.js';
 import { tempDir } from '../helpers/fixtures.js';
 import { checkInvariants, LoadNet } from '../helpers/load.js';
+import { OUR_BIN } from '../helpers/run-plugin.js';
 import { leftoverNamespaces, makeNetns, removeNetns, RUN_PREFIX } from '../helpers/netns.js';
 
 /** Bounded for CI: the soak runs the long version. */
@@ -17,7 +18,13 @@ describe('churn', () => {
     console.log(`churn seed ${seed} (replay: FASTCNI_CHURN_SEED=${seed})`);
     const node = makeNetns('node');
     const agent = await startAgentProcess();
-    const net = new LoadNet({ node: node.name, dir: tempDir('churn'), socketPath: agent.socketPath, subnet: '10.96.0.0/24' });
+    const net = new LoadNet({
+      node: node.name,
+      binDir: OUR_BIN,
+      dir: tempDir('churn'),
+      socketPath: agent.socketPath,
+      subnet: '10.96.0.0/24',
+    });
     const nsPrefix = `${RUN_PREFIX}churn-`;
     onTestFinished(() => {
       for (const ns of leftoverNamespaces()) if (ns.startsWith(nsPrefix)) removeNetns(ns);

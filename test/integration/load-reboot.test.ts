@@ -10,6 +10,7 @@ import { startAgentProcess } from '../helpers/agent.js';
 import { tempDir } from '../helpers/fixtures.js';
 import { hlConf, theirs } from '../helpers/host-local.js';
 import { checkInvariants, LoadNet, reservations } from '../helpers/load.js';
+import { OUR_BIN } from '../helpers/run-plugin.js';
 import { makeNetns, removeNetns } from '../helpers/netns.js';
 
 describe('node reboot', () => {
@@ -18,7 +19,13 @@ describe('node reboot', () => {
   }, async () => {
     const node = makeNetns('node');
     const agent = await startAgentProcess();
-    const net = new LoadNet({ node: node.name, dir: tempDir('reboot'), socketPath: agent.socketPath, subnet: '10.91.0.0/24' });
+    const net = new LoadNet({
+      node: node.name,
+      binDir: OUR_BIN,
+      dir: tempDir('reboot'),
+      socketPath: agent.socketPath,
+      subnet: '10.91.0.0/24',
+    });
     const pods = [];
     for (let i = 0; i < 6; i++) {
       const ns = makeNetns(`b${i}`);
