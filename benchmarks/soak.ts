@@ -14,6 +14,12 @@ import { Sandbox } from './sandbox.js';
 
 /** The cycle counts at which the agent's RSS is recorded (the flatness target compares the two). */
 const RSS_AT = [1_000, 10_000] as const;
+/**
+ * RSS is sampled every RSS_EVERY cycles and a mark's figure is the median of the samples over the
+ * RSS_WINDOW cycles before it: one reading swings by tens of MB with V8's collections.
+ */
+const RSS_EVERY = 10;
+const RSS_WINDOW = 500;
 
 const o = new Command('fastcni-soak')
   .description('churn through launcher + agent with the invariants checked throughout; a summary at the end')
@@ -56,6 +62,15 @@ async function main(): Promise<number> {
   const pid = agent.pid!;
   const net = new LoadNet({ node: node!, binDir: OUR_BIN, dir: sandbox.dir, socketPath, subnet: '10.90.0.0/16', portmap: o.portmap });
   const rss: Array<[string, number]> = [['start', rssMb(pid)]];
+  const samples: Array<[number, number]> = [];
+  const median = (upTo: number) => {
+    const xs = samples
+      .filter(([c]) => c > upTo - RSS_WINDOW && c <= upTo)
+      .map(([, mb]) => mb)
+      .sort((a, b) => a - b);
+    return xs[Math.floor(xs.length / 2)] ?? rssMb(pid);
+  };
+  let sampled = 0;
   console.log(
     `soak: seed ${seed} (replay: --seed ${seed}), ${minutes} min${cycles ? ` or ${cycles} cycles` : ''}, agent RSS ${rss[0]![1].toFixed(1)} MB`,
   );
@@ -71,8 +86,12 @@ async function main(): Promise<number> {
     nsPrefix: `${sandbox.prefix}pod-`,
     onStep(now) {
       const done = now.ops.DEL.ok;
-      const mark = RSS_AT.find((c) => c === done && !rss.some(([l]) => l === `${c} cycles`));
-      if (mark) rss.push([`${mark} cycles`, rssMb(pid)]);
+      if (done >= sampled + RSS_EVERY) {
+        sampled = done - (done % RSS_EVERY);
+        samples.push([done, rssMb(pid)]);
+      }
+      const mark = RSS_AT.find((c) => c <= done && !rss.some(([l]) => l === `${c} cycles`));
+      if (mark) rss.push([`${mark} cycles`, median(mark)]);
       if (Date.now() >= nextReport) {
         nextReport += 30_000;
         console.log(
@@ -82,6 +101,7 @@ async function main(): Promise<number> {
     },
   });
   rss.push(['end', rssMb(pid)]);
+  const all = samples.map(([, mb]) => mb);
   await sandbox.kill(agent);
   sandbox.close();
   const secs = s.ms / 1000;
@@ -94,6 +114,8 @@ async function main(): Promise<number> {
   console.log(`  invariants    ${s.violatedSteps} steps violated them`);
   for (const line of [...s.errors, ...s.violations]) console.log(`    ${line}`);
   console.log(`  agent RSS     ${rss.map(([l, mb]) => `${l} ${mb.toFixed(1)} MB`).join(', ')}`);
+  console.log(`                (a mark: the median of the samples every ${RSS_EVERY} cycles over the ${RSS_WINDOW} before it)`);
+  if (all.length) console.log(`                samples ${Math.min(...all).toFixed(1)}–${Math.max(...all).toFixed(1)} MB over the run`);
   const at = (l: string) => rss.find(([x]) => x === l)?.[1];
   const [a, b] = [at('1000 cycles'), at('10000 cycles')];
   if (a && b) {
