@@ -6,9 +6,9 @@ import { describe, expect, it } from 'vitest';
 import { agentStatus } from '../../src/agent/status.js';
 import { CniError, ErrorCode } from '../../src/spec/errors.js';
 import { startAgentProcess } from '../helpers/agent.js';
-import { addrs, tempDir } from '../helpers/fixtures.js';
-import { checkInvariants, type LivePod, LoadNet, pool } from '../helpers/load.js';
-import { OUR_BIN } from '../helpers/run-plugin.js';
+import { addrs } from '../helpers/fixtures.js';
+import { checkInvariants, type LivePod, type LoadNet, pool } from '../helpers/load.js';
+import { loadFixture } from '../helpers/load-fixture.js';
 import { makeNetns, type Netns } from '../helpers/netns.js';
 
 /** ADD then DEL of `n` pods at 16 parallel; the pods set up, every invariant checked in between. */
@@ -27,17 +27,9 @@ describe('load', () => {
   it('500 ADDs at 16 parallel through launcher + agent: 500 distinct addresses, every invariant; 500 DELs leave nothing', {
     timeout: 300_000,
   }, async () => {
-    const node = makeNetns('node');
+    const { agent: started, net } = await loadFixture({ label: 'load', subnet: '10.94.0.0/23', portmap: false });
+    const agent = started!;
     const pods = Array.from({ length: 500 }, (_, i) => makeNetns(`l${i}`));
-    const agent = await startAgentProcess();
-    const net = new LoadNet({
-      node: node.name,
-      binDir: OUR_BIN,
-      dir: tempDir('load'),
-      socketPath: agent.socketPath,
-      subnet: '10.94.0.0/23',
-      portmap: false,
-    });
     const added = await burst(net, pods);
     // both halves of the /23 were used
     expect(added.some((p) => p.address.startsWith('10.94.1.'))).toBe(true);
@@ -49,17 +41,8 @@ describe('load', () => {
   it('48 ADDs at 16 parallel with the agent absent (the launcher falls back to Node); DELs leave nothing', {
     timeout: 180_000,
   }, async () => {
-    const node = makeNetns('node');
+    const { net } = await loadFixture({ label: 'load-fallback', subnet: '10.93.0.0/24', portmap: false, agent: false });
     const pods = Array.from({ length: 48 }, (_, i) => makeNetns(`f${i}`));
-    const dir = tempDir('load-fallback');
-    const net = new LoadNet({
-      node: node.name,
-      binDir: OUR_BIN,
-      dir,
-      socketPath: `${dir}/no-agent.sock`,
-      subnet: '10.93.0.0/24',
-      portmap: false,
-    });
     await burst(net, pods);
   });
 
@@ -67,16 +50,9 @@ describe('load', () => {
     timeout: 240_000,
   }, async () => {
     const N = 100;
-    const node = makeNetns('node');
+    const { agent: started, net } = await loadFixture({ label: 'restart', subnet: '10.92.0.0/24' });
+    const agent = started!;
     const pods = Array.from({ length: N }, (_, i) => makeNetns(`r${i}`));
-    const agent = await startAgentProcess();
-    const net = new LoadNet({
-      node: node.name,
-      binDir: OUR_BIN,
-      dir: tempDir('restart'),
-      socketPath: agent.socketPath,
-      subnet: '10.92.0.0/24',
-    });
     let answered = 0;
     let restarted: Promise<Awaited<ReturnType<typeof startAgentProcess>>> | undefined;
     const outcomes = await pool(N, 16, async (i) => {

@@ -2,11 +2,9 @@
 // portmap network from a seeded generator (printed; FASTCNI_CHURN_SEED replays it), every invariant of
 // load.ts checked after every step. `make soak` runs the same for as long as it is told.
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { startAgentProcess } from '../helpers/agent.js';
 import { churnSeed, runChurn } from '../helpers/churn.js';
-import { tempDir } from '../helpers/fixtures.js';
-import { checkInvariants, LoadNet } from '../helpers/load.js';
-import { OUR_BIN } from '../helpers/run-plugin.js';
+import { checkInvariants } from '../helpers/load.js';
+import { loadFixture } from '../helpers/load-fixture.js';
 import { leftoverNamespaces, makeNetns, removeNetns, RUN_PREFIX } from '../helpers/netns.js';
 
 /** Bounded for CI: the soak runs the long version. */
@@ -16,15 +14,7 @@ describe('churn', () => {
   it(`${STEPS} random ADD/DEL/CHECK steps through launcher + agent keep every invariant`, { timeout: 240_000 }, async () => {
     const seed = churnSeed();
     console.log(`churn seed ${seed} (replay: FASTCNI_CHURN_SEED=${seed})`);
-    const node = makeNetns('node');
-    const agent = await startAgentProcess();
-    const net = new LoadNet({
-      node: node.name,
-      binDir: OUR_BIN,
-      dir: tempDir('churn'),
-      socketPath: agent.socketPath,
-      subnet: '10.96.0.0/24',
-    });
+    const { net } = await loadFixture({ label: 'churn', subnet: '10.96.0.0/24' });
     const nsPrefix = `${RUN_PREFIX}churn-`;
     onTestFinished(() => {
       for (const ns of leftoverNamespaces()) if (ns.startsWith(nsPrefix)) removeNetns(ns);

@@ -9,23 +9,16 @@ import { agentStatus } from '../../src/agent/status.js';
 import { startAgentProcess } from '../helpers/agent.js';
 import { tempDir } from '../helpers/fixtures.js';
 import { hlConf, theirs } from '../helpers/host-local.js';
-import { checkInvariants, LoadNet, reservations } from '../helpers/load.js';
-import { OUR_BIN } from '../helpers/run-plugin.js';
+import { checkInvariants, reservations } from '../helpers/load.js';
+import { loadFixture } from '../helpers/load-fixture.js';
 import { makeNetns, removeNetns } from '../helpers/netns.js';
 
 describe('node reboot', () => {
   it('dead pods reclaimed by GC after the agent restarts: addresses, nftables elements, host links, cache files; live pods intact', {
     timeout: 120_000,
   }, async () => {
-    const node = makeNetns('node');
-    const agent = await startAgentProcess();
-    const net = new LoadNet({
-      node: node.name,
-      binDir: OUR_BIN,
-      dir: tempDir('reboot'),
-      socketPath: agent.socketPath,
-      subnet: '10.91.0.0/24',
-    });
+    const { agent: started, net } = await loadFixture({ label: 'reboot', subnet: '10.91.0.0/24' });
+    const agent = started!;
     const pods = [];
     for (let i = 0; i < 6; i++) {
       const ns = makeNetns(`b${i}`);
