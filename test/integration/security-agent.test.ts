@@ -67,6 +67,31 @@ describe('a second agent on the same socket', () => {
   });
 });
 
+describe('a request over the agent’s frame limit', () => {
+  it('1 MiB of stdin gets the same bytes, exit code and stderr through an agent as without one', async () => {
+    const agent = await startAgentProcess();
+    const noAgent = join(tempDir('no-agent'), 'none.sock');
+    // a config the plugin itself refuses, padded past the agent's 1 MiB request limit
+    const stdin = JSON.stringify({ cniVersion: '1.0.0', name: 'big', type: 'host-local', pad: 'x'.repeat(1 << 20) });
+    const env = {
+      CNI_COMMAND: 'ADD',
+      CNI_CONTAINERID: 'big1',
+      CNI_IFNAME: 'eth0',
+      CNI_NETNS: '/run/netns/fcni-t-absent',
+      CNI_PATH: '/nowhere',
+    };
+    const [viaAgent, direct] = [
+      await runLauncher({ plugin: 'host-local', env, stdin, socketPath: agent.socketPath }),
+      await runLauncher({ plugin: 'host-local', env, stdin, socketPath: noAgent }),
+    ];
+    expect(direct.code).toBe(1);
+    expect((direct.json as { code: number }).code).toBe(7);
+    expect(viaAgent).toEqual(direct);
+    // the agent never saw it as a refused frame
+    expect(agent.logs()).not.toContainEqual(expect.objectContaining({ msg: 'request refused' }));
+  });
+});
+
 describe('logs never carry the environment', () => {
   /** An ADD, DEL, a refused config and a kernel failure; every output and log line checked. */
   async function exercise(node: Netns, pod: Netns, socketPath: string, agent?: AgentProcess): Promise<string[]> {
