@@ -10,9 +10,10 @@ import { runLauncher, startAgentProcess } from '../helpers/agent.js';
 import { makeNetns, type Netns } from '../helpers/netns.js';
 import { tempDir } from '../helpers/fixtures.js';
 import { OUR_BIN } from '../helpers/run-plugin.js';
+import { ESCAPE_TARGETS, HOSTILE_NAMES } from '../helpers/security.js';
 
-/** Hostile file names (no NUL: an environment variable cannot hold one; the config's is JSON-escaped). */
-const HOSTILE = ['../x', '/fcni-t-abs', 'a/../../b', 'a'.repeat(300), 'ü'.repeat(130), '.', '..', '../../../../tmp/fcni-t-escape'];
+/** No NUL (an environment variable cannot hold one) and not empty (a missing ID is code 3, below). */
+const HOSTILE = HOSTILE_NAMES.filter((v) => v !== '' && !v.includes('\0'));
 
 /** Every file and directory below `root` with its content, except under `skip`. */
 function tree(root: string, skip: string): Record<string, string> {
@@ -122,7 +123,7 @@ async function check(p: Place, r: Run, socketPath: string): Promise<void> {
   const what = `${JSON.stringify(r)}: ${res.code} ${res.stdout} ${res.stderr}`;
   if (res.code !== 0) expect([4, 7], what).toContain((res.json as { code?: number } | undefined)?.code);
   expect(tree(p.root, p.state), what).toEqual(before);
-  for (const abs of ['/fcni-t-abs', '/tmp/fcni-t-escape', '/fcni-t-abs_eth0.json']) expect(existsSync(abs), `${what}: ${abs}`).toBe(false);
+  for (const abs of ESCAPE_TARGETS) expect(existsSync(abs), `${what}: ${abs}`).toBe(false);
 }
 
 describe('paths built from container IDs, network names and interface names', () => {

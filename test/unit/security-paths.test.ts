@@ -14,9 +14,7 @@ import { CniError } from '../../src/spec/errors.js';
 import { fileIn, pathUnder } from '../../src/spec/file-name.js';
 import { parseWithSchema } from '../../src/spec/zod-errors.js';
 import { tempDir } from '../helpers/fixtures.js';
-
-/** Values a hostile or careless caller may put where a file name goes. */
-export const HOSTILE = ['../x', '/abs', 'a/../../b', 'x\0y', 'a'.repeat(300), 'ü'.repeat(130), '.', '..', '', '../../../../etc/passwd'];
+import { ESCAPE_TARGETS, HOSTILE_NAMES } from '../helpers/security.js';
 
 /** `path` is `dir` itself or below it. */
 function inside(dir: string, path: string): boolean {
@@ -51,7 +49,7 @@ function place(): { root: string; dir: string; sibling: string } {
 describe('path builders with hostile input', () => {
   it('fileIn refuses everything that is not one file name; pathUnder never leaves its directory', () => {
     const { dir } = place();
-    for (const v of HOSTILE) {
+    for (const v of HOSTILE_NAMES) {
       expect(outcome(dir, () => fileIn(dir, v, 'field'))).toBe('refused');
       outcome(dir, () => pathUnder(dir, v, 'field'));
     }
@@ -63,7 +61,7 @@ describe('path builders with hostile input', () => {
   it('tuning backups, flannel scratch files, host-local directories and the results cache stay inside', () => {
     const { root, dir, sibling } = place();
     const cache = new ResultsCache(dir);
-    for (const v of HOSTILE) {
+    for (const v of HOSTILE_NAMES) {
       outcome(dir, () => backupFile(dir, v, 'eth0'));
       outcome(dir, () => backupFile(dir, 'c1', v));
       outcome(dir, () => scratchFile(dir, v));
@@ -85,7 +83,7 @@ describe('path builders with hostile input', () => {
     expect(readdirSync(sibling)).toEqual([]);
     expect(readdirSync(root).sort()).toEqual(['sibling', 'state']);
     expect(readdirSync(join(root, 'state'))).toEqual(['inner']);
-    expect(existsSync('/abs')).toBe(false);
+    for (const abs of ESCAPE_TARGETS) expect(existsSync(abs)).toBe(false);
   });
 
   it('host-device finds no device outside sysfs through a PCI address or device ID', async () => {

@@ -510,7 +510,10 @@ mod tests {
         assert_eq!(err(0x42, p), "unknown request kind 0x42");
         assert_eq!(err(kind::STATUS, p), "status request with a payload");
         assert_eq!(err(kind::INVOKE, &encode_invoke(b"../x", &[], b"").unwrap()[HEADER_SIZE..]), "invalid plugin name \"../x\"");
-        assert_eq!(err(kind::INVOKE, &encode_invoke(b"x", &[b"=v".to_vec()], b"").unwrap()[HEADER_SIZE..]), "environment entry without a name");
+        assert_eq!(
+            err(kind::INVOKE, &encode_invoke(b"x", &[b"=v".to_vec()], b"").unwrap()[HEADER_SIZE..]),
+            "environment entry without a name"
+        );
         assert_eq!(parse_header(b"POST / HTTP", 9).unwrap_err().0, "bad magic: not a fastcni frame");
         assert_eq!(parse_header(b"fcni\x01\x01\0\0\0\0", 9).unwrap_err().0, "unsupported protocol version 1");
         assert_eq!(parse_header(b"fcni\x02\x01\0\0\0\x0a", 9).unwrap_err().0, "frame of 10 bytes exceeds the limit of 9");
