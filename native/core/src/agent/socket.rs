@@ -306,14 +306,20 @@ mod tests {
         next_or_none(l).expect("a request")
     }
 
-    #[test]
-    fn a_caller_that_does_not_read_its_answer_holds_up_nobody() {
-        let dir = std::env::temp_dir().join(format!("fcni-t-unread-{}", std::process::id()));
+    /// A started listener on a fresh socket under the temp dir (`label` tells the tests apart).
+    fn listening(label: &str) -> (std::path::PathBuf, std::path::PathBuf, Arc<Listener>) {
+        let dir = std::env::temp_dir().join(format!("fcni-t-{label}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("a.sock");
         let _ = std::fs::remove_file(&path);
         let l = Listener::bind(path.to_str().unwrap()).unwrap();
         l.start(64, Duration::from_millis(300)).unwrap();
+        (dir, path, l)
+    }
+
+    #[test]
+    fn a_caller_that_does_not_read_its_answer_holds_up_nobody() {
+        let (dir, path, l) = listening("unread");
         let ask = |payload: &[u8]| {
             let mut c = UnixStream::connect(&path).unwrap();
             c.write_all(&frame(1, payload)).unwrap();
@@ -350,12 +356,7 @@ mod tests {
 
     #[test]
     fn serves_frames_refuses_garbage_and_stops() {
-        let dir = std::env::temp_dir().join(format!("fcni-t-accept-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("a.sock");
-        let _ = std::fs::remove_file(&path);
-        let l = Listener::bind(path.to_str().unwrap()).unwrap();
-        l.start(64, Duration::from_millis(300)).unwrap();
+        let (dir, path, l) = listening("accept");
         let send = |bytes: &[u8], close: bool| {
             let mut c = UnixStream::connect(&path).unwrap();
             c.write_all(bytes).unwrap();
