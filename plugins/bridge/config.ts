@@ -1,7 +1,8 @@
 // The bridge plugin's network config: fields, defaults and cross-field rules of the reference
 // (https://github.com/containernetworking/plugins/blob/main/plugins/main/bridge/bridge.go, loadNetConf).
 import { z } from 'zod';
-import { linkName } from '../../src/spec/fields.js';
+import { CniError, ErrorCode } from '../../src/spec/errors.js';
+import { linkName, MAC_ADDRESS, macSchema } from '../../src/spec/fields.js';
 import { dnsSchema } from '../../src/spec/net-conf.js';
 
 const vlanId = z.number().int();
@@ -31,10 +32,10 @@ export const bridgeConfigSchema = z
     ipam: z.object({ type: z.string().optional() }).loose().optional(),
     dns: dnsSchema.optional(),
     args: z
-      .object({ cni: z.object({ mac: z.string().optional() }).loose().optional() })
+      .object({ cni: z.object({ mac: macSchema.optional() }).loose().optional() })
       .loose()
       .optional(),
-    runtimeConfig: z.object({ mac: z.string().optional() }).loose().optional(),
+    runtimeConfig: z.object({ mac: macSchema.optional() }).loose().optional(),
   })
   .loose()
   .superRefine((c, ctx) => {
@@ -85,8 +86,14 @@ export function trunkVlans(trunk: TrunkEntry[] | undefined): number[] {
   return [...ids].sort((a, b) => a - b);
 }
 
-/** The container MAC: runtimeConfig.mac wins over args.cni.mac, which wins over CNI_ARGS MAC. */
+/**
+ * The container MAC: runtimeConfig.mac wins over args.cni.mac, which wins over CNI_ARGS MAC. Each is
+ * checked here, before IPAM reserves anything (the config's two by the schema).
+ */
 export function containerMac(c: BridgeConfig, cniArgs: Array<[string, string]>): string | undefined {
   const fromEnv = cniArgs.find(([k]) => k === 'MAC')?.[1];
+  if (fromEnv && !MAC_ADDRESS.test(fromEnv)) {
+    throw new CniError(ErrorCode.InvalidNetworkConfig, `CNI_ARGS MAC: invalid MAC address ${JSON.stringify(fromEnv)}`);
+  }
   return c.runtimeConfig?.mac || c.args?.cni?.mac || fromEnv || undefined;
 }

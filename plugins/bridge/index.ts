@@ -2,6 +2,7 @@
 // masquerade and IPAM, behaving like the reference bridge
 // (https://github.com/containernetworking/plugins/blob/main/plugins/main/bridge/bridge.go).
 import { definePlugin } from '../../src/skel/define-plugin.js';
+import { requireNetns } from '../../src/skel/netns-check.js';
 import { withRollback, type Rollback } from '../../src/skel/rollback.js';
 import type { PluginContext } from '../../src/skel/types.js';
 import type { Result } from '../../src/spec/result.js';
@@ -61,6 +62,9 @@ async function add(conf: BridgeConfig, ctx: PluginContext): Promise<Result> {
   return withRollback(async (rb) => {
     const trunk = trunkVlans(conf.vlanTrunk);
     const podNetns = ctx.paths.local(ctx.netns);
+    const mac = containerMac(conf, ctx.args);
+    // IPAM runs beside the native stage: refuse a namespace that is not there before it reserves.
+    requireNetns(podNetns, ctx.netns);
     const stage = native.bridgeAddBegin({
       hostNetns: ctx.hostNetns,
       podNetns,
@@ -69,7 +73,7 @@ async function add(conf: BridgeConfig, ctx: PluginContext): Promise<Result> {
       promisc: conf.promiscMode,
       vlanFiltering: conf.vlan !== 0 || conf.vlanTrunk !== undefined,
       ifname: ctx.ifname,
-      mac: containerMac(conf, ctx.args),
+      mac,
       hairpin: conf.hairpinMode,
       portIsolation: conf.portIsolation,
       vlan: conf.vlan || undefined,

@@ -6,10 +6,11 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileIn } from '../../src/spec/file-name.js';
 
 /** The file of one container below a dataDir as this process opens it. */
 export function scratchFile(dataDir: string, containerId: string): string {
-  return join(dataDir, containerId);
+  return fileIn(dataDir, containerId, 'CNI_CONTAINERID');
 }
 
 /** The file's bytes, or undefined when there is none. */

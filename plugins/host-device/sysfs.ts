@@ -7,6 +7,7 @@
 import { existsSync } from 'node:fs';
 import { readdir, readlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import { fileIn, pathUnder } from '../../src/spec/file-name.js';
 import { CniError, ErrorCode } from '../../src/spec/errors.js';
 import type { HostDeviceSelector } from '../../src/native.js';
 import { parseHwaddr, type HostDeviceConfig } from './config.js';
@@ -28,16 +29,18 @@ function busDevice(conf: HostDeviceConfig, root: string): { field: string; pci?:
   const id = conf.runtimeConfig?.deviceID;
   if (id) {
     const field = 'runtimeConfig.deviceID';
-    if (existsSync(join(root, 'bus/pci/devices', id))) return { field, pci: id };
-    if (existsSync(join(root, 'bus/auxiliary/devices', id))) return { field, aux: id };
+    if (existsSync(fileIn(join(root, 'bus/pci/devices'), id, field))) return { field, pci: id };
+    if (existsSync(fileIn(join(root, 'bus/auxiliary/devices'), id, field))) return { field, aux: id };
     throw invalid(field, `runtime config DeviceID ${id} not found or unsupported`);
   }
-  return conf.pciBusID ? { field: 'pciBusID', pci: conf.pciBusID } : undefined;
+  if (!conf.pciBusID) return undefined;
+  fileIn(join(root, 'bus/pci/devices'), conf.pciBusID, 'pciBusID');
+  return { field: 'pciBusID', pci: conf.pciBusID };
 }
 
 /** The name of the driver a PCI device is bound to (the last part of its `driver` link). */
 async function pciDriver(root: string, address: string): Promise<string> {
-  return basename(await readlink(join(root, 'bus/pci/devices', address, 'driver')));
+  return basename(await readlink(join(fileIn(join(root, 'bus/pci/devices'), address, 'pciBusID'), 'driver')));
 }
 
 /** The first net device (by name, as Go's os.ReadDir sorts) under a sysfs `net` directory. */
@@ -54,7 +57,7 @@ async function firstNetDevice(field: string, dir: string): Promise<string> {
 
 /** A PCI device's `net` directory, or that of its virtio child (virtio-net puts it one level down). */
 async function pciNetDir(field: string, root: string, address: string): Promise<string> {
-  const dev = join(root, 'bus/pci/devices', address);
+  const dev = fileIn(join(root, 'bus/pci/devices'), address, field);
   const net = join(dev, 'net');
   if (existsSync(net)) return net;
   const virtio = (await readdir(dev).catch(() => [] as string[])).filter((e) => e.startsWith('virtio')).sort();
@@ -82,7 +85,7 @@ export async function resolveDevice(conf: HostDeviceConfig, root: string): Promi
   if (conf.device) return { dpdk: false, field: 'device', selector: { name: conf.device } };
   if (conf.hwaddr) return { dpdk: false, field: 'hwaddr', selector: { hwaddr: parseHwaddr(conf.hwaddr) } };
   if (conf.kernelpath) {
-    const dir = join(root, conf.kernelpath.slice('/sys'.length), 'net');
+    const dir = join(pathUnder(root, conf.kernelpath.slice('/sys'.length), 'kernelpath'), 'net');
     return { dpdk: false, field: 'kernelpath', selector: { name: await firstNetDevice('kernelpath', dir) } };
   }
   if (bus?.pci) {
@@ -90,7 +93,7 @@ export async function resolveDevice(conf: HostDeviceConfig, root: string): Promi
     return { dpdk: false, field: bus.field, selector: { name: await firstNetDevice(bus.field, dir) } };
   }
   if (bus?.aux) {
-    const dir = join(root, 'bus/auxiliary/devices', bus.aux, 'net');
+    const dir = join(fileIn(join(root, 'bus/auxiliary/devices'), bus.aux, bus.field), 'net');
     return { dpdk: false, field: bus.field, selector: { name: await firstNetDevice(bus.field, dir) } };
   }
   throw invalid('device', 'specify either "device", "hwaddr", "kernelpath" or "pciBusID"');

@@ -2,7 +2,8 @@
 // (https://github.com/containernetworking/plugins/blob/main/plugins/main/macvlan/macvlan.go, NetConf
 // and loadConf), with `bcqueuelen` of its newest version.
 import { z } from 'zod';
-import { macSchema, sublinkBaseSchema } from '../../src/sublink/config.js';
+import { macSchema } from '../../src/spec/fields.js';
+import { sublinkBaseSchema } from '../../src/sublink/config.js';
 
 export const MACVLAN_MODES = ['bridge', 'private', 'vepa', 'passthru'] as const;
 

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { dnsSchema } from '../../src/spec/net-conf.js';
 import { CniError, ErrorCode } from '../../src/spec/errors.js';
+import { MAC_ADDRESS } from '../../src/spec/fields.js';
 
 /** The largest uid or gid a tap can be given: (uid_t)-1 means "none" to the kernel. */
 const MAX_ID = 0xfffffffe;
@@ -38,7 +39,7 @@ export type TapConfig = z.infer<typeof tapConfigSchema>;
 
 /** A MAC in colon or hyphen form, lower-cased with colons; undefined when it is not one. */
 function canonicalMac(mac: string): string | undefined {
-  return /^[0-9a-f]{2}([:-])[0-9a-f]{2}(\1[0-9a-f]{2}){4}$/i.test(mac) ? mac.toLowerCase().replaceAll('-', ':') : undefined;
+  return MAC_ADDRESS.test(mac) ? mac.toLowerCase().replaceAll('-', ':') : undefined;
 }
 
 /**

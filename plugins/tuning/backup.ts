@@ -6,11 +6,12 @@
 // what the other's ADD saved.
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileIn } from '../../src/spec/file-name.js';
 import type { LinkTuning } from '../../src/native.js';
 
 /** The backup file of one attachment, below a dataDir as this process opens it. */
 export function backupFile(dataDir: string, containerId: string, ifname: string): string {
-  return join(dataDir, `${containerId}_${ifname}.json`);
+  return fileIn(dataDir, `${containerId}_${ifname}.json`, 'CNI_CONTAINERID and CNI_IFNAME');
 }
 
 /** The file's text, field for field as Go writes configToRestore (omitempty: no MAC "", no MTU 0). */

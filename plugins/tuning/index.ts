@@ -34,21 +34,27 @@ async function add(conf: TuningConfig, ctx: PluginContext): Promise<Result> {
   await checkAllowlist(t.sysctls, ctx);
   const prev = requirePrevResult(ctx);
   const netns = ctx.paths.local(ctx.netns);
+  // refused (a name too long for a file, say) before anything is changed
+  const backup = setsLink(t.link) ? backupOf(conf, ctx) : undefined;
   return withRollback(async (rb) => {
     // one native call: every key checked again, the sysctls written, the link set; what it changed
     // comes back so that the backup is written from it and a later failure can undo it
     const prior = await native.tuningApply({ netns, ifname: ctx.ifname, sysctls: nativeSysctls(t.sysctls), link: t.link });
     rb.push(() => native.tuningRestore({ netns, ifname: ctx.ifname, sysctls: prior.sysctls, link: prior.link }));
-    if (setsLink(t.link)) await writeBackup(backupOf(conf, ctx), prior.link);
+    if (backup) await writeBackup(backup, prior.link);
     return withMac(prev, ctx.ifname, t.macAsGiven);
   }, ctx.log);
 }
 
 /** Put back what the backup holds and remove it. Never fails, as the reference's DEL. */
 async function del(conf: TuningConfig, ctx: PluginContext): Promise<void> {
-  // a name with "/" would put the file elsewhere; the ADD refused it, so there is nothing to restore
-  if (ctx.ifname.includes('/') || ctx.containerId.includes('/')) return;
-  const file = backupOf(conf, ctx);
+  let file: string;
+  try {
+    file = backupOf(conf, ctx);
+  } catch {
+    // not a file name in dataDir: the ADD refused it too, so there is nothing to restore
+    return;
+  }
   let text: string | undefined;
   try {
     text = await readBackup(file);

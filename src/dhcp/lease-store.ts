@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileIn } from '../spec/file-name.js';
 import type { DhcpLease, DhcpOptionValue } from '../native.js';
 import type { LeaseKey } from './protocol.js';
 
@@ -28,7 +29,7 @@ export class LeaseStore {
   }
 
   private file(clientId: string): string {
-    return join(this.dir, `${createHash('sha256').update(clientId).digest('hex').slice(0, 32)}.json`);
+    return fileIn(this.dir, `${createHash('sha256').update(clientId).digest('hex').slice(0, 32)}.json`, 'client ID');
   }
 
   save(l: StoredLease): void {

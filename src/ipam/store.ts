@@ -24,6 +24,7 @@ import { withLock } from './lock.js';
 import { spareRefillsOn } from './spare-policy.js';
 export { setSpareRefills } from './spare-policy.js';
 import { formatIp, parseIp, type Ip } from '../net/ip.js';
+import { fileIn } from '../spec/file-name.js';
 
 const LINE_BREAK = '\r\n';
 const LAST_IP_PREFIX = 'last_reserved_ip.';
@@ -55,7 +56,7 @@ export class DiskStore {
     network: string,
     private readonly log: (line: string) => void = () => undefined,
   ) {
-    this.dir = join(dataDir, network);
+    this.dir = fileIn(dataDir, network, 'network name');
     this.lockPath = join(this.dir, 'lock');
     mkdirSync(this.dir, { recursive: true, mode: 0o755 });
     this.identity = dirIdentity(statSync(this.dir, { bigint: true }));

@@ -301,6 +301,8 @@ export class CniRuntime {
     validateContainerId(rt.containerId);
     validateNetworkName(list.name);
     validateInterfaceName(rt.ifname);
+    // the cache file's name (all three joined) must fit too, before a plugin changes anything
+    this.cache.file(this.key(list, rt));
   }
 }
 

@@ -2,8 +2,9 @@
 // same bytes libcni writes — but written atomically (temp file + rename) where libcni writes in place.
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { CniError, ErrorCode } from '../spec/errors.js';
+import { fileIn } from '../spec/file-name.js';
 import { goStringify, sortKeysDeep } from '../spec/go-json.js';
 import { normaliseResult } from './result-json.js';
 import type { CachedAttachment, VersionedResultJson } from './types.js';
@@ -88,7 +89,7 @@ export class ResultsCache {
         `cache file path requires network name (${JSON.stringify(k.networkName)}), container ID (${JSON.stringify(k.containerId)}), and interface name (${JSON.stringify(k.ifname)})`,
       );
     }
-    return join(this.resultsDir, `${k.networkName}-${k.containerId}-${k.ifname}`);
+    return fileIn(this.resultsDir, `${k.networkName}-${k.containerId}-${k.ifname}`, 'network name, container ID and interface name');
   }
 
   /** Write an attachment's cache file atomically (dirs 0700, file 0600, fsync'd before the rename). */
@@ -96,7 +97,7 @@ export class ResultsCache {
     const target = this.file({ networkName: a.networkName, containerId: a.containerId, ifname: a.ifname });
     await mkdir(this.resultsDir, { recursive: true, mode: 0o700 });
     await mkdir(this.tmpDir, { recursive: true, mode: 0o700 });
-    const tmp = join(this.tmpDir, `${a.networkName}-${a.containerId}-${a.ifname}.${process.pid}.${randomBytes(4).toString('hex')}`);
+    const tmp = join(this.tmpDir, `${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}`);
     const fh = await open(tmp, 'w', 0o600);
     try {
       await fh.writeFile(encodeCache(a));
@@ -156,8 +157,10 @@ export class ResultsCache {
   }
 
   /**
-   * Files of results/ named for `networkName` that are not JSON (a torn write: libcni writes in
-   * place). A network whose name is this one's plus "-…" shares the prefix: its files are listed too.
+   * Files of results/ of `networkName` that are not JSON (a torn write: libcni writes in place).
+   * A name `<net>-<containerID>-<ifname>` does not say where the network's name ends, so a file that
+   * also fits a longer network with a readable file in results/ (`<net>-x`'s `<net>-x-<id>-<if>`) is
+   * that network's, not this one's; nor is a file with no `<containerID>-<ifname>` after the prefix.
    */
   async unreadable(networkName: string): Promise<string[]> {
     let names: string[];
@@ -166,14 +169,21 @@ export class ResultsCache {
     } catch {
       return [];
     }
-    const out: string[] = [];
+    const prefix = `${networkName}-`;
+    const torn: string[] = [];
+    const longer = new Set<string>();
     for (const name of names.sort()) {
-      if (!name.startsWith(`${networkName}-`)) continue;
+      if (!name.startsWith(prefix)) continue;
       const path = join(this.resultsDir, name);
       const bytes = await readFile(path).catch(() => undefined);
-      if (bytes && decodeCache(bytes).kind === 'invalid') out.push(path);
+      if (!bytes) continue;
+      const d = decodeCache(bytes);
+      if (d.kind === 'invalid') torn.push(name);
+      else if (d.kind === 'v1' && d.attachment.networkName.startsWith(prefix)) longer.add(`${d.attachment.networkName}-`);
     }
-    return out;
+    return torn
+      .filter((name) => /.-./.test(name.slice(prefix.length)) && ![...longer].some((p) => name.startsWith(p)))
+      .map((name) => join(this.resultsDir, name));
   }
 
   /**

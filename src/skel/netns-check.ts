@@ -1,5 +1,6 @@
-// The skel's guard that CNI_NETNS is not the namespace the plugin itself (or its host) runs in.
-import { statSync, type BigIntStats } from 'node:fs';
+// The skel's guards on CNI_NETNS: not the namespace the plugin itself (or its host) runs in, and, for
+// a plugin that reserves while it makes links, one that opens.
+import { closeSync, openSync, statSync, type BigIntStats } from 'node:fs';
 import { CniError, ErrorCode } from '../spec/errors.js';
 
 const SELF_NETNS = '/proc/self/ns/net';
@@ -41,5 +42,20 @@ export async function checkNotHostNetns(netns: string, hostNetns = SELF_NETNS): 
   }
   if (target.ino === own.ino && target.dev === own.dev) {
     throw new CniError(ErrorCode.InvalidNetns, "plugin's netns and netns from CNI_NETNS should not be the same");
+  }
+}
+
+/**
+ * Throw (code 999, as the native open would) unless `netns` (a path this process opens) opens: for a
+ * plugin that runs IPAM while a worker makes its links, so that nothing is reserved for a namespace
+ * that is not there. `shown` is the path as the caller wrote it.
+ */
+export function requireNetns(netns: string, shown: string): void {
+  try {
+    closeSync(openSync(netns, 'r'));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'does not exist' : `cannot be opened (${code ?? String(e)})`;
+    throw new CniError(ErrorCode.Internal, `network namespace ${shown} ${why}`, undefined, { cause: e });
   }
 }

@@ -27,6 +27,14 @@ export const cidrString = z
   .string()
   .refine((s) => parseCidr(s) !== undefined, { error: (iss) => `invalid CIDR ${JSON.stringify(iss.input)}` });
 
+/** 6 octets, ':' or '-' between them: the MACs the kernel takes for an Ethernet link. */
+export const MAC_ADDRESS = /^[0-9a-f]{2}([:-])[0-9a-f]{2}(\1[0-9a-f]{2}){4}$/i;
+
+/** A MAC address field ('' meaning none); code 7 naming the field when it is not one. */
+export const macSchema = z
+  .string()
+  .refine((m) => m === '' || MAC_ADDRESS.test(m), { error: (i) => `invalid MAC address ${JSON.stringify(i.input)}` });
+
 /** An integer (Go int fields reject fractions). */
 export const goInt = z.number().int();
 

@@ -11,10 +11,20 @@ export function validateContainerId(id: string): void {
   if (!NAME.test(id)) throw new CniError(ErrorCode.InvalidEnvironment, 'invalid characters in containerID', id);
 }
 
-/** A network name: empty or bad characters → code 7. */
+/** The longest file name Linux takes (NAME_MAX): a network name is one (host-local's directory). */
+export const MAX_NETWORK_NAME_BYTES = 255;
+
+/** A network name: empty, bad characters or too long for a file name → code 7. */
 export function validateNetworkName(name: string): void {
   if (name === '') throw new CniError(ErrorCode.InvalidNetworkConfig, 'missing network name:');
   if (!NAME.test(name)) throw new CniError(ErrorCode.InvalidNetworkConfig, 'invalid characters found in network name', name);
+  if (name.length > MAX_NETWORK_NAME_BYTES) {
+    throw new CniError(
+      ErrorCode.InvalidNetworkConfig,
+      'network name is too long',
+      `a network name is a file name of at most ${MAX_NETWORK_NAME_BYTES} bytes, not ${name.length}`,
+    );
+  }
 }
 
 /** CNI_IFNAME: not empty, ≤ 15 bytes, not "." or "..", no "/", ":" or whitespace → else code 4. */

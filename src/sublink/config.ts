@@ -4,14 +4,6 @@
 import { z } from 'zod';
 import { dnsSchema, ipamSchema } from '../spec/net-conf.js';
 
-/** 6 octets, ':' or '-' between them: the MACs the kernel takes for an Ethernet link. */
-const MAC = /^[0-9a-f]{2}([:-])[0-9a-f]{2}(\1[0-9a-f]{2}){4}$/i;
-
-/** A MAC address field; code 7 naming the field when it is not one. */
-export const macSchema = z
-  .string()
-  .refine((m) => m === '' || MAC.test(m), { error: (i) => `invalid MAC address ${JSON.stringify(i.input)}` });
-
 /** The fields every sublink plugin has; each plugin's schema extends it. */
 export const sublinkBaseSchema = z
   .object({

@@ -185,17 +185,22 @@ fn put_bytes(f: &mut Vec<u8>, b: &[u8]) {
 }
 
 /// One whole invoke frame; `env` holds "KEY=VALUE" entries (bytes, as the launcher has them).
-pub fn encode_invoke(plugin: &[u8], env: &[Vec<u8>], stdin: &[u8]) -> Vec<u8> {
+/// Refused, rather than sent with a length field that wrapped, when a part is longer than its field
+/// can say (a plugin name over 65535 bytes, a count or length over 4 GiB).
+pub fn encode_invoke(plugin: &[u8], env: &[Vec<u8>], stdin: &[u8]) -> Result<Vec<u8>, FrameError> {
+    let plugin_len = u16::try_from(plugin.len()).map_err(|_| FrameError(format!("plugin name of {} bytes is too long", plugin.len())))?;
+    let u32_of = |n: usize, what: &str| u32::try_from(n).map_err(|_| FrameError(format!("{what} of {n} is too long for a frame")));
     let len = 2 + plugin.len() + 4 + env.iter().map(|e| 4 + e.len()).sum::<usize>() + 4 + stdin.len();
+    u32_of(len, "a request")?;
     let mut f = start(kind::INVOKE, len);
-    f.extend_from_slice(&(plugin.len() as u16).to_be_bytes());
+    f.extend_from_slice(&plugin_len.to_be_bytes());
     f.extend_from_slice(plugin);
-    f.extend_from_slice(&(env.len() as u32).to_be_bytes());
+    f.extend_from_slice(&u32_of(env.len(), "an environment")?.to_be_bytes());
     for e in env {
         put_bytes(&mut f, e);
     }
     put_bytes(&mut f, stdin);
-    f
+    Ok(f)
 }
 
 /// One plugin invocation as the agent reads it.
@@ -215,14 +220,14 @@ pub enum Request {
 }
 
 impl Request {
-    /// The whole frame.
-    pub fn encode(&self) -> Vec<u8> {
+    /// The whole frame; an error when a part does not fit (see [`encode_invoke`]).
+    pub fn encode(&self) -> Result<Vec<u8>, FrameError> {
         match self {
             Request::Invoke(i) => {
                 let env: Vec<Vec<u8>> = i.env.iter().map(|(k, v)| format!("{k}={v}").into_bytes()).collect();
                 encode_invoke(i.plugin.as_bytes(), &env, &i.stdin)
             }
-            Request::Status => start(kind::STATUS, 0),
+            Request::Status => Ok(start(kind::STATUS, 0)),
         }
     }
 }
@@ -456,7 +461,7 @@ mod tests {
 
     #[test]
     fn invoke_layout_and_round_trip() {
-        let f = encode_invoke(b"bridge", &[b"CNI_COMMAND=ADD".to_vec(), b"A=b=c".to_vec()], b"{}");
+        let f = encode_invoke(b"bridge", &[b"CNI_COMMAND=ADD".to_vec(), b"A=b=c".to_vec()], b"{}").unwrap();
         assert_eq!(&f[0..6], b"fcni\x02\x01");
         assert_eq!(u32::from_be_bytes([f[6], f[7], f[8], f[9]]) as usize, f.len() - HEADER_SIZE);
         assert_eq!(&f[10..12], &[0, 6]);
@@ -469,7 +474,7 @@ mod tests {
             stdin: b"{}".to_vec(),
         };
         assert_eq!(req, Request::Invoke(want));
-        assert_eq!(req.encode(), f);
+        assert_eq!(req.encode().unwrap(), f);
     }
 
     #[test]
@@ -488,16 +493,27 @@ mod tests {
     }
 
     #[test]
+    fn a_plugin_name_its_length_field_cannot_say_is_refused() {
+        let long = vec![b'a'; usize::from(u16::MAX) + 1];
+        assert_eq!(encode_invoke(&long, &[], b"").unwrap_err().0, "plugin name of 65536 bytes is too long");
+        let longest = encode_invoke(&long[1..], &[], b"").unwrap();
+        assert_eq!(&longest[HEADER_SIZE..HEADER_SIZE + 2], &[0xff, 0xff]);
+    }
+
+    #[test]
     fn malformed_requests() {
         let err = |kind: u8, p: &[u8]| decode_request(kind, p).unwrap_err().0;
-        let good = encode_invoke(b"x", &[b"A=b".to_vec()], b"zz");
+        let good = encode_invoke(b"x", &[b"A=b".to_vec()], b"zz").unwrap();
         let p = &good[HEADER_SIZE..];
         assert_eq!(err(kind::INVOKE, &p[..p.len() - 1]), "truncated invoke payload");
         assert_eq!(err(kind::INVOKE, &[p, &[0]].concat()), "trailing bytes after the invoke payload");
         assert_eq!(err(0x42, p), "unknown request kind 0x42");
         assert_eq!(err(kind::STATUS, p), "status request with a payload");
-        assert_eq!(err(kind::INVOKE, &encode_invoke(b"../x", &[], b"")[HEADER_SIZE..]), "invalid plugin name \"../x\"");
-        assert_eq!(err(kind::INVOKE, &encode_invoke(b"x", &[b"=v".to_vec()], b"")[HEADER_SIZE..]), "environment entry without a name");
+        assert_eq!(err(kind::INVOKE, &encode_invoke(b"../x", &[], b"").unwrap()[HEADER_SIZE..]), "invalid plugin name \"../x\"");
+        assert_eq!(
+            err(kind::INVOKE, &encode_invoke(b"x", &[b"=v".to_vec()], b"").unwrap()[HEADER_SIZE..]),
+            "environment entry without a name"
+        );
         assert_eq!(parse_header(b"POST / HTTP", 9).unwrap_err().0, "bad magic: not a fastcni frame");
         assert_eq!(parse_header(b"fcni\x01\x01\0\0\0\0", 9).unwrap_err().0, "unsupported protocol version 1");
         assert_eq!(parse_header(b"fcni\x02\x01\0\0\0\x0a", 9).unwrap_err().0, "frame of 10 bytes exceeds the limit of 9");
@@ -509,7 +525,7 @@ mod tests {
         use std::os::unix::net::UnixStream;
         let (a, b) = UnixStream::pair().unwrap();
         let (file, ns) = (std::fs::File::open("/").unwrap(), std::fs::File::open("/proc/self/ns/net").unwrap());
-        let frame = encode_invoke(b"bridge", &[], &[7; 300]);
+        let frame = encode_invoke(b"bridge", &[], &[7; 300]).unwrap();
         send(a.as_fd(), &frame, &[file.as_fd(), ns.as_fd()]).unwrap();
         let (mut got, mut fds) = (vec![0u8; frame.len()], Vec::new());
         // two reads: the descriptors come with the first

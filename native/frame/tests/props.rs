@@ -76,7 +76,7 @@ proptest! {
     #[test]
     fn requests_round_trip(i in invoke()) {
         let req = Request::Invoke(i);
-        let f = req.encode();
+        let f = req.encode().unwrap();
         prop_assert!(is_whole(&f, DEFAULT_MAX_REQUEST));
         let h = parse_header(&f, DEFAULT_MAX_REQUEST).unwrap();
         prop_assert_eq!(decode_request(h.kind, &f[HEADER_SIZE..]), Ok(req));
@@ -84,7 +84,7 @@ proptest! {
 
     #[test]
     fn every_prefix_of_a_frame_asks_for_the_rest(i in invoke(), cut in any::<prop::sample::Index>()) {
-        let f = Request::Invoke(i).encode();
+        let f = Request::Invoke(i).encode().unwrap();
         let n = cut.index(f.len());
         prop_assert_eq!(remaining(&f[..n], DEFAULT_MAX_REQUEST), Some(if n < HEADER_SIZE { HEADER_SIZE - n } else { f.len() - n }));
         prop_assert!(!is_whole(&f[..n], DEFAULT_MAX_REQUEST));

@@ -60,7 +60,13 @@ fn run() -> ! {
     // Connect before touching stdin: when no agent answers, Node gets stdin untouched.
     // The request is built before connecting, so the agent is woken once, with all of it waiting.
     let stdin = read_stdin();
-    let request = fastcni_frame::encode_invoke(name.as_bytes(), &forwarded_env(), stdin.as_deref().unwrap_or_default());
+    // A request the agent's frame limit would refuse as a whole (1 MiB of stdin, say) is Node's to
+    // answer here: the plugin's own answer, the same as with no agent, not a refused frame.
+    let request = match fastcni_frame::encode_invoke(name.as_bytes(), &forwarded_env(), stdin.as_deref().unwrap_or_default()) {
+        Ok(f) if f.len() - fastcni_frame::HEADER_SIZE <= fastcni_frame::DEFAULT_MAX_REQUEST as usize => f,
+        Ok(f) => fallback(cfg.take(), &name, stdin, &format!("a request of {} bytes is over the agent's frame limit", f.len())),
+        Err(e) => fallback(cfg.take(), &name, stdin, &e.to_string()),
+    };
     // Where this process runs, for the agent to serve the request there. Without them (no /proc in
     // this mount namespace, say) the agent could not, and Node runs the request here instead.
     let place = match fastcni_frame::caller_fds() {

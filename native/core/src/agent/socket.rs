@@ -94,6 +94,21 @@ fn extra_bytes(s: &UnixStream) -> bool {
     n > 0
 }
 
+/// Write what a non-blocking socket takes now; the count written (all of it, or up to EAGAIN).
+fn write_some(s: &mut UnixStream, bytes: &[u8]) -> std::io::Result<usize> {
+    let mut done = 0;
+    while done < bytes.len() {
+        match s.write(&bytes[done..]) {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(n) => done += n,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(done)
+}
+
 /// A connection being read: the caller's credentials, what has come so far, when it was accepted.
 struct Reading {
     s: UnixStream,
@@ -220,11 +235,31 @@ impl Listener {
         }
     }
 
-    /// Answer request `id` and close its connection; false when the caller is already gone.
+    /// Answer request `id` and close its connection; false when the caller is already gone. Never
+    /// waits for the caller (this runs on the agent's JavaScript thread): what the socket does not
+    /// take at once is written by a thread of its own, which drops a caller that does not read it
+    /// within [`WRITE_TIMEOUT`].
     pub fn reply(&self, id: u64, bytes: &[u8]) -> bool {
-        let Some((mut s, _fds)) = self.open.lock().unwrap().remove(&id) else { return false };
-        let _ = s.set_write_timeout(Some(WRITE_TIMEOUT));
-        s.write_all(bytes).is_ok()
+        let Some((mut s, fds)) = self.open.lock().unwrap().remove(&id) else { return false };
+        let written = match s.set_nonblocking(true).and_then(|()| write_some(&mut s, bytes)) {
+            Ok(n) => n,
+            Err(_) => return false,
+        };
+        if written == bytes.len() {
+            return true;
+        }
+        let rest = bytes[written..].to_vec();
+        // Without a thread (none to be had) the caller gets a cut answer: the launcher reports the
+        // lost connection (try again later).
+        std::thread::Builder::new()
+            .name("fastcni-reply".into())
+            .stack_size(64 * 1024)
+            .spawn(move || {
+                let _held_until_answered = fds;
+                let _ = s.set_nonblocking(false).and_then(|()| s.set_write_timeout(Some(WRITE_TIMEOUT)));
+                let _ = s.write_all(&rest);
+            })
+            .is_ok()
     }
 
     /// Stop accepting and remove the socket file; requests already read are still handed over,
@@ -271,14 +306,57 @@ mod tests {
         next_or_none(l).expect("a request")
     }
 
-    #[test]
-    fn serves_frames_refuses_garbage_and_stops() {
-        let dir = std::env::temp_dir().join(format!("fcni-t-accept-{}", std::process::id()));
+    /// A started listener on a fresh socket under the temp dir (`label` tells the tests apart).
+    fn listening(label: &str) -> (std::path::PathBuf, std::path::PathBuf, Arc<Listener>) {
+        let dir = std::env::temp_dir().join(format!("fcni-t-{label}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("a.sock");
         let _ = std::fs::remove_file(&path);
         let l = Listener::bind(path.to_str().unwrap()).unwrap();
         l.start(64, Duration::from_millis(300)).unwrap();
+        (dir, path, l)
+    }
+
+    #[test]
+    fn a_caller_that_does_not_read_its_answer_holds_up_nobody() {
+        let (dir, path, l) = listening("unread");
+        let ask = |payload: &[u8]| {
+            let mut c = UnixStream::connect(&path).unwrap();
+            c.write_all(&frame(1, payload)).unwrap();
+            c
+        };
+        // far more than a socket buffer holds, to a caller that reads nothing yet: reply returns
+        // (it used to wait here for the write time-out, and then cut the answer)
+        let big = vec![7u8; 8 << 20];
+        let mut stalled = ask(b"a");
+        let inc = next(&l);
+        assert!(l.reply(inc.id, &big));
+        // the next caller is answered meanwhile
+        let mut other = ask(b"b");
+        let inc = next(&l);
+        assert!(l.reply(inc.id, b"ok"));
+        let mut got = Vec::new();
+        other.read_to_end(&mut got).unwrap();
+        assert_eq!(got, b"ok");
+        // and the stalled one, once it reads, gets the whole answer
+        let mut got = Vec::new();
+        stalled.read_to_end(&mut got).unwrap();
+        assert_eq!(got.len(), big.len());
+        // one that never reads is dropped after the write time-out: what it finds is cut short
+        let mut never = ask(b"c");
+        let inc = next(&l);
+        assert!(l.reply(inc.id, &big));
+        std::thread::sleep(WRITE_TIMEOUT + Duration::from_millis(500));
+        let mut got = Vec::new();
+        never.read_to_end(&mut got).unwrap();
+        assert!(got.len() < big.len(), "{} bytes", got.len());
+        l.stop();
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn serves_frames_refuses_garbage_and_stops() {
+        let (dir, path, l) = listening("accept");
         let send = |bytes: &[u8], close: bool| {
             let mut c = UnixStream::connect(&path).unwrap();
             c.write_all(bytes).unwrap();

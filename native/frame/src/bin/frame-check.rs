@@ -33,7 +33,7 @@ fn request(frame: &[u8]) -> Result<String, FrameError> {
         }
         Request::Status => "\"kind\":\"status\"".to_string(),
     };
-    Ok(format!("{{{fields},\"frame\":\"{}\"}}", hex(&req.encode())))
+    Ok(format!("{{{fields},\"frame\":\"{}\"}}", hex(&req.encode()?)))
 }
 
 fn response(frame: &[u8]) -> Result<String, FrameError> {

@@ -36,8 +36,7 @@ const FILTER_PRIORITY: i32 = 0;
 /// NFT_NAME_MAXLEN less the NUL; IFNAMSIZ less the NUL.
 const MAX_CHAIN: usize = 255;
 const MAX_IFNAME: usize = 15;
-/// libnftnl's userdata limit less our TLV overhead (as masq.rs).
-const MAX_COMMENT: usize = 240;
+use super::wire::MAX_COMMENT;
 /// Batches tried on ADD before giving up (each failed one means a concurrent change).
 const ADD_TRIES: usize = 8;
 

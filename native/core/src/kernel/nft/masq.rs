@@ -19,8 +19,7 @@ pub const CHAIN: &str = "postrouting";
 pub const SET_PREFIX: &str = "masq-";
 /// NF_IP_PRI_NAT_SRC ("srcnat").
 const SRCNAT_PRIORITY: i32 = 100;
-/// libnftnl/kernel limit for userdata (NFT_USERDATA_MAXLEN) minus our TLV overhead.
-const MAX_COMMENT: usize = 240;
+use super::wire::MAX_COMMENT;
 const DEL: &str = "masq del";
 /// Where the rules that use our sets are.
 const SCOPE: reap::Scope<'static> = reap::Scope { table: TABLE, chain: CHAIN, op: DEL };

@@ -18,7 +18,7 @@ use super::wire::{Msg, NLM_F_CREATE, NLM_F_EXCL};
 
 const ADD: &str = "portmap add";
 const DEL: &str = "portmap del";
-const MAX_COMMENT: usize = 240;
+use super::wire::MAX_COMMENT;
 const LOCALHOST_V4: [u8; 4] = [127, 0, 0, 1];
 
 /// One host port mapping (CNI `portMappings` capability).

@@ -350,3 +350,17 @@ fn live_network_conditions_in_private_netns() {
     .join();
     res.expect("live test thread panicked");
 }
+
+#[test]
+fn comments_longer_than_a_udata_tlv_can_say_are_refused_and_never_mis_encoded() {
+    // a network name the skel accepts (255 bytes) makes an element comment over 255 bytes
+    let mut req = request("c", &["10.1.0.5"], vec![mapping("tcp", 80, 8080, None)]);
+    req.network = "n".repeat(255);
+    let e = plan(&req).unwrap_err();
+    assert!(e.message.contains("too long for an nf_tables comment"), "{}", e.message);
+    // the TLV writer itself: the length byte is always that of the bytes that follow
+    let mut ud = Vec::new();
+    super::wire::udata_put(&mut ud, 2, &[b'x'; 300]);
+    assert_eq!((ud[1], ud.len()), (255, 257));
+    assert_eq!(super::wire::udata_find(&ud, 2).map(<[u8]>::len), Some(255));
+}

@@ -24,7 +24,7 @@ const PRIORITY: i32 = -300;
 /// Set ids within a set-up batch.
 const IF_SET_ID: u32 = 1;
 const MAC_SET_ID: u32 = 2;
-const MAX_COMMENT: usize = 240;
+use super::wire::MAX_COMMENT;
 const DEL: &str = "spoof check del";
 /// Where the rule that uses a network's sets is.
 const SCOPE: reap::Scope<'static> = reap::Scope { table: TABLE, chain: CHAIN, op: DEL };

@@ -235,8 +235,16 @@ pub fn attr_str(v: &[u8]) -> String {
     String::from_utf8_lossy(&v[..end]).into_owned()
 }
 
+/// The longest comment (without its NUL) on a set, element or rule of ours: the kernel's userdata
+/// limit (NFT_USERDATA_MAXLEN, 256 bytes for the whole TLV list) less the other TLVs and overhead.
+/// Every builder refuses a longer comment before it makes a message.
+pub const MAX_COMMENT: usize = 240;
+
 /// libnftnl "udata": a TLV list of (u8 type, u8 len, value); used for set and element comments.
+/// The length is one byte: a value over 255 bytes is cut there, so the length written is always
+/// that of the bytes that follow (the builders keep comments under [`MAX_COMMENT`] anyway).
 pub fn udata_put(out: &mut Vec<u8>, ty: u8, v: &[u8]) {
+    let v = &v[..v.len().min(usize::from(u8::MAX))];
     out.push(ty);
     out.push(v.len() as u8);
     out.extend_from_slice(v);
