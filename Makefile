@@ -1,5 +1,5 @@
 # fastcni: `make demo` and `make test` install what is missing, build, then do their job.
-.PHONY: setup build demo check test test-unit bench clean
+.PHONY: setup build demo check test test-unit bench fuzz clean
 
 # make bench BENCH_ARGS='--sizes 10,100,300,1000 --workers 4'
 BENCH_ARGS ?= --sizes 100,300
@@ -23,12 +23,14 @@ check: setup
 	@npx biome ci --colors=off --error-on-warnings .
 	@cargo fmt --all --check
 	@cargo fmt --manifest-path benchmarks/floor/Cargo.toml --check
+	@cargo fmt --manifest-path native/fuzz/Cargo.toml --check
 	@cargo clippy --release --quiet -p fastcni-core -p fastcni-frame -p fastcni-launcher --all-targets -- -D warnings
 	@cargo clippy --release --quiet -p fastcni-addon -p fastcni-core --features fastcni-core/napi -- -D warnings
 
 test: check
 	@cargo test --release -p fastcni-core -p fastcni-frame -p fastcni-launcher --quiet -- $(RUST_TEST_ARGS)
 	@npx vitest run
+	@FUZZ_SECONDS=$(FUZZ_TEST_SECONDS) bash scripts/fuzz.sh --if-available
 
 test-unit: setup
 	@npx vitest run test/unit
@@ -36,6 +38,14 @@ test-unit: setup
 bench:
 	@FASTCNI_BENCH=1 bash scripts/setup.sh
 	@node dist/benchmarks/cli.js $(BENCH_ARGS)
+
+# cargo fuzz targets (native/fuzz): each runs FUZZ_SECONDS; needs a nightly toolchain (see
+# scripts/fuzz.sh). `make test` runs each for FUZZ_TEST_SECONDS when nightly is there.
+FUZZ_SECONDS ?= 60
+FUZZ_TEST_SECONDS ?= 5
+
+fuzz: setup
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) bash scripts/fuzz.sh
 
 clean:
 	rm -rf dist native/addon/*.node target

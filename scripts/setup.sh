@@ -32,6 +32,15 @@ if [ ! -x .cache/bin/cnitool ]; then
   GOBIN="$PWD/.cache/bin" go install "github.com/containernetworking/cni/cnitool@$CNITOOL_VERSION"
 fi
 
+# cargo-fuzz for `make fuzz` (and the short fuzz runs of `make test`): only where a nightly
+# toolchain is, since the fuzz targets build only with nightly.
+CARGO_FUZZ_VERSION=0.13.2
+if command -v rustup >/dev/null && rustup run nightly rustc --version >/dev/null 2>&1 \
+  && [ "$(.cache/cargo-fuzz/bin/cargo-fuzz --version 2>/dev/null)" != "cargo-fuzz $CARGO_FUZZ_VERSION" ]; then
+  echo "setup: installing cargo-fuzz $CARGO_FUZZ_VERSION into .cache (nightly toolchain found)"
+  cargo install --quiet --locked --version "$CARGO_FUZZ_VERSION" --root .cache/cargo-fuzz cargo-fuzz
+fi
+
 echo "setup: building native addon and TypeScript"
 npm run --silent build
 node scripts/make-bin-dir.mjs

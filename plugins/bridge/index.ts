@@ -8,7 +8,7 @@ import type { PluginContext } from '../../src/skel/types.js';
 import type { Result } from '../../src/spec/result.js';
 import { CniError, ErrorCode, NativeError } from '../../src/spec/errors.js';
 import * as native from '../../src/native.js';
-import { ipamAdd, ipamCheck, ipamDel, ipamGc, ipamStatus, ipamTypeOf } from '../../src/ipam/delegate.js';
+import { gcViaIpam, ipamAdd, ipamCheck, ipamDel, ipamTypeOf, statusViaIpam } from '../../src/ipam/delegate.js';
 import { bridgeConfigSchema, containerMac, trunkVlans, type BridgeConfig } from './config.js';
 import { planL3 } from './plan.js';
 import { chooseDns } from '../../src/ipam/iface-plan.js';
@@ -184,13 +184,10 @@ async function check(conf: BridgeConfig, ctx: PluginContext): Promise<void> {
 
 async function gc(conf: BridgeConfig, ctx: PluginContext): Promise<void> {
   const errors: string[] = [];
-  const type = ipamType(conf);
-  if (type) {
-    try {
-      await ipamGc(type, ctx);
-    } catch (e) {
-      errors.push(e instanceof Error ? e.message : String(e));
-    }
+  try {
+    await gcViaIpam(conf, ctx);
+  } catch (e) {
+    errors.push(e instanceof Error ? e.message : String(e));
   }
   // Each removes the elements of attachments that are no longer valid, then the network's sets
   // (and rules) that this leaves empty.
@@ -213,11 +210,6 @@ async function gc(conf: BridgeConfig, ctx: PluginContext): Promise<void> {
   if (errors.length) throw new CniError(ErrorCode.Internal, `bridge GC: ${errors.join('; ')}`);
 }
 
-async function status(conf: BridgeConfig, ctx: PluginContext): Promise<void> {
-  const type = ipamType(conf);
-  if (type) await ipamStatus(type, ctx);
-}
-
 export const bridge = definePlugin({
   name: 'bridge',
   about: 'fastcni bridge plugin',
@@ -226,7 +218,7 @@ export const bridge = definePlugin({
   del,
   check,
   gc,
-  status,
+  status: statusViaIpam,
 });
 
 export default bridge;

@@ -9,9 +9,10 @@ import type { PluginContext } from '../../src/skel/types.js';
 import type { Result } from '../../src/spec/result.js';
 import { CniError, ErrorCode } from '../../src/spec/errors.js';
 import { dummyAdd, LinkKind, linkDel, podIfaceConfigure } from '../../src/native.js';
-import { ipamAdd, ipamCheck, ipamDel, ipamGc, ipamStatus } from '../../src/ipam/delegate.js';
+import { gcViaIpam, ipamAdd, ipamCheck, ipamDel, statusViaIpam } from '../../src/ipam/delegate.js';
 import { planIface } from '../../src/ipam/iface-plan.js';
-import { checkPodIface, delPodIface } from '../../src/ipam/pod-iface.js';
+import { checkIface, linkOfKind } from '../../src/ipam/check-iface.js';
+import { delPodIface } from '../../src/ipam/pod-iface.js';
 
 /** No fields of its own; an `ipam` with a type is required, as in the reference. */
 export const dummyConfigSchema = z
@@ -51,16 +52,11 @@ async function del(conf: DummyConfig, ctx: PluginContext): Promise<void> {
 
 async function check(conf: DummyConfig, ctx: PluginContext): Promise<void> {
   await ipamCheck(ipamType(conf), ctx);
-  await checkPodIface(ctx, { kind: LinkKind.Dummy, kindName: 'dummy', up: true });
-}
-
-/** GC: forwarded to IPAM, whose reservations are the only per-attachment state outside the pod. */
-async function gc(conf: DummyConfig, ctx: PluginContext): Promise<void> {
-  await ipamGc(ipamType(conf), ctx);
-}
-
-async function status(conf: DummyConfig, ctx: PluginContext): Promise<void> {
-  await ipamStatus(ipamType(conf), ctx);
+  await checkIface({
+    ctx,
+    kind: linkOfKind(LinkKind.Dummy, 'dummy'),
+    link: (seen) => (seen.link.up ? undefined : `Interface ${ctx.ifname} is down`),
+  });
 }
 
 export const dummy = definePlugin({
@@ -70,8 +66,8 @@ export const dummy = definePlugin({
   add,
   del,
   check,
-  gc,
-  status,
+  gc: gcViaIpam,
+  status: statusViaIpam,
 });
 
 export default dummy;

@@ -7,7 +7,7 @@ import type { PluginContext } from '../../src/skel/types.js';
 import type { Result } from '../../src/spec/result.js';
 import { CniError, ErrorCode, NativeError } from '../../src/spec/errors.js';
 import * as native from '../../src/native.js';
-import { ipamAdd, ipamCheck, ipamDel, ipamGc, ipamStatus, ipamTypeOf } from '../../src/ipam/delegate.js';
+import { gcViaIpam, ipamAdd, ipamCheck, ipamDel, ipamTypeOf, statusViaIpam } from '../../src/ipam/delegate.js';
 import { planIface } from '../../src/ipam/iface-plan.js';
 import { hostDeviceConfigSchema, type HostDeviceConfig } from './config.js';
 import { isUserspaceDevice, resolveDevice, type ResolvedDevice } from './sysfs.js';
@@ -94,18 +94,7 @@ async function check(conf: HostDeviceConfig, ctx: PluginContext): Promise<void> 
   if (type) await ipamCheck(type, ctx);
   if (!ctx.prevResult) throw new CniError(ErrorCode.Internal, 'Required prevResult missing');
   if (await isUserspaceDevice(conf, sysfsRoot(ctx))) return;
-  await checkDevice(ctx.prevResult, ctx);
-}
-
-/** The IPAM delegate's GC: the plugin keeps no state of its own. */
-async function gc(conf: HostDeviceConfig, ctx: PluginContext): Promise<void> {
-  const type = ipamType(conf);
-  if (type) await ipamGc(type, ctx);
-}
-
-async function status(conf: HostDeviceConfig, ctx: PluginContext): Promise<void> {
-  const type = ipamType(conf);
-  if (type) await ipamStatus(type, ctx);
+  await checkDevice(ctx);
 }
 
 export const hostDevice = definePlugin({
@@ -115,8 +104,8 @@ export const hostDevice = definePlugin({
   add,
   del,
   check,
-  gc,
-  status,
+  gc: gcViaIpam,
+  status: statusViaIpam,
 });
 
 export default hostDevice;

@@ -11,7 +11,7 @@ import type { Result } from '../../src/spec/result.js';
 import { CniError, ErrorCode, NativeError } from '../../src/spec/errors.js';
 import * as native from '../../src/native.js';
 import { chooseDns, planIface } from '../../src/ipam/iface-plan.js';
-import { ipamAdd, ipamCheck, ipamDel, ipamGc, ipamStatus } from '../../src/ipam/delegate.js';
+import { gcViaIpam, ipamAdd, ipamCheck, ipamDel, statusViaIpam } from '../../src/ipam/delegate.js';
 import { ptpConfigSchema, type PtpConfig } from './config.js';
 import { CONTAINER_IFACE_INDEX, gatewayHops } from './plan.js';
 import { checkAttachment } from './check.js';
@@ -98,7 +98,7 @@ async function check(conf: PtpConfig, ctx: PluginContext): Promise<void> {
 async function gc(conf: PtpConfig, ctx: PluginContext): Promise<void> {
   const errors: string[] = [];
   try {
-    await ipamGc(conf.ipam.type, ctx);
+    await gcViaIpam(conf, ctx);
   } catch (e) {
     errors.push(e instanceof Error ? e.message : String(e));
   }
@@ -114,10 +114,6 @@ async function gc(conf: PtpConfig, ctx: PluginContext): Promise<void> {
   if (errors.length) throw new CniError(ErrorCode.Internal, `ptp GC: ${errors.join('; ')}`);
 }
 
-async function status(conf: PtpConfig, ctx: PluginContext): Promise<void> {
-  await ipamStatus(conf.ipam.type, ctx);
-}
-
 export const ptp = definePlugin({
   name: 'ptp',
   about: 'fastcni ptp plugin',
@@ -126,7 +122,7 @@ export const ptp = definePlugin({
   del,
   check,
   gc,
-  status,
+  status: statusViaIpam,
 });
 
 export default ptp;

@@ -10,9 +10,10 @@ import type { PluginContext } from '../../src/skel/types.js';
 import type { Result } from '../../src/spec/result.js';
 import { CniError, ErrorCode } from '../../src/spec/errors.js';
 import { LinkKind, linkDel, podIfaceConfigure, tapAdd } from '../../src/native.js';
-import { ipamAdd, ipamCheck, ipamDel, ipamGc, ipamStatus, ipamTypeOf } from '../../src/ipam/delegate.js';
+import { gcViaIpam, ipamAdd, ipamCheck, ipamDel, ipamTypeOf, statusViaIpam } from '../../src/ipam/delegate.js';
 import { planIface } from '../../src/ipam/iface-plan.js';
-import { checkPodIface, delPodIface } from '../../src/ipam/pod-iface.js';
+import { checkIface, failedToMatchRoute, linkOfKind } from '../../src/ipam/check-iface.js';
+import { delPodIface } from '../../src/ipam/pod-iface.js';
 import { refuseSelinuxContext, tapConfigSchema, tapMac, type TapConfig } from './config.js';
 
 const ipamType = ipamTypeOf;
@@ -58,18 +59,7 @@ async function del(conf: TapConfig, ctx: PluginContext): Promise<void> {
 async function check(conf: TapConfig, ctx: PluginContext): Promise<void> {
   const type = ipamType(conf);
   if (type) await ipamCheck(type, ctx);
-  await checkPodIface(ctx, { kind: LinkKind.Tun, kindName: 'tap', routes: true });
-}
-
-/** GC: forwarded to IPAM, whose reservations are the only per-attachment state outside the pod. */
-async function gc(conf: TapConfig, ctx: PluginContext): Promise<void> {
-  const type = ipamType(conf);
-  if (type) await ipamGc(type, ctx);
-}
-
-async function status(conf: TapConfig, ctx: PluginContext): Promise<void> {
-  const type = ipamType(conf);
-  if (type) await ipamStatus(type, ctx);
+  await checkIface({ ctx, kind: linkOfKind(LinkKind.Tun, 'tap'), route: failedToMatchRoute });
 }
 
 export const tap = definePlugin({
@@ -79,8 +69,8 @@ export const tap = definePlugin({
   add,
   del,
   check,
-  gc,
-  status,
+  gc: gcViaIpam,
+  status: statusViaIpam,
 });
 
 export default tap;

@@ -11,8 +11,11 @@ import { execPlugin } from '../runtime/exec-plugin.js';
 import { findInPath, isOurPlugin } from '../runtime/plugin-lookup.js';
 import { timePhase } from '../phases.js';
 
+/** A plugin config that may name an IPAM plugin. */
+export type WithIpam = { ipam?: { type?: string | undefined } | undefined };
+
 /** The type of a plugin config's IPAM plugin, when one is configured (an empty type counts as none). */
-export function ipamTypeOf(conf: { ipam?: { type?: string | undefined } | undefined }): string | undefined {
+export function ipamTypeOf(conf: WithIpam): string | undefined {
   return conf.ipam?.type || undefined;
 }
 
@@ -203,6 +206,21 @@ export async function ipamGc(type: string, ctx: DelegateContext): Promise<void> 
 /** STATUS on the IPAM plugin. */
 export async function ipamStatus(type: string, ctx: DelegateContext): Promise<void> {
   await runDelegate(type, 'STATUS', ctx);
+}
+
+/**
+ * GC of a plugin config's IPAM plugin, when it names one: a plugin's whole GC when the IPAM
+ * plugin's reservations are its only per-attachment state outside the pod.
+ */
+export async function gcViaIpam(conf: WithIpam, ctx: DelegateContext): Promise<void> {
+  const type = ipamTypeOf(conf);
+  if (type) await ipamGc(type, ctx);
+}
+
+/** STATUS of a plugin config's IPAM plugin, when it names one (else ready). */
+export async function statusViaIpam(conf: WithIpam, ctx: DelegateContext): Promise<void> {
+  const type = ipamTypeOf(conf);
+  if (type) await ipamStatus(type, ctx);
 }
 
 /** ADD on the main plugin a meta plugin delegates to, with the config it rendered as `ctx.stdin`. */

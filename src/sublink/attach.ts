@@ -3,7 +3,7 @@
 // (one native call), then IPAM (which may need the link: dhcp), then the interface is configured
 // (a second native call). As the reference does
 // (https://github.com/containernetworking/plugins/blob/main/plugins/main/macvlan/macvlan.go, cmdAdd/cmdDel).
-import { ipamAdd, ipamDel, ipamStatus, ipamTypeOf } from '../ipam/delegate.js';
+import { ipamAdd, ipamDel, ipamTypeOf, statusViaIpam } from '../ipam/delegate.js';
 import { planIface } from '../ipam/iface-plan.js';
 import * as native from '../native.js';
 import { withRollback } from '../skel/rollback.js';
@@ -83,12 +83,6 @@ export async function delSublink(conf: SublinkAdd['conf'], ctx: PluginContext): 
   }
 }
 
-/** STATUS: the IPAM plugin's, when one is configured. */
-export async function statusSublink(conf: SublinkAdd['conf'], ctx: PluginContext): Promise<void> {
-  const type = ipamTypeOf(conf);
-  if (type) await ipamStatus(type, ctx);
-}
-
 /** The config fields the shared handlers read. */
 type SublinkConf = SublinkAdd['conf'] & { master: string; mtu: number; linkInContainer: boolean };
 
@@ -124,6 +118,6 @@ export function sublinkHandlers<C extends SublinkConf>(p: SublinkPluginSpec<C>) 
     del: (conf: C, ctx: PluginContext): Promise<void> => delSublink(conf, ctx),
     check: (conf: C, ctx: PluginContext): Promise<void> =>
       checkSublink({ conf, ctx, kind: p.kind, master: conf.master, linkInContainer: conf.linkInContainer, ...p.expected(conf) }),
-    status: (conf: C, ctx: PluginContext): Promise<void> => statusSublink(conf, ctx),
+    status: statusViaIpam,
   };
 }

@@ -2,15 +2,11 @@
 // the configured kind and settings, its master found, and prevResult's addresses and routes in
 // place — the reference's cmdCheck and validateCniContainerInterface
 // (https://github.com/containernetworking/plugins/blob/main/plugins/main/macvlan/macvlan.go).
+import { checkIface, failedToMatchRoute } from '../ipam/check-iface.js';
 import { ipamCheck, ipamTypeOf } from '../ipam/delegate.js';
-import { canonicalCidr, canonicalIp } from '../net/ip.js';
 import * as native from '../native.js';
 import type { PluginContext } from '../skel/types.js';
 import { CniError, ErrorCode } from '../spec/errors.js';
-
-function fail(msg: string): never {
-  throw new CniError(ErrorCode.Internal, msg);
-}
 
 export interface SublinkExpectation {
   conf: { ipam?: { type?: string | undefined } | undefined };
@@ -33,38 +29,29 @@ export async function checkSublink(e: SublinkExpectation): Promise<void> {
   const { ctx } = e;
   const type = ipamTypeOf(e.conf);
   if (type) await ipamCheck(type, ctx);
-  const prev = ctx.prevResult;
-  if (!prev) fail('Required prevResult missing');
-  const iface = (prev.interfaces ?? []).find((i) => i.name === ctx.ifname && i.sandbox === ctx.netns);
-  if (!iface) fail(`Sandbox in prevResult  doesn't match configured netns: ${ctx.netns}`);
-  const seen = await native.sublinkInspect({
-    hostNetns: ctx.hostNetns,
-    podNetns: ctx.paths.local(ctx.netns),
-    ifname: ctx.ifname,
-    master: e.master || undefined,
-    linkInContainer: e.linkInContainer,
+  await checkIface<native.SublinkState>({
+    ctx,
+    read: async () => {
+      const seen = await native.sublinkInspect({
+        hostNetns: ctx.hostNetns,
+        podNetns: ctx.paths.local(ctx.netns),
+        ifname: ctx.ifname,
+        master: e.master || undefined,
+        linkInContainer: e.linkInContainer,
+      });
+      if (!seen.master) throw new CniError(ErrorCode.Internal, `failed to lookup master ${JSON.stringify(e.master)}: Link not found`);
+      return seen.state;
+    },
+    kind: { is: (seen) => seen.kindName === e.kind, name: e.kind },
+    link: (seen) => {
+      if (e.mode !== undefined && seen.mode !== e.mode) {
+        return `Container ${KIND_LABEL[e.kind]} mode ${seen.mode} does not match expected value: ${e.mode}`;
+      }
+      if (e.vlanId !== undefined && seen.vlanId !== e.vlanId)
+        return `Container vlan id of ${ctx.ifname} is ${seen.vlanId}, configured: ${e.vlanId}`;
+      if (e.mtu && seen.link.mtu !== e.mtu) return `Configured MTU of ${ctx.ifname} is ${e.mtu}, current value is ${seen.link.mtu}`;
+      return undefined;
+    },
+    route: failedToMatchRoute,
   });
-  if (!seen.master) fail(`failed to lookup master ${JSON.stringify(e.master)}: Link not found`);
-  const state = seen.state;
-  if (!state) fail(`Container Interface name in prevResult: ${ctx.ifname} not found`);
-  if (state.kindName !== e.kind) fail(`Error: Container interface ${ctx.ifname} not of type ${e.kind}`);
-  if (e.mode !== undefined && state.mode !== e.mode) {
-    fail(`Container ${KIND_LABEL[e.kind]} mode ${state.mode} does not match expected value: ${e.mode}`);
-  }
-  if (iface.mac && iface.mac !== state.link.mac)
-    fail(`Interface ${ctx.ifname} Mac ${iface.mac} doesn't match container Mac: ${state.link.mac}`);
-  if (e.vlanId !== undefined && state.vlanId !== e.vlanId) {
-    fail(`Container vlan id of ${ctx.ifname} is ${state.vlanId}, configured: ${e.vlanId}`);
-  }
-  if (e.mtu && state.link.mtu !== e.mtu) fail(`Configured MTU of ${ctx.ifname} is ${e.mtu}, current value is ${state.link.mtu}`);
-  const have = new Set(state.addresses.map(canonicalCidr));
-  for (const ip of prev.ips ?? []) {
-    if (!have.has(canonicalCidr(ip.address))) fail(`Failed to match addr ${ip.address} on interface ${ctx.ifname}`);
-  }
-  for (const r of prev.routes ?? []) {
-    const found = state.routes.some(
-      (k) => canonicalCidr(k.dst) === canonicalCidr(r.dst) && (!r.gw || (k.gw !== undefined && canonicalIp(k.gw) === canonicalIp(r.gw))),
-    );
-    if (!found) fail(`Failed to match route: ${r.dst}${r.gw ? ` via ${r.gw}` : ''}`);
-  }
 }

@@ -6,6 +6,9 @@
 mod addr;
 mod bridge;
 mod conntrack;
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod decode_any;
 #[cfg(test)]
 mod decode_props;
 mod dhcp;

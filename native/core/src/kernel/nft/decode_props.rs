@@ -1,11 +1,12 @@
-//! Property tests of the nf_tables decoders the core runs on the kernel's replies (wire.rs's
-//! message and attribute splitters, objects.rs's and portmap_objects.rs's parsers of sets, rules,
-//! elements and the generation): any bytes give a value or nothing, never a panic; and elements our
+//! Property tests of the nf_tables decoders the core runs on the kernel's replies (decode_any.rs:
+//! wire.rs's message and attribute splitters, objects.rs's and portmap_objects.rs's parsers of sets,
+//! rules, elements and the generation): any bytes give a value or nothing, never a panic; and elements our
 //! encoders put in a message are read back as they were. Small case counts: well under a second.
 
 use proptest::prelude::*;
 
 use super::super::decode_props::attr;
+use super::decode_any::{nf_tables, nf_tables_payload};
 use super::objects::{self, Elem, Table};
 use super::portmap_objects::{self as po, Family, MapElem, SetKind};
 use super::wire::{self, NFPROTO_INET};
@@ -34,20 +35,6 @@ fn payload_like() -> impl Strategy<Value = Vec<u8>> {
     prop_oneof![proptest::collection::vec(any::<u8>(), 0..64), structured]
 }
 
-fn parse_all(p: &[u8]) {
-    let _ = objects::parse_rule_jump(p);
-    let _ = objects::parse_gen(p);
-    let _ = objects::parse_rule(p);
-    let _ = objects::parse_set(p);
-    let _ = objects::parse_set_elems(p);
-    let _ = po::parse_elems(p);
-    let _ = po::parse_rule_comment(p);
-    for (_, v) in wire::parse_attrs(p) {
-        let _ = wire::attr_str(v);
-        let _ = wire::udata_find(v, 0);
-    }
-}
-
 fn comment() -> impl Strategy<Value = Option<String>> {
     proptest::option::of("[^\u{0}]{0,60}")
 }
@@ -57,7 +44,7 @@ proptest! {
 
     #[test]
     fn payload_parsers_never_panic(p in payload_like()) {
-        parse_all(&p);
+        nf_tables_payload(&p);
     }
 
     #[test]
@@ -69,9 +56,7 @@ proptest! {
             buf.extend_from_slice(&[0; 12]);
             buf.extend_from_slice(&p);
         }
-        for m in wire::split_messages(&buf) {
-            parse_all(m.payload);
-        }
+        nf_tables(&buf);
     }
 
     #[test]

@@ -17,6 +17,8 @@ mod socket;
 mod spoof;
 mod wire;
 
+#[cfg(any(test, feature = "fuzzing"))]
+pub(super) mod decode_any;
 #[cfg(test)]
 mod decode_props;
 #[cfg(test)]
