@@ -24,6 +24,7 @@ import { withLock } from './lock.js';
 import { spareRefillsOn } from './spare-policy.js';
 export { setSpareRefills } from './spare-policy.js';
 import { formatIp, parseIp, type Ip } from '../net/ip.js';
+import { fault } from '../faults.js';
 
 const LINE_BREAK = '\r\n';
 const LAST_IP_PREFIX = 'last_reserved_ip.';
@@ -230,8 +231,10 @@ export class StoreTransaction {
     const spare = this.spares?.ready.pop();
     const staging = spare !== undefined ? join(this.dir, SPARES_DIR, spare) : join(this.dir, RESERVING_FILE);
     this.writeStaging(staging, content);
+    fault('hostLocal.staged');
     try {
       linkSync(staging, path);
+      fault('hostLocal.linked');
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'EEXIST') {
         // The index missed it (a racy foreign change): learn the owner and go on.
@@ -244,6 +247,7 @@ export class StoreTransaction {
     }
     this.index.set(name, content);
     writeLastReserved(join(this.dir, LAST_IP_PREFIX + rangeId), name);
+    fault('hostLocal.reserved');
     return true;
   }
 
