@@ -311,7 +311,7 @@ export interface MasqListOutcome {
 }
 
 /**
- * The native fault points (the native phases): where a request armed with FASTCNI_FAULT kills
+ * The native fault points (the steps inside the coarse native calls): where a request armed with FASTCNI_FAULT kills
  * the process, when it was started with FASTCNI_FAULT_INJECTION=1 (test only; src/faults.ts).
  */
 export declare function nativeFaultPoints(): Array<string>

@@ -1,6 +1,6 @@
-//! Test-only fault injection inside the coarse native calls: at the end of each native phase
-//! ([`crate::phase::Phase`], the steps of one call) the process SIGKILLs itself if the request
-//! being served armed that phase. Inert unless the process was started with
+//! Test-only fault injection inside the coarse native calls: at the end of each step — a bridge
+//! ADD's phases ([`crate::phase::Phase`]) and the [`Step`]s of other calls that make several kernel
+//! changes — the process SIGKILLs itself if the request being served armed that step. Inert unless the process was started with
 //! FASTCNI_FAULT_INJECTION=1: then a point costs one load of a flag that is false.
 //!
 //! The JavaScript side (src/faults.ts) knows which request a call serves; it arms the next
@@ -27,6 +27,49 @@ thread_local! {
     static NEXT: RefCell<Option<Armed>> = const { RefCell::new(None) };
     /// On a worker thread: what the call it runs armed.
     static CURRENT: RefCell<Option<Armed>> = const { RefCell::new(None) };
+}
+
+/// Steps inside native calls other than the bridge ADD (whose steps are its phases).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// ptpWire: the pod's interface configured and routed
+    PtpPodSide,
+    /// ptpWire: the host end's gateway addresses and host routes
+    PtpHostRoutes,
+    /// ptpWire: forwarding enabled (the masquerade elements follow)
+    PtpForward,
+    /// bandwidthAdd: the tbf root qdisc on the host veth
+    BandwidthIngress,
+    /// bandwidthAdd: the IFB created
+    BandwidthIfb,
+    /// bandwidthAdd: the host veth's ingress qdisc and its redirect to the IFB (its tbf follows)
+    BandwidthRedirect,
+}
+
+const STEPS: [Step; 6] =
+    [Step::PtpPodSide, Step::PtpHostRoutes, Step::PtpForward, Step::BandwidthIngress, Step::BandwidthIfb, Step::BandwidthRedirect];
+
+impl Step {
+    pub fn name(self) -> &'static str {
+        match self {
+            Step::PtpPodSide => "ptpWire.podSide",
+            Step::PtpHostRoutes => "ptpWire.hostRoutes",
+            Step::PtpForward => "ptpWire.forward",
+            Step::BandwidthIngress => "bandwidthAdd.ingress",
+            Step::BandwidthIfb => "bandwidthAdd.ifb",
+            Step::BandwidthRedirect => "bandwidthAdd.redirect",
+        }
+    }
+}
+
+/// Every native fault point: the bridge ADD's phases, then the other calls' steps.
+pub fn points() -> impl Iterator<Item = &'static str> {
+    crate::phase::names().chain(STEPS.iter().map(|s| s.name()))
+}
+
+/// A step done: a fault point.
+pub fn step(s: Step) {
+    point(s.name());
 }
 
 /// Whether fault injection is enabled in this process.

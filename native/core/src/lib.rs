@@ -14,7 +14,8 @@ mod phase;
 mod types;
 
 pub use error::{Failure, FailureKind, Result};
-pub use phase::{names as fault_points, totals as phase_totals, PhaseTotal};
+pub use fault::points as fault_points;
+pub use phase::{totals as phase_totals, PhaseTotal};
 pub use types::{
     BridgeAddResult, BridgeDelRequest, BridgeDelResult, BridgeL3Request, BridgeLinkRequest, LinkInfo, LinkKind, LoopbackResult, NftOwner,
     PodInspectRequest, PodInspectResult, Route,
