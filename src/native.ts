@@ -10,6 +10,7 @@ import type * as Addon from '../native/addon/index.js';
 import { packageRoot } from './package-root.js';
 import { NativeError } from './spec/errors.js';
 import { recordPhase, type PhaseTotal } from './phases.js';
+import { armedRequest, fault, FAULTS_ENABLED, type ArmedRequest, type NativeCall } from './faults.js';
 
 export type {
   AgentListener,
@@ -105,11 +106,24 @@ type Outcome = { error?: Addon.Failure; value?: unknown };
 type ValueOf<O extends Outcome> = NonNullable<O['value']>;
 
 /** An async native call, timed as phase "native.<op>" (src/phases.ts) from `since`, and unwrapped. */
-async function call<O extends Outcome>(op: string, start: () => Promise<O>, since = performance.now()): Promise<ValueOf<O>> {
+async function call<O extends Outcome>(op: NativeCall, start: () => Promise<O>, since = performance.now()): Promise<ValueOf<O>> {
   try {
-    return unwrap(op, await start());
+    const armed = armedRequest();
+    const value = unwrap(op, await (armed ? armedStart(armed, start) : start()));
+    if (FAULTS_ENABLED) fault(`native.${op}`);
+    return value;
   } finally {
     recordPhase(`native.${op}`, performance.now() - since);
+  }
+}
+
+/** Dispatch a native call carrying the request's fault injection to its worker (src/faults.ts). */
+function armedStart<T>(armed: ArmedRequest, start: () => T): T {
+  addon().faultArm(armed.point ?? null, armed.trace ?? null);
+  try {
+    return start();
+  } finally {
+    addon().faultArm(null, null);
   }
 }
 
@@ -137,7 +151,8 @@ export interface BridgeAddStage {
  */
 export function bridgeAddBegin(req: Addon.BridgeLinkRequest): BridgeAddStage {
   const t = performance.now();
-  const raw = addon().bridgeAddBegin(req);
+  const armed = armedRequest();
+  const raw = armed ? armedStart(armed, () => addon().bridgeAddBegin(req)) : addon().bridgeAddBegin(req);
   return {
     finish: (l3) => call('bridgeAdd', () => raw.finish(l3), t),
     abort: async () => {
@@ -270,6 +285,11 @@ export function nativePhases(reset = false): PhaseTotal[] {
   return addon()
     .nativePhases(reset)
     .map((p) => ({ name: p.name, totalMs: p.totalUs / 1000, count: p.count }));
+}
+
+/** The native fault points: the steps inside the coarse native calls (test only, src/faults.ts). */
+export function nativeFaultPoints(): string[] {
+  return addon().nativeFaultPoints();
 }
 
 /** Version string of the loaded addon. */

@@ -174,6 +174,12 @@ export interface ExecResult {
 }
 
 /**
+ * Arm the native calls this thread dispatches next with a request's fault point and trace file,
+ * or disarm them (both None); does nothing unless fault injection is enabled (src/faults.ts).
+ */
+export declare function faultArm(point?: string | undefined | null, trace?: string | undefined | null): void
+
+/**
  * Accept forwarding for the pod's addresses (replies toward it, anything from it) and apply the
  * bridge's ingress policy: one batch of set elements, after the set-up of table, chains, admin
  * chain and the network's sets when they are missing. Resolves to `{ value: true }` or `{ error }`.
@@ -303,6 +309,12 @@ export interface MasqListOutcome {
   error?: Failure
   value?: Array<MasqEntry>
 }
+
+/**
+ * The native fault points (the steps inside the coarse native calls): where a request armed with FASTCNI_FAULT kills
+ * the process, when it was started with FASTCNI_FAULT_INJECTION=1 (test only; src/faults.ts).
+ */
+export declare function nativeFaultPoints(): Array<string>
 
 /** One native phase's totals since the addon loaded (or the last reset). */
 export interface NativePhase {

@@ -9,6 +9,7 @@ import type { PluginContext } from '../../src/skel/types.js';
 import type { Result } from '../../src/spec/result.js';
 import { CniError, ErrorCode, toCniError } from '../../src/spec/errors.js';
 import { goStringify } from '../../src/spec/go-json.js';
+import { fault } from '../../src/faults.js';
 import { delegateAdd, delegateDel, delegateGc, delegateStatus } from '../../src/ipam/delegate.js';
 import { flannelConfigSchema, type FlannelConfig } from './config.js';
 import { loadSubnetEnv } from './subnet-env.js';
@@ -25,6 +26,7 @@ async function add(conf: FlannelConfig, ctx: PluginContext): Promise<Result> {
     // failed one puts back what was there.
     const before = await readScratch(file);
     await writeScratch(file, delegate.bytes);
+    fault('flannel.delegateFile');
     rb.push(() => (before === undefined ? removeScratch(file) : writeScratch(file, before)));
     return delegateAdd(delegate.type, { ...ctx, stdin: Buffer.from(delegate.bytes) });
   }, ctx.log);

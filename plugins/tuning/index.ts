@@ -8,6 +8,7 @@ import type { PluginContext } from '../../src/skel/types.js';
 import type { Result } from '../../src/spec/result.js';
 import { CniError, ErrorCode, NativeError } from '../../src/spec/errors.js';
 import * as native from '../../src/native.js';
+import { fault } from '../../src/faults.js';
 import { DEFAULT_DATA_DIR, nativeSysctls, setsLink, tuningConfigSchema, tuningOf, type TuningConfig } from './config.js';
 import { checkAllowlist } from './allowlist.js';
 import { backupFile, parseBackup, readBackup, removeBackup, writeBackup } from './backup.js';
@@ -41,7 +42,10 @@ async function add(conf: TuningConfig, ctx: PluginContext): Promise<Result> {
     // comes back so that the backup is written from it and a later failure can undo it
     const prior = await native.tuningApply({ netns, ifname: ctx.ifname, sysctls: nativeSysctls(t.sysctls), link: t.link });
     rb.push(() => native.tuningRestore({ netns, ifname: ctx.ifname, sysctls: prior.sysctls, link: prior.link }));
-    if (backup) await writeBackup(backup, prior.link);
+    if (backup) {
+      await writeBackup(backup, prior.link);
+      fault('tuning.backup');
+    }
     return withMac(prev, ctx.ifname, t.macAsGiven);
   }, ctx.log);
 }

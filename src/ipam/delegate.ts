@@ -10,6 +10,7 @@ import type { Result } from '../spec/result.js';
 import { execPlugin } from '../runtime/exec-plugin.js';
 import { findInPath, isOurPlugin } from '../runtime/plugin-lookup.js';
 import { timePhase } from '../phases.js';
+import { fault } from '../faults.js';
 
 /** A plugin config that may name an IPAM plugin. */
 export type WithIpam = { ipam?: { type?: string | undefined } | undefined };
@@ -142,6 +143,7 @@ const MAIN: DelegateRole = { phase: 'delegate', name: 'delegate', label: 'delega
  */
 async function addVia(role: DelegateRole, type: string, ctx: DelegateContext): Promise<Result> {
   const out = await timePhase(`${role.phase}.ADD`, () => runDelegate(type, 'ADD', ctx));
+  fault(`${role.phase}.ADD`);
   try {
     return readDelegateResult(type, out, ctx.cniVersion, role.label);
   } catch (e) {
@@ -154,6 +156,7 @@ async function addVia(role: DelegateRole, type: string, ctx: DelegateContext): P
 
 async function delVia(role: DelegateRole, type: string, ctx: DelegateContext): Promise<void> {
   await timePhase(`${role.phase}.DEL`, () => runDelegate(type, 'DEL', ctx));
+  fault(`${role.phase}.DEL`);
 }
 
 /** ADD on the IPAM plugin; its result in the newest form (released again if it cannot be read). */

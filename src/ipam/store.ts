@@ -25,6 +25,7 @@ import { spareRefillsOn } from './spare-policy.js';
 export { setSpareRefills } from './spare-policy.js';
 import { formatIp, parseIp, type Ip } from '../net/ip.js';
 import { fileIn } from '../spec/file-name.js';
+import { fault } from '../faults.js';
 
 const LINE_BREAK = '\r\n';
 const LAST_IP_PREFIX = 'last_reserved_ip.';
@@ -231,8 +232,10 @@ export class StoreTransaction {
     const spare = this.spares?.ready.pop();
     const staging = spare !== undefined ? join(this.dir, SPARES_DIR, spare) : join(this.dir, RESERVING_FILE);
     this.writeStaging(staging, content);
+    fault('hostLocal.staged');
     try {
       linkSync(staging, path);
+      fault('hostLocal.linked');
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'EEXIST') {
         // The index missed it (a racy foreign change): learn the owner and go on.
@@ -245,6 +248,7 @@ export class StoreTransaction {
     }
     this.index.set(name, content);
     writeLastReserved(join(this.dir, LAST_IP_PREFIX + rangeId), name);
+    fault('hostLocal.reserved');
     return true;
   }
 

@@ -17,6 +17,7 @@ import { OWN_PATHS, type PathView } from './caller-paths.js';
 import { readPrevResult } from './prev-result.js';
 import type { DirectOutput, Invocation, InvocationOutput, Plugin, PluginContext, PluginDefinition } from './types.js';
 import { timePhase } from '../phases.js';
+import { fault, FAULTS_ENABLED, withFaults } from '../faults.js';
 
 const COMMANDS: readonly string[] = ['ADD', 'DEL', 'CHECK', 'GC', 'STATUS'];
 /** Commands after which the reference checks CNI_NETNS against its own namespace (we check before). */
@@ -51,7 +52,7 @@ export function definePlugin<C>(def: PluginDefinition<C>): Plugin<C> {
       try {
         const go = () => run(def, supported, about, memo, inv, (line) => void logs.push(`${line}\n`), 'text');
         const phase = phaseOf(def.name, inv.env);
-        const done = await (phase ? timePhase(phase, go) : go());
+        const done = await withFaults(inv.env, () => (phase ? timePhase(phase, go) : go()));
         out = { exitCode: done.exitCode, stdout: done.stdout, stderr: logs.join('') + done.stderr };
       } catch (e) {
         out = errorOutput(e, logs.join(''));
@@ -61,7 +62,7 @@ export function definePlugin<C>(def: PluginDefinition<C>): Plugin<C> {
     async invokeDirect(inv: Invocation, log: (line: string) => void): Promise<DirectOutput> {
       const go = () => run(def, supported, about, memo, inv, log, 'json');
       const phase = phaseOf(def.name, inv.env);
-      return phase ? timePhase(phase, go) : go();
+      return withFaults(inv.env, () => (phase ? timePhase(phase, go) : go()));
     },
   };
 }
@@ -140,6 +141,7 @@ async function run<C>(
   switch (command) {
     case 'ADD': {
       const result = await def.add(config, ctx);
+      if (FAULTS_ENABLED) fault(`${def.name}.ADD`);
       const versioned = resultForVersion(result, version);
       // 'json': the object the text would parse back to, for an in-process delegating caller.
       if (form === 'json') return { exitCode: 0, stdout: '', stderr: '', json: resultToGoJson(versioned, version) };
@@ -147,6 +149,7 @@ async function run<C>(
     }
     case 'DEL':
       await def.del(config, ctx);
+      if (FAULTS_ENABLED) fault(`${def.name}.DEL`);
       break;
     case 'CHECK':
       await def.check?.(config, ctx);

@@ -21,10 +21,13 @@ export interface AgentProcess {
 }
 
 /** Start `fastcni agent --socket <temp>` and wait until it listens. */
-export async function startAgentProcess(opts: { socketPath?: string; args?: string[] } = {}): Promise<AgentProcess> {
+export async function startAgentProcess(
+  opts: { socketPath?: string; args?: string[]; env?: Record<string, string> } = {},
+): Promise<AgentProcess> {
   const socketPath = opts.socketPath ?? join(tempDir('agent'), 'run', 'agent.sock');
   const proc = spawn(process.execPath, [FASTCNI, 'agent', '--socket', socketPath, '--log-level', 'debug', ...(opts.args ?? [])], {
     stdio: ['ignore', 'ignore', 'pipe'],
+    ...(opts.env ? { env: { ...process.env, ...opts.env } } : {}),
   });
   let log = '';
   proc.stderr!.on('data', (d: Buffer) => (log += d.toString()));

@@ -17,6 +17,8 @@ const RANKS: ReadonlyArray<[unit: RegExp, rank: number]> = [
   [/^native\/addon\/index\.ts$/, 0],
   [/^src\/spec\//, 1],
   [/^src\/phases\.ts$/, 1],
+  // test-only fault injection: its points and the check at each (native calls, skeleton, IPAM, plugins)
+  [/^src\/faults\.ts$/, 1],
   [/^src\/native\.ts$/, 2],
   [/^src\/skel\//, 2],
   [/^src\/runtime\//, 3],

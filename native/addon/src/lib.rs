@@ -45,3 +45,18 @@ pub fn native_phases(reset: bool) -> Vec<NativePhase> {
         .map(|t| NativePhase { name: t.name.to_string(), total_us: t.total_ns as f64 / 1000.0, count: t.count as f64 })
         .collect()
 }
+
+/// The native fault points (the steps inside the coarse native calls): where a request armed with FASTCNI_FAULT kills
+/// the process, when it was started with FASTCNI_FAULT_INJECTION=1 (test only; src/faults.ts).
+#[napi]
+pub fn native_fault_points() -> Vec<String> {
+    fastcni_core::fault_points().map(str::to_string).collect()
+}
+
+/// Arm the native calls this thread dispatches next with a request's fault point and trace file,
+/// or disarm them (both None); does nothing unless fault injection is enabled (src/faults.ts).
+#[napi]
+pub fn fault_arm(point: Option<String>, trace: Option<String>) {
+    let armed = (point.is_some() || trace.is_some()).then_some(fastcni_core::fault::Armed { point, trace });
+    fastcni_core::fault::arm_next(armed);
+}

@@ -78,8 +78,10 @@ pub fn begin() {
     MARK.with(|m| m.set(Some(Instant::now())));
 }
 
-/// Charge the time since the previous mark on this thread to `p` (nothing without a [`begin`]).
+/// Charge the time since the previous mark on this thread to `p` (nothing without a [`begin`]);
+/// the phase is done, so it is also a fault point (crate::fault).
 pub fn lap(p: Phase) {
+    crate::fault::point(p.name());
     MARK.with(|m| {
         let Some(prev) = m.get() else { return };
         let now = Instant::now();
@@ -87,6 +89,11 @@ pub fn lap(p: Phase) {
         COUNT[p as usize].fetch_add(1, Relaxed);
         m.set(Some(now));
     });
+}
+
+/// Every phase's name, in ADD order: the native fault points.
+pub fn names() -> impl Iterator<Item = &'static str> {
+    PHASES.iter().map(|p| p.name())
 }
 
 /// One phase's totals since start (or the last reset).

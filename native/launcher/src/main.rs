@@ -93,10 +93,11 @@ fn read_stdin() -> Option<Vec<u8>> {
     Some(stdin)
 }
 
-/// CNI_* and PATH, as `NAME=value`.
+/// CNI_* and PATH, as `NAME=value`; and FASTCNI_FAULT* (a test's fault injection, which an agent
+/// not started for it ignores: docs/RELIABILITY.md).
 fn forwarded_env() -> Vec<Vec<u8>> {
     std::env::vars_os()
-        .filter(|(k, _)| k.as_bytes().starts_with(b"CNI_") || k == "PATH")
+        .filter(|(k, _)| k.as_bytes().starts_with(b"CNI_") || k == "PATH" || k.as_bytes().starts_with(b"FASTCNI_FAULT"))
         .map(|(k, v)| [k.as_bytes(), b"=", v.as_bytes()].concat())
         .collect()
 }

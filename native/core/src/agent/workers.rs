@@ -67,6 +67,9 @@ pub fn run_resident<F>(host_netns: Option<&str>, job: F) -> std::io::Result<()>
 where
     F: FnOnce(Result<&mut Resident>) + Send + 'static,
 {
+    // the request's fault injection follows its work onto the worker (crate::fault)
+    let armed = crate::fault::carry();
+    let job = move |res: Result<&mut Resident>| crate::fault::with_armed(armed, || job(res));
     let path = host_netns.unwrap_or("/proc/thread-self/ns/net");
     let fd = match netns::open(path) {
         Ok(fd) => fd,

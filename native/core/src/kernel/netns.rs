@@ -78,8 +78,9 @@ where
     F: FnOnce() -> Result<T> + Send + 'static,
     D: FnOnce(Result<T>) + Send + 'static,
 {
+    let armed = crate::fault::carry();
     std::thread::Builder::new().name(name.into()).stack_size(256 * 1024).spawn(move || {
-        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| crate::fault::with_armed(armed, f)))
             .unwrap_or_else(|_| Err(Failure::internal("thread", "namespace worker panicked")));
         done(r)
     })?;

@@ -21,6 +21,7 @@ use super::route;
 use super::rtnl::{Req, Rtnl};
 use super::sysctl;
 use crate::error::{Failure, FailureKind, Result};
+use crate::fault::{self, Step};
 use crate::types::{LinkInfo, LinkKind, NftOwner, Route};
 
 /// A pod address of a ptp attachment and the gateway the pod reaches everything through.
@@ -221,8 +222,11 @@ fn wire(s: Sides, req: &PtpWireRequest, hops: &[Hop], host_end: &Link, index: u3
     });
     netns::enter(s.home.0, s.home.1)?;
     let container = pod_side?;
+    fault::step(Step::PtpPodSide);
     host_outcome(s.host.batch(host_reqs(host_end, hops)))?;
+    fault::step(Step::PtpHostRoutes);
     forward(hops)?;
+    fault::step(Step::PtpForward);
     Ok(container)
 }
 

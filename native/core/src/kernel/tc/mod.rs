@@ -14,6 +14,7 @@ use super::link::{self, Link};
 use super::netns;
 use super::rtnl::Rtnl;
 use crate::error::{Failure, FailureKind, Result};
+use crate::fault::{self, Step};
 use crate::types::LinkKind;
 use wire::{Psched, Qdisc, TbfParams, INGRESS_PARENT, ROOT};
 
@@ -165,15 +166,18 @@ fn shape(nl: &mut Rtnl, req: &BandwidthRequest, hv: &Link, clock: Psched, made: 
     if let Some(s) = &req.ingress {
         nl.ack("create qdisc", wire::tbf_add_msg(index, &params(s, clock)), create)?;
         made.root_tbf = Some(index);
+        fault::step(Step::BandwidthIngress);
     }
     let Some(s) = &req.egress else { return Ok(None) };
     nl.ack("adding link", wire::ifb_add_msg(&req.ifb, hv.info.mtu), create)?;
     made.ifb = Some(req.ifb.clone());
+    fault::step(Step::BandwidthIfb);
     let ifb = link::by_name(nl, &req.ifb)?
         .ok_or_else(|| Failure::new(FailureKind::NotFound, "get ifb device", format!("{} vanished after it was created", req.ifb)))?;
     nl.ack("create ingress qdisc", wire::ingress_add_msg(index), create)?;
     made.ingress_qdisc = Some(index);
     nl.ack("add filter", wire::redirect_filter_msg(index, ifb.info.index), create)?;
+    fault::step(Step::BandwidthRedirect);
     nl.ack("create ifb qdisc", wire::tbf_add_msg(ifb.info.index, &params(s, clock)), create)?;
     Ok(Some(ifb.info.mac))
 }

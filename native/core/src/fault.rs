@@ -1,0 +1,128 @@
+//! Test-only fault injection inside the coarse native calls: at the end of each step — a bridge
+//! ADD's phases ([`crate::phase::Phase`]) and the [`Step`]s of other calls that make several kernel
+//! changes — the process SIGKILLs itself if the request being served armed that step. Inert unless the process was started with
+//! FASTCNI_FAULT_INJECTION=1: then a point costs one load of a flag that is false.
+//!
+//! The JavaScript side (src/faults.ts) knows which request a call serves; it arms the next
+//! dispatch on its own thread ([`arm_next`]), and the dispatch ([`carry`]) hands the armed point
+//! to the worker thread that does the call's work ([`Armed::install`]), so a point armed for one
+//! request never fires for a concurrent one.
+
+use std::cell::RefCell;
+use std::io::Write;
+use std::sync::LazyLock;
+
+/// Whether this process was started with fault injection enabled (read once).
+static ENABLED: LazyLock<bool> = LazyLock::new(|| std::env::var_os("FASTCNI_FAULT_INJECTION").is_some_and(|v| v == "1"));
+
+/// What a request armed: the point that kills, and a file that records every point passed.
+#[derive(Clone, Debug, Default)]
+pub struct Armed {
+    pub point: Option<String>,
+    pub trace: Option<String>,
+}
+
+thread_local! {
+    /// On the JavaScript thread: what the next dispatch carries.
+    static NEXT: RefCell<Option<Armed>> = const { RefCell::new(None) };
+    /// On a worker thread: what the call it runs armed.
+    static CURRENT: RefCell<Option<Armed>> = const { RefCell::new(None) };
+}
+
+/// Steps inside native calls other than the bridge ADD (whose steps are its phases).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// ptpWire: the pod's interface configured and routed
+    PtpPodSide,
+    /// ptpWire: the host end's gateway addresses and host routes
+    PtpHostRoutes,
+    /// ptpWire: forwarding enabled (the masquerade elements follow)
+    PtpForward,
+    /// bandwidthAdd: the tbf root qdisc on the host veth
+    BandwidthIngress,
+    /// bandwidthAdd: the IFB created
+    BandwidthIfb,
+    /// bandwidthAdd: the host veth's ingress qdisc and its redirect to the IFB (its tbf follows)
+    BandwidthRedirect,
+}
+
+const STEPS: [Step; 6] =
+    [Step::PtpPodSide, Step::PtpHostRoutes, Step::PtpForward, Step::BandwidthIngress, Step::BandwidthIfb, Step::BandwidthRedirect];
+
+impl Step {
+    pub fn name(self) -> &'static str {
+        match self {
+            Step::PtpPodSide => "ptpWire.podSide",
+            Step::PtpHostRoutes => "ptpWire.hostRoutes",
+            Step::PtpForward => "ptpWire.forward",
+            Step::BandwidthIngress => "bandwidthAdd.ingress",
+            Step::BandwidthIfb => "bandwidthAdd.ifb",
+            Step::BandwidthRedirect => "bandwidthAdd.redirect",
+        }
+    }
+}
+
+/// Every native fault point: the bridge ADD's phases, then the other calls' steps.
+pub fn points() -> impl Iterator<Item = &'static str> {
+    crate::phase::names().chain(STEPS.iter().map(|s| s.name()))
+}
+
+/// A step done: a fault point.
+pub fn step(s: Step) {
+    point(s.name());
+}
+
+/// Whether fault injection is enabled in this process.
+pub fn enabled() -> bool {
+    *ENABLED
+}
+
+/// Arm (or with None, disarm) the calls dispatched next from this thread.
+pub fn arm_next(armed: Option<Armed>) {
+    if enabled() {
+        NEXT.with(|n| *n.borrow_mut() = armed);
+    }
+}
+
+/// At a dispatch, on the dispatching thread: what the work it hands to another thread armed.
+pub fn carry() -> Option<Armed> {
+    if !enabled() {
+        return None;
+    }
+    NEXT.with(|n| n.borrow().clone())
+}
+
+/// Run `f` with `armed` as this thread's armed request (a resident worker serves many requests:
+/// it is cleared again afterwards).
+pub fn with_armed<R>(armed: Option<Armed>, f: impl FnOnce() -> R) -> R {
+    let Some(armed) = armed else { return f() };
+    CURRENT.with(|c| *c.borrow_mut() = Some(armed));
+    struct Clear;
+    impl Drop for Clear {
+        fn drop(&mut self) {
+            CURRENT.with(|c| *c.borrow_mut() = None);
+        }
+    }
+    let _clear = Clear;
+    f()
+}
+
+/// A fault point: record it in the armed request's trace, and SIGKILL the process if the request
+/// armed it.
+pub fn point(name: &str) {
+    if !enabled() {
+        return;
+    }
+    CURRENT.with(|c| {
+        let Some(armed) = &*c.borrow() else { return };
+        if let Some(trace) = &armed.trace {
+            if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(trace) {
+                let _ = f.write_all(format!("{name}\n").as_bytes());
+            }
+        }
+        if armed.point.as_deref() == Some(name) {
+            // SAFETY: a signal to this process; it does not return.
+            unsafe { libc::kill(libc::getpid(), libc::SIGKILL) };
+        }
+    });
+}
