@@ -44,11 +44,14 @@ if [ "${FASTCNI_BENCH:-0}" = 1 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iptables >/dev/null
   }
   REF_PLUGINS_VERSION=${REF_PLUGINS_VERSION:-v1.10.0}
-  if [ ! -x .cache/bin/ref/bridge ] || [ "$(cat .cache/bin/ref/VERSION 2>/dev/null)" != "$REF_PLUGINS_VERSION" ]; then
+  # ptp and portmap: the migration tests (test/integration/migration.test.ts) run them when present
+  if [ ! -x .cache/bin/ref/bridge ] || [ ! -x .cache/bin/ref/portmap ] || [ "$(cat .cache/bin/ref/VERSION 2>/dev/null)" != "$REF_PLUGINS_VERSION" ]; then
     echo "setup: building reference plugins $REF_PLUGINS_VERSION (benchmark)"
     GOBIN="$PWD/.cache/bin/ref" go install \
       "github.com/containernetworking/plugins/plugins/main/bridge@$REF_PLUGINS_VERSION" \
-      "github.com/containernetworking/plugins/plugins/ipam/host-local@$REF_PLUGINS_VERSION"
+      "github.com/containernetworking/plugins/plugins/ipam/host-local@$REF_PLUGINS_VERSION" \
+      "github.com/containernetworking/plugins/plugins/main/ptp@$REF_PLUGINS_VERSION" \
+      "github.com/containernetworking/plugins/plugins/meta/portmap@$REF_PLUGINS_VERSION"
     echo "$REF_PLUGINS_VERSION" > .cache/bin/ref/VERSION
   fi
   echo "setup: building the benchmark (floor helper and harness)"
