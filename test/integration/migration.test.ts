@@ -3,14 +3,16 @@
 // .cache/bin/ref, nftables masquerade), then ours ADDed on the same network and host-local dataDir;
 // our DEL (and GC) of the reference's pods removes exactly their reference objects, the reference's
 // DEL of ours succeeds and our next GC removes the elements it leaves. See docs/MIGRATION.md.
+import { createHash } from 'node:crypto';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { fastcni, reservations, sandbox, type Sandbox } from '../helpers/cli.js';
 import { bridgeConf, cidrsOf, cni, tempDir } from '../helpers/fixtures.js';
 import { ownedBy, referenceObjects } from '../helpers/migration.js';
-import { makeNetns, type Netns } from '../helpers/netns.js';
+import { inNs, makeNetns, removeNetns, type Netns } from '../helpers/netns.js';
 import { masqElements } from '../helpers/nft.js';
+import { portmapElements } from '../helpers/portmap.js';
 import { ptpConf } from '../helpers/ptp.js';
 import { OUR_BIN, REF_BIN, ROOT } from '../helpers/run-plugin.js';
 
@@ -77,10 +79,11 @@ function ourRuntime(n: Net) {
 
 /**
  * The whole move on one network: the reference ADDs A and B; our runtime ADDs C (the next
- * address, none twice); our DEL of A removes A's reference objects and nothing else; back to the
+ * address, none twice); our DEL of A (its namespace gone) removes A's reference objects and
+ * nothing else; back to the
  * reference: `fastcni handback`, then the reference's DEL of C succeeds, leaving our masquerade
- * element of C, which our GC (B valid) removes, keeping B's reference objects; the reference's
- * DEL of B leaves nothing of anyone.
+ * element of C, which our GC (B valid) removes, keeping B's reference objects and removing those
+ * of D, a reference pod whose DEL never came; the reference's DEL of B leaves nothing of A, B or C.
  */
 async function moveAndBack(n: Net, expectObjects: (objs: string[]) => void) {
   const net = n.conf.name as string;
@@ -100,6 +103,9 @@ async function moveAndBack(n: Net, expectObjects: (objs: string[]) => void) {
   expect([a, b, c].map(v4)).toEqual(['.2', '.3', '.4'].map((h) => `${n.subnet.replace(/\.0\/24$/, h)}/24`));
   expect(referenceObjects(n.node), 'our ADD touches no reference object').toEqual(before);
 
+  // A's namespace is already gone, as after a reboot: the reference's own DEL, keyed by the
+  // addresses of the link, would leak its masquerade chain here
+  removeNetns(podOf(a).name);
   const del = await call(n, 'DEL', a, 'ours');
   expect(del.stderr).not.toContain('warning');
   const left = before.filter((o) => !ownedBy(o, { network: net, containerId: a }));
@@ -115,9 +121,17 @@ async function moveAndBack(n: Net, expectObjects: (objs: string[]) => void) {
   expect(reserved(n).length).toBe(1);
   expect(masqElements(n.node).join(), 'the reference leaves our element').toContain(cAddress);
   expect(referenceObjects(n.node), "the reference's DEL removes what handback made").toEqual(left);
+  // D: a pod of the reference whose DEL never comes (its node "rebooted"); GC with B valid
+  const d = 'mig-d4';
+  await call(n, 'ADD', d, 'ref');
+  const dOwned = referenceObjects(n.node).filter((o) => ownedBy(o, { network: net, containerId: d }));
+  expect(dOwned.length).toBeGreaterThan(0);
   await ourGc(n, [b]);
   expect(masqElements(n.node)).toEqual([]);
-  expect(referenceObjects(n.node), 'our GC keeps the valid pod').toEqual(left);
+  expect(reserved(n).length, "GC releases D's address").toBe(1);
+  // spoof-check chains carry no network name: GC leaves them to the runtime's DEL of D
+  const unnamed = dOwned.filter((o) => o.startsWith('bridge nat'));
+  expect(referenceObjects(n.node), "our GC removes D's masquerade objects and keeps the valid pod's").toEqual([...left, ...unnamed].sort());
 
   await call(n, 'DEL', b, 'ref');
   expect(reserved(n)).toEqual([]);
@@ -163,5 +177,78 @@ describe('moving a node between the reference plugins and fastcni, and back', ()
 
   it.skipIf(!haveRef10('ptp'))('ptp with ipMasq, v1.10.0 on its iptables backend', async () => {
     await moveAndBack(ptpNet(REF10_BIN, { ipMasqBackend: 'iptables' }), iptablesMasq);
+  });
+});
+
+/**
+ * portmap, both ways: the reference's bridge + portmap ADD A and B (one host port each); our
+ * portmap DEL of A removes exactly A's reference objects; our bridge + portmap ADD C; the
+ * reference's portmap DEL of C succeeds and leaves our elements, which our GC (B valid) removes.
+ */
+async function portmapBothWays(ref: string, backend: Conf) {
+  const n = bridgeNet(ref, { ipMasq: false }, '10.94.0.0/24');
+  const portmap = (hostPort: number, prevResult: unknown): Conf => ({
+    cniVersion: '1.0.0',
+    name: n.conf.name,
+    type: 'portmap',
+    runtimeConfig: { portMappings: [{ hostPort, containerPort: 80, protocol: 'tcp' }] },
+    prevResult,
+    ...backend,
+  });
+  const added = new Map<string, unknown>();
+  const [a, b, c] = ['pm-a1', 'pm-b2', 'pm-c3'];
+  for (const [id, port, by] of [
+    [a, 8081, 'ref'],
+    [b, 8082, 'ref'],
+  ] as const) {
+    const result = (await call(n, 'ADD', id, by)).json;
+    added.set(id, result);
+    await call(n, 'ADD', id, by, portmap(port, result));
+  }
+  const before = referenceObjects(n.node);
+  const aOwned = before.filter((o) => ownedBy(o, { network: 'mignet', containerId: a }));
+  expect(aOwned.length, before.join('\n')).toBeGreaterThan(0);
+  await call(n, 'DEL', a, 'ours', portmap(8081, added.get(a)));
+  const left = before.filter((o) => !ownedBy(o, { network: 'mignet', containerId: a }));
+  expect(referenceObjects(n.node)).toEqual(left);
+
+  const cResult = (await call(n, 'ADD', c, 'ours')).json;
+  await call(n, 'ADD', c, 'ours', portmap(8083, cResult));
+  expect(referenceObjects(n.node), 'our ADD touches no reference object').toEqual(left);
+  expect(portmapElements(n.node).join('\n')).toContain('8083');
+  await call(n, 'DEL', c, 'ref', portmap(8083, cResult));
+  expect(portmapElements(n.node).join('\n'), 'the reference leaves our elements').toContain('8083');
+  await ourGc({ ...n, conf: { cniVersion: '1.0.0', name: n.conf.name, type: 'portmap', ...backend } }, [b]);
+  expect(portmapElements(n.node)).toEqual([]);
+  expect(referenceObjects(n.node), 'our GC keeps the valid pod').toEqual(left);
+  await call(n, 'DEL', b, 'ours', portmap(8082, added.get(b)));
+  expect(referenceObjects(n.node).filter((o) => ownedBy(o, { network: 'mignet', containerId: b }))).toEqual([]);
+}
+
+describe('portmap with a hostPort, both ways', () => {
+  it("Debian's v1.1.1 (iptables-nft chains)", async () => {
+    await portmapBothWays(REF_BIN, {});
+  });
+
+  it.skipIf(!haveRef10('portmap'))('v1.10.0 on its nftables backend', async () => {
+    await portmapBothWays(REF10_BIN, { backend: 'nftables' });
+  });
+});
+
+describe('a host whose iptables is the legacy backend', () => {
+  it.skipIf(!existsSync('/usr/sbin/iptables-legacy'))("DEL names the reference's legacy chains it cannot remove", async () => {
+    const n = bridgeNet(REF_BIN, {});
+    const chain = `CNI-${createHash('sha512').update('mignetmig-l1').digest('hex')}`.slice(0, 28);
+    // the reference's masquerade chain as iptables-legacy would have left it (x_tables, out of nf_tables' reach)
+    inNs(n.node.name, 'iptables-legacy', '-t', 'nat', '-N', chain);
+    await call(n, 'ADD', 'mig-l1', 'ours');
+    const del = await call(n, 'DEL', 'mig-l1', 'ours');
+    expect(del.stderr).toContain('warning: iptables-legacy (x_tables) table ip nat is in use on this host');
+    expect(del.stderr).toContain(chain);
+    expect(inNs(n.node.name, 'iptables-legacy', '-t', 'nat', '-S', chain).trim()).toBe(`-N ${chain}`);
+    // a node without legacy tables: no warning
+    const m = bridgeNet(REF_BIN, {});
+    await call(m, 'ADD', 'mig-l2', 'ours');
+    expect((await call(m, 'DEL', 'mig-l2', 'ours')).stderr).toBe('');
   });
 });

@@ -668,6 +668,19 @@ pub fn parse_chain_name(payload: &[u8]) -> Option<String> {
     Some(super::wire::attr_str(name))
 }
 
+/// The comment of an iptables-nft rule (`-m comment --comment`): an xtables `comment` match
+/// carried as is (nft_compat: NFTA_MATCH_NAME 1, NFTA_MATCH_INFO 3 = struct xt_comment_info).
+pub fn parse_rule_xt_comment(payload: &[u8]) -> Option<String> {
+    use super::wire::{attr_str, find_attr, parse_attrs};
+    let exprs = find_attr(payload.get(super::wire::NFGENMSG_LEN..)?, NFTA_RULE_EXPRESSIONS)?;
+    parse_attrs(exprs)
+        .filter(|(t, e)| *t == NFTA_LIST_ELEM && find_attr(e, NFTA_EXPR_NAME).map(attr_str).as_deref() == Some("match"))
+        .find_map(|(_, e)| {
+            let data = find_attr(e, NFTA_EXPR_DATA)?;
+            (attr_str(find_attr(data, 1)?) == "comment").then(|| attr_str(find_attr(data, 3).unwrap_or_default()))
+        })
+}
+
 /// The chain a rule as read back is in.
 pub fn parse_rule_chain(payload: &[u8]) -> Option<String> {
     let name = super::wire::find_attr(payload.get(super::wire::NFGENMSG_LEN..)?, NFTA_RULE_CHAIN)?;

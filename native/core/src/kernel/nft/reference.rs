@@ -19,6 +19,7 @@
 //! out of nf_tables' reach: they are only reported, for the caller to warn about.
 
 use std::collections::HashSet;
+use std::os::unix::fs::MetadataExt;
 
 use sha2::{Digest, Sha512};
 
@@ -150,7 +151,8 @@ fn parse_rule(payload: &[u8]) -> Option<ForeignRule> {
         chain: objects::parse_rule_chain(payload)?,
         handle: objects::parse_rule(payload)?.handle,
         jump: objects::parse_rule_jump(payload),
-        comment: super::portmap_objects::parse_rule_comment(payload),
+        // nft keeps a comment in the rule's userdata, iptables-nft as an xtables match
+        comment: super::portmap_objects::parse_rule_comment(payload).or_else(|| objects::parse_rule_xt_comment(payload)),
     })
 }
 
@@ -210,9 +212,11 @@ fn purge(sock: &mut NftSocket, t: Table, doomed: &[String], pick: &dyn Fn(&Forei
 }
 
 /// The iptables-legacy nat tables in use in the namespace at `netns` (x_tables lists them in
-/// /proc/net/ip{,6}_tables_names, which shows the reading thread's namespace).
+/// /proc/net/ip{,6}_tables_names, which shows the reading thread's namespace). Read in place when
+/// `netns` is the caller's own (the usual case: the runtime's namespace is the agent's), else on a
+/// thread that enters it.
 fn legacy_nat_tables(netns: Option<&str>) -> Result<Vec<String>, Failure> {
-    crate::kernel::netns::run_in(netns, || {
+    let read = || {
         let mut found = Vec::new();
         for (file, name) in [("ip_tables_names", "ip nat"), ("ip6_tables_names", "ip6 nat")] {
             let names = std::fs::read_to_string(format!("/proc/thread-self/net/{file}")).unwrap_or_default();
@@ -221,7 +225,14 @@ fn legacy_nat_tables(netns: Option<&str>) -> Result<Vec<String>, Failure> {
             }
         }
         Ok(found)
-    })
+    };
+    let identity = |p: &str| std::fs::metadata(p).ok().map(|m| (m.dev(), m.ino()));
+    match netns {
+        Some(p) if identity(p).is_none() || identity(p) != identity("/proc/thread-self/ns/net") => {
+            crate::kernel::netns::run_in(Some(p), read)
+        }
+        _ => read(),
+    }
 }
 
 /// DEL: remove the attachment's reference objects (idempotent: nothing there is success).
