@@ -41,7 +41,7 @@ fn live_removes_only_the_attachments_chain() {
             ..Default::default()
         };
         let done = reference_del(&req).unwrap();
-        assert_eq!(done.removed, [format!("rule ip nat POSTROUTING"), format!("chain ip nat {mine}")]);
+        assert_eq!(done.removed, ["rule ip nat POSTROUTING".to_string(), format!("chain ip nat {mine}")]);
         assert!(done.legacy_tables.is_empty());
         let left: Vec<String> =
             sock.dump("list", &objects::dump_chains(NAT)).unwrap().iter().filter_map(|p| objects::parse_chain_name(p)).collect();
@@ -52,7 +52,7 @@ fn live_removes_only_the_attachments_chain() {
             .iter()
             .filter_map(|p| objects::parse_rule_jump(p))
             .collect();
-        assert_eq!(jumps, [other.clone()]);
+        assert_eq!(jumps, [other.as_str()]);
         assert!(reference_del(&req).unwrap().removed.is_empty(), "a second DEL finds nothing");
     })
     .join();
