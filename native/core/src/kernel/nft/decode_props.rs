@@ -42,6 +42,10 @@ fn parse_all(p: &[u8]) {
     let _ = objects::parse_set_elems(p);
     let _ = po::parse_elems(p);
     let _ = po::parse_rule_comment(p);
+    let _ = objects::parse_rule_xt_comment(p);
+    let _ = objects::parse_rule_chain(p);
+    let _ = objects::parse_chain_name(p);
+    let _ = objects::parse_table(p);
     for (_, v) in wire::parse_attrs(p) {
         let _ = wire::attr_str(v);
         let _ = wire::udata_find(v, 0);
