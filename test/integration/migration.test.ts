@@ -88,6 +88,9 @@ function ourRuntime(n: Net) {
 async function moveAndBack(n: Net, expectObjects: (objs: string[]) => void) {
   const net = n.conf.name as string;
   const [a, b] = ['mig-a1', 'mig-b2'];
+  // another owner's chain and jump in the same table (kube-proxy's, say): never touched
+  inNs(n.node.name, 'iptables-nft', '-t', 'nat', '-N', 'KUBE-POSTROUTING');
+  inNs(n.node.name, 'iptables-nft', '-t', 'nat', '-A', 'POSTROUTING', '-j', 'KUBE-POSTROUTING', '-m', 'comment', '--comment', 'kube');
   await call(n, 'ADD', a, 'ref');
   await call(n, 'ADD', b, 'ref');
   const before = referenceObjects(n.node);
@@ -136,6 +139,9 @@ async function moveAndBack(n: Net, expectObjects: (objs: string[]) => void) {
   await call(n, 'DEL', b, 'ref');
   expect(reserved(n)).toEqual([]);
   expect(referenceObjects(n.node).filter((o) => [a, b, c].some((id) => ownedBy(o, { network: net, containerId: id })))).toEqual([]);
+  expect(referenceObjects(n.node)).toEqual(
+    expect.arrayContaining(['ip nat chain KUBE-POSTROUTING', 'ip nat POSTROUTING -> KUBE-POSTROUTING # ']),
+  );
 }
 
 function bridgeNet(ref: string, extra: Conf, subnet = '10.97.0.0/24'): Net {

@@ -656,13 +656,22 @@ pub fn parse_table(payload: &[u8]) -> Option<(u8, String)> {
 }
 
 /// GETCHAIN dump of one table's chains.
+#[cfg(test)]
 pub fn dump_chains(t: Table) -> Msg {
     let mut a = Attrs::new();
     a.str(NFTA_CHAIN_TABLE, t.name);
     Msg::new(MsgType::GetChain, t.family, super::wire::NLM_F_DUMP, a)
 }
 
+/// GETCHAIN of one chain by name (not a dump): ENOENT when it does not exist.
+pub fn get_chain(t: Table, name: &str) -> Msg {
+    let mut a = Attrs::new();
+    a.str(NFTA_CHAIN_TABLE, t.name).str(NFTA_CHAIN_NAME, name);
+    Msg::new(MsgType::GetChain, t.family, 0, a)
+}
+
 /// The name of a chain as read back (NEWCHAIN payload after nlmsghdr).
+#[cfg(test)]
 pub fn parse_chain_name(payload: &[u8]) -> Option<String> {
     let name = super::wire::find_attr(payload.get(super::wire::NFGENMSG_LEN..)?, NFTA_CHAIN_NAME)?;
     Some(super::wire::attr_str(name))
@@ -692,13 +701,6 @@ pub fn del_chain(t: Table, name: &str) -> Msg {
     let mut a = Attrs::new();
     a.str(NFTA_CHAIN_TABLE, t.name).str(NFTA_CHAIN_NAME, name);
     Msg::new(MsgType::DelChain, t.family, 0, a)
-}
-
-/// GETRULE dump of every rule of one table.
-pub fn dump_table_rules(t: Table) -> Msg {
-    let mut a = Attrs::new();
-    a.str(NFTA_RULE_TABLE, t.name);
-    Msg::new(MsgType::GetRule, t.family, super::wire::NLM_F_DUMP, a)
 }
 
 /// DELRULE of one rule by its handle.

@@ -15,7 +15,9 @@
 //!
 //! Nothing else is touched: a rule goes only when it jumps to one of the attachment's chains or
 //! carries its comment. When none of those tables exists (a node that never ran the reference),
-//! one dump of the namespace's tables is all it costs. The iptables-legacy (x_tables) tables are
+//! one dump of the namespace's tables is all it costs; in a shared table (iptables-nft's `nat`,
+//! which kube-proxy may fill) only the attachment's chains are looked up, and the rules of the few
+//! chains that jump to them read only when one exists. The iptables-legacy (x_tables) tables are
 //! out of nf_tables' reach: they are only reported, for the caller to warn about.
 
 use std::collections::HashSet;
@@ -36,6 +38,8 @@ const MASQ_NFT: Table = Table { family: NFPROTO_INET, name: "cni_plugins_masquer
 const HOSTPORT_V4: Table = Table { family: NFPROTO_IPV4, name: "cni_hostport" };
 const HOSTPORT_V6: Table = Table { family: NFPROTO_IPV6, name: "cni_hostport" };
 const BRIDGE_NAT: Table = Table { family: NFPROTO_BRIDGE, name: "nat" };
+/// The chain of `cni_plugins_masquerade` that holds the per-pod rules.
+const MASQ_CHECKS: &str = "masq_checks";
 /// The chains of `cni_hostport` whose rules carry a container ID as comment.
 const HOSTPORT_CHAINS: [&str; 3] = ["hostports", "hostip_hostports", "masquerading"];
 /// Attempts of one removal: another process may remove or add a rule between the read and the
@@ -156,14 +160,28 @@ fn parse_rule(payload: &[u8]) -> Option<ForeignRule> {
     })
 }
 
-fn rules(sock: &mut NftSocket, t: Table) -> Result<Vec<ForeignRule>, Failure> {
-    let replies = sock.dump_existing("nft list rules", &objects::dump_table_rules(t))?.unwrap_or_default();
-    Ok(replies.iter().filter_map(|p| parse_rule(p)).collect())
+/// The rules of the `entries` chains of a table (a chain that does not exist has none).
+fn rules(sock: &mut NftSocket, t: Table, entries: &[&str]) -> Result<Vec<ForeignRule>, Failure> {
+    let mut out = Vec::new();
+    for chain in entries {
+        let replies = sock.dump_existing("nft list rules", &objects::dump_rules(t, chain))?.unwrap_or_default();
+        out.extend(replies.iter().filter_map(|p| parse_rule(p)));
+    }
+    Ok(out)
 }
 
-fn chains(sock: &mut NftSocket, t: Table) -> Result<Vec<String>, Failure> {
-    let replies = sock.dump_existing("nft list chains", &objects::dump_chains(t))?.unwrap_or_default();
-    Ok(replies.iter().filter_map(|p| objects::parse_chain_name(p)).collect())
+/// Which of `names` are chains of the table: one GETCHAIN each, never a dump of a table that
+/// may hold thousands (kube-proxy's `ip nat`).
+fn existing<'a>(sock: &mut NftSocket, t: Table, names: &'a [String]) -> Result<Vec<&'a String>, Failure> {
+    let mut out = Vec::new();
+    for name in names {
+        match sock.request("nft get chain", &objects::get_chain(t, name)) {
+            Ok(_) => out.push(name),
+            Err(e) if e.errno == libc::ENOENT => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
 }
 
 fn describe(t: Table) -> String {
@@ -177,19 +195,30 @@ fn describe(t: Table) -> String {
     format!("{family} {}", t.name)
 }
 
-/// In one table: the rules `pick` chooses (those inside a doomed chain go with it) and the
-/// `doomed` chains that exist, in that order — a chain may go once nothing jumps to it, and
-/// deleting a chain deletes its rules (and so their jumps to a later doomed chain).
-fn purge(sock: &mut NftSocket, t: Table, doomed: &[String], pick: &dyn Fn(&ForeignRule) -> bool) -> Result<Vec<String>, Failure> {
+/// Where one table's reference objects are: the table, and the chains whose rules may jump to
+/// an attachment's chains or carry its comment.
+#[derive(Clone, Copy)]
+struct Scope<'a> {
+    table: Table<'a>,
+    entries: &'a [&'a str],
+}
+
+/// iptables-nft's nat tables: the reference jumps to its chains from these.
+const NAT_ENTRIES: [&str; 3] = ["POSTROUTING", "CNI-HOSTPORT-DNAT", "CNI-HOSTPORT-SNAT"];
+
+/// In one table: the rules of its entry chains that `pick` chooses, and the `doomed` chains that
+/// exist, in that order — a chain may go once nothing jumps to it, and deleting a chain deletes
+/// its rules (and so their jumps to a later doomed chain). With doomed chains of which none exists
+/// nothing is read further: no rule can jump to a chain that does not exist.
+fn purge(sock: &mut NftSocket, s: Scope, doomed: &[String], pick: &dyn Fn(&ForeignRule) -> bool) -> Result<Vec<String>, Failure> {
+    let t = s.table;
     let op = format!("remove the reference's objects from {}", describe(t));
     for attempt in 1..=TRIES {
-        let present: Vec<&String> = if doomed.is_empty() {
-            vec![]
-        } else {
-            let have = chains(sock, t)?;
-            doomed.iter().filter(|c| have.contains(c)).collect()
-        };
-        let picked: Vec<ForeignRule> = rules(sock, t)?.into_iter().filter(|r| !doomed.contains(&r.chain)).filter(|r| pick(r)).collect();
+        let present = existing(sock, t, doomed)?;
+        if !doomed.is_empty() && present.is_empty() {
+            return Ok(vec![]);
+        }
+        let picked: Vec<ForeignRule> = rules(sock, t, s.entries)?.into_iter().filter(|r| pick(r)).collect();
         if present.is_empty() && picked.is_empty() {
             return Ok(vec![]);
         }
@@ -256,24 +285,23 @@ pub fn reference_del(req: &ReferenceDelRequest) -> Result<ReferenceCleanup, Fail
     let exists = |t: Table| have.contains(&(t.family, t.name.to_string()));
     for t in [NAT_V4, NAT_V6].into_iter().filter(|t| !nat_chains.is_empty() && exists(*t)) {
         let jumps = |r: &ForeignRule| r.jump.as_ref().is_some_and(|j| nat_chains.contains(j));
-        out.removed.extend(purge(&mut sock, t, &nat_chains, &jumps)?);
+        out.removed.extend(purge(&mut sock, Scope { table: t, entries: &NAT_ENTRIES }, &nat_chains, &jumps)?);
     }
     if req.masquerade && exists(MASQ_NFT) {
         let prefix = masq_comment_prefix(&req.network, &req.ifname, &req.container_id);
         let mine = |r: &ForeignRule| r.comment.as_ref().is_some_and(|c| c.starts_with(&prefix));
-        out.removed.extend(purge(&mut sock, MASQ_NFT, &[], &mine)?);
+        out.removed.extend(purge(&mut sock, Scope { table: MASQ_NFT, entries: &[MASQ_CHECKS] }, &[], &mine)?);
     }
     if req.portmap {
         for t in [HOSTPORT_V4, HOSTPORT_V6].into_iter().filter(|t| exists(*t)) {
-            let mine =
-                |r: &ForeignRule| HOSTPORT_CHAINS.contains(&r.chain.as_str()) && r.comment.as_deref() == Some(req.container_id.as_str());
-            out.removed.extend(purge(&mut sock, t, &[], &mine)?);
+            let mine = |r: &ForeignRule| r.comment.as_deref() == Some(req.container_id.as_str());
+            out.removed.extend(purge(&mut sock, Scope { table: t, entries: &HOSTPORT_CHAINS }, &[], &mine)?);
         }
     }
     if req.spoof_check && exists(BRIDGE_NAT) {
         let doomed = spoof_chains(&req.container_id, &req.ifname);
         let jumps = |r: &ForeignRule| r.jump.as_ref().is_some_and(|j| doomed.contains(j));
-        out.removed.extend(purge(&mut sock, BRIDGE_NAT, &doomed, &jumps)?);
+        out.removed.extend(purge(&mut sock, Scope { table: BRIDGE_NAT, entries: &["PREROUTING"] }, &doomed, &jumps)?);
     }
     Ok(out)
 }
@@ -325,7 +353,7 @@ pub fn reference_gc(req: &ReferenceGcRequest) -> Result<ReferenceCleanup, Failur
     let exists = |t: Table| have.contains(&(t.family, t.name.to_string()));
     if req.masquerade || req.portmap {
         for t in [NAT_V4, NAT_V6].into_iter().filter(|t| exists(*t)) {
-            let stale: HashSet<String> = rules(&mut sock, t)?
+            let stale: HashSet<String> = rules(&mut sock, t, &NAT_ENTRIES)?
                 .iter()
                 .filter_map(|r| comment_container(r.comment.as_deref()?, &req.network))
                 .filter(|cid| !valid_cid(cid))
@@ -342,7 +370,7 @@ pub fn reference_gc(req: &ReferenceGcRequest) -> Result<ReferenceCleanup, Failur
             }
             if !doomed.is_empty() {
                 let jumps = |r: &ForeignRule| r.jump.as_ref().is_some_and(|j| doomed.contains(j));
-                out.removed.extend(purge(&mut sock, t, &doomed, &jumps)?);
+                out.removed.extend(purge(&mut sock, Scope { table: t, entries: &NAT_ENTRIES }, &doomed, &jumps)?);
             }
         }
         out.legacy_tables = legacy_nat_tables(req.host_netns.as_deref())?;
@@ -352,7 +380,7 @@ pub fn reference_gc(req: &ReferenceGcRequest) -> Result<ReferenceCleanup, Failur
         let kept: Vec<String> = req.valid.iter().map(|a| masq_comment_prefix(&req.network, &a.ifname, &a.container_id)).collect();
         let stale =
             |r: &ForeignRule| r.comment.as_ref().is_some_and(|c| c.starts_with(&net) && !kept.iter().any(|k| c.starts_with(k.as_str())));
-        out.removed.extend(purge(&mut sock, MASQ_NFT, &[], &stale)?);
+        out.removed.extend(purge(&mut sock, Scope { table: MASQ_NFT, entries: &[MASQ_CHECKS] }, &[], &stale)?);
     }
     Ok(out)
 }
