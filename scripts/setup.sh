@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(iproute2 nftables iputils-ping containernetworking-plugins strace netcat-openbsd python3 dnsmasq-base)
+# iptables: Debian's reference plugins exec it (masquerade, portmap) in the interop and migration tests
+APT_PACKAGES=(iproute2 nftables iptables iputils-ping containernetworking-plugins strace netcat-openbsd python3 dnsmasq-base)
 CNITOOL_VERSION=v1.3.0
 
 missing=()
@@ -45,21 +46,22 @@ echo "setup: building native addon and TypeScript"
 npm run --silent build
 node scripts/make-bin-dir.mjs
 
-# Benchmark prerequisites (make bench only): iptables for the Debian reference's masquerade, the
-# newest reference plugins (nftables masquerade), the kernel-floor helper, the harness.
+# The newest reference plugins, built from the Go module proxy: the benchmark's second baseline
+# (nftables masquerade) and the migration tests' partner (test/integration/migration.test.ts).
+REF_PLUGINS_VERSION=${REF_PLUGINS_VERSION:-v1.10.0}
+if [ ! -x .cache/bin/ref/bridge ] || [ ! -x .cache/bin/ref/portmap ] || [ "$(cat .cache/bin/ref/VERSION 2>/dev/null)" != "$REF_PLUGINS_VERSION" ]; then
+  command -v go >/dev/null || { echo "setup: go is required for the reference plugins" >&2; exit 1; }
+  echo "setup: building reference plugins $REF_PLUGINS_VERSION"
+  GOBIN="$PWD/.cache/bin/ref" go install \
+    "github.com/containernetworking/plugins/plugins/main/bridge@$REF_PLUGINS_VERSION" \
+    "github.com/containernetworking/plugins/plugins/ipam/host-local@$REF_PLUGINS_VERSION" \
+    "github.com/containernetworking/plugins/plugins/main/ptp@$REF_PLUGINS_VERSION" \
+    "github.com/containernetworking/plugins/plugins/meta/portmap@$REF_PLUGINS_VERSION"
+  echo "$REF_PLUGINS_VERSION" > .cache/bin/ref/VERSION
+fi
+
+# Benchmark prerequisites (make bench only): the kernel-floor helper and the harness.
 if [ "${FASTCNI_BENCH:-0}" = 1 ]; then
-  dpkg-query -W -f='${Status}' iptables 2>/dev/null | grep -q 'install ok installed' || {
-    echo "setup: installing iptables (benchmark)"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iptables >/dev/null
-  }
-  REF_PLUGINS_VERSION=${REF_PLUGINS_VERSION:-v1.10.0}
-  if [ ! -x .cache/bin/ref/bridge ] || [ "$(cat .cache/bin/ref/VERSION 2>/dev/null)" != "$REF_PLUGINS_VERSION" ]; then
-    echo "setup: building reference plugins $REF_PLUGINS_VERSION (benchmark)"
-    GOBIN="$PWD/.cache/bin/ref" go install \
-      "github.com/containernetworking/plugins/plugins/main/bridge@$REF_PLUGINS_VERSION" \
-      "github.com/containernetworking/plugins/plugins/ipam/host-local@$REF_PLUGINS_VERSION"
-    echo "$REF_PLUGINS_VERSION" > .cache/bin/ref/VERSION
-  fi
   echo "setup: building the benchmark (floor helper and harness)"
   CARGO_TARGET_DIR="$PWD/.cache/floor-target" cargo build --release --quiet --manifest-path benchmarks/floor/Cargo.toml
   npx tsc -p benchmarks/tsconfig.json

@@ -35,6 +35,10 @@ export type {
   PodInspectRequest,
   PodIface,
   PodInspectResult,
+  ReferenceCleanup,
+  ReferenceDelRequest,
+  ReferenceGcRequest,
+  ReferencePrepareRequest,
   Route as NativeRoute,
   SpoofCheckAddRequest,
   SpoofCheckDelRequest,
@@ -188,6 +192,18 @@ export async function masqGc(req: Addon.NftGcRequest): Promise<void> {
 /** List masquerade elements (all networks, or one). */
 export async function masqList(hostNetns?: string, network?: string): Promise<Addon.MasqEntry[]> {
   return call('masqList', () => addon().masqList(hostNetns ?? null, network ?? null));
+}
+/** Remove the reference plugins' nf_tables objects of one attachment (found by their names and comments); idempotent. */
+export async function referenceDel(req: Addon.ReferenceDelRequest): Promise<Addon.ReferenceCleanup> {
+  return call('referenceDel', () => addon().referenceDel(req));
+}
+/** GC of one network's reference masquerade and iptables portmap objects: those of containers not in `valid`. */
+export async function referenceGc(req: Addon.ReferenceGcRequest): Promise<Addon.ReferenceCleanup> {
+  return call('referenceGc', () => addon().referenceGc(req));
+}
+/** Hand a masqueraded pod of ours back to the reference: the empty chain its iptables teardown needs; the chains made. */
+export async function referencePrepare(req: Addon.ReferencePrepareRequest): Promise<string[]> {
+  return call('referencePrepare', () => addon().referencePrepare(req));
 }
 /** Allow only `mac` as source MAC from the pod's host port (bridge macspoofchk; one batch of two set elements). */
 export async function spoofCheckAdd(req: Addon.SpoofCheckAddRequest): Promise<void> {

@@ -438,6 +438,37 @@ export declare function ptpVeth(req: PtpVethRequest): Promise<PtpLinksOutcome>
  */
 export declare function ptpWire(req: PtpWireRequest): Promise<PtpLinksOutcome>
 
+/**
+ * Remove the reference plugins' nf_tables objects of one attachment (masquerade chain and rules,
+ * portmap chains and rules, spoof-check chains), found by the names and comments the reference
+ * gives them; idempotent. Resolves to what went and the iptables-legacy tables it cannot reach.
+ */
+export declare function referenceDel(req: ReferenceDelRequest): Promise<ReferenceOutcome>
+
+/**
+ * GC of one network's reference masquerade and iptables portmap objects: those of containers
+ * not in `valid` go.
+ */
+export declare function referenceGc(req: ReferenceGcRequest): Promise<ReferenceOutcome>
+
+/** Outcome of referenceDel and referenceGc. */
+export interface ReferenceOutcome {
+  error?: Failure
+  value?: ReferenceCleanup
+}
+
+/**
+ * Hand a masqueraded pod of ours back to the reference plugins: the empty masquerade chain their
+ * iptables teardown needs to find (`fastcni handback`). Idempotent.
+ */
+export declare function referencePrepare(req: ReferencePrepareRequest): Promise<ReferencePrepareOutcome>
+
+/** Outcome of referencePrepare: the chains made. */
+export interface ReferencePrepareOutcome {
+  error?: Failure
+  value?: Array<string>
+}
+
 /** Unicast routes of the main table, optionally only those through one link (by name). */
 export declare function routeList(netns?: string | undefined | null, name?: string | undefined | null): Promise<RoutesOutcome>
 
@@ -1247,6 +1278,52 @@ export declare enum ReadEnd {
   Timeout = 'timeout',
   /** reading failed */
   Error = 'error',
+}
+
+/** What a removal did, and what it could not reach. */
+export interface ReferenceCleanup {
+  /** the objects removed, e.g. `chain ip nat CNI-…`, `rule ip nat POSTROUTING` */
+  removed: Array<string>
+  /** iptables-legacy (x_tables) nat tables in use in the host namespace (`ip nat`, `ip6 nat`) */
+  legacyTables: Array<string>
+  /** the reference's chains of the attachment that such a table may still hold */
+  legacyChains: Array<string>
+}
+
+/** One attachment, and which of the reference's objects its plugin may have made. */
+export interface ReferenceDelRequest {
+  /** namespace that plays the host (a path); undefined = the caller's own */
+  hostNetns?: string
+  network: string
+  containerId: string
+  ifname: string
+  /** bridge or ptp with ipMasq */
+  masquerade: boolean
+  /** portmap */
+  portmap: boolean
+  /** bridge with macspoofchk */
+  spoofCheck: boolean
+}
+
+/**
+ * GC of the reference's network-keyed objects (masquerade, iptables portmap) of one network:
+ * those of containers not among `valid` go.
+ */
+export interface ReferenceGcRequest {
+  hostNetns?: string
+  network: string
+  valid: Array<GcAttachment>
+  masquerade: boolean
+  portmap: boolean
+}
+
+/** A pod of ours handed back to the reference plugins: the families of its addresses. */
+export interface ReferencePrepareRequest {
+  hostNetns?: string
+  network: string
+  containerId: string
+  ipv4: boolean
+  ipv6: boolean
 }
 
 /** A route as the native side applies or reports it; gw absent means on-link. */

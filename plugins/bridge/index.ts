@@ -13,6 +13,7 @@ import { bridgeConfigSchema, containerMac, trunkVlans, type BridgeConfig } from 
 import { planL3 } from './plan.js';
 import { chooseDns } from '../../src/ipam/iface-plan.js';
 import { checkAttachment } from './check.js';
+import { delReferenceObjects, gcReferenceObjects } from '../../src/migration/reference.js';
 
 /**
  * IPAM types that release without the pod's link: their DEL overlaps the link's deletion (see del).
@@ -174,6 +175,9 @@ async function del(conf: BridgeConfig, ctx: PluginContext): Promise<void> {
     const known = addresses.length ? addresses : prevAddresses(ctx);
     await native.masqDel(masqRequest(conf, ctx, known));
   }
+  // A pod the reference plugin set up (a node moving to fastcni): its chains and rules go too.
+  if (masquerade || conf.macspoofchk)
+    await delReferenceObjects(conf.name, ctx, { masquerade: Boolean(masquerade), spoofCheck: conf.macspoofchk });
 }
 
 async function check(conf: BridgeConfig, ctx: PluginContext): Promise<void> {
@@ -199,6 +203,7 @@ async function gc(conf: BridgeConfig, ctx: PluginContext): Promise<void> {
   for (const [wanted, sweep] of [
     [conf.ipMasq, native.masqGc],
     [conf.macspoofchk, native.spoofCheckGc],
+    [conf.ipMasq, () => gcReferenceObjects(conf.name, ctx, { masquerade: true })],
   ] as const) {
     if (!wanted) continue;
     try {

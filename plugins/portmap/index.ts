@@ -9,6 +9,7 @@ import type { Result } from '../../src/spec/result.js';
 import { CniError, ErrorCode, NativeError } from '../../src/spec/errors.js';
 import * as native from '../../src/native.js';
 import { checkBackend, portmapConfigSchema, type PortmapConfig } from './config.js';
+import { delReferenceObjects, gcReferenceObjects } from '../../src/migration/reference.js';
 import { addRequest, containerIps, type Owner } from './plan.js';
 
 function owner(conf: PortmapConfig, ctx: PluginContext): Owner {
@@ -53,6 +54,8 @@ async function add(conf: PortmapConfig, ctx: PluginContext): Promise<Result> {
 async function del(conf: PortmapConfig, ctx: PluginContext): Promise<void> {
   checkBackend(conf);
   await native.portmapDel(addRequest(conf, owner(conf, ctx), ctx.prevResult ? containerIps(ctx.prevResult, ctx.ifname) : []));
+  // A pod the reference plugin set up (a node moving to fastcni): its DNAT chains and rules go too.
+  await delReferenceObjects(conf.name, ctx, { portmap: true });
 }
 
 async function check(conf: PortmapConfig, ctx: PluginContext): Promise<void> {
@@ -71,6 +74,7 @@ async function gc(conf: PortmapConfig, ctx: PluginContext): Promise<void> {
     network: conf.name,
     valid: (ctx.validAttachments ?? []).map((a) => ({ containerId: a.containerID, ifname: a.ifname })),
   });
+  await gcReferenceObjects(conf.name, ctx, { portmap: true });
 }
 
 export const portmap = definePlugin({

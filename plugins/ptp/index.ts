@@ -11,6 +11,7 @@ import type { Result } from '../../src/spec/result.js';
 import { CniError, ErrorCode, NativeError } from '../../src/spec/errors.js';
 import * as native from '../../src/native.js';
 import { chooseDns, planIface } from '../../src/ipam/iface-plan.js';
+import { delReferenceObjects, gcReferenceObjects } from '../../src/migration/reference.js';
 import { gcViaIpam, ipamAdd, ipamCheck, ipamDel, statusViaIpam } from '../../src/ipam/delegate.js';
 import { ptpConfigSchema, type PtpConfig } from './config.js';
 import { CONTAINER_IFACE_INDEX, gatewayHops } from './plan.js';
@@ -88,6 +89,8 @@ async function del(conf: PtpConfig, ctx: PluginContext): Promise<void> {
     // attachment's elements are found by their comment.
     await native.masqDel({ hostNetns: ctx.hostNetns, ...masquerade, ifname: ctx.ifname, addresses: [] });
   }
+  // A pod the reference plugin set up (a node moving to fastcni): its masquerade chain and rules go too.
+  if (masquerade) await delReferenceObjects(conf.name, ctx, { masquerade: true });
 }
 
 async function check(conf: PtpConfig, ctx: PluginContext): Promise<void> {
@@ -107,6 +110,7 @@ async function gc(conf: PtpConfig, ctx: PluginContext): Promise<void> {
     const valid = (ctx.validAttachments ?? []).map((a) => ({ containerId: a.containerID, ifname: a.ifname }));
     try {
       await native.masqGc({ hostNetns: ctx.hostNetns, network: conf.name, valid });
+      await gcReferenceObjects(conf.name, ctx, { masquerade: true });
     } catch (e) {
       errors.push(e instanceof Error ? e.message : String(e));
     }

@@ -21,6 +21,7 @@ import type {
 import { CniError, ErrorCode, toCniError } from '../spec/errors.js';
 import { ALL_VERSIONS } from '../spec/versions.js';
 import { validateNetworkName } from '../spec/validate-names.js';
+import { handBack, type HandedBack } from '../migration/reference.js';
 import {
   parseValidAttachments,
   runtimeConf,
@@ -291,6 +292,20 @@ export async function listCommand(opts: GlobalOptions = {}, ctx: CommandContext 
       addresses: resultAddresses(a.result),
     })),
   };
+}
+
+/**
+ * Switch the node back to the reference plugins: what their DEL of our masqueraded pods needs
+ * (src/migration/reference.ts), for every cached attachment of the config directory's networks.
+ */
+export async function handbackCommand(opts: GlobalOptions = {}, ctx: CommandContext = {}): Promise<HandedBack[]> {
+  const runtime = await prepare(opts, ctx).runtime();
+  const { networks } = await runtime.listNetworks();
+  const cached = await runtime.getCachedAttachments();
+  return handBack(
+    networks,
+    cached.map((a) => ({ network: a.networkName, containerId: a.containerId, ifname: a.ifname, addresses: resultAddresses(a.result) })),
+  );
 }
 
 function packageVersion(): string {

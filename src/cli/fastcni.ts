@@ -11,6 +11,7 @@ import {
   delCommand,
   gcCommand,
   listCommand,
+  handbackCommand,
   netnsAddCommand,
   netnsDelCommand,
   netnsListCommand,
@@ -166,6 +167,24 @@ program
       const out = await listCommand(o);
       if (o.json) json(out);
       else print(listText(out));
+    }),
+  );
+
+program
+  .command('handback')
+  .description(
+    "switch the node back to the reference plugins: prepare every cached pod of a masquerading bridge or ptp network for the reference's DEL",
+  )
+  .action(
+    action(async (_o: Opts, cmd: Command) => {
+      const o = cmd.optsWithGlobals<Opts>();
+      const out = await handbackCommand(o);
+      if (o.json) json(out);
+      else
+        print(
+          out.map((h) => `${h.network} ${h.containerId}/${h.ifname}: ${h.chains.join(', ') || 'no address'}`).join('\n') ||
+            'no masqueraded pod cached',
+        );
     }),
   );
 

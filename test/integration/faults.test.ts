@@ -256,6 +256,8 @@ describe.skipIf(!haveCnitool)('a SIGKILL at every fault point of ADD and DEL', (
         'portmapCheck',
         'portmapGc',
         'portmapList',
+        'referenceGc',
+        'referencePrepare',
         'routeList',
         'sbrInspect',
         'spoofCheckGc',

@@ -27,6 +27,8 @@ const RANKS: ReadonlyArray<[unit: RegExp, rank: number]> = [
   [/^src\/sublink\//, 4.5],
   // the dhcp daemon and its wire protocol, shared by the dhcp plugin and the CLI
   [/^src\/dhcp\//, 4],
+  // the reference plugins' objects of a pod, removed by bridge, ptp and portmap, and handed back by the CLI
+  [/^src\/migration\//, 4],
   [/^plugins\/[^/]+\//, 5],
   // the registry of our plugins, handed down by the entry points as a PluginLoader
   [/^src\/plugins\.ts$/, 6],

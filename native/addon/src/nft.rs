@@ -3,7 +3,10 @@
 //! typed error.
 
 use fastcni_core::kernel as fc;
-use fastcni_core::kernel::{MasqEntry, MasqRequest, NftGcRequest, SpoofCheckAddRequest, SpoofCheckDelRequest, SpoofCheckEntry};
+use fastcni_core::kernel::{
+    MasqEntry, MasqRequest, NftGcRequest, ReferenceCleanup, ReferenceDelRequest, ReferenceGcRequest, ReferencePrepareRequest,
+    SpoofCheckAddRequest, SpoofCheckDelRequest, SpoofCheckEntry,
+};
 use napi::bindgen_prelude::AsyncTask;
 use napi_derive::napi;
 
@@ -11,6 +14,7 @@ use crate::outcome::BoolOutcome;
 
 outcome!("Outcome of masqList.", MasqListOutcome, Vec<MasqEntry>);
 outcome!("Outcome of spoofCheckList.", SpoofCheckListOutcome, Vec<SpoofCheckEntry>);
+outcome!("Outcome of referenceDel and referenceGc.", ReferenceOutcome, ReferenceCleanup);
 
 /// (hostNetns, network) of a list call.
 type ListScope = (Option<String>, Option<String>);
@@ -22,6 +26,12 @@ pool_task!(MasqListTask, ListScope, MasqListOutcome, |s| MasqListOutcome::of(fc:
 pool_task!(SpoofAddTask, SpoofCheckAddRequest, BoolOutcome, |r| BoolOutcome::from_result(fc::spoof_add(r), |()| true));
 pool_task!(SpoofDelTask, SpoofCheckDelRequest, BoolOutcome, |r| BoolOutcome::from_result(fc::spoof_del(r), |()| true));
 pool_task!(SpoofGcTask, NftGcRequest, BoolOutcome, |r| BoolOutcome::from_result(fc::spoof_gc(r), |()| true));
+pool_task!(ReferenceDelTask, ReferenceDelRequest, ReferenceOutcome, |r| ReferenceOutcome::of(fc::reference_del(r)));
+pool_task!(ReferenceGcTask, ReferenceGcRequest, ReferenceOutcome, |r| ReferenceOutcome::of(fc::reference_gc(r)));
+outcome!("Outcome of referencePrepare: the chains made.", ReferencePrepareOutcome, Vec<String>);
+pool_task!(ReferencePrepareTask, ReferencePrepareRequest, ReferencePrepareOutcome, |r| ReferencePrepareOutcome::of(fc::reference_prepare(
+    r
+)));
 pool_task!(SpoofListTask, ListScope, SpoofCheckListOutcome, |s| SpoofCheckListOutcome::of(fc::spoof_list(s.0.as_deref(), s.1.as_deref())));
 
 /// Add the pod's addresses to our nf_tables masquerade sets (table `inet fastcni`), creating the
@@ -81,4 +91,26 @@ pub fn spoof_check_gc(req: NftGcRequest) -> AsyncTask<SpoofGcTask> {
 #[napi]
 pub fn spoof_check_list(host_netns: Option<String>, network: Option<String>) -> AsyncTask<SpoofListTask> {
     AsyncTask::new(SpoofListTask((host_netns, network)))
+}
+
+/// Remove the reference plugins' nf_tables objects of one attachment (masquerade chain and rules,
+/// portmap chains and rules, spoof-check chains), found by the names and comments the reference
+/// gives them; idempotent. Resolves to what went and the iptables-legacy tables it cannot reach.
+#[napi]
+pub fn reference_del(req: ReferenceDelRequest) -> AsyncTask<ReferenceDelTask> {
+    AsyncTask::new(ReferenceDelTask(req))
+}
+
+/// GC of one network's reference masquerade and iptables portmap objects: those of containers
+/// not in `valid` go.
+#[napi]
+pub fn reference_gc(req: ReferenceGcRequest) -> AsyncTask<ReferenceGcTask> {
+    AsyncTask::new(ReferenceGcTask(req))
+}
+
+/// Hand a masqueraded pod of ours back to the reference plugins: the empty masquerade chain their
+/// iptables teardown needs to find (`fastcni handback`). Idempotent.
+#[napi]
+pub fn reference_prepare(req: ReferencePrepareRequest) -> AsyncTask<ReferencePrepareTask> {
+    AsyncTask::new(ReferencePrepareTask(req))
 }

@@ -48,6 +48,9 @@ pub use nft::{
     SpoofCheckAddRequest, SpoofCheckDelRequest, SpoofCheckEntry,
 };
 pub use nft::{portmap_check, portmap_gc, portmap_list, portmap_unmap, PortMapping, PortmapEntry, PortmapRequest};
+pub use nft::{
+    reference_del, reference_gc, reference_prepare, ReferenceCleanup, ReferenceDelRequest, ReferenceGcRequest, ReferencePrepareRequest,
+};
 pub use portmap::{portmap_add, PortmapAddResult};
 pub use ptp::{ptp_veth_here, ptp_wire_here, PtpAddress, PtpLinks, PtpVethRequest, PtpWireRequest};
 pub use resident::Resident;

@@ -1,6 +1,6 @@
 //! The nf_tables decoders on any bytes (see kernel/decode_any.rs): wire.rs's message and attribute
-//! splitters and objects.rs's and portmap_objects.rs's parsers of sets, rules, elements and the
-//! generation.
+//! splitters and objects.rs's and portmap_objects.rs's parsers of tables, chains, sets, rules (with
+//! their jumps and comments), elements and the generation.
 
 use super::objects;
 use super::portmap_objects as po;
@@ -15,6 +15,10 @@ pub fn nf_tables_payload(p: &[u8]) {
     let _ = objects::parse_set_elems(p);
     let _ = po::parse_elems(p);
     let _ = po::parse_rule_comment(p);
+    let _ = objects::parse_rule_xt_comment(p);
+    let _ = objects::parse_rule_chain(p);
+    let _ = objects::parse_chain_name(p);
+    let _ = objects::parse_table(p);
     for (_, v) in wire::parse_attrs(p) {
         let _ = wire::attr_str(v);
         let _ = wire::udata_find(v, 0);

@@ -643,6 +643,66 @@ pub fn dump_rules(t: Table, chain: &str) -> Msg {
     Msg::new(MsgType::GetRule, t.family, super::wire::NLM_F_DUMP, a)
 }
 
+/// GETTABLE dump of every table of every family (AF_UNSPEC).
+pub fn dump_tables() -> Msg {
+    Msg::new(MsgType::GetTable, 0, super::wire::NLM_F_DUMP, Attrs::new())
+}
+
+/// A table as read back (NEWTABLE payload after nlmsghdr): its family and name.
+pub fn parse_table(payload: &[u8]) -> Option<(u8, String)> {
+    let family = *payload.first()?;
+    let name = super::wire::find_attr(payload.get(super::wire::NFGENMSG_LEN..)?, NFTA_TABLE_NAME)?;
+    Some((family, super::wire::attr_str(name)))
+}
+
+/// GETCHAIN dump of one table's chains.
+#[cfg(test)]
+pub fn dump_chains(t: Table) -> Msg {
+    let mut a = Attrs::new();
+    a.str(NFTA_CHAIN_TABLE, t.name);
+    Msg::new(MsgType::GetChain, t.family, super::wire::NLM_F_DUMP, a)
+}
+
+/// GETCHAIN of one chain by name (not a dump): ENOENT when it does not exist.
+pub fn get_chain(t: Table, name: &str) -> Msg {
+    let mut a = Attrs::new();
+    a.str(NFTA_CHAIN_TABLE, t.name).str(NFTA_CHAIN_NAME, name);
+    Msg::new(MsgType::GetChain, t.family, 0, a)
+}
+
+/// The name of a chain as read back (NEWCHAIN payload after nlmsghdr).
+#[cfg(test)]
+pub fn parse_chain_name(payload: &[u8]) -> Option<String> {
+    let name = super::wire::find_attr(payload.get(super::wire::NFGENMSG_LEN..)?, NFTA_CHAIN_NAME)?;
+    Some(super::wire::attr_str(name))
+}
+
+/// The comment of an iptables-nft rule (`-m comment --comment`): an xtables `comment` match
+/// carried as is (nft_compat: NFTA_MATCH_NAME 1, NFTA_MATCH_INFO 3 = struct xt_comment_info).
+pub fn parse_rule_xt_comment(payload: &[u8]) -> Option<String> {
+    use super::wire::{attr_str, find_attr, parse_attrs};
+    let exprs = find_attr(payload.get(super::wire::NFGENMSG_LEN..)?, NFTA_RULE_EXPRESSIONS)?;
+    parse_attrs(exprs)
+        .filter(|(t, e)| *t == NFTA_LIST_ELEM && find_attr(e, NFTA_EXPR_NAME).map(attr_str).as_deref() == Some("match"))
+        .find_map(|(_, e)| {
+            let data = find_attr(e, NFTA_EXPR_DATA)?;
+            (attr_str(find_attr(data, 1)?) == "comment").then(|| attr_str(find_attr(data, 3).unwrap_or_default()))
+        })
+}
+
+/// The chain a rule as read back is in.
+pub fn parse_rule_chain(payload: &[u8]) -> Option<String> {
+    let name = super::wire::find_attr(payload.get(super::wire::NFGENMSG_LEN..)?, NFTA_RULE_CHAIN)?;
+    Some(super::wire::attr_str(name))
+}
+
+/// DELCHAIN of one chain by name (its rules go with it; refused while a rule jumps to it).
+pub fn del_chain(t: Table, name: &str) -> Msg {
+    let mut a = Attrs::new();
+    a.str(NFTA_CHAIN_TABLE, t.name).str(NFTA_CHAIN_NAME, name);
+    Msg::new(MsgType::DelChain, t.family, 0, a)
+}
+
 /// DELRULE of one rule by its handle.
 pub fn del_rule(t: Table, chain: &str, handle: u64) -> Msg {
     let mut a = Attrs::new();

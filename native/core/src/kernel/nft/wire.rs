@@ -28,7 +28,10 @@ pub const NFGENMSG_LEN: usize = 4;
 #[repr(u16)]
 pub enum MsgType {
     NewTable = 0,
+    GetTable = 1,
     NewChain = 3,
+    GetChain = 4,
+    DelChain = 5,
     NewRule = 6,
     GetRule = 7,
     DelRule = 8,
