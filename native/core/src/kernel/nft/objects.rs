@@ -671,7 +671,7 @@ pub fn get_chain(t: Table, name: &str) -> Msg {
 }
 
 /// The name of a chain as read back (NEWCHAIN payload after nlmsghdr).
-#[cfg(test)]
+#[cfg(any(test, feature = "fuzzing"))]
 pub fn parse_chain_name(payload: &[u8]) -> Option<String> {
     let name = super::wire::find_attr(payload.get(super::wire::NFGENMSG_LEN..)?, NFTA_CHAIN_NAME)?;
     Some(super::wire::attr_str(name))
