@@ -251,6 +251,9 @@ describe.skipIf(!haveCnitool)('a SIGKILL at every fault point of ADD and DEL', (
       'native.spoofCheckAdd',
       'native.sysctlSet',
       'native.lockAcquire',
+      // host-device's recovery on its own: a GC finding a killed move's pin, or a DEL without the
+      // pod's namespace (the DELs here recover inside hostDeviceDel)
+      'native.hostDeviceRecover',
       ...[
         'addrList',
         'bandwidthInspect',
