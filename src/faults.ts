@@ -32,6 +32,7 @@ export const NATIVE_CALLS = [
   'firewallInspect',
   'hostDeviceAdd',
   'hostDeviceDel',
+  'hostDeviceRecover',
   'linkDel',
   'linkList',
   'lockAcquire',

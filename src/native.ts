@@ -485,6 +485,7 @@ export type {
   HostDeviceAddResult,
   HostDeviceDelRequest,
   HostDeviceDelResult,
+  HostDeviceRecoverResult,
   HostDeviceSelector,
 } from '../native/addon/index.js';
 
@@ -495,6 +496,10 @@ export async function hostDeviceAdd(req: Addon.HostDeviceAddRequest): Promise<Ad
 /** Move the pod's `ifname` back to the node under its ifalias; NativeError kind netnsGone when the pod is gone. */
 export async function hostDeviceDel(req: Addon.HostDeviceDelRequest): Promise<Addon.HostDeviceDelResult> {
   return call('hostDeviceDel', () => addon().hostDeviceDel(req));
+}
+/** Move every device a killed move left in the temporary namespace pinned at `pin` back to the node, then unpin it. */
+export async function hostDeviceRecover(req: Addon.HostDeviceRecoverRequest): Promise<Addon.HostDeviceRecoverResult> {
+  return call('hostDeviceRecover', () => addon().hostDeviceRecover(req));
 }
 
 // The dhcp daemon: one call per DHCP exchange, in the pod namespace on a thread of its own

@@ -238,6 +238,18 @@ export interface HostDeviceDelOutcome {
   value?: HostDeviceDelResult
 }
 
+/**
+ * After a process was killed mid-move: every link of the temporary namespace pinned at `pin` back
+ * to the node under its node name (its alias, or its name without one), then the pin removed.
+ */
+export declare function hostDeviceRecover(req: HostDeviceRecoverRequest): Promise<HostDeviceRecoverOutcome>
+
+/** Outcome of hostDeviceRecover. */
+export interface HostDeviceRecoverOutcome {
+  error?: Failure
+  value?: HostDeviceRecoverResult
+}
+
 /** Delete a link by name; value false when it was already gone. */
 export declare function linkDel(netns: string | undefined | null, name: string): Promise<BoolOutcome>
 
@@ -951,6 +963,12 @@ export interface HostDeviceAddRequest {
   device: HostDeviceSelector
   /** CNI_IFNAME: the device's name in the pod */
   ifname: string
+  /**
+   * where the temporary namespace is pinned during the move, in the serving process's mount
+   * namespace (the runtime's, or the agent's): a file that must not exist, its directory made
+   * when missing; undefined = not pinned
+   */
+  pin?: string
 }
 
 /** What ADD did. */
@@ -968,12 +986,29 @@ export interface HostDeviceDelRequest {
   ifname: string
   /** set it up again in the node: a failed ADD's undo, for a device that was up before */
   up: boolean
+  /** as for ADD */
+  pin?: string
 }
 
 /** What DEL did. */
 export interface HostDeviceDelResult {
   /** the device's name back in the node; undefined when the pod had no such link */
   restored?: string
+}
+
+/**
+ * Recover what a process killed inside a move left pinned: every link of the temporary namespace
+ * pinned at `pin` back to the node.
+ */
+export interface HostDeviceRecoverRequest {
+  hostNetns?: string
+  pin: string
+}
+
+/** What recovery moved back. */
+export interface HostDeviceRecoverResult {
+  /** the devices' names back in the node (none when the pin held no device, or was not there) */
+  restored: Array<string>
 }
 
 /** How ADD names the node's device; exactly one is set. */

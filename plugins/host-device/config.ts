@@ -37,6 +37,8 @@ export const hostDeviceConfigSchema = z
     pciBusID: optionalString,
     ipam: ipamSchema.optional(),
     dns: dnsSchema.optional(),
+    /** fastcni's: where a move pins its temporary namespace (pin.ts) */
+    dataDir: z.string().optional(),
     runtimeConfig: z.object({ deviceID: optionalString }).loose().optional(),
   })
   .loose()

@@ -12,6 +12,7 @@ import { planIface } from '../../src/ipam/iface-plan.js';
 import { hostDeviceConfigSchema, type HostDeviceConfig } from './config.js';
 import { isUserspaceDevice, resolveDevice, type ResolvedDevice } from './sysfs.js';
 import { checkDevice } from './check.js';
+import { pinOf, recoverPinned, recoverStalePins } from './pin.js';
 
 /** What plays /sys: the node's, as the caller sees it. */
 function sysfsRoot(ctx: PluginContext): string {
@@ -21,13 +22,18 @@ function sysfsRoot(ctx: PluginContext): string {
 const ipamType = ipamTypeOf;
 
 /** The device moved into the pod; a node without it is the config's problem (code 7, naming the field). */
-async function moveIn(dev: Extract<ResolvedDevice, { dpdk: false }>, ctx: PluginContext): Promise<native.HostDeviceAddResult> {
+async function moveIn(
+  conf: HostDeviceConfig,
+  dev: Extract<ResolvedDevice, { dpdk: false }>,
+  ctx: PluginContext,
+): Promise<native.HostDeviceAddResult> {
   try {
     return await native.hostDeviceAdd({
       hostNetns: ctx.hostNetns,
       podNetns: ctx.paths.local(ctx.netns),
       device: dev.selector,
       ifname: ctx.ifname,
+      pin: pinOf(conf, ctx),
     });
   } catch (e) {
     if (e instanceof NativeError && e.kind === native.FailureKind.NotFound && e.op === 'host device lookup') {
@@ -38,8 +44,14 @@ async function moveIn(dev: Extract<ResolvedDevice, { dpdk: false }>, ctx: Plugin
 }
 
 /** The device back to the node; `up` again for a failed ADD's undo, when it was up before. */
-function moveOut(ctx: PluginContext, up = false): Promise<native.HostDeviceDelResult> {
-  return native.hostDeviceDel({ hostNetns: ctx.hostNetns, podNetns: ctx.paths.local(ctx.netns), ifname: ctx.ifname, up });
+function moveOut(conf: HostDeviceConfig, ctx: PluginContext, up = false): Promise<native.HostDeviceDelResult> {
+  return native.hostDeviceDel({
+    hostNetns: ctx.hostNetns,
+    podNetns: ctx.paths.local(ctx.netns),
+    ifname: ctx.ifname,
+    up,
+    pin: pinOf(conf, ctx),
+  });
 }
 
 async function add(conf: HostDeviceConfig, ctx: PluginContext): Promise<Result> {
@@ -48,8 +60,8 @@ async function add(conf: HostDeviceConfig, ctx: PluginContext): Promise<Result> 
   return withRollback(async (rb) => {
     const result: Result = {};
     if (!dev.dpdk) {
-      const { link, nodeUp } = await moveIn(dev, ctx);
-      rb.push(() => moveOut(ctx, nodeUp));
+      const { link, nodeUp } = await moveIn(conf, dev, ctx);
+      rb.push(() => moveOut(conf, ctx, nodeUp));
       result.interfaces = [{ name: link.name, mac: link.mac, sandbox: ctx.netns }];
     }
     if (!type) return result;
@@ -80,9 +92,12 @@ async function add(conf: HostDeviceConfig, ctx: PluginContext): Promise<Result> 
 async function del(conf: HostDeviceConfig, ctx: PluginContext): Promise<void> {
   const type = ipamType(conf);
   if (type) await ipamDel(type, ctx);
-  if (!ctx.netns || (await isUserspaceDevice(conf, sysfsRoot(ctx)))) return;
+  if (await isUserspaceDevice(conf, sysfsRoot(ctx))) return;
+  // hostDeviceDel first moves back what a killed ADD or DEL left pinned; without a namespace to
+  // move from, that is all there is to do
+  if (!ctx.netns) return recoverPinned(conf, ctx);
   try {
-    await moveOut(ctx);
+    await moveOut(conf, ctx);
   } catch (e) {
     if (e instanceof NativeError && e.kind === native.FailureKind.NetnsGone) return;
     throw e;
@@ -104,7 +119,10 @@ export const hostDevice = definePlugin({
   add,
   del,
   check,
-  gc: gcViaIpam,
+  async gc(conf, ctx) {
+    await gcViaIpam(conf, ctx);
+    await recoverStalePins(conf, ctx);
+  },
   status: statusViaIpam,
 });
 

@@ -1,13 +1,16 @@
 // Fault-injection fixtures: the registry of fault points, the agent started with fault injection
 // enabled, and a snapshot of everything an attachment can leave behind (links, addresses, routes,
 // rules, nftables objects and elements, qdiscs, files) to compare against the state before it.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { jsFaultPoints } from '../../src/faults.js';
 import { nativeFaultPoints } from '../../src/native.js';
 import { pluginTypes } from '../../src/plugins.js';
+import { onTestFinished } from 'vitest';
 import { startAgentProcess, type AgentProcess } from './agent.js';
+import type { CnitoolSandbox } from './cli.js';
+import { CNITOOL, execWith, OUR_BIN, type PluginRun } from './run-plugin.js';
 import { ipJson, type Netns } from './netns.js';
 
 /** Every fault point, JavaScript side and native side: the registry the test iterates. */
@@ -116,4 +119,39 @@ export function snapshot(o: { node: Netns; pod: Netns; dirs: string[] }): string
     ...qdiscState(o.node),
     ...o.dirs.flatMap(fileState),
   ].sort();
+}
+
+/**
+ * A runtime's mount namespace that outlives each of its calls, as containerd's or CRI-O's does
+ * (host-device pins a move's temporary namespace there): a private one where `varLib` is
+ * bind-mounted over /var/lib (cnitool's fixed cache root), held by a process until the test ends.
+ * Returns the holder's pid.
+ */
+export async function runtimeMounts(varLib: string): Promise<number> {
+  const holder = spawn(
+    'unshare',
+    ['-m', '--propagation', 'private', 'sh', '-c', 'mount --bind "$1" /var/lib && echo ready && exec sleep 86400', 'sh', varLib],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  onTestFinished(() => void holder.kill('SIGKILL'));
+  await new Promise<void>((resolve, reject) => {
+    holder.stdout.once('data', () => resolve());
+    holder.once('exit', (code) => reject(new Error(`mount namespace holder exited (${code})`)));
+  });
+  return holder.pid!;
+}
+
+/** cnitool ARGS in the runtime mount namespace `holder` holds, inside `node`'s network namespace. */
+export function cnitoolInRuntime(
+  s: CnitoolSandbox,
+  o: { node: Netns; holder: number; args: string[]; env?: Record<string, string> },
+): Promise<PluginRun> {
+  return execWith(
+    'nsenter',
+    ['-t', String(o.holder), '-m', `--net=${o.node.path}`, CNITOOL, ...o.args],
+    { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', NETCONFPATH: s.confDir, CNI_PATH: OUR_BIN, ...o.env },
+    '',
+  );
 }

@@ -1,6 +1,7 @@
 // Fixtures for the host-device tests: a veth end in the node namespace plays the node's device,
 // its peer in a "far" namespace of its own (with an address) so that traffic through the device
 // can be tested; the device's state read with ip(8).
+import { tempDir } from './fixtures.js';
 import { ipJson, ip, makeNetns, type Netns } from './netns.js';
 
 export const DEVICE = 'hd0';
@@ -55,9 +56,13 @@ export function linkNames(ns: Netns): string[] {
   return ipJson<Array<{ ifname: string }>>('-n', ns.name, 'link').map((l) => l.ifname);
 }
 
-/** A host-device network config (cniVersion 1.0.0, the reference's newest in Debian) with host-local IPAM unless `ipam: false`. */
+/**
+ * A host-device network config (cniVersion 1.0.0, the reference's newest in Debian) with host-local
+ * IPAM unless `ipam: false`, its moves pinned under `pinDir` (default: a temporary directory).
+ */
 export function hostDeviceConf(o: {
   dataDir: string;
+  pinDir?: string;
   select?: Record<string, unknown>;
   ipam?: boolean;
   extra?: Record<string, unknown>;
@@ -66,6 +71,7 @@ export function hostDeviceConf(o: {
     cniVersion: '1.0.0',
     name: 'hdnet',
     type: 'host-device',
+    dataDir: o.pinDir ?? tempDir('hostdev-pins'),
     ...(o.select ?? { device: DEVICE }),
     ...(o.ipam === false ? {} : { ipam: { type: 'host-local', subnet: SUBNET, dataDir: o.dataDir } }),
     ...o.extra,

@@ -1,6 +1,7 @@
 // The dhcp IPAM under the plugins that make the pod's interface: macvlan and host-device make (or
 // move in) the link before IPAM ADD, so the daemon can lease on it, and release IPAM before the
 // link goes on DEL, so the release still leaves through it. Against dnsmasq in the dhcp lab.
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cidrsOf, cni } from '../helpers/fixtures.js';
 import { inNs, ip, ipJson, makeNetns, type Netns } from '../helpers/netns.js';
@@ -58,6 +59,8 @@ describe.skipIf(!haveDnsmasq)('dhcp IPAM through the interface plugins', () => {
       name: `dhcp-${type}`,
       type,
       [field]: dev,
+      // host-device pins its moves there
+      ...(type === 'host-device' ? { dataDir: join(lab.dir, 'host-device') } : {}),
       ipam: { type: 'dhcp', daemonSocketPath: daemon.socketPath },
     };
     await leaseAndRelease(lab, conf, `dhcp-${type}-1`);

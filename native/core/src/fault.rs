@@ -44,10 +44,37 @@ pub enum Step {
     BandwidthIfb,
     /// bandwidthAdd: the host veth's ingress qdisc and its redirect to the IFB (its tbf follows)
     BandwidthRedirect,
+    /// hostDeviceAdd: the device moved into the (pinned) temporary namespace
+    HostDeviceAddToTemp,
+    /// hostDeviceAdd: its node name set as its alias
+    HostDeviceAddAlias,
+    /// hostDeviceAdd: renamed to the pod's ifname
+    HostDeviceAddRename,
+    /// hostDeviceAdd: moved into the pod (set up there next)
+    HostDeviceAddToPod,
+    /// hostDeviceDel: the device moved from the pod into the (pinned) temporary namespace
+    HostDeviceDelToTemp,
+    /// hostDeviceDel: renamed to its node name
+    HostDeviceDelRename,
+    /// hostDeviceDel: its alias cleared (moved to the node next)
+    HostDeviceDelAlias,
 }
 
-const STEPS: [Step; 6] =
-    [Step::PtpPodSide, Step::PtpHostRoutes, Step::PtpForward, Step::BandwidthIngress, Step::BandwidthIfb, Step::BandwidthRedirect];
+const STEPS: [Step; 13] = [
+    Step::PtpPodSide,
+    Step::PtpHostRoutes,
+    Step::PtpForward,
+    Step::BandwidthIngress,
+    Step::BandwidthIfb,
+    Step::BandwidthRedirect,
+    Step::HostDeviceAddToTemp,
+    Step::HostDeviceAddAlias,
+    Step::HostDeviceAddRename,
+    Step::HostDeviceAddToPod,
+    Step::HostDeviceDelToTemp,
+    Step::HostDeviceDelRename,
+    Step::HostDeviceDelAlias,
+];
 
 impl Step {
     pub fn name(self) -> &'static str {
@@ -58,6 +85,13 @@ impl Step {
             Step::BandwidthIngress => "bandwidthAdd.ingress",
             Step::BandwidthIfb => "bandwidthAdd.ifb",
             Step::BandwidthRedirect => "bandwidthAdd.redirect",
+            Step::HostDeviceAddToTemp => "hostDeviceAdd.toTemp",
+            Step::HostDeviceAddAlias => "hostDeviceAdd.alias",
+            Step::HostDeviceAddRename => "hostDeviceAdd.rename",
+            Step::HostDeviceAddToPod => "hostDeviceAdd.toPod",
+            Step::HostDeviceDelToTemp => "hostDeviceDel.toTemp",
+            Step::HostDeviceDelRename => "hostDeviceDel.rename",
+            Step::HostDeviceDelAlias => "hostDeviceDel.alias",
         }
     }
 }

@@ -7,6 +7,9 @@
 //! the node) keeps udev and NetworkManager from seeing a rename race. Each step is undone when a
 //! later one fails, so the device never stays in the temporary namespace: destroying that namespace
 //! would send a physical device to the initial namespace (not the node's) and destroy a virtual one.
+//! A process killed mid-move cannot undo anything, so while the device may sit there the temporary
+//! namespace is pinned (bind-mounted at the request's `pin` path): the next DEL, ADD or GC of the
+//! attachment finds it and moves the device back to the node ([`host_device_recover_here`]).
 //!
 //! Each call runs on a throwaway thread of ours: it opens one rtnetlink socket in the node's
 //! namespace, one in a namespace it unshares (the temporary one, gone when the thread ends and its
@@ -23,6 +26,7 @@ use super::link::{self, Link};
 use super::netns;
 use super::rtnl::Rtnl;
 use crate::error::{Failure, FailureKind, Result};
+use crate::fault::{self, Step};
 use crate::types::LinkInfo;
 
 /// How ADD names the node's device; exactly one is set.
@@ -46,6 +50,10 @@ pub struct HostDeviceAddRequest {
     pub device: HostDeviceSelector,
     /// CNI_IFNAME: the device's name in the pod
     pub ifname: String,
+    /// where the temporary namespace is pinned during the move, in the serving process's mount
+    /// namespace (the runtime's, or the agent's): a file that must not exist, its directory made
+    /// when missing; undefined = not pinned
+    pub pin: Option<String>,
 }
 
 /// The host-device plugin's DEL: move the pod's `ifname` back to the node under its alias.
@@ -57,6 +65,25 @@ pub struct HostDeviceDelRequest {
     pub ifname: String,
     /// set it up again in the node: a failed ADD's undo, for a device that was up before
     pub up: bool,
+    /// as for ADD
+    pub pin: Option<String>,
+}
+
+/// Recover what a process killed inside a move left pinned: every link of the temporary namespace
+/// pinned at `pin` back to the node.
+#[derive(Debug, Clone, Default)]
+#[cfg_attr(feature = "napi", napi_derive::napi(object))]
+pub struct HostDeviceRecoverRequest {
+    pub host_netns: Option<String>,
+    pub pin: String,
+}
+
+/// What recovery moved back.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "napi", napi_derive::napi(object))]
+pub struct HostDeviceRecoverResult {
+    /// the devices' names back in the node (none when the pin held no device, or was not there)
+    pub restored: Vec<String>,
 }
 
 /// What ADD did.
@@ -143,6 +170,16 @@ struct Spaces {
     temp: Rtnl,
     pod_fd: OwnedFd,
     pod: Rtnl,
+    pin: Option<Pin>,
+}
+
+/// The temporary namespace pinned at a path, unpinned when the call returns (not when the process
+/// is killed: that is what the pin is for).
+struct Pin(String);
+impl Drop for Pin {
+    fn drop(&mut self) {
+        netns::unpin(&self.0);
+    }
 }
 
 /// Open the node, a new temporary namespace and the pod, leaving the calling (throwaway) thread in
@@ -165,7 +202,18 @@ fn spaces(host_netns: Option<&str>, pod_netns: &str) -> Result<Spaces> {
     let temp = Rtnl::open()?;
     netns::enter(&pod_fd, pod_netns)?;
     let pod = Rtnl::open()?;
-    Ok(Spaces { host_fd, host, temp_fd, temp, pod_fd, pod })
+    Ok(Spaces { host_fd, host, temp_fd, temp, pod_fd, pod, pin: None })
+}
+
+impl Spaces {
+    /// Pin the temporary namespace at `path` (none: not pinned) until the call returns: just
+    /// before a device moves into it, so a lookup that finds nothing leaves no trace.
+    fn pin(&mut self, path: Option<&str>) -> Result<()> {
+        let Some(path) = path else { return Ok(()) };
+        netns::pin(&self.temp_fd, path)?;
+        self.pin = Some(Pin(path.to_string()));
+        Ok(())
+    }
 }
 
 /// What ADD has done so far, undone in reverse on a failure.
@@ -175,11 +223,12 @@ enum AddStep {
         orig: String,
         up: bool,
     },
+    /// its node name set as its alias
+    Aliased {
+        orig: String,
+    },
     Renamed {
         orig: String,
-        ifname: String,
-    },
-    Aliased {
         ifname: String,
     },
     InPod {
@@ -193,8 +242,8 @@ fn undo_add(s: &mut Spaces, steps: Vec<AddStep>) -> Vec<String> {
         let r = match &step {
             AddStep::InPod { ifname } => by_name(&mut s.pod, ifname, "undo: back to temporary netns")
                 .and_then(|l| s.pod.ack("undo: back to temporary netns", set_netns_msg(l.info.index, s.temp_fd.as_raw_fd()), 0)),
-            AddStep::Aliased { ifname } => {
-                by_name(&mut s.temp, ifname, "undo: alias").and_then(|l| s.temp.ack("undo: alias", alias_msg(l.info.index, ""), 0))
+            AddStep::Aliased { orig } => {
+                by_name(&mut s.temp, orig, "undo: alias").and_then(|l| s.temp.ack("undo: alias", alias_msg(l.info.index, ""), 0))
             }
             AddStep::Renamed { orig, ifname } => {
                 by_name(&mut s.temp, ifname, "undo: rename").and_then(|l| s.temp.ack("undo: rename", rename_msg(l.info.index, orig), 0))
@@ -231,8 +280,12 @@ fn failed(e: Failure, problems: Vec<String>) -> Failure {
 /// set it up there. Returns the device as the pod has it. Kind notFound with op [`LOOKUP_OP`] when
 /// the node has no such device; netnsGone when the pod's namespace is gone.
 pub fn host_device_add_here(req: &HostDeviceAddRequest) -> Result<HostDeviceAddResult> {
+    if let Some(pin) = req.pin.as_deref() {
+        recover(req.host_netns.as_deref(), pin)?;
+    }
     let mut s = spaces(req.host_netns.as_deref(), &req.pod_netns)?;
     let dev = find(&mut s.host, &req.device)?;
+    s.pin(req.pin.as_deref())?;
     let orig = dev.info.name.clone();
     let mut steps = Vec::new();
     let r = move_in(&mut s, &dev, &req.ifname, &mut steps);
@@ -249,13 +302,19 @@ fn move_in(s: &mut Spaces, dev: &Link, ifname: &str, steps: &mut Vec<AddStep>) -
     let orig = dev.info.name.clone();
     s.host.ack("move to temporary netns", set_netns_msg(dev.info.index, s.temp_fd.as_raw_fd()), 0)?;
     steps.push(AddStep::InTemp { orig: orig.clone(), up: dev.info.up });
+    fault::step(Step::HostDeviceAddToTemp);
     let t = by_name(&mut s.temp, &orig, "find in temporary netns")?;
+    // the alias before the rename: whatever step a kill interrupts, the device's node name is its
+    // alias, or its name while it has none (what recovery relies on)
+    s.temp.ack("set alias", alias_msg(t.info.index, &orig), 0)?;
+    steps.push(AddStep::Aliased { orig: orig.clone() });
+    fault::step(Step::HostDeviceAddAlias);
     s.temp.ack("rename", rename_msg(t.info.index, ifname), 0)?;
     steps.push(AddStep::Renamed { orig: orig.clone(), ifname: ifname.to_string() });
-    s.temp.ack("set alias", alias_msg(t.info.index, &orig), 0)?;
-    steps.push(AddStep::Aliased { ifname: ifname.to_string() });
+    fault::step(Step::HostDeviceAddRename);
     s.temp.ack("move to pod netns", set_netns_msg(t.info.index, s.pod_fd.as_raw_fd()), 0)?;
     steps.push(AddStep::InPod { ifname: ifname.to_string() });
+    fault::step(Step::HostDeviceAddToPod);
     let p = by_name(&mut s.pod, ifname, "find in pod netns")?;
     link::set_up(&mut s.pod, p.info.index, true)?;
     Ok(by_name(&mut s.pod, ifname, "find in pod netns")?.info)
@@ -266,12 +325,17 @@ fn move_in(s: &mut Spaces, dev: &Link, ifname: &str, steps: &mut Vec<AddStep>) -
 /// state before ADD is not known) unless `up`. Kind netnsGone when the pod's namespace is gone; invalid when
 /// the link has no alias (not one this plugin moved).
 pub fn host_device_del_here(req: &HostDeviceDelRequest) -> Result<HostDeviceDelResult> {
+    if let Some(pin) = req.pin.as_deref() {
+        recover(req.host_netns.as_deref(), pin)?;
+    }
     let mut s = spaces(req.host_netns.as_deref(), &req.pod_netns)?;
     let Some((dev, alias)) = with_alias(&mut s.pod, &req.ifname)? else { return Ok(HostDeviceDelResult { restored: None }) };
     if alias.is_empty() {
         return Err(Failure::invalid("host device del", format!("failed to find original ifname for {:?} (alias is not set)", req.ifname)));
     }
+    s.pin(req.pin.as_deref())?;
     s.pod.ack("move to temporary netns", set_netns_msg(dev.info.index, s.temp_fd.as_raw_fd()), 0)?;
+    fault::step(Step::HostDeviceDelToTemp);
     let r = move_out(&mut s, &req.ifname, &alias).and_then(|()| {
         if req.up {
             by_name(&mut s.host, &alias, "link up").and_then(|l| link::set_up(&mut s.host, l.info.index, true))
@@ -289,10 +353,12 @@ pub fn host_device_del_here(req: &HostDeviceDelRequest) -> Result<HostDeviceDelR
 fn move_out(s: &mut Spaces, ifname: &str, alias: &str) -> Result<()> {
     let t = by_name(&mut s.temp, ifname, "find in temporary netns")?;
     s.temp.ack("rename", rename_msg(t.info.index, alias), 0)?;
+    fault::step(Step::HostDeviceDelRename);
     if let Err(e) = s.temp.ack("clear alias", alias_msg(t.info.index, ""), 0) {
         let _ = s.temp.ack("undo: rename", rename_msg(t.info.index, ifname), 0);
         return Err(e);
     }
+    fault::step(Step::HostDeviceDelAlias);
     if let Err(e) = s.temp.ack("move to node netns", set_netns_msg(t.info.index, s.host_fd.as_raw_fd()), 0) {
         let _ = s.temp.ack("undo: alias", alias_msg(t.info.index, alias), 0);
         let _ = s.temp.ack("undo: rename", rename_msg(t.info.index, ifname), 0);
@@ -313,6 +379,48 @@ fn undo_del(s: &mut Spaces, ifname: &str, up: bool) -> Vec<String> {
             }
         });
     r.err().map(|e| vec![e.message]).unwrap_or_default()
+}
+
+/// Recovery (also the first thing ADD and DEL do when given a pin), on the calling thread, which
+/// must be a throwaway one: each link of the namespace pinned
+/// at `pin` (a process was killed while it moved a device through it) goes back to the node under
+/// its node name — its alias, or its name when it has none — its alias cleared, left down; then
+/// the pin is removed. No pin: nothing to do.
+pub fn host_device_recover_here(req: &HostDeviceRecoverRequest) -> Result<HostDeviceRecoverResult> {
+    let restored = recover(req.host_netns.as_deref(), &req.pin)?;
+    Ok(HostDeviceRecoverResult { restored })
+}
+
+/// [`host_device_recover_here`]'s work; the calling thread ends in the node's namespace.
+fn recover(host_netns: Option<&str>, pin: &str) -> Result<Vec<String>> {
+    let mut restored = Vec::new();
+    let Some(temp_fd) = netns::open_pinned(pin)? else { return Ok(restored) };
+    if let Some(h) = host_netns {
+        netns::enter(&netns::open(h)?, h)?;
+    }
+    let host_fd = netns::open("/proc/thread-self/ns/net")?;
+    // a pin file whose bind mount the kill forestalled is no namespace: nothing was moved into it
+    if netns::enter(&temp_fd, pin).is_ok() {
+        let mut temp = Rtnl::open()?;
+        for l in link::list(&mut temp)? {
+            if l.info.name == "lo" {
+                continue;
+            }
+            let Some((dev, alias)) = with_alias(&mut temp, &l.info.name)? else { continue };
+            let name = if alias.is_empty() { dev.info.name.clone() } else { alias.clone() };
+            if name != dev.info.name {
+                temp.ack("recover: rename", rename_msg(dev.info.index, &name), 0)?;
+            }
+            if !alias.is_empty() {
+                temp.ack("recover: clear alias", alias_msg(dev.info.index, ""), 0)?;
+            }
+            temp.ack("recover: move to node netns", set_netns_msg(dev.info.index, host_fd.as_raw_fd()), 0)?;
+            restored.push(name);
+        }
+        netns::enter(&host_fd, "the node's namespace")?;
+    }
+    netns::unpin(pin);
+    Ok(restored)
 }
 
 trait Prefixed {

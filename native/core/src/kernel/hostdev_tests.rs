@@ -57,12 +57,12 @@ impl Drop for Named {
 }
 
 fn add(node: &Named, pod: &Named, device: HostDeviceSelector) -> Result<LinkInfo> {
-    let req = HostDeviceAddRequest { host_netns: Some(node.path()), pod_netns: pod.path(), device, ifname: "eth0".into() };
+    let req = HostDeviceAddRequest { host_netns: Some(node.path()), pod_netns: pod.path(), device, ifname: "eth0".into(), pin: None };
     netns::on_thread(|| host_device_add_here(&req)).map(|r| r.link)
 }
 
 fn del(node: &Named, pod_path: String) -> Result<Option<String>> {
-    let req = HostDeviceDelRequest { host_netns: Some(node.path()), pod_netns: pod_path, ifname: "eth0".into(), up: false };
+    let req = HostDeviceDelRequest { host_netns: Some(node.path()), pod_netns: pod_path, ifname: "eth0".into(), up: false, pin: None };
     netns::on_thread(|| host_device_del_here(&req)).map(|r| r.restored)
 }
 
@@ -123,6 +123,7 @@ fn failed_move_puts_the_device_back() {
             pod_netns: pod.path(),
             ifname: "eth0".into(),
             up: false,
+            pin: None,
         })
     })
     .unwrap_err();

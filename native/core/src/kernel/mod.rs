@@ -36,8 +36,8 @@ pub use bridge::{attach_resident, bridge_del_here, bridge_del_resident, finish_r
 pub use dhcp::{dhcp_exchange_here, DhcpAnswer, DhcpExchange, DhcpLease, DhcpOptionValue, DhcpRequest, DhcpRoute};
 pub use dummy::{dummy_add_here, DummyRequest};
 pub use hostdev::{
-    host_device_add_here, host_device_del_here, HostDeviceAddRequest, HostDeviceAddResult, HostDeviceDelRequest, HostDeviceDelResult,
-    HostDeviceSelector, LOOKUP_OP as HOST_DEVICE_LOOKUP_OP,
+    host_device_add_here, host_device_del_here, host_device_recover_here, HostDeviceAddRequest, HostDeviceAddResult, HostDeviceDelRequest,
+    HostDeviceDelResult, HostDeviceRecoverRequest, HostDeviceRecoverResult, HostDeviceSelector, LOOKUP_OP as HOST_DEVICE_LOOKUP_OP,
 };
 pub use iface::{configure_here as pod_iface_configure_here, PodIface, PodIfaceConfigureRequest};
 pub use inspect::{addr_list, link_del, link_list, loopback_set_here, pod_inspect_here, route_list, sysctl_get, sysctl_set};

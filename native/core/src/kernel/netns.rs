@@ -6,7 +6,7 @@
 
 use std::ffi::CString;
 use std::fs::File;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
 use crate::error::{Failure, FailureKind, Result};
 
@@ -171,14 +171,7 @@ pub fn create_named_here(name: &str) -> Result<String> {
             let m = format!("cannot create a new network namespace {name:?}: {}", f.message);
             return Err(f.with_message(m));
         }
-        // SAFETY: gettid has no preconditions.
-        let tid = unsafe { libc::gettid() };
-        let src = format!("/proc/self/task/{tid}/ns/net");
-        let csrc = cstr(&src)?;
-        let none = cstr("none")?;
-        // SAFETY: valid C strings; bind-mounts this thread's namespace onto the empty file.
-        let rc = unsafe { libc::mount(csrc.as_ptr(), cpath.as_ptr(), none.as_ptr(), libc::MS_BIND, std::ptr::null()) };
-        sys("netns bind", &path, rc)
+        bind_here(&cpath, &path)
     };
     if let Err(e) = bind() {
         // SAFETY: valid C string.
@@ -186,6 +179,84 @@ pub fn create_named_here(name: &str) -> Result<String> {
         return Err(e);
     }
     Ok(path)
+}
+
+/// Bind-mount the calling thread's network namespace onto the existing file `cpath` (`path`).
+fn bind_here(cpath: &CString, path: &str) -> Result<()> {
+    // SAFETY: gettid has no preconditions.
+    let tid = unsafe { libc::gettid() };
+    let csrc = cstr(&format!("/proc/self/task/{tid}/ns/net"))?;
+    let none = cstr("none")?;
+    // SAFETY: valid C strings; bind-mounts this thread's namespace onto the empty file.
+    let rc = unsafe { libc::mount(csrc.as_ptr(), cpath.as_ptr(), none.as_ptr(), libc::MS_BIND, std::ptr::null()) };
+    sys("netns bind", path, rc)
+}
+
+/// Pin the namespace `ns` at `path` (a new file, its directory made when missing), in this
+/// process's mount namespace, so that it outlives every descriptor of it: kind exists when `path`
+/// is there already. The mount is made from the descriptor (open_tree, move_mount), whatever
+/// network namespace the calling thread is in.
+pub fn pin(ns: &OwnedFd, path: &str) -> Result<()> {
+    // SAFETY: plain syscall on a valid fd and an empty C string.
+    let tree = unsafe {
+        libc::syscall(
+            libc::SYS_open_tree,
+            ns.as_raw_fd(),
+            c"".as_ptr(),
+            libc::OPEN_TREE_CLONE | libc::OPEN_TREE_CLOEXEC | libc::AT_EMPTY_PATH as libc::c_uint,
+        )
+    };
+    if tree < 0 {
+        return Err(Failure::last_os("netns pin").with_prefix(path));
+    }
+    // SAFETY: open_tree returned a new descriptor that nothing else owns.
+    let tree = unsafe { OwnedFd::from_raw_fd(tree as i32) };
+    {
+        if let Some(dir) = std::path::Path::new(path).parent() {
+            std::fs::create_dir_all(dir).map_err(|e| Failure::io("netns pin", &e).with_prefix(&dir.display().to_string()))?;
+        }
+        let cpath = cstr(path)?;
+        // SAFETY: valid C string; the fd is closed right away.
+        let fd = unsafe { libc::open(cpath.as_ptr(), libc::O_RDONLY | libc::O_CREAT | libc::O_EXCL | libc::O_CLOEXEC, 0) };
+        if fd < 0 {
+            let f = Failure::last_os("netns pin");
+            let m = format!("cannot create namespace pin {path}: {}", f.message);
+            return Err(f.with_message(m));
+        }
+        // SAFETY: fd is ours.
+        unsafe { libc::close(fd) };
+        // SAFETY: valid descriptor and C strings.
+        let rc = unsafe {
+            libc::syscall(
+                libc::SYS_move_mount,
+                tree.as_raw_fd(),
+                c"".as_ptr(),
+                libc::AT_FDCWD,
+                cpath.as_ptr(),
+                libc::MOVE_MOUNT_F_EMPTY_PATH,
+            )
+        };
+        sys("netns pin", path, rc as libc::c_int).inspect_err(|_| unpin(path))
+    }
+}
+
+/// Undo [`pin`] (or clear what a process killed inside it left): lazy unmount, then unlink; a
+/// path that is not there is fine.
+pub fn unpin(path: &str) {
+    let Ok(cpath) = cstr(path) else { return };
+    // SAFETY: valid C string; not mounted (EINVAL) or missing (ENOENT) is fine here.
+    unsafe { libc::umount2(cpath.as_ptr(), libc::MNT_DETACH) };
+    // SAFETY: valid C string.
+    unsafe { libc::unlink(cpath.as_ptr()) };
+}
+
+/// The namespace pinned at `path`; None when nothing is there.
+pub fn open_pinned(path: &str) -> Result<Option<OwnedFd>> {
+    match File::open(path) {
+        Ok(f) => Ok(Some(OwnedFd::from(f))),
+        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(None),
+        Err(e) => Err(Failure::io("netns pin open", &e).with_prefix(path)),
+    }
 }
 
 /// `ip netns del NAME`: lazy unmount (MNT_DETACH), then unlink. A missing name → kind notFound.
