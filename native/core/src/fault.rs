@@ -58,9 +58,27 @@ pub enum Step {
     HostDeviceDelRename,
     /// hostDeviceDel: its alias cleared (moved to the node next)
     HostDeviceDelAlias,
+    /// sublinkAdd, ptpVeth: the link made in the pod under its temporary name (renamed next)
+    CreateInPodTemp,
+    /// tapAdd: the tap made in the pod under its temporary name (renamed next)
+    TapAddTemp,
+    /// tapAdd: renamed, with its MTU and MAC (set up, in its bridge, next)
+    TapAddRename,
+    /// podIfaceConfigure, ptpWire: the interface's sysctls written (addresses, up and routes next)
+    PodIfaceSysctls,
+    /// podIfaceConfigure, ptpWire: addresses, link up and routes (the IPv6 settle wait next)
+    PodIfaceBatch,
+    /// tuningApply: the sysctls written (the link's attributes next)
+    TuningApplySysctls,
+    /// tuningRestore: the sysctls written back (the link's attributes next)
+    TuningRestoreSysctls,
+    /// sbrAdd: each address's rule and table filled (the main table's routes changed next)
+    SbrAddTables,
+    /// sbrDel: the rules deleted (their tables flushed next)
+    SbrDelRules,
 }
 
-const STEPS: [Step; 13] = [
+const STEPS: [Step; 22] = [
     Step::PtpPodSide,
     Step::PtpHostRoutes,
     Step::PtpForward,
@@ -74,6 +92,15 @@ const STEPS: [Step; 13] = [
     Step::HostDeviceDelToTemp,
     Step::HostDeviceDelRename,
     Step::HostDeviceDelAlias,
+    Step::CreateInPodTemp,
+    Step::TapAddTemp,
+    Step::TapAddRename,
+    Step::PodIfaceSysctls,
+    Step::PodIfaceBatch,
+    Step::TuningApplySysctls,
+    Step::TuningRestoreSysctls,
+    Step::SbrAddTables,
+    Step::SbrDelRules,
 ];
 
 impl Step {
@@ -92,6 +119,15 @@ impl Step {
             Step::HostDeviceDelToTemp => "hostDeviceDel.toTemp",
             Step::HostDeviceDelRename => "hostDeviceDel.rename",
             Step::HostDeviceDelAlias => "hostDeviceDel.alias",
+            Step::CreateInPodTemp => "createInPod.temp",
+            Step::TapAddTemp => "tapAdd.temp",
+            Step::TapAddRename => "tapAdd.rename",
+            Step::PodIfaceSysctls => "podIface.sysctls",
+            Step::PodIfaceBatch => "podIface.batch",
+            Step::TuningApplySysctls => "tuningApply.sysctls",
+            Step::TuningRestoreSysctls => "tuningRestore.sysctls",
+            Step::SbrAddTables => "sbrAdd.tables",
+            Step::SbrDelRules => "sbrDel.rules",
         }
     }
 }

@@ -15,6 +15,7 @@ use netlink_packet_route::link::{AfSpecBridge, BridgeVlanInfo, BridgeVlanInfoFla
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 
 use super::addr::{self, Cidr};
+use super::iface;
 use super::link::{self, BridgeSpec, Link, VethSpec};
 use super::netns;
 use super::resident::Resident;
@@ -838,6 +839,8 @@ fn del_with(
     };
     netns::enter(&fd, pod_path)?;
     let mut pod = Rtnl::open()?;
+    // ptp's pod end, left under its temporary name by a killed ADD (its host end goes with it)
+    iface::delete_temp(&mut pod, &req.ifname)?;
     let Some(l) = link::by_name(&mut pod, &req.ifname)? else {
         return Ok(gone(true));
     };

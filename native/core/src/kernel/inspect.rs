@@ -2,6 +2,7 @@
 //! fine-grained calls for library users (links, addresses, routes, sysctls).
 
 use super::addr;
+use super::iface;
 use super::link;
 use super::netns;
 use super::route;
@@ -77,9 +78,14 @@ pub fn link_list(netns_path: Option<&str>) -> Result<Vec<LinkInfo>> {
     })
 }
 
-/// Delete a link by name; false when it was already gone.
+/// Delete a link by name, and one a killed ADD left under its temporary name (tap's DEL, ptp's
+/// rollback: iface::temp_name); false when there was neither.
 pub fn link_del(netns_path: Option<&str>, name: &str) -> Result<bool> {
-    netns::run_in(netns_path, || link::delete_by_name(&mut Rtnl::open()?, name))
+    netns::run_in(netns_path, || {
+        let mut nl = Rtnl::open()?;
+        let temp = iface::delete_temp(&mut nl, name)?;
+        Ok(link::delete_by_name(&mut nl, name)? || temp)
+    })
 }
 
 /// CIDRs on a link (all scopes), or on every link when name is None.

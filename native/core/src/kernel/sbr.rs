@@ -22,6 +22,7 @@ use super::netns;
 use super::route;
 use super::rtnl::Rtnl;
 use crate::error::{Failure, FailureKind, Result};
+use crate::fault::{self, Step};
 use crate::types::Route;
 
 /// The first table id the reference considers.
@@ -162,6 +163,7 @@ fn add_with(nl: &mut Rtnl, req: &SbrAddRequest, index: u32, addresses: &[(Cidr, 
         used.insert(table);
         candidate = table + 1;
     }
+    fault::step(Step::SbrAddTables);
     // Only now, so that a second address of the same subnet still finds its routes (the reference's order).
     for r in &ours {
         let hint = addresses.iter().map(|(c, _)| c.ip).find(|ip| req.source_hints && r.gw.is_none() && r.dst.contains(*ip));
@@ -207,6 +209,7 @@ pub fn sbr_del_here(req: &SbrDelRequest) -> Result<Vec<SbrRule>> {
             Err(e) => failed = Some(e),
         }
     }
+    fault::step(Step::SbrDelRules);
     if let (true, Some(i)) = (req.flush_tables, index) {
         let tables: BTreeSet<u32> = removed.iter().map(|r| r.table).filter(|t| !RESERVED_TABLES.contains(t)).collect();
         for m in routes.into_iter().filter(|m| tables.contains(&route_table(m)) && oif(m) == Some(i)) {

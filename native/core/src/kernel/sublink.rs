@@ -271,11 +271,14 @@ pub fn sublink_add_here(req: &SublinkAddRequest) -> Result<SublinkAddResult> {
     Ok(SublinkAddResult { link: link.info, master: master.info.name })
 }
 
-/// DEL: delete the pod's link; Ok(false) when it was already gone. Kind netnsGone when the
-/// namespace is. On the calling thread, which must be a throwaway one.
+/// DEL: delete the pod's link, and one a killed ADD left under its temporary name; Ok(false) when
+/// there was neither. Kind netnsGone when the namespace is gone. On the calling thread, which must
+/// be a throwaway one.
 pub fn sublink_del_here(pod_netns: &str, ifname: &str) -> Result<bool> {
     netns::enter(&netns::open(pod_netns)?, pod_netns)?;
-    link::delete_by_name(&mut Rtnl::open()?, ifname)
+    let mut pod = Rtnl::open()?;
+    let temp = iface::delete_temp(&mut pod, ifname)?;
+    Ok(link::delete_by_name(&mut pod, ifname)? || temp)
 }
 
 /// The kind, mode and VLAN id in a link's IFLA_LINKINFO.

@@ -1,9 +1,9 @@
 //! The tap plugin's link, made inside the pod's namespace without a process (the reference runs
 //! `ip tuntap` when owner or group is unset,
 //! https://github.com/containernetworking/plugins/blob/main/plugins/main/tap/tap.go): a persistent
-//! tap device from /dev/net/tun (TUNSETIFF, TUNSETOWNER, TUNSETGROUP, TUNSETPERSIST) under a random
-//! temporary name, then one RTM_NEWLINK renaming it to the pod's interface name with its MTU and
-//! MAC, then enslaved to a bridge of the pod's namespace and set up; IPAM and ConfigureIface come
+//! tap device from /dev/net/tun (TUNSETIFF, TUNSETOWNER, TUNSETGROUP, TUNSETPERSIST) under its
+//! temporary name (iface::temp_name), then one RTM_NEWLINK renaming it to the pod's interface name
+//! with its MTU and MAC, then enslaved to a bridge of the pod's namespace and set up; IPAM and ConfigureIface come
 //! after (iface::configure_here), as the reference makes the link before IPAM. Any failure
 //! removes it again.
 //! Runs on a throwaway thread of ours: /dev/net/tun makes the device in the namespace of the thread
@@ -14,10 +14,12 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
 use netlink_packet_route::RouteNetlinkMessage;
 
+use super::iface;
 use super::link;
 use super::netns;
 use super::rtnl::Rtnl;
 use crate::error::{Failure, FailureKind, Result};
+use crate::fault::{self, Step};
 use crate::types::{LinkInfo, LinkKind};
 
 /// The tap to make in a pod.
@@ -143,6 +145,7 @@ fn finish(nl: &mut Rtnl, index: u32, req: &TapRequest, mac: Option<Vec<u8>>) -> 
         let m = format!("failed to rename tap to {:?}: {}", req.ifname, e.message);
         e.with_message(m)
     })?;
+    fault::step(Step::TapAddRename);
     let master = req.bridge.as_deref().map(|b| find_bridge(nl, b)).transpose()?;
     nl.ack("tap up", up_msg(index, master), 0).map_err(|e| {
         let m = match &req.bridge {
@@ -160,9 +163,11 @@ fn finish(nl: &mut Rtnl, index: u32, req: &TapRequest, mac: Option<Vec<u8>>) -> 
 pub fn tap_add_here(req: &TapRequest) -> Result<LinkInfo> {
     let mac = req.mac.as_deref().map(link::parse_mac).transpose()?;
     netns::enter(&netns::open(&req.netns)?, &req.netns)?;
-    let temp = link::random_veth_name();
-    create_persistent(&temp, req)?;
+    let temp = iface::temp_name(&req.ifname);
     let mut nl = Rtnl::open()?;
+    iface::delete_temp(&mut nl, &req.ifname)?;
+    create_persistent(&temp, req)?;
+    fault::step(Step::TapAddTemp);
     let index = link::by_name(&mut nl, &temp)?
         .ok_or_else(|| Failure::new(FailureKind::NotFound, "tap create", format!("the new tap {temp} is not there")))?
         .info

@@ -14,6 +14,7 @@ use super::link;
 use super::netns;
 use super::rtnl::Rtnl;
 use crate::error::{Failure, FailureKind, Result};
+use crate::fault::{self, Step};
 
 /// One sysctl: `key` relative to /proc/sys in slash form ("net/ipv4/conf/eth0/rp_filter").
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -243,6 +244,7 @@ fn apply_steps(nl: &mut Rtnl, dir: &OwnedFd, req: &TuningRequest, prior: &mut Tu
         }
         sysctl_write(dir, &s.key, &s.value)?;
     }
+    fault::step(Step::TuningApplySysctls);
     if let Some(index) = index {
         set_link(nl, index, &req.ifname, &req.link)?;
     }
@@ -310,6 +312,7 @@ pub fn tuning_restore_here(req: &TuningRequest) -> Result<bool> {
             Err(e) => errors.push(e),
         }
     }
+    fault::step(Step::TuningRestoreSysctls);
     let mut found = true;
     if req.link.any() {
         let mut nl = Rtnl::open()?;
