@@ -79,6 +79,8 @@ function configs(p: Place, name: string): Record<string, unknown> {
       type: 'flannel',
       subnetFile: join(p.state, 'subnet.env'),
       dataDir: join(p.state, 'flannel'),
+      // the delegate's host-local keeps its files in the test's directory, never the node's /var/lib/cni
+      ipam: { dataDir: join(p.state, 'ipam') },
       delegate: { bridge: 'fcnisecp0' },
     },
   };
