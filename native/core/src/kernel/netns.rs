@@ -211,33 +211,24 @@ pub fn pin(ns: &OwnedFd, path: &str) -> Result<()> {
     }
     // SAFETY: open_tree returned a new descriptor that nothing else owns.
     let tree = unsafe { OwnedFd::from_raw_fd(tree as i32) };
-    {
-        if let Some(dir) = std::path::Path::new(path).parent() {
-            std::fs::create_dir_all(dir).map_err(|e| Failure::io("netns pin", &e).with_prefix(&dir.display().to_string()))?;
-        }
-        let cpath = cstr(path)?;
-        // SAFETY: valid C string; the fd is closed right away.
-        let fd = unsafe { libc::open(cpath.as_ptr(), libc::O_RDONLY | libc::O_CREAT | libc::O_EXCL | libc::O_CLOEXEC, 0) };
-        if fd < 0 {
-            let f = Failure::last_os("netns pin");
-            let m = format!("cannot create namespace pin {path}: {}", f.message);
-            return Err(f.with_message(m));
-        }
-        // SAFETY: fd is ours.
-        unsafe { libc::close(fd) };
-        // SAFETY: valid descriptor and C strings.
-        let rc = unsafe {
-            libc::syscall(
-                libc::SYS_move_mount,
-                tree.as_raw_fd(),
-                c"".as_ptr(),
-                libc::AT_FDCWD,
-                cpath.as_ptr(),
-                libc::MOVE_MOUNT_F_EMPTY_PATH,
-            )
-        };
-        sys("netns pin", path, rc as libc::c_int).inspect_err(|_| unpin(path))
+    if let Some(dir) = std::path::Path::new(path).parent() {
+        std::fs::create_dir_all(dir).map_err(|e| Failure::io("netns pin", &e).with_prefix(&dir.display().to_string()))?;
     }
+    let cpath = cstr(path)?;
+    // SAFETY: valid C string; the fd is closed right away.
+    let fd = unsafe { libc::open(cpath.as_ptr(), libc::O_RDONLY | libc::O_CREAT | libc::O_EXCL | libc::O_CLOEXEC, 0) };
+    if fd < 0 {
+        let f = Failure::last_os("netns pin");
+        let m = format!("cannot create namespace pin {path}: {}", f.message);
+        return Err(f.with_message(m));
+    }
+    // SAFETY: fd is ours.
+    unsafe { libc::close(fd) };
+    // SAFETY: valid descriptor and C strings.
+    let rc = unsafe {
+        libc::syscall(libc::SYS_move_mount, tree.as_raw_fd(), c"".as_ptr(), libc::AT_FDCWD, cpath.as_ptr(), libc::MOVE_MOUNT_F_EMPTY_PATH)
+    };
+    sys("netns pin", path, rc as libc::c_int).inspect_err(|_| unpin(path))
 }
 
 /// Undo [`pin`] (or clear what a process killed inside it left): lazy unmount, then unlink; a
