@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # iptables: Debian's reference plugins exec it (masquerade, portmap) in the interop and migration tests
-APT_PACKAGES=(iproute2 nftables iptables iputils-ping containernetworking-plugins strace netcat-openbsd python3 dnsmasq-base)
+APT_PACKAGES=(iproute2 nftables iptables iputils-ping containernetworking-plugins strace netcat-openbsd python3 dnsmasq-base etcd-server etcd-client)
 CNITOOL_VERSION=v1.3.0
 
 missing=()
