@@ -1,14 +1,15 @@
 // etcd for the cluster tests: Debian's etcd-server (installed by scripts/setup.sh), one member or a
 // cluster of three, each on 127.0.0.1 ports of its own with its data under a temporary directory,
 // stopped (and its data removed) when the test ends. Members can be stopped and started again, as
-// the tests of lease recovery need.
+// the tests of lease recovery need. `launchEtcd` is the same without vitest (the benchmark and the
+// demo call `close()` themselves).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { onTestFinished } from 'vitest';
-import { tempDir } from './fixtures.js';
 
 export const ETCD_BIN = '/usr/bin/etcd';
 export const haveEtcd = existsSync(ETCD_BIN);
@@ -31,6 +32,8 @@ export interface EtcdCluster {
   readonly members: EtcdMember[];
   /** every member's client URL, for the agents' `etcd.endpoints` */
   readonly endpoints: string[];
+  /** SIGKILL every member and remove the data */
+  close(): Promise<void>;
 }
 
 /** A free TCP port on 127.0.0.1 (the kernel's choice; closed again before etcd binds it). */
@@ -59,7 +62,17 @@ async function healthy(clientUrl: string): Promise<boolean> {
  * Everything is stopped and removed when the test finishes.
  */
 export async function startEtcd(size = 1): Promise<EtcdCluster> {
-  const dir = tempDir('etcd');
+  let cluster: EtcdCluster | undefined;
+  onTestFinished(async () => {
+    await cluster?.close();
+  });
+  cluster = await launchEtcd(size);
+  return cluster;
+}
+
+/** `startEtcd` outside vitest: the caller calls `close()` (also after a failed start: it throws then, having cleaned up). */
+export async function launchEtcd(size = 1): Promise<EtcdCluster> {
+  const dir = mkdtempSync(join(tmpdir(), 'fcni-t-etcd-'));
   const ports = await Promise.all(Array.from({ length: 2 * size }, () => freePort()));
   const token = `fcni-${process.pid}-${ports[0]}`;
   const specs = Array.from({ length: size }, (_, i) => ({
@@ -69,14 +82,25 @@ export async function startEtcd(size = 1): Promise<EtcdCluster> {
   }));
   const initialCluster = specs.map((s) => `${s.name}=${s.peerUrl}`).join(',');
   const members = specs.map((s) => member(s, join(dir, s.name), initialCluster, token));
-  onTestFinished(async () => {
+  const close = async () => {
     await Promise.all(members.map((m) => m.stop(true)));
-  });
-  await Promise.all(members.map((m) => m.start()));
-  return { members, endpoints: specs.map((s) => s.clientUrl) };
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await Promise.all(members.map((m) => m.start()));
+  } catch (e) {
+    await close();
+    throw e;
+  }
+  return { members, endpoints: specs.map((s) => s.clientUrl), close };
 }
 
-function member(spec: { name: string; clientUrl: string; peerUrl: string }, dataDir: string, initialCluster: string, token: string): EtcdMember {
+function member(
+  spec: { name: string; clientUrl: string; peerUrl: string },
+  dataDir: string,
+  initialCluster: string,
+  token: string,
+): EtcdMember {
   let proc: ChildProcess | undefined;
   let exited: Promise<void> = Promise.resolve();
   let out = '';
