@@ -1,5 +1,5 @@
-// Masquerade only for traffic that leaves the cluster: a bridge network with nonMasqueradeCIDRs, and
-// flannel's delegate that gets the flannel network as its exemption. A "remote node" namespace
+// Masquerade only for traffic that leaves the cluster: bridge and ptp networks with
+// nonMasqueradeCIDRs, and flannel's delegate that gets the flannel network as its exemption. A "remote node" namespace
 // behind the node's uplink holds another node's pod address and an outside address; the pod's
 // packets leave the node for both, and the receiver tells which source it saw.
 import { createHash } from 'node:crypto';
@@ -11,6 +11,7 @@ import { flannelPlugin, writeSubnetEnv } from '../helpers/flannel.js';
 import { inNs, ip, makeNetns, type Netns } from '../helpers/netns.js';
 import { masqElements, ourObjects } from '../helpers/nft.js';
 import { serve, talk } from '../helpers/portmap.js';
+import { ptpConf } from '../helpers/ptp.js';
 
 const REMOTE_POD = '10.244.2.5';
 const OUTSIDE = '198.51.100.7';
@@ -119,6 +120,24 @@ describe('bridge nonMasqueradeCIDRs', () => {
     expect(gc.code, gc.stdout).toBe(0);
     expectNoMasq(node);
     expect(readdirSync(join(dataDir, 'testnet')).filter((f) => f.startsWith('10.'))).toEqual([]);
+  });
+});
+
+describe('ptp nonMasqueradeCIDRs', () => {
+  it('the same through ptp; its DEL under another list leaves nothing', async () => {
+    const { node, pod } = nodeAndPod();
+    await remoteNode(node);
+    const ranges = [[{ subnet: '10.244.1.0/24' }]];
+    const conf = ptpConf({ dataDir: tempDir('ipam'), ranges, extra: { nonMasqueradeCIDRs: [CLUSTER] } });
+    const add = await cni('ADD', { node, pod, id: 'ctr-p', conf });
+    expect(add.code, add.stdout).toBe(0);
+    expect(await sourcesSeen(pod)).toEqual(['seen 10.244.1.2', `seen ${NODE_UPLINK}`]);
+    expect(masqRules(node)).toEqual([
+      `ip saddr @${setName('ptpnet', '10.244.1.0/24', [CLUSTER])} ip daddr != 10.244.1.0/24 ip daddr != ${CLUSTER} masquerade`,
+    ]);
+    const changed = { ...conf, nonMasqueradeCIDRs: ['10.0.0.0/8'] };
+    expect((await cni('DEL', { node, pod, id: 'ctr-p', conf: changed })).code).toBe(0);
+    expectNoMasq(node);
   });
 });
 
