@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { agentStatus } from '../../src/agent/status.js';
+import type { ClusterStatus } from '../../src/cluster/index.js';
 import { cidrContains, parseCidr, parseIp } from '../../src/net/ip.js';
 import { type AgentProcess, FASTCNI, spawnAgent } from './agent-process.js';
 import { pool } from './load.js';
@@ -81,18 +82,6 @@ export interface RouteJson {
   flags?: string[];
 }
 
-/** A cluster node as `fastcni agent status` reports it (the part the lab reads). */
-export interface ClusterView {
-  node: string;
-  backend: string;
-  leased: boolean;
-  subnets: string[];
-  publicIP: string;
-  vtepMAC?: string;
-  peers: Array<{ node: string; subnets: string[]; publicIP: string }>;
-  lastError?: string;
-}
-
 function ip(...args: string[]): string {
   return execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
@@ -143,7 +132,8 @@ export class ClusterLab {
         nsPath: `/var/run/netns/${tag}n${i}`,
         publicIP: `${UNDERLAY}.${10 + i}`,
         dir,
-        socketPath: join(dir, 'agent.sock'),
+        // a directory of its own: the agent makes it 0700, as it wants its socket's directory
+        socketPath: join(dir, 'run', 'agent.sock'),
         clusterFile: join(dir, 'cluster.json'),
         subnetFile: join(dir, 'subnet.env'),
         removed: false,
@@ -157,7 +147,10 @@ export class ClusterLab {
     try {
       lab.wire();
       for (const n of lab.nodes) lab.configure(n);
-      await Promise.all(lab.nodes.map((n) => lab.startAgent(n)));
+      // settled, all of them: an agent still starting when another failed must not outlive close()
+      const started = await Promise.allSettled(lab.nodes.map((n) => lab.startAgent(n)));
+      const failed = started.find((r) => r.status === 'rejected');
+      if (failed) throw failed.reason;
       await lab.waitLeased(lab.nodes, 20_000);
     } catch (e) {
       await lab.close();
@@ -252,9 +245,9 @@ export class ClusterLab {
   }
 
   /** The cluster part of the node agent's status (undefined: the agent does not answer or has none). */
-  async cluster(n: LabNode): Promise<ClusterView | undefined> {
+  async cluster(n: LabNode): Promise<ClusterStatus | undefined> {
     try {
-      return ((await agentStatus(n.socketPath, 2000)) as { cluster?: ClusterView }).cluster;
+      return (await agentStatus(n.socketPath, 2000)).cluster;
     } catch {
       return undefined;
     }
@@ -262,7 +255,7 @@ export class ClusterLab {
 
   /** Wait until every one of `nodes` has its subnet.env (and, with etcd, reports a lease); ms taken. */
   waitLeased(nodes: LabNode[], ms: number): Promise<number> {
-    const views = new Map<string, ClusterView | undefined>();
+    const views = new Map<string, ClusterStatus | undefined>();
     return waitUntil(
       'every node leased',
       async () => {
