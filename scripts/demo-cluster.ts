@@ -3,11 +3,8 @@
 // 2 pods per node, pings across nodes, a server seeing the client pod's own address (no NAT), one
 // node's routes and VXLAN entries. Everything is removed at the end, on failure and on Ctrl-C.
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { ClusterLab } from '../test/helpers/cluster-lab.js';
-import { type EtcdCluster, haveEtcd, launchEtcd } from '../test/helpers/etcd-server.js';
+import { type EtcdCluster, haveEtcd, launchEtcd } from '../test/helpers/etcd.js';
 
 const say = (s: string) => process.stdout.write(`\n\x1b[1m== ${s}\x1b[0m\n`);
 const show = (...args: string[]) => process.stdout.write(execFileSync(args[0]!, args.slice(1), { encoding: 'utf8' }));
@@ -39,7 +36,6 @@ async function main(): Promise<void> {
     say('multi-node scene skipped: no /usr/bin/etcd (make setup installs etcd-server)');
     return;
   }
-  const dir = mkdtempSync(join(tmpdir(), 'fcni-demo-etcd-'));
   let etcd: EtcdCluster | undefined;
   let lab: ClusterLab | undefined;
   let closing: Promise<void> | undefined;
@@ -47,14 +43,13 @@ async function main(): Promise<void> {
     (closing ??= (async () => {
       await lab?.close();
       await etcd?.close();
-      rmSync(dir, { recursive: true, force: true });
     })());
   const onSignal = () => void cleanup().then(() => process.exit(130));
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
     say('multi-node: etcd on a loopback port, 3 nodes on one underlay bridge, `fastcni agent --cluster` per node (vxlan)');
-    etcd = await launchEtcd(dir, 1);
+    etcd = await launchEtcd(1);
     console.log(`etcd at ${etcd.endpoints.join(', ')}`);
     lab = await ClusterLab.create({ prefix: `fcni-demo-${process.pid}-`, nodes: 3, backend: 'vxlan', etcd: etcd.endpoints });
     for (const n of lab.nodes) {

@@ -8,12 +8,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ClusterLab as Lab, ClusterLab, OUTSIDE_IP, waitUntil } from '../helpers/cluster-lab.js';
 import type { ClusterStatus } from '../../src/cluster/index.js';
-import { type EtcdCluster, etcdLeader, haveEtcd, launchEtcd } from '../helpers/etcd-server.js';
+import { type EtcdCluster, etcdLeader, haveEtcd, launchEtcd } from '../helpers/etcd.js';
 import { RUN_PREFIX } from '../helpers/netns.js';
 import { serve, talk } from '../helpers/portmap.js';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 const PODS_PER_NODE = 5;
@@ -53,20 +50,17 @@ describe('the lab without the cluster controller (hand-written subnet.env per no
 });
 
 describe.skipIf(!haveEtcd).each(['host-gw', 'vxlan'] as const)('%s: 3 nodes × 5 pods on a 3-member etcd', (backend) => {
-  let etcdDir: string;
   let etcd: EtcdCluster;
   let lab: Lab;
 
   beforeAll(async () => {
-    etcdDir = mkdtempSync(join(tmpdir(), 'fcni-t-etcd-'));
-    etcd = await launchEtcd(etcdDir, 3);
+    etcd = await launchEtcd(3);
     lab = await ClusterLab.create({ prefix: RUN_PREFIX, nodes: 3, backend, etcd: etcd.endpoints, leaseTTL: LEASE_TTL });
     await lab.addPods(PODS_PER_NODE);
   });
   afterAll(async () => {
     await lab?.close();
     await etcd?.close();
-    if (etcdDir) rmSync(etcdDir, { recursive: true, force: true });
   });
 
   it('each node leased a distinct subnet of the cluster CIDR and routes exactly its peers', async () => {
