@@ -76,7 +76,12 @@ export async function startEtcd(size = 1): Promise<EtcdCluster> {
   return { members, endpoints: specs.map((s) => s.clientUrl) };
 }
 
-function member(spec: { name: string; clientUrl: string; peerUrl: string }, dataDir: string, initialCluster: string, token: string): EtcdMember {
+function member(
+  spec: { name: string; clientUrl: string; peerUrl: string },
+  dataDir: string,
+  initialCluster: string,
+  token: string,
+): EtcdMember {
   let proc: ChildProcess | undefined;
   let exited: Promise<void> = Promise.resolve();
   let out = '';
