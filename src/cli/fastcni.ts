@@ -240,7 +240,10 @@ const agent = program
   .option('--socket <path>', 'unix socket to listen on (default: $FASTCNI_SOCKET or /run/fastcni/agent.sock)')
   .option('--metrics-port <port>', 'serve Prometheus text metrics on 127.0.0.1:PORT (0: any free port, logged as metricsPort)')
   .option('--log-level <level>', 'debug, info, warn or error (default: info)')
-  .option('--cluster <file>', 'run the cluster controller from this JSON file: lease a node subnet in etcd, route to the peers, write subnet.env')
+  .option(
+    '--cluster <file>',
+    'run the cluster controller from this JSON file: lease a node subnet in etcd, route to the peers, write subnet.env',
+  )
   .addHelpText(
     'after',
     '\nTests only: started with FASTCNI_FAULT_INJECTION=1, the agent kills itself at the fault point a request names (docs/RELIABILITY.md).',

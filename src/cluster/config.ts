@@ -16,8 +16,7 @@ export class ClusterConfigError extends Error {
   override readonly name = 'ClusterConfigError';
 }
 
-const cidrOf = (family: 4 | 6) =>
-  z.string().refine((s) => parseCidr(s)?.ip.family === family, { message: `not an IPv${family} CIDR` });
+const cidrOf = (family: 4 | 6) => z.string().refine((s) => parseCidr(s)?.ip.family === family, { message: `not an IPv${family} CIDR` });
 
 const schema = z
   .object({
@@ -29,7 +28,10 @@ const schema = z
     etcd: z
       .object({
         endpoints: z.array(z.string().regex(/^https?:\/\/[^/]+\/?$/, 'not an http(s)://host:port URL')).min(1),
-        prefix: z.string().regex(/^\/.*[^/]$/, 'must start with "/" and not end with one').default('/fastcni/cluster'),
+        prefix: z
+          .string()
+          .regex(/^\/.*[^/]$/, 'must start with "/" and not end with one')
+          .default('/fastcni/cluster'),
       })
       .strict(),
     nodeName: z.string().min(1).optional(),

@@ -2,7 +2,6 @@
 // its subnet key, follows every other node's key on one watch stream, and after each change hands the
 // complete peer set to the overlay backend. subnet.env exists exactly while the lease is held, so the
 // flannel plugin serves pods only then (code 11 otherwise).
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Lease, Watcher } from 'etcd3';
 import { cidrText } from '../net/ip.js';
 import { findPublicIp, nativeBackend, type OverlayBackend, type OverlayPeer, type OverlayRequest } from './backend.js';
@@ -420,7 +419,8 @@ export class ClusterController {
     this.mtu = st.mtu;
     const now = Date.now();
     this.syncedAt = new Map(names.map((n) => [n, now]));
-    if (st.added || st.removed) this.log.info('cluster: routes synced', { peers: req.peers.length, routes: st.routes, added: st.added, removed: st.removed });
+    if (st.added || st.removed)
+      this.log.info('cluster: routes synced', { peers: req.peers.length, routes: st.routes, added: st.added, removed: st.removed });
   }
 
   /** Sync soon; changes arriving during a sync are folded into one more. */

@@ -66,7 +66,10 @@ export class Registry {
       defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + 2000 }),
       faultHandling: {
         host: () => circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: 300, breaker: new ConsecutiveBreaker(3) }),
-        global: retry(handleWhen(isRecoverableError), { maxAttempts: 3, backoff: new ExponentialBackoff({ initialDelay: 50, maxDelay: 300 }) }),
+        global: retry(handleWhen(isRecoverableError), {
+          maxAttempts: 3,
+          backoff: new ExponentialBackoff({ initialDelay: 50, maxDelay: 300 }),
+        }),
         // etcd3 takes a first step (an IBackoff), not the factory; each reconnect starts from it again
         watchBackoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 1000 }).next(),
       },
@@ -112,7 +115,8 @@ export class Registry {
   async release(name: string, node: string): Promise<void> {
     const cur = await this.ns.get(name).exec();
     const kv = cur.kvs[0];
-    if (kv && parseRecord(kv.value)?.node === node) await this.ns.if(name, 'Mod', '==', kv.mod_revision).then(this.ns.delete().key(name)).commit();
+    if (kv && parseRecord(kv.value)?.node === node)
+      await this.ns.if(name, 'Mod', '==', kv.mod_revision).then(this.ns.delete().key(name)).commit();
   }
 
   /** Watch every subnet key from `fromRevision` on (one stream, resumed by the client after a break). */

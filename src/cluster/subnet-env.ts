@@ -18,7 +18,8 @@ export interface SubnetEnvContent {
 /** The file's text: the keys flanneld writes; IPMASQ false since the delegate masquerades (exempting the cluster). */
 export function subnetEnvText(c: SubnetEnvContent): string {
   const lines = [`FLANNEL_NETWORK=${cidrText(c.network)}`, `FLANNEL_SUBNET=${firstAddressText(c.subnet)}`];
-  if (c.network6 && c.subnet6) lines.push(`FLANNEL_IPV6_NETWORK=${cidrText(c.network6)}`, `FLANNEL_IPV6_SUBNET=${firstAddressText(c.subnet6)}`);
+  if (c.network6 && c.subnet6)
+    lines.push(`FLANNEL_IPV6_NETWORK=${cidrText(c.network6)}`, `FLANNEL_IPV6_SUBNET=${firstAddressText(c.subnet6)}`);
   lines.push(`FLANNEL_MTU=${c.mtu}`, 'FLANNEL_IPMASQ=false');
   return `${lines.join('\n')}\n`;
 }

@@ -33,7 +33,7 @@ export function subnetsAt(c: ClusterConfig, index: number): NodeSubnets | undefi
 /** The index of an IPv4 node subnet given as text ("10.244.3.0/24"); undefined when it is not one of ours. */
 export function indexOf(c: ClusterConfig, text: string): number | undefined {
   const s = parseCidr(text);
-  if (!s || s.ip.family !== 4 || s.prefix !== c.nodePrefixLength) return undefined;
+  if (s?.ip.family !== 4 || s.prefix !== c.nodePrefixLength) return undefined;
   const offset = s.ip.value - c.clusterCIDR.ip.value;
   const step = 1n << BigInt(32 - c.nodePrefixLength);
   if (offset < 0n || offset % step !== 0n) return undefined;

@@ -17,7 +17,9 @@ describe('subnet.env written for the flannel plugin', () => {
     const s = subnetsAt(c, 3)!;
     const path = join(tempDir('subnet-env'), 'run', 'flannel', 'subnet.env');
     await writeSubnetEnv(path, { network: c.clusterCIDR, subnet: s.subnet, mtu: 1450 });
-    expect(readFileSync(path, 'utf8')).toBe('FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.3.1/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=false\n');
+    expect(readFileSync(path, 'utf8')).toBe(
+      'FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.3.1/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=false\n',
+    );
     expect(statSync(path).mode & 0o777).toBe(0o644);
     const env = await loadSubnetEnv(path, path);
     expect(env.networks.map(cidrText)).toEqual(['10.244.0.0/16']);
