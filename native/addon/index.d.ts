@@ -1101,6 +1101,12 @@ export interface MasqRequest {
    * by their comment
    */
   addresses: Array<string>
+  /**
+   * nonMasqueradeCIDRs: destinations left unmasqueraded besides the pod's own subnet, each in the
+   * rule of its family's set. On DEL they only name the set looked in first: an element added
+   * under another list is still found (by the sets' comments)
+   */
+  nonMasqueradeCidrs?: Array<string>
 }
 
 /**
@@ -1121,6 +1127,8 @@ export interface NftOwner {
   network: string
   /** container ID (with the ifname, the elements' comment) */
   containerId: string
+  /** masquerade only (the spoof check ignores it): the network's nonMasqueradeCIDRs */
+  nonMasqueradeCidrs?: Array<string>
 }
 
 /** The layer-3 configuration of a pod interface: the IPAM result in kernel terms. */
