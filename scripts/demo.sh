@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The demo: a sandbox "node" namespace with two pods attached by the fastcni CLI (cnitool's verbs and
 # environment) to two networks — loopback, and bridge + host-local with masquerade — from a conf dir
-# of its own. Nothing touches the machine's own network, /etc/cni or /var/lib/cni.
+# of its own; then three simulated nodes whose agents lease subnets in etcd and reach each other's
+# pods over VXLAN. Nothing touches the machine's own network, /etc/cni or /var/lib/cni.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 FASTCNI=(node "$PWD/dist/src/cli/fastcni.js")
@@ -105,3 +106,8 @@ fastcni list
 say "fastcni netns del: everything ran inside namespaces that are now removed"
 for ns in "${PODS[@]}" "$OUT" "$NODE"; do "${FASTCNI[@]}" netns del "$ns"; done
 echo "demo namespaces left: $("${FASTCNI[@]}" netns list | grep -c -- "-$TAG\$" || true)"
+
+# The multi-node scene (scripts/demo-cluster.ts, on the lab of the cluster tests): compiled with the
+# benchmarks, which share that lab; it removes its own namespaces, agents, etcd and files.
+npx tsc -p benchmarks/tsconfig.json
+node dist/scripts/demo-cluster.js

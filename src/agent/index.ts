@@ -4,4 +4,5 @@ export { runAgent, type RunAgentOptions } from './run.js';
 export { agentStatus } from './status.js';
 export { install, agentUnit, LAUNCHER_CONFIG, EXAMPLE_CONFLIST, type InstallOptions, type InstallResult } from './install.js';
 export { prometheusText, type AgentStatus, type LatencyStats, type NetworkHealth } from './metrics.js';
+export type { ClusterStatus, ClusterPeer } from '../cluster/index.js';
 export { jsonLogger, type Logger, type LogLevel } from './log.js';

@@ -3,6 +3,7 @@
 // text form.
 import { phaseTotals, type PhaseTotal } from '../phases.js';
 import { nativePhases } from '../native.js';
+import type { ClusterStatus } from '../cluster/index.js';
 
 /** Latency of one plugin/command pair. */
 export interface LatencyStats {
@@ -48,6 +49,8 @@ export interface AgentStatus {
   phases: PhaseTotal[];
   /** by network name: the last STATUS answer served for it */
   networks: Record<string, NetworkHealth>;
+  /** the cluster controller's state, when the agent runs one (`--cluster`) */
+  cluster?: ClusterStatus;
 }
 
 /** Networks whose health is kept; the one checked longest ago goes first, so memory stays bounded. */
@@ -208,5 +211,24 @@ export function prometheusText(s: AgentStatus): string {
     '# TYPE fastcni_network_status_checked_seconds gauge',
     ...networks.map(([n, h]) => `fastcni_network_status_checked_seconds{network="${label(n)}"} ${h.checkedAt / 1000}`),
   );
+  if (s.cluster) lines.push(...clusterLines(s.cluster));
   return `${lines.join('\n')}\n`;
+}
+
+function clusterLines(c: ClusterStatus): string[] {
+  const node = `node="${label(c.node)}"`;
+  return [
+    '# HELP fastcni_cluster_leased Whether this node holds its subnet lease (1) or not (0).',
+    '# TYPE fastcni_cluster_leased gauge',
+    `fastcni_cluster_leased{${node}} ${c.leased ? 1 : 0}`,
+    '# HELP fastcni_cluster_peers Peer nodes in the last overlay sync.',
+    '# TYPE fastcni_cluster_peers gauge',
+    `fastcni_cluster_peers{${node}} ${c.peers.length}`,
+    '# HELP fastcni_cluster_watch_events_total Subnet key changes received on the etcd watch.',
+    '# TYPE fastcni_cluster_watch_events_total counter',
+    `fastcni_cluster_watch_events_total{${node}} ${c.watchEvents}`,
+    '# HELP fastcni_cluster_syncs_total Overlay backend syncs (routes, VXLAN entries) done.',
+    '# TYPE fastcni_cluster_syncs_total counter',
+    `fastcni_cluster_syncs_total{${node}} ${c.syncs}`,
+  ];
 }

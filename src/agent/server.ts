@@ -13,6 +13,7 @@ import { ReadEnd, agentListen, type AgentListener, type AgentRequest } from '../
 import { recordPhase } from '../phases.js';
 import type { InvocationOutput, PluginLoader } from '../skel/types.js';
 import { CallerPaths, type PathView } from '../skel/caller-paths.js';
+import { ClusterController, loadClusterConfig, type ClusterConfig, type OverlayBackend } from '../cluster/index.js';
 import { jsonLogger, type Logger } from './log.js';
 import { Metrics, prometheusText, type AgentStatus } from './metrics.js';
 import {
@@ -47,6 +48,13 @@ export interface AgentOptions {
   logger?: Logger;
   /** plugin lookup, handed down to the plugins for their delegates too (default: ours, src/plugins.ts) */
   loadPlugin?: PluginLoader;
+  /**
+   * Run the cluster controller (docs/ARCHITECTURE.md "Across nodes"): a cluster file's path, or its
+   * validated form (src/cluster parseClusterConfig). It starts and stops with the agent.
+   */
+  cluster?: string | ClusterConfig;
+  /** the cluster controller's overlay backend (default: the native one) */
+  clusterBackend?: OverlayBackend;
 }
 
 /** A running agent. */
@@ -137,6 +145,8 @@ export async function startAgent(options: AgentOptions = {}): Promise<Agent> {
   const log = options.logger ?? jsonLogger();
   const load = options.loadPlugin ?? loadPlugin;
   const metrics = new Metrics();
+  // a bad cluster file stops the agent before it listens
+  const clusterConfig = typeof options.cluster === 'string' ? await loadClusterConfig(options.cluster) : options.cluster;
   const inFlight = new Set<Promise<void>>();
   let closing = false;
 
@@ -145,6 +155,18 @@ export async function startAgent(options: AgentOptions = {}): Promise<Agent> {
 
   await prepareSocketPath(socketPath, log);
   const listener = listen(socketPath, maxFrame, readTimeoutMs);
+  let cluster: ClusterController | undefined;
+  if (clusterConfig) {
+    cluster = new ClusterController(clusterConfig, { log, ...(options.clusterBackend ? { backend: options.clusterBackend } : {}) });
+    try {
+      await cluster.start();
+    } catch (e) {
+      listener.stop();
+      await cluster.stop();
+      throw e;
+    }
+  }
+  const snapshot = (): AgentStatus => ({ ...metrics.snapshot(), ...(cluster ? { cluster: cluster.status() } : {}) });
 
   const refuse = (id: number, reason: string, fields: Record<string, unknown>): void => {
     metrics.refused++;
@@ -184,7 +206,7 @@ export async function startAgent(options: AgentOptions = {}): Promise<Agent> {
       return refuse(id, `malformed request: ${(e as Error).message}`, { pid });
     }
     if (req.kind === 'status') {
-      listener.reply(id, encodeStatusReply(metrics.snapshot()));
+      listener.reply(id, encodeStatusReply(snapshot()));
       return;
     }
     // Never run a request anywhere but where its caller runs.
@@ -240,7 +262,7 @@ export async function startAgent(options: AgentOptions = {}): Promise<Agent> {
         res.writeHead(404).end();
         return;
       }
-      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(prometheusText(metrics.snapshot()));
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(prometheusText(snapshot()));
     });
     await new Promise<void>((resolve, reject) => {
       http!.once('error', reject);
@@ -254,7 +276,7 @@ export async function startAgent(options: AgentOptions = {}): Promise<Agent> {
   return {
     socketPath,
     metricsPort,
-    status: () => metrics.snapshot(),
+    status: snapshot,
     close() {
       closed ??= (async () => {
         closing = true;
@@ -263,6 +285,8 @@ export async function startAgent(options: AgentOptions = {}): Promise<Agent> {
         await accepting;
         await Promise.allSettled([...inFlight]);
         if (http) await new Promise<void>((resolve) => http!.close(() => resolve()));
+        // the lease is revoked; this node's routes and device stay for its pods
+        await cluster?.stop();
         log.info('agent stopped', { requests: metrics.requests });
       })();
       return closed;

@@ -18,7 +18,7 @@ import {
   statusCommand,
   versionCommand,
 } from './commands.js';
-import { addJson, addText, errorLine, listText } from './format.js';
+import { addJson, addText, clusterLine, errorLine, listText } from './format.js';
 import { versionAtLeast } from '../spec/versions.js';
 import { DEFAULT_SOCKET, install, runAgent, type LogLevel } from '../agent/index.js';
 import type { AttachmentOptions, GlobalOptions } from './invocation.js';
@@ -240,16 +240,25 @@ const agent = program
   .option('--socket <path>', 'unix socket to listen on (default: $FASTCNI_SOCKET or /run/fastcni/agent.sock)')
   .option('--metrics-port <port>', 'serve Prometheus text metrics on 127.0.0.1:PORT (0: any free port, logged as metricsPort)')
   .option('--log-level <level>', 'debug, info, warn or error (default: info)')
+  .option(
+    '--cluster <file>',
+    'run the cluster controller from this JSON file: lease a node subnet in etcd, route to the peers, write subnet.env',
+  )
   .addHelpText(
     'after',
     '\nTests only: started with FASTCNI_FAULT_INJECTION=1, the agent kills itself at the fault point a request names (docs/RELIABILITY.md).',
   )
   .action(
-    action(async (o: { socket?: string; metricsPort?: string; logLevel?: string }) => {
+    action(async (o: { socket?: string; metricsPort?: string; logLevel?: string; cluster?: string }) => {
       const port = o.metricsPort === undefined ? undefined : Number(o.metricsPort);
       if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port < 65536))
         throw new Error(`--metrics-port: not a port number: ${o.metricsPort}`);
-      await runAgent({ socketPath: o.socket ?? agentSocket(), metricsPort: port, logLevel: o.logLevel as LogLevel | undefined });
+      await runAgent({
+        socketPath: o.socket ?? agentSocket(),
+        metricsPort: port,
+        logLevel: o.logLevel as LogLevel | undefined,
+        ...(o.cluster !== undefined ? { cluster: o.cluster } : {}),
+      });
     }),
   );
 agent
@@ -268,6 +277,7 @@ agent
       print(
         `agent pid ${s.pid}, up ${s.uptimeSeconds.toFixed(0)} s, ${s.requests} requests, ${s.errors} errors, ${s.refused} refused, ${s.inFlight} in flight, RSS ${(s.rssBytes / 2 ** 20).toFixed(1)} MiB`,
       );
+      if (s.cluster) print(clusterLine(s.cluster));
       for (const [key, l] of Object.entries(s.latency)) print(`  ${key}: ${JSON.stringify(l)}`);
       if (s.phases.length) print('  mean time per phase (ms):');
       for (const p of s.phases) print(`    ${p.name}: ${(p.totalMs / p.count).toFixed(3)} × ${p.count}`);

@@ -6,6 +6,7 @@ import { parseResult, toCurrentResult } from '../spec/result-convert.js';
 import type { Result } from '../spec/result.js';
 import { resultFamily } from '../spec/versions.js';
 import type { AddOutcome, ListOutcome } from './commands.js';
+import type { ClusterStatus } from '../cluster/index.js';
 
 /** Left-aligned columns with two spaces between them; a header row first. */
 export function table(header: readonly string[], rows: ReadonlyArray<readonly string[]>, indent = '  '): string {
@@ -116,4 +117,15 @@ export function errorLine(e: unknown): string {
   const err: CniError = toCniError(e);
   const msg = err.details ? `${err.message}: ${err.details}` : err.message;
   return `error: ${msg.replace(/\s*\n\s*/g, ' ')} (CNI code ${err.code})`;
+}
+
+/** The cluster line of `fastcni agent status`, then one line per peer. */
+export function clusterLine(c: ClusterStatus): string {
+  const head = [
+    `  cluster: node ${c.node}, ${c.backend}, ${c.leased ? `leased ${c.subnets.join(' ')}` : 'not leased'}`,
+    `public IP ${c.publicIP}${c.vtepMAC ? `, VTEP ${c.vtepMAC}` : ''}`,
+    `${c.peers.length} peers, ${c.watchEvents} watch events, ${c.syncs} syncs`,
+  ].join(', ');
+  const peers = c.peers.map((p) => `    peer ${p.node}: ${p.subnets.join(' ')} via ${p.publicIP}`);
+  return [c.lastError ? `${head}; last error: ${c.lastError}` : head, ...peers].join('\n');
 }

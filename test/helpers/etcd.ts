@@ -95,6 +95,23 @@ export async function launchEtcd(size = 1): Promise<EtcdCluster> {
   return { members, endpoints: specs.map((s) => s.clientUrl), close };
 }
 
+/** The name of the member that is the raft leader now, asked of the running members (undefined: none answers). */
+export async function etcdLeader(cluster: EtcdCluster): Promise<string | undefined> {
+  const names = new Map<string, string>();
+  let leader: string | undefined;
+  for (const m of cluster.members.filter((x) => x.running)) {
+    try {
+      const r = await fetch(`${m.clientUrl}/v3/maintenance/status`, { method: 'POST', body: '{}', signal: AbortSignal.timeout(1000) });
+      const s = (await r.json()) as { header?: { member_id?: string }; leader?: string };
+      if (s.header?.member_id) names.set(s.header.member_id, m.name);
+      leader ??= s.leader;
+    } catch {
+      /* that member does not answer: ask the next */
+    }
+  }
+  return leader === undefined ? undefined : names.get(leader);
+}
+
 function member(
   spec: { name: string; clientUrl: string; peerUrl: string },
   dataDir: string,

@@ -32,6 +32,8 @@ const RANKS: ReadonlyArray<[unit: RegExp, rank: number]> = [
   [/^plugins\/[^/]+\//, 5],
   // the registry of our plugins, handed down by the entry points as a PluginLoader
   [/^src\/plugins\.ts$/, 6],
+  // the cluster controller of the agent: node leases in etcd, the overlay backend, subnet.env
+  [/^src\/cluster\//, 6.5],
   [/^src\/agent\//, 7],
   [/^src\/cli\//, 8],
   [/^src\/index\.ts$/, 9],
