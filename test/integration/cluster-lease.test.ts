@@ -114,6 +114,21 @@ describe.runIf(isRoot && haveEtcd)('cluster controller with etcd', () => {
     await within(1000, 'route back', async () => (await podRoutes(nodes[0]!)).some((r) => r.startsWith(gone)));
   });
 
+  it('vxlan: each record publishes its VTEP MAC, each node routes the peer subnet through its device', async () => {
+    const etcd = await startEtcd();
+    const nodes = underlay(2);
+    const cs = [];
+    for (const n of nodes) cs.push(await startController(nodeConfig(n, etcd.endpoints, { backend: 'vxlan' })));
+    await Promise.all(cs.map((c) => c.leased()));
+    for (const [i, c] of cs.entries()) {
+      const other = cs[1 - i]!.status();
+      expect(c.status().vtepMAC).toMatch(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/);
+      await within(1000, 'peer with its MAC', () => c.status().peers.length === 1);
+      const net = other.subnets[0]!.replace(/\/24$/, '');
+      await within(1000, 'route through the device', async () => (await podRoutes(nodes[i]!)).includes(`${other.subnets[0]} via ${net}`));
+    }
+  });
+
   it('a node whose state directory names a subnet leases that one, not the lowest free', async () => {
     const etcd = await startEtcd();
     const [node] = underlay(1);
