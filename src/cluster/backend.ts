@@ -1,52 +1,17 @@
 // What the controller asks of the node's kernel: one reconcile call with the complete peer set
 // (contract A, native overlaySync), and the node's underlay address when the file names none.
-import { addrList, routeList } from '../native.js';
+import { addrList, overlaySync, routeList, type OverlayRequest, type OverlayState } from '../native.js';
 import { cidrContains, formatIp, parseCidr, parseIp } from '../net/ip.js';
 
-// Mirrors of the native OverlayPeer/OverlayRequest/OverlayState (contract A) until the overlay
-// branch lands; then these become re-exports of the generated declarations.
-/** One peer node as the backend reaches it. */
-export interface OverlayPeer {
-  subnets: string[];
-  publicIp: string;
-  vtepMac?: string;
-}
-/** The node's whole desired overlay state. */
-export interface OverlayRequest {
-  hostNetns?: string;
-  backend: string;
-  localSubnets: string[];
-  publicIp: string;
-  device?: string;
-  vni?: number;
-  port?: number;
-  mtu?: number;
-  mac?: string;
-  peers: OverlayPeer[];
-}
-/** What a sync left. */
-export interface OverlayState {
-  vtepMac?: string;
-  mtu: number;
-  routes: number;
-  added: number;
-  removed: number;
-}
+export type { OverlayPeer, OverlayRequest, OverlayState } from '../native.js';
 
 /** The kernel side of the controller: injectable so a library user can bring another. */
 export interface OverlayBackend {
   sync(req: OverlayRequest): Promise<OverlayState>;
 }
 
-type OverlayCall = (req: OverlayRequest) => Promise<OverlayState>;
-
 /** The native backend (src/native.ts overlaySync). */
-export async function nativeBackend(): Promise<OverlayBackend> {
-  const native = (await import('../native.js')) as unknown as { overlaySync?: OverlayCall };
-  const sync = native.overlaySync;
-  if (!sync) throw new Error('this build has no native overlay backend (overlaySync)');
-  return { sync: (req) => sync(req) };
-}
+export const nativeBackend: OverlayBackend = { sync: overlaySync };
 
 function isGlobal(cidr: string): boolean {
   const c = parseCidr(cidr);

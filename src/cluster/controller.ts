@@ -122,7 +122,7 @@ export class ClusterController {
 
   /** Find the node's address and start the loop; resolves before any lease (etcd may be down). */
   async start(): Promise<void> {
-    this.backend ??= await nativeBackend();
+    this.backend ??= nativeBackend;
     this.publicIP = this.config.publicIP ?? (await findPublicIp(this.config.netns));
     this.log.info('cluster controller starting', {
       node: this.config.nodeName,

@@ -3,7 +3,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { onTestFinished } from 'vitest';
-import { ClusterController, parseClusterConfig, type ClusterConfigInput, type OverlayBackend } from '../../src/cluster/index.js';
+import { ClusterController, parseClusterConfig, type ClusterConfigInput } from '../../src/cluster/index.js';
 import { routeList } from '../../src/native.js';
 import { tempDir } from './fixtures.js';
 import { ip, makeNetns, type Netns } from './netns.js';
@@ -51,8 +51,8 @@ export function nodeConfig(node: SimNode, endpoints: string[], extra: Partial<Cl
 }
 
 /** Start a controller (stopped when the test ends, if still running). */
-export async function startController(input: ClusterConfigInput, backend?: OverlayBackend): Promise<ClusterController> {
-  const c = new ClusterController(parseClusterConfig(input), backend ? { backend } : {});
+export async function startController(input: ClusterConfigInput): Promise<ClusterController> {
+  const c = new ClusterController(parseClusterConfig(input));
   onTestFinished(() => c.stop());
   await c.start();
   return c;
@@ -74,45 +74,4 @@ export async function within(ms: number, what: string, check: () => boolean | Pr
     if (Date.now() - t0 > ms) throw new Error(`not within ${ms} ms: ${what}`);
     await sleep(20);
   }
-}
-
-/** Our route protocol in the `ip route` backend (the native one has its own constant). */
-const PROTO = '102';
-
-/**
- * host-gw through iproute2 on the real kernel, for as long as this build has no native overlaySync:
- * a route per peer subnet via its public IP, marked with our protocol so stale ones are found.
- */
-export function ipRouteBackend(): OverlayBackend {
-  return {
-    async sync(req) {
-      const ns = req.hostNetns!.split('/').pop()!;
-      const want = new Map(req.peers.flatMap((p) => p.subnets.filter((s) => !s.includes(':')).map((s) => [s, p.publicIp] as const)));
-      const have = (JSON.parse(ip('-j', '-n', ns, 'route', 'show', 'proto', PROTO) || '[]') as { dst: string; gateway?: string }[]).map(
-        (r) => ({
-          dst: r.dst.includes('/') ? r.dst : `${r.dst}/32`,
-          gw: r.gateway,
-        }),
-      );
-      let added = 0;
-      let removed = 0;
-      for (const r of have)
-        if (want.get(r.dst) !== r.gw) {
-          ip('-n', ns, 'route', 'del', r.dst, 'proto', PROTO);
-          removed++;
-        }
-      for (const [dst, gw] of want)
-        if (!have.some((r) => r.dst === dst && r.gw === gw)) {
-          ip('-n', ns, 'route', 'replace', dst, 'via', gw, 'proto', PROTO);
-          added++;
-        }
-      return { mtu: 1500, routes: want.size, added, removed };
-    },
-  };
-}
-
-/** undefined (the controller's default, native) when this build has overlaySync, else ipRouteBackend (host-gw only). */
-export async function testBackend(): Promise<OverlayBackend | undefined> {
-  const native = (await import('../../src/native.js')) as Record<string, unknown>;
-  return typeof native.overlaySync === 'function' ? undefined : ipRouteBackend();
 }

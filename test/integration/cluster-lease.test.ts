@@ -12,7 +12,7 @@ import { parseClusterConfig, type ClusterController } from '../../src/cluster/in
 import { parseSubnetEnv } from '../../plugins/flannel/subnet-env.js';
 import { cidrText } from '../../src/net/ip.js';
 import { haveEtcd, startEtcd } from '../helpers/etcd.js';
-import { nodeConfig, podRoutes, startController, testBackend, underlay, within, type SimNode } from '../helpers/cluster.js';
+import { nodeConfig, podRoutes, startController, underlay, within, type SimNode } from '../helpers/cluster.js';
 import { fastcni } from '../helpers/cli.js';
 import { tempDir } from '../helpers/fixtures.js';
 
@@ -45,9 +45,8 @@ describe.runIf(isRoot && haveEtcd)('cluster controller with etcd', () => {
   it('three nodes: distinct subnets, routes to every peer, subnet.env the flannel plugin reads; no Range while idle', async () => {
     const etcd = await startEtcd();
     const nodes = underlay(3);
-    const backend = await testBackend();
     const all: Array<{ node: SimNode; c: ClusterController }> = [];
-    for (const node of nodes) all.push({ node, c: await startController(nodeConfig(node, etcd.endpoints), backend) });
+    for (const node of nodes) all.push({ node, c: await startController(nodeConfig(node, etcd.endpoints)) });
     await Promise.all(all.map((x) => x.c.leased()));
     const subnets = all.map((x) => x.c.status().subnets[0]);
     expect(new Set(subnets).size).toBe(3);
@@ -87,10 +86,9 @@ describe.runIf(isRoot && haveEtcd)('cluster controller with etcd', () => {
   it('a stopped node revokes its lease: its route leaves the peers within 1 s; restarted, it leases the same subnet', async () => {
     const etcd = await startEtcd();
     const nodes = underlay(3);
-    const backend = await testBackend();
     const cfg = nodes.map((n) => nodeConfig(n, etcd.endpoints));
     const cs = [];
-    for (const c of cfg) cs.push(await startController(c, backend));
+    for (const c of cfg) cs.push(await startController(c));
     await Promise.all(cs.map((c) => c.leased()));
     const gone = cs[1]!.status().subnets[0]!;
     await within(1000, 'peers routed', async () => (await podRoutes(nodes[0]!)).length === 2 && (await podRoutes(nodes[2]!)).length === 2);
@@ -109,11 +107,26 @@ describe.runIf(isRoot && haveEtcd)('cluster controller with etcd', () => {
     expect((await podRoutes(nodes[1]!)).length).toBe(2);
 
     // a newcomer must not take the freed subnet from under a restarted node: the restart wins it by stateDir
-    const again = await startController(cfg[1]!, backend);
+    const again = await startController(cfg[1]!);
     await again.leased();
     expect(again.status().subnets[0]).toBe(gone);
     expect(envSubnet(nodes[1]!)).toBe(gone);
     await within(1000, 'route back', async () => (await podRoutes(nodes[0]!)).some((r) => r.startsWith(gone)));
+  });
+
+  it('vxlan: each record publishes its VTEP MAC, each node routes the peer subnet through its device', async () => {
+    const etcd = await startEtcd();
+    const nodes = underlay(2);
+    const cs = [];
+    for (const n of nodes) cs.push(await startController(nodeConfig(n, etcd.endpoints, { backend: 'vxlan' })));
+    await Promise.all(cs.map((c) => c.leased()));
+    for (const [i, c] of cs.entries()) {
+      const other = cs[1 - i]!.status();
+      expect(c.status().vtepMAC).toMatch(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/);
+      await within(1000, 'peer with its MAC', () => c.status().peers.length === 1);
+      const net = other.subnets[0]!.replace(/\/24$/, '');
+      await within(1000, 'route through the device', async () => (await podRoutes(nodes[i]!)).includes(`${other.subnets[0]} via ${net}`));
+    }
   });
 
   it('a node whose state directory names a subnet leases that one, not the lowest free', async () => {
@@ -122,7 +135,7 @@ describe.runIf(isRoot && haveEtcd)('cluster controller with etcd', () => {
     const { mkdirSync } = await import('node:fs');
     mkdirSync(node!.stateDir, { recursive: true });
     writeFileSync(join(node!.stateDir, 'subnet'), '10.244.42.0/24\n');
-    const c = await startController(nodeConfig(node!, etcd.endpoints), await testBackend());
+    const c = await startController(nodeConfig(node!, etcd.endpoints));
     await c.leased();
     expect(c.status().subnets).toEqual(['10.244.42.0/24']);
   });
@@ -130,10 +143,9 @@ describe.runIf(isRoot && haveEtcd)('cluster controller with etcd', () => {
   it('etcd down longer than the TTL: subnet.env removed, routes kept; back: the same subnet again', async () => {
     const etcd = await startEtcd();
     const nodes = underlay(2);
-    const backend = await testBackend();
     const [a, b] = [
-      await startController(nodeConfig(nodes[0]!, etcd.endpoints), backend),
-      await startController(nodeConfig(nodes[1]!, etcd.endpoints), backend),
+      await startController(nodeConfig(nodes[0]!, etcd.endpoints)),
+      await startController(nodeConfig(nodes[1]!, etcd.endpoints)),
     ];
     await Promise.all([a.leased(), b.leased()]);
     const mine = a.status().subnets[0]!;
@@ -161,7 +173,7 @@ describe.runIf(isRoot && haveEtcd)('cluster controller with etcd', () => {
   it('our key deleted by someone else: subnet.env removed, then the same subnet leased again', async () => {
     const etcd = await startEtcd();
     const [node] = underlay(1);
-    const c = await startController(nodeConfig(node!, etcd.endpoints), await testBackend());
+    const c = await startController(nodeConfig(node!, etcd.endpoints));
     await c.leased();
     const mine = c.status().subnets[0]!;
     const removed: number[] = [];
@@ -179,12 +191,11 @@ describe.runIf(isRoot && haveEtcd)('cluster controller with etcd', () => {
   it('an exhausted cluster CIDR: a clear error, no subnet.env; a subnet freed is leased at once', async () => {
     const etcd = await startEtcd();
     const nodes = underlay(3);
-    const backend = await testBackend();
     const small = { clusterCIDR: '10.244.0.0/23' };
-    const a = await startController(nodeConfig(nodes[0]!, etcd.endpoints, small), backend);
-    const b = await startController(nodeConfig(nodes[1]!, etcd.endpoints, small), backend);
+    const a = await startController(nodeConfig(nodes[0]!, etcd.endpoints, small));
+    const b = await startController(nodeConfig(nodes[1]!, etcd.endpoints, small));
     await Promise.all([a.leased(), b.leased()]);
-    const c = await startController(nodeConfig(nodes[2]!, etcd.endpoints, small), backend);
+    const c = await startController(nodeConfig(nodes[2]!, etcd.endpoints, small));
     await within(3000, 'exhaustion reported', () => c.status().lastError !== undefined);
     expect(c.status().lastError).toBe('no free subnet: all 2 /24 subnets of clusterCIDR 10.244.0.0/23 are leased by other nodes');
     expect(c.status().leased).toBe(false);
@@ -198,15 +209,13 @@ describe.runIf(isRoot && haveEtcd)('cluster controller with etcd', () => {
   it('the agent runs the controller: status and metrics carry it, close() revokes the lease', async () => {
     const etcd = await startEtcd();
     const nodes = underlay(2);
-    const backend = await testBackend();
-    const peer = await startController(nodeConfig(nodes[1]!, etcd.endpoints), backend);
+    const peer = await startController(nodeConfig(nodes[1]!, etcd.endpoints));
     const socketPath = join(tempDir('cluster-agent'), 'agent.sock');
     const agent = await startAgent({
       socketPath,
       metricsPort: 0,
       logger: jsonLogger('error', () => {}),
       cluster: parseClusterConfig(nodeConfig(nodes[0]!, etcd.endpoints)),
-      ...(backend ? { clusterBackend: backend } : {}),
     });
     let closed = false;
     onTestFinished(() => (closed ? undefined : agent.close()));
