@@ -2,7 +2,7 @@
 // loopback ports of its own, 3 simulated nodes whose agents lease subnets and build VXLAN to each other,
 // 2 pods per node, pings across nodes, a server seeing the client pod's own address (no NAT), one
 // node's routes and VXLAN entries. Everything is removed at the end, on failure and on Ctrl-C.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { ClusterLab } from '../test/helpers/cluster-lab.js';
 import { type EtcdCluster, haveEtcd, launchEtcd } from '../test/helpers/etcd.js';
 
@@ -71,8 +71,9 @@ async function main(): Promise<void> {
     say(`no NAT between pods: a server in ${server.node.name}/${server.address}, a client in ${client.node.name}/${client.address}`);
     const conn = acceptOne(server.ns, 8080);
     await conn.listening;
-    execFileSync('ip', ['netns', 'exec', client.ns, 'nc', '-n', '-w', '2', '-N', server.address, '8080'], { input: 'hello\n' });
+    const sent = spawnSync('ip', ['netns', 'exec', client.ns, 'nc', '-n', '-w', '2', '-N', server.address, '8080'], { input: 'hello\n' });
     const seen = await conn.peer;
+    if (sent.status !== 0) console.log(`the client could not connect (nc exit ${sent.status})`);
     console.log(`the server saw ${seen}: ${seen === client.address ? "the client pod's own address" : 'NOT the client pod'}`);
 
     const n0 = lab.nodes[0]!;

@@ -43,6 +43,8 @@ export const NATIVE_CALLS = [
   'masqList',
   'netnsCreate',
   'netnsDelete',
+  'overlaySync',
+  'overlayTeardown',
   'podIfaceConfigure',
   'podInspect',
   'portmapAdd',

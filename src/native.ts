@@ -513,3 +513,17 @@ export type DhcpExchange = Addon.DhcpExchange;
 export async function dhcpExchange(req: Addon.DhcpRequest): Promise<Addon.DhcpAnswer> {
   return call('dhcpExchange', () => addon().dhcpExchange(req));
 }
+
+// The overlay between nodes, for the cluster controller: one coarse reconcile with the whole peer
+// set, and its teardown (native/core/src/kernel/overlay).
+export type { OverlayPeer, OverlayRequest, OverlayState } from '../native/addon/index.js';
+
+/** Reconcile the node's overlay (host-gw routes, or the vxlan device with its FDB, neighbour and route per peer) with the complete peer set; idempotent. */
+export async function overlaySync(req: Addon.OverlayRequest): Promise<Addon.OverlayState> {
+  return call('overlaySync', () => addon().overlaySync(req));
+}
+
+/** Remove every route of ours and the vxlan device (only `hostNetns` and `device` are read). */
+export async function overlayTeardown(req: Addon.OverlayRequest): Promise<Addon.OverlayState> {
+  return call('overlayTeardown', () => addon().overlayTeardown(req));
+}

@@ -356,6 +356,27 @@ export declare function netnsCreate(name: string): Promise<StringOutcome>
  */
 export declare function netnsDelete(name: string): Promise<BoolOutcome>
 
+/** Outcome of overlaySync and overlayTeardown: the overlay after the call. */
+export interface OverlayStateOutcome {
+  error?: Failure
+  value?: OverlayState
+}
+
+/**
+ * Reconcile the node's overlay with the complete peer set (idempotent): host-gw routes through
+ * each peer's public address, or the vxlan device with an FDB entry, a neighbour entry and an
+ * onlink route per peer. Our routes carry our own protocol number, so entries of departed peers
+ * are removed and nobody else's. Bad input fails (kind invalid, the field named) before anything
+ * changes; a later failure undoes what the call added.
+ */
+export declare function overlaySync(req: OverlayRequest): Promise<OverlayStateOutcome>
+
+/**
+ * Remove every route of ours and the vxlan device (`device`, default "fastcni.1"); only
+ * `hostNetns` and `device` are read.
+ */
+export declare function overlayTeardown(req: OverlayRequest): Promise<OverlayStateOutcome>
+
 /**
  * In the pod, on its `ifname`: with `iface`, the reference's ConfigureIface (IPv6 enablement,
  * addresses, link up, routes, the DAD wait); without, the link only brought up. Kind notFound
@@ -1101,6 +1122,12 @@ export interface MasqRequest {
    * by their comment
    */
   addresses: Array<string>
+  /**
+   * nonMasqueradeCIDRs: destinations left unmasqueraded besides the pod's own subnet, each in the
+   * rule of its family's set. On DEL they only name the set looked in first: an element added
+   * under another list is still found (by the sets' comments)
+   */
+  nonMasqueradeCidrs?: Array<string>
 }
 
 /**
@@ -1121,6 +1148,59 @@ export interface NftOwner {
   network: string
   /** container ID (with the ifname, the elements' comment) */
   containerId: string
+  /** masquerade only (the spoof check ignores it): the network's nonMasqueradeCIDRs */
+  nonMasqueradeCidrs?: Array<string>
+}
+
+/** A peer node as the overlay reaches it. */
+export interface OverlayPeer {
+  /** the peer node's pod subnets (CIDR text, network address), one per family it has */
+  subnets: Array<string>
+  /** the peer's underlay (public) address, IPv4 or IPv6 */
+  publicIp: string
+  /** vxlan only: the peer's VTEP MAC ("aa:bb:cc:dd:ee:ff") */
+  vtepMac?: string
+}
+
+/** overlaySync and overlayTeardown: this node and the complete desired peer set. */
+export interface OverlayRequest {
+  /** the node's network namespace (a path); undefined = the caller's own */
+  hostNetns?: string
+  /** "host-gw" or "vxlan" */
+  backend: string
+  /** this node's own pod subnets (vxlan: the device gets each subnet's network address as /32 (/128)) */
+  localSubnets: Array<string>
+  /** this node's underlay address (vxlan: the device's local address; host-gw: finds the underlay link) */
+  publicIp: string
+  /** vxlan: the device's name (default "fastcni.1") */
+  device?: string
+  /** vxlan: VNI (default 1) */
+  vni?: number
+  /** vxlan: UDP port (default 8472) */
+  port?: number
+  /** vxlan: the device's MTU (default: the underlay link's MTU − 50, − 70 for an IPv6 underlay) */
+  mtu?: number
+  /**
+   * vxlan: the device's MAC (default: a locally administered MAC derived from publicIp, so a
+   * recreated device keeps it)
+   */
+  mac?: string
+  /** the complete desired peer set (this node excluded) */
+  peers: Array<OverlayPeer>
+}
+
+/** What the overlay is after a call. */
+export interface OverlayState {
+  /** vxlan: the device's MAC (to publish in the lease); host-gw and teardown: undefined */
+  vtepMac?: string
+  /** vxlan: the device's MTU; host-gw: the underlay link's MTU; teardown: 0 */
+  mtu: number
+  /** routes of ours present after the call (one per peer subnet) */
+  routes: number
+  /** kernel entries the call added: routes, and with vxlan neighbour and FDB entries */
+  added: number
+  /** kernel entries the call removed (same kinds) */
+  removed: number
 }
 
 /** The layer-3 configuration of a pod interface: the IPAM result in kernel terms. */

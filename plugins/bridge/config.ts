@@ -2,7 +2,7 @@
 // (https://github.com/containernetworking/plugins/blob/main/plugins/main/bridge/bridge.go, loadNetConf).
 import { z } from 'zod';
 import { CniError, ErrorCode } from '../../src/spec/errors.js';
-import { linkName, MAC_ADDRESS, macSchema } from '../../src/spec/fields.js';
+import { linkName, MAC_ADDRESS, macSchema, nonMasqueradeCidrs } from '../../src/spec/fields.js';
 import { dnsSchema } from '../../src/spec/net-conf.js';
 
 const vlanId = z.number().int();
@@ -19,6 +19,8 @@ export const bridgeConfigSchema = z
     forceAddress: z.boolean().default(false),
     ipMasq: z.boolean().default(false),
     ipMasqBackend: z.enum(['iptables', 'nftables']).optional(),
+    // ours (the reference has no such field): with ipMasq, destinations not masqueraded
+    nonMasqueradeCIDRs: nonMasqueradeCidrs.optional(),
     mtu: z.number().int().min(0).max(65535).default(0),
     hairpinMode: z.boolean().default(false),
     promiscMode: z.boolean().default(false),

@@ -24,7 +24,7 @@ const LINKLESS_IPAM: ReadonlySet<string> = new Set(['host-local', 'static']);
 const ipamType = ipamTypeOf;
 
 function masqRequest(conf: BridgeConfig, ctx: PluginContext, addresses: string[]): native.MasqRequest {
-  return { hostNetns: ctx.hostNetns, network: conf.name, containerId: ctx.containerId, ifname: ctx.ifname, addresses };
+  return { hostNetns: ctx.hostNetns, ...masqOwner(conf, ctx), ifname: ctx.ifname, addresses };
 }
 
 function spoofKey(conf: BridgeConfig, ctx: PluginContext) {
@@ -34,6 +34,11 @@ function spoofKey(conf: BridgeConfig, ctx: PluginContext) {
 /** Whose nf_tables elements this attachment's are. */
 function owner(conf: BridgeConfig, ctx: PluginContext): native.NftOwner {
   return { network: conf.name, containerId: ctx.containerId };
+}
+
+/** The owner of masquerade elements, with the destinations their rule exempts. */
+function masqOwner(conf: BridgeConfig, ctx: PluginContext): native.NftOwner {
+  return { ...owner(conf, ctx), nonMasqueradeCidrs: conf.nonMasqueradeCIDRs };
 }
 
 /** IPAM's result (released again on a later failure), and what it makes of the pod's interface. */
@@ -52,7 +57,7 @@ async function addressing(type: string | undefined, conf: BridgeConfig, ctx: Plu
     forceAddress: conf.forceAddress,
     forwardV4: plan?.forwardV4 ?? false,
     forwardV6: plan?.forwardV6 ?? false,
-    masquerade: conf.ipMasq && plan ? owner(conf, ctx) : undefined,
+    masquerade: conf.ipMasq && plan ? masqOwner(conf, ctx) : undefined,
     spoofCheck: conf.macspoofchk ? owner(conf, ctx) : undefined,
   };
   return { ipam, plan, l3 };
@@ -149,7 +154,7 @@ async function unwire(ctx: PluginContext, o: { namePort: boolean; masquerade?: n
 
 async function del(conf: BridgeConfig, ctx: PluginContext): Promise<void> {
   const type = ipamType(conf);
-  const masquerade = type && conf.ipMasq ? { network: conf.name, containerId: ctx.containerId } : undefined;
+  const masquerade = type && conf.ipMasq ? masqOwner(conf, ctx) : undefined;
   const unwiring = () => unwire(ctx, { namePort: conf.macspoofchk, masquerade });
   let gone: Unwired;
   if (!type || LINKLESS_IPAM.has(type)) {

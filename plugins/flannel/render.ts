@@ -46,6 +46,12 @@ function routes(conf: FlannelConfig, env: SubnetEnv): Obj[] {
   return [...parsed.map(goRoute), ...[...env.networks, ...env.ip6Networks].map((nw) => ({ dst: cidrText(nw) }))];
 }
 
+/** Whether `o` has `key` in any case (the delegate reads its config's keys case-insensitively). */
+function hasKeyFold(o: Obj, key: string): boolean {
+  const k = key.toLowerCase();
+  return Object.keys(o).some((x) => x.toLowerCase() === k);
+}
+
 /** Render the delegate's config for ADD (and, kept on disk, for DEL). */
 export function renderDelegate(conf: FlannelConfig, env: SubnetEnv): RenderedDelegate {
   const d: Obj = { ...userDelegate(conf), name: conf.name };
@@ -54,6 +60,12 @@ export function renderDelegate(conf: FlannelConfig, env: SubnetEnv): RenderedDel
   if (!Object.hasOwn(d, 'ipMasq')) d.ipMasq = !env.ipMasq;
   if (!Object.hasOwn(d, 'mtu')) d.mtu = env.mtu;
   if (d.type === 'bridge' && !Object.hasOwn(d, 'isGateway')) d.isGateway = true;
+  // Ours, unlike the reference: traffic to other nodes' pods keeps the pod's address (the
+  // Kubernetes network model), so the flannel networks are exempt from the delegate's masquerade.
+  if ((d.type === 'bridge' || d.type === 'ptp') && d.ipMasq === true && !hasKeyFold(d, 'nonMasqueradeCIDRs')) {
+    const cluster = [...env.networks, ...env.ip6Networks].map(cidrText);
+    if (cluster.length) d.nonMasqueradeCIDRs = cluster;
+  }
   if (conf.cniVersion) d.cniVersion = conf.cniVersion;
   if (conf.runtimeConfig != null) d.runtimeConfig = conf.runtimeConfig;
 

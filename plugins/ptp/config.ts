@@ -1,6 +1,7 @@
 // The ptp plugin's network config: the reference's fields and defaults
 // (https://github.com/containernetworking/plugins/blob/main/plugins/main/ptp/ptp.go, NetConf).
 import { z } from 'zod';
+import { nonMasqueradeCidrs } from '../../src/spec/fields.js';
 import { dnsSchema } from '../../src/spec/net-conf.js';
 
 /** Raw config as written by an admin; unknown keys are kept (other plugins of a chain may own them). */
@@ -10,6 +11,8 @@ export const ptpConfigSchema = z
     ipMasq: z.boolean().default(false),
     // Accepted as the bridge accepts it, and ignored: masquerade is always our nf_tables sets.
     ipMasqBackend: z.enum(['iptables', 'nftables']).optional(),
+    // ours (the reference has no such field): with ipMasq, destinations not masqueraded
+    nonMasqueradeCIDRs: nonMasqueradeCidrs.optional(),
     // 0 = the kernel's default; a veth takes 68 (the IPv4 minimum) to 65535
     mtu: z
       .number()

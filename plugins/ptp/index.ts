@@ -17,9 +17,9 @@ import { ptpConfigSchema, type PtpConfig } from './config.js';
 import { CONTAINER_IFACE_INDEX, gatewayHops } from './plan.js';
 import { checkAttachment } from './check.js';
 
-/** Whose masquerade elements this attachment's are. */
+/** Whose masquerade elements this attachment's are, and the destinations their rule exempts. */
 function owner(conf: PtpConfig, ctx: PluginContext): native.NftOwner {
-  return { network: conf.name, containerId: ctx.containerId };
+  return { network: conf.name, containerId: ctx.containerId, nonMasqueradeCidrs: conf.nonMasqueradeCIDRs };
 }
 
 async function add(conf: PtpConfig, ctx: PluginContext): Promise<Result> {

@@ -1,6 +1,6 @@
 // Reusable zod field types for configs and results: Go-style booleans, IPs and CIDRs with CNI messages.
 import { z } from 'zod';
-import { parseCidr, parseIp } from '../net/ip.js';
+import { cidrText, familyPrefix, parseCidr, parseIp } from '../net/ip.js';
 import { validateInterfaceName } from './validate-names.js';
 
 /** A boolean that also accepts "true"/"false" in any case, as libcni does for disableCheck/disableGC. */
@@ -26,6 +26,23 @@ export const ipString = z.string().refine((s) => parseIp(s) !== undefined, { err
 export const cidrString = z
   .string()
   .refine((s) => parseCidr(s) !== undefined, { error: (iss) => `invalid CIDR ${JSON.stringify(iss.input)}` });
+
+/**
+ * ipMasq's `nonMasqueradeCIDRs` (bridge, ptp; the name of ip-masq-agent's setting): destinations
+ * left unmasqueraded besides the pod's own subnet, IPv4 and IPv6 mixed, each given back in Go's
+ * form. A /0 is refused: it would exempt every destination of its family, which `ipMasq: false`
+ * says plainly.
+ */
+export const nonMasqueradeCidrs = z.array(
+  z.string().transform((s, ctx) => {
+    const c = parseCidr(s);
+    if (!c) ctx.addIssue({ code: 'custom', message: `invalid CIDR ${JSON.stringify(s)}` });
+    else if (familyPrefix(c) === 0)
+      ctx.addIssue({ code: 'custom', message: `${JSON.stringify(s)} would exempt every destination (use ipMasq: false)` });
+    else return cidrText(c);
+    return z.NEVER;
+  }),
+);
 
 /** 6 octets, ':' or '-' between them: the MACs the kernel takes for an Ethernet link. */
 export const MAC_ADDRESS = /^[0-9a-f]{2}([:-])[0-9a-f]{2}(\1[0-9a-f]{2}){4}$/i;

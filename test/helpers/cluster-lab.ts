@@ -116,6 +116,7 @@ export class ClusterLab {
   readonly bridge: string;
   private readonly namespaces: string[] = [];
   private closed = false;
+  private podSeq = 0;
 
   private constructor(readonly o: ClusterLabOptions) {
     this.dir = mkdtempSync(join(tmpdir(), 'fcni-cluster-'));
@@ -275,7 +276,7 @@ export class ClusterLab {
 
   /** Add a pod on `n` (`fastcni add` in the node namespace, through the launchers and the node's agent). */
   async addPod(n: LabNode): Promise<LabPod> {
-    const ns = `${n.ns}-p${this.pods.filter((p) => p.node === n).length}-${randomBytes(2).toString('hex')}`;
+    const ns = `${n.ns}-p${this.podSeq++}`;
     this.netnsAdd(ns);
     const env = {
       PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',

@@ -1,13 +1,12 @@
 // Runs a plugin binary the way a container runtime does: exec with CNI_* env and the config on stdin,
 // from inside the node namespace that plays the host.
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const HERE = dirname(fileURLToPath(import.meta.url));
-/** The repository: two levels up from test/helpers, three from dist/test/helpers (compiled for the benchmarks and the demo). */
-export const ROOT = existsSync(join(HERE, '..', '..', 'package.json')) ? resolve(HERE, '..', '..') : resolve(HERE, '..', '..', '..');
+const HERE = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** The repository; also when this file runs compiled under dist/ (the benchmark, the demo). */
+export const ROOT = basename(HERE) === 'dist' ? dirname(HERE) : HERE;
 /** Our plugin binaries (built by `make`). */
 export const OUR_BIN = join(ROOT, 'dist', 'cni');
 /** Debian's reference plugins. */

@@ -5,6 +5,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Etcd3 } from 'etcd3';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { agentStatus, jsonLogger, startAgent } from '../../src/agent/index.js';
 import { parseClusterConfig, type ClusterController } from '../../src/cluster/index.js';
@@ -155,6 +156,24 @@ describe.runIf(isRoot && haveEtcd)('cluster controller with etcd', () => {
     expect(await podRoutes(nodes[0]!)).toEqual(routes);
     // etcd answers again within about a second of its start; the client must not wait out a long back-off
     expect(ms).toBeLessThan(2500);
+  });
+
+  it('our key deleted by someone else: subnet.env removed, then the same subnet leased again', async () => {
+    const etcd = await startEtcd();
+    const [node] = underlay(1);
+    const c = await startController(nodeConfig(node!, etcd.endpoints), await testBackend());
+    await c.leased();
+    const mine = c.status().subnets[0]!;
+    const removed: number[] = [];
+    const watcher = setInterval(() => existsSync(node!.subnetFile) || removed.push(Date.now()), 5);
+    onTestFinished(() => clearInterval(watcher));
+    const client = new Etcd3({ hosts: etcd.endpoints });
+    onTestFinished(() => client.close());
+    await client.delete().key(`/fcni-test/subnets/${mine.replace('/', '-')}`);
+    await within(1000, 'subnet.env removed', () => removed.length > 0);
+    await within(2000, 'leased again', () => c.status().leased && existsSync(node!.subnetFile));
+    expect(envSubnet(node!)).toBe(mine);
+    expect(await client.get(`/fcni-test/subnets/${mine.replace('/', '-')}`).string()).toContain(`"node":"${c.config.nodeName}"`);
   });
 
   it('an exhausted cluster CIDR: a clear error, no subnet.env; a subnet freed is leased at once', async () => {

@@ -5,11 +5,12 @@
 // masqueraded; a 3-member etcd losing its leader loses no lease and changes no route; etcd stopped and
 // restarted leaves every lease, route and pod address as it was; a node removed or killed has its
 // routes withdrawn from the others. One lab per backend, its cases in order (the last ones remove nodes).
+// First, the lab itself without the controller: no pod route between nodes until one is written by hand.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ClusterLab as Lab, ClusterLab, OUTSIDE_IP, waitUntil } from '../helpers/cluster-lab.js';
 import type { ClusterStatus } from '../../src/cluster/index.js';
 import { type EtcdCluster, etcdLeader, haveEtcd, launchEtcd } from '../helpers/etcd.js';
-import { RUN_PREFIX } from '../helpers/netns.js';
+import { ip, RUN_PREFIX } from '../helpers/netns.js';
 import { serve, talk } from '../helpers/portmap.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -31,7 +32,7 @@ function routedSubnets(lab: Lab, node: Lab['nodes'][number]): string[] {
     .sort();
 }
 
-describe('the lab without the cluster controller (hand-written subnet.env per node)', () => {
+describe('the lab without the cluster controller (a hand-written subnet.env per node)', () => {
   it('pods on one node reach each other and their node, and nothing routes them to another node', async () => {
     const lab = await ClusterLab.create({ prefix: RUN_PREFIX, nodes: 2, backend: 'host-gw' });
     try {
@@ -43,6 +44,20 @@ describe('the lab without the cluster controller (hand-written subnet.env per no
       // the underlay alone carries no pod traffic between nodes: the cross-node cases below prove the controller
       expect(await lab.ping(a1.ns, b1.address)).toBe(false);
       expect(lab.peerRoutes(lab.nodes[0]!)).toEqual([]);
+    } finally {
+      await lab.close();
+    }
+  });
+  it('with host-gw routes written by hand: pods reach across, and the server sees the client pod (the delegate exempts the flannel network)', async () => {
+    const lab = await ClusterLab.create({ prefix: RUN_PREFIX, nodes: 2, backend: 'host-gw' });
+    try {
+      const [n0, n1] = [lab.nodes[0]!, lab.nodes[1]!];
+      ip('-n', n0.ns, 'route', 'add', '10.244.2.0/24', 'via', n1.publicIP);
+      ip('-n', n1.ns, 'route', 'add', '10.244.1.0/24', 'via', n0.publicIP);
+      const [a, b] = [await lab.addPod(n0), await lab.addPod(n1)];
+      expect(await lab.pingAll([a, b])).toEqual([]);
+      await serve({ name: a.ns, path: a.nsPath }, 'tcp', 8080, 'pod');
+      expect(await talk({ name: b.ns, path: b.nsPath }, 'tcp', a.address, 8080)).toBe(`pod ${b.address}`);
     } finally {
       await lab.close();
     }

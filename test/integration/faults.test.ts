@@ -267,6 +267,8 @@ describe.skipIf(!haveCnitool)('a SIGKILL at every fault point of ADD and DEL', (
         'masqList',
         'netnsCreate',
         'netnsDelete',
+        'overlaySync',
+        'overlayTeardown',
         'podInspect',
         'portmapCheck',
         'portmapGc',

@@ -19,14 +19,17 @@ import type { PluginRun } from '../helpers/run-plugin.js';
 
 const CAP = { CAP_ARGS: JSON.stringify({ portMappings: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp' }] }) };
 
-/** The delegate config the reference renders for the classic conflist (flannel_linux.go doCmdAdd, json.Marshal of the map). */
+/** The delegate config the reference renders for the classic conflist (flannel_linux.go doCmdAdd, json.Marshal of the map), plus our nonMasqueradeCIDRs. */
 function expectedDelegate(dir: string, o: { dual?: boolean; cniVersion?: string } = {}): string {
   const ranges = o.dual ? '[[{"subnet":"10.244.1.0/24"}],[{"subnet":"fd00:10:244:1::/64"}]]' : '[[{"subnet":"10.244.1.0/24"}]]';
   const routes = o.dual ? '[{"dst":"10.244.0.0/16"},{"dst":"fd00:10:244::/56"}]' : '[{"dst":"10.244.0.0/16"}]';
   return (
     `{"cniVersion":"${o.cniVersion ?? '0.3.1'}","hairpinMode":true,"ipMasq":${o.dual ? 'true' : 'false'},` +
     `"ipam":{"dataDir":${JSON.stringify(join(dir, 'networks'))},"ranges":${ranges},"routes":${routes},"type":"host-local"},` +
-    `"isDefaultGateway":true,"isGateway":true,"mtu":1450,"name":"cbr0","type":"bridge"}`
+    `"isDefaultGateway":true,"isGateway":true,"mtu":1450,"name":"cbr0",` +
+    // ours: a masquerading delegate exempts the flannel networks (the reference renders no such key)
+    (o.dual ? '"nonMasqueradeCIDRs":["10.244.0.0/16","fd00:10:244::/56"],' : '') +
+    `"type":"bridge"}`
   );
 }
 

@@ -88,11 +88,44 @@ describe('the rendered delegate config (as flannel-io/cni-plugin renders it)', (
       isGateway: false,
       mtu: 1400,
       name: 'cbr0',
+      // ours: the flannel networks of both families, exempt from the delegate's masquerade
+      nonMasqueradeCIDRs: ['10.244.0.0/16', 'fd00:10:244::/56'],
       runtimeConfig: { portMappings: [{ containerPort: 80, hostPort: 8080, protocol: 'tcp' }] },
       type: 'bridge',
     });
     expect(r.bytes).toContain('"a\\u003cb":"\\u0026"');
     expect(r.bytes).toContain('"routes":[{"dst":"10.0.0.1/8","gw":"10.0.0.1","scope":0},');
+  });
+
+  it('a masquerading bridge or ptp delegate exempts the flannel networks, in their order; bytes as Go sorts the keys', () => {
+    const masq = parseSubnetEnv(SUBNET_ENV_V4.replace('FLANNEL_IPMASQ=true', 'FLANNEL_IPMASQ=false'), '/p');
+    const r = renderDelegate(conf({ delegate: { hairpinMode: true, isDefaultGateway: true } }), masq);
+    expect(r.bytes).toBe(
+      '{"cniVersion":"0.3.1","hairpinMode":true,"ipMasq":true,"ipam":{"ranges":[[{"subnet":"10.244.1.0/24"}]],' +
+        '"routes":[{"dst":"10.244.0.0/16"}],"type":"host-local"},"isDefaultGateway":true,"isGateway":true,"mtu":1450,' +
+        '"name":"cbr0","nonMasqueradeCIDRs":["10.244.0.0/16"],"type":"bridge"}',
+    );
+    const ptp = JSON.parse(renderDelegate(conf({ delegate: { type: 'ptp' } }), parseSubnetEnv(SUBNET_ENV_DUAL, '/p')).bytes);
+    expect(ptp.nonMasqueradeCIDRs).toEqual(['10.244.0.0/16', 'fd00:10:244::/56']);
+    const v6only = parseSubnetEnv(
+      'FLANNEL_IPV6_NETWORK=fd00::/48\nFLANNEL_IPV6_SUBNET=fd00:0:0:1::1/64\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=false\n',
+      '/p',
+    );
+    expect(JSON.parse(renderDelegate(conf({}), v6only).bytes).nonMasqueradeCIDRs).toEqual(['fd00::/48']);
+  });
+
+  it('no exemption without masquerade, for another type, or when the delegate names its own (in any case)', () => {
+    const masq = parseSubnetEnv(SUBNET_ENV_DUAL, '/p');
+    const render = (delegate: Record<string, unknown>, env = masq) => JSON.parse(renderDelegate(conf({ delegate }), env).bytes);
+    // FLANNEL_IPMASQ=true: flanneld masquerades, the delegate does not
+    expect(render({}, parseSubnetEnv(SUBNET_ENV_V4, '/p'))).not.toHaveProperty('nonMasqueradeCIDRs');
+    expect(render({ ipMasq: false })).not.toHaveProperty('nonMasqueradeCIDRs');
+    expect(render({ type: 'ipvlan', ipMasq: true })).not.toHaveProperty('nonMasqueradeCIDRs');
+    expect(render({ nonMasqueradeCIDRs: ['192.168.0.0/16'] }).nonMasqueradeCIDRs).toEqual(['192.168.0.0/16']);
+    expect(render({ nonMasqueradeCIDRs: [] }).nonMasqueradeCIDRs).toEqual([]);
+    const own = render({ nonmasqueradecidrs: ['192.168.0.0/16'] });
+    expect(own).not.toHaveProperty('nonMasqueradeCIDRs');
+    expect(own.nonmasqueradecidrs).toEqual(['192.168.0.0/16']);
   });
 
   it('another delegate type gets no isGateway; no cniVersion is copied when the config has none', () => {

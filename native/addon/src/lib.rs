@@ -10,6 +10,7 @@ mod firewall;
 mod hostdev;
 mod net;
 mod nft;
+mod overlay;
 mod pod_iface;
 mod portmap;
 mod ptp;

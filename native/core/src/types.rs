@@ -142,6 +142,8 @@ pub struct NftOwner {
     pub network: String,
     /// container ID (with the ifname, the elements' comment)
     pub container_id: String,
+    /// masquerade only (the spoof check ignores it): the network's nonMasqueradeCIDRs
+    pub non_masquerade_cidrs: Option<Vec<String>>,
 }
 
 impl NftOwner {
@@ -153,6 +155,7 @@ impl NftOwner {
             container_id: self.container_id.clone(),
             ifname: ifname.to_string(),
             addresses,
+            non_masquerade_cidrs: self.non_masquerade_cidrs.clone(),
         }
     }
 

@@ -10,7 +10,7 @@ use super::rtnl::{Req, Rtnl};
 use crate::error::{Failure, FailureKind, Result};
 
 /// An address with its prefix length, e.g. 10.1.0.5/24 (host bits kept).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Cidr {
     pub ip: IpAddr,
     pub prefix: u8,

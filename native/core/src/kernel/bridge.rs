@@ -328,7 +328,7 @@ fn finish_with(
 
 /// What the first stage needs valid: names and VLANs.
 fn validate_link(req: &BridgeLinkRequest) -> Result<()> {
-    let name_ok = |n: &str| !n.is_empty() && n.len() < IFNAMSIZ && !n.contains(['/', ' ', '\0']) && n != "." && n != "..";
+    let name_ok = link::valid_ifname;
     if !name_ok(&req.bridge) {
         return Err(Failure::invalid("bridgeAdd", format!("invalid bridge name {:?}", req.bridge)));
     }

@@ -49,6 +49,13 @@ pub fn parse_mac(s: &str) -> Result<Vec<u8>> {
         .map_err(|_| Failure::invalid("mac", format!("invalid MAC address {s:?}")))
 }
 
+/// Whether the kernel takes `n` as an interface name: 1 to 15 bytes, no '/', space or NUL, not
+/// "." or "..".
+pub fn valid_ifname(n: &str) -> bool {
+    const IFNAMSIZ: usize = 16;
+    !n.is_empty() && n.len() < IFNAMSIZ && !n.contains(['/', ' ', '\0']) && n != "." && n != ".."
+}
+
 /// "veth" + 8 hex chars from 4 random bytes, as the reference names host ends.
 pub fn random_veth_name() -> String {
     veth_name(random_u32())

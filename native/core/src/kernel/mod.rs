@@ -1,6 +1,7 @@
 //! The kernel work, over rtnetlink, nf_tables, /proc/sys and setns: the bridge plugin's pod wiring
 //! and unwiring, CHECK's view of a pod, loopback, named network namespaces, masquerade and MAC
-//! spoof-check sets, and the small per-namespace calls (links, addresses, routes, sysctls). Every
+//! spoof-check sets, the overlay between nodes (routes, a vxlan device, its neighbour and FDB
+//! entries), and the small per-namespace calls (links, addresses, routes, sysctls). Every
 //! call that switches namespaces does it on a thread of ours (see netns.rs), never the caller's.
 
 mod addr;
@@ -17,8 +18,10 @@ mod hostdev;
 pub mod iface;
 mod inspect;
 mod link;
+mod neigh;
 pub(crate) mod netns;
 mod nft;
+mod overlay;
 mod portmap;
 mod ptp;
 mod resident;
@@ -51,6 +54,7 @@ pub use nft::{portmap_check, portmap_gc, portmap_list, portmap_unmap, PortMappin
 pub use nft::{
     reference_del, reference_gc, reference_prepare, ReferenceCleanup, ReferenceDelRequest, ReferenceGcRequest, ReferencePrepareRequest,
 };
+pub use overlay::{overlay_sync_here, overlay_teardown_here, stable_mac, OverlayPeer, OverlayRequest, OverlayState};
 pub use portmap::{portmap_add, PortmapAddResult};
 pub use ptp::{ptp_veth_here, ptp_wire_here, PtpAddress, PtpLinks, PtpVethRequest, PtpWireRequest};
 pub use resident::Resident;

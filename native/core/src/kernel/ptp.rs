@@ -76,7 +76,6 @@ pub struct PtpLinks {
     pub container: LinkInfo,
 }
 
-const IFNAMSIZ: usize = 16;
 const RT_SCOPE_HOST: u32 = 254;
 
 /// One pod address and the gateway the pod reaches everything through, parsed.
@@ -104,7 +103,7 @@ impl Hop {
 }
 
 fn validate_ifname(n: &str) -> Result<()> {
-    if n.is_empty() || n.len() >= IFNAMSIZ || n.contains(['/', ' ', '\0']) || n == "." || n == ".." {
+    if !link::valid_ifname(n) {
         return Err(Failure::invalid("ptp", format!("invalid interface name {n:?}")));
     }
     Ok(())

@@ -3,7 +3,9 @@
 use std::net::IpAddr;
 
 use netlink_packet_core::{NLM_F_APPEND, NLM_F_CREATE};
-use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteProtocol, RouteScope, RouteType};
+use netlink_packet_route::route::{
+    RouteAddress, RouteAttribute, RouteFlags, RouteHeader, RouteMessage, RouteProtocol, RouteScope, RouteType,
+};
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 
 use super::addr::Cidr;
@@ -72,6 +74,26 @@ pub fn msg(index: u32, r: &Route) -> Result<RouteMessage> {
     Ok(m)
 }
 
+/// The route protocol of the overlay's routes, absent from iproute2's rt_protos list: how a sync
+/// tells its own routes from everybody else's, and finds them again after a restart.
+pub const RTPROT_FASTCNI: u8 = 0x66;
+
+/// One of the overlay's routes: protocol [`RTPROT_FASTCNI`]; `onlink` when the gateway lies on no
+/// connected subnet (a vxlan peer's subnet address).
+pub fn ours_msg(index: u32, r: &Route, onlink: bool) -> Result<RouteMessage> {
+    let mut m = msg(index, r)?;
+    m.header.protocol = RouteProtocol::from(RTPROT_FASTCNI);
+    if onlink {
+        m.header.flags = RouteFlags::Onlink;
+    }
+    Ok(m)
+}
+
+/// Whether a reported route is one of the overlay's.
+pub fn is_ours(m: &RouteMessage) -> bool {
+    u8::from(m.header.protocol) == RTPROT_FASTCNI
+}
+
 pub fn add_req(index: u32, r: &Route) -> Result<Req> {
     let via = r.gw.as_deref().map(|g| format!(" via {g}")).unwrap_or_default();
     Ok(Req::new(format!("route add {}{via}", r.dst), RouteNetlinkMessage::NewRoute(msg(index, r)?), NLM_F_CREATE | NLM_F_APPEND))
@@ -123,6 +145,15 @@ pub fn list(nl: &mut Rtnl, oif: Option<u32>) -> Result<Vec<Route>> {
 
 /// [`list`], each route with the link it uses; IPv4 first, in the kernel's order.
 pub fn list_with_links(nl: &mut Rtnl, oif: Option<u32>) -> Result<Vec<(Route, Option<u32>)>> {
+    list_where(nl, oif, |_| true)
+}
+
+/// The overlay's routes of the main table ([`is_ours`]), each with its link.
+pub fn list_ours(nl: &mut Rtnl) -> Result<Vec<(Route, Option<u32>)>> {
+    list_where(nl, None, is_ours)
+}
+
+fn list_where(nl: &mut Rtnl, oif: Option<u32>, keep: impl Fn(&RouteMessage) -> bool) -> Result<Vec<(Route, Option<u32>)>> {
     let mut out = Vec::new();
     for family in [AddressFamily::Inet, AddressFamily::Inet6] {
         let mut m = RouteMessage::default();
@@ -139,6 +170,9 @@ pub fn list_with_links(nl: &mut Rtnl, oif: Option<u32>) -> Result<Vec<(Route, Op
         };
         for reply in replies {
             if let RouteNetlinkMessage::NewRoute(rm) = reply {
+                if !keep(&rm) {
+                    continue;
+                }
                 if let Some((r, o)) = parse(&rm) {
                     if r.table == Some(RT_TABLE_MAIN) && oif.is_none_or(|i| o == Some(i)) {
                         out.push((r, o));

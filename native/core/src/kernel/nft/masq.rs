@@ -36,6 +36,10 @@ pub struct MasqRequest {
     /// pod CIDRs (address/prefix); on DEL may be empty: then the attachment's elements are found
     /// by their comment
     pub addresses: Vec<String>,
+    /// nonMasqueradeCIDRs: destinations left unmasqueraded besides the pod's own subnet, each in the
+    /// rule of its family's set. On DEL they only name the set looked in first: an element added
+    /// under another list is still found (by the sets' comments)
+    pub non_masquerade_cidrs: Option<Vec<String>>,
 }
 
 /// One element of our masquerade sets. `address` is address/prefix, the prefix being the set's
@@ -93,6 +97,31 @@ impl PodCidr {
     pub fn subnet_string(&self) -> String {
         format!("{}/{}", fmt_addr(&self.net()), self.prefix)
     }
+
+    /// The subnet itself (host bits cleared).
+    fn subnet(&self) -> PodCidr {
+        PodCidr { ip: self.ip, addr: self.net(), prefix: self.prefix }
+    }
+}
+
+/// nonMasqueradeCIDRs as subnets, sorted and without repeats, so that the same list in another
+/// order or spelling names the same set.
+pub fn exemptions(list: &[String]) -> Result<Vec<PodCidr>, Failure> {
+    let mut out = list
+        .iter()
+        .map(|c| {
+            PodCidr::parse(c).map(|p| p.subnet()).map_err(|_| {
+                Failure::new(
+                    FailureKind::Invalid,
+                    "masq",
+                    format!("invalid nonMasqueradeCIDRs entry {c:?} (want address/prefix, prefix not 0)"),
+                )
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    out.sort_by(|a, b| (a.ip as u8, &a.addr, a.prefix).cmp(&(b.ip as u8, &b.addr, b.prefix)));
+    out.dedup();
+    Ok(out)
 }
 
 pub(super) fn fmt_addr(b: &[u8]) -> String {
@@ -103,12 +132,19 @@ pub(super) fn fmt_addr(b: &[u8]) -> String {
     }
 }
 
-/// Set name for a (network, subnet): `masq-` + 16 hex of sha256("<network>\n<subnet>").
-pub fn set_name(network: &str, subnet: &str) -> String {
+/// Set name for a (network, subnet, exemptions): `masq-` + 16 hex of
+/// sha256("<network>\n<subnet>[\n<exemption>]…"). Without exemptions the name is the one sets had
+/// before exemptions existed, so a node's existing sets keep theirs; another list is another set
+/// (its rule differs), and the sets' comment stays "<network> <subnet>" for DEL and GC to find.
+pub fn set_name(network: &str, subnet: &str, exempt: &[String]) -> String {
     let mut h = Sha256::new();
     h.update(network.as_bytes());
     h.update(b"\n");
     h.update(subnet.as_bytes());
+    for e in exempt {
+        h.update(b"\n");
+        h.update(e.as_bytes());
+    }
     let d = h.finalize();
     let hex: String = d.iter().take(8).map(|b| format!("{b:02x}")).collect();
     format!("{SET_PREFIX}{hex}")
@@ -133,13 +169,19 @@ pub fn elem_comment(container_id: &str, ifname: &str) -> String {
 pub struct Plan {
     pub set: String,
     pub cidr: PodCidr,
+    /// the exemptions of the pod CIDR's family (subnets, sorted)
+    pub exempt: Vec<PodCidr>,
     pub set_comment: String,
     pub elem: Elem,
 }
 
 impl Plan {
-    pub fn new(network: &str, container_id: &str, ifname: &str, cidr: PodCidr) -> Result<Self, Failure> {
+    /// `exempt`: the attachment's exemptions as [`exemptions`] returns them, of either family.
+    pub fn new(network: &str, container_id: &str, ifname: &str, cidr: PodCidr, exempt: &[PodCidr]) -> Result<Self, Failure> {
         let subnet = cidr.subnet_string();
+        // an exemption of the other family has no place in this family's rule
+        let exempt: Vec<PodCidr> = exempt.iter().filter(|e| e.ip == cidr.ip).cloned().collect();
+        let names: Vec<String> = exempt.iter().map(PodCidr::subnet_string).collect();
         let set_comment = set_comment(network, &subnet);
         let comment = elem_comment(container_id, ifname);
         if set_comment.len() > MAX_COMMENT || comment.len() > MAX_COMMENT {
@@ -149,7 +191,13 @@ impl Plan {
                 "network name, container id or ifname too long for an nf_tables comment",
             ));
         }
-        Ok(Plan { set: set_name(network, &subnet), elem: Elem { key: cidr.addr.clone(), comment: Some(comment) }, cidr, set_comment })
+        Ok(Plan {
+            set: set_name(network, &subnet, &names),
+            elem: Elem { key: cidr.addr.clone(), comment: Some(comment) },
+            cidr,
+            exempt,
+            set_comment,
+        })
     }
 
     /// Table and base chain (EXCL: whoever creates the chain also adds the multicast returns).
@@ -164,7 +212,10 @@ impl Plan {
 
     /// The set (EXCL: whoever creates it also appends its rule) and its masquerade rule.
     pub fn set_msgs(&self) -> Vec<Msg> {
-        let rule = objects::masq_rule(self.cidr.ip, &self.set, Some(1), &self.cidr.net(), self.cidr.prefix);
+        let net = self.cidr.net();
+        let not_to: Vec<(&[u8], u8)> =
+            std::iter::once((&net[..], self.cidr.prefix)).chain(self.exempt.iter().map(|e| (&e.addr[..], e.prefix))).collect();
+        let rule = objects::masq_rule(self.cidr.ip, &self.set, Some(1), &not_to);
         vec![
             objects::new_set(TABLE, &SetSpec::addresses(&self.set, self.cidr.ip, 1, &self.set_comment), NLM_F_CREATE | NLM_F_EXCL),
             objects::new_rule(TABLE, CHAIN, &rule, NLM_F_CREATE | NLM_F_APPEND),
@@ -260,7 +311,8 @@ pub fn masq_add(req: &MasqRequest) -> Result<(), Failure> {
 }
 
 fn plans(req: &MasqRequest) -> Result<Vec<Plan>, Failure> {
-    req.addresses.iter().map(|a| Plan::new(&req.network, &req.container_id, &req.ifname, PodCidr::parse(a)?)).collect()
+    let exempt = exemptions(req.non_masquerade_cidrs.as_deref().unwrap_or_default())?;
+    req.addresses.iter().map(|a| Plan::new(&req.network, &req.container_id, &req.ifname, PodCidr::parse(a)?, &exempt)).collect()
 }
 
 /// Delete one element; missing element, set or table is success.
@@ -284,14 +336,11 @@ pub fn masq_del(req: &MasqRequest) -> Result<(), Failure> {
     let mine = elem_comment(&req.container_id, &req.ifname);
     if !plans.is_empty() {
         for p in &plans {
-            let msg = objects::get_set_elem(TABLE, &p.set, &p.elem.key);
-            let current = match sock.request("masq del lookup", &msg) {
-                Ok(replies) => replies.iter().flat_map(|r| objects::parse_set_elems(r)).find(|e| e.key == p.elem.key),
-                Err(e) if e.errno == libc::ENOENT => None,
-                Err(e) => return Err(e),
-            };
-            if current.is_some_and(|e| e.comment.as_deref().is_none_or(|c| c == mine)) {
-                del_elem(&mut sock, p.del_elem_msg())?;
+            match lookup_elem(&mut sock, &p.set, &p.elem.key)? {
+                Some(e) if e.comment.as_deref().is_none_or(|c| c == mine) => del_elem(&mut sock, p.del_elem_msg())?,
+                Some(_) => {}
+                // Not where this list of exemptions puts it: the list may have changed since the ADD.
+                None => del_from_siblings(&mut sock, req, p, &mine)?,
             }
             reap::reap_if_empty(&mut sock, SCOPE, &[&p.set])?;
         }
@@ -304,6 +353,34 @@ pub fn masq_del(req: &MasqRequest) -> Result<(), Failure> {
             del_elem(&mut sock, objects::del_set_elems(TABLE, &set.name, &gone))?;
         }
         reap::reap_if_empty(&mut sock, SCOPE, &[&set.name])?;
+    }
+    Ok(())
+}
+
+/// One element of a set, if set and element exist.
+fn lookup_elem(sock: &mut NftSocket, set: &str, key: &[u8]) -> Result<Option<Elem>, Failure> {
+    match sock.request("masq del lookup", &objects::get_set_elem(TABLE, set, key)) {
+        Ok(replies) => Ok(replies.iter().flat_map(|r| objects::parse_set_elems(r)).find(|e| e.key == key)),
+        Err(e) if e.errno == libc::ENOENT => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// The plan's element in the network's other sets of the same subnet (those of other exemption
+/// lists), removed where this attachment owns it, with a set this leaves empty. Costs a listing of
+/// the table's sets, so only a DEL that missed the element pays it.
+fn del_from_siblings(sock: &mut NftSocket, req: &MasqRequest, p: &Plan, mine: &str) -> Result<(), Failure> {
+    let subnet = p.cidr.subnet();
+    for set in network_sets(sock, Some(&req.network))? {
+        if set.name == p.set || set.subnet.subnet() != subnet {
+            continue;
+        }
+        if let Some(e) = lookup_elem(sock, &set.name, &p.elem.key)? {
+            if e.comment.as_deref().is_none_or(|c| c == mine) {
+                del_elem(sock, objects::del_set_elems(TABLE, &set.name, std::slice::from_ref(&p.elem)))?;
+                reap::reap_if_empty(sock, SCOPE, &[&set.name])?;
+            }
+        }
     }
     Ok(())
 }

@@ -319,12 +319,15 @@ pub fn multicast_return(ip: Ip) -> Vec<Expr> {
     v
 }
 
-/// `ip saddr @set ip daddr != <subnet> masquerade` (ip6 likewise).
-pub fn masq_rule(ip: Ip, set: &str, set_id: Option<u32>, net: &[u8], prefix: u8) -> Vec<Expr> {
+/// `ip saddr @set ip daddr != <net1> ip daddr != <net2> … masquerade` (ip6 likewise), `not_to`
+/// being (network address, prefix) pairs: the pod's subnet, then the exemptions.
+pub fn masq_rule(ip: Ip, set: &str, set_id: Option<u32>, not_to: &[(&[u8], u8)]) -> Vec<Expr> {
     let mut v = nfproto_is(ip).to_vec();
     v.push(Expr::Payload { offset: ip.saddr_offset(), len: ip.addr_len() as u32 });
     v.push(Expr::Lookup { set: set.to_string(), set_id, inv: false });
-    v.extend(daddr_prefix(ip, net, prefix, CmpOp::Neq));
+    for (net, prefix) in not_to {
+        v.extend(daddr_prefix(ip, net, *prefix, CmpOp::Neq));
+    }
     v.push(Expr::Masquerade);
     v
 }

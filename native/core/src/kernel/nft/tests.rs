@@ -2,7 +2,7 @@
 //! taken in a throwaway namespace; the nft input of each capture is quoted above its test).
 //! Each testdata/*.hex line is one netlink message of the batch nft sent, in order.
 
-use super::masq::{elem_comment, set_comment, set_name, Plan, PodCidr};
+use super::masq::{elem_comment, exemptions, set_comment, set_name, Plan, PodCidr};
 use super::objects::{self, CmpOp, Elem, Expr, Ip, SetSpec, Table};
 use super::wire::{self, Msg, NFPROTO_INET, NLM_F_ACK, NLM_F_APPEND, NLM_F_CREATE, NLM_F_EXCL};
 
@@ -72,8 +72,8 @@ fn full_setup_msgs() -> Vec<Msg> {
         objects::new_set(T, &SetSpec::addresses(V6, Ip::V6, 2, "net1 fd00:1::/64"), NLM_F_CREATE),
         objects::new_rule(T, "postrouting", &objects::multicast_return(Ip::V4), rule),
         objects::new_rule(T, "postrouting", &objects::multicast_return(Ip::V6), rule),
-        objects::new_rule(T, "postrouting", &objects::masq_rule(Ip::V4, V4, Some(1), &v4_net(), 24), rule),
-        objects::new_rule(T, "postrouting", &objects::masq_rule(Ip::V6, V6, Some(2), &v6_net(), 64), rule),
+        objects::new_rule(T, "postrouting", &objects::masq_rule(Ip::V4, V4, Some(1), &[(&v4_net(), 24)]), rule),
+        objects::new_rule(T, "postrouting", &objects::masq_rule(Ip::V6, V6, Some(2), &[(&v6_net(), 64)]), rule),
         objects::new_set_elems(T, V4, Some(1), &[Elem { key: vec![10, 1, 0, 5], comment: Some("cid1/eth0".into()) }], NLM_F_CREATE),
         objects::new_set_elems(T, V6, Some(2), &[Elem { key: e6, comment: Some("cid1/eth0".into()) }], NLM_F_CREATE),
     ]
@@ -119,10 +119,74 @@ fn unaligned_prefix_rules_match_nft() {
     let nft = fixture(include_str!("testdata/odd.hex"));
     let rule = NLM_F_CREATE | NLM_F_APPEND;
     let ours = batch_messages(&[
-        objects::new_rule(T, "postrouting", &objects::masq_rule(Ip::V4, V4, Some(1), &v4_net(), 20), rule),
-        objects::new_rule(T, "postrouting", &objects::masq_rule(Ip::V6, V6, Some(2), &v6_net(), 60), rule),
+        objects::new_rule(T, "postrouting", &objects::masq_rule(Ip::V4, V4, Some(1), &[(&v4_net(), 20)]), rule),
+        objects::new_rule(T, "postrouting", &objects::masq_rule(Ip::V6, V6, Some(2), &[(&v6_net(), 60)]), rule),
     ]);
     assert_msgs_eq(&ours, &nft);
+}
+
+/* add rule inet fastcni postrouting ip saddr @masq-0123456789abcdef ip daddr != 10.1.0.0/24 ip daddr != 10.244.0.0/16 ip daddr != 192.168.16.0/20 masquerade
+add rule inet fastcni postrouting ip6 saddr @masq-fedcba9876543210 ip6 daddr != fd00:1::/64 ip6 daddr != fd00:ab::/48 ip6 daddr != fd01::/60 masquerade */
+#[test]
+fn exemption_rules_match_nft() {
+    let nft = fixture(include_str!("testdata/exempt.hex"));
+    let rule = NLM_F_CREATE | NLM_F_APPEND;
+    let mut ab = [0u8; 16];
+    ab[..4].copy_from_slice(&[0xfd, 0, 0, 0xab]);
+    let mut fd01 = [0u8; 16];
+    fd01[..2].copy_from_slice(&[0xfd, 0x01]);
+    let ours = batch_messages(&[
+        objects::new_rule(
+            T,
+            "postrouting",
+            &objects::masq_rule(Ip::V4, V4, Some(1), &[(&v4_net(), 24), (&[10, 244, 0, 0], 16), (&[192, 168, 16, 0], 20)]),
+            rule,
+        ),
+        objects::new_rule(T, "postrouting", &objects::masq_rule(Ip::V6, V6, Some(2), &[(&v6_net(), 64), (&ab, 48), (&fd01, 60)]), rule),
+    ]);
+    assert_msgs_eq(&ours, &nft);
+}
+
+/// The production plan with exemptions of both families, given unsorted, repeated and with host
+/// bits: each family's rule carries only its own, sorted, as nft encodes that rule.
+#[test]
+fn production_plan_with_exemptions_matches_nft_rule() {
+    let nft = fixture(include_str!("testdata/exempt.hex"));
+    let list: Vec<String> = ["192.168.17.1/20", "fd01::/60", "10.244.0.0/16", "fd00:ab::/48", "10.244.3.4/16"].map(String::from).to_vec();
+    let exempt = exemptions(&list).unwrap();
+    assert_eq!(exempt.len(), 4);
+    for (cidr, set, at) in [("10.1.0.5/24", V4, 1), ("fd00:1::5/64", V6, 2)] {
+        let plan = Plan::new("net1", "cid1", "eth0", PodCidr::parse(cidr).unwrap(), &exempt).unwrap();
+        assert!(plan.exempt.iter().all(|e| e.ip == plan.cidr.ip));
+        let rule = &plan.set_msgs()[1];
+        let mut ours = normalise(batch_messages(std::slice::from_ref(rule)).remove(1), &plan.set, set);
+        let mut want = nft[at].clone();
+        ours[8..12].copy_from_slice(&(at as u32).to_le_bytes()); // seq
+                                                                 // NFTA_LOOKUP_SET_ID: the plan's batch makes one set (id 1), nft's capture refers to two
+        if at == 2 {
+            let name = set.as_bytes();
+            let pos = want.windows(name.len()).position(|w| w == name).unwrap();
+            let id = pos + name.len() + 3 + 4; // name, its padding (3), the id attribute's header
+            assert_eq!(want[id..id + 4], [0, 0, 0, 2]);
+            want[id..id + 4].copy_from_slice(&[0, 0, 0, 1]);
+        }
+        assert_eq!(to_hex(&ours), to_hex(&want), "{cidr}");
+    }
+    // the list names the set only when there is one; reordering or respelling it does not matter
+    let bare = Plan::new("net1", "c", "eth0", PodCidr::parse("10.1.0.5/24").unwrap(), &[]).unwrap();
+    assert_eq!(bare.set, set_name("net1", "10.1.0.0/24", &[]));
+    let v6_only = exemptions(&["fd01::/60".to_string()]).unwrap();
+    let v4_with_v6_only = Plan::new("net1", "c", "eth0", PodCidr::parse("10.1.0.5/24").unwrap(), &v6_only).unwrap();
+    assert_eq!(v4_with_v6_only.set, bare.set, "an exemption of the other family changes neither rule nor name");
+    let a = Plan::new("net1", "c", "eth0", PodCidr::parse("10.1.0.5/24").unwrap(), &exempt).unwrap();
+    let respelled = exemptions(&["10.244.9.9/16".to_string(), "192.168.16.0/20".to_string()]).unwrap();
+    let b = Plan::new("net1", "c", "eth0", PodCidr::parse("10.1.0.7/24").unwrap(), &respelled).unwrap();
+    assert_eq!(a.set, b.set);
+    assert_ne!(a.set, bare.set);
+    assert_eq!(a.set, set_name("net1", "10.1.0.0/24", &["10.244.0.0/16".into(), "192.168.16.0/20".into()]));
+    assert_eq!(a.set_comment, bare.set_comment, "DEL and GC find both by the same comment");
+    let err = exemptions(&["10.0.0.0/8".into(), "0.0.0.0/0".into()]).unwrap_err();
+    assert!(err.message.contains("nonMasqueradeCIDRs") && err.message.contains("0.0.0.0/0"), "{}", err.message);
 }
 
 /// Clear the flags we deliberately set differently from nft (EXCL for race-free creation,
@@ -146,7 +210,7 @@ pub(super) fn normalise(mut m: Vec<u8>, from: &str, to: &str) -> Vec<u8> {
 #[test]
 fn production_plan_matches_nft_objects() {
     let nft = fixture(include_str!("testdata/all.hex"));
-    let plan = Plan::new("net1", "cid1", "eth0", PodCidr::parse("10.1.0.5/24").unwrap()).unwrap();
+    let plan = Plan::new("net1", "cid1", "eth0", PodCidr::parse("10.1.0.5/24").unwrap(), &[]).unwrap();
     let mut msgs = plan.chain_msgs();
     msgs.extend(plan.set_msgs());
     msgs.push(plan.add_elem_msg(Some(1)));
@@ -168,7 +232,7 @@ fn production_plan_matches_nft_objects() {
         }
         assert_eq!(to_hex(&norm(i, m)), to_hex(&want), "message {i}");
     }
-    assert_eq!(plan.set, set_name("net1", "10.1.0.0/24"));
+    assert_eq!(plan.set, set_name("net1", "10.1.0.0/24", &[]));
 }
 
 pub(super) fn split_owned(bytes: &[u8]) -> Vec<Vec<u8>> {
@@ -209,9 +273,9 @@ fn names_and_cidrs() {
     assert!(PodCidr::parse("10.1.2.3").is_err());
     assert!(PodCidr::parse("10.1.2.3/33").is_err());
     assert!(PodCidr::parse("10.1.2.3/0").is_err());
-    let n = set_name("net1", "10.1.0.0/24");
+    let n = set_name("net1", "10.1.0.0/24", &[]);
     assert!(n.starts_with("masq-") && n.len() == 21);
-    assert_ne!(n, set_name("net1", "10.2.0.0/24"));
+    assert_ne!(n, set_name("net1", "10.2.0.0/24", &[]));
     assert_eq!(set_comment("net1", "10.1.0.0/24"), "net1 10.1.0.0/24");
     assert_eq!(elem_comment("abc", "eth0"), "abc/eth0");
 }
@@ -260,6 +324,7 @@ fn live_masq_in_private_netns() {
             container_id: cid.into(),
             ifname: "eth0".into(),
             addresses: addrs.iter().map(|s| s.to_string()).collect(),
+            non_masquerade_cidrs: None,
         };
         masq_add(&req("c1", &["10.77.0.2/24", "fd77::2/64"])).unwrap();
         masq_add(&req("c2", &["10.77.0.3/24"])).unwrap();
