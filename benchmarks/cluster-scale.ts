@@ -5,9 +5,10 @@
 // Not a timed test: figures, a table and one JSON line. Everything is removed at the end, on error
 // and on Ctrl-C.
 // node dist/benchmarks/cluster-scale.js [--nodes 20] [--joins 10] [--backend both] [--idle-seconds 10]
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
 import { Command } from 'commander';
 import type { RegistryEntry } from '../src/cluster/registry.js';
 import { Registry } from '../src/cluster/registry.js';
@@ -73,6 +74,8 @@ interface BackendResult {
   routesAfterJoins: { nodes: number; exact: number; perNode: number };
   /** SIGTERM → the node's routes gone from every peer (lease revoked), per leave */
   leave: Dist;
+  /** its key's delete seen by the benchmark's watch → its route gone at a peer, per (leave, peer) */
+  leaveAfterDelete: Dist;
   idle: IdleResult;
 }
 
@@ -173,18 +176,47 @@ interface NodeInfo {
   source: string;
 }
 
-/** Our routes in a node: dst of every route in the main table carrying `protocol`. */
-function ourRoutes(n: LabNode, protocol: string): string[] {
-  const out = ip('-j', '-n', n.ns, 'route', 'show').trim();
-  const routes = (out ? JSON.parse(out) : []) as Array<{ dst: string; protocol?: string }>;
-  return routes.filter((r) => r.protocol === protocol).map((r) => r.dst);
-}
-
-/** Whether `n` has exactly the subnets of `peers` as routes of ours (no more, no fewer). */
-function exact(n: LabNode, protocol: string, peers: NodeInfo[]): boolean {
-  const have = ourRoutes(n, protocol).sort();
+/** Whether `ip -j route` output holds exactly the subnets of `peers` as routes of `protocol` (no more, no fewer). */
+function exactIn(json: string, protocol: string, peers: NodeInfo[]): boolean {
+  const routes = (json.trim() ? JSON.parse(json) : []) as Array<{ dst: string; protocol?: string }>;
+  const have = routes
+    .filter((r) => r.protocol === protocol)
+    .map((r) => r.dst)
+    .sort();
   const want = peers.map((p) => p.subnet).sort();
   return have.length === want.length && have.every((d, i) => d === want[i]);
+}
+
+function exact(n: LabNode, protocol: string, peers: NodeInfo[]): boolean {
+  return exactIn(ip('-j', '-n', n.ns, 'route', 'show'), protocol, peers);
+}
+
+const execAsync = promisify(execFile);
+
+/**
+ * Poll every node of `nodes` at once (one `ip -j route` each, in parallel, the done ones no more)
+ * until each has exactly `peersOf(node)`; the epoch ms at which each was first seen so.
+ */
+async function whenExact(
+  nodes: NodeInfo[],
+  protocol: string,
+  peersOf: (n: NodeInfo) => NodeInfo[],
+  ms: number,
+): Promise<Map<string, number>> {
+  const at = new Map<string, number>();
+  const until = Date.now() + ms;
+  for (;;) {
+    const pending = nodes.filter((n) => !at.has(n.node.name));
+    if (!pending.length) return at;
+    if (Date.now() > until) throw new Error(`timed out after ${ms} ms: ${pending.map((n) => n.node.name).join(', ')} still not exact`);
+    await Promise.all(
+      pending.map(async (n) => {
+        const { stdout } = await execAsync('ip', ['-j', '-n', n.node.ns, 'route', 'show']);
+        if (exactIn(stdout, protocol, peersOf(n))) at.set(n.node.name, Date.now());
+      }),
+    );
+    await sleep(10);
+  }
 }
 
 /** The route protocol of the agents' routes, read from node 0's route to another node's subnet. */
@@ -293,12 +325,13 @@ async function runBackend(backend: Backend, nodes: number, joins: number, idleSe
 
     // the benchmark's own watch: when each key reaches a watcher, and its leasedAt
     const seen = new Map<string, { at: number; leasedAt: number }>();
+    const deleted = new Map<string, number>();
     const registry = new Registry(etcd.endpoints, `/fastcni-lab/${lab.underlay}`);
     own(() => registry.close());
     const { revision } = await registry.list();
     const watcher = await registry.watch(revision + 1n, {
       put: (e: RegistryEntry) => seen.set(e.record.node, { at: Date.now(), leasedAt: e.record.leasedAt }),
-      delete: () => {},
+      delete: (name) => deleted.set(name, Date.now()),
       disconnected: () => {},
       reconnected: () => {},
     });
@@ -321,29 +354,22 @@ async function runBackend(backend: Backend, nodes: number, joins: number, idleSe
     const pairs: Pair[] = [];
     const watchMs: number[] = [];
     const leaveMs: number[] = [];
+    const leaveAfterDeleteMs: number[] = [];
     const afterLeave = { checks: 0, exact: 0 };
     for (let j = 0; j < joins; j++) {
       const x = infos[(nodes - 1 - j) % nodes]!;
       const others = peersOf(x);
       // leave: SIGTERM revokes the lease; every other node must drop exactly x's subnet
-      const left = performance.now();
-      await lab.stopAgent(x.node);
-      await waitUntil(
-        `${x.node.name}'s routes gone from its peers`,
-        () =>
-          others.every((p) =>
-            exact(
-              p.node,
-              protocol,
-              peersOf(p, (q) => q !== x),
-            ),
-          ),
-        {
-          ms: 15_000,
-          every: 20,
-        },
-      );
-      leaveMs.push(performance.now() - left);
+      deleted.delete(x.subnet.replace('/', '-'));
+      const left = Date.now();
+      const stopping = lab.stopAgent(x.node);
+      const gone = await whenExact(others, protocol, (p) => peersOf(p, (q) => q !== x), 15_000);
+      await stopping;
+      leaveMs.push(Math.max(...gone.values()) - left);
+      // the key's name: the subnet with "/" as "-" (contract C)
+      const del = deleted.get(x.subnet.replace('/', '-'));
+      if (del === undefined) throw new Error(`the benchmark's watch saw no delete of ${x.node.name}'s key`);
+      for (const t of gone.values()) leaveAfterDeleteMs.push(t - del);
       afterLeave.checks++;
       // settle: a check later still exact (no route comes back, none else goes)
       await sleep(200);
@@ -437,6 +463,7 @@ async function runBackend(backend: Backend, nodes: number, joins: number, idleSe
       routesAfterLeave: afterLeave,
       routesAfterJoins: { nodes, exact: afterJoins, perNode: nodes - 1 },
       leave: dist(leaveMs),
+      leaveAfterDelete: dist(leaveAfterDeleteMs),
       idle: {
         seconds: idleSeconds,
         grpc,
@@ -471,6 +498,7 @@ function printResult(r: BackendResult): void {
   row('peer gets an echo reply', r.ping);
   console.log(`  goal (reply p95 ≤ ${GOAL_MS} ms): ${r.goalMet ? 'met' : 'NOT met'}`);
   row('leave: SIGTERM → routes gone (all)', r.leave);
+  row('leave: key deleted → route gone', r.leaveAfterDelete);
   console.log(
     `  routes of ours = peers' subnets: after each leave ${r.routesAfterLeave.exact}/${r.routesAfterLeave.checks} exact on every node; after the joins ${r.routesAfterJoins.exact}/${r.routesAfterJoins.nodes} nodes with exactly ${r.routesAfterJoins.perNode}`,
   );
