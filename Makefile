@@ -57,3 +57,12 @@ SOAK_ARGS ?= --minutes 10
 soak: setup
 	@npx tsc -p benchmarks/tsconfig.json
 	@node dist/benchmarks/soak.js $(SOAK_ARGS)
+
+# The cluster controller at scale (issue 14): join latency, routes per node and idle etcd traffic on
+# simulated nodes with etcd on a loopback port (benchmarks/README.md). Not part of `make test`.
+# make bench-cluster BENCH_CLUSTER_ARGS='--nodes 20 --joins 10 --backend both --idle-seconds 10'
+.PHONY: bench-cluster
+BENCH_CLUSTER_ARGS ?= --nodes 20 --joins 10 --backend both --idle-seconds 10
+bench-cluster: setup
+	@npx tsc -p benchmarks/tsconfig.json
+	@node dist/benchmarks/cluster-scale.js $(BENCH_CLUSTER_ARGS)
