@@ -13,7 +13,8 @@ import { ReadEnd, agentListen, type AgentListener, type AgentRequest } from '../
 import { recordPhase } from '../phases.js';
 import type { InvocationOutput, PluginLoader } from '../skel/types.js';
 import { CallerPaths, type PathView } from '../skel/caller-paths.js';
-import { ClusterController, loadClusterConfig, type ClusterConfig, type OverlayBackend } from '../cluster/index.js';
+import { loadClusterConfig } from '../cluster/config.js';
+import type { ClusterConfig, ClusterController, OverlayBackend } from '../cluster/index.js';
 import { jsonLogger, type Logger } from './log.js';
 import { Metrics, prometheusText, type AgentStatus } from './metrics.js';
 import {
@@ -157,6 +158,9 @@ export async function startAgent(options: AgentOptions = {}): Promise<Agent> {
   const listener = listen(socketPath, maxFrame, readTimeoutMs);
   let cluster: ClusterController | undefined;
   if (clusterConfig) {
+    // loaded only here: the etcd client (gRPC and its protobuf definitions) costs a quarter second
+    // of start-up that an agent without a cluster, and every CLI command, would pay for nothing
+    const { ClusterController } = await import('../cluster/controller.js');
     cluster = new ClusterController(clusterConfig, { log, ...(options.clusterBackend ? { backend: options.clusterBackend } : {}) });
     try {
       await cluster.start();
