@@ -124,6 +124,20 @@ export function parseClusterConfig(input: unknown, source = 'cluster config'): C
           `clusterCIDR6 holds fewer /${d.nodePrefixLength6} subnets than clusterCIDR holds /${d.nodePrefixLength}, and each node's IPv6 subnet has its IPv4 subnet's index`,
         );
     }
+    // host-gw's next hop to a peer's pod subnets is the peer's one publicIP, so it routes only the
+    // family of that address, and the IPv4 subnets (clusterCIDR is required) need it to be IPv4
+    if (d.backend === 'host-gw') {
+      if (clusterCIDR6)
+        fail(
+          'clusterCIDR6',
+          'the host-gw backend routes a peer\'s pod subnets through its publicIP, which must be IPv4 for the IPv4 subnets of clusterCIDR, so IPv6 pod subnets cannot be routed; use backend "vxlan" for dual-stack',
+        );
+      if (d.publicIP !== undefined && parseIp(d.publicIP)?.family === 6)
+        fail(
+          'publicIP',
+          `the host-gw backend routes the IPv4 pod subnets of clusterCIDR through the peers' publicIP, and ${d.publicIP} is IPv6; use an IPv4 address or backend "vxlan"`,
+        );
+    }
     return {
       clusterCIDR,
       ...(clusterCIDR6 ? { clusterCIDR6 } : {}),

@@ -47,6 +47,15 @@ describe('cluster config', () => {
       { ...base, clusterCIDR6: 'fd00::/56', nodePrefixLength6: 60 },
       'c.json: nodePrefixLength6: clusterCIDR6 holds fewer /60 subnets than clusterCIDR holds /24',
     ],
+    [
+      { ...base, clusterCIDR6: 'fd00:10:244::/56' },
+      "c.json: clusterCIDR6: the host-gw backend routes a peer's pod subnets through its publicIP, which must be IPv4",
+    ],
+    [
+      { ...base, backend: 'host-gw', clusterCIDR6: 'fd00:10:244::/56', publicIP: 'fd00:50::10' },
+      'c.json: clusterCIDR6: the host-gw backend routes',
+    ],
+    [{ ...base, publicIP: 'fd00:50::10' }, 'c.json: publicIP: the host-gw backend routes the IPv4 pod subnets of clusterCIDR through'],
     [{ ...base, backend: 'udp' }, 'c.json: backend: '],
     [{ ...base, etcd: { endpoints: [] } }, 'c.json: etcd.endpoints: '],
     [{ ...base, etcd: { endpoints: ['127.0.0.1:2379'] } }, 'c.json: etcd.endpoints[0]: not an http(s)://host:port URL'],
@@ -60,11 +69,18 @@ describe('cluster config', () => {
   ])('rejects %j naming the field', (input, msg) => {
     expect(error(input)).toContain(msg);
   });
+
+  it('takes clusterCIDR6 with vxlan, over an IPv4 or an IPv6 underlay', () => {
+    for (const publicIP of [undefined, '192.168.50.10', 'fd00:50::10']) {
+      const c = parseClusterConfig({ ...base, backend: 'vxlan', clusterCIDR6: 'fd00:10:244::/56', ...(publicIP ? { publicIP } : {}) });
+      expect(c.clusterCIDR6 && cidrText(c.clusterCIDR6)).toBe('fd00:10:244::/56');
+    }
+  });
 });
 
 describe('node subnets', () => {
   const v4 = parseClusterConfig(base);
-  const dual = parseClusterConfig({ ...base, clusterCIDR6: 'fd00:10:244::/48', nodePrefixLength6: 64 });
+  const dual = parseClusterConfig({ ...base, backend: 'vxlan', clusterCIDR6: 'fd00:10:244::/48', nodePrefixLength6: 64 });
 
   it('carves a /16 into 256 /24s, index ↔ subnet both ways', () => {
     expect(subnetCount(v4)).toBe(256);

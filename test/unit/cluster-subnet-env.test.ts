@@ -33,7 +33,7 @@ describe('subnet.env written for the flannel plugin', () => {
   });
 
   it('dual-stack: both families, the IPv6 subnet of the same index', async () => {
-    const c = parseClusterConfig({ ...base, clusterCIDR6: 'fd00:10:244::/48' });
+    const c = parseClusterConfig({ ...base, backend: 'vxlan', clusterCIDR6: 'fd00:10:244::/48' });
     const s = subnetsAt(c, 255)!;
     const path = join(tempDir('subnet-env'), 'subnet.env');
     await writeSubnetEnv(path, { network: c.clusterCIDR, subnet: s.subnet, network6: c.clusterCIDR6!, subnet6: s.subnet6!, mtu: 1500 });
