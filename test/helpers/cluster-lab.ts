@@ -1,6 +1,7 @@
 // The simulated cluster of the multi-node tests, the demo and the benchmark: an underlay namespace
 // with a bridge, N node namespaces each plugged into it by a veth (192.168.50.<10+i>/24, forwarding
-// on), an "outside" namespace on the underlay (192.168.50.200) for masquerade checks, and per node a
+// on), an "outside" namespace on the underlay (192.168.50.200) for masquerade checks (dual-stack labs
+// give the underlay IPv6 too: fd00:50::<10+i>/64, the outside fd00:50::200), and per node a
 // `fastcni agent --cluster` in the machine's namespace whose cluster file names the node's namespace
 // (so it reaches etcd on 127.0.0.1), plus a flannel conflist whose pods are added by our runtime (the
 // fastcni CLI) run inside the node namespace, through the launchers and that node's agent.
@@ -27,6 +28,9 @@ export type Backend = 'host-gw' | 'vxlan';
 /** The underlay's addresses: node i is UNDERLAY.(10+i), the outside namespace OUTSIDE_IP. */
 export const UNDERLAY = '192.168.50';
 export const OUTSIDE_IP = `${UNDERLAY}.200`;
+/** The underlay's IPv6 addresses in a dual-stack lab: node i is UNDERLAY6<10+i>, the outside OUTSIDE_IP6. */
+export const UNDERLAY6 = 'fd00:50::';
+export const OUTSIDE_IP6 = `${UNDERLAY6}200`;
 /** The pod network every node's conflist names. */
 export const NETWORK = 'cbr0';
 
@@ -42,6 +46,11 @@ export interface ClusterLabOptions {
   etcd?: string[];
   /** default 10.244.0.0/16 */
   clusterCIDR?: string;
+  /**
+   * dual-stack: the cluster's IPv6 range (node subnets /64), pods get an address of each family and
+   * the underlay gets IPv6 addresses too (the node's publicIP stays IPv4)
+   */
+  clusterCIDR6?: string;
   /** seconds, default 10 (the controller's default) */
   leaseTTL?: number;
   /** the pod bridge in each node, default fcni-cl0 */
@@ -59,6 +68,8 @@ export interface LabNode {
   readonly nsPath: string;
   /** its underlay address */
   readonly publicIP: string;
+  /** its underlay IPv6 address (dual-stack labs only carry it on the link) */
+  readonly publicIP6: string;
   readonly dir: string;
   readonly socketPath: string;
   readonly clusterFile: string;
@@ -74,6 +85,8 @@ export interface LabPod {
   readonly nsPath: string;
   /** eth0's IPv4 address as the ADD result gave it, without prefix */
   readonly address: string;
+  /** eth0's IPv6 address as the ADD result gave it (dual-stack labs), without prefix */
+  readonly address6?: string;
 }
 
 export interface RouteJson {
@@ -134,6 +147,7 @@ export class ClusterLab {
         ns: `${tag}n${i}`,
         nsPath: `/var/run/netns/${tag}n${i}`,
         publicIP: `${UNDERLAY}.${10 + i}`,
+        publicIP6: `${UNDERLAY6}${10 + i}`,
         dir,
         // a directory of its own: the agent makes it 0700, as it wants its socket's directory
         socketPath: join(dir, 'run', 'agent.sock'),
@@ -173,11 +187,13 @@ export class ClusterLab {
     ip('-n', name, 'link', 'set', 'lo', 'up');
   }
 
-  /** A veth from the underlay bridge (port `port`) to `ifname` in `ns` with `addr`/24, up. */
-  private plug(ns: string, port: string, ifname: string, addr: string): void {
+  /** A veth from the underlay bridge (port `port`) to `ifname` in `ns` with `addr`/24 (and `addr6`/64 in a dual-stack lab), up. */
+  private plug(ns: string, port: string, ifname: string, addr: string, addr6: string): void {
     ip('-n', this.underlay, 'link', 'add', port, 'type', 'veth', 'peer', 'name', ifname, 'netns', ns);
     ip('-n', this.underlay, 'link', 'set', port, 'master', 'br0', 'up');
     ip('-n', ns, 'addr', 'add', `${addr}/24`, 'dev', ifname);
+    // nodad: usable at once, and every address of the underlay is the lab's own
+    if (this.o.clusterCIDR6) ip('-n', ns, 'addr', 'add', `${addr6}/64`, 'dev', ifname, 'nodad');
     ip('-n', ns, 'link', 'set', ifname, 'up');
   }
 
@@ -186,10 +202,10 @@ export class ClusterLab {
     ip('-n', this.underlay, 'link', 'add', 'br0', 'type', 'bridge');
     ip('-n', this.underlay, 'link', 'set', 'br0', 'up');
     this.netnsAdd(this.outside);
-    this.plug(this.outside, 'out', 'eth0', OUTSIDE_IP);
+    this.plug(this.outside, 'out', 'eth0', OUTSIDE_IP, OUTSIDE_IP6);
     for (const n of this.nodes) {
       this.netnsAdd(n.ns);
-      this.plug(n.ns, `n${n.index}`, 'ul0', n.publicIP);
+      this.plug(n.ns, `n${n.index}`, 'ul0', n.publicIP, n.publicIP6);
       execFileSync('ip', ['netns', 'exec', n.ns, 'sysctl', '-qw', 'net.ipv4.ip_forward=1']);
     }
   }
@@ -201,6 +217,7 @@ export class ClusterLab {
       const cluster = {
         clusterCIDR: this.clusterCIDR,
         nodePrefixLength: 24,
+        ...(this.o.clusterCIDR6 ? { clusterCIDR6: this.o.clusterCIDR6, nodePrefixLength6: 64 } : {}),
         backend: this.o.backend,
         // a prefix of the lab's own, so labs sharing an etcd never see each other's nodes
         etcd: { endpoints: this.o.etcd, prefix: `/fastcni-lab/${this.underlay}` },
@@ -286,9 +303,12 @@ export class ClusterLab {
       FASTCNI_SOCKET: n.socketPath,
     };
     const r = await execWith('ip', ['netns', 'exec', n.ns, process.execPath, FASTCNI, 'add', NETWORK, ns, '--json'], env, '');
-    const address = (r.json as { ips?: Array<{ address: string }> } | undefined)?.ips?.[0]?.address.split('/')[0];
-    if (r.code !== 0 || !address) throw new Error(`ADD of a pod on ${n.name} failed (${r.code}): ${r.stdout}${r.stderr}`);
-    const pod = { node: n, ns, nsPath: `/var/run/netns/${ns}`, address };
+    const ips = ((r.json as { ips?: Array<{ address: string }> } | undefined)?.ips ?? []).map((a) => a.address.split('/')[0]!);
+    const address = ips.find((a) => !a.includes(':'));
+    const address6 = ips.find((a) => a.includes(':'));
+    if (r.code !== 0 || !address || (this.o.clusterCIDR6 && !address6))
+      throw new Error(`ADD of a pod on ${n.name} failed (${r.code}): ${r.stdout}${r.stderr}`);
+    const pod = { node: n, ns, nsPath: `/var/run/netns/${ns}`, address, ...(address6 ? { address6 } : {}) };
     this.pods.push(pod);
     return pod;
   }
@@ -307,30 +327,37 @@ export class ClusterLab {
   /** Whether `ns` gets an answer from `address` (two echo requests; any reply counts). */
   async ping(ns: string, address: string): Promise<boolean> {
     try {
-      await run('ip', ['netns', 'exec', ns, 'ping', '-n', '-q', '-c', '2', '-i', '0.2', '-W', '2', address]);
+      const family = address.includes(':') ? '-6' : '-4';
+      await run('ip', ['netns', 'exec', ns, 'ping', family, '-n', '-q', '-c', '2', '-i', '0.2', '-W', '2', address]);
       return true;
     } catch {
       return false;
     }
   }
 
-  /** Every pod pings every other pod, `limit` at once; the pairs that got no answer ("from → to"). */
-  async pingAll(pods: LabPod[] = this.pods, limit = 16): Promise<string[]> {
+  /**
+   * Every pod pings every other pod's address of `family` (6: address6), `limit` at once; the pairs
+   * that got no answer ("from → to").
+   */
+  async pingAll(pods: LabPod[] = this.pods, limit = 16, family: 4 | 6 = 4): Promise<string[]> {
+    const to = (p: LabPod) => (family === 6 ? (p.address6 ?? '(no IPv6 address)') : p.address);
     const pairs = pods.flatMap((a) => pods.filter((b) => b !== a).map((b) => [a, b] as const));
-    const ok = await pool(pairs.length, limit, (i) => this.ping(pairs[i]![0].ns, pairs[i]![1].address));
-    return pairs.filter((_, i) => !ok[i]).map(([a, b]) => `${a.node.name}/${a.address} → ${b.node.name}/${b.address}`);
+    const ok = await pool(pairs.length, limit, (i) => this.ping(pairs[i]![0].ns, to(pairs[i]![1])));
+    return pairs.filter((_, i) => !ok[i]).map(([a, b]) => `${a.node.name}/${to(a)} → ${b.node.name}/${to(b)}`);
   }
 
-  /** The node's main routing table (`ip -j route`). */
-  routes(n: LabNode): RouteJson[] {
-    const out = ip('-j', '-n', n.ns, 'route', 'show').trim();
+  /** The node's main routing table of `family` (`ip -j -4|-6 route`). */
+  routes(n: LabNode, family: 4 | 6 = 4): RouteJson[] {
+    const out = ip('-j', `-${family}`, '-n', n.ns, 'route', 'show').trim();
     return (out ? JSON.parse(out) : []) as RouteJson[];
   }
 
-  /** The node's routes to other nodes' pod subnets: inside the cluster CIDR, not on its own pod bridge. */
-  peerRoutes(n: LabNode): RouteJson[] {
-    const cluster = parseCidr(this.clusterCIDR)!;
-    return this.routes(n).filter((r) => {
+  /** The node's routes to other nodes' pod subnets of `family`: inside the cluster CIDR, not on its own pod bridge. */
+  peerRoutes(n: LabNode, family: 4 | 6 = 4): RouteJson[] {
+    const range = family === 6 ? this.o.clusterCIDR6 : this.clusterCIDR;
+    if (!range) return [];
+    const cluster = parseCidr(range)!;
+    return this.routes(n, family).filter((r) => {
       const dst = parseIp(r.dst.split('/')[0]!);
       return dst !== undefined && cidrContains(cluster, dst) && r.dev !== this.bridge;
     });

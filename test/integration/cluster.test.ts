@@ -6,9 +6,12 @@
 // restarted leaves every lease, route and pod address as it was; a node removed or killed has its
 // routes withdrawn from the others. One lab per backend, its cases in order (the last ones remove nodes).
 // First, the lab itself without the controller: no pod route between nodes until one is written by hand.
+// Last, dual-stack over vxlan: every pod has an address of each family, and IPv6 crosses nodes too.
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ClusterLab as Lab, ClusterLab, OUTSIDE_IP, waitUntil } from '../helpers/cluster-lab.js';
+import { type ClusterLab as Lab, ClusterLab, OUTSIDE_IP, OUTSIDE_IP6, waitUntil } from '../helpers/cluster-lab.js';
 import type { ClusterStatus } from '../../src/cluster/index.js';
+import { cidrContains, formatCidr, parseCidr, parseIp } from '../../src/net/ip.js';
 import { type EtcdCluster, etcdLeader, haveEtcd, launchEtcd } from '../helpers/etcd.js';
 import { ip, RUN_PREFIX } from '../helpers/netns.js';
 import { serve, talk } from '../helpers/portmap.js';
@@ -205,5 +208,82 @@ describe.skipIf(!haveEtcd).each(['host-gw', 'vxlan'] as const)('%s: 3 nodes × 5
     expect(routedSubnets(lab, others[1]!)).toEqual([views[0]!.subnets[0]]);
     expect(views.map((v) => v!.peers.map((p) => p.node))).toEqual([[others[1]!.name], [others[0]!.name]]);
     expect(await lab.pingAll(others.map((n) => lab.podsOf(n)[0]!))).toEqual([]);
+  });
+});
+
+const CLUSTER6 = 'fd00:10:244::/56';
+
+describe.skipIf(!haveEtcd)(`vxlan dual-stack (clusterCIDR6 ${CLUSTER6}): 3 nodes × 2 pods on one etcd`, () => {
+  let etcd: EtcdCluster;
+  let lab: Lab;
+  let views: ClusterStatus[];
+
+  beforeAll(async () => {
+    etcd = await launchEtcd(1);
+    lab = await ClusterLab.create({
+      prefix: RUN_PREFIX,
+      nodes: 3,
+      backend: 'vxlan',
+      etcd: etcd.endpoints,
+      leaseTTL: LEASE_TTL,
+      clusterCIDR6: CLUSTER6,
+    });
+    await lab.addPods(2);
+    views = (await Promise.all(lab.nodes.map((n) => lab.cluster(n)))) as ClusterStatus[];
+  });
+  afterAll(async () => {
+    await lab?.close();
+    await etcd?.close();
+  });
+
+  /** The node's IPv6 routes to peer subnets (the /128 of its own vxlan address left out). */
+  const routed6 = (n: Lab['nodes'][number]) =>
+    lab
+      .peerRoutes(n, 6)
+      .filter((r) => r.dst.includes('/'))
+      .map((r) => r.dst)
+      .sort();
+
+  it('each node leased an IPv4 and the IPv6 subnet of the same index, wrote both to subnet.env, and routes its peers of both families', () => {
+    for (const [i, n] of lab.nodes.entries()) {
+      const [v4, v6] = views[i]!.subnets;
+      expect(views[i]!.subnets).toHaveLength(2);
+      // index i of /24 in 10.244.0.0/16 goes with index i of /64 in fd00:10:244::/56
+      const net6 = parseCidr(CLUSTER6)!.ip.value + (BigInt(v4!.split('.')[2]!) << 64n);
+      expect(v6).toBe(formatCidr({ family: 6, value: net6 }, 64));
+      const env = readFileSync(n.subnetFile, 'utf8');
+      expect(env).toContain(`FLANNEL_IPV6_NETWORK=${CLUSTER6}\n`);
+      expect(env).toContain(`FLANNEL_IPV6_SUBNET=${formatCidr({ family: 6, value: net6 + 1n }, 64)}\n`);
+      const others = views.filter((_, j) => j !== i);
+      expect(routedSubnets(lab, n)).toEqual(others.map((v) => v.subnets[0]).sort());
+      expect(routed6(n)).toEqual(others.map((v) => v.subnets[1]).sort());
+      for (const p of lab.podsOf(n)) {
+        expect(cidrContains(parseCidr(v4!)!, parseIp(p.address)!), p.address).toBe(true);
+        expect(cidrContains(parseCidr(v6!)!, parseIp(p.address6 ?? '::')!), p.address6).toBe(true);
+      }
+    }
+  });
+
+  it('every pod pings every other pod over IPv4 and over IPv6 (6 pods, 30 pairs each)', async () => {
+    expect(lab.pods).toHaveLength(6);
+    const [v4, v6] = await Promise.all([lab.pingAll(lab.pods, 16, 4), lab.pingAll(lab.pods, 16, 6)]);
+    expect({ v4, v6 }).toEqual({ v4: [], v6: [] });
+  });
+
+  it('a server in a pod on node A sees the client pod on node B by its own IPv6 address (no NAT)', async () => {
+    const server = lab.podsOf(lab.nodes[0]!)[0]!;
+    const client = lab.podsOf(lab.nodes[1]!)[0]!;
+    await serve({ name: server.ns, path: server.nsPath }, 'tcp', 8080, 'pod');
+    expect(await talk({ name: client.ns, path: client.nsPath }, 'tcp', server.address6!, 8080)).toBe(`pod ${client.address6}`);
+  });
+
+  it('pod → the outside namespace is masqueraded in both families: the outside sees the node underlay addresses', async () => {
+    const outside = { name: lab.outside, path: `/var/run/netns/${lab.outside}` };
+    await serve(outside, 'tcp', 8081, 'outside');
+    for (const n of lab.nodes) {
+      const p = { name: lab.podsOf(n)[0]!.ns, path: lab.podsOf(n)[0]!.nsPath };
+      expect(await talk(p, 'tcp', OUTSIDE_IP, 8081)).toBe(`outside ${n.publicIP}`);
+      expect(await talk(p, 'tcp', OUTSIDE_IP6, 8081)).toBe(`outside ${n.publicIP6}`);
+    }
   });
 });
