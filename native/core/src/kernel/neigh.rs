@@ -13,6 +13,7 @@ use super::rtnl::{Req, Rtnl};
 use crate::error::{Failure, Result};
 
 const NUD_PERMANENT: u16 = 0x80;
+const RTM_NEWNEIGH: u16 = 28;
 
 /// One entry: a neighbour (`ip` → `mac` on `index`), or an FDB entry (`mac` → remote `ip`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -119,6 +120,11 @@ pub fn parse(m: &NeighbourMessage) -> Option<Neigh> {
 /// [`parse`] of a whole RTM_NEWNEIGH message (netlink header included).
 pub fn parse_raw(buf: &[u8]) -> Result<Option<Neigh>> {
     let bad = |e: String| Failure::internal("neighbour parse", e);
+    // Only a neighbour message goes to the library: its parsers of other kinds (a link's IPv6
+    // cache info, say) panic on some malformed input, which the fuzz target found.
+    if buf.len() < 16 || u16::from_ne_bytes([buf[4], buf[5]]) != RTM_NEWNEIGH {
+        return Err(bad("not an RTM_NEWNEIGH message".into()));
+    }
     match NetlinkMessage::<RouteNetlinkMessage>::deserialize(buf).map_err(|e| bad(e.to_string()))?.payload {
         NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewNeighbour(m)) => Ok(parse(&m)),
         _ => Err(bad("not an RTM_NEWNEIGH message".into())),
@@ -158,6 +164,14 @@ mod tests {
 
     fn entry(ip: &str) -> Neigh {
         Neigh { index: 7, ip: ip.parse().unwrap(), mac: vec![0x0e, 1, 2, 3, 4, 5], permanent: true }
+    }
+
+    #[test]
+    fn a_link_message_is_refused_not_handed_to_the_library() {
+        // a malformed link dump the fuzz target found: netlink-packet-route's link parser panics on it
+        let buf = include_bytes!("../../../fuzz/seeds/rtnetlink/regress-link-as-neighbour");
+        assert!(parse_raw(buf).is_err());
+        crate::kernel::decode_any::rtnetlink(buf, 0);
     }
 
     #[test]
