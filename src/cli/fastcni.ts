@@ -259,6 +259,9 @@ const agent = program
         logLevel: o.logLevel as LogLevel | undefined,
         ...(o.cluster !== undefined ? { cluster: o.cluster } : {}),
       });
+      // Stopped cleanly (requests answered, lease revoked): a handle the etcd client may still hold
+      // open (a reconnect timer) must not keep the process alive after its SIGTERM.
+      process.exit(process.exitCode ?? 0);
     }),
   );
 agent

@@ -10,6 +10,19 @@ import { Registry, type LeaseRecord, type RegistryEntry } from './registry.js';
 import { readLastSubnet, removeSubnetEnv, writeLastSubnet, writeSubnetEnv } from './subnet-env.js';
 import { indexOf, subnetCount, subnetKeyName, subnetOfKeyName, subnetsAt, subnetTexts, type NodeSubnets } from './subnets.js';
 
+/** How long stop() waits for the loop and a backend sync in flight. */
+const STOP_WAIT_MS = 2000;
+
+/** Resolves when every promise has settled, or after `ms`. */
+async function settledWithin(ps: Array<Promise<unknown> | undefined>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  await Promise.race([Promise.allSettled(ps), timeout]);
+  clearTimeout(timer);
+}
+
 /** A peer node as last synced. */
 export interface ClusterPeer {
   node: string;
@@ -173,8 +186,9 @@ export class ClusterController {
     this.state = 'stopped';
     clearInterval(this.ackTimer);
     this.wake.notify();
-    await this.running?.catch(() => {});
-    await this.syncing?.catch(() => {});
+    // an etcd call in flight (a watch being set up while etcd is away, say) may not end soon: the
+    // agent's shutdown waits for it a bounded time, then revokes what it can and closes the client
+    await settledWithin([this.running, this.syncing], STOP_WAIT_MS);
     await removeSubnetEnv(this.config.subnetFile).catch(() => {});
     if (this.lease) {
       try {
